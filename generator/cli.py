@@ -1,0 +1,203 @@
+"""The `gen` command line: parse arguments, call the pipeline, print, choose the exit code.
+
+Exit codes: 0 fine, 1 output stale (check, build under --check-like use), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from generator import __version__
+from generator.diagnostics import Diagnostic
+from generator.pipeline import BuildResult, build, compile_specs
+
+EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
+
+_SPECS = click.argument("specs", type=click.Path(path_type=Path, file_okay=False))
+_OUT = click.option("-o", "--out", "out", type=click.Path(path_type=Path, file_okay=False),
+                    default=Path("output"), show_default=True, help="Output folder.")
+
+
+def _print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for d in diagnostics:
+        click.echo(d.render(), err=True)
+
+
+def _fail_invalid(result_diags: tuple[Diagnostic, ...] | list[Diagnostic]) -> NoReturn:
+    _print_diagnostics(result_diags)
+    errors = sum(d.severity == "error" for d in result_diags)
+    click.echo(f"{errors} error(s); nothing written.", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResult:
+    result = build(specs, out_dir=out, cache_dir=_cache_dir(),
+                   allow_destructive=allow_destructive)
+    if not result.ok:
+        _fail_invalid(result.diagnostics)
+    _print_diagnostics(result.diagnostics)
+    return result
+
+
+def _cache_dir() -> Path:
+    return Path.home() / ".cache" / "gen" / "format"
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gen")
+def main() -> None:
+    """Generate a production-grade FastAPI backend from YAML API specs.
+
+    Typical use: `gen build specs/` after editing a spec; `gen check specs/` in CI and
+    pre-commit. Exit codes: 0 fine, 1 output stale, 2 invalid spec.
+    """
+
+
+@main.command("build")
+@_SPECS
+@_OUT
+@click.option("--allow-destructive", is_flag=True,
+              help="Accept a migration that drops or narrows stored data.")
+def build_cmd(specs: Path, out: Path, allow_destructive: bool) -> None:
+    """Generate OUT (default output/) from the specs in SPECS.
+
+    Writes only files whose bytes change, atomically; removes files it generated before and no
+    longer produces; never touches files it did not generate, nor custom/ code once created.
+    """
+    from generator.write import UnsafePathError, write_output
+
+    result = _build(specs, out, allow_destructive)
+    try:
+        written = write_output(out, result.files, result.once)
+    except UnsafePathError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo(
+        f"gen: {len(written.written)} written, {len(written.unchanged)} unchanged, "
+        f"{len(written.removed)} removed, {len(written.created_once)} custom created "
+        f"in {out}"
+    )
+
+
+@main.command("check")
+@_SPECS
+@_OUT
+def check_cmd(specs: Path, out: Path) -> None:
+    """Exit 1 when OUT differs from what `gen build` would write (for CI and pre-commit)."""
+    from generator.write import compare_output
+
+    result = _build(specs, out)
+    comparison = compare_output(out, result.files, result.once)
+    if comparison.ok:
+        click.echo(f"gen: {out} is up to date ({len(result.files)} files)")
+        return
+    for label, paths in (("stale", comparison.stale), ("missing", comparison.missing),
+                         ("extra", comparison.extra)):
+        for path in paths:
+            click.echo(f"{label}: {out / path}")
+    if comparison.manifest_stale and not (comparison.stale or comparison.missing
+                                          or comparison.extra):
+        click.echo(f"stale: {out / '.gen-manifest.json'}")
+    click.echo(f"gen: {out} is out of date; run `gen build {specs} -o {out}`", err=True)
+    sys.exit(EXIT_STALE)
+
+
+@main.command("diff")
+@_SPECS
+@_OUT
+def diff_cmd(specs: Path, out: Path) -> None:
+    """Print the unified diff of what `gen build` would change in OUT."""
+    from generator.write import plan_write
+
+    result = _build(specs, out)
+    plan = plan_write(out, result.files, result.once)
+    for planned in plan.writes:
+        click.echo(planned.unified_diff(), nl=False)
+    for path in plan.removals:
+        click.echo(f"--- a/{path}\n+++ /dev/null\n(removed)")
+    sys.exit(EXIT_STALE if plan.changed else EXIT_OK)
+
+
+@main.command("validate")
+@_SPECS
+def validate_cmd(specs: Path) -> None:
+    """Check the specs and print every problem (errors and warnings); write nothing."""
+    projects, diags = compile_specs(specs)
+    if diags.has_errors:
+        _fail_invalid(diags.sorted())
+    _print_diagnostics(diags.sorted())
+    names = ", ".join(p.api.name for p in projects)
+    click.echo(f"gen: {len(projects)} spec set(s) valid ({names})")
+
+
+@main.command("compile")
+@_SPECS
+@click.option("--json", "as_json", is_flag=True, required=True, help="Print the IR as JSON.")
+def compile_cmd(specs: Path, as_json: bool) -> None:
+    """Print the compiled IR as JSON (for debugging and tools)."""
+    projects, diags = compile_specs(specs)
+    if diags.has_errors:
+        _fail_invalid(diags.sorted())
+    click.echo(json.dumps([to_jsonable(p) for p in projects], indent=2, sort_keys=True))
+
+
+@main.command("explain")
+@_SPECS
+@click.option("--json", "as_json", is_flag=True, help="Also print the final stored schema.")
+def explain_cmd(specs: Path, as_json: bool) -> None:
+    """Print every normalization decision, with the spec line that caused it."""
+    from generator.explain import explain_json, explain_text
+
+    projects, diags = compile_specs(specs)
+    if diags.has_errors:
+        _fail_invalid(diags.sorted())
+    if as_json:
+        click.echo(json.dumps(explain_json(projects), indent=2, sort_keys=True))
+    else:
+        click.echo(explain_text(projects), nl=False)
+
+
+@main.command("schema")
+def schema_cmd() -> None:
+    """Print the JSON Schema of a spec file (for editors: yaml-language-server)."""
+    from generator.validate.models import language_json_schema
+
+    click.echo(json.dumps(language_json_schema(), indent=2, sort_keys=True))
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def init_cmd(directory: Path) -> None:
+    """Create a starter project: DIRECTORY/specs with a small, valid spec set."""
+    from generator.starter import write_starter
+
+    try:
+        written = write_starter(directory)
+    except FileExistsError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    for path in written:
+        click.echo(f"created {path}")
+    click.echo(f"next: gen build {directory / 'specs'} -o {directory / 'output'}")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Dataclasses, tuples and spans as plain JSON values (private fields dropped)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_jsonable(getattr(value, f.name))
+                for f in dataclasses.fields(value) if not f.name.startswith("_")}
+    if isinstance(value, tuple | list):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    return value
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,30 @@
+"""Compile stage: a validated spec set -> one frozen, normalized ir.Project."""
+
+from __future__ import annotations
+
+from generator import ir
+from generator.compile.normalize import normalize_to_3nf
+from generator.compile.resolve import Resolver
+from generator.validate.specset import SpecSet
+
+__all__ = ["compile_project"]
+
+
+def compile_project(spec: SpecSet) -> ir.Project:
+    """Resolve names and references, then normalize; the spec set must be valid."""
+    resolver = Resolver(spec)
+    api = resolver.api()
+    resolved = resolver.entities()
+    enums = resolver.enums()
+    entities, tables, decisions = normalize_to_3nf(resolved, api, spec, enums)
+    return ir.Project(
+        source=spec.root,
+        api=api,
+        roles=resolver.roles(),
+        auth=resolver.auth(),
+        enums=enums,
+        entities=entities,
+        tables=tables,
+        decisions=tuple(sorted(decisions, key=lambda d: (d.span, d.rule, d.summary))),
+        seeds=resolver.seeds(),
+    )

@@ -1,0 +1,388 @@
+"""Normalize: resolved entities -> the stored 3NF schema, with a decision for every step.
+
+Rule numbers follow the contract's normalization section: 1 list fields, 2 many_to_many,
+3 declared dependencies, 4 copies of related values.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+from generator import ir
+from generator.compile import naming
+from generator.compile.resolve import parse_dependency
+from generator.compile.types import PASSWORD_HASH_LENGTH, TYPES
+from generator.validate.specset import SpecSet
+
+ID_TYPES = {"integer": ir.SqlType("bigint"), "uuid": ir.SqlType("uuid")}
+_NOW_DEFAULT = {"datetime": "CURRENT_TIMESTAMP", "date": "CURRENT_DATE", "time": "CURRENT_TIME"}
+
+
+def normalize_to_3nf(
+    entities: tuple[ir.Entity, ...], api: ir.Api, spec: SpecSet, enums: tuple[ir.EnumType, ...]
+) -> tuple[tuple[ir.Entity, ...], tuple[ir.Table, ...], tuple[ir.Decision, ...]]:
+    """Mark derived fields, split declared dependencies, and lay out every stored table."""
+    enum_values = {e.name: e.values for e in enums}
+    decisions: list[ir.Decision] = []
+    entities = tuple(_mark_copies(e, entities, decisions) for e in entities)
+    entities = _split_dependencies(entities, spec, decisions)
+    index = {e.name: e for e in entities}
+    tables: list[ir.Table] = []
+    for entity in entities:
+        tables.append(_entity_table(entity, index, api, spec, enum_values))
+        tables.extend(_list_tables(entity, api, decisions))
+        tables.extend(_association_tables(entity, index, api, decisions))
+    return entities, tuple(sorted(tables, key=lambda t: t.name)), tuple(decisions)
+
+
+# --- rule 4: copies of related values ----------------------------------------------------------
+
+
+def _mark_copies(entity: ir.Entity, entities: tuple[ir.Entity, ...],
+                 decisions: list[ir.Decision]) -> ir.Entity:
+    index = {e.name: e for e in entities}
+    fields = []
+    for f in entity.fields:
+        copy = _copied_from(f, entity, index)
+        if copy is None:
+            fields.append(f)
+        elif f.denormalized_reason:
+            decisions.append(ir.Decision(
+                "4", entity.name, f.span,
+                f"`{f.name}` copies `{copy[0]}.{copy[1]}` and is stored on purpose as a snapshot "
+                f"({f.denormalized_reason}); it is filled from the relation, never from the body",
+                dependency=f"{copy[0]} -> {f.name}", tables=(entity.table,)))
+            fields.append(dataclasses.replace(f, derived_from=copy, read_only=True))
+        else:
+            decisions.append(ir.Decision(
+                "4", entity.name, f.span,
+                f"`{f.name}` depends on `{copy[0]}` (transitive dependency `id -> {copy[0]} -> "
+                f"{f.name}`): not stored, read through the relation, a write of it is a 422",
+                dependency=f"{copy[0]} -> {f.name}", tables=(entity.table,)))
+            fields.append(dataclasses.replace(f, storage="derived", derived_from=copy,
+                                              read_only=True))
+    return dataclasses.replace(entity, fields=tuple(fields))
+
+
+def _copied_from(f: ir.Field, entity: ir.Entity,
+                 index: dict[str, ir.Entity]) -> tuple[str, str] | None:
+    for rel in entity.relations:
+        if rel.kind not in ("many_to_one", "one_to_one") or not f.name.startswith(rel.name + "_"):
+            continue
+        target_field = f.name[len(rel.name) + 1:]
+        target = index.get(rel.target)
+        if target and any(t.name == target_field for t in target.fields):
+            return rel.name, target_field
+    return None
+
+
+# --- rule 3: declared dependencies -------------------------------------------------------------
+
+
+def _split_dependencies(entities: tuple[ir.Entity, ...], spec: SpecSet,
+                        decisions: list[ir.Decision]) -> tuple[ir.Entity, ...]:
+    result = {e.name: e for e in entities}
+    for entity in entities:
+        located = spec.entities.get(entity.name)
+        if located is None:
+            continue
+        for i, dep in enumerate(located.value.dependencies):
+            lhs, rhs = parse_dependency(dep.fd)
+            name = dep.entity or "_".join(lhs)
+            span = located.span("dependencies", i)
+            link = ir.DependencyLink(name, lhs, rhs, f"{', '.join(lhs)} -> {', '.join(rhs)}", span)
+            decisions.append(ir.Decision(
+                "3", entity.name, span,
+                f"`{link.fd}` is a dependency on a non-key: `{', '.join(rhs)}` move to the new "
+                f"entity `{name}`, unique on ({', '.join(lhs)}); `{entity.name}` keeps "
+                f"({', '.join(lhs)}) as a foreign key to it and reads `{', '.join(rhs)}` through it",
+                dependency=dep.fd, tables=(naming.table_name(name), entity.table)))
+            result[name] = _dependency_entity(link, result[entity.name])
+            result[entity.name] = _move_dependents(result[entity.name], link)
+    return tuple(result[name] for name in sorted(result))
+
+
+def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:
+    fields = {f.name: f for f in source.fields}
+    relations = {r.name: r for r in source.relations}
+    names = (*link.determinant, *link.dependents)
+    read_roles = next((p.roles for p in source.permissions if p.operation == "read"), ())
+    name = link.entity
+    return ir.Entity(
+        name=name, class_name=naming.class_name(name), table=naming.table_name(name),
+        path=naming.url_path(name), plural=naming.pluralize(name), span=link.span,
+        description=f"Synthesized from `{source.name}` by the dependency `{link.fd}`.",
+        fields=tuple(dataclasses.replace(fields[n], unique=False, index=False, span=link.span,
+                                         immutable=n in link.determinant)
+                     for n in names if n in fields),
+        relations=tuple(dataclasses.replace(relations[n], span=link.span, inverse=None)
+                        for n in names if n in relations),
+        unique=(link.determinant,), crud=("list", "read"),
+        permissions=(ir.Permission("list", read_roles), ir.Permission("read", read_roles)),
+        synthesized_from=source.name,
+    )
+
+
+def _move_dependents(source: ir.Entity, link: ir.DependencyLink) -> ir.Entity:
+    """The dependents are no longer stored here: they are read through the determinant."""
+    fields = tuple(
+        dataclasses.replace(f, storage="derived", derived_from=(link.entity, f.name))
+        if f.name in link.dependents else f
+        for f in source.fields
+    )
+    relations = tuple(r for r in source.relations if r.name not in link.dependents)
+    return dataclasses.replace(source, fields=fields, relations=relations,
+                               dependencies=(*source.dependencies, link))
+
+
+# --- stored tables -----------------------------------------------------------------------------
+
+
+def column_type(field: ir.Field) -> ir.SqlType:
+    """The storage type of a scalar field."""
+    t = field.type
+    if t.kind == "password":
+        return ir.SqlType("string", length=PASSWORD_HASH_LENGTH)
+    if t.kind == "decimal":
+        return ir.SqlType("numeric", precision=t.precision, scale=t.scale)
+    info = TYPES[t.kind]
+    return ir.SqlType(info.sql, length=t.max_length if info.sql == "string" else None)
+
+
+def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
+                  spec: SpecSet, enum_values: dict[str, tuple[str, ...]]) -> ir.Table:
+    table = entity.table
+    columns = [ir.Column("id", ID_TYPES[api.id_type], primary_key=True,
+                         autoincrement=api.id_type == "integer")]
+    constraints: list[ir.Constraint] = []
+    for f in entity.fields:
+        columns.extend(_field_columns(f, prefix=""))
+        constraints.extend(_field_checks(table, f, "", enum_values))
+    fks, indexes = [], []
+    for rel in entity.relations:
+        if rel.column is None:
+            continue
+        target = index.get(rel.target)
+        columns.append(ir.Column(rel.column, ID_TYPES[api.id_type], nullable=not rel.required))
+        fks.append(ir.ForeignKey(
+            naming.constraint_name(f"fk_{table}_{rel.column}_{target.table if target else ''}"),
+            (rel.column,), target.table if target else rel.target, ("id",),
+            rel.on_delete.upper().replace("_", " ")))
+        if rel.kind == "one_to_one":
+            constraints.append(_unique(table, (rel.column,)))
+        else:
+            indexes.append(_index(table, (rel.column,)))
+    for link in entity.dependencies:
+        target = index[link.entity]
+        cols = tuple(columns_for(entity, n) for n in link.determinant)
+        fks.append(ir.ForeignKey(
+            naming.constraint_name(f"fk_{table}_{'_'.join(cols)}_{target.table}"), cols,
+            target.table, tuple(columns_for(target, n) for n in link.determinant), "RESTRICT"))
+        indexes.append(_index(table, cols))
+    columns.extend(_option_columns(entity, api, fks, table, index))
+    for group in entity.unique:
+        constraints.append(_unique(table, tuple(columns_for(entity, c) for c in group)))
+    for f in entity.fields:
+        if f.unique and f.storage == "column":
+            constraints.append(_unique(table, (f.name,)))
+        if f.index and not f.unique and f.storage == "column":
+            indexes.append(_index(table, (f.name,)))
+    for group in entity.indexes:
+        indexes.append(_index(table, tuple(columns_for(entity, c) for c in group)))
+    for check in entity.checks:
+        constraints.append(_check(table, f"{check.left}_{_OP_NAMES[check.op]}",
+                                  f"{check.left} {check.op} {_check_right(check)}"))
+    return ir.Table(
+        name=table, kind="dependency" if entity.synthesized_from else "entity",
+        columns=tuple(columns), primary_key=("id",), entity=entity.name,
+        foreign_keys=tuple(fks), constraints=tuple(sorted(constraints, key=lambda c: c.name)),
+        indexes=tuple(sorted(set(indexes), key=lambda i: i.name)),
+        renamed_from=_renamed_table(entity, spec),
+    )
+
+
+def columns_for(entity: ir.Entity, name: str) -> str:
+    """The stored column of a field or a to-one relation."""
+    relation = next((r for r in entity.relations if r.name == name and r.column), None)
+    return relation.column if relation and relation.column else name
+
+
+def _renamed_table(entity: ir.Entity, spec: SpecSet) -> str | None:
+    if not entity.renamed_from:
+        return None
+    old = spec.entities.get(entity.renamed_from)
+    return (old.value.table if old and old.value.table else None) or naming.table_name(
+        entity.renamed_from)
+
+
+def _option_columns(entity: ir.Entity, api: ir.Api, fks: list[ir.ForeignKey], table: str,
+                    index: dict[str, ir.Entity]) -> Iterator[ir.Column]:
+    if api.timestamps:
+        yield ir.Column("created_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
+        yield ir.Column("updated_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
+    if entity.soft_delete:
+        yield ir.Column("deleted_at", ir.SqlType("datetime"), nullable=True)
+    if entity.audit:
+        user_table = next((e.table for e in index.values() if e.owner == "self"), "users")
+        for col in ("created_by", "updated_by"):
+            yield ir.Column(col, ID_TYPES[api.id_type], nullable=True)
+            fks.append(ir.ForeignKey(naming.constraint_name(f"fk_{table}_{col}_{user_table}"),
+                                     (col,), user_table, ("id",), "SET NULL"))
+    if entity.versioned:
+        yield ir.Column("version", ir.SqlType("integer"), server_default="1")
+
+
+def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
+    if f.storage in ("derived", "child_table"):
+        return
+    if f.storage == "flattened":
+        for sub in f.subfields:
+            nullable_sub = dataclasses.replace(sub, nullable=sub.nullable or f.nullable)
+            yield from _field_columns(nullable_sub, prefix=f"{prefix}{f.name}_")
+        return
+    yield ir.Column(f"{prefix}{f.name}", column_type(f), nullable=f.nullable,
+                    server_default=_server_default(f),
+                    renamed_from=f"{prefix}{f.renamed_from}" if f.renamed_from else None)
+
+
+def _server_default(f: ir.Field) -> str | None:
+    if f.default is None:
+        return None
+    if f.default.now:
+        return _NOW_DEFAULT[f.type.kind]
+    value = f.default.value
+    if value is None or f.type.kind in ("json",):
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int | float):
+        return repr(value)
+    return sql_string(str(value))
+
+
+def sql_string(value: str) -> str:
+    """A SQL string literal: single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _field_checks(table: str, f: ir.Field, prefix: str,
+                  enum_values: dict[str, tuple[str, ...]]) -> Iterator[ir.Constraint]:
+    column = f"{prefix}{f.name}"
+    if f.storage == "flattened":
+        for sub in f.subfields:
+            yield from _field_checks(table, sub, f"{column}_", enum_values)
+        return
+    if f.storage != "column":
+        return
+    if f.type.kind == "enum" and f.type.enum:
+        values = ", ".join(sql_string(v) for v in enum_values[f.type.enum])
+        yield _check(table, f"{column}_enum", f"{column} IN ({values})")
+    if f.min is not None:
+        yield _check(table, f"{column}_min", f"{column} >= {f.min!r}")
+    if f.max is not None:
+        yield _check(table, f"{column}_max", f"{column} <= {f.max!r}")
+
+
+_OP_NAMES = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "=": "eq", "!=": "ne"}
+
+
+def _check_right(check: ir.Check) -> str:
+    if check.right_field is not None:
+        return check.right_field
+    value = check.right_literal
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str):
+        return sql_string(value)
+    return repr(value)
+
+
+def _check(table: str, suffix: str, sql: str) -> ir.Constraint:
+    return ir.Constraint(naming.constraint_name(f"ck_{table}_{suffix}"), "check", sql=sql)
+
+
+def _unique(table: str, columns: tuple[str, ...]) -> ir.Constraint:
+    return ir.Constraint(naming.constraint_name(f"uq_{table}_{'_'.join(columns)}"), "unique",
+                         columns)
+
+
+def _index(table: str, columns: tuple[str, ...]) -> ir.Index:
+    return ir.Index(naming.constraint_name(f"ix_{table}_{'_'.join(columns)}"), columns)
+
+
+# --- rule 1: list fields -----------------------------------------------------------------------
+
+
+def _list_tables(entity: ir.Entity, api: ir.Api,
+                 decisions: list[ir.Decision]) -> Iterator[ir.Table]:
+    for f in entity.fields:
+        if f.storage != "child_table" or f.item is None:
+            continue
+        name = f"{entity.table}_{f.name}"
+        parent = f"{entity.name}_id"
+        item = f.item
+        values = list(_field_columns(dataclasses.replace(item, name="value"), prefix="")) \
+            if item.storage == "column" else list(_field_columns(item, prefix=""))
+        if item.storage == "flattened":
+            values = [dataclasses.replace(c, name=c.name.removeprefix(f"{item.name}_"))
+                      for c in values]
+        decisions.append(ir.Decision(
+            "1", entity.name, f.span,
+            f"list field `{f.name}` is a repeating group: stored in child table `{name}` "
+            f"keyed by ({parent}, position), order kept", tables=(name,)))
+        yield ir.Table(
+            name=name, kind="list",
+            columns=(ir.Column(parent, ID_TYPES[api.id_type]),
+                     ir.Column("position", ir.SqlType("integer")), *values),
+            primary_key=(parent, "position"), entity=entity.name,
+            foreign_keys=(ir.ForeignKey(
+                naming.constraint_name(f"fk_{name}_{parent}_{entity.table}"), (parent,),
+                entity.table, ("id",), "CASCADE"),),
+        )
+
+
+# --- rule 2: many_to_many ----------------------------------------------------------------------
+
+
+def _association_tables(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
+                        decisions: list[ir.Decision]) -> Iterator[ir.Table]:
+    for rel in entity.relations:
+        if rel.kind != "many_to_many":
+            continue
+        if rel.through:
+            decisions.append(ir.Decision(
+                "2", entity.name, rel.span,
+                f"many_to_many `{rel.name}` is stored through the entity `{rel.through}`",
+                tables=(index[rel.through].table if rel.through in index else rel.through,)))
+            continue
+        if rel.association_table is None or rel.target not in index:
+            continue
+        target = index[rel.target]
+        left, right = association_columns(entity.name, rel)
+        name = rel.association_table
+        decisions.append(ir.Decision(
+            "2", entity.name, rel.span,
+            f"many_to_many `{rel.name}` is stored in association table `{name}` with the "
+            f"composite primary key ({left}, {right})", tables=(name,)))
+        yield ir.Table(
+            name=name, kind="association",
+            columns=(ir.Column(left, ID_TYPES[api.id_type]), ir.Column(right, ID_TYPES[api.id_type])),
+            primary_key=(left, right), entity=entity.name,
+            foreign_keys=(
+                ir.ForeignKey(naming.constraint_name(f"fk_{name}_{left}_{entity.table}"), (left,),
+                              entity.table, ("id",), "CASCADE"),
+                ir.ForeignKey(naming.constraint_name(f"fk_{name}_{right}_{target.table}"),
+                              (right,), target.table, ("id",), "CASCADE"),
+            ),
+            indexes=(_index(name, (right,)),),
+        )
+
+
+def association_columns(entity: str, rel: ir.Relation) -> tuple[str, str]:
+    """The two key columns of a plain many_to_many's association table."""
+    left = f"{entity}_id"
+    right = f"{naming.singularize(rel.name)}_id"
+    return (left, right) if left != right else (left, f"related_{right}")

@@ -1,0 +1,86 @@
+"""IR tables as SQLAlchemy Table objects: what Alembic's operation objects are built from."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import conv
+
+from generator import ir
+from generator.compile import naming
+
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+
+
+def sa_type(t: ir.SqlType, *, primary_key: bool = False) -> sa.types.TypeEngine[object]:
+    """The portable SQLAlchemy type of an IR storage type."""
+    kind = t.kind
+    if kind == "bigint":
+        # SQLite only autoincrements INTEGER PRIMARY KEY.
+        return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    if kind == "string":
+        return sa.String(length=t.length)
+    if kind == "numeric":
+        return sa.Numeric(precision=t.precision, scale=t.scale)
+    if kind == "datetime":
+        return sa.DateTime(timezone=True)
+    if kind == "json":
+        return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+    simple: dict[str, type[sa.types.TypeEngine[object]]] = {
+        "text": sa.Text, "integer": sa.Integer, "float": sa.Float, "boolean": sa.Boolean,
+        "date": sa.Date, "time": sa.Time, "uuid": sa.Uuid,
+    }
+    return simple[kind]()
+
+
+def pk_name(table: str) -> str:
+    """The primary key constraint's name."""
+    return naming.constraint_name(f"pk_{table}")
+
+
+def sa_column(column: ir.Column, table: ir.Table) -> sa.Column[object]:
+    """One column; identity for integer surrogate keys."""
+    args: list[object] = [sa_type(column.type)]
+    if column.autoincrement and column.primary_key:
+        args.append(sa.Identity())
+    return sa.Column(
+        column.name,
+        *args,
+        primary_key=column.name in table.primary_key,
+        nullable=column.nullable and column.name not in table.primary_key,
+        server_default=sa.text(column.server_default) if column.server_default else None,
+        autoincrement=column.autoincrement if column.primary_key else "auto",
+    )
+
+
+def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
+    """A Table with every constraint named as the IR says (names are final: `conv`)."""
+    items: list[sa.SchemaItem] = [sa_column(c, table) for c in table.columns]
+    items.append(sa.PrimaryKeyConstraint(*table.primary_key, name=conv(pk_name(table.name))))
+    for fk in table.foreign_keys:
+        items.append(sa.ForeignKeyConstraint(
+            list(fk.columns), [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
+            name=conv(fk.name), ondelete=fk.on_delete))
+    for constraint in table.constraints:
+        if constraint.kind == "unique":
+            items.append(sa.UniqueConstraint(*constraint.columns, name=conv(constraint.name)))
+        else:
+            items.append(sa.CheckConstraint(constraint.sql or "", name=conv(constraint.name)))
+    result = sa.Table(table.name, metadata, *items)
+    for index in table.indexes:
+        sa.Index(conv(index.name), *[result.c[c] for c in index.columns], unique=index.unique)
+    return result
+
+
+def sa_metadata(tables: tuple[ir.Table, ...]) -> sa.MetaData:
+    """Every table in one MetaData (foreign keys resolve by table name)."""
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    for table in tables:
+        sa_table(table, metadata)
+    return metadata

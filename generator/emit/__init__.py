@@ -1,0 +1,26 @@
+"""Emit stage: one emitter per target, each `emit(project) -> list[RenderedFile]`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from generator import ir
+from generator.emit.base import RenderedFile
+from generator.emit import migrations
+from generator.emit.docs import emit as emit_docs
+from generator.emit.migrations import MigrationInput
+
+Emitter = Callable[[ir.Project], list[RenderedFile]]
+
+EMITTERS: tuple[Emitter, ...] = (emit_docs,)
+
+__all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]
+
+
+def emit_project(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
+    """Every file of one project, paths relative to the output folder (under <api.name>/)."""
+    files: list[RenderedFile] = []
+    for emitter in EMITTERS:
+        files.extend(emitter(project))
+    files.extend(migrations.emit(project, migration))
+    return files

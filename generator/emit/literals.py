@@ -1,0 +1,67 @@
+"""The one way spec values reach generated code: as Python literals, docstrings or comments.
+
+Every function returns text that parses back to exactly the input (literals, docstrings) or that
+cannot end or escape its comment line (comments). Tested with hypothesis in tests/test_literals.py.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+from typing import Any
+
+
+def py_literal(value: Any) -> str:
+    """Python source for a JSON-like value; round-trips through `eval` exactly."""
+    if value is None or isinstance(value, bool | int):
+        return repr(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return 'float("nan")'
+        if math.isinf(value):
+            return 'float("inf")' if value > 0 else 'float("-inf")'
+        return repr(value)
+    if isinstance(value, Decimal):
+        return f"Decimal({str(value)!r})"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        items = ", ".join(py_literal(v) for v in value)
+        return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"no literal for {type(value).__name__}")
+
+
+def _string(value: str) -> str:
+    """repr() with double quotes (the formatter's style) and every non-printable escaped."""
+    text = repr(value)
+    if text.startswith("'") and '"' not in value:
+        text = '"' + text[1:-1].replace("\\'", "'") + '"'
+    return text
+
+
+def docstring_text(text: str) -> str:
+    """Text safe inside a triple-double-quoted docstring: no closing quotes, no escapes."""
+    body = _escape_nonprintable(" ".join(text.split()))
+    body = body.replace('"""', '\\"\\"\\"')
+    if body.endswith('"'):
+        body += " "
+    return body
+
+
+def comment_text(text: str) -> str:
+    """One line of comment text: whitespace folded, nothing that ends a line survives."""
+    return _escape_nonprintable(" ".join(text.split()))
+
+
+def _escape_nonprintable(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)

@@ -1,0 +1,330 @@
+"""Formatting of generated Python: pure in, pure out (the temporary directory is private).
+
+``format_python`` takes a mapping of relative posix paths to text and returns the same mapping
+with every ``*.py`` value run through ``ruff format``.  All ``.py`` files go to ONE ruff process:
+they are written into a private temporary directory under their relative paths, formatted there
+with a pinned configuration and read back.  Nothing outside that temporary directory (and the
+optional cache directory) is touched, and the user's own ruff configuration is never consulted.
+
+The pinned configuration (``RUFF_CONFIG``) is black-compatible: line length 100, target py311,
+double quotes, spaces, magic trailing commas respected, ``\\n`` line endings, no preview style.
+``black_check`` runs ``black --check`` with the same line length and target so a test can prove
+the two agree on the code we generate.
+
+An optional content cache (``cache_dir``) maps
+``sha256(ruff version + configuration + unformatted text)`` to the formatted text, so repeated
+generation of unchanged files does not start ruff at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+__all__ = [
+    "BLACK_CONFIG",
+    "RUFF_CONFIG",
+    "FormatError",
+    "black_check",
+    "format_python",
+    "ruff_binary",
+    "ruff_version",
+]
+
+LINE_LENGTH = 100
+TARGET_VERSION = "py311"
+
+#: Written verbatim as ``ruff.toml`` into the temporary directory and passed with ``--config``, so
+#: these settings (and nothing from the user's environment) apply.  Part of every cache key.
+RUFF_CONFIG = f"""\
+line-length = {LINE_LENGTH}
+indent-width = 4
+target-version = "{TARGET_VERSION}"
+preview = false
+respect-gitignore = false
+force-exclude = false
+exclude = []
+
+[format]
+quote-style = "double"
+indent-style = "space"
+skip-magic-trailing-comma = false
+line-ending = "lf"
+docstring-code-format = false
+preview = false
+"""
+
+#: Passed to black with ``--config`` (black ignores any other configuration file then).
+BLACK_CONFIG = f"""\
+[tool.black]
+line-length = {LINE_LENGTH}
+target-version = ["{TARGET_VERSION}"]
+"""
+
+_CACHE_MAGIC = b"gen-format-cache-v1 "
+_SUBPROCESS_TIMEOUT = 300
+
+
+class FormatError(Exception):
+    """Ruff (or black) could not format a generated file: the generated code has a bug.
+
+    ``path`` is the relative path of the first failing file (``None`` when ruff failed without
+    naming a file) and ``message`` ruff's own explanation; ``str()`` gives both, for the caller
+    to show.
+    """
+
+    def __init__(self, path: str | None, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+# --------------------------------------------------------------------------------------------
+# locating ruff
+# --------------------------------------------------------------------------------------------
+
+
+def _packaged_ruff() -> str | None:
+    """The binary shipped with the installed ``ruff`` package, if there is one."""
+    try:
+        from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    try:
+        return os.fsdecode(find_ruff_bin())
+    except FileNotFoundError:
+        return None
+
+
+@lru_cache(maxsize=1)
+def ruff_binary() -> str:
+    """The ruff executable: the one shipped with the installed ``ruff`` package, else ``$PATH``."""
+    found = _packaged_ruff() or shutil.which("ruff")
+    if found is None:
+        raise FormatError(None, "ruff is not installed (pip install ruff)")
+    return found
+
+
+@lru_cache(maxsize=1)
+def ruff_version() -> str:
+    """The version of ``ruff_binary()``; no process is started when the package is installed."""
+    if _packaged_ruff() is not None:
+        try:
+            return "ruff " + importlib.metadata.version("ruff")
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    done = subprocess.run(
+        [ruff_binary(), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=_SUBPROCESS_TIMEOUT,
+    )
+    return done.stdout.strip()
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _checked_relpath(path: str) -> PurePosixPath:
+    """Refuse a path that could land outside the temporary directory."""
+    pure = PurePosixPath(path)
+    if (
+        not path
+        or "\x00" in path
+        or "\\" in path
+        or pure.is_absolute()
+        or any(part in ("", ".", "..") for part in path.split("/"))
+    ):
+        raise ValueError(f"not a safe relative path: {path!r}")
+    return pure
+
+
+def _write_tree(root: Path, files: Mapping[str, str], config_name: str, config: str) -> None:
+    (root / config_name).write_text(config, encoding="utf-8", newline="")
+    for rel, text in files.items():
+        target = root.joinpath(*_checked_relpath(rel).parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="")
+
+
+def _cache_key(text: str) -> str:
+    digest = hashlib.sha256()
+    for part in (ruff_version(), RUFF_CONFIG, text):
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def _cache_read(cache_dir: Path, key: str) -> str | None:
+    """The cached text, or ``None`` for a miss; an unreadable or corrupt entry is a miss."""
+    try:
+        blob = (cache_dir / key).read_bytes()
+        header, sep, body = blob.partition(b"\n")
+        if not sep or not header.startswith(_CACHE_MAGIC):
+            return None
+        if header[len(_CACHE_MAGIC) :].decode("ascii") != hashlib.sha256(body).hexdigest():
+            return None
+        return body.decode("utf-8")
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_write(cache_dir: Path, key: str, text: str) -> None:
+    """Store atomically (temp file + ``os.replace``); a cache that cannot be written is ignored."""
+    body = text.encode("utf-8")
+    blob = _CACHE_MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body
+    tmp: str | None = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f".{key[:16]}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(blob)
+        os.replace(tmp, cache_dir / key)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _match_path(line: str, prefix: str, paths: Sequence[str], root: Path) -> str | None:
+    """The known path that ``line`` (``<prefix><path>:...``) is about, longest match first."""
+    if not line.startswith(prefix):
+        return None
+    rest = line[len(prefix) :]
+    for candidate in (rest, rest.removeprefix(str(root) + os.sep)):
+        for path in sorted(paths, key=len, reverse=True):
+            if candidate.startswith(path + ":") or candidate == path:
+                return path
+    return None
+
+
+def _run_ruff(texts: Mapping[str, str]) -> dict[str, str]:
+    """Format ``texts`` (all ``.py``) with one ruff process; return the formatted texts."""
+    paths = sorted(texts)
+    with tempfile.TemporaryDirectory(prefix="gen-format-") as tmp:
+        root = Path(tmp)
+        _write_tree(root, texts, "ruff.toml", RUFF_CONFIG)
+        argv = [ruff_binary(), "format", "--no-cache", "--config", "ruff.toml", "--", *paths]
+        done = subprocess.run(
+            argv,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=_SUBPROCESS_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0:
+            stderr = done.stderr.strip()
+            prefix = "error: Failed to parse "
+            failures = sorted(
+                (path, line[len(prefix) :])
+                for line in stderr.splitlines()
+                if (path := _match_path(line, prefix, paths, root)) is not None
+            )
+            if failures:
+                # ruff works in parallel: sort so the reported (first) file is deterministic.
+                message = "; ".join(detail for _, detail in failures)
+                raise FormatError(failures[0][0], f"ruff could not parse generated code: {message}")
+            raise FormatError(None, f"ruff format failed (exit {done.returncode}): {stderr}")
+        return {
+            rel: root.joinpath(*PurePosixPath(rel).parts).read_text(encoding="utf-8")
+            for rel in paths
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------------
+
+
+def format_python(files: Mapping[str, str], *, cache_dir: Path | None = None) -> dict[str, str]:
+    """Return ``files`` with every ``*.py`` value formatted by ``ruff format``.
+
+    Other values are returned untouched, and the result has the same keys in the same order.
+    All cache misses go to a single ruff process; when every ``.py`` file hits the cache (or
+    there is none) no process is started.  Raises ``FormatError`` naming the file when ruff
+    reports a syntax error, and ``ValueError`` for a key that is not a plain relative path.
+    """
+    py = {rel: text for rel, text in files.items() if rel.endswith(".py")}
+    for rel in py:
+        _checked_relpath(rel)
+    done: dict[str, str] = {}
+    keys: dict[str, str] = {}
+    if cache_dir is not None:
+        for rel, text in py.items():
+            keys[rel] = _cache_key(text)
+            hit = _cache_read(cache_dir, keys[rel])
+            if hit is not None:
+                done[rel] = hit
+    missing = {rel: text for rel, text in py.items() if rel not in done}
+    if missing:
+        formatted = _run_ruff(missing)
+        done.update(formatted)
+        if cache_dir is not None:
+            for rel, text in formatted.items():
+                _cache_write(cache_dir, keys[rel], text)
+    return {rel: done.get(rel, text) for rel, text in files.items()}
+
+
+def _black_command() -> list[str]:
+    if importlib.util.find_spec("black") is not None:
+        return [sys.executable, "-m", "black"]
+    found = shutil.which("black")
+    if found is None:
+        raise FormatError(None, "black is not installed (pip install black)")
+    return [found]
+
+
+def black_check(files: Mapping[str, str]) -> list[str]:
+    """Run ``black --check`` (line length 100, target py311) over the ``.py`` values of ``files``.
+
+    Returns the sorted relative paths black would reformat; raises ``FormatError`` when black
+    cannot parse a file.  Used only to prove our ruff configuration is black-compatible.
+    """
+    py = {rel: text for rel, text in files.items() if rel.endswith(".py")}
+    if not py:
+        return []
+    paths = sorted(py)
+    with tempfile.TemporaryDirectory(prefix="gen-black-") as tmp:
+        root = Path(tmp)
+        _write_tree(root, py, "black.toml", BLACK_CONFIG)
+        env = dict(os.environ, BLACK_CACHE_DIR=str(root / ".black-cache"))
+        done = subprocess.run(
+            [*_black_command(), "--check", "--config", "black.toml", "--", *paths],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=_SUBPROCESS_TIMEOUT,
+            check=False,
+        )
+    output = done.stderr + done.stdout
+    if done.returncode not in (0, 1):
+        raise FormatError(None, f"black failed (exit {done.returncode}): {output.strip()}")
+    changed = {
+        path
+        for line in output.splitlines()
+        if (path := _match_path(line, "would reformat ", paths, root)) is not None
+    }
+    return sorted(changed)

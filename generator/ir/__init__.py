@@ -1,0 +1,3 @@
+"""The IR: frozen dataclasses describing one resolved, normalized API."""
+
+from generator.ir.model import *  # noqa: F403

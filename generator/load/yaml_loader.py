@@ -1,0 +1,161 @@
+"""Safe YAML loading with a span for every key and value.
+
+libyaml composes the node tree (marks included); scalars are constructed by PyYAML's safe
+constructor, so only plain data comes out. Duplicate keys, merge keys and custom tags are errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+
+from generator.diagnostics import Diagnostics, Span
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - PyYAML without libyaml
+    _Loader = yaml.SafeLoader
+
+Path_ = tuple[str | int, ...]
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
+}
+
+
+@dataclass
+class LoadedFile:
+    """One spec file: its label (as shown in diagnostics), its data and the places of its parts."""
+
+    label: str
+    data: Any
+    rel: str = ""
+    spans: dict[Path_, Span] = field(default_factory=dict)
+    key_spans: dict[Path_, Span] = field(default_factory=dict)
+    raw_scalars: dict[Path_, str] = field(default_factory=dict)
+
+    def span(self, path: Path_) -> Span:
+        """The span of the value at path, or of its nearest ancestor."""
+        while path:
+            if path in self.spans:
+                return self.spans[path]
+            path = path[:-1]
+        return self.spans.get((), Span(self.label, 1, 1))
+
+    def key_span(self, path: Path_) -> Span:
+        """The span of the key that names path (falls back to the value)."""
+        return self.key_spans.get(path) or self.span(path)
+
+
+def find_spec_files(spec_dir: Path) -> list[Path]:
+    """Every *.yaml / *.yml below spec_dir, sorted by their relative path."""
+    files = [p for p in spec_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()]
+    return sorted(files, key=lambda p: p.relative_to(spec_dir).as_posix())
+
+
+def load_specs(spec_dir: Path, diags: Diagnostics, label_root: str | None = None) -> list[LoadedFile]:
+    """Load every spec file below spec_dir; problems go to diags."""
+    root = label_root if label_root is not None else spec_dir.as_posix()
+    loaded = []
+    for path in find_spec_files(spec_dir):
+        rel = path.relative_to(spec_dir).as_posix()
+        label = f"{root.rstrip('/')}/{rel}" if root not in ("", ".") else rel
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            diags.error("E001", f"not valid UTF-8 (byte {exc.start})", Span(label, 1, 1))
+            continue
+        result = load_file(label, text, diags)
+        if result is not None:
+            result.rel = rel
+            loaded.append(result)
+    return loaded
+
+
+def load_file(label: str, text: str, diags: Diagnostics) -> LoadedFile | None:
+    """Parse one file's text; None when it is not valid YAML."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(label, mark.line + 1, mark.column + 1) if mark else Span(label, 1, 1)
+        diags.error("E002", f"invalid YAML: {exc.problem or exc.context}", span)
+        return None
+    except yaml.YAMLError as exc:
+        diags.error("E002", f"invalid YAML: {exc}", Span(label, 1, 1))
+        return None
+    if len(nodes) > 1:
+        diags.error("E003", "a spec file holds one YAML document", _span(label, nodes[1]))
+    loaded = LoadedFile(label=label, data=None)
+    if nodes and nodes[0] is not None:
+        loaded.data = _Builder(loaded, diags).build(nodes[0], ())
+    return loaded
+
+
+def _span(label: str, node: yaml.Node) -> Span:
+    return Span(label, node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _Builder:
+    """Turns a node tree into dicts, lists and scalars, recording spans as it goes."""
+
+    def __init__(self, loaded: LoadedFile, diags: Diagnostics) -> None:
+        self.loaded = loaded
+        self.diags = diags
+        self.constructor = SafeConstructor()
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        span = _span(self.loaded.label, node)
+        self.loaded.spans[path] = span
+        if node.tag not in _STANDARD_TAGS:
+            self.diags.error("E004", f"unsupported YAML tag `{node.tag}`", span)
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        value = self.constructor.construct_object(node, deep=True)
+        if not isinstance(value, str):
+            self.loaded.raw_scalars[path] = str(node.value)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        first_seen: dict[str, Span] = {}
+        for key_node, value_node in node.value:
+            key_span = _span(self.loaded.label, key_node)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                self.diags.error("E005", "YAML merge keys (`<<`) are not supported", key_span)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.diags.error("E006", "a mapping key must be a plain name", key_span)
+                continue
+            key = str(key_node.value)
+            if key in first_seen:
+                self.diags.error(
+                    "E007",
+                    f"duplicate key `{key}` (first defined at {first_seen[key]})",
+                    key_span,
+                )
+                continue
+            first_seen[key] = key_span
+            self.loaded.key_spans[(*path, key)] = key_span
+            result[key] = self.build(value_node, (*path, key))
+        return result
+
+
+def walk(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
+    """Every (path, value) pair of a loaded value, depth first."""
+    yield path, data
+    if isinstance(data, dict):
+        for key, value in data.items():
+            yield from walk(value, (*path, key))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            yield from walk(value, (*path, i))

@@ -1,0 +1,123 @@
+"""The pipeline: load -> validate -> compile -> emit -> format. Pure: it never writes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator import ir
+from generator.compile import compile_project
+from generator.diagnostics import Diagnostic, Diagnostics, Span
+from generator.diff.compare import Change, plan_migration
+from generator.diff.snapshot import tables_from_snapshot
+from generator.emit import emit_project
+from generator.emit.migrations import MigrationInput
+from generator.load import load_specs
+from generator.load.previous import PreviousOutput, load_previous
+from generator.validate import validate_specs
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Everything a build would write, and everything it found wrong or noteworthy."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    once: frozenset[str] = frozenset()
+    diagnostics: tuple[Diagnostic, ...] = ()
+    projects: tuple[ir.Project, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+
+def compile_specs(spec_dir: Path, label_root: str | None = None) -> tuple[
+    tuple[ir.Project, ...], Diagnostics
+]:
+    """Load, validate and compile every spec set below spec_dir."""
+    diags = Diagnostics()
+    if not spec_dir.is_dir():
+        diags.error("E000", f"no such spec folder: {spec_dir}")
+        return (), diags
+    files = load_specs(spec_dir, diags, label_root)
+    if not files and not diags.has_errors:
+        diags.error("E000", f"no *.yaml or *.yml spec files below {spec_dir}")
+    spec_sets = validate_specs(files, diags)
+    if diags.has_errors:
+        return (), diags
+    projects = tuple(compile_project(s) for s in spec_sets)
+    _check_project_names(projects, diags)
+    return projects, diags
+
+
+def _check_project_names(projects: tuple[ir.Project, ...], diags: Diagnostics) -> None:
+    seen: dict[str, ir.Project] = {}
+    for project in projects:
+        first = seen.setdefault(project.api.name, project)
+        if first is not project:
+            diags.error("E204", f"two spec sets are both named `{project.api.name}` "
+                        f"({first.source} and {project.source})")
+
+
+def plan_migrations(project: ir.Project, out_dir: Path | None, allow_destructive: bool,
+                    diags: Diagnostics) -> MigrationInput:
+    """Diff the snapshot the last build left against the new schema; refuse data loss."""
+    previous = load_previous(out_dir / project.api.name) if out_dir else PreviousOutput()
+    old = tables_from_snapshot(previous.snapshot) if previous.snapshot else ()
+    plan = plan_migration(old, project.tables)
+    if not allow_destructive:
+        for change in plan.destructive:
+            diags.error("E401", f"{change.summary}: this migration would lose data",
+                        change_span(project, change, out_dir),
+                        "change the spec, or run `gen build --allow-destructive` to accept it")
+    return MigrationInput(previous, plan, allow_destructive)
+
+
+def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Span:
+    """Where the spec defines what a change touches (the snapshot when the spec dropped it)."""
+    for entity in project.entities:
+        if entity.table != change.table:
+            continue
+        for f in entity.fields:
+            if change.column in (f.name, f"{f.name}_id"):
+                return f.span
+        for r in entity.relations:
+            if change.column == r.column:
+                return r.span
+        return entity.span
+    where = (out_dir / project.api.name) if out_dir else Path(project.api.name)
+    return Span((where / "migrations" / "schema.json").as_posix(), 1, 1)
+
+
+def build(spec_dir: Path, *, out_dir: Path | None = None, label_root: str | None = None,
+          format_code: bool = True, cache_dir: Path | None = None,
+          allow_destructive: bool = False) -> BuildResult:
+    """What `gen build` would write for spec_dir, as {path: text}; nothing touches the disk.
+
+    out_dir is read (never written) for what earlier builds left that later ones must keep:
+    the schema snapshot and the migration revisions.
+    """
+    projects, diags = compile_specs(spec_dir, label_root)
+    if diags.has_errors:
+        return BuildResult(diagnostics=tuple(diags.sorted()))
+    migrations = {p.api.name: plan_migrations(p, out_dir, allow_destructive, diags)
+                  for p in projects}
+    if diags.has_errors:
+        return BuildResult(diagnostics=tuple(diags.sorted()))
+    files: dict[str, str] = {}
+    once: set[str] = set()
+    for project in projects:
+        for rendered in emit_project(project, migrations[project.api.name]):
+            files[rendered.path] = rendered.content
+            if rendered.once:
+                once.add(rendered.path)
+    if format_code:
+        from generator.format import format_python
+
+        files = format_python(files, cache_dir=cache_dir)
+    return BuildResult(
+        files=dict(sorted(files.items())),
+        once=frozenset(once),
+        diagnostics=tuple(diags.sorted()),
+        projects=projects,
+    )

@@ -1,0 +1,249 @@
+"""What every semantic rule shares: lookups built once per spec set, field sites, reporting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from generator.diagnostics import Diagnostics, Span, did_you_mean
+from generator.load import Path_
+from generator.validate.models import Auth, EntitySpec, FieldSpec, RelationSpec
+from generator.validate.specset import Located, SpecSet
+
+PSEUDO_ROLES = ("anonymous", "authenticated", "owner")
+TO_ONE = frozenset({"many_to_one", "one_to_one"})
+TIMESTAMPS = ("created_at", "updated_at")
+
+SiteKind = Literal["field", "nested", "item", "request"]
+
+
+@dataclass(frozen=True)
+class FieldSite:
+    """One field definition wherever it is written: entity field, object member, list item or
+    action request field. Paths are relative to the entity's Located."""
+
+    entity: str
+    name: str
+    spec: FieldSpec
+    loc: Located[EntitySpec]
+    path: Path_
+    kind: SiteKind
+    label: str
+    enum_name: str
+
+    def span(self, *sub: str | int) -> Span:
+        return self.loc.span(*self.path, *sub)
+
+    def key_span(self, *sub: str | int) -> Span:
+        return self.loc.key_span(*self.path, *sub)
+
+    def has(self, *sub: str | int) -> bool:
+        return self.loc.has(*self.path, *sub)
+
+    @property
+    def what(self) -> str:
+        """How messages name this definition: `field `post.title``, `items of `post.tags``."""
+        if self.kind == "item":
+            return f"items of `{self.label}`"
+        if self.kind == "request":
+            return f"request field `{self.label}`"
+        return f"field `{self.label}`"
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """A role named in a permission list (permissions, field_permissions, action roles)."""
+
+    entity: str
+    role: str
+    span: Span
+    where: str
+
+
+@dataclass(frozen=True)
+class ImplicitRelation:
+    """A many_to_one that a one_to_many's `inverse` creates on its target."""
+
+    entity: str
+    name: str
+    source: str
+    source_relation: str
+    span: Span
+
+
+@dataclass
+class Ctx:
+    """The spec set, the collector, and resolution tables every rule uses."""
+
+    spec: SpecSet
+    diags: Diagnostics
+    fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
+    relations: dict[str, dict[str, RelationSpec]] = field(default_factory=dict)
+    implicit: list[ImplicitRelation] = field(default_factory=list)
+    roles: frozenset[str] = frozenset()
+    sites: list[FieldSite] = field(default_factory=list)
+
+    # --- reporting -------------------------------------------------------------------------
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diags.error(code, message, span, hint)
+
+    def warning(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diags.warning(code, message, span, hint)
+
+    # --- lookups ---------------------------------------------------------------------------
+
+    @property
+    def auth(self) -> Auth | None:
+        return self.spec.auth.value if self.spec.auth else None
+
+    @property
+    def user_entity(self) -> str | None:
+        """The auth user entity when it exists."""
+        auth = self.auth
+        return auth.user_entity if auth and auth.user_entity in self.fields else None
+
+    @property
+    def tenant_entity(self) -> str | None:
+        tenancy = self.spec.api.value.tenancy
+        return tenancy.entity if tenancy and tenancy.entity in self.fields else None
+
+    def generated(self, entity: str) -> tuple[str, ...]:
+        """Server-set columns a key list, check or filter may name besides declared ones.
+
+        Not in the contract's words; chosen: timestamps when api.timestamps, deleted_at with
+        soft_delete (a unique key often includes it), and nothing else.
+        """
+        names = TIMESTAMPS if self.spec.api.value.timestamps else ()
+        loc = self.spec.entities.get(entity)
+        if loc is not None and loc.value.soft_delete:
+            names = (*names, "deleted_at")
+        return names
+
+    def members(self, entity: str) -> list[str]:
+        """Fields and relations (implicit inverses included) of an entity."""
+        return [*self.fields.get(entity, {}), *self.relations.get(entity, {})]
+
+    def enum_values(self, spec: FieldSpec) -> list[str] | None:
+        """The values of an enum field, or None when they are unknown (reported elsewhere)."""
+        if spec.values is not None:
+            return spec.values
+        if spec.enum is not None and spec.enum in self.spec.enums:
+            return self.spec.enums[spec.enum].value
+        return None
+
+    def entity_hint(self, name: str) -> str | None:
+        return did_you_mean(name, self.spec.entities)
+
+    def role_refs(self) -> Iterator[RoleRef]:
+        """Every role named in permissions, field_permissions and action roles."""
+        for ename, loc in self.spec.entities.items():
+            spec = loc.value
+            for op, roles in spec.permissions.items():
+                yield from _refs(ename, roles, loc, ("permissions", op), f"permissions.{op}")
+            for fname, perm in spec.field_permissions.items():
+                for mode, roles_ in (("read", perm.read), ("write", perm.write)):
+                    where = f"field_permissions.{fname}.{mode}"
+                    yield from _refs(
+                        ename, roles_ or [], loc, ("field_permissions", fname, mode), where
+                    )
+            for aname, action in spec.endpoints.actions.items():
+                path = ("endpoints", "actions", aname, "roles")
+                yield from _refs(ename, action.roles, loc, path, f"action `{aname}` roles")
+
+
+def _refs(
+    entity: str, roles: Iterable[str], loc: Located[EntitySpec], path: Path_, where: str
+) -> Iterator[RoleRef]:
+    for i, role in enumerate(roles):
+        yield RoleRef(entity, role, loc.span(*path, i), where)
+
+
+def build_context(spec: SpecSet, diags: Diagnostics) -> Ctx:
+    """The lookups, built once; they tolerate every kind of broken reference."""
+    ctx = Ctx(spec, diags, roles=frozenset(spec.roles))
+    for name, loc in spec.entities.items():
+        ctx.fields[name] = dict(loc.value.fields)
+        ctx.relations[name] = dict(loc.value.relations)
+    _add_implicit_inverses(ctx)
+    for name, loc in spec.entities.items():
+        ctx.sites.extend(_entity_sites(name, loc))
+    return ctx
+
+
+def _add_implicit_inverses(ctx: Ctx) -> None:
+    """As the resolver does: a one_to_many's `inverse` missing on the target is created there."""
+    for name, loc in ctx.spec.entities.items():
+        for rname, rel in loc.value.relations.items():
+            if rel.type != "one_to_many" or not rel.inverse or rel.target not in ctx.relations:
+                continue
+            declared = ctx.spec.entities[rel.target].value.relations
+            if rel.inverse in declared:
+                continue
+            span = loc.span("relations", rname, "inverse")
+            ctx.implicit.append(ImplicitRelation(rel.target, rel.inverse, name, rname, span))
+            ctx.relations[rel.target].setdefault(
+                rel.inverse, RelationSpec(type="many_to_one", target=name)
+            )
+
+
+def _entity_sites(entity: str, loc: Located[EntitySpec]) -> Iterator[FieldSite]:
+    for fname, spec in loc.value.fields.items():
+        yield from _sites(
+            entity, loc, fname, spec, ("fields", fname), "field", f"{entity}.{fname}", entity
+        )
+    for aname, action in loc.value.endpoints.actions.items():
+        for fname, spec in (action.request or {}).items():
+            path = ("endpoints", "actions", aname, "request", fname)
+            yield from _sites(
+                entity,
+                loc,
+                fname,
+                spec,
+                path,
+                "request",
+                f"{entity}.{aname}.{fname}",
+                f"{entity}_{aname}",
+            )
+
+
+def _sites(
+    entity: str,
+    loc: Located[EntitySpec],
+    name: str,
+    spec: FieldSpec,
+    path: Path_,
+    kind: SiteKind,
+    label: str,
+    owner: str,
+) -> Iterator[FieldSite]:
+    """This definition and those inside it (enum names follow the resolver's scheme)."""
+    yield FieldSite(entity, name, spec, loc, path, kind, label, f"{owner}_{name}")
+    if spec.of is not None:
+        item = FieldSite(
+            entity, name, spec.of, loc, (*path, "of"), "item", label, f"{owner}_{name}_item"
+        )
+        yield item
+        for sub, sub_spec in (spec.of.fields or {}).items():
+            yield from _sites(
+                entity,
+                loc,
+                sub,
+                sub_spec,
+                (*path, "of", "fields", sub),
+                "nested",
+                f"{label}.{sub}",
+                f"{owner}_{name}_item",
+            )
+    for sub, sub_spec in (spec.fields or {}).items():
+        yield from _sites(
+            entity,
+            loc,
+            sub,
+            sub_spec,
+            (*path, "fields", sub),
+            "nested",
+            f"{label}.{sub}",
+            f"{owner}_{name}",
+        )

@@ -1,0 +1,613 @@
+"""The one module that touches the output folder.
+
+Everything before this point is pure: the generator produces a mapping of relative posix paths to
+text.  ``write_output`` puts that mapping on disk; ``plan_write`` computes what it would do
+without doing it (``gen diff``), and ``compare_output`` summarises the difference (``gen check``).
+
+Rules (each one is tested in ``tests/test_write.py``):
+
+* **Paths are validated before anything is written.**  A path must be a non-empty, strictly
+  UTF-8-encodable, relative posix path: no leading ``/``, no drive (``C:``), no backslash, no NUL
+  or other control character, no empty segment (``a//b``, trailing ``/``), no ``..`` segment, and
+  no ``.`` segment either: ``a/./b`` is refused rather than normalised, so that one file always
+  has exactly one key (the manifest and the results can then be compared as plain strings).  The
+  resolved target must lie strictly inside ``out_dir``; a symlink inside ``out_dir`` that leads
+  outside it (or a symlink loop) makes every path through it unsafe.  Two keys that would reach
+  the same file (through an in-tree symlink), a key below another key (``a`` and ``a/b``), a key
+  whose parent exists but is not a directory, a target that exists but is not a regular file, and
+  the manifest's own name are refused too.  Any of these raises ``UnsafePathError`` (a
+  ``ValueError``) and nothing at all is written.  (So a generated file ``a`` that turns into a
+  folder ``a/`` needs the old file removed by hand: deleting it before the new output is staged
+  would break the all-or-nothing rule below.)
+* **Bytes are written exactly**: UTF-8, newlines as given, no translation.
+* **Only changed files are written.**  A file whose bytes are already right is not opened for
+  writing, so it keeps its mtime; writing the same mapping twice writes nothing the second time
+  (not even the manifest).
+* **Atomic as a whole.**  Every changed file is first staged as a temp file in its target's
+  directory (same filesystem, so ``os.replace`` is atomic) and every file about to be replaced is
+  hard-linked to a backup name (copied, where hard links are unsupported).  Temp names come from
+  ``tempfile.mkstemp`` (``O_EXCL``), so they can never collide with, or clobber, a real file.  If
+  staging fails, the temp files, backups and freshly made directories are removed and the error
+  is re-raised: nothing in the output changed.  Only then is each temp file ``os.replace``-d into
+  place; should one of those fail, the files already replaced are restored from their backups
+  (the original inode, or a copy with the original mtime), new files are removed, and the error is
+  re-raised.  Then files no longer produced are deleted, and the manifest is replaced last.  (A
+  hard kill of the process in the middle of the commit loop can leave ``*.gen-tmp``/``*.gen-bak``
+  files behind; they are never mistaken for output.  Concurrent writers to one folder are not
+  supported.)
+* **The manifest** ``out_dir/.gen-manifest.json`` (sorted keys, indent 2, trailing newline)
+  records every generated path with the sha256 of its bytes (``files``), the "once" paths
+  (``once``) and the directories this writer created (``dirs``).  Files in the previous manifest
+  that are no longer produced are deleted (only if they are still regular files), and directories
+  the writer created that are now empty are removed; a directory that holds anything is never
+  removed.  A missing or unreadable manifest counts as empty (so nothing is deleted), and manifest
+  entries that are not safe paths are ignored, so a tampered manifest cannot delete anything
+  outside the generated set.
+* **Unknown files are never touched**: a file not in the manifest (a user's notes, even inside a
+  generated folder) is neither modified nor deleted -- *unless the generator now produces that
+  very path*.  In that case the file is overwritten and owned from then on: the generator owns the
+  paths it produces, and refusing would make adding a file to a template a breaking change for
+  every project that happens to have a same-named file.  (``gen diff`` shows such an overwrite
+  before it happens.)
+* **"once" paths** (custom code, e.g. ``blog/custom/hooks.py``) are created when missing and then
+  never overwritten and never deleted -- not even when no longer produced.  They are listed in the
+  manifest's separate ``once`` list, never in ``files``, so they are never candidates for deletion.
+  Every "once" path must also be a key of ``files`` (that is its initial content).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import json
+import os
+import secrets
+import stat
+import tempfile
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from pathlib import Path, PureWindowsPath
+from typing import Any
+
+__all__ = [
+    "MANIFEST_NAME",
+    "Comparison",
+    "PlannedWrite",
+    "UnsafePathError",
+    "WritePlan",
+    "WriteResult",
+    "check_relative_path",
+    "compare_output",
+    "plan_write",
+    "write_output",
+]
+
+MANIFEST_NAME = ".gen-manifest.json"
+MANIFEST_VERSION = 1
+_TMP_SUFFIX = ".gen-tmp"
+_BACKUP_SUFFIX = ".gen-bak"
+
+
+class UnsafePathError(ValueError):
+    """A path in the mapping could land outside the output folder, or cannot be written safely."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"refusing to write {path!r}: {reason}")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What ``write_output`` did; every tuple is sorted and the five tuples are disjoint.
+
+    ``written`` holds ordinary generated files only; a "once" file is in ``created_once`` or
+    ``kept_once``, never in ``written`` or ``unchanged``.
+    """
+
+    written: tuple[str, ...]  # relative posix paths whose bytes changed (or were created)
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]  # generated before, no longer produced, deleted
+    created_once: tuple[str, ...]  # "once" files created now
+    kept_once: tuple[str, ...]  # "once" files that already existed and were left alone
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.written or self.removed or self.created_once)
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """One file the plan would write: ``old_text`` is ``None`` when it does not exist yet."""
+
+    path: str
+    old_text: str | None
+    new_text: str
+    once: bool = False
+    old_bytes: bytes | None = field(default=None, repr=False, compare=False)
+
+    def unified_diff(self, context: int = 3) -> str:
+        """A ``git``-style unified diff from the current to the planned text."""
+        old = "" if self.old_text is None else self.old_text
+        return "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                self.new_text.splitlines(keepends=True),
+                fromfile="/dev/null" if self.old_text is None else f"a/{self.path}",
+                tofile=f"b/{self.path}",
+                n=context,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class WritePlan:
+    """What ``write_output`` would do, computed without writing (``gen diff`` prints it)."""
+
+    out_dir: Path  # resolved, absolute
+    writes: tuple[PlannedWrite, ...]  # sorted by path; created once-files have ``once=True``
+    unchanged: tuple[str, ...]
+    removals: tuple[str, ...]  # in the previous manifest, no longer produced, still on disk
+    kept_once: tuple[str, ...]
+    manifest_files: Mapping[str, str]  # path -> sha256 for the new manifest
+    once: tuple[str, ...]
+    previous: _Manifest
+
+    @property
+    def changed(self) -> bool:
+        """True when applying the plan would change any file (the manifest aside)."""
+        return bool(self.writes or self.removals)
+
+    @property
+    def manifest_stale(self) -> bool:
+        """True when the manifest is missing or does not list exactly the planned files."""
+        prev = self.previous
+        return (
+            not prev.valid
+            or dict(prev.files) != dict(self.manifest_files)
+            or prev.once != self.once
+        )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The difference between ``out_dir`` and the mapping, for ``gen check``; lists are sorted."""
+
+    stale: tuple[str, ...]  # on disk with different content (once-files never are)
+    missing: tuple[str, ...]  # not on disk (once-files only count here)
+    extra: tuple[str, ...]  # in the manifest, no longer produced, still on disk: would be deleted
+    manifest_stale: bool  # the manifest would be rewritten
+
+    @property
+    def ok(self) -> bool:
+        return not (self.stale or self.missing or self.extra or self.manifest_stale)
+
+
+# --------------------------------------------------------------------------------------------
+# path validation
+# --------------------------------------------------------------------------------------------
+
+
+def check_relative_path(path: str) -> tuple[str, ...]:
+    """Validate the *text* of ``path`` (no filesystem access); return its segments.
+
+    Raises ``UnsafePathError`` unless ``path`` is a relative posix path made of non-empty
+    segments other than ``.`` and ``..``, without backslash, NUL or control characters, without
+    a drive, and encodable as UTF-8.
+    """
+    if not isinstance(path, str):
+        raise UnsafePathError(repr(path), "path is not a string")
+    if not path:
+        raise UnsafePathError(path, "empty path")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnsafePathError(path, "not encodable as UTF-8") from None
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in path):
+        raise UnsafePathError(path, "contains NUL or a control character")
+    if "\\" in path:
+        raise UnsafePathError(path, "contains a backslash")
+    if path.startswith("/"):
+        raise UnsafePathError(path, "absolute path")
+    windows = PureWindowsPath(path)
+    if windows.drive or windows.root:
+        raise UnsafePathError(path, "has a drive or root")
+    parts = tuple(path.split("/"))
+    for part in parts:
+        if part == "":
+            raise UnsafePathError(path, "empty path segment")
+        if part in (".", ".."):
+            raise UnsafePathError(path, f"{part!r} segment (paths must be canonical)")
+    return parts
+
+
+def _resolve_inside(base: Path, path: str) -> Path:
+    """The resolved target of ``path`` under ``base``; ``UnsafePathError`` if it escapes."""
+    try:
+        resolved = base.joinpath(path).resolve()
+    except (OSError, RuntimeError) as exc:  # symlink loop (RuntimeError before Python 3.13)
+        raise UnsafePathError(path, f"cannot be resolved: {exc}") from None
+    if resolved == base or not resolved.is_relative_to(base):
+        raise UnsafePathError(path, f"resolves outside the output folder (to {resolved})")
+    return resolved
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return path.lstat()
+    except FileNotFoundError:
+        return None
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except FileNotFoundError:  # includes a dangling symlink
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# the manifest
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    files: Mapping[str, str] = field(default_factory=dict)
+    once: tuple[str, ...] = ()
+    dirs: tuple[str, ...] = ()
+    raw: bytes | None = None  # the bytes on disk, None when absent
+    valid: bool = False
+
+
+def _safe_entries(base: Path, entries: Iterable[Any]) -> list[str]:
+    """Keep manifest entries that are safe paths; a tampered entry is ignored, never followed."""
+    kept = []
+    for entry in entries:
+        try:
+            if entry == MANIFEST_NAME:
+                continue
+            check_relative_path(entry)
+            _resolve_inside(base, entry)
+        except UnsafePathError:
+            continue
+        kept.append(entry)
+    return kept
+
+
+def _load_manifest(base: Path) -> _Manifest:
+    target = base / MANIFEST_NAME
+    st = _lstat(target)
+    if st is None:
+        return _Manifest()
+    if not stat.S_ISREG(st.st_mode):
+        if stat.S_ISLNK(st.st_mode):  # never read through a link; it is replaced on write
+            return _Manifest(raw=b"")
+        raise UnsafePathError(MANIFEST_NAME, "the manifest exists and is not a regular file")
+    raw = target.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        files = data["files"]
+        once = data.get("once", [])
+        dirs = data.get("dirs", [])
+        if not (
+            isinstance(data, dict)
+            and data.get("version") == MANIFEST_VERSION
+            and isinstance(files, dict)
+            and all(isinstance(v, str) for v in files.values())
+            and isinstance(once, list)
+            and isinstance(dirs, list)
+        ):
+            raise ValueError("unexpected manifest shape")
+    except (ValueError, KeyError, TypeError):
+        return _Manifest(raw=raw)
+    safe_files = set(_safe_entries(base, files))
+    return _Manifest(
+        files={k: v for k, v in files.items() if k in safe_files},
+        once=tuple(sorted(set(_safe_entries(base, once)))),
+        dirs=tuple(sorted(set(_safe_entries(base, dirs)))),
+        raw=raw,
+        valid=True,
+    )
+
+
+def _manifest_bytes(files: Mapping[str, str], once: Iterable[str], dirs: Iterable[str]) -> bytes:
+    data = {
+        "dirs": sorted(set(dirs)),
+        "files": dict(sorted(files.items())),
+        "generator": "gen",
+        "once": sorted(set(once)),
+        "version": MANIFEST_VERSION,
+    }
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return text.encode("utf-8")
+
+
+# --------------------------------------------------------------------------------------------
+# planning (reads only)
+# --------------------------------------------------------------------------------------------
+
+
+def _validate(base: Path, files: Mapping[str, str], once: AbstractSet[str]) -> None:
+    parts_of = {}
+    for path in files:
+        parts_of[path] = check_relative_path(path)
+        if parts_of[path][0] == MANIFEST_NAME:
+            raise UnsafePathError(path, f"{MANIFEST_NAME} is reserved for the writer")
+    for path in once:
+        check_relative_path(path)
+        if path not in files:
+            raise ValueError(f"'once' path {path!r} has no content in the mapping")
+    for path, parts in parts_of.items():
+        for depth in range(1, len(parts)):
+            prefix = "/".join(parts[:depth])
+            if prefix in files:
+                raise UnsafePathError(path, f"lies below {prefix!r}, which is a file too")
+    seen: dict[Path, str] = {}
+    for path in sorted(files):
+        resolved = _resolve_inside(base, path)
+        if resolved in seen:
+            raise UnsafePathError(path, f"reaches the same file as {seen[resolved]!r}")
+        seen[resolved] = path
+        for depth in range(1, len(parts_of[path])):
+            st = _stat(base.joinpath(*parts_of[path][:depth]))
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                prefix = "/".join(parts_of[path][:depth])
+                raise UnsafePathError(path, f"its parent {prefix!r} exists and is not a directory")
+
+
+def plan_write(
+    out_dir: Path, files: Mapping[str, str], once: AbstractSet[str] = frozenset()
+) -> WritePlan:
+    """Compute what ``write_output`` would do, reading ``out_dir`` but writing nothing.
+
+    Raises ``UnsafePathError`` for any unsafe path (see the module docstring), ``ValueError``
+    for a "once" path without content and ``UnicodeEncodeError`` for text that is not valid
+    Unicode (lone surrogates).
+    """
+    base = Path(out_dir).resolve()
+    once_set = frozenset(once)
+    _validate(base, files, once_set)
+    encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    previous = _load_manifest(base)
+
+    writes: list[PlannedWrite] = []
+    unchanged: list[str] = []
+    kept_once: list[str] = []
+    for path in sorted(files):
+        target = base / path
+        new_bytes = encoded[path]
+        if path in once_set:
+            if _lstat(target) is not None:
+                kept_once.append(path)
+            else:
+                writes.append(PlannedWrite(path, None, files[path], once=True))
+            continue
+        st = _stat(target)
+        if st is None:
+            writes.append(PlannedWrite(path, None, files[path]))
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafePathError(path, "exists and is not a regular file")
+        old_bytes = target.read_bytes()
+        if old_bytes == new_bytes:
+            unchanged.append(path)
+        else:
+            old_text = old_bytes.decode("utf-8", errors="replace")
+            writes.append(PlannedWrite(path, old_text, files[path], old_bytes=old_bytes))
+
+    removals = []
+    for path in sorted(previous.files):
+        if path in files:
+            continue
+        st = _lstat(base / path)
+        if st is not None and stat.S_ISREG(st.st_mode):  # never delete a link or a directory
+            removals.append(path)
+
+    return WritePlan(
+        out_dir=base,
+        writes=tuple(writes),
+        unchanged=tuple(unchanged),
+        removals=tuple(removals),
+        kept_once=tuple(kept_once),
+        manifest_files={
+            path: hashlib.sha256(encoded[path]).hexdigest()
+            for path in sorted(files)
+            if path not in once_set
+        },
+        once=tuple(sorted(once_set)),
+        previous=previous,
+    )
+
+
+def compare_output(
+    out_dir: Path, files: Mapping[str, str], once: AbstractSet[str] = frozenset()
+) -> Comparison:
+    """What ``gen check`` reports: how ``out_dir`` differs from what ``files`` would make it."""
+    plan = plan_write(out_dir, files, once)
+    return Comparison(
+        stale=tuple(w.path for w in plan.writes if w.old_text is not None),
+        missing=tuple(w.path for w in plan.writes if w.old_text is None),
+        extra=plan.removals,
+        manifest_stale=plan.manifest_stale,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# applying
+# --------------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # no portable read-only query elsewhere
+    os.umask(mask)
+    return mask
+
+
+def _stage(target: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a fresh temp file next to ``target``; return the temp file's path."""
+    fd, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name[:40]}.", suffix=_TMP_SUFFIX
+    )
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    return tmp
+
+
+def _backup(target: Path, old_bytes: bytes | None) -> Path:
+    """Keep the current ``target`` under a unique name next to it, for a rollback."""
+    for _ in range(100):
+        name = target.parent / f".{target.name[:40]}.{secrets.token_hex(8)}{_BACKUP_SUFFIX}"
+        try:
+            os.link(target, name, follow_symlinks=False)
+            return name
+        except FileExistsError:
+            continue
+        except (OSError, NotImplementedError):
+            break  # no hard links here: fall back to a copy
+    st = target.stat()
+    data = target.read_bytes() if old_bytes is None else old_bytes
+    copy = _stage(target, data, stat.S_IMODE(st.st_mode))
+    os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return copy
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _rmdir_quietly(path: Path) -> bool:
+    try:
+        path.rmdir()  # fails unless empty: never removes anything a user put there
+    except OSError:
+        return False
+    return True
+
+
+def _make_parents(base: Path, path: str, created: list[str]) -> None:
+    parts = path.split("/")
+    for depth in range(1, len(parts)):
+        rel = "/".join(parts[:depth])
+        if not (base / rel).is_dir():
+            os.mkdir(base / rel)
+            created.append(rel)
+
+
+def _apply(plan: WritePlan) -> WriteResult:
+    base = plan.out_dir
+    base.mkdir(parents=True, exist_ok=True)
+    new_mode = 0o666 & ~_umask()
+    created_dirs: list[str] = []
+    staged: list[tuple[PlannedWrite, Path]] = []
+    backups: dict[str, Path] = {}
+
+    def discard_staging() -> None:
+        for _, tmp in staged:
+            _unlink_quietly(tmp)
+        for backup in backups.values():
+            _unlink_quietly(backup)
+        for rel in sorted(created_dirs, key=lambda d: d.count("/"), reverse=True):
+            _rmdir_quietly(base / rel)
+
+    # 1. stage: nothing visible changes yet.
+    try:
+        for write in plan.writes:
+            target = base / write.path
+            _make_parents(base, write.path, created_dirs)
+            st = _stat(target)
+            mode = stat.S_IMODE(st.st_mode) if st is not None else new_mode
+            staged.append((write, _stage(target, write.new_text.encode("utf-8"), mode)))
+            if _lstat(target) is not None:
+                backups[write.path] = _backup(target, write.old_bytes)
+    except BaseException:
+        discard_staging()
+        raise
+
+    # 2. commit: replace each file; on failure restore what was already replaced.
+    replaced: list[PlannedWrite] = []
+    try:
+        for write, tmp in staged:
+            os.replace(tmp, base / write.path)
+            replaced.append(write)
+    except BaseException:
+        for write in reversed(replaced):
+            target = base / write.path
+            backup = backups.pop(write.path, None)
+            try:
+                if backup is not None:
+                    os.replace(backup, target)
+                else:
+                    target.unlink()
+            except OSError:
+                pass  # best effort; the original error is the one to report
+        discard_staging()
+        raise
+    for backup in backups.values():
+        _unlink_quietly(backup)
+
+    # 3. delete files no longer produced, then empty directories this writer created.
+    removed: list[str] = []
+    for path in plan.removals:
+        try:
+            (base / path).unlink()
+        except FileNotFoundError:
+            continue
+        removed.append(path)
+    tracked = set(plan.previous.dirs) | set(created_dirs)
+    for rel in sorted(tracked, key=lambda d: (d.count("/"), d), reverse=True):
+        st = _lstat(base / rel)
+        # gone, replaced by something else, or now empty and removed: no longer tracked
+        if st is None or not stat.S_ISDIR(st.st_mode) or _rmdir_quietly(base / rel):
+            tracked.discard(rel)
+
+    # 4. the manifest, last.
+    manifest = _manifest_bytes(plan.manifest_files, plan.once, tracked)
+    if manifest != plan.previous.raw:
+        target = base / MANIFEST_NAME
+        st = _lstat(target)
+        mode = stat.S_IMODE(st.st_mode) if st is not None and stat.S_ISREG(st.st_mode) else new_mode
+        tmp = _stage(target, manifest, mode)
+        try:
+            os.replace(tmp, target)
+        except BaseException:
+            _unlink_quietly(tmp)
+            raise
+
+    return WriteResult(
+        written=tuple(w.path for w in plan.writes if not w.once),
+        unchanged=plan.unchanged,
+        removed=tuple(removed),
+        created_once=tuple(w.path for w in plan.writes if w.once),
+        kept_once=plan.kept_once,
+    )
+
+
+def write_output(
+    out_dir: Path, files: Mapping[str, str], once: AbstractSet[str] = frozenset()
+) -> WriteResult:
+    """Make ``out_dir`` hold exactly ``files`` (plus whatever else it had that we don't own).
+
+    ``files`` maps relative posix paths to text, written as UTF-8 exactly as given.  See the
+    module docstring for the rules: validation first (``UnsafePathError``, nothing written),
+    only changed bytes written, all-or-nothing replacement, removal of files no longer
+    produced, "once" files created but never overwritten or deleted, and a path we now produce
+    that exists but is not in the manifest is overwritten (the generator owns what it produces).
+    """
+    return _apply(plan_write(out_dir, files, once))

@@ -1,0 +1,88 @@
+"""Golden cases (after sqlc's end-to-end testdata): tests/cases/<case>/spec -> expected/.
+
+A case with `spec/` and `expected/` must build exactly that tree (file set and bytes). A case
+with `spec/` and `stderr.txt` must fail with exactly those diagnostics and produce no file.
+Regenerate with: pytest tests/test_cases.py --update-goldens [-k case]
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.pipeline import build
+
+CASES = Path(__file__).parent / "cases"
+FIX = "pytest tests/test_cases.py --update-goldens -k {case}"
+
+
+def _cases() -> list[str]:
+    return sorted(p.name for p in CASES.iterdir() if (p / "spec").is_dir())
+
+
+def _read_tree(root: Path) -> dict[str, str]:
+    if not root.is_dir():
+        return {}
+    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _write_tree(root: Path, files: dict[str, str]) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="")
+
+
+def _stderr(diagnostics: tuple) -> str:  # type: ignore[type-arg]
+    return "".join(d.render() + "\n" for d in diagnostics)
+
+
+@pytest.mark.parametrize("case", _cases())
+def test_case(case: str, update_goldens: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case's spec builds to exactly its expected tree, or fails with exactly its stderr."""
+    root = CASES / case
+    monkeypatch.chdir(root)
+    result = build(Path("spec"), label_root="spec")
+    stderr_file, expected_dir = root / "stderr.txt", root / "expected"
+    if update_goldens:
+        if result.ok:
+            stderr_file.unlink(missing_ok=True)
+            _write_tree(expected_dir, result.files)
+            if result.diagnostics:
+                (root / "warnings.txt").write_text(_stderr(result.diagnostics), encoding="utf-8")
+            else:
+                (root / "warnings.txt").unlink(missing_ok=True)
+        else:
+            shutil.rmtree(expected_dir, ignore_errors=True)
+            stderr_file.write_text(_stderr(result.diagnostics), encoding="utf-8")
+        return
+    fix = FIX.format(case=case)
+    if stderr_file.exists():
+        assert not result.ok, f"{case}: expected errors, the build succeeded; {fix}"
+        assert result.files == {}, f"{case}: a failing build produced files"
+        _assert_same("stderr.txt", stderr_file.read_text(encoding="utf-8"),
+                     _stderr(result.diagnostics), fix)
+        return
+    assert result.ok, f"{case}: unexpected errors:\n{_stderr(result.diagnostics)}\n{fix}"
+    warnings_file = root / "warnings.txt"
+    expected_warnings = warnings_file.read_text(encoding="utf-8") if warnings_file.exists() else ""
+    _assert_same("warnings.txt", expected_warnings, _stderr(result.diagnostics), fix)
+    expected = _read_tree(expected_dir)
+    missing = sorted(set(expected) - set(result.files))
+    extra = sorted(set(result.files) - set(expected))
+    assert not missing and not extra, f"{case}: missing {missing}, extra {extra}; {fix}"
+    for path in sorted(expected):
+        _assert_same(path, expected[path], result.files[path], fix)
+
+
+def _assert_same(path: str, expected: str, actual: str, fix: str) -> None:
+    if expected != actual:
+        diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
+                                            actual.splitlines(keepends=True),
+                                            f"expected/{path}", f"actual/{path}"))
+        pytest.fail(f"{path} differs from its golden:\n{diff}\nTo accept: {fix}", pytrace=False)

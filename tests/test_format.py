@@ -1,0 +1,224 @@
+"""generator/format.py: one pinned, isolated ruff process formats every generated .py file."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import format as fmt
+from generator.format import FormatError, black_check, format_python
+
+MESSY = """\
+import os,sys
+def f( a,b ):
+  return {'a':a,'b':b, 'path':os.path.join( 'x','y' )}
+class  C :
+    x : int=1
+    def m(self):return sys.argv
+"""
+
+SNIPPETS = {
+    "app/messy.py": MESSY,
+    "app/long.py": (
+        "def function_with_a_long_signature(first_argument, second_argument, third_argument,"
+        " fourth_argument): pass\n"
+    ),
+    "app/trailing_comma.py": "x = [\n    1,\n    2,\n]\ny = f(a,)\n",
+    "app/strings.py": "s = 'single'\nt = 'it\\'s'\nu = '''doc'''\n",
+    "app/crlf.py": "a = 1\r\nb = 2\r\n",
+}
+
+
+@pytest.fixture
+def run_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Record the argv of every subprocess.run call (the real call still happens)."""
+    calls: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(args: Any, *a: Any, **kw: Any) -> Any:
+        calls.append([str(x) for x in args])
+        return real_run(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "run", counting_run)
+    return calls
+
+
+def test_formats_a_messy_snippet_with_the_pinned_style() -> None:
+    """Spacing, quotes and layout follow the pinned black-compatible ruff configuration."""
+    out = format_python({"m.py": MESSY})["m.py"]
+    assert out == (
+        "import os, sys\n"
+        "\n"
+        "\n"
+        "def f(a, b):\n"
+        '    return {"a": a, "b": b, "path": os.path.join("x", "y")}\n'
+        "\n"
+        "\n"
+        "class C:\n"
+        "    x: int = 1\n"
+        "\n"
+        "    def m(self):\n"
+        "        return sys.argv\n"
+    )
+
+
+def test_line_length_is_100_and_newlines_are_lf() -> None:
+    """A 99-character line stays on one line, a longer call is split, CRLF becomes LF."""
+    fits = "x = " + repr("a" * 93) + "\n"
+    assert len(fits.rstrip("\n")) == 99
+    out = format_python({"fits.py": fits.replace("'", '"'), "c.py": "a = 1\r\nb = 2\r\n"})
+    assert out["fits.py"] == fits.replace("'", '"')
+    assert out["c.py"] == "a = 1\nb = 2\n"
+    long = format_python({"l.py": SNIPPETS["app/long.py"]})["l.py"]
+    assert all(len(line) <= 100 for line in long.splitlines())
+    assert long.count("\n") > 2
+
+
+def test_non_python_values_are_returned_untouched_and_key_order_kept() -> None:
+    """Only *.py values are formatted; other files come back byte-identical, same key order."""
+    files = {"z.txt": "  x  =  1  \r\n", "b.py": "x=1\n", "a.toml": "k='v'\n", "x.pyi": "y=1\n"}
+    out = format_python(files)
+    assert list(out) == list(files)
+    assert out["z.txt"] == files["z.txt"]
+    assert out["a.toml"] == files["a.toml"]
+    assert out["x.pyi"] == files["x.pyi"]
+    assert out["b.py"] == "x = 1\n"
+
+
+def test_formatting_is_idempotent() -> None:
+    """format(format(x)) == format(x) for every snippet."""
+    once = format_python(SNIPPETS)
+    twice = format_python(once)
+    assert twice == once
+
+
+def test_all_files_go_to_one_ruff_process(run_calls: list[list[str]]) -> None:
+    """Many .py files in nested folders are formatted by a single `ruff format` call."""
+    files = {f"pkg{i % 3}/sub/mod{i}.py": f"x{i}  =  'v{i}'\n" for i in range(12)}
+    out = format_python(files)
+    assert len(run_calls) == 1
+    argv = run_calls[0]
+    assert argv[1] == "format"
+    assert "--no-cache" in argv
+    assert "--config" in argv
+    assert all(out[p] == f'x{i} = "v{i}"\n' for i, p in enumerate(files))
+
+
+def test_no_process_when_there_is_no_python(run_calls: list[list[str]]) -> None:
+    """A mapping without .py files never starts ruff."""
+    assert format_python({"README.md": "# hi\n"}) == {"README.md": "# hi\n"}
+    assert run_calls == []
+
+
+def test_syntax_error_raises_format_error_naming_the_file() -> None:
+    """Broken generated code raises FormatError carrying the file's path and ruff's message."""
+    with pytest.raises(FormatError) as info:
+        format_python({"ok.py": "x = 1\n", "blog/models.py": "def f(:\n    pass\n"})
+    assert info.value.path == "blog/models.py"
+    assert "blog/models.py" in str(info.value)
+    assert "parse" in str(info.value).lower()
+
+
+def test_user_configuration_is_ignored(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A ruff.toml/pyproject.toml around the temp dir or the cwd cannot change the style."""
+    hostile = '[format]\nquote-style = "single"\n'
+    (tmp_path / "ruff.toml").write_text("line-length = 20\n" + hostile)
+    (tmp_path / "pyproject.toml").write_text("[tool.ruff]\nline-length = 20\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "ruff").mkdir()
+    (tmp_path / "ruff" / "ruff.toml").write_text("line-length = 20\n" + hostile)
+    out = format_python({"a.py": "value = {'key': 'a rather long value here'}\n"})
+    assert out["a.py"] == 'value = {"key": "a rather long value here"}\n'
+
+
+def test_unsafe_keys_are_refused() -> None:
+    """A key that could escape the temporary directory raises ValueError before ruff runs."""
+    for bad in ("../x.py", "/abs/x.py", "a/../../x.py", "a\\x.py"):
+        with pytest.raises(ValueError):
+            format_python({bad: "x = 1\n"})
+
+
+def test_cache_hit_skips_ruff(tmp_path: Path, run_calls: list[list[str]]) -> None:
+    """With a warm cache the same input is formatted without starting any process."""
+    cache = tmp_path / "cache"
+    first = format_python(SNIPPETS, cache_dir=cache)
+    assert len(run_calls) == 1
+    assert len(list(cache.iterdir())) == len(SNIPPETS)
+    second = format_python(SNIPPETS, cache_dir=cache)
+    assert second == first
+    assert len(run_calls) == 1
+
+
+def test_only_cache_misses_are_sent_to_ruff(tmp_path: Path, run_calls: list[list[str]]) -> None:
+    """After one file changes, only that file is passed to the (single) ruff call."""
+    cache = tmp_path / "cache"
+    format_python(SNIPPETS, cache_dir=cache)
+    changed = dict(SNIPPETS, **{"app/strings.py": "s = 'changed'\n"})
+    out = format_python(changed, cache_dir=cache)
+    assert len(run_calls) == 2
+    sent = [arg for arg in run_calls[1] if arg.endswith(".py")]
+    assert sent == ["app/strings.py"]
+    assert out["app/strings.py"] == 's = "changed"\n'
+    assert out == format_python(changed)
+
+
+def test_corrupt_cache_entry_is_a_miss(tmp_path: Path, run_calls: list[list[str]]) -> None:
+    """Garbage, a truncated entry or a directory in place of an entry is ignored and repaired."""
+    cache = tmp_path / "cache"
+    files = {"a.py": "a  =  1\n", "b.py": "b  =  2\n", "c.py": "c  =  3\n"}
+    expected = format_python(files, cache_dir=cache)
+    entries = {p.name: p for p in cache.iterdir()}
+    key_a, key_b, key_c = (fmt._cache_key(files[k]) for k in ("a.py", "b.py", "c.py"))
+    entries[key_a].write_bytes(b"\xff\xfe not a cache entry")
+    entries[key_b].write_bytes(entries[key_b].read_bytes()[:-3])  # truncated
+    entries[key_c].unlink()
+    entries[key_c].mkdir()  # unreadable
+    assert format_python(files, cache_dir=cache) == expected
+    assert len(run_calls) == 2
+    assert fmt._cache_read(cache, key_a) == expected["a.py"]
+    assert fmt._cache_read(cache, key_b) == expected["b.py"]
+
+
+def test_cache_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:
+    """Entries are complete files named by their sha256 key; no temp file stays in the cache."""
+    cache = tmp_path / "cache"
+    format_python(SNIPPETS, cache_dir=cache)
+    names = sorted(p.name for p in cache.iterdir())
+    assert names == sorted(fmt._cache_key(t) for t in SNIPPETS.values())
+    assert all(len(n) == 64 and not n.startswith(".") for n in names)
+
+
+def test_unwritable_cache_is_ignored(tmp_path: Path) -> None:
+    """A cache_dir that is a regular file does not break formatting."""
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert format_python({"a.py": "x=1\n"}, cache_dir=not_a_dir) == {"a.py": "x = 1\n"}
+
+
+def test_cache_key_covers_version_config_and_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Changing the ruff version or the configuration changes the cache key."""
+    key = fmt._cache_key("x = 1\n")
+    assert key != fmt._cache_key("x = 2\n")
+    monkeypatch.setattr(fmt, "RUFF_CONFIG", fmt.RUFF_CONFIG + "# changed\n")
+    assert fmt._cache_key("x = 1\n") != key
+    monkeypatch.undo()
+    monkeypatch.setattr(fmt, "ruff_version", lambda: "ruff 0.0.0")
+    assert fmt._cache_key("x = 1\n") != key
+
+
+def test_black_agrees_with_ruff_output() -> None:
+    """black --check (line length 100, py311) accepts what our ruff configuration produces."""
+    formatted = format_python(SNIPPETS)
+    assert black_check(formatted) == []
+
+
+def test_black_check_reports_files_it_would_change() -> None:
+    """black_check returns exactly the relative paths black would reformat."""
+    files = {"ok.py": 'x = "a"\n', "pkg/bad.py": "x  =  'a'\n", "notes.txt": "x  =  'a'\n"}
+    assert black_check(files) == ["pkg/bad.py"]
