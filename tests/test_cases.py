@@ -2,6 +2,8 @@
 
 A case with `spec/` and `expected/` must build exactly that tree (file set and bytes). A case
 with `spec/` and `stderr.txt` must fail with exactly those diagnostics and produce no file.
+An evolution case has `steps/NN/spec` (and `steps/NN/expected` or `stderr.txt`): each step
+builds against the output of the step before, as a project's history would.
 Regenerate with: pytest tests/test_cases.py --update-goldens [-k case]
 """
 
@@ -13,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import build
+from generator.pipeline import BuildResult, build
+from generator.write import write_output
 
 CASES = Path(__file__).parent / "cases"
 FIX = "pytest tests/test_cases.py --update-goldens -k {case}"
@@ -21,6 +24,10 @@ FIX = "pytest tests/test_cases.py --update-goldens -k {case}"
 
 def _cases() -> list[str]:
     return sorted(p.name for p in CASES.iterdir() if (p / "spec").is_dir())
+
+
+def _step_cases() -> list[str]:
+    return sorted(p.name for p in CASES.iterdir() if (p / "steps").is_dir())
 
 
 def _read_tree(root: Path) -> dict[str, str]:
@@ -48,6 +55,24 @@ def test_case(case: str, update_goldens: bool, monkeypatch: pytest.MonkeyPatch) 
     root = CASES / case
     monkeypatch.chdir(root)
     result = build(Path("spec"), label_root="spec")
+    _check_result(case, root, result, update_goldens)
+
+
+@pytest.mark.parametrize("case", _step_cases())
+def test_evolution_case(case: str, update_goldens: bool, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each step builds, against the previous step's output, to exactly its expectation."""
+    out = tmp_path / "output"
+    for step in sorted(p for p in (CASES / case / "steps").iterdir() if p.is_dir()):
+        monkeypatch.chdir(step)
+        allow = (step / "allow-destructive").exists()
+        result = build(Path("spec"), label_root="spec", out_dir=out, allow_destructive=allow)
+        _check_result(f"{case}/{step.name}", step, result, update_goldens)
+        if result.ok:
+            write_output(out, result.files, result.once)
+
+
+def _check_result(case: str, root: Path, result: BuildResult, update_goldens: bool) -> None:
     stderr_file, expected_dir = root / "stderr.txt", root / "expected"
     if update_goldens:
         if result.ok:
@@ -61,7 +86,7 @@ def test_case(case: str, update_goldens: bool, monkeypatch: pytest.MonkeyPatch) 
             shutil.rmtree(expected_dir, ignore_errors=True)
             stderr_file.write_text(_stderr(result.diagnostics), encoding="utf-8")
         return
-    fix = FIX.format(case=case)
+    fix = FIX.format(case=case.split("/")[0])
     if stderr_file.exists():
         assert not result.ok, f"{case}: expected errors, the build succeeded; {fix}"
         assert result.files == {}, f"{case}: a failing build produced files"

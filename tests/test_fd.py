@@ -624,6 +624,9 @@ def check_decomposition(attrs: frozenset[str], fds: Sequence[FD], rels: Sequence
     assert preserves_dependencies(parts, fds)
     assert any(key <= part for key in oracle.keys(attrs) for part in parts)
     assert equivalent([fd for r in rels for fd in r.fds], fds)
+    # Only the last relation may be an added key relation (no FDs, exactly a key).
+    assert all(r.fds for r in rels[:-1])
+    assert rels[-1].fds or rels[-1].attrs in oracle.keys(attrs)
     for rel in rels:
         assert oracle.is_3nf(rel.attrs)
         assert is_3nf(rel.attrs, project(fds, rel.attrs))

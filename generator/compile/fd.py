@@ -413,27 +413,47 @@ def _plain_groups(cover: Sequence[FD]) -> list[Part]:
 
 
 def _merged_groups(cover: Sequence[FD]) -> list[Part]:
-    """Bernstein's groups: left sides with equal closures share one part.
+    """Bernstein's groups: one part per class of left sides with equal closures.
 
-    ``J`` holds ``X -> Y`` for every pair of equivalent left sides. Cover FDs implied by
-    ``J`` and the remaining FDs are dropped (in FD order) before the parts are formed;
-    without this step a merged part can hide a transitive dependency (see the tests).
+    Each part holds its class's left sides, its surviving cover FDs and the FDs ``J``
+    between its equivalent left sides; classes left without FDs are dropped.
     """
+    classes = _lhs_classes(cover)
+    j = [FD(x, y - x) for lhss in classes for x in lhss for y in lhss if not y <= x]
+    kept = _drop_transitive(cover, j)
+    parts = []
+    for lhss in classes:
+        fds = [fd for fd in (*kept, *j) if fd.lhs in lhss]
+        if fds:
+            parts.append(_part(fds, lhss))
+    return parts
+
+
+def _lhs_classes(cover: Sequence[FD]) -> list[list[AttrSet]]:
+    """Left sides grouped by closure, in first-FD order."""
     classes: dict[AttrSet, list[AttrSet]] = {}
     for fd in cover:
         lhss = classes.setdefault(closure(fd.lhs, cover), [])
         if fd.lhs not in lhss:
             lhss.append(fd.lhs)
-    j = [FD(x, y - x) for lhss in classes.values() for x in lhss for y in lhss if not y <= x]
+    return list(classes.values())
+
+
+def _drop_transitive(cover: Sequence[FD], j: Sequence[FD]) -> list[FD]:
+    """Cover FDs not implied by ``j`` plus the other survivors (tried in FD order).
+
+    Without this step (Bernstein 1976) a merged part can hide a transitive dependency.
+    """
     kept = [fd for fd in cover if not implies(j, fd)]
     for fd in tuple(kept):
         rest = [other for other in kept if other != fd]
         if implies([*rest, *j], fd):
             kept = rest
-    return [_part([*(fd for fd in kept + j if fd.lhs in lhss)], lhss) for lhss in classes.values()]
+    return kept
 
 
 def _part(fds: Sequence[FD], lhss: Iterable[AttrSet] = ()) -> Part:
+    """The attributes of ``fds`` and ``lhss``, with ``fds`` merged by left side."""
     attrs = frozenset().union(*lhss, *(fd.attrs for fd in fds))
     return attrs, merge_by_lhs(fds)
 

@@ -186,7 +186,7 @@ def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
     for f in entity.fields:
         if f.unique and f.storage == "column":
             constraints.append(_unique(table, (f.name,)))
-        if f.index and not f.unique and f.storage == "column":
+        if (f.index or f.filterable or f.sortable) and not f.unique and f.storage == "column":
             indexes.append(_index(table, (f.name,)))
     for group in entity.indexes:
         indexes.append(_index(table, tuple(columns_for(entity, c) for c in group)))
@@ -255,7 +255,7 @@ def _server_default(f: ir.Field) -> str | None:
     if value is None or f.type.kind in ("json",):
         return None
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     return sql_string(str(value))
@@ -294,7 +294,7 @@ def _check_right(check: ir.Check) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, bool):
-        return "1" if value else "0"
+        return "true" if value else "false"
     if isinstance(value, str):
         return sql_string(value)
     return repr(value)

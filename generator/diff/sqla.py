@@ -22,8 +22,9 @@ def sa_type(t: ir.SqlType, *, primary_key: bool = False) -> sa.types.TypeEngine[
     """The portable SQLAlchemy type of an IR storage type."""
     kind = t.kind
     if kind == "bigint":
-        # SQLite only autoincrements INTEGER PRIMARY KEY.
-        return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+        # SQLite only autoincrements an INTEGER PRIMARY KEY.
+        big = sa.BigInteger()
+        return big.with_variant(sa.Integer(), "sqlite") if primary_key else big
     if kind == "string":
         return sa.String(length=t.length)
     if kind == "numeric":
@@ -46,7 +47,7 @@ def pk_name(table: str) -> str:
 
 def sa_column(column: ir.Column, table: ir.Table) -> sa.Column[object]:
     """One column; identity for integer surrogate keys."""
-    args: list[object] = [sa_type(column.type)]
+    args: list[object] = [sa_type(column.type, primary_key=column.autoincrement)]
     if column.autoincrement and column.primary_key:
         args.append(sa.Identity())
     return sa.Column(

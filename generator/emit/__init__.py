@@ -8,11 +8,15 @@ from generator import ir
 from generator.emit.base import RenderedFile
 from generator.emit import migrations
 from generator.emit.docs import emit as emit_docs
+from generator.emit.enums import emit as emit_enums
+from generator.emit.layers import emit as emit_layers
+from generator.emit.models import emit as emit_models
+from generator.emit.schemas import emit as emit_schemas
 from generator.emit.migrations import MigrationInput
 
 Emitter = Callable[[ir.Project], list[RenderedFile]]
 
-EMITTERS: tuple[Emitter, ...] = (emit_docs,)
+EMITTERS: tuple[Emitter, ...] = (emit_docs, emit_enums, emit_models, emit_schemas, emit_layers)
 
 __all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]
 

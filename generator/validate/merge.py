@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from generator.diagnostics import Diagnostics, Span
 from generator.load import LoadedFile
@@ -66,7 +68,8 @@ def merge_set(files: Validated, diags: Diagnostics) -> SpecSet | None:
     return spec_set
 
 
-def _merge_named(diags, kind, into, items, loaded, section):  # type: ignore[no-untyped-def]
+def _merge_named(diags: Diagnostics, kind: str, into: dict[str, Located[Any]],
+                 items: Mapping[str, Any] | None, loaded: LoadedFile, section: str) -> None:
     for name, value in (items or {}).items():
         if name in into:
             _twice(diags, kind, name, into[name], loaded, (section, name))
@@ -74,7 +77,7 @@ def _merge_named(diags, kind, into, items, loaded, section):  # type: ignore[no-
             into[name] = Located(value, loaded, (section, name))
 
 
-def _twice(diags: Diagnostics, kind: str, name: str, first: Located[object],
+def _twice(diags: Diagnostics, kind: str, name: str, first: Located[Any],
            loaded: LoadedFile, path: tuple[str, ...]) -> None:
     what = f"{kind} `{name}`" if name else f"`{kind}`"
     diags.error("E203", f"{what} is defined twice (first at {first.key_span()})",

@@ -133,7 +133,7 @@ def _no_auth(ctx: Ctx, role: str, where: str, entity: str, span: Span) -> None:
 
 
 def _check_filter_role(ctx: Ctx, entity: str, role: str, span: Span) -> None:
-    where = f"row_filter.{role}"
+    where = "row_filter"
     if ctx.auth is None:
         if role != "anonymous":
             _no_auth(ctx, role, where, entity, span)

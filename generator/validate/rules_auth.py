@@ -65,7 +65,7 @@ def _check_username(ctx: Ctx, located: Located[Auth]) -> None:
     if spec.type not in USERNAME_TYPES:
         ctx.error(
             "E373",
-            f"`auth.username_field` `{name}` is a `{spec.type}` field; it must be "
+            f"`auth.username_field` `{name}` is of type `{spec.type}`; it must be "
             "string, email or slug",
             located.span("username_field"),
         )
@@ -84,7 +84,7 @@ def _check_password(ctx: Ctx, located: Located[Auth]) -> None:
         name = located.value.password_field
         ctx.error(
             "E374",
-            f"`auth.password_field` `{name}` is a `{spec.type}` field; it must be "
+            f"`auth.password_field` `{name}` is of type `{spec.type}`; it must be "
             "a `password` field",
             located.span("password_field"),
             "set `type: password`",
@@ -126,24 +126,8 @@ def _check_registration(ctx: Ctx, located: Located[Auth], values: list[str] | No
         return
     for key in ("default_role", "tenant_role"):
         role = getattr(registration, key)
-        span = located.span("registration", key)
-        if role is None:
-            continue
-        if role not in ctx.roles:
-            why = "a pseudo-role" if role in PSEUDO_ROLES else "not a declared role"
-            ctx.error(
-                "E376",
-                f"`auth.registration.{key}` `{role}` is {why}",
-                span,
-                did_you_mean(role, ctx.roles),
-            )
-        elif values is not None and role not in values:
-            ctx.error(
-                "E376",
-                f"`auth.registration.{key}` `{role}` is not a value of the roles "
-                f"field `{located.value.roles_field}`",
-                span,
-            )
+        if role is not None:
+            _check_registration_role(ctx, located, key, role, values)
     if registration.creates_tenant:
         span = located.key_span("registration", "creates_tenant")
         if ctx.spec.api.value.tenancy is None:
@@ -157,6 +141,27 @@ def _check_registration(ctx: Ctx, located: Located[Auth], values: list[str] | No
             )
 
 
+def _check_registration_role(
+    ctx: Ctx, located: Located[Auth], key: str, role: str, values: list[str] | None
+) -> None:
+    span = located.span("registration", key)
+    if role not in ctx.roles:
+        why = "a pseudo-role" if role in PSEUDO_ROLES else "not a declared role"
+        ctx.error(
+            "E376",
+            f"`auth.registration.{key}` `{role}` is {why}",
+            span,
+            did_you_mean(role, ctx.roles),
+        )
+    elif values is not None and role not in values:
+        ctx.error(
+            "E376",
+            f"`auth.registration.{key}` `{role}` is not a value of the roles "
+            f"field `{located.value.roles_field}`",
+            span,
+        )
+
+
 # --- api ----------------------------------------------------------------------------------------
 
 
@@ -168,16 +173,7 @@ def check_api(ctx: Ctx) -> None:
         ctx.error(
             "E378", f"`api.base_path` `{api.base_path}` {problem}", loc.span("base_path"), hint
         )
-    for i, locale in enumerate(api.locales):
-        if locale not in SHIPPED_LOCALES:
-            ctx.error(
-                "E379",
-                f"`api.locales`: gen ships no messages for locale `{locale}`",
-                loc.span("locales", i),
-                did_you_mean(locale, SHIPPED_LOCALES) or "the shipped locales are `en` and `vi`",
-            )
-        elif locale in api.locales[:i]:
-            ctx.error("E380", f"`api.locales` lists `{locale}` twice", loc.span("locales", i))
+    _check_locales(ctx, api.locales)
     pages = api.pagination
     if pages.default_limit > pages.max_limit:
         ctx.error(
@@ -192,6 +188,20 @@ def check_api(ctx: Ctx) -> None:
             ctx.error(
                 "E382", f"CORS origin `{origin}` {problem}", loc.span("cors", "origins", i), hint
             )
+
+
+def _check_locales(ctx: Ctx, locales: list[str]) -> None:
+    for i, locale in enumerate(locales):
+        span = ctx.spec.api.span("locales", i)
+        if locale not in SHIPPED_LOCALES:
+            ctx.error(
+                "E379",
+                f"`api.locales`: gen ships no messages for locale `{locale}`",
+                span,
+                did_you_mean(locale, SHIPPED_LOCALES) or "the shipped locales are `en` and `vi`",
+            )
+        elif locale in locales[:i]:
+            ctx.error("E380", f"`api.locales` lists `{locale}` twice", span)
 
 
 def _base_path_problem(path: str) -> tuple[str | None, str | None]:
@@ -248,22 +258,8 @@ def _check_seed_row(ctx: Ctx, entity: str, row: Located[dict[str, Any]]) -> None
                 row.key_span(key),
                 did_you_mean(key, fields),
             )
-        elif spec.type == "password":
-            ctx.error(
-                "E387",
-                f"seed row of `{entity}` sets the password field `{key}`",
-                row.key_span(key),
-                "create users with the generated project's `create-user` command",
-            )
         else:
-            problem = value_problem(spec, value, ctx.enum_values)
-            if problem is not None:
-                ctx.error(
-                    "E385",
-                    f"seed row of `{entity}`: `{key}` `{show(value)}` {problem.text}",
-                    row.span(key),
-                    problem.hint,
-                )
+            _check_seed_value(ctx, entity, row, key, spec, value)
     missing = [
         f for f, spec in fields.items() if f not in row.value and _required(ctx, entity, f, spec)
     ]
@@ -272,10 +268,31 @@ def _check_seed_row(ctx: Ctx, entity: str, row: Located[dict[str, Any]]) -> None
         ctx.error("E386", f"seed row of `{entity}` lacks required field(s) {listed}", row.span())
 
 
+def _check_seed_value(
+    ctx: Ctx, entity: str, row: Located[dict[str, Any]], key: str, spec: FieldSpec, value: Any
+) -> None:
+    if spec.type == "password":
+        ctx.error(
+            "E387",
+            f"seed row of `{entity}` sets the password field `{key}`",
+            row.key_span(key),
+            "create users with the generated project's `create-user` command",
+        )
+        return
+    problem = value_problem(spec, value, ctx.enum_values)
+    if problem is not None:
+        ctx.error(
+            "E385",
+            f"seed row of `{entity}`: `{key}` `{show(value)}` {problem.text}",
+            row.span(key),
+            problem.hint,
+        )
+
+
 def _required(ctx: Ctx, entity: str, name: str, spec: FieldSpec) -> bool:
-    """A column the insert needs: not nullable, no default, stored (copies of related values
-    are not), and of a kind a seed row can set."""
-    if spec.nullable or "default" in spec.model_fields_set:
+    """Required as on create (docs section 9: not nullable, no default, not read_only), stored
+    (copies of related values are not), and of a kind a seed row can set."""
+    if spec.nullable or spec.read_only or "default" in spec.model_fields_set:
         return False
     if spec.type in ("list", "object", "password"):
         return False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from generator.diagnostics import Diagnostics, Span, did_you_mean
@@ -104,22 +104,18 @@ class Ctx:
         auth = self.auth
         return auth.user_entity if auth and auth.user_entity in self.fields else None
 
-    @property
-    def tenant_entity(self) -> str | None:
-        tenancy = self.spec.api.value.tenancy
-        return tenancy.entity if tenancy and tenancy.entity in self.fields else None
-
     def generated(self, entity: str) -> tuple[str, ...]:
-        """Server-set columns a key list, check or filter may name besides declared ones.
-
-        Not in the contract's words; chosen: timestamps when api.timestamps, deleted_at with
-        soft_delete (a unique key often includes it), and nothing else.
-        """
-        names = TIMESTAMPS if self.spec.api.value.timestamps else ()
+        """The generated columns of an entity, which key lists, checks and row filters may name
+        besides declared ones (docs: "a generated column such as `created_at`")."""
         loc = self.spec.entities.get(entity)
-        if loc is not None and loc.value.soft_delete:
-            names = (*names, "deleted_at")
-        return names
+        if loc is None:
+            return ()
+        spec = loc.value
+        names = ["id", *(TIMESTAMPS if self.spec.api.value.timestamps else ())]
+        names += ["deleted_at"] if spec.soft_delete else []
+        names += ["created_by", "updated_by"] if spec.audit else []
+        names += ["version"] if spec.versioned else []
+        return tuple(names)
 
     def members(self, entity: str) -> list[str]:
         """Fields and relations (implicit inverses included) of an entity."""
@@ -150,7 +146,7 @@ class Ctx:
                     )
             for aname, action in spec.endpoints.actions.items():
                 path = ("endpoints", "actions", aname, "roles")
-                yield from _refs(ename, action.roles, loc, path, f"action `{aname}` roles")
+                yield from _refs(ename, action.roles, loc, path, f"endpoints.actions.{aname}.roles")
 
 
 def _refs(
@@ -190,60 +186,38 @@ def _add_implicit_inverses(ctx: Ctx) -> None:
 
 def _entity_sites(entity: str, loc: Located[EntitySpec]) -> Iterator[FieldSite]:
     for fname, spec in loc.value.fields.items():
-        yield from _sites(
-            entity, loc, fname, spec, ("fields", fname), "field", f"{entity}.{fname}", entity
-        )
+        label, enum = f"{entity}.{fname}", f"{entity}_{fname}"
+        root = FieldSite(entity, fname, spec, loc, ("fields", fname), "field", label, enum)
+        yield from _tree(root, entity)
     for aname, action in loc.value.endpoints.actions.items():
+        owner = f"{entity}_{aname}"
         for fname, spec in (action.request or {}).items():
-            path = ("endpoints", "actions", aname, "request", fname)
-            yield from _sites(
-                entity,
-                loc,
-                fname,
-                spec,
-                path,
-                "request",
-                f"{entity}.{aname}.{fname}",
-                f"{entity}_{aname}",
+            path: Path_ = ("endpoints", "actions", aname, "request", fname)
+            label = f"{entity}.{aname}.{fname}"
+            yield from _tree(
+                FieldSite(entity, fname, spec, loc, path, "request", label, f"{owner}_{fname}"),
+                owner,
             )
 
 
-def _sites(
-    entity: str,
-    loc: Located[EntitySpec],
-    name: str,
-    spec: FieldSpec,
-    path: Path_,
-    kind: SiteKind,
-    label: str,
-    owner: str,
-) -> Iterator[FieldSite]:
-    """This definition and those inside it (enum names follow the resolver's scheme)."""
-    yield FieldSite(entity, name, spec, loc, path, kind, label, f"{owner}_{name}")
+def _tree(site: FieldSite, owner: str) -> Iterator[FieldSite]:
+    """A definition and those inside it. Inline enum names follow the resolver's scheme:
+    `<owner>_<name>`, `<owner>_<name>_item` for list items, members prefixed by their field."""
+    yield site
+    spec = site.spec
     if spec.of is not None:
-        item = FieldSite(
-            entity, name, spec.of, loc, (*path, "of"), "item", label, f"{owner}_{name}_item"
-        )
-        yield item
-        for sub, sub_spec in (spec.of.fields or {}).items():
-            yield from _sites(
-                entity,
-                loc,
-                sub,
-                sub_spec,
-                (*path, "of", "fields", sub),
-                "nested",
-                f"{label}.{sub}",
-                f"{owner}_{name}_item",
-            )
+        prefix = f"{owner}_{site.name}_item"
+        path = (*site.path, "of")
+        yield replace(site, spec=spec.of, path=path, kind="item", enum_name=prefix)
+        yield from _members(site, spec.of, path, prefix)
+    yield from _members(site, spec, site.path, f"{owner}_{site.name}")
+
+
+def _members(parent: FieldSite, spec: FieldSpec, path: Path_, owner: str) -> Iterator[FieldSite]:
     for sub, sub_spec in (spec.fields or {}).items():
-        yield from _sites(
-            entity,
-            loc,
-            sub,
-            sub_spec,
-            (*path, "fields", sub),
-            "nested",
-            f"{label}.{sub}",
-            f"{owner}_{name}",
-        )
+        label = f"{parent.label}.{sub}"
+        child = replace(
+            parent, name=sub, spec=sub_spec, path=(*path, "fields", sub), kind="nested",
+            label=label, enum_name=f"{owner}_{sub}",
+        )  # fmt: skip
+        yield from _tree(child, owner)

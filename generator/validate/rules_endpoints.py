@@ -51,23 +51,8 @@ def _check_action(
 ) -> None:
     base = ("endpoints", "actions", aname)
     label = f"action `{entity}.{aname}`"
-    path_span = loc.span(*base, "path")
-    if _check_path(ctx, label, action.path, path_span):
-        route = (action.method, action.path.rstrip("/"))
-        if route in routes:
-            ctx.error(
-                "E364",
-                f"{label} ({action.method} {action.path}) clashes with {routes[route]}",
-                path_span,
-                "choose another path or method",
-            )
-        routes.setdefault(route, f"action `{aname}`")
-        if "owner" in action.roles and "{id}" not in action.path:
-            ctx.error(
-                "E367",
-                f"{label} lists `owner`, but its path has no `{{id}}`, so there is no row to own",
-                loc.span(*base, "roles"),
-            )
+    if _check_path(ctx, label, action.path, loc.span(*base, "path")):
+        _check_route(ctx, label, loc, aname, action, routes)
     if aname in CRUD_OPERATIONS or (aname == "restore" and loc.value.soft_delete):
         ctx.error(
             "E366",
@@ -75,6 +60,13 @@ def _check_action(
             loc.key_span(*base),
             "choose another action name",
         )
+    _check_body(ctx, label, loc, aname, action)
+
+
+def _check_body(
+    ctx: Ctx, label: str, loc: Located[EntitySpec], aname: str, action: ActionSpec
+) -> None:
+    base = ("endpoints", "actions", aname)
     if action.response is not None and action.response not in ctx.spec.entities:
         ctx.error(
             "E365",
@@ -83,11 +75,38 @@ def _check_action(
             did_you_mean(action.response, ctx.spec.entities),
         )
     if action.request is not None and action.method in ("GET", "DELETE"):
-        ctx.warning(
+        ctx.warning(  # not in the contract: HTTP gives such a body no meaning
             "W306",
             f"{label}: a {action.method} request should carry no body",
             loc.key_span(*base, "request"),
             "use POST, PUT or PATCH, or drop `request`",
+        )
+
+
+def _check_route(
+    ctx: Ctx,
+    label: str,
+    loc: Located[EntitySpec],
+    aname: str,
+    action: ActionSpec,
+    routes: dict[Route, str],
+) -> None:
+    """A well-formed action path: its route is free, and `owner` has a row to own."""
+    base = ("endpoints", "actions", aname)
+    route = (action.method, action.path.rstrip("/"))
+    if route in routes:
+        ctx.error(
+            "E364",
+            f"{label} ({action.method} {action.path}) clashes with {routes[route]}",
+            loc.span(*base, "path"),
+            "choose another path or method",
+        )
+    routes.setdefault(route, f"action `{aname}`")
+    if "owner" in action.roles and "{id}" not in action.path:
+        ctx.error(
+            "E367",
+            f"{label} lists `owner`, but its path has no `{{id}}`, so there is no row to own",
+            loc.span(*base, "roles"),
         )
 
 
@@ -111,7 +130,10 @@ def _path_problem(path: str) -> tuple[str | None, str | None]:
                 f"holds `{segment}`; the only placeholder an action path may hold is `{{id}}`"
             ), None
         if segment != "{id}" and not _SEGMENT.match(segment):
-            return f"segment `{segment}` may hold only letters, digits, `-`, `_`, `.` and `~`", None
+            return (
+                f"has a segment `{segment}` with characters other than letters, digits, "
+                "`-`, `_`, `.` and `~`"
+            ), None
     if segments.count("{id}") > 1:
         return "holds `{id}` twice", None
     return None, None

@@ -42,6 +42,7 @@ OPTION_TYPES: dict[str, frozenset[str]] = {
     "index": INDEXABLE,
     "sortable": INDEXABLE,
     "filterable": INDEXABLE,
+    "default": frozenset(FIELD_TYPES) - {"list", "object", "password"},
 }
 # Options about a stored, queried entity field: meaningless on list items and request bodies.
 _ROW_OPTIONS = (
@@ -187,7 +188,7 @@ def _check_applicable(ctx: Ctx, site: FieldSite) -> None:
     for option, types in OPTION_TYPES.items():
         if _is_set(site, option) and kind not in types:
             ctx.error(
-                "E324",
+                "E332" if (option, kind) == ("default", "password") else "E324",
                 f"{site.what}: option `{option}` does not apply to type `{kind}`",
                 site.key_span(option),
                 _option_hint(option, kind),
@@ -201,6 +202,8 @@ def _option_hint(option: str, kind: str) -> str | None:
         return "use `min_length` / `max_length` for text"
     if option in ("min", "max", "min_length", "max_length") and kind == "list":
         return "use `min_items` / `max_items` for lists"
+    if option == "default" and kind == "password":
+        return "passwords are only stored as hashes of what is sent"
     wanted = {
         "enum": "enum",
         "values": "enum",
@@ -234,15 +237,15 @@ def _check_ranges(ctx: Ctx, site: FieldSite) -> None:
                 site.key_span(low_key),
             )
     longest = TYPES[kind].default_length
-    if spec.min_length is not None and spec.max_length is None and kind in STRING_LIKE:
-        if longest is not None and spec.min_length > longest and kind != "password":
-            ctx.error(
-                "E326",
-                f"{site.what}: `min_length` ({spec.min_length}) is greater than "
-                f"the default `max_length` of `{kind}` ({longest})",
-                site.key_span("min_length"),
-                "set `max_length`",
-            )
+    no_max = spec.max_length is None and kind in STRING_LIKE and kind != "password"
+    if no_max and longest is not None and (spec.min_length or 0) > longest:
+        ctx.error(
+            "E326",
+            f"{site.what}: `min_length` ({spec.min_length}) is greater than "
+            f"the default `max_length` of `{kind}` ({longest})",
+            site.key_span("min_length"),
+            "set `max_length`",
+        )
     if kind == "decimal" and spec.scale is not None:
         precision = spec.precision or DEFAULT_DECIMAL[0]
         which = "`precision`" if spec.precision else "the default `precision`"
@@ -314,17 +317,9 @@ def _check_flags(ctx: Ctx, site: FieldSite) -> None:
 
 def _check_default(ctx: Ctx, site: FieldSite) -> None:
     spec = site.spec
-    if not site.has("default") or site.kind == "item":
-        return  # a default on list items is reported by _check_placement
+    if not site.has("default") or site.kind == "item" or spec.type not in OPTION_TYPES["default"]:
+        return  # reported by _check_placement / _check_applicable
     span, value = site.span("default"), spec.default
-    if spec.type == "password":
-        ctx.error(
-            "E332",
-            f"{site.what}: a password cannot have a default",
-            site.key_span("default"),
-            "passwords are only stored as hashes of what is sent",
-        )
-        return
     # `now` is a keyword for date, datetime and time; on text types (and json) it is the
     # literal text "now", and on an enum it must be one of the values like any other string.
     if value == "now" and spec.type not in TEMPORAL | STRING_LIKE | {"json", "enum"}:
@@ -337,19 +332,19 @@ def _check_default(ctx: Ctx, site: FieldSite) -> None:
         return
     problem = value_problem(spec, value, ctx.enum_values, allow_now=True)
     if problem is not None:
-        hint = problem.hint or _quote_hint(site, value)
+        raw = site.loc.file.raw_scalars.get((*site.loc.path, *site.path, "default"))
+        hint = problem.hint or _quote_hint(site, value, raw)
         ctx.error(
             "E330" if problem.limit else "E329",
-            f"{site.what}: default `{show(value)}` {problem.text}",
+            f"{site.what}: default `{raw if raw is not None else show(value)}` {problem.text}",
             span,
             hint,
         )
 
 
-def _quote_hint(site: FieldSite, value: Any) -> str | None:
+def _quote_hint(site: FieldSite, value: Any, raw: str | None) -> str | None:
     """YAML 1.1 reads `no`, `1.0` or a bare date as something else than text: say so."""
     wants_text = site.spec.type in STRING_LIKE | TEMPORAL | {"enum", "uuid"}
-    raw = site.loc.file.raw_scalars.get((*site.loc.path, *site.path, "default"))
     if not wants_text or raw is None or isinstance(value, str):
         return None
     kinds = ((bool, "boolean"), (dt.datetime, "timestamp"), (dt.date, "date"))

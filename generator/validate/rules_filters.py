@@ -56,32 +56,22 @@ def _check_condition(
 def _resolve_key(
     ctx: Ctx, entity: str, role: str, key: str, span: Span
 ) -> tuple[End, str | None] | None:
+    """What a key ends at, and its operator; None (reported) when it names nothing."""
     parts = key.split("__")
     op = parts.pop() if len(parts) > 1 and parts[-1] in FILTER_OPS else None
     prefix = f"entity `{entity}`: row_filter `{role}`: key `{key}`"
     if "" in parts:
         ctx.error("E357", f"{prefix} is not a path of names joined by `__`", span)
         return None
-    current = entity
-    for part in parts[:-1]:
-        rel = ctx.relations.get(current, {}).get(part)
-        if rel is None:
-            ctx.error(
-                "E357",
-                f"{prefix}: `{part}` is not a relation of `{current}`",
-                span,
-                did_you_mean(part, ctx.relations.get(current, {})),
-            )
-            return None
-        if rel.target not in ctx.fields:
-            return None  # unknown target, reported by the relation rules
-        current = rel.target
+    current = _walk(ctx, entity, parts[:-1], prefix, span)
+    if current is None:
+        return None
     last = parts[-1]
     end: End | None = ctx.fields[current].get(last) or ctx.relations[current].get(last)
-    if end is None and last in ("id", *ctx.generated(current)):
+    if end is None and last in ctx.generated(current):
         end = last
     if end is None:
-        choices = [*ctx.members(current), "id", *ctx.generated(current)]
+        choices = [*ctx.members(current), *ctx.generated(current)]
         ctx.error(
             "E357",
             f"{prefix}: `{last}` is not a field or relation of `{current}`",
@@ -90,6 +80,25 @@ def _resolve_key(
         )
         return None
     return end, op
+
+
+def _walk(ctx: Ctx, entity: str, steps: list[str], prefix: str, span: Span) -> str | None:
+    """The entity a path of relations leads to; None when a step is not a relation."""
+    current = entity
+    for step in steps:
+        rel = ctx.relations.get(current, {}).get(step)
+        if rel is None:
+            ctx.error(
+                "E357",
+                f"{prefix}: `{step}` is not a relation of `{current}`",
+                span,
+                did_you_mean(step, ctx.relations.get(current, {})),
+            )
+            return None
+        if rel.target not in ctx.fields:
+            return None  # unknown target, reported by the relation rules
+        current = rel.target
+    return current
 
 
 def _check_value(ctx: Ctx, where: str, role: str, end: End, value: Any, span: Span) -> None:

@@ -23,10 +23,10 @@ def column_problem(ctx: Ctx, entity: str, name: str, timestamps: bool) -> str | 
         info = TYPES.get(field.type)
         if info is None or info.comparable:
             return None
-        return f"is a {field.type} field, which has no comparable column"
+        return f"is a {field.type} field and has no comparable column"
     rel = ctx.relations[entity].get(name)
     if rel is not None:
-        return None if rel.type in TO_ONE else f"is a {rel.type} relation, which has no column"
+        return None if rel.type in TO_ONE else f"is a {rel.type} relation and has no column"
     if timestamps and name in ctx.generated(entity):
         return None
     return f"is not a field or relation of `{entity}`"
@@ -34,7 +34,8 @@ def column_problem(ctx: Ctx, entity: str, name: str, timestamps: bool) -> str | 
 
 def _column_hint(ctx: Ctx, entity: str, name: str, timestamps: bool) -> str | None:
     extra = ctx.generated(entity) if timestamps else ()
-    return did_you_mean(name, [*ctx.members(entity), *extra])
+    known = [*ctx.members(entity), *extra]
+    return None if name in known else did_you_mean(name, known)
 
 
 def check_keys(ctx: Ctx) -> None:
@@ -181,6 +182,21 @@ def _check_sides(ctx: Ctx, entity: str, span: Span, text: str, sides: Sides) -> 
 _NAME_IT = 'name its entity: `{fd: "...", entity: other_name}`'
 
 
+def _is_an_entity(ctx: Ctx, entity: str, name: str, explicit: bool, span: Span) -> bool:
+    """The contract names explicit `entity:` names; a derived name that is an entity's is the
+    same clash for the normalizer, so it is reported the same way."""
+    if name not in ctx.spec.entities:
+        return False
+    where = ctx.spec.entities[name].key_span()
+    ctx.error(
+        "E352",
+        f"entity `{entity}`: the dependency's entity `{name}` is already an entity (at {where})",
+        span,
+        "choose another `entity:` name" if explicit else _NAME_IT,
+    )
+    return True
+
+
 def _check_derived(
     ctx: Ctx,
     entity: str,
@@ -194,18 +210,16 @@ def _check_derived(
     if dep.entity is not None and not check_name(ctx, "dependency entity", dep.entity, span):
         return
     name = dep.entity or derived_entity_name(determinant)
-    if name in ctx.spec.entities:
-        # The contract names explicit `entity:` names; a derived name that is an entity's is
-        # the same clash for the normalizer, so it is reported the same way.
-        where = ctx.spec.entities[name].key_span()
-        hint = "choose another `entity:` name" if dep.entity else _NAME_IT
-        ctx.error("E352", f"entity `{entity}`: the dependency's entity `{name}` is already an "
-                  f"entity (at {where})", span, hint)
+    if _is_an_entity(ctx, entity, name, dep.entity is not None, span):
         return
     first = derived.setdefault(name, (entity, frozenset(determinant), span))
-    if first[2] != span:
-        same = (first[0], first[1]) == (entity, frozenset(determinant))
-        hint = ("write one dependency with every dependent name on the right" if same
-                else _NAME_IT)
-        ctx.error("E352", f"entity `{entity}`: this dependency derives entity `{name}`, as does "
-                  f"the one at {first[2]}", span, hint)
+    # One determinant of one entity is one table (minimal cover, docs section 16): two
+    # dependencies with the same left side share it. Anything else deriving the name clashes.
+    if (first[0], first[1]) != (entity, frozenset(determinant)):
+        ctx.error(
+            "E352",
+            f"entity `{entity}`: this dependency derives entity `{name}`, as does "
+            f"the one at {first[2]}",
+            span,
+            _NAME_IT,
+        )

@@ -199,9 +199,10 @@ def _paths(ctx: Ctx) -> Iterator[Named]:
 def _check_length(ctx: Ctx, kind: str, name: str, who: str, span: Span) -> None:
     if not fits_identifier(name):
         size = len(name.encode())
+        of = "" if who.endswith(f".{name}`") or who.endswith(f"`{name}`") else f" of {who}"
         ctx.error(
             "E308",
-            f"{kind} name `{name}` of {who} is {size} bytes, over the 63 bytes PostgreSQL allows",
+            f"{kind} name `{name}`{of} is {size} bytes, over the 63 bytes PostgreSQL allows",
             span,
             "choose a shorter name" + (" or set `table:`" if kind == "table" else ""),
         )
@@ -258,20 +259,12 @@ def _field_columns(
         yield column, f"field `{label}`", span, nested
 
 
-def _generated_columns(ctx: Ctx, entity: str, spec: EntitySpec) -> list[str]:
-    names = ["id", *ctx.generated(entity)]
-    if spec.audit:
-        names += ["created_by", "updated_by"]
-    if spec.versioned:
-        names.append("version")
-    return names
-
-
 def check_columns(ctx: Ctx) -> None:
     """Rule 1: fields and relations of one entity do not fight over a name or a column."""
     for name, loc in ctx.spec.entities.items():
         _check_field_vs_relation(ctx, name, loc)
         _check_object_columns(ctx, name, loc)
+        _check_child_columns(ctx, name, loc)
 
 
 def _check_field_vs_relation(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> None:
@@ -302,7 +295,7 @@ def _check_object_columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> No
     """An object member's prefixed column must not land on another column (other clashes
     between plain fields, relations and generated columns are E303 / E309 / E310)."""
     seen: dict[str, tuple[str, bool]] = {
-        g: ("a generated column", False) for g in _generated_columns(ctx, entity, loc.value)
+        g: ("a generated column", False) for g in ctx.generated(entity)
     }
     for column, who, span, nested in _columns(ctx, entity, loc):
         if column in seen and (nested or seen[column][1]):
@@ -313,3 +306,26 @@ def _check_object_columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> No
                 "rename the object member or the other field",
             )
         seen.setdefault(column, (who, nested))
+
+
+def _check_child_columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> None:
+    """A list of objects is a child table keyed by (`<entity>_id`, `position`) (normalize.py):
+    a member must not be stored in either of those columns."""
+    table = effective_table(entity, loc)
+    taken = {f"{entity}_id": "parent key", "position": "position"}
+    for fname, spec in loc.value.fields.items():
+        item = spec.of
+        if spec.type != "list" or item is None or item.type != "object":
+            continue
+        for sub, sub_spec in (item.fields or {}).items():
+            label = f"{entity}.{fname}.{sub}"
+            span = loc.key_span("fields", fname, "of", "fields", sub)
+            for column, who, _, _ in _field_columns(label, sub, sub_spec, span, True):
+                if column in taken:
+                    ctx.error(
+                        "E311",
+                        f"{who} is stored in column `{column}`, which the child "
+                        f"table `{table}_{fname}` uses for its {taken[column]}",
+                        span,
+                        "rename the member",
+                    )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
-from generator.diagnostics import did_you_mean
+from generator.diagnostics import Span, did_you_mean
 from generator.validate.models import EntitySpec, RelationSpec
 from generator.validate.rules_context import TO_ONE, Ctx
+from generator.validate.rules_names import check_name
 from generator.validate.specset import Located
 
 _KIND_OPTIONS = {
@@ -77,6 +78,7 @@ def _check_created_inverses(ctx: Ctx) -> None:
     """A created inverse must not land on a field, nor be created twice."""
     created: dict[tuple[str, str], str] = {}
     for imp in ctx.implicit:
+        check_name(ctx, "inverse relation", imp.name, imp.span)
         fields = ctx.fields.get(imp.entity, {})
         by = f"`{imp.source}.{imp.source_relation}`"
         for taken in (imp.name, f"{imp.name}_id"):
@@ -114,7 +116,7 @@ def _check_through(
         )
         return
     to_one = [r.target for r in ctx.relations[through].values() if r.type == "many_to_one"]
-    needed = [entity, rel.target] if entity != rel.target else [entity, entity]
+    needed = [entity, rel.target]  # a self many_to_many needs two links to the entity
     for end in dict.fromkeys(needed):
         if to_one.count(end) < needed.count(end):
             ctx.error(
@@ -165,7 +167,7 @@ def check_owner(ctx: Ctx) -> None:
                     f"entity `{auth.user_entity}`",
                     span,
                 )
-        else:
+        elif auth.user_entity in ctx.spec.entities:  # else reported at `auth.user_entity`
             _check_owner_relation(ctx, name, owner, auth.user_entity, loc)
 
 
@@ -228,6 +230,22 @@ def _check_tenant(ctx: Ctx, entity: str, loc: Located[EntitySpec], path: str) ->
     if tenant is None:
         ctx.error("E369", f"entity `{entity}`: `tenant` needs `api.tenancy`", span)
         return
+    if tenant.entity not in ctx.spec.entities:
+        return  # reported once, at `api.tenancy.entity`
+    end = _tenant_path_end(ctx, entity, path, span)
+    if end is not None and not _is_scoped(ctx, end, tenant.entity, {entity}):
+        ctx.error(
+            "E370",
+            f"entity `{entity}`: `tenant` path `{path}` ends at `{end}`, which is neither the "
+            f"tenant entity `{tenant.entity}` nor scoped to it",
+            span,
+            f"end the path at `{tenant.entity}` or at an entity with a many_to_one to it",
+        )
+    _check_tenant_twice(ctx, entity, loc, path, tenant.entity)
+
+
+def _tenant_path_end(ctx: Ctx, entity: str, path: str, span: Span) -> str | None:
+    """The entity a `tenant:` path of to-one relations leads to (None, reported, if it does not)."""
     current = entity
     for step in re.split(r"__|\.", path):
         rel = ctx.relations.get(current, {}).get(step)
@@ -240,16 +258,28 @@ def _check_tenant(ctx: Ctx, entity: str, loc: Located[EntitySpec], path: str) ->
                 span,
                 did_you_mean(step, choices),
             )
-            return
+            return None
         current = rel.target
-    if current != tenant.entity:
-        ctx.error(
-            "E370",
-            f"entity `{entity}`: `tenant` path `{path}` ends at `{current}`, not at "
-            f"the tenant entity `{tenant.entity}`",
-            span,
-        )
-    _check_tenant_twice(ctx, entity, loc, path, tenant.entity)
+    return current
+
+
+def _is_scoped(ctx: Ctx, entity: str, tenant: str, seen: set[str]) -> bool:
+    """The docs (section 12): a `tenant:` path leads to the tenant entity, or to an entity that
+    is scoped itself (a many_to_one to the tenant entity, or a `tenant:` path of its own)."""
+    if entity == tenant:
+        return True
+    rels = ctx.relations.get(entity, {})
+    if any(r.type == "many_to_one" and r.target == tenant for r in rels.values()):
+        return True
+    loc = ctx.spec.entities.get(entity)
+    path = loc.value.tenant if loc is not None else None
+    if path is None or entity in seen:
+        return False
+    current: str | None = entity
+    for step in re.split(r"__|\.", path):
+        rel = ctx.relations.get(current or "", {}).get(step)
+        current = rel.target if rel is not None and rel.type in TO_ONE else None
+    return current is not None and _is_scoped(ctx, current, tenant, seen | {entity})
 
 
 def _check_tenant_twice(

@@ -25,6 +25,10 @@ _EXAMPLES = {"date": "2024-01-31", "datetime": "2024-01-31T12:00:00Z", "time": "
 EnumLookup = Callable[[FieldSpec], list[str] | None]
 
 
+# Strings shown quoted, since written bare YAML would read them as something else.
+_LOOKS_TYPED = re.compile(r"[-+]?[0-9][0-9._eE+-]*|true|false|yes|no|on|off|null|~|", re.I)
+
+
 @dataclass(frozen=True)
 class Problem:
     """Why a value does not fit: `text` continues "the value ..." (`is not an integer`)."""
@@ -41,7 +45,7 @@ def show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return value
+        return json.dumps(value, ensure_ascii=False) if _LOOKS_TYPED.fullmatch(value) else value
     if isinstance(value, float) and not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
     if isinstance(value, list | dict):
@@ -93,7 +97,7 @@ def _not_a(what: str) -> Problem:
 def _string_problem(kind: str, value: Any) -> Problem | None:
     if not isinstance(value, str):
         return _not_a("a string")
-    checks = {"email": (EMAIL_PATTERN, "an email address"), "slug": (SLUG_PATTERN, "a slug")}
+    checks = {"email": (EMAIL_PATTERN, "email address"), "slug": (SLUG_PATTERN, "slug")}
     if kind in checks and not re.match(checks[kind][0], value):
         return _not_a(f"a valid {checks[kind][1]}")
     return None

@@ -1,0 +1,132 @@
+"""The names and facts every per-entity layer template needs, computed once per entity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator import ir
+from generator.compile import naming
+from generator.compile.normalize import columns_for
+from generator.emit.models import child_class_name
+from generator.emit.schemas import writable_relations
+
+
+@dataclass(frozen=True)
+class RelatedIds:
+    """A many_to_many written as ids: `tag_ids` sets `post.tags` to the `Tag` rows."""
+
+    wire: str
+    attr: str
+    target_class: str
+    target_module: str
+
+
+@dataclass(frozen=True)
+class ToOne:
+    """A to-one relation written as `<name>_id`, whose target must exist."""
+
+    wire: str
+    target_class: str
+    target_module: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class ListField:
+    """A list field stored in a child table; items are written in order."""
+
+    attr: str
+    child_class: str
+    scalar: bool
+
+
+@dataclass(frozen=True)
+class DependencyWrite:
+    """Rule 3 on write: find or create the determinant's row; a contradiction is a 409."""
+
+    target_class: str
+    target_module: str
+    key: tuple[str, ...]
+    dependents: tuple[str, ...]
+    fd: str
+
+
+@dataclass(frozen=True)
+class EntityContext:
+    package: str
+    entity: ir.Entity
+    module: str
+    var: str
+    plural_var: str
+    class_name: str
+    path: str
+    id_type: str
+    crud: tuple[str, ...]
+    searchable: tuple[str, ...]
+    loads: tuple[str, ...]
+    related_ids: tuple[RelatedIds, ...]
+    to_one: tuple[ToOne, ...]
+    lists: tuple[ListField, ...]
+    passwords: tuple[str, ...]
+    immutable: tuple[str, ...]
+    dependencies: tuple[DependencyWrite, ...]
+
+    @property
+    def list_fn(self) -> str:
+        return f"list_{self.entity.plural}"
+
+    def fn(self, verb: str) -> str:
+        return f"{verb}_{self.entity.name}"
+
+
+def module_name(entity: ir.Entity) -> str:
+    """The Python module of an entity in every layer (`order`, `class_`)."""
+    return naming.py_attr(entity.name)
+
+
+def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
+    """Everything the layer templates of one entity use."""
+    modules = {e.name: module_name(e) for e in project.entities}
+    classes = {e.name: e.class_name for e in project.entities}
+    relations = writable_relations(entity)
+    loads = [f"selectinload({entity.class_name}.{r.attr})" for r in relations
+             if r.kind == "many_to_many"]
+    loads += [f"selectinload({entity.class_name}.{f.attr})" for f in entity.fields
+              if f.storage == "child_table"]
+    loads += [f"selectinload({entity.class_name}.{naming.py_attr(f.derived_from[0])})"
+              for f in entity.fields
+              if f.storage == "derived" and f.derived_from and not f.denormalized_reason
+              and any(r.name == f.derived_from[0] for r in entity.relations)]
+    loads += [f"selectinload({entity.class_name}.{naming.py_attr(link.entity + '_row')})"
+              for link in entity.dependencies]
+    return EntityContext(
+        package=project.api.name,
+        entity=entity,
+        module=modules[entity.name],
+        var=naming.py_attr(entity.name),
+        plural_var=naming.py_attr(entity.plural) if entity.plural != entity.name
+        else naming.py_attr(entity.name + "_rows"),
+        class_name=entity.class_name,
+        path=entity.path,
+        id_type="uuid.UUID" if project.api.id_type == "uuid" else "int",
+        crud=entity.crud,
+        searchable=tuple(f.attr for f in entity.fields if f.searchable and f.storage == "column"),
+        loads=tuple(dict.fromkeys(loads)),
+        related_ids=tuple(
+            RelatedIds(r.wire_name, r.attr, classes[r.target], modules[r.target])
+            for r in relations if r.kind == "many_to_many"),
+        to_one=tuple(
+            ToOne(r.wire_name, classes[r.target], modules[r.target], r.required)
+            for r in relations if r.column),
+        lists=tuple(
+            ListField(f.attr, child_class_name(entity, f),
+                      scalar=f.item is not None and f.item.type.kind != "object")
+            for f in entity.fields if f.storage == "child_table" and not f.read_only),
+        passwords=tuple(f.attr for f in entity.fields if f.type.kind == "password"),
+        immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
+        dependencies=tuple(
+            DependencyWrite(classes[d.entity], modules[d.entity],
+                            tuple(columns_for(entity, n) for n in d.determinant),
+                            tuple(naming.py_attr(n) for n in d.dependents), d.fd)
+            for d in entity.dependencies),
+    )

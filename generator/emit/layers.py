@@ -1,0 +1,122 @@
+"""Repository, service, route and custom-hook modules of each entity.
+
+One function a layer; each collects its imports as data and renders one template. Entities
+synthesized by normalization are written through their source, so they get reads only.
+"""
+
+from __future__ import annotations
+
+from generator import ir
+from generator.emit.base import RenderedFile, header, render
+from generator.emit.entity_context import EntityContext, entity_context
+from generator.emit.imports import Import, render_imports
+
+
+def emit(project: ir.Project) -> list[RenderedFile]:
+    """Every layer module of every entity, plus the core helpers they share."""
+    package = project.api.name
+    root = f"{package}/{package}"
+    files = [
+        RenderedFile(f"{root}/core/relations.py",
+                     render("core_extra/relations.py.j2", header=header(project),
+                            package=package)),
+        RenderedFile(f"{root}/core/passwords.py",
+                     render("core_extra/passwords.py.j2", header=header(project))),
+        RenderedFile(f"{root}/core/clock.py",
+                     render("core_extra/clock.py.j2", header=header(project))),
+    ]
+    for entity in project.entities:
+        c = entity_context(project, entity)
+        files += [
+            RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
+            RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
+            RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
+            RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
+        ]
+    return files
+
+
+def _imports(c: EntityContext, *items: tuple[str, str | None]) -> set[Import]:
+    return {Import(module.replace("{pkg}", c.package), name) for module, name in items}
+
+
+def _id_import(c: EntityContext) -> set[Import]:
+    return {Import("uuid")} if c.id_type == "uuid.UUID" else set()
+
+
+def repository(project: ir.Project, c: EntityContext) -> str:
+    imports = _imports(
+        c,
+        ("collections.abc", "Mapping"), ("typing", "Any"),
+        ("sqlalchemy.ext.asyncio", "AsyncSession"), ("sqlalchemy.sql.base", "ExecutableOption"),
+        ("{pkg}.core.db", "flush"), ("{pkg}.core.pagination", "Page"),
+        ("{pkg}.core.pagination", "paginate"),
+        (f"{{pkg}}.models.{c.module}", c.class_name),
+        (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
+    ) | _id_import(c)
+    if c.loads:
+        imports.add(Import("sqlalchemy.orm", "selectinload"))
+    if c.related_ids:
+        imports.add(Import(f"{c.package}.core.relations", "fetch_related"))
+    if c.to_one:
+        imports.add(Import(f"{c.package}.core.relations", "ensure_exists"))
+    if c.passwords:
+        imports.add(Import(f"{c.package}.core.passwords", "hash_password"))
+    if c.dependencies:
+        imports.add(Import(f"{c.package}.core.relations", "find_or_create"))
+    for target in (*c.related_ids, *c.to_one, *c.dependencies):
+        if target.target_class != c.class_name:
+            imports.add(Import(f"{c.package}.models.{target.target_module}", target.target_class))
+    for item in c.lists:
+        imports.add(Import(f"{c.package}.models.{c.module}", item.child_class))
+    return render("repositories/entity.py.j2", header=header(project), c=c,
+                  imports=render_imports(imports, c.package))
+
+
+def service(project: ir.Project, c: EntityContext) -> str:
+    imports = _imports(
+        c,
+        ("sqlalchemy.ext.asyncio", "AsyncSession"), ("{pkg}.core.errors", "NotFoundError"),
+        ("{pkg}.core.pagination", "Page"),
+        (f"{{pkg}}.models.{c.module}", c.class_name),
+        (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Create"),
+        (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
+        (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Update"),
+    ) | _id_import(c)
+    imports |= {Import(f"{c.package}.custom", c.module, "hooks"),
+                Import(f"{c.package}.repositories", c.module, "repository")}
+    if c.immutable:
+        imports.add(Import(f"{c.package}.core.relations", "reject_changes"))
+    return render("services/entity.py.j2", header=header(project), c=c,
+                  imports=render_imports(imports, c.package))
+
+
+def routes(project: ir.Project, c: EntityContext) -> str:
+    imports = _imports(
+        c, ("fastapi", "APIRouter"), ("{pkg}.deps", "SessionDep"),
+        ("{pkg}.core.envelope", "error_responses"),
+        (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Read"),
+    )
+    if "list" in c.crud:
+        imports |= _imports(c, ("typing", "Annotated"), ("fastapi", "Query"),
+                            ("{pkg}.core.envelope", "ListEnvelope"),
+                            (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"))
+    if "create" in c.crud:
+        imports |= _imports(c, ("fastapi", "Request"), ("fastapi", "Response"),
+                            ("{pkg}.core.envelope", "CREATED_WITH_LOCATION"),
+                            (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Create"))
+    if "update" in c.crud:
+        imports.add(Import(f"{c.package}.schemas.{c.module}", f"{c.class_name}Update"))
+    if {"create", "read", "update"} & set(c.crud):
+        imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
+    if {"read", "update", "delete"} & set(c.crud):
+        imports.add(Import(f"{c.package}.deps", "IdPath"))
+    if "delete" in c.crud:
+        imports.add(Import(f"{c.package}.core.envelope", "EmptyEnvelope"))
+    imports.add(Import(f"{c.package}.services", c.module, "service"))
+    return render("routes/entity.py.j2", header=header(project), c=c,
+                  imports=render_imports(imports, c.package))
+
+
+def custom(project: ir.Project, c: EntityContext) -> str:
+    return render("custom/entity.py.j2", source=project.source, c=c)

@@ -1,0 +1,373 @@
+"""Schemas emitter: per entity `XCreate`, `XUpdate`, `XRead` and `XListParams` (Pydantic v2).
+
+Every constraint of the spec becomes a Field argument; input models forbid unknown keys, so
+read-only and server-set fields sent in a body are a 422 (no mass assignment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator import ir
+from generator.compile import naming
+from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
+from generator.emit.base import RenderedFile, header, render
+from generator.emit.imports import Import, render_imports
+from generator.emit.literals import docstring_text, py_literal
+
+INT32 = (-(2**31), 2**31 - 1)
+INT64 = (-(2**63), 2**63 - 1)
+MAX_RELATED_IDS = 1000
+MAX_LIST_ITEMS = 1000
+URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\x00]+$"
+_ORDERED = {"integer", "bigint", "float", "decimal", "date", "datetime", "time"}
+_EQUALITY = {"string", "email", "url", "slug", "enum", "uuid", "integer", "bigint", "boolean",
+             "date"}
+
+
+@dataclass
+class SchemaModule:
+    """Imports and nested models collected while one schemas module is built."""
+
+    project: ir.Project
+    imports: set[Import] = field(default_factory=set)
+    nested: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def package(self) -> str:
+        return self.project.api.name
+
+    def use(self, module: str, *names: str) -> None:
+        self.imports.update(Import(module, n) for n in names)
+
+
+def emit(project: ir.Project) -> list[RenderedFile]:
+    """schemas/<entity>.py for every entity."""
+    return [RenderedFile(f"{project.api.name}/{project.api.name}/schemas/{e.name}.py",
+                         entity_schemas(project, e)) for e in project.entities]
+
+
+def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
+    module = SchemaModule(project)
+    module.use("pydantic", "BaseModel", "ConfigDict")
+    create = [_input_field(module, f, update=False) for f in writable_fields(entity)]
+    create += [_relation_input(module, project, r, update=False) for r in writable_relations(entity)]
+    update = [_input_field(module, f, update=True) for f in writable_fields(entity)]
+    update += [_relation_input(module, project, r, update=True) for r in writable_relations(entity)]
+    read = [_read_field(module, project, f) for f in readable_fields(entity)]
+    read += [_relation_read(module, project, r) for r in readable_relations(entity)]
+    if update:
+        module.use("pydantic", "MISSING")
+    params = _list_params(module, entity)
+    return render(
+        "schemas/entity.py.j2",
+        header=header(project),
+        doc=docstring_text(f"Request and response bodies of `{entity.name}`, and its list "
+                           "parameters."),
+        imports=render_imports(module.imports, module.package),
+        nested=module.nested,
+        entity=entity,
+        id_annotation="uuid.UUID" if project.api.id_type == "uuid" else "int",
+        create=create, update=update,
+        read=[*_id_and_timestamps(module, project, entity, head=True), *read,
+              *_id_and_timestamps(module, project, entity, head=False)],
+        params=params,
+        create_doc=docstring_text(f"Body of `POST /{entity.path}`."),
+        update_doc=docstring_text(f"Body of `PATCH /{entity.path}/{{id}}`: only the fields "
+                                  "sent are changed."),
+        read_doc=docstring_text(f"A {entity.name.replace('_', ' ')} as the API returns it."),
+        params_doc=docstring_text(f"Query parameters of `GET /{entity.path}`."),
+    )
+
+
+def writable_fields(entity: ir.Entity) -> list[ir.Field]:
+    """Fields a client may send: not read-only, not derived, not server-set."""
+    return [f for f in entity.fields if not f.read_only and f.storage != "derived"]
+
+
+def readable_fields(entity: ir.Entity) -> list[ir.Field]:
+    """Fields a response carries: everything but write-only fields and passwords."""
+    return [f for f in entity.fields if not f.write_only and f.type.kind != "password"]
+
+
+def writable_relations(entity: ir.Entity) -> list[ir.Relation]:
+    """Relations written by id: to-one as `<name>_id`, many_to_many as `<singular>_ids`."""
+    return [r for r in entity.relations
+            if not r.implicit and (r.column or (r.kind == "many_to_many" and not r.through))]
+
+
+def readable_relations(entity: ir.Entity) -> list[ir.Relation]:
+    return writable_relations(entity)
+
+
+def _id_and_timestamps(module: SchemaModule, project: ir.Project, entity: ir.Entity,
+                       head: bool) -> list[str]:
+    if head:
+        if project.api.id_type == "uuid":
+            module.imports.add(Import("uuid"))
+            return ["id: uuid.UUID"]
+        return ["id: int"]
+    lines = []
+    if project.api.timestamps:
+        module.use("datetime", "datetime")
+        lines += ["created_at: datetime", "updated_at: datetime"]
+    if entity.soft_delete:
+        module.use("datetime", "datetime")
+        lines.append("deleted_at: datetime | None")
+    if entity.versioned:
+        lines.append("version: int")
+    return lines
+
+
+# --- field types -------------------------------------------------------------------------------
+
+
+def input_type(module: SchemaModule, f: ir.Field) -> str:
+    """The validated annotation of a field on input, every constraint included."""
+    kind = f.type.kind
+    if kind == "list" and f.item is not None:
+        item = input_type(module, f.item)
+        return _annotated(module, f"list[{item}]", min_length=f.min_items,
+                          max_length=f.max_items or MAX_LIST_ITEMS)
+    if kind == "object":
+        return _nested_model(module, f)
+    if kind == "enum":
+        return _enum_class(module, f)
+    if kind == "text" and f.min_length is None and f.max_length is None and f.pattern is None:
+        module.use(f"{module.package}.core.types", "Text")
+        return "Text"
+    if kind in ("string", "text", "email", "url", "slug", "password"):
+        return _string(module, f)
+    if kind in ("integer", "bigint"):
+        low, high = INT32 if kind == "integer" else INT64
+        return _annotated(module, "int", strict=True, ge=_bound(f.min, low, max),
+                          le=_bound(f.max, high, min))
+    if kind == "float":
+        return _annotated(module, "float", ge=f.min, le=f.max, allow_inf_nan=False)
+    if kind == "decimal":
+        module.use("decimal", "Decimal")
+        return _annotated(module, "Decimal", max_digits=f.type.precision,
+                          decimal_places=f.type.scale, ge=f.min, le=f.max, allow_inf_nan=False)
+    return _plain_type(module, kind)
+
+
+def _bound(value: float | None, limit: int, pick: object) -> int | float:
+    return limit if value is None else pick(value, limit)  # type: ignore[operator,no-any-return]
+
+
+def _string(module: SchemaModule, f: ir.Field) -> str:
+    info = TYPES[f.type.kind]
+    if f.type.kind == "password":
+        max_length = min(f.max_length or PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH)
+    elif f.type.kind == "text":
+        max_length = f.max_length or 65_535
+    else:
+        max_length = f.type.max_length or info.default_length
+    pattern = f.pattern or info.pattern or (URL_PATTERN if f.type.kind == "url" else None)
+    if pattern is None:
+        module.use(f"{module.package}.core.types", "NO_NUL")
+        return _annotated(module, "str", min_length=f.min_length, max_length=max_length,
+                          pattern_expr="NO_NUL")
+    return _annotated(module, "str", min_length=f.min_length, max_length=max_length,
+                      pattern=pattern)
+
+
+def _annotated(module: SchemaModule, base: str, pattern_expr: str | None = None,
+               **constraints: object) -> str:
+    args = [f"{k}={py_literal(v)}" for k, v in constraints.items() if v is not None]
+    if pattern_expr:
+        args.append(f"pattern={pattern_expr}")
+    if not args:
+        return base
+    module.use("typing", "Annotated")
+    module.use("pydantic", "Field")
+    return f"Annotated[{base}, Field({', '.join(args)})]"
+
+
+def _plain_type(module: SchemaModule, kind: str) -> str:
+    if kind == "datetime":
+        module.use(f"{module.package}.core.types", "UtcDatetime")
+        return "UtcDatetime"
+    if kind in ("date", "time"):
+        module.use("datetime", kind)
+        return kind
+    if kind == "uuid":
+        module.imports.add(Import("uuid"))
+        return "uuid.UUID"
+    if kind == "json":
+        module.use("pydantic", "JsonValue")
+        return "JsonValue"
+    return "bool" if kind == "boolean" else "str"
+
+
+def read_type(module: SchemaModule, f: ir.Field) -> str:
+    """The annotation of a field in responses (no input constraints)."""
+    kind = f.type.kind
+    if kind == "list" and f.item is not None:
+        module.use(f"{module.package}.core.relations", "ItemValues")
+        return f"ItemValues[{read_type(module, f.item)}]"
+    if kind == "object":
+        return _nested_model(module, f, read=True)
+    if kind == "enum":
+        return _enum_class(module, f)
+    if kind == "decimal":
+        module.use("decimal", "Decimal")
+        return "Decimal"
+    if kind == "datetime":
+        module.use("datetime", "datetime")
+        return "datetime"
+    if kind == "float":
+        return "float"
+    if kind in ("integer", "bigint"):
+        return "int"
+    return _plain_type(module, kind)
+
+
+def _enum_class(module: SchemaModule, f: ir.Field) -> str:
+    enum = next(e for e in module.project.enums if e.name == f.type.enum)
+    module.use(f"{module.package}.enums", enum.class_name)
+    return enum.class_name
+
+
+def _nested_model(module: SchemaModule, f: ir.Field, read: bool = False) -> str:
+    """An object field (or object list item) as its own small model in the same module."""
+    name = naming.pascal(f.name.removesuffix("_item")) + ("Read" if read else "")
+    if name not in module.nested:
+        config = "" if read else 'model_config = ConfigDict(extra="forbid")'
+        config = "model_config = ConfigDict(from_attributes=True)" if read else config
+        lines = [config] if config else []
+        for sub in f.subfields:
+            annotation = read_type(module, sub) if read else input_type(module, sub)
+            if sub.nullable:
+                annotation += " | None"
+            default = "" if read else _default_suffix(module, sub)
+            lines.append(f"{sub.attr}: {annotation}{default}")
+        module.nested[name] = lines
+    return name
+
+
+# --- fields of the three models ----------------------------------------------------------------
+
+
+def _default_suffix(module: SchemaModule, f: ir.Field) -> str:
+    """` = <default>` for an optional input field, empty for a required one."""
+    if f.default is not None:
+        if f.default.now:
+            module.use("pydantic", "Field")
+            factory = {"datetime": "utcnow", "date": "today", "time": "now_time"}[f.type.kind]
+            module.use(f"{module.package}.core.clock", factory)
+            return f" = Field(default_factory={factory})"
+        if f.type.kind == "enum" and isinstance(f.default.value, str):
+            enum = next(e for e in module.project.enums if e.name == f.type.enum)
+            member = enum.members[enum.values.index(f.default.value)]
+            return f" = {enum.class_name}.{member}"
+        if f.type.kind == "decimal" and f.default.value is not None:
+            return f" = Decimal({py_literal(str(f.default.value))})"
+        return f" = {py_literal(f.default.value)}"
+    if f.nullable:
+        return " = None"
+    if f.type.kind == "list":
+        module.use("pydantic", "Field")
+        return " = Field(default_factory=list)"
+    return ""
+
+
+def _wire_name(module: SchemaModule, annotation: str, f: ir.Field, direction: str) -> str:
+    """A mangled attribute (`metadata_`) keeps its spec name on the wire."""
+    if f.attr == f.name:
+        return annotation
+    module.use("typing", "Annotated")
+    module.use("pydantic", "Field")
+    return f"Annotated[{annotation}, Field({direction}_alias={py_literal(f.name)})]"
+
+
+def _input_field(module: SchemaModule, f: ir.Field, update: bool) -> str:
+    annotation = input_type(module, f)
+    if update:
+        annotation += " | MISSING"
+    if f.nullable:
+        annotation += " | None"
+    annotation = _wire_name(module, annotation, f, "validation")
+    if update:
+        return f"{f.attr}: {annotation} = MISSING"
+    return f"{f.attr}: {annotation}{_default_suffix(module, f)}"
+
+
+def _read_field(module: SchemaModule, project: ir.Project, f: ir.Field) -> str:
+    annotation = read_type(module, f)
+    if f.nullable:
+        annotation += " | None"
+    return f"{f.attr}: {_wire_name(module, annotation, f, 'serialization')}"
+
+
+def id_annotation(module: SchemaModule) -> str:
+    if module.project.api.id_type == "uuid":
+        module.imports.add(Import("uuid"))
+        return "uuid.UUID"
+    return "int"
+
+
+def _relation_input(module: SchemaModule, project: ir.Project, r: ir.Relation,
+                    update: bool) -> str:
+    ident = id_annotation(module)
+    if r.kind == "many_to_many":
+        module.use("typing", "Annotated")
+        module.use("pydantic", "Field")
+        annotation = f"Annotated[list[{ident}], Field(max_length={MAX_RELATED_IDS})]"
+        default = " = MISSING" if update else " = Field(default_factory=list)"
+        return f"{r.wire_name}: {annotation}{' | MISSING' if update else ''}{default}"
+    annotation = ident if r.required else f"{ident} | None"
+    if update:
+        return f"{r.wire_name}: {ident} | MISSING{'' if r.required else ' | None'} = MISSING"
+    return f"{r.wire_name}: {annotation}{'' if r.required else ' = None'}"
+
+
+def _relation_read(module: SchemaModule, project: ir.Project, r: ir.Relation) -> str:
+    ident = id_annotation(module)
+    if r.kind == "many_to_many":
+        return f"{r.wire_name}: list[{ident}]"
+    return f"{r.wire_name}: {ident}{'' if r.required else ' | None'}"
+
+
+# --- list parameters ---------------------------------------------------------------------------
+
+
+def sort_fields(entity: ir.Entity, timestamps: bool) -> list[str]:
+    """Fields `?sort=` accepts, in spec order, timestamps last."""
+    names = [f.name for f in entity.fields if f.sortable and f.storage == "column"]
+    return names + (["created_at", "updated_at"] if timestamps else [])
+
+
+def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
+    module.use(f"{module.package}.core.pagination", "ListParams")
+    lines = []
+    sortable = sort_fields(entity, module.project.api.timestamps)
+    if sortable:
+        module.use(f"{module.package}.core.pagination", "sort_by")
+        lines.append(f"sort: str | None = sort_by({', '.join(py_literal(s) for s in sortable)})")
+    if any(f.searchable for f in entity.fields):
+        module.use(f"{module.package}.core.pagination", "SearchText")
+        lines.append("q: SearchText = None")
+    module.use(f"{module.package}.core.pagination", "InList")
+    lines.append(f"id__in: InList[{id_annotation(module)}] | None = None")
+    for f in entity.fields:
+        if f.filterable and f.storage == "column":
+            lines += _filters(module, f.name, read_type(module, f), f.type.kind)
+    if module.project.api.timestamps:
+        module.use("datetime", "datetime")
+        for name in ("created_at", "updated_at"):
+            lines += _filters(module, name, "datetime", "datetime")
+    return lines
+
+
+def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> list[str]:
+    if kind == "datetime":
+        module.use(f"{module.package}.core.types", "UtcDatetime")
+        annotation = "UtcDatetime"
+    lines = [f"{name}: {annotation} | None = None"]
+    if kind in _EQUALITY:
+        lines.append(f"{name}__in: InList[{annotation}] | None = None")
+    if kind in _ORDERED:
+        lines += [f"{name}__gte: {annotation} | None = None",
+                  f"{name}__lte: {annotation} | None = None"]
+    return lines
