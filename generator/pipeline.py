@@ -40,7 +40,9 @@ def compile_specs(spec_dir: Path, label_root: str | None = None) -> tuple[
         diags.error("E000", f"no such spec folder: {spec_dir}")
         return (), diags
     files = load_specs(spec_dir, diags, label_root)
-    if not files and not diags.has_errors:
+    if diags.has_errors:
+        return (), diags
+    if not files:
         diags.error("E000", f"no *.yaml or *.yml spec files below {spec_dir}")
     spec_sets = validate_specs(files, diags)
     if diags.has_errors:

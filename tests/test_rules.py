@@ -979,7 +979,7 @@ def test_without_auth_every_role_named_must_be_anonymous() -> None:
           hint: add an `auth:` block, or list `anonymous`
         specs/spec.yaml:12:7: error: entity `post`: `row_filter` names `admin`, but without an `auth` block every operation is `anonymous`
           hint: add an `auth:` block, or list `anonymous`
-        specs/spec.yaml:13:26: error: entity `post`: row_filter `anonymous`: `title`: `$me` needs a caller, and `anonymous` has none
+        specs/spec.yaml:13:26: error: entity `post`: row_filter `anonymous`: `title`: `$me` needs an `auth` block (a caller)
         specs/spec.yaml:16:33: error: entity `post`: `endpoints.actions.go.roles` names `admin`, but without an `auth` block every operation is `anonymous`
           hint: add an `auth:` block, or list `anonymous`
         """

@@ -151,6 +151,8 @@ def downgrade_operations(upgrade: ops.UpgradeOps) -> ops.DowngradeOps:
 
 
 def _reverse(op: ops.MigrateOperation) -> ops.MigrateOperation:
+    if isinstance(op, ops.RenameTableOp):
+        return ops.RenameTableOp(op.new_table_name, op.table_name)
     if isinstance(op, ops.ModifyTableOps):
         return ops.ModifyTableOps(op.table_name, [_reverse(o) for o in reversed(op.ops)],
                                   schema=op.schema)

@@ -12,11 +12,13 @@ from generator.emit.enums import emit as emit_enums
 from generator.emit.layers import emit as emit_layers
 from generator.emit.models import emit as emit_models
 from generator.emit.schemas import emit as emit_schemas
+from generator.emit.tests import emit as emit_tests
 from generator.emit.migrations import MigrationInput
 
 Emitter = Callable[[ir.Project], list[RenderedFile]]
 
-EMITTERS: tuple[Emitter, ...] = (emit_docs, emit_enums, emit_models, emit_schemas, emit_layers)
+EMITTERS: tuple[Emitter, ...] = (emit_docs, emit_enums, emit_models, emit_schemas, emit_layers,
+                                   emit_tests)
 
 __all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]
 

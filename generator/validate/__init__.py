@@ -19,6 +19,10 @@ def validate_specs(files: list[LoadedFile], diags: Diagnostics) -> list[SpecSet]
         spec = validate_file(loaded, diags)
         if spec is not None:
             validated.append((loaded, spec))
+    if len(validated) < len(files):
+        # A file that failed its structure may be the one holding `api`: merging the rest
+        # would only add errors that are consequences of the ones already reported.
+        return []
     sets = []
     for group in group_into_sets(validated, diags):
         spec_set = merge_set(group, diags)

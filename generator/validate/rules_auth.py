@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.compile.types import TYPES
 from generator.diagnostics import did_you_mean
 from generator.validate.models import Auth, FieldSpec
 from generator.validate.rules_context import PSEUDO_ROLES, Ctx
@@ -54,7 +55,7 @@ def _auth_field(ctx: Ctx, located: Located[Auth], key: str, code: str) -> FieldS
             located.span(key),
             did_you_mean(name, ctx.fields[user]),
         )
-    return spec
+    return spec if spec is not None and spec.type in TYPES else None  # else: E316 already
 
 
 def _check_username(ctx: Ctx, located: Located[Auth]) -> None:

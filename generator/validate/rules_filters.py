@@ -136,7 +136,9 @@ def _check_variable(ctx: Ctx, where: str, role: str, value: str, span: Span) -> 
             span,
             "use `$me` (the caller's user id) or `$me.<field>`",
         )
-    elif role == "anonymous" or ctx.auth is None:
+    elif ctx.auth is None:
+        ctx.error("E358", f"{where}: `{value}` needs an `auth` block (a caller)", span)
+    elif role == "anonymous":
         ctx.error("E358", f"{where}: `{value}` needs a caller, and `anonymous` has none", span)
     elif value.startswith("$me.") and ctx.user_entity is not None:
         user, name = ctx.user_entity, value.removeprefix("$me.")

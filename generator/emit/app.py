@@ -1,0 +1,246 @@
+"""App emitter: the project-wide files (package core, app factory, migrations env, tests, config).
+
+Every file comes from a template under `templates/app/` rendered with one shared context; the
+values that depend on the spec are computed here, the templates only lay them out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from generator import ir
+from generator.emit.base import RenderedFile, environment, header, render
+from generator.emit.literals import comment_text
+
+# (template under templates/app/, output path under the project folder ({package} is the
+# package name), created once and never overwritten)
+FILES: tuple[tuple[str, str, bool], ...] = (
+    ("pyproject.toml.j2", "pyproject.toml", False),
+    ("README.md.j2", "README.md", False),
+    ("env.example.j2", ".env.example", False),
+    ("alembic.ini.j2", "alembic.ini", False),
+    ("package/__init__.py.j2", "{package}/__init__.py", False),
+    ("package/__main__.py.j2", "{package}/__main__.py", False),
+    ("package/main.py.j2", "{package}/main.py", False),
+    ("package/deps.py.j2", "{package}/deps.py", False),
+    ("package/middleware.py.j2", "{package}/middleware.py", False),
+    ("empty.py.j2", "{package}/core/__init__.py", False),
+    ("package/core/config.py.j2", "{package}/core/config.py", False),
+    ("package/core/db.py.j2", "{package}/core/db.py", False),
+    ("package/core/envelope.py.j2", "{package}/core/envelope.py", False),
+    ("package/core/errors.py.j2", "{package}/core/errors.py", False),
+    ("package/core/handlers.py.j2", "{package}/core/handlers.py", False),
+    ("package/core/i18n.py.j2", "{package}/core/i18n.py", False),
+    ("package/core/pagination.py.j2", "{package}/core/pagination.py", False),
+    ("package/core/types.py.j2", "{package}/core/types.py", False),
+    ("package/models/base.py.j2", "{package}/models/base.py", False),
+    ("empty.py.j2", "{package}/schemas/__init__.py", False),
+    ("empty.py.j2", "{package}/repositories/__init__.py", False),
+    ("empty.py.j2", "{package}/services/__init__.py", False),
+    ("package/routes/__init__.py.j2", "{package}/routes/__init__.py", False),
+    ("package/routes/health.py.j2", "{package}/routes/health.py", False),
+    ("package/custom/__init__.py.j2", "{package}/custom/__init__.py", True),
+    ("migrations/env.py.j2", "migrations/env.py", False),
+    ("migrations/script.py.mako.j2", "migrations/script.py.mako", False),
+    ("empty.py.j2", "tests/__init__.py", False),
+    ("tests/conftest.py.j2", "tests/conftest.py", False),
+    ("tests/test_core.py.j2", "tests/test_core.py", False),
+    ("tests/test_errors.py.j2", "tests/test_errors.py", False),
+    ("tests/test_http.py.j2", "tests/test_http.py", False),
+    ("tests/test_migrations.py.j2", "tests/test_migrations.py", False),
+    ("tests/test_openapi.py.j2", "tests/test_openapi.py", False),
+    ("tests/test_operations.py.j2", "tests/test_operations.py", False),
+)
+
+# Accept-Language headers the generated test_core checks, each with the locales it accepts
+# in order of preference; the expected answer is the first the API offers, else its default.
+NEGOTIATION_CASES: tuple[tuple[str | None, tuple[str, ...]], ...] = (
+    (None, ()),
+    ("", ()),
+    ("vi", ("vi",)),
+    ("vi-VN,vi;q=0.9,en;q=0.8", ("vi", "en")),
+    ("en;q=0.5, vi;q=0.6", ("vi", "en")),
+    ("fr, vi;q=0.1", ("vi",)),
+    ("fr, de", ()),
+    ("*", ()),
+    ("vi;q=0, en;q=0.1", ("en",)),
+    ("vi;q=abc", ()),
+    ("vi;q=nan", ()),
+    ("VI", ("vi",)),
+)
+
+# README rows: CRUD operation -> (handler name pattern, method, path suffix, note).
+OPERATIONS: tuple[tuple[str, str, str, str, str], ...] = (
+    ("list", "list_{plural}", "GET", "", ""),
+    ("create", "create_{name}", "POST", "", " (201, `Location`)"),
+    ("read", "get_{name}", "GET", "/{id}", ""),
+    ("update", "update_{name}", "PATCH", "/{id}", " (only the fields sent change)"),
+    ("delete", "delete_{name}", "DELETE", "/{id}", " (200, `data: null`)"),
+)
+
+# Example values of a filter in the README's list query, by spec type.
+FILTER_EXAMPLES = {
+    "datetime": "__gte=2024-01-01T00:00:00Z",
+    "date": "__gte=2024-01-01",
+    "integer": "__gte=0",
+    "bigint": "__gte=0",
+    "float": "__gte=0",
+    "decimal": "__gte=0",
+    "boolean": "=true",
+}
+
+
+def emit(project: ir.Project) -> list[RenderedFile]:
+    """Every project-wide file of `project`, under `<api.name>/`."""
+    package = project.api.name
+    context = _context(project)
+    return [
+        RenderedFile(
+            f"{package}/{path.format(package=package)}", render(f"app/{template}", **context), once
+        )
+        for template, path, once in FILES
+    ]
+
+
+def once_header(project: ir.Project) -> str:
+    """The first line of a file gen creates once and then leaves to the user."""
+    return (
+        f"# Created by gen from {comment_text(project.source)} once; yours to edit. "
+        "`gen build` never overwrites this file."
+    )
+
+
+def _context(project: ir.Project) -> dict[str, Any]:
+    api = project.api
+    catalog = environment().get_template("app/_messages.j2").module
+    kinds = {f.type.kind for f in _all_fields(project)} | (
+        {"uuid"} if api.id_type == "uuid" else set()
+    )
+    field_messages = dict(catalog.FIELD_MESSAGES)  # type: ignore[attr-defined]
+    for error_type, needed_by, texts in catalog.TYPE_FIELD_MESSAGES:  # type: ignore[attr-defined]
+        if kinds.intersection(needed_by):
+            field_messages[error_type] = texts
+    routed = sorted((e for e in project.entities if e.crud), key=lambda e: e.name)
+    locales = api.locales
+    return {
+        "header": header(project),
+        "once_header": once_header(project),
+        "readme_header": f"{header(project, '<!--')} -->",
+        "source": project.source,
+        "package": api.name,
+        "package_doc": f"{api.title}: {api.description}" if api.description else api.title,
+        "title": api.title,
+        "description": api.description,
+        "version": api.version,
+        "toml": {
+            "name": _toml_string(api.name),
+            "version": _toml_string(api.version),
+            "description": _toml_string(" ".join(api.description.split()))
+            if api.description
+            else None,
+        },
+        "base_path": api.base_path,
+        "base_path_prefix": "" if api.base_path == "/" else api.base_path,
+        "locales": locales,
+        "default_locale": locales[0],
+        "error_locale": locales[-1],
+        "messages": catalog.MESSAGES,  # type: ignore[attr-defined]
+        "field_messages": field_messages,
+        "negotiation_cases": [
+            (accept, next((p for p in prefers if p in locales), locales[0]))
+            for accept, prefers in NEGOTIATION_CASES
+        ],
+        "language_cases": [
+            *((locale, locale) for locale in locales),
+            (f"{locales[-1]}-XX;q=0.8, fr;q=0.9", locales[-1]),
+            ("fr, de;q=0.5", locales[0]),
+        ],
+        "default_limit": api.default_limit,
+        "max_limit": api.max_limit,
+        "cors_origins": list(api.cors_origins),
+        "env_cors_origins": ",".join(api.cors_origins) or "http://localhost:3000",
+        "uuid_ids": api.id_type == "uuid",
+        "routers": [e.name for e in routed],
+        "example_operation": next(
+            (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
+        ),
+        "readme": _readme(project, routed),
+    }
+
+
+def _all_fields(project: ir.Project) -> Iterator[ir.Field]:
+    """Every field of every entity, list items and object members included."""
+    stack = [f for e in project.entities for f in e.fields]
+    while stack:
+        f = stack.pop()
+        yield f
+        stack.extend(f.subfields)
+        if f.item is not None:
+            stack.append(f.item)
+
+
+def _readme(project: ir.Project, routed: list[ir.Entity]) -> dict[str, Any]:
+    api = project.api
+    prefix = "" if api.base_path == "/" else api.base_path
+    first = routed[0] if routed else None
+    item: dict[str, Any] = {
+        "id": 1 if api.id_type == "integer" else "0b4e7a52-3c7d-4f1e-9a55-8d2b6c1f0e93"
+    }
+    if first is not None:
+        text = next(
+            (f.name for f in first.fields if f.type.kind == "string" and not f.write_only), None
+        )
+        if text is not None:
+            item[text] = "Hello"
+    operations = []
+    for entity in routed:
+        for crud, name, method, suffix, note in OPERATIONS:
+            if crud in entity.crud:
+                query = _example_query(project, entity) if crud == "list" else ""
+                path = f"{prefix}/{entity.path}{suffix}{query}"
+                operations.append(
+                    (name.format(plural=entity.plural, name=entity.name), f"{method} {path}", note)
+                )
+    list_path = next((f"{prefix}/{e.path}" for e in routed if "list" in e.crud), "/health")
+    return {
+        "title": " ".join(api.title.split()),
+        "intro": " ".join(api.description.split()) + " " if api.description else "",
+        "curl_path": list_path,
+        "example_item": json.dumps(item, ensure_ascii=False),
+        "operations": operations,
+        "hooks": first.name if first is not None else None,
+    }
+
+
+def _example_query(project: ir.Project, entity: ir.Entity) -> str:
+    """A list query showing paging, sorting, filters and search over the entity's fields."""
+    columns = [f for f in entity.fields if f.storage == "column"]
+    params = [f"page=1&limit={project.api.default_limit}"]
+    sortable = [f.name for f in columns if f.sortable]
+    if sortable:
+        params.append("sort=" + ",".join([f"-{sortable[-1]}", *sortable[:-1][:1]]))
+    for f in columns:
+        if f.filterable and f.type.kind == "enum":
+            values = next(e.values for e in project.enums if e.name == f.type.enum)
+            params.append(f"{f.name}__in=" + ",".join(quote(v, safe="") for v in values[:2]))
+        elif f.filterable and f.type.kind in FILTER_EXAMPLES:
+            params.append(f.name + FILTER_EXAMPLES[f.type.kind])
+    if any(f.searchable for f in columns):
+        params.append("q=hello")
+    return "?" + "&".join(params)
+
+
+def _toml_string(text: str) -> str:
+    """A TOML basic string: quotes, backslashes and control characters escaped."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'

@@ -1,0 +1,74 @@
+"""Each example spec set builds into a project that passes ruff, the format check, mypy --strict
+and its own pytest suite, on SQLite and (when TEST_DATABASE_URL is set) on PostgreSQL.
+
+Slow by nature (it runs the generated suites); marked `slow`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.pipeline import build
+from generator.write import write_output
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted(p.name for p in (ROOT / "specs").iterdir() if p.is_dir())
+BIN = Path(sys.executable).parent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("output")
+    result = build(ROOT / "specs", out_dir=out)
+    assert result.ok, [d.render() for d in result.diagnostics]
+    write_output(out, result.files, result.once)
+    return out
+
+
+def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
+    environment.update(env, PYTHONPATH=str(cwd))
+    return subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=900, check=False)
+
+
+def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
+    assert result.returncode == 0, f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_ruff_check_passes(output: Path, example: str) -> None:
+    assert_ok(run([str(BIN / "ruff"), "check", "."], output / example))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_ruff_format_check_passes(output: Path, example: str) -> None:
+    assert_ok(run([str(BIN / "ruff"), "format", "--check", "."], output / example))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_mypy_strict_passes(output: Path, example: str) -> None:
+    project = output / example
+    assert_ok(run([str(BIN / "mypy"), "--strict", example, "tests"], project))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
+    assert_ok(run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                  output / example))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url is None:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    assert_ok(run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                  output / example, TEST_DATABASE_URL=url))
