@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Golden expectations hold generated test suites; they are compared as text, not collected.
+collect_ignore_glob = ["cases/*"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
