@@ -20,8 +20,15 @@ from generator.pipeline import BuildResult, build, compile_specs
 EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
 
 _SPECS = click.argument("specs", type=click.Path(path_type=Path, file_okay=False))
-_OUT = click.option("-o", "--out", "out", type=click.Path(path_type=Path, file_okay=False),
-                    default=Path("output"), show_default=True, help="Output folder.")
+_OUT = click.option(
+    "-o",
+    "--out",
+    "out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("output"),
+    show_default=True,
+    help="Output folder.",
+)
 
 
 def _print_diagnostics(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
@@ -37,8 +44,7 @@ def _fail_invalid(result_diags: tuple[Diagnostic, ...] | list[Diagnostic]) -> No
 
 
 def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResult:
-    result = build(specs, out_dir=out, cache_dir=_cache_dir(),
-                   allow_destructive=allow_destructive)
+    result = build(specs, out_dir=out, cache_dir=_cache_dir(), allow_destructive=allow_destructive)
     if not result.ok:
         _fail_invalid(result.diagnostics)
     _print_diagnostics(result.diagnostics)
@@ -62,8 +68,11 @@ def main() -> None:
 @main.command("build")
 @_SPECS
 @_OUT
-@click.option("--allow-destructive", is_flag=True,
-              help="Accept a migration that drops or narrows stored data.")
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Accept a migration that drops or narrows stored data.",
+)
 def build_cmd(specs: Path, out: Path, allow_destructive: bool) -> None:
     """Generate OUT (default output/) from the specs in SPECS.
 
@@ -97,12 +106,16 @@ def check_cmd(specs: Path, out: Path) -> None:
     if comparison.ok:
         click.echo(f"gen: {out} is up to date ({len(result.files)} files)")
         return
-    for label, paths in (("stale", comparison.stale), ("missing", comparison.missing),
-                         ("extra", comparison.extra)):
+    for label, paths in (
+        ("stale", comparison.stale),
+        ("missing", comparison.missing),
+        ("extra", comparison.extra),
+    ):
         for path in paths:
             click.echo(f"{label}: {out / path}")
-    if comparison.manifest_stale and not (comparison.stale or comparison.missing
-                                          or comparison.extra):
+    if comparison.manifest_stale and not (
+        comparison.stale or comparison.missing or comparison.extra
+    ):
         click.echo(f"stale: {out / '.gen-manifest.json'}")
     click.echo(f"gen: {out} is out of date; run `gen build {specs} -o {out}`", err=True)
     sys.exit(EXIT_STALE)
@@ -190,8 +203,11 @@ def init_cmd(directory: Path) -> None:
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, tuples and spans as plain JSON values (private fields dropped)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name))
-                for f in dataclasses.fields(value) if not f.name.startswith("_")}
+        return {
+            f.name: to_jsonable(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
     if isinstance(value, tuple | list):
         return [to_jsonable(v) for v in value]
     if isinstance(value, dict):

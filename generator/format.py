@@ -97,6 +97,7 @@ class FormatError(Exception):
 def _packaged_ruff() -> str | None:
     """The binary shipped with the installed ``ruff`` package, if there is one."""
     try:
+        # The ruff package ships no type information (no py.typed), so mypy cannot check it.
         from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
     except ImportError:
         return None

@@ -14,6 +14,7 @@ from generator.emit import emit_project
 from generator.emit.migrations import MigrationInput
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
+from generator.openapi import openapi_document
 from generator.validate import validate_specs
 
 
@@ -117,6 +118,9 @@ def build(spec_dir: Path, *, out_dir: Path | None = None, label_root: str | None
         from generator.format import format_python
 
         files = format_python(files, cache_dir=cache_dir)
+        for project in projects:
+            files[f"{project.api.name}/openapi.json"] = openapi_document(
+                project.api.name, files, cache_dir)
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from generator.diagnostics import Diagnostic
 from generator.pipeline import BuildResult, build
 from generator.write import write_output
 
@@ -33,8 +34,11 @@ def _step_cases() -> list[str]:
 def _read_tree(root: Path) -> dict[str, str]:
     if not root.is_dir():
         return {}
-    return {p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _write_tree(root: Path, files: dict[str, str]) -> None:
@@ -45,7 +49,7 @@ def _write_tree(root: Path, files: dict[str, str]) -> None:
         target.write_text(text, encoding="utf-8", newline="")
 
 
-def _stderr(diagnostics: tuple) -> str:  # type: ignore[type-arg]
+def _stderr(diagnostics: tuple[Diagnostic, ...]) -> str:
     return "".join(d.render() + "\n" for d in diagnostics)
 
 
@@ -59,8 +63,9 @@ def test_case(case: str, update_goldens: bool, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize("case", _step_cases())
-def test_evolution_case(case: str, update_goldens: bool, tmp_path: Path,
-                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evolution_case(
+    case: str, update_goldens: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each step builds, against the previous step's output, to exactly its expectation."""
     out = tmp_path / "output"
     for step in sorted(p for p in (CASES / case / "steps").iterdir() if p.is_dir()):
@@ -90,8 +95,9 @@ def _check_result(case: str, root: Path, result: BuildResult, update_goldens: bo
     if stderr_file.exists():
         assert not result.ok, f"{case}: expected errors, the build succeeded; {fix}"
         assert result.files == {}, f"{case}: a failing build produced files"
-        _assert_same("stderr.txt", stderr_file.read_text(encoding="utf-8"),
-                     _stderr(result.diagnostics), fix)
+        _assert_same(
+            "stderr.txt", stderr_file.read_text(encoding="utf-8"), _stderr(result.diagnostics), fix
+        )
         return
     assert result.ok, f"{case}: unexpected errors:\n{_stderr(result.diagnostics)}\n{fix}"
     warnings_file = root / "warnings.txt"
@@ -107,7 +113,12 @@ def _check_result(case: str, root: Path, result: BuildResult, update_goldens: bo
 
 def _assert_same(path: str, expected: str, actual: str, fix: str) -> None:
     if expected != actual:
-        diff = "".join(difflib.unified_diff(expected.splitlines(keepends=True),
-                                            actual.splitlines(keepends=True),
-                                            f"expected/{path}", f"actual/{path}"))
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(keepends=True),
+                actual.splitlines(keepends=True),
+                f"expected/{path}",
+                f"actual/{path}",
+            )
+        )
         pytest.fail(f"{path} differs from its golden:\n{diff}\nTo accept: {fix}", pytrace=False)

@@ -44,8 +44,9 @@ def run(project: Path, *args: str) -> tuple[int, str, str]:
 
 
 def mtimes(root: Path) -> dict[str, int]:
-    return {p.relative_to(root).as_posix(): p.stat().st_mtime_ns
-            for p in root.rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()
+    }
 
 
 def test_build_writes_then_a_second_build_writes_nothing(project: Path) -> None:
@@ -84,7 +85,9 @@ def test_a_change_to_one_entity_rewrites_only_the_files_that_depend_on_it(projec
 
 def test_invalid_spec_exits_2_with_located_errors_and_writes_nothing(project: Path) -> None:
     (project / "specs" / "api.yaml").write_text(
-        SPEC.replace("max_length: 200", "max_lenght: 200").replace("version: 1.0.0", "version: 1.0"),
+        SPEC.replace("max_length: 200", "max_lenght: 200").replace(
+            "version: 1.0.0", "version: 1.0"
+        ),
         encoding="utf-8",
     )
     code, _, err = run(project, "build", "specs")
@@ -140,7 +143,13 @@ def test_schema_is_a_json_schema_of_the_language() -> None:
     code, out, _ = run(Path.cwd(), "schema")
     schema = json.loads(out)
     assert code == 0 and set(schema["properties"]) == {
-        "api", "roles", "auth", "enums", "entities", "seed"}
+        "api",
+        "roles",
+        "auth",
+        "enums",
+        "entities",
+        "seed",
+    }
 
 
 def test_init_creates_a_starter_that_builds(tmp_path: Path) -> None:

@@ -112,7 +112,7 @@ class Oracle:
     def violations(self, schema: Iterable[str]) -> list[tuple[int, int]]:
         """Every nontrivial X -> a implied with X ⊆ R, a ∈ R, X not a superkey of R."""
         r = self.mask(schema)
-        found = []
+        found: list[tuple[int, int]] = []
         for x in self.submasks(r):
             c = self.closure_mask(x) & r
             if c != r:
@@ -207,10 +207,12 @@ def test_parse_fds_accepts_multi_letter_names_and_separators() -> None:
 def test_fd_rejects_a_bare_string_side() -> None:
     """FD("ab", ...) would silently mean {"a", "b"}; it is refused."""
     with pytest.raises(TypeError):
+        # A wrongly typed argument on purpose: the check under test is the runtime one.
         FD("ab", frozenset({"c"}))  # type: ignore[arg-type]
 
 
 def test_fd_coerces_plain_sets_and_is_hashable() -> None:
+    # Plain sets on purpose (the type says frozenset): the coercion under test is at runtime.
     fd = FD({"a"}, {"b"})  # type: ignore[arg-type]
     assert isinstance(fd.lhs, frozenset) and fd in {FD(S("a"), S("b"))}
 

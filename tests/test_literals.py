@@ -11,8 +11,28 @@ from hypothesis import strategies as st
 
 from generator.emit.literals import comment_text, docstring_text, py_literal
 
-NASTY = st.sampled_from(['"', "'", '"""', "\\", "{}", "%s", "\x00", "\n", "\r", "\u2028",
-                         "\u2029", "class", "match", "__init__", "ﬁ", "\ufeff", "\t", "\x1b"])
+NASTY = st.sampled_from(
+    [
+        '"',
+        "'",
+        '"""',
+        "\\",
+        "{}",
+        "%s",
+        "\x00",
+        "\n",
+        "\r",
+        "\u2028",
+        "\u2029",
+        "class",
+        "match",
+        "__init__",
+        "ﬁ",
+        "\ufeff",
+        "\t",
+        "\x1b",
+    ]
+)
 TEXT = st.lists(st.one_of(st.text(max_size=8), NASTY), max_size=8).map("".join)
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | TEXT,
@@ -36,7 +56,7 @@ def test_py_literal_round_trips_every_json_value(value: object) -> None:
     """eval(py_literal(v)) == v for strings with quotes, NUL, CR, U+2028, nan, inf, nesting."""
     source = py_literal(value)
     ast.parse(source, mode="eval")
-    assert _same(eval(source, {"float": float}), value)  # noqa: S307
+    assert _same(eval(source, {"float": float}), value)
 
 
 def test_decimal_literal() -> None:
@@ -47,8 +67,9 @@ def test_decimal_literal() -> None:
 def test_docstring_text_cannot_close_or_escape_its_docstring(text: str) -> None:
     """A docstring built from any text parses, and reads back as the text, whitespace folded."""
     source = f'def f():\n    """{docstring_text(text)}"""\n'
-    tree = ast.parse(source)
-    doc = ast.get_docstring(tree.body[0], clean=False)  # type: ignore[arg-type]
+    function = ast.parse(source).body[0]
+    assert isinstance(function, ast.FunctionDef)
+    doc = ast.get_docstring(function, clean=False)
     assert doc is not None
     assert doc.rstrip(" ") == " ".join(text.split()).rstrip(" ")
 
@@ -60,3 +81,12 @@ def test_comment_text_stays_on_one_comment_line(text: str) -> None:
     tree = ast.parse(source)
     assert len(tree.body) == 1 and isinstance(tree.body[0], ast.Assign)
     assert len(source.splitlines()) == 2
+
+
+@given(TEXT, st.integers(min_value=0, max_value=40))
+def test_wrapped_string_literal_keeps_its_value_and_fits_the_line(text: str, indent: int) -> None:
+    """Long strings become adjacent literals: same value, and lines fit when words allow."""
+    from generator.emit.literals import py_string_wrapped
+
+    source = py_string_wrapped(text, indent)
+    assert eval(source) == text  # noqa: S307

@@ -927,6 +927,8 @@ def test_dependencies_parse_name_columns_and_derive_distinct_entities() -> None:
               - {fd: "city -> zip_code", entity: store_city}
         """) == lines(
         """
+        specs/spec.yaml:16:9: error: entity `customer`: this dependency derives entity `zip_code`, as does the one at specs/spec.yaml:15:9
+          hint: write one dependency with every dependent name on the right
         specs/spec.yaml:17:9: error: entity `customer`: dependency `city -> city` has `city` on both sides
         specs/spec.yaml:18:9: error: entity `customer`: dependency `zip_code, -> city` must read `a, b -> c, d`
           hint: names separated by commas, one `->`

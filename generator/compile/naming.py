@@ -116,13 +116,30 @@ _IRREGULAR_PLURALS = {
     "quiz": "quizzes",
 }
 _UNCOUNTABLE = frozenset(
-    {"news", "series", "species", "information", "equipment", "data", "media", "staff", "sheep",
-     "fish", "deer", "metadata", "feedback", "software", "hardware", "inventory", "settings"}
+    {
+        "news",
+        "series",
+        "species",
+        "information",
+        "equipment",
+        "data",
+        "media",
+        "staff",
+        "sheep",
+        "fish",
+        "deer",
+        "metadata",
+        "feedback",
+        "software",
+        "hardware",
+        "inventory",
+        "settings",
+    }
 )
 
 
 def pluralize(name: str) -> str:
-    """English plural of a snake_case name; only the last word changes (order_line -> order_lines)."""
+    """English plural of a snake_case name, last word only (order_line -> order_lines)."""
     head, _, last = name.rpartition("_")
     prefix = f"{head}_" if head else ""
     return prefix + _plural_word(last)

@@ -39,38 +39,46 @@ def normalize_to_3nf(
 # --- rule 4: copies of related values ----------------------------------------------------------
 
 
-def _mark_copies(entity: ir.Entity, entities: tuple[ir.Entity, ...],
-                 decisions: list[ir.Decision]) -> ir.Entity:
+def _mark_copies(
+    entity: ir.Entity, entities: tuple[ir.Entity, ...], decisions: list[ir.Decision]
+) -> ir.Entity:
     index = {e.name: e for e in entities}
     fields = []
     for f in entity.fields:
         copy = _copied_from(f, entity, index)
         if copy is None:
             fields.append(f)
-        elif f.denormalized_reason:
-            decisions.append(ir.Decision(
-                "4", entity.name, f.span,
-                f"`{f.name}` copies `{copy[0]}.{copy[1]}` and is stored on purpose as a snapshot "
-                f"({f.denormalized_reason}); it is filled from the relation, never from the body",
-                dependency=f"{copy[0]} -> {f.name}", tables=(entity.table,)))
-            fields.append(dataclasses.replace(f, derived_from=copy, read_only=True))
-        else:
-            decisions.append(ir.Decision(
-                "4", entity.name, f.span,
-                f"`{f.name}` depends on `{copy[0]}` (transitive dependency `id -> {copy[0]} -> "
-                f"{f.name}`): not stored, read through the relation, a write of it is a 422",
-                dependency=f"{copy[0]} -> {f.name}", tables=(entity.table,)))
-            fields.append(dataclasses.replace(f, storage="derived", derived_from=copy,
-                                              read_only=True))
+            continue
+        decisions.append(_copy_decision(entity, f, copy))
+        storage = f.storage if f.denormalized_reason else "derived"
+        fields.append(dataclasses.replace(f, storage=storage, derived_from=copy, read_only=True))
     return dataclasses.replace(entity, fields=tuple(fields))
 
 
-def _copied_from(f: ir.Field, entity: ir.Entity,
-                 index: dict[str, ir.Entity]) -> tuple[str, str] | None:
+def _copy_decision(entity: ir.Entity, f: ir.Field, copy: tuple[str, str]) -> ir.Decision:
+    if f.denormalized_reason:
+        summary = (
+            f"`{f.name}` copies `{copy[0]}.{copy[1]}` and is stored on purpose as a snapshot "
+            f"({f.denormalized_reason}); it is filled from the relation, never from the body"
+        )
+    else:
+        summary = (
+            f"`{f.name}` depends on `{copy[0]}` (transitive dependency `id -> {copy[0]} -> "
+            f"{f.name}`): not stored, read through the relation, a write of it is a 422"
+        )
+    dependency = f"{copy[0]} -> {f.name}"
+    return ir.Decision(
+        "4", entity.name, f.span, summary, dependency=dependency, tables=(entity.table,)
+    )
+
+
+def _copied_from(
+    f: ir.Field, entity: ir.Entity, index: dict[str, ir.Entity]
+) -> tuple[str, str] | None:
     for rel in entity.relations:
         if rel.kind not in ("many_to_one", "one_to_one") or not f.name.startswith(rel.name + "_"):
             continue
-        target_field = f.name[len(rel.name) + 1:]
+        target_field = f.name[len(rel.name) + 1 :]
         target = index.get(rel.target)
         if target and any(t.name == target_field for t in target.fields):
             return rel.name, target_field
@@ -80,8 +88,9 @@ def _copied_from(f: ir.Field, entity: ir.Entity,
 # --- rule 3: declared dependencies -------------------------------------------------------------
 
 
-def _split_dependencies(entities: tuple[ir.Entity, ...], spec: SpecSet,
-                        decisions: list[ir.Decision]) -> tuple[ir.Entity, ...]:
+def _split_dependencies(
+    entities: tuple[ir.Entity, ...], spec: SpecSet, decisions: list[ir.Decision]
+) -> tuple[ir.Entity, ...]:
     result = {e.name: e for e in entities}
     for entity in entities:
         located = spec.entities.get(entity.name)
@@ -92,15 +101,21 @@ def _split_dependencies(entities: tuple[ir.Entity, ...], spec: SpecSet,
             name = dep.entity or "_".join(lhs)
             span = located.span("dependencies", i)
             link = ir.DependencyLink(name, lhs, rhs, f"{', '.join(lhs)} -> {', '.join(rhs)}", span)
-            decisions.append(ir.Decision(
-                "3", entity.name, span,
-                f"`{link.fd}` is a dependency on a non-key: `{', '.join(rhs)}` move to the new "
-                f"entity `{name}`, unique on ({', '.join(lhs)}); `{entity.name}` keeps "
-                f"({', '.join(lhs)}) as a foreign key to it and reads `{', '.join(rhs)}` through it",
-                dependency=dep.fd, tables=(naming.table_name(name), entity.table)))
+            decisions.append(_dependency_decision(entity, link, dep.fd))
             result[name] = _dependency_entity(link, result[entity.name])
             result[entity.name] = _move_dependents(result[entity.name], link)
     return tuple(result[name] for name in sorted(result))
+
+
+def _dependency_decision(entity: ir.Entity, link: ir.DependencyLink, fd: str) -> ir.Decision:
+    lhs, rhs = ", ".join(link.determinant), ", ".join(link.dependents)
+    summary = (
+        f"`{link.fd}` is a dependency on a non-key: `{rhs}` move to the new "
+        f"entity `{link.entity}`, unique on ({lhs}); `{entity.name}` keeps "
+        f"({lhs}) as a foreign key to it and reads `{rhs}` through it"
+    )
+    tables = (naming.table_name(link.entity), entity.table)
+    return ir.Decision("3", entity.name, link.span, summary, dependency=fd, tables=tables)
 
 
 def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:
@@ -110,15 +125,31 @@ def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:
     read_roles = next((p.roles for p in source.permissions if p.operation == "read"), ())
     name = link.entity
     return ir.Entity(
-        name=name, class_name=naming.class_name(name), table=naming.table_name(name),
-        path=naming.url_path(name), plural=naming.pluralize(name), span=link.span,
+        name=name,
+        class_name=naming.class_name(name),
+        table=naming.table_name(name),
+        path=naming.url_path(name),
+        plural=naming.pluralize(name),
+        span=link.span,
         description=f"Synthesized from `{source.name}` by the dependency `{link.fd}`.",
-        fields=tuple(dataclasses.replace(fields[n], unique=False, index=False, span=link.span,
-                                         immutable=n in link.determinant)
-                     for n in names if n in fields),
-        relations=tuple(dataclasses.replace(relations[n], span=link.span, inverse=None)
-                        for n in names if n in relations),
-        unique=(link.determinant,), crud=("list", "read"),
+        fields=tuple(
+            dataclasses.replace(
+                fields[n],
+                unique=False,
+                index=False,
+                span=link.span,
+                immutable=n in link.determinant,
+            )
+            for n in names
+            if n in fields
+        ),
+        relations=tuple(
+            dataclasses.replace(relations[n], span=link.span, inverse=None)
+            for n in names
+            if n in relations
+        ),
+        unique=(link.determinant,),
+        crud=("list", "read"),
         permissions=(ir.Permission("list", read_roles), ir.Permission("read", read_roles)),
         synthesized_from=source.name,
     )
@@ -128,12 +159,14 @@ def _move_dependents(source: ir.Entity, link: ir.DependencyLink) -> ir.Entity:
     """The dependents are no longer stored here: they are read through the determinant."""
     fields = tuple(
         dataclasses.replace(f, storage="derived", derived_from=(link.entity, f.name))
-        if f.name in link.dependents else f
+        if f.name in link.dependents
+        else f
         for f in source.fields
     )
     relations = tuple(r for r in source.relations if r.name not in link.dependents)
-    return dataclasses.replace(source, fields=fields, relations=relations,
-                               dependencies=(*source.dependencies, link))
+    return dataclasses.replace(
+        source, fields=fields, relations=relations, dependencies=(*source.dependencies, link)
+    )
 
 
 # --- stored tables -----------------------------------------------------------------------------
@@ -150,11 +183,19 @@ def column_type(field: ir.Field) -> ir.SqlType:
     return ir.SqlType(info.sql, length=t.max_length if info.sql == "string" else None)
 
 
-def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
-                  spec: SpecSet, enum_values: dict[str, tuple[str, ...]]) -> ir.Table:
+def _entity_table(
+    entity: ir.Entity,
+    index: dict[str, ir.Entity],
+    api: ir.Api,
+    spec: SpecSet,
+    enum_values: dict[str, tuple[str, ...]],
+) -> ir.Table:
     table = entity.table
-    columns = [ir.Column("id", ID_TYPES[api.id_type], primary_key=True,
-                         autoincrement=api.id_type == "integer")]
+    columns = [
+        ir.Column(
+            "id", ID_TYPES[api.id_type], primary_key=True, autoincrement=api.id_type == "integer"
+        )
+    ]
     constraints: list[ir.Constraint] = []
     for f in entity.fields:
         columns.extend(_field_columns(f, prefix=""))
@@ -165,10 +206,15 @@ def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
             continue
         target = index.get(rel.target)
         columns.append(ir.Column(rel.column, ID_TYPES[api.id_type], nullable=not rel.required))
-        fks.append(ir.ForeignKey(
-            naming.constraint_name(f"fk_{table}_{rel.column}_{target.table if target else ''}"),
-            (rel.column,), target.table if target else rel.target, ("id",),
-            rel.on_delete.upper().replace("_", " ")))
+        fks.append(
+            ir.ForeignKey(
+                naming.constraint_name(f"fk_{table}_{rel.column}_{target.table if target else ''}"),
+                (rel.column,),
+                target.table if target else rel.target,
+                ("id",),
+                rel.on_delete.upper().replace("_", " "),
+            )
+        )
         if rel.kind == "one_to_one":
             constraints.append(_unique(table, (rel.column,)))
         else:
@@ -176,9 +222,15 @@ def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
     for link in entity.dependencies:
         target = index[link.entity]
         cols = tuple(columns_for(entity, n) for n in link.determinant)
-        fks.append(ir.ForeignKey(
-            naming.constraint_name(f"fk_{table}_{'_'.join(cols)}_{target.table}"), cols,
-            target.table, tuple(columns_for(target, n) for n in link.determinant), "RESTRICT"))
+        fks.append(
+            ir.ForeignKey(
+                naming.constraint_name(f"fk_{table}_{'_'.join(cols)}_{target.table}"),
+                cols,
+                target.table,
+                tuple(columns_for(target, n) for n in link.determinant),
+                "RESTRICT",
+            )
+        )
         indexes.append(_index(table, cols))
     columns.extend(_option_columns(entity, api, fks, table, index))
     for group in entity.unique:
@@ -191,12 +243,21 @@ def _entity_table(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
     for group in entity.indexes:
         indexes.append(_index(table, tuple(columns_for(entity, c) for c in group)))
     for check in entity.checks:
-        constraints.append(_check(table, f"{check.left}_{_OP_NAMES[check.op]}",
-                                  f"{check.left} {check.op} {_check_right(check)}"))
+        constraints.append(
+            _check(
+                table,
+                f"{check.left}_{_OP_NAMES[check.op]}",
+                f"{check.left} {check.op} {_check_right(check)}",
+            )
+        )
     return ir.Table(
-        name=table, kind="dependency" if entity.synthesized_from else "entity",
-        columns=tuple(columns), primary_key=("id",), entity=entity.name,
-        foreign_keys=tuple(fks), constraints=tuple(sorted(constraints, key=lambda c: c.name)),
+        name=table,
+        kind="dependency" if entity.synthesized_from else "entity",
+        columns=tuple(columns),
+        primary_key=("id",),
+        entity=entity.name,
+        foreign_keys=tuple(fks),
+        constraints=tuple(sorted(constraints, key=lambda c: c.name)),
         indexes=tuple(sorted(set(indexes), key=lambda i: i.name)),
         renamed_from=_renamed_table(entity, spec),
     )
@@ -213,11 +274,17 @@ def _renamed_table(entity: ir.Entity, spec: SpecSet) -> str | None:
         return None
     old = spec.entities.get(entity.renamed_from)
     return (old.value.table if old and old.value.table else None) or naming.table_name(
-        entity.renamed_from)
+        entity.renamed_from
+    )
 
 
-def _option_columns(entity: ir.Entity, api: ir.Api, fks: list[ir.ForeignKey], table: str,
-                    index: dict[str, ir.Entity]) -> Iterator[ir.Column]:
+def _option_columns(
+    entity: ir.Entity,
+    api: ir.Api,
+    fks: list[ir.ForeignKey],
+    table: str,
+    index: dict[str, ir.Entity],
+) -> Iterator[ir.Column]:
     if api.timestamps:
         yield ir.Column("created_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
         yield ir.Column("updated_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
@@ -227,8 +294,15 @@ def _option_columns(entity: ir.Entity, api: ir.Api, fks: list[ir.ForeignKey], ta
         user_table = next((e.table for e in index.values() if e.owner == "self"), "users")
         for col in ("created_by", "updated_by"):
             yield ir.Column(col, ID_TYPES[api.id_type], nullable=True)
-            fks.append(ir.ForeignKey(naming.constraint_name(f"fk_{table}_{col}_{user_table}"),
-                                     (col,), user_table, ("id",), "SET NULL"))
+            fks.append(
+                ir.ForeignKey(
+                    naming.constraint_name(f"fk_{table}_{col}_{user_table}"),
+                    (col,),
+                    user_table,
+                    ("id",),
+                    "SET NULL",
+                )
+            )
     if entity.versioned:
         yield ir.Column("version", ir.SqlType("integer"), server_default="1")
 
@@ -241,9 +315,13 @@ def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
             nullable_sub = dataclasses.replace(sub, nullable=sub.nullable or f.nullable)
             yield from _field_columns(nullable_sub, prefix=f"{prefix}{f.name}_")
         return
-    yield ir.Column(f"{prefix}{f.name}", column_type(f), nullable=f.nullable,
-                    server_default=_server_default(f),
-                    renamed_from=f"{prefix}{f.renamed_from}" if f.renamed_from else None)
+    yield ir.Column(
+        f"{prefix}{f.name}",
+        column_type(f),
+        nullable=f.nullable,
+        server_default=_server_default(f),
+        renamed_from=f"{prefix}{f.renamed_from}" if f.renamed_from else None,
+    )
 
 
 def _server_default(f: ir.Field) -> str | None:
@@ -266,8 +344,9 @@ def sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _field_checks(table: str, f: ir.Field, prefix: str,
-                  enum_values: dict[str, tuple[str, ...]]) -> Iterator[ir.Constraint]:
+def _field_checks(
+    table: str, f: ir.Field, prefix: str, enum_values: dict[str, tuple[str, ...]]
+) -> Iterator[ir.Constraint]:
     column = f"{prefix}{f.name}"
     if f.storage == "flattened":
         for sub in f.subfields:
@@ -305,8 +384,9 @@ def _check(table: str, suffix: str, sql: str) -> ir.Constraint:
 
 
 def _unique(table: str, columns: tuple[str, ...]) -> ir.Constraint:
-    return ir.Constraint(naming.constraint_name(f"uq_{table}_{'_'.join(columns)}"), "unique",
-                         columns)
+    return ir.Constraint(
+        naming.constraint_name(f"uq_{table}_{'_'.join(columns)}"), "unique", columns
+    )
 
 
 def _index(table: str, columns: tuple[str, ...]) -> ir.Index:
@@ -316,66 +396,115 @@ def _index(table: str, columns: tuple[str, ...]) -> ir.Index:
 # --- rule 1: list fields -----------------------------------------------------------------------
 
 
-def _list_tables(entity: ir.Entity, api: ir.Api,
-                 decisions: list[ir.Decision]) -> Iterator[ir.Table]:
+def _list_tables(
+    entity: ir.Entity, api: ir.Api, decisions: list[ir.Decision]
+) -> Iterator[ir.Table]:
     for f in entity.fields:
         if f.storage != "child_table" or f.item is None:
             continue
         name = f"{entity.table}_{f.name}"
         parent = f"{entity.name}_id"
         item = f.item
-        values = list(_field_columns(dataclasses.replace(item, name="value"), prefix="")) \
-            if item.storage == "column" else list(_field_columns(item, prefix=""))
+        values = (
+            list(_field_columns(dataclasses.replace(item, name="value"), prefix=""))
+            if item.storage == "column"
+            else list(_field_columns(item, prefix=""))
+        )
         if item.storage == "flattened":
-            values = [dataclasses.replace(c, name=c.name.removeprefix(f"{item.name}_"))
-                      for c in values]
-        decisions.append(ir.Decision(
-            "1", entity.name, f.span,
-            f"list field `{f.name}` is a repeating group: stored in child table `{name}` "
-            f"keyed by ({parent}, position), order kept", tables=(name,)))
+            values = [
+                dataclasses.replace(c, name=c.name.removeprefix(f"{item.name}_")) for c in values
+            ]
+        decisions.append(
+            ir.Decision(
+                "1",
+                entity.name,
+                f.span,
+                f"list field `{f.name}` is a repeating group: stored in child table `{name}` "
+                f"keyed by ({parent}, position), order kept",
+                tables=(name,),
+            )
+        )
         yield ir.Table(
-            name=name, kind="list",
-            columns=(ir.Column(parent, ID_TYPES[api.id_type]),
-                     ir.Column("position", ir.SqlType("integer")), *values),
-            primary_key=(parent, "position"), entity=entity.name,
-            foreign_keys=(ir.ForeignKey(
-                naming.constraint_name(f"fk_{name}_{parent}_{entity.table}"), (parent,),
-                entity.table, ("id",), "CASCADE"),),
+            name=name,
+            kind="list",
+            columns=(
+                ir.Column(parent, ID_TYPES[api.id_type]),
+                ir.Column("position", ir.SqlType("integer")),
+                *values,
+            ),
+            primary_key=(parent, "position"),
+            entity=entity.name,
+            foreign_keys=(
+                ir.ForeignKey(
+                    naming.constraint_name(f"fk_{name}_{parent}_{entity.table}"),
+                    (parent,),
+                    entity.table,
+                    ("id",),
+                    "CASCADE",
+                ),
+            ),
         )
 
 
 # --- rule 2: many_to_many ----------------------------------------------------------------------
 
 
-def _association_tables(entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api,
-                        decisions: list[ir.Decision]) -> Iterator[ir.Table]:
+def _association_tables(
+    entity: ir.Entity, index: dict[str, ir.Entity], api: ir.Api, decisions: list[ir.Decision]
+) -> Iterator[ir.Table]:
     for rel in entity.relations:
         if rel.kind != "many_to_many":
             continue
         if rel.through:
-            decisions.append(ir.Decision(
-                "2", entity.name, rel.span,
-                f"many_to_many `{rel.name}` is stored through the entity `{rel.through}`",
-                tables=(index[rel.through].table if rel.through in index else rel.through,)))
+            decisions.append(
+                ir.Decision(
+                    "2",
+                    entity.name,
+                    rel.span,
+                    f"many_to_many `{rel.name}` is stored through the entity `{rel.through}`",
+                    tables=(index[rel.through].table if rel.through in index else rel.through,),
+                )
+            )
             continue
         if rel.association_table is None or rel.target not in index:
             continue
         target = index[rel.target]
         left, right = association_columns(entity.name, rel)
         name = rel.association_table
-        decisions.append(ir.Decision(
-            "2", entity.name, rel.span,
-            f"many_to_many `{rel.name}` is stored in association table `{name}` with the "
-            f"composite primary key ({left}, {right})", tables=(name,)))
+        decisions.append(
+            ir.Decision(
+                "2",
+                entity.name,
+                rel.span,
+                f"many_to_many `{rel.name}` is stored in association table `{name}` with the "
+                f"composite primary key ({left}, {right})",
+                tables=(name,),
+            )
+        )
         yield ir.Table(
-            name=name, kind="association",
-            columns=(ir.Column(left, ID_TYPES[api.id_type]), ir.Column(right, ID_TYPES[api.id_type])),
-            primary_key=(left, right), entity=entity.name,
+            name=name,
+            kind="association",
+            columns=(
+                ir.Column(left, ID_TYPES[api.id_type]),
+                ir.Column(right, ID_TYPES[api.id_type]),
+            ),
+            primary_key=(left, right),
+            entity=entity.name,
             foreign_keys=(
-                ir.ForeignKey(naming.constraint_name(f"fk_{name}_{left}_{entity.table}"), (left,),
-                              entity.table, ("id",), "CASCADE"),
-                ir.ForeignKey(naming.constraint_name(f"fk_{name}_{right}_{target.table}"),
-                              (right,), target.table, ("id",), "CASCADE"),
+                ir.ForeignKey(
+                    naming.constraint_name(f"fk_{name}_{left}_{entity.table}"),
+                    (left,),
+                    entity.table,
+                    ("id",),
+                    "CASCADE",
+                ),
+                ir.ForeignKey(
+                    naming.constraint_name(f"fk_{name}_{right}_{target.table}"),
+                    (right,),
+                    target.table,
+                    ("id",),
+                    "CASCADE",
+                ),
             ),
             indexes=(_index(name, (right,)),),
         )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from generator import ir
 from generator.compile import naming
 from generator.compile.types import DEFAULT_DECIMAL, TYPES
-from generator.validate.models import FieldSpec, RelationSpec
+from generator.diagnostics import Span
+from generator.validate.models import EntitySpec, FieldSpec, RelationSpec, Scalar
 from generator.validate.specset import Located, SpecSet
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-_FILTER_OPS = {"in": "in", "gte": "gte", "lte": "lte", "ne": "ne"}
+_FILTER_OPS: dict[str, ir.ConditionOp] = {"in": "in", "gte": "gte", "lte": "lte", "ne": "ne"}
 CHECK_RE = re.compile(r"^\s*([a-z][a-z0-9_]*)\s*(<=|>=|!=|<|>|=)\s*(.+?)\s*$")
 
 
@@ -41,13 +42,19 @@ def parse_check(text: str) -> ir.Check | None:
     if re.fullmatch(r"[a-z][a-z0-9_]*", right) and right not in {"true", "false", "null"}:
         return ir.Check(left, op, right_field=right)
     literal = parse_literal(right)
-    return None if literal is _INVALID else ir.Check(left, op, right_literal=literal)  # type: ignore[arg-type]
+    if isinstance(literal, _Invalid):
+        return None
+    return ir.Check(left, op, right_literal=literal)
 
 
-_INVALID = object()
+class _Invalid:
+    """What parse_literal returns for text that is not a literal."""
 
 
-def parse_literal(text: str) -> object:
+_INVALID = _Invalid()
+
+
+def parse_literal(text: str) -> ir.LiteralValue | _Invalid:
     """A check literal: number, quoted string, true/false or null."""
     if text in {"true", "false"}:
         return text == "true"
@@ -140,7 +147,7 @@ class Resolver:
         ]
         return tuple(sorted([*declared, *self.inline_enums.values()], key=lambda e: e.name))
 
-    def _enum(self, name: str, values: tuple[str, ...], span: ir.Span) -> ir.EnumType:
+    def _enum(self, name: str, values: tuple[str, ...], span: Span) -> ir.EnumType:
         return ir.EnumType(
             name=name,
             class_name=naming.class_name(name),
@@ -155,7 +162,7 @@ class Resolver:
         entities = {name: self.entity(name, loc) for name, loc in self.spec.entities.items()}
         return tuple(entities[name] for name in sorted(_with_inverses(entities, self.spec)))
 
-    def entity(self, name: str, loc: Located[object]) -> ir.Entity:
+    def entity(self, name: str, loc: Located[EntitySpec]) -> ir.Entity:
         spec = self.spec.entities[name].value
         table = spec.table or naming.table_name(name)
         return ir.Entity(
@@ -193,8 +200,11 @@ class Resolver:
                 ir.RowFilter(role, tuple(_conditions(alt) for alt in alternatives))
                 for role, alternatives in sorted(spec.row_filter.items())
             ),
-            crud=tuple(op for op in ("list", "read", "create", "update", "delete")
-                       if op in spec.endpoints.crud),
+            crud=tuple(
+                op
+                for op in ("list", "read", "create", "update", "delete")
+                if op in spec.endpoints.crud
+            ),
             actions=tuple(
                 ir.Action(
                     name=aname,
@@ -207,8 +217,12 @@ class Resolver:
                     request=None
                     if a.request is None
                     else tuple(
-                        self.field(f"{name}_{aname}", fname, f,
-                                   loc.span("endpoints", "actions", aname, "request", fname))
+                        self.field(
+                            f"{name}_{aname}",
+                            fname,
+                            f,
+                            loc.span("endpoints", "actions", aname, "request", fname),
+                        )
                         for fname, f in a.request.items()
                     ),
                     response=a.response,
@@ -222,7 +236,7 @@ class Resolver:
             renamed_from=spec.renamed_from,
         )
 
-    def field(self, owner: str, name: str, spec: FieldSpec, span: ir.Span) -> ir.Field:
+    def field(self, owner: str, name: str, spec: FieldSpec, span: Span) -> ir.Field:
         return ir.Field(
             name=name,
             attr=naming.py_attr(name),
@@ -250,24 +264,30 @@ class Resolver:
             example=spec.example,
             deprecated=spec.deprecated,
             renamed_from=spec.renamed_from,
-            storage="child_table" if spec.type == "list" else
-            "flattened" if spec.type == "object" else "column",
+            storage="child_table"
+            if spec.type == "list"
+            else "flattened"
+            if spec.type == "object"
+            else "column",
             denormalized_reason=spec.denormalized.reason if spec.denormalized else None,
             item=self.field(owner, f"{name}_item", spec.of, span) if spec.of else None,
             subfields=tuple(
-                self.field(f"{owner}_{name}", sub, s, span) for sub, s in (spec.fields or {}).items()
+                self.field(f"{owner}_{name}", sub, s, span)
+                for sub, s in (spec.fields or {}).items()
             ),
         )
 
-    def type_ref(self, owner: str, name: str, spec: FieldSpec, span: ir.Span) -> ir.TypeRef:
+    def type_ref(self, owner: str, name: str, spec: FieldSpec, span: Span) -> ir.TypeRef:
         kind = spec.type
         if kind == "enum":
             enum = spec.enum
             if enum is None:
                 enum = f"{owner}_{name}"
                 self.inline_enums[enum] = self._enum(enum, tuple(spec.values or ()), span)
-            values = self.inline_enums[enum].values if enum in self.inline_enums else tuple(
-                self.spec.enums[enum].value if enum in self.spec.enums else ()
+            values = (
+                self.inline_enums[enum].values
+                if enum in self.inline_enums
+                else tuple(self.spec.enums[enum].value if enum in self.spec.enums else ())
             )
             length = max((len(v.encode()) for v in values), default=1)
             return ir.TypeRef(kind, max_length=max(length, 1), enum=enum)
@@ -280,8 +300,9 @@ class Resolver:
             return ir.TypeRef(kind, max_length=spec.max_length or info.default_length)
         return ir.TypeRef(kind)
 
-    def relation(self, entity: str, table: str, name: str, spec: RelationSpec,
-                 span: ir.Span) -> ir.Relation:
+    def relation(
+        self, entity: str, table: str, name: str, spec: RelationSpec, span: Span
+    ) -> ir.Relation:
         to_one = spec.type in ("many_to_one", "one_to_one")
         required = spec.required if spec.required is not None else True
         on_delete = spec.on_delete or ("restrict" if required else "set_null")
@@ -297,10 +318,14 @@ class Resolver:
             inverse=spec.inverse,
             through=spec.through,
             column=f"{name}_id" if to_one else None,
-            association_table=f"{table}_{name}" if spec.type == "many_to_many" and not spec.through
+            association_table=f"{table}_{name}"
+            if spec.type == "many_to_many" and not spec.through
             else None,
-            wire_name=f"{name}_id" if to_one else f"{singular}_ids"
-            if spec.type == "many_to_many" else name,
+            wire_name=f"{name}_id"
+            if to_one
+            else f"{singular}_ids"
+            if spec.type == "many_to_many"
+            else name,
             description=spec.description,
         )
 
@@ -320,19 +345,19 @@ def _default(spec: FieldSpec) -> ir.Default | None:
     return ir.Default(value=spec.default)
 
 
-def _conditions(alternative: dict[str, object]) -> tuple[ir.Condition, ...]:
-    conditions = []
-    for key, value in sorted(alternative.items()):
-        parts = key.split("__")
-        op = "eq"
-        if len(parts) > 1 and parts[-1] in _FILTER_OPS:
-            op = _FILTER_OPS[parts.pop()]
-        is_me = isinstance(value, str) and (value == "$me" or value.startswith("$me."))
-        me_field = value[4:] if is_me and isinstance(value, str) and value != "$me" else None
-        stored = tuple(value) if isinstance(value, list) else value
-        conditions.append(ir.Condition(tuple(parts), op, None if is_me else stored,  # type: ignore[arg-type]
-                                       me_field=me_field, is_me=is_me))
-    return tuple(conditions)
+def _conditions(alternative: Mapping[str, Scalar | list[Scalar]]) -> tuple[ir.Condition, ...]:
+    return tuple(_condition(key, value) for key, value in sorted(alternative.items()))
+
+
+def _condition(key: str, value: Scalar | list[Scalar]) -> ir.Condition:
+    parts = key.split("__")
+    op: ir.ConditionOp = "eq"
+    if len(parts) > 1 and parts[-1] in _FILTER_OPS:
+        op = _FILTER_OPS[parts.pop()]
+    is_me = isinstance(value, str) and (value == "$me" or value.startswith("$me."))
+    me_field = value[4:] if is_me and isinstance(value, str) and value != "$me" else None
+    stored = tuple(value) if isinstance(value, list) else value
+    return ir.Condition(tuple(parts), op, None if is_me else stored, me_field=me_field, is_me=is_me)
 
 
 def _with_inverses(entities: dict[str, ir.Entity], spec: SpecSet) -> Iterable[str]:

@@ -24,28 +24,48 @@ def _table(t: ir.Table) -> dict[str, Any]:
         "renamed_from": t.renamed_from,
         "primary_key": list(t.primary_key),
         "columns": [
-            {"name": c.name, "type": _type(c.type), "nullable": c.nullable,
-             "primary_key": c.primary_key, "autoincrement": c.autoincrement,
-             "server_default": c.server_default, "renamed_from": c.renamed_from}
+            {
+                "name": c.name,
+                "type": _type(c.type),
+                "nullable": c.nullable,
+                "primary_key": c.primary_key,
+                "autoincrement": c.autoincrement,
+                "server_default": c.server_default,
+                "renamed_from": c.renamed_from,
+            }
             for c in t.columns
         ],
         "foreign_keys": [
-            {"name": fk.name, "columns": list(fk.columns), "ref_table": fk.ref_table,
-             "ref_columns": list(fk.ref_columns), "on_delete": fk.on_delete}
+            {
+                "name": fk.name,
+                "columns": list(fk.columns),
+                "ref_table": fk.ref_table,
+                "ref_columns": list(fk.ref_columns),
+                "on_delete": fk.on_delete,
+            }
             for fk in t.foreign_keys
         ],
         "constraints": [
             {"name": c.name, "kind": c.kind, "columns": list(c.columns), "sql": c.sql}
             for c in t.constraints
         ],
-        "indexes": [{"name": i.name, "columns": list(i.columns), "unique": i.unique}
-                    for i in t.indexes],
+        "indexes": [
+            {"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in t.indexes
+        ],
     }
 
 
 def _type(t: ir.SqlType) -> dict[str, Any]:
-    return {k: v for k, v in (("kind", t.kind), ("length", t.length),
-                              ("precision", t.precision), ("scale", t.scale)) if v is not None}
+    return {
+        k: v
+        for k, v in (
+            ("kind", t.kind),
+            ("length", t.length),
+            ("precision", t.precision),
+            ("scale", t.scale),
+        )
+        if v is not None
+    }
 
 
 def tables_from_snapshot(text: str) -> tuple[ir.Table, ...]:
@@ -64,14 +84,25 @@ def _parse_table(t: dict[str, Any]) -> ir.Table:
         renamed_from=t.get("renamed_from"),
         primary_key=tuple(t["primary_key"]),
         columns=tuple(
-            ir.Column(c["name"], ir.SqlType(**c["type"]), nullable=c["nullable"],
-                      primary_key=c["primary_key"], autoincrement=c["autoincrement"],
-                      server_default=c["server_default"], renamed_from=c.get("renamed_from"))
+            ir.Column(
+                c["name"],
+                ir.SqlType(**c["type"]),
+                nullable=c["nullable"],
+                primary_key=c["primary_key"],
+                autoincrement=c["autoincrement"],
+                server_default=c["server_default"],
+                renamed_from=c.get("renamed_from"),
+            )
             for c in t["columns"]
         ),
         foreign_keys=tuple(
-            ir.ForeignKey(fk["name"], tuple(fk["columns"]), fk["ref_table"],
-                          tuple(fk["ref_columns"]), fk["on_delete"])
+            ir.ForeignKey(
+                fk["name"],
+                tuple(fk["columns"]),
+                fk["ref_table"],
+                tuple(fk["ref_columns"]),
+                fk["on_delete"],
+            )
             for fk in t["foreign_keys"]
         ),
         constraints=tuple(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import SchemaItem
 from sqlalchemy.sql.elements import conv
 
 from generator import ir
@@ -18,7 +21,7 @@ NAMING_CONVENTION = {
 }
 
 
-def sa_type(t: ir.SqlType, *, primary_key: bool = False) -> sa.types.TypeEngine[object]:
+def sa_type(t: ir.SqlType, *, primary_key: bool = False) -> sa.types.TypeEngine[Any]:
     """The portable SQLAlchemy type of an IR storage type."""
     kind = t.kind
     if kind == "bigint":
@@ -33,9 +36,14 @@ def sa_type(t: ir.SqlType, *, primary_key: bool = False) -> sa.types.TypeEngine[
         return sa.DateTime(timezone=True)
     if kind == "json":
         return sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
-    simple: dict[str, type[sa.types.TypeEngine[object]]] = {
-        "text": sa.Text, "integer": sa.Integer, "float": sa.Float, "boolean": sa.Boolean,
-        "date": sa.Date, "time": sa.Time, "uuid": sa.Uuid,
+    simple: dict[str, type[sa.types.TypeEngine[Any]]] = {
+        "text": sa.Text,
+        "integer": sa.Integer,
+        "float": sa.Float,
+        "boolean": sa.Boolean,
+        "date": sa.Date,
+        "time": sa.Time,
+        "uuid": sa.Uuid,
     }
     return simple[kind]()
 
@@ -45,14 +53,13 @@ def pk_name(table: str) -> str:
     return naming.constraint_name(f"pk_{table}")
 
 
-def sa_column(column: ir.Column, table: ir.Table) -> sa.Column[object]:
+def sa_column(column: ir.Column, table: ir.Table) -> sa.Column[Any]:
     """One column; identity for integer surrogate keys."""
-    args: list[object] = [sa_type(column.type, primary_key=column.autoincrement)]
-    if column.autoincrement and column.primary_key:
-        args.append(sa.Identity())
+    identity = [sa.Identity()] if column.autoincrement and column.primary_key else []
     return sa.Column(
         column.name,
-        *args,
+        sa_type(column.type, primary_key=column.autoincrement),
+        *identity,
         primary_key=column.name in table.primary_key,
         nullable=column.nullable and column.name not in table.primary_key,
         server_default=sa.text(column.server_default) if column.server_default else None,
@@ -62,12 +69,17 @@ def sa_column(column: ir.Column, table: ir.Table) -> sa.Column[object]:
 
 def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
     """A Table with every constraint named as the IR says (names are final: `conv`)."""
-    items: list[sa.SchemaItem] = [sa_column(c, table) for c in table.columns]
+    items: list[SchemaItem] = [sa_column(c, table) for c in table.columns]
     items.append(sa.PrimaryKeyConstraint(*table.primary_key, name=conv(pk_name(table.name))))
     for fk in table.foreign_keys:
-        items.append(sa.ForeignKeyConstraint(
-            list(fk.columns), [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
-            name=conv(fk.name), ondelete=fk.on_delete))
+        items.append(
+            sa.ForeignKeyConstraint(
+                list(fk.columns),
+                [f"{fk.ref_table}.{c}" for c in fk.ref_columns],
+                name=conv(fk.name),
+                ondelete=fk.on_delete,
+            )
+        )
     for constraint in table.constraints:
         if constraint.kind == "unique":
             items.append(sa.UniqueConstraint(*constraint.columns, name=conv(constraint.name)))

@@ -114,6 +114,7 @@ def once_header(project: ir.Project) -> str:
 
 
 def _context(project: ir.Project) -> dict[str, Any]:
+    """Everything any app template uses, computed once per project."""
     api = project.api
     catalog = environment().get_template("app/_messages.j2").module
     kinds = {f.type.kind for f in _all_fields(project)} | (
@@ -125,6 +126,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
             field_messages[error_type] = texts
     routed = sorted((e for e in project.entities if e.crud), key=lambda e: e.name)
     locales = api.locales
+    prefix = "" if api.base_path == "/" else api.base_path  # what routes mount under
     return {
         "header": header(project),
         "once_header": once_header(project),
@@ -143,7 +145,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
             else None,
         },
         "base_path": api.base_path,
-        "base_path_prefix": "" if api.base_path == "/" else api.base_path,
+        "base_path_prefix": prefix,
         "locales": locales,
         "default_locale": locales[0],
         "error_locale": locales[-1],
@@ -167,7 +169,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
         ),
-        "readme": _readme(project, routed),
+        "readme": _readme(project, routed, prefix),
     }
 
 
@@ -182,9 +184,9 @@ def _all_fields(project: ir.Project) -> Iterator[ir.Field]:
             stack.append(f.item)
 
 
-def _readme(project: ir.Project, routed: list[ir.Entity]) -> dict[str, Any]:
+def _readme(project: ir.Project, routed: list[ir.Entity], prefix: str) -> dict[str, Any]:
+    """What the README shows: an example row, the operations table, where the hooks are."""
     api = project.api
-    prefix = "" if api.base_path == "/" else api.base_path
     first = routed[0] if routed else None
     item: dict[str, Any] = {
         "id": 1 if api.id_type == "integer" else "0b4e7a52-3c7d-4f1e-9a55-8d2b6c1f0e93"

@@ -11,7 +11,13 @@ from typing import Any
 import jinja2
 
 from generator import ir
-from generator.emit.literals import comment_text, docstring_text, py_literal
+from generator.emit.literals import (
+    comment_text,
+    docstring_text,
+    docstring_wrapped,
+    py_literal,
+    py_string_wrapped,
+)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,8 @@ def environment() -> jinja2.Environment:
     env.filters["inline_code"] = markdown_code
     env.filters["pyrepr"] = py_literal
     env.filters["docstring"] = docstring_text
+    env.filters["docwrap"] = docstring_wrapped
+    env.filters["pystr"] = py_string_wrapped
     env.filters["comment"] = comment_text
     return env
 

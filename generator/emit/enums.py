@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from generator import ir
 from generator.emit.base import RenderedFile, header, render
-from generator.emit.literals import docstring_text
+from generator.emit.literals import docstring_wrapped
 
 
 def emit(project: ir.Project) -> list[RenderedFile]:
@@ -13,7 +13,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     enums = [
         {
             "class_name": e.class_name,
-            "doc": docstring_text(f"Values of `{e.name}`."),
+            "doc": docstring_wrapped(f"Values of `{e.name}`."),
             "members": list(zip(e.members, e.values, strict=True)),
         }
         for e in project.enums

@@ -17,13 +17,13 @@ class Import:
     alias: str | None = None
 
 
-def _section(module: str, first_party: str) -> int:
+def _section(module: str, first_party: frozenset[str]) -> int:
     top = module.split(".")[0]
     if top == "__future__":
         return 0
     if top in sys.stdlib_module_names:
         return 1
-    if top == first_party:
+    if top in first_party:
         return 3
     return 2
 
@@ -37,8 +37,13 @@ def _member_key(name: str) -> tuple[int, str]:
     return (2, name)
 
 
-def render_imports(imports: Iterable[Import], first_party: str) -> str:
-    """The import block: sections separated by a blank line, `import x` before `from x`."""
+def render_imports(imports: Iterable[Import], package: str) -> str:
+    """The import block: sections separated by a blank line, `import x` before `from x`.
+
+    The generated package and its `tests` package are first-party, as ruff sees them from
+    the project's root.
+    """
+    first_party = frozenset({package, "tests"})
     plain: dict[int, set[str]] = defaultdict(set)
     members: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     aliased: dict[int, set[tuple[str, str]]] = defaultdict(set)

@@ -48,8 +48,8 @@ def repository(project: ir.Project, c: EntityContext) -> str:
     imports = _imports(
         c,
         ("collections.abc", "Mapping"), ("typing", "Any"),
-        ("sqlalchemy.ext.asyncio", "AsyncSession"), ("sqlalchemy.sql.base", "ExecutableOption"),
-        ("{pkg}.core.db", "flush"), ("{pkg}.core.pagination", "Page"),
+        ("sqlalchemy.ext.asyncio", "AsyncSession"), ("sqlalchemy.orm.interfaces", "ORMOption"),
+        ("{pkg}.core.db", "flush"), ("{pkg}.core.errors", "NotFoundError"), ("{pkg}.core.pagination", "Page"),
         ("{pkg}.core.pagination", "paginate"),
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),

@@ -41,6 +41,26 @@ def _string(value: str) -> str:
     return text
 
 
+def py_string_wrapped(value: str, indent: int, width: int = 100) -> str:
+    """A string literal that fits the line: long text becomes adjacent literals in parentheses
+    (split between words, each piece a py_literal, so the value is unchanged)."""
+    single = py_literal(value)
+    if indent + len(single) + 1 <= width:
+        return single
+    pieces: list[str] = []
+    current = ""
+    for word in value.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if current and indent + 4 + len(py_literal(candidate + " ")) > width:
+            pieces.append(current + " ")
+            current = word
+        else:
+            current = candidate
+    pieces.append(current)
+    inner = "\n".join(" " * (indent + 4) + py_literal(p) for p in pieces)
+    return "(\n" + inner + "\n" + " " * indent + ")"
+
+
 def docstring_text(text: str) -> str:
     """Text safe inside a triple-double-quoted docstring: no closing quotes, no escapes."""
     body = _escape_nonprintable(" ".join(text.split()))
@@ -48,6 +68,18 @@ def docstring_text(text: str) -> str:
     if body.endswith('"'):
         body += " "
     return body
+
+
+def docstring_wrapped(text: str, indent: int = 4, width: int = 100) -> str:
+    """docstring_text, wrapped to fit `width` when it starts `indent` columns in (after quotes)."""
+    import textwrap
+
+    body = docstring_text(text)
+    lines = textwrap.wrap(body, width=width - indent - 6, break_long_words=False,
+                          break_on_hyphens=False)
+    if len(lines) <= 1:
+        return body
+    return ("\n" + " " * indent).join(lines) + "\n" + " " * indent
 
 
 def comment_text(text: str) -> str:

@@ -7,10 +7,12 @@ import hashlib
 import re
 import textwrap
 from dataclasses import dataclass
+from typing import Literal
 
 from alembic.autogenerate import render_python_code, renderers
 from alembic.autogenerate.api import AutogenContext
 from alembic.operations import ops
+from sqlalchemy.dialects import postgresql
 
 from generator import ir
 from generator.diff.compare import MigrationPlan, downgrade_operations
@@ -27,6 +29,13 @@ _REVISION = re.compile(r'^revision: str = "([^"]+)"', re.M)
 def _render_rename_table(context: AutogenContext, op: ops.RenameTableOp) -> str:
     """Autogenerate never detects renames, so Alembic ships no renderer for them."""
     return f"op.rename_table({op.table_name!r}, {op.new_table_name!r})"
+
+
+def _render_item(kind: str, obj: object, context: AutogenContext) -> str | Literal[False]:
+    """JSONB with its text type spelled through `sa.` (Alembic prints a bare `Text()`)."""
+    if kind == "type" and isinstance(obj, postgresql.JSONB):
+        return "postgresql.JSONB(astext_type=sa.Text())"
+    return False
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,9 @@ def render_revision(project: ir.Project, migration: MigrationInput, number: int)
     """(file name, text) of the next revision; its id hashes its own content."""
     plan = migration.plan
     upgrade = ops.UpgradeOps(ops=list(plan.operations))
-    up_code = _body(render_python_code(upgrade, render_as_batch=True))
-    down_code = _body(render_python_code(downgrade_operations(upgrade), render_as_batch=True))
+    up_code = _body(render_python_code(upgrade, render_as_batch=True, render_item=_render_item))
+    down_code = _body(render_python_code(downgrade_operations(upgrade), render_as_batch=True,
+                                         render_item=_render_item))
     down_revision = head_revision(migration.previous)
     digest = hashlib.sha256(f"{down_revision}\n{up_code}\n{down_code}".encode()).hexdigest()[:10]
     slug = "initial" if number == 1 else plan.slug()[:40].rstrip("_")
@@ -74,7 +84,8 @@ def render_revision(project: ir.Project, migration: MigrationInput, number: int)
     text = render(
         "migrations/revision.py.j2",
         header=header(project),
-        message=_message(plan, number),
+        message=textwrap.fill(_message(plan, number), width=96, break_long_words=False,
+                              break_on_hyphens=False),
         revision=revision,
         down_revision=down_revision,
         destructive=[c.summary for c in plan.destructive] if migration.allow_destructive else [],

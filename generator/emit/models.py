@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from generator import ir
 from generator.compile import naming
 from generator.compile.normalize import association_columns
+from generator.diff.compare import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
-from generator.emit.literals import docstring_text, py_literal
+from generator.emit.literals import docstring_text, docstring_wrapped, py_literal
 
 SA = "sqlalchemy"
 ORM = "sqlalchemy.orm"
@@ -43,6 +44,7 @@ class ModuleBuilder:
     """Collects the imports and statements of one models module."""
 
     package: str
+    deferred: frozenset[str] = frozenset()
     imports: set[Import] = field(default_factory=set)
     type_checking: set[Import] = field(default_factory=set)
 
@@ -71,9 +73,12 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     files = [RenderedFile(f"{package}/{package}/models/{naming.py_attr(e.name)}.py",
                           _entity_module(project, e))
              for e in project.entities]
+    imports = {Import(f"{package}.models.base", "Base")} | {
+        Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name)
+        for e in project.entities}
     files.append(RenderedFile(f"{package}/{package}/models/__init__.py", render(
         "models/__init__.py.j2", header=header(project), package=package,
-        entities=project.entities,
+        imports=render_imports(imports, package),
         exported=sorted(["Base", "metadata", *(e.class_name for e in project.entities)],
                         key=lambda n: (not n[:1].isupper(), n)))))
     return files
@@ -81,7 +86,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
 
 def _entity_module(project: ir.Project, entity: ir.Entity) -> str:
     package = project.api.name
-    module = ModuleBuilder(package)
+    module = ModuleBuilder(package, deferred_foreign_keys(project.tables))
     table = project.table(entity.table)
     module.use(ORM, "Mapped", "mapped_column")
     module.use(f"{package}.models.base", "Base")
@@ -105,13 +110,14 @@ def _entity_module(project: ir.Project, entity: ir.Entity) -> str:
     return render(
         "models/entity.py.j2",
         header=header(project),
-        docstring=docstring_text(f"The `{entity.table}` table: "
-                                 f"{entity.description or entity.class_name + ' rows'}"),
+        docstring=docstring_wrapped(f"The `{entity.table}` table: "
+                                    f"{entity.description or entity.class_name + ' rows'}"),
         imports=render_imports(module.imports, package),
         type_checking=render_imports(module.type_checking, package),
         entity=entity,
         bases=", ".join([*mixins, "Base"]),
-        class_doc=docstring_text(entity.description or f"A {entity.name.replace('_', ' ')}."),
+        class_doc=docstring_wrapped(entity.description or f"A {entity.name.replace('_', ' ')}.",
+                                    indent=4),
         table_args=table_args,
         columns=columns,
         relationships=[r for r in relationships if r],
@@ -135,8 +141,9 @@ def _column(module: ModuleBuilder, project: ir.Project, entity: ir.Entity, table
     if fk is not None:
         module.use(SA, "ForeignKey")
         ondelete = f", ondelete={py_literal(fk.on_delete)}" if fk.on_delete else ""
+        alter = ", use_alter=True" if fk.name in module.deferred else ""
         args.append(f"ForeignKey({py_literal(f'{fk.ref_table}.{fk.ref_columns[0]}')}"
-                    f"{ondelete}, name={py_literal(fk.name)})")
+                    f"{ondelete}, name={py_literal(fk.name)}{alter})")
     if column.server_default is not None:
         module.use(SA, "text")
         args.append(f"server_default=text({py_literal(column.server_default)})")
@@ -223,6 +230,8 @@ def _relationship(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
     if relation.kind in ("many_to_one", "one_to_one"):
         annotation = f'"{target} | None"' if not relation.required else f'"{target}"'
         options.insert(0, f"foreign_keys=[{naming.py_attr(relation.column or '')}]")
+        if relation.target == entity.name:
+            options.append(f'remote_side="{entity.class_name}.id"')
         if relation.kind == "one_to_one":
             options.append("single_parent=True")
     elif relation.kind == "one_to_many":
@@ -300,7 +309,7 @@ def _child_class(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
     return {
         "class_name": child_class_name(entity, f),
         "table": table.name,
-        "doc": docstring_text(f"One item of `{entity.name}.{f.name}`, in order."),
+        "doc": docstring_wrapped(f"One item of `{entity.name}.{f.name}`, in order."),
         "columns": columns,
         "build": "cls(position=position, value=value)" if scalar
         else "cls(position=position, **value)",

@@ -13,7 +13,7 @@ from generator.compile import naming
 from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
-from generator.emit.literals import docstring_text, py_literal
+from generator.emit.literals import docstring_wrapped, py_literal
 
 INT32 = (-(2**31), 2**31 - 1)
 INT64 = (-(2**63), 2**63 - 1)
@@ -62,7 +62,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     return render(
         "schemas/entity.py.j2",
         header=header(project),
-        doc=docstring_text(f"Request and response bodies of `{entity.name}`, and its list "
+        doc=docstring_wrapped(f"Request and response bodies of `{entity.name}`, and its list "
                            "parameters."),
         imports=render_imports(module.imports, module.package),
         nested=module.nested,
@@ -72,11 +72,11 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         read=[*_id_and_timestamps(module, project, entity, head=True), *read,
               *_id_and_timestamps(module, project, entity, head=False)],
         params=params,
-        create_doc=docstring_text(f"Body of `POST /{entity.path}`."),
-        update_doc=docstring_text(f"Body of `PATCH /{entity.path}/{{id}}`: only the fields "
+        create_doc=docstring_wrapped(f"Body of `POST /{entity.path}`."),
+        update_doc=docstring_wrapped(f"Body of `PATCH /{entity.path}/{{id}}`: only the fields "
                                   "sent are changed."),
-        read_doc=docstring_text(f"A {entity.name.replace('_', ' ')} as the API returns it."),
-        params_doc=docstring_text(f"Query parameters of `GET /{entity.path}`."),
+        read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
+        params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
     )
 
 
@@ -263,6 +263,9 @@ def _default_suffix(module: SchemaModule, f: ir.Field) -> str:
             return f" = {enum.class_name}.{member}"
         if f.type.kind == "decimal" and f.default.value is not None:
             return f" = Decimal({py_literal(str(f.default.value))})"
+        if f.type.kind in ("date", "time", "datetime") and isinstance(f.default.value, str):
+            module.use("datetime", f.type.kind)
+            return f" = {f.type.kind}.fromisoformat({py_literal(f.default.value)})"
         return f" = {py_literal(f.default.value)}"
     if f.nullable:
         return " = None"

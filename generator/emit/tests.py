@@ -10,6 +10,7 @@ from generator import ir
 from generator.compile import naming
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import module_name
+from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.regex_sample import regex_samples
 from generator.emit.schemas import sort_fields, writable_fields, writable_relations
@@ -90,15 +91,25 @@ def _number(f: ir.Field) -> str:
 def emit(project: ir.Project) -> list[RenderedFile]:
     """tests/factories.py and tests/test_<plural>.py for every entity with routes."""
     package = project.api.name
-    entities = [e for e in project.entities if not e.synthesized_from]
+    entities = [e for e in project.entities if creatable(project, e)]
     files = [RenderedFile(f"{package}/tests/factories.py", render(
-        "tests/factories.py.j2", header=header(project), base=project.api.base_path,
-        factories=[_factory(project, e) for e in entities if "create" in e.crud]))]
+        "tests/factories.py.j2", header=header(project), package=package,
+        factories=[_factory(project, e) for e in entities]))]
     for e in entities:
-        if {"create", "read"} <= set(e.crud):
+        if "read" in e.crud:
             files.append(RenderedFile(f"{package}/tests/test_{naming.py_attr(e.plural)}.py",
                                       _test_module(project, e)))
     return files
+
+
+def creatable(project: ir.Project, entity: ir.Entity, seen: frozenset[str] = frozenset()) -> bool:
+    """True when a row, and every row it requires, can be created through the API."""
+    if entity.synthesized_from or "create" not in entity.crud or entity.name in seen:
+        return False
+    return all(
+        r.target == entity.name or creatable(project, project.entity(r.target), seen | {entity.name})
+        for r in writable_relations(entity) if r.column and r.required
+    )
 
 
 def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
@@ -108,13 +119,12 @@ def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
     for r in writable_relations(entity):
         if r.column and r.required and r.target != entity.name:
             target = project.entity(r.target)
-            if "create" not in target.crud:
-                continue
             parents.append({"key": r.wire_name, "create": f"create_{module_name(target)}"})
     return {
         "name": module_name(entity),
         "path": entity.path,
         "fields": fields,
+        "uses_number": any("number" in f.expression for f in fields),
         "parents": parents,
         "constant": naming.py_attr(entity.plural).upper(),
     }
@@ -127,14 +137,22 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
                       and not f.immutable and not f.unique), None)
     too_long = [f for f in writable
                 if f.type.kind in ("string", "email", "slug", "url") and not f.pattern]
+    constant = naming.py_attr(entity.plural).upper()
+    imports = render_imports({Import("typing", "Any"), Import("httpx", "AsyncClient"),
+                              Import("tests.factories", constant),
+                              Import("tests.factories", f"create_{name}"),
+                              Import("tests.factories", f"{name}_body")}, project.api.name)
     return render(
         "tests/test_entity.py.j2",
+        imports=imports,
         header=header(project),
         e=entity,
         name=name,
-        constant=naming.py_attr(entity.plural).upper(),
+        constant=constant,
         crud=entity.crud,
         tweak=tweakable,
+        moving=sorted({"updated_at", "version", *(f.name for f in entity.fields if f.on_update_now),
+                       *([tweakable.name] if tweakable else [])}),
         too_long=too_long[0] if too_long else None,
         too_long_length=(too_long[0].type.max_length or 255) + 1 if too_long else 0,
         below_min=next((f for f in writable if f.min is not None

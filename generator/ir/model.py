@@ -11,11 +11,41 @@ from typing import Literal
 
 from generator.diagnostics import Span
 
-__all__ = ['TypeRef', 'Default', 'Field', 'Relation', 'Check', 'Condition', 'RowFilter', 'Permission', 'FieldPermission', 'Action', 'DependencyLink', 'Entity', 'SqlType', 'Column', 'ForeignKey', 'Constraint', 'Index', 'Table', 'Decision', 'EnumType', 'Role', 'Auth', 'Api', 'SeedRow', 'Project', 'LiteralValue', 'CrudOp']
+__all__ = [
+    "Action",
+    "Api",
+    "Auth",
+    "Check",
+    "Column",
+    "Condition",
+    "ConditionOp",
+    "Constraint",
+    "CrudOp",
+    "Decision",
+    "Default",
+    "DependencyLink",
+    "Entity",
+    "EnumType",
+    "Field",
+    "FieldPermission",
+    "ForeignKey",
+    "Index",
+    "LiteralValue",
+    "Permission",
+    "Project",
+    "Relation",
+    "Role",
+    "RowFilter",
+    "SeedRow",
+    "SqlType",
+    "Table",
+    "TypeRef",
+]
 
 Number = int | float
 LiteralValue = str | int | float | bool | None
 CrudOp = Literal["list", "read", "create", "update", "delete"]
+ConditionOp = Literal["eq", "in", "gte", "lte", "ne"]
 RelationKind = Literal["many_to_one", "one_to_one", "one_to_many", "many_to_many"]
 Storage = Literal["column", "child_table", "derived", "flattened"]
 TableKind = Literal["entity", "association", "list", "dependency"]
@@ -108,7 +138,7 @@ class Condition:
     """One row-filter condition: a relation path ending in a field, an operator and a value."""
 
     path: tuple[str, ...]
-    op: Literal["eq", "in", "gte", "lte", "ne"]
+    op: ConditionOp
     value: LiteralValue | tuple[LiteralValue, ...]
     me_field: str | None = None
     is_me: bool = False

@@ -23,10 +23,15 @@ def load_previous(project_dir: Path) -> PreviousOutput:
     snapshot_file = project_dir / SNAPSHOT_PATH
     snapshot = snapshot_file.read_text(encoding="utf-8") if snapshot_file.is_file() else None
     versions = project_dir / VERSIONS_DIR
-    revisions = tuple(
-        (p.name, p.read_text(encoding="utf-8"))
-        for p in sorted(versions.glob("[0-9][0-9][0-9][0-9]_*.py")) if p.is_file()
-    ) if versions.is_dir() else ()
+    revisions = (
+        tuple(
+            (p.name, p.read_text(encoding="utf-8"))
+            for p in sorted(versions.glob("[0-9][0-9][0-9][0-9]_*.py"))
+            if p.is_file()
+        )
+        if versions.is_dir()
+        else ()
+    )
     return PreviousOutput(snapshot, revisions)
 
 

@@ -59,7 +59,9 @@ def find_spec_files(spec_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(spec_dir).as_posix())
 
 
-def load_specs(spec_dir: Path, diags: Diagnostics, label_root: str | None = None) -> list[LoadedFile]:
+def load_specs(
+    spec_dir: Path, diags: Diagnostics, label_root: str | None = None
+) -> list[LoadedFile]:
     """Load every spec file below spec_dir; problems go to diags."""
     root = label_root if label_root is not None else spec_dir.as_posix()
     loaded = []

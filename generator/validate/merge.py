@@ -46,13 +46,18 @@ def merge_set(files: Validated, diags: Diagnostics) -> SpecSet | None:
     api_files = [(f, s) for f, s in files if s.api is not None]
     if not api_files:
         label = files[0][0].label if files else "<specs>"
-        diags.error("E202", "no `api` block in this spec set", Span(label, 1, 1),
-                    "add `api: {name: my_api}` to one of the files")
+        diags.error(
+            "E202",
+            "no `api` block in this spec set",
+            Span(label, 1, 1),
+            "add `api: {name: my_api}` to one of the files",
+        )
         return None
     api_file, api_spec = api_files[0]
     assert api_spec.api is not None
-    spec_set = SpecSet(root=api_file.label.rsplit("/", 1)[0],
-                       api=Located(api_spec.api, api_file, ("api",)))
+    spec_set = SpecSet(
+        root=api_file.label.rsplit("/", 1)[0], api=Located(api_spec.api, api_file, ("api",))
+    )
     for loaded, spec in files:
         if spec.auth is not None:
             if spec_set.auth is not None:
@@ -68,8 +73,14 @@ def merge_set(files: Validated, diags: Diagnostics) -> SpecSet | None:
     return spec_set
 
 
-def _merge_named(diags: Diagnostics, kind: str, into: dict[str, Located[Any]],
-                 items: Mapping[str, Any] | None, loaded: LoadedFile, section: str) -> None:
+def _merge_named(
+    diags: Diagnostics,
+    kind: str,
+    into: dict[str, Located[Any]],
+    items: Mapping[str, Any] | None,
+    loaded: LoadedFile,
+    section: str,
+) -> None:
     for name, value in (items or {}).items():
         if name in into:
             _twice(diags, kind, name, into[name], loaded, (section, name))
@@ -77,8 +88,15 @@ def _merge_named(diags: Diagnostics, kind: str, into: dict[str, Located[Any]],
             into[name] = Located(value, loaded, (section, name))
 
 
-def _twice(diags: Diagnostics, kind: str, name: str, first: Located[Any],
-           loaded: LoadedFile, path: tuple[str, ...]) -> None:
+def _twice(
+    diags: Diagnostics,
+    kind: str,
+    name: str,
+    first: Located[Any],
+    loaded: LoadedFile,
+    path: tuple[str, ...],
+) -> None:
     what = f"{kind} `{name}`" if name else f"`{kind}`"
-    diags.error("E203", f"{what} is defined twice (first at {first.key_span()})",
-                loaded.key_span(path))
+    diags.error(
+        "E203", f"{what} is defined twice (first at {first.key_span()})", loaded.key_span(path)
+    )

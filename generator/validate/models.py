@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-CRUD_OPERATIONS = ("list", "read", "create", "update", "delete")
 CrudOperation = Literal["list", "read", "create", "update", "delete"]
+CRUD_OPERATIONS: tuple[CrudOperation, ...] = ("list", "read", "create", "update", "delete")
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 OnDelete = Literal["cascade", "restrict", "set_null"]
 RelationKind = Literal["many_to_one", "one_to_one", "one_to_many", "many_to_many"]
@@ -36,8 +36,8 @@ class SpecModel(BaseModel):
 
 
 class Pagination(SpecModel):
-    default_limit: int = Field(20, ge=1, le=10_000)
-    max_limit: int = Field(100, ge=1, le=10_000)
+    default_limit: int = Field(default=20, ge=1, le=10_000)
+    max_limit: int = Field(default=100, ge=1, le=10_000)
 
 
 class RateLimits(SpecModel):

@@ -213,13 +213,15 @@ def _check_derived(
     if _is_an_entity(ctx, entity, name, dep.entity is not None, span):
         return
     first = derived.setdefault(name, (entity, frozenset(determinant), span))
-    # One determinant of one entity is one table (minimal cover, docs section 16): two
-    # dependencies with the same left side share it. Anything else deriving the name clashes.
-    if (first[0], first[1]) != (entity, frozenset(determinant)):
+    if first[2] != span:
+        # The brief's rule. Two dependencies of one entity with the same left side would be one
+        # table under a minimal cover (docs, section 16), but normalize.py makes one entity per
+        # dependency, so they are reported too, with the fix that keeps the meaning.
+        same = (first[0], first[1]) == (entity, frozenset(determinant))
         ctx.error(
             "E352",
             f"entity `{entity}`: this dependency derives entity `{name}`, as does "
             f"the one at {first[2]}",
             span,
-            _NAME_IT,
+            "write one dependency with every dependent name on the right" if same else _NAME_IT,
         )

@@ -45,21 +45,31 @@ def _report(loaded: LoadedFile, error: ErrorDetails, diags: Diagnostics) -> None
         hint = did_you_mean(key, allowed_keys(loc[:-1]))
         diags.error("E101", f"unknown key `{key}` in {_parent(loc)}", loaded.key_span(loc), hint)
     elif kind == "missing":
-        diags.error("E102", f"missing required key `{loc[-1]}` in {_parent(loc)}",
-                    loaded.span(loc[:-1]))
+        diags.error(
+            "E102", f"missing required key `{loc[-1]}` in {_parent(loc)}", loaded.span(loc[:-1])
+        )
     elif kind in _TYPE_NAMES:
-        diags.error("E103", f"`{where}` must be {_TYPE_NAMES[kind]}, not {_describe(loaded, loc)}",
-                    loaded.span(loc), _quote_hint(loaded, loc, kind))
+        diags.error(
+            "E103",
+            f"`{where}` must be {_TYPE_NAMES[kind]}, not {_describe(loaded, loc)}",
+            loaded.span(loc),
+            _quote_hint(loaded, loc, kind),
+        )
     elif kind == "literal_error":
         expected = str(error.get("ctx", {}).get("expected", ""))
         choices = [c.strip().strip("'") for c in expected.replace(" or ", ", ").split(",")]
         got = error.get("input")
         hint = did_you_mean(str(got), choices) if isinstance(got, str) else None
-        diags.error("E104", f"`{where}` must be one of {expected}, not {_describe(loaded, loc)}",
-                    loaded.span(loc), hint)
+        diags.error(
+            "E104",
+            f"`{where}` must be one of {expected}, not {_describe(loaded, loc)}",
+            loaded.span(loc),
+            hint,
+        )
     else:
-        diags.error("E105", f"`{where}`: {error['msg'][0].lower()}{error['msg'][1:]}",
-                    loaded.span(loc))
+        diags.error(
+            "E105", f"`{where}`: {error['msg'][0].lower()}{error['msg'][1:]}", loaded.span(loc)
+        )
 
 
 def _parent(loc: Path_) -> str:
@@ -102,13 +112,16 @@ def _yaml_type(value: Any) -> str:
 
 def _value_at(data: Any, loc: Path_) -> Any:
     for part in loc:
-        if isinstance(data, dict) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
+        if not _has_part(data, part):
             return None
+        data = data[part]
     return data
+
+
+def _has_part(data: Any, part: str | int) -> bool:
+    if isinstance(data, dict):
+        return part in data
+    return isinstance(data, list) and isinstance(part, int) and part < len(data)
 
 
 def allowed_keys(loc: Path_) -> list[str]:

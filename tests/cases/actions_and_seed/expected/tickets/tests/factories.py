@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from tickets.routes import BASE_PATH
+
 LABELS = f"{BASE_PATH}/labels"
 TICKETS = f"{BASE_PATH}/tickets"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def label_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /labels`."""
+    """A valid body for `POST /labels`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -42,16 +43,21 @@ def label_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def label_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /labels`; the rows it refers to are created first."""
+    return label_payload(**overrides)
+
+
 async def create_label(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(LABELS, json=label_payload(**overrides))
+    response = await client.post(LABELS, json=await label_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def ticket_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /tickets`."""
+    """A valid body for `POST /tickets`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -61,9 +67,14 @@ def ticket_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def ticket_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /tickets`; the rows it refers to are created first."""
+    return ticket_payload(**overrides)
+
+
 async def create_ticket(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(TICKETS, json=ticket_payload(**overrides))
+    response = await client.post(TICKETS, json=await ticket_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from journal.routes import BASE_PATH
+
 ENTRIES = f"{BASE_PATH}/entries"
 USERS = f"{BASE_PATH}/users"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def entry_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /entries`."""
+    """A valid body for `POST /entries`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 200),
@@ -43,18 +44,23 @@ def entry_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def create_entry(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
+async def entry_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /entries`; the rows it refers to are created first."""
     if "author_id" not in overrides:
         overrides["author_id"] = (await create_user(client))["id"]
-    response = await client.post(ENTRIES, json=entry_payload(**overrides))
+    return entry_payload(**overrides)
+
+
+async def create_entry(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API; return its `data`."""
+    response = await client.post(ENTRIES, json=await entry_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def user_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /users`."""
+    """A valid body for `POST /users`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "email": f"user{number}@example.com",
@@ -65,9 +71,14 @@ def user_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def user_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /users`; the rows it refers to are created first."""
+    return user_payload(**overrides)
+
+
 async def create_user(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(USERS, json=user_payload(**overrides))
+    response = await client.post(USERS, json=await user_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import USERS, create_user, user_payload
+from tests.factories import USERS, create_user, user_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -16,7 +16,7 @@ def assert_error(body: dict[str, Any], code: str) -> None:
 
 
 async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = user_payload()
+    payload = await user_body(client)
     response = await client.post(USERS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -41,7 +41,7 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
 
 
 async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(USERS, json=user_payload(id=12345))
+    response = await client.post(USERS, json=await user_body(client, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
@@ -53,7 +53,8 @@ async def test_list_pages_with_meta(client: AsyncClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert len(body["data"]) == 2
-    assert body["meta"]["page"] == 1 and body["meta"]["limit"] == 2
+    assert body["meta"]["page"] == 1
+    assert body["meta"]["limit"] == 2
     assert body["meta"]["total"] >= 3
 
 
@@ -99,21 +100,21 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
 
 
 async def test_email_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = user_payload(**{"email": "x" * 321})
+    payload = await user_body(client, **{"email": "x" * 321})
     response = await client.post(USERS, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
 async def test_role_outside_its_values_is_422(client: AsyncClient) -> None:
-    payload = user_payload(**{"role": "not one of the values"})
+    payload = await user_body(client, **{"role": "not one of the values"})
     response = await client.post(USERS, json=payload)
     assert response.status_code == 422
 
 
 async def test_a_second_row_with_the_same_email_is_409(client: AsyncClient) -> None:
     created = await create_user(client)
-    payload = user_payload(**{"email": created["email"]})
+    payload = await user_body(client, **{"email": created["email"]})
     response = await client.post(USERS, json=payload)
     assert response.status_code == 409, response.text
     assert_error(response.json(), "CONFLICT")

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from events.routes import BASE_PATH
+
 EVENTS = f"{BASE_PATH}/events"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def event_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /events`."""
+    """A valid body for `POST /events`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -45,9 +46,14 @@ def event_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def event_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /events`; the rows it refers to are created first."""
+    return event_payload(**overrides)
+
+
 async def create_event(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(EVENTS, json=event_payload(**overrides))
+    response = await client.post(EVENTS, json=await event_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

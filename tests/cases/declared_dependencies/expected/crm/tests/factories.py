@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from crm.routes import BASE_PATH
+
 CUSTOMERS = f"{BASE_PATH}/customers"
 STOCK_COUNTS = f"{BASE_PATH}/stock-counts"
 STORES = f"{BASE_PATH}/stores"
@@ -34,7 +35,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def customer_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /customers`."""
+    """A valid body for `POST /customers`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -44,16 +45,21 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def customer_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /customers`; the rows it refers to are created first."""
+    return customer_payload(**overrides)
+
+
 async def create_customer(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CUSTOMERS, json=customer_payload(**overrides))
+    response = await client.post(CUSTOMERS, json=await customer_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def stock_count_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /stock-counts`."""
+    """A valid body for `POST /stock-counts`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "sku": text("sku", number, 0, 32),
@@ -63,18 +69,23 @@ def stock_count_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def create_stock_count(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
+async def stock_count_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stock-counts`; the rows it refers to are created first."""
     if "store_id" not in overrides:
         overrides["store_id"] = (await create_store(client))["id"]
-    response = await client.post(STOCK_COUNTS, json=stock_count_payload(**overrides))
+    return stock_count_payload(**overrides)
+
+
+async def create_stock_count(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API; return its `data`."""
+    response = await client.post(STOCK_COUNTS, json=await stock_count_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def store_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /stores`."""
+    """A valid body for `POST /stores`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -83,9 +94,14 @@ def store_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def store_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stores`; the rows it refers to are created first."""
+    return store_payload(**overrides)
+
+
 async def create_store(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STORES, json=store_payload(**overrides))
+    response = await client.post(STORES, json=await store_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from wiki.routes import BASE_PATH
+
 MEMBERS = f"{BASE_PATH}/members"
 PAGES = f"{BASE_PATH}/pages"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def member_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /members`."""
+    """A valid body for `POST /members`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "login": text("login", number, 0, 60),
@@ -44,16 +45,21 @@ def member_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def member_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /members`; the rows it refers to are created first."""
+    return member_payload(**overrides)
+
+
 async def create_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(MEMBERS, json=member_payload(**overrides))
+    response = await client.post(MEMBERS, json=await member_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def page_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /pages`."""
+    """A valid body for `POST /pages`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -63,9 +69,14 @@ def page_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def page_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /pages`; the rows it refers to are created first."""
+    return page_payload(**overrides)
+
+
 async def create_page(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(PAGES, json=page_payload(**overrides))
+    response = await client.post(PAGES, json=await page_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from kinds.routes import BASE_PATH
+
 SAMPLES = f"{BASE_PATH}/samples"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def sample_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /samples`."""
+    """A valid body for `POST /samples`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "a_string": pick(
@@ -85,9 +86,14 @@ def sample_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def sample_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /samples`; the rows it refers to are created first."""
+    return sample_payload(**overrides)
+
+
 async def create_sample(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(SAMPLES, json=sample_payload(**overrides))
+    response = await client.post(SAMPLES, json=await sample_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from lists.routes import BASE_PATH
+
 RECIPES = f"{BASE_PATH}/recipes"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def recipe_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /recipes`."""
+    """A valid body for `POST /recipes`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -47,9 +48,14 @@ def recipe_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def recipe_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /recipes`; the rows it refers to are created first."""
+    return recipe_payload(**overrides)
+
+
 async def create_recipe(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(RECIPES, json=recipe_payload(**overrides))
+    response = await client.post(RECIPES, json=await recipe_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

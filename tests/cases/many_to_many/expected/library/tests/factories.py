@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from library.routes import BASE_PATH
+
 AUTHORS = f"{BASE_PATH}/authors"
 BOOKS = f"{BASE_PATH}/books"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def author_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /authors`."""
+    """A valid body for `POST /authors`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -42,16 +43,21 @@ def author_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def author_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /authors`; the rows it refers to are created first."""
+    return author_payload(**overrides)
+
+
 async def create_author(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(AUTHORS, json=author_payload(**overrides))
+    response = await client.post(AUTHORS, json=await author_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def book_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /books`."""
+    """A valid body for `POST /books`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -60,9 +66,14 @@ def book_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def book_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /books`; the rows it refers to are created first."""
+    return book_payload(**overrides)
+
+
 async def create_book(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(BOOKS, json=book_payload(**overrides))
+    response = await client.post(BOOKS, json=await book_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from school.routes import BASE_PATH
+
 COURSES = f"{BASE_PATH}/courses"
 ENROLLMENTS = f"{BASE_PATH}/enrollments"
 STUDENTS = f"{BASE_PATH}/students"
@@ -34,7 +35,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def course_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /courses`."""
+    """A valid body for `POST /courses`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -43,16 +44,21 @@ def course_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def course_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /courses`; the rows it refers to are created first."""
+    return course_payload(**overrides)
+
+
 async def create_course(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(COURSES, json=course_payload(**overrides))
+    response = await client.post(COURSES, json=await course_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def enrollment_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /enrollments`."""
+    """A valid body for `POST /enrollments`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "grade": text("grade", number, 0, 2),
@@ -61,20 +67,25 @@ def enrollment_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def create_enrollment(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
+async def enrollment_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /enrollments`; the rows it refers to are created first."""
     if "student_id" not in overrides:
         overrides["student_id"] = (await create_student(client))["id"]
     if "course_id" not in overrides:
         overrides["course_id"] = (await create_course(client))["id"]
-    response = await client.post(ENROLLMENTS, json=enrollment_payload(**overrides))
+    return enrollment_payload(**overrides)
+
+
+async def create_enrollment(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API; return its `data`."""
+    response = await client.post(ENROLLMENTS, json=await enrollment_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def student_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /students`."""
+    """A valid body for `POST /students`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -83,9 +94,14 @@ def student_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def student_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /students`; the rows it refers to are created first."""
+    return student_payload(**overrides)
+
+
 async def create_student(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STUDENTS, json=student_payload(**overrides))
+    response = await client.post(STUDENTS, json=await student_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from places.routes import BASE_PATH
+
 VENUES = f"{BASE_PATH}/venues"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def venue_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /venues`."""
+    """A valid body for `POST /venues`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -46,9 +47,14 @@ def venue_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def venue_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /venues`; the rows it refers to are created first."""
+    return venue_payload(**overrides)
+
+
 async def create_venue(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(VENUES, json=venue_payload(**overrides))
+    response = await client.post(VENUES, json=await venue_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

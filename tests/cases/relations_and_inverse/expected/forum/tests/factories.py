@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from forum.routes import BASE_PATH
+
 REPLIES = f"{BASE_PATH}/replies"
 THREADS = f"{BASE_PATH}/threads"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def reply_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /replies`."""
+    """A valid body for `POST /replies`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "body": text("body", number, 0, 255),
@@ -42,16 +43,21 @@ def reply_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def reply_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /replies`; the rows it refers to are created first."""
+    return reply_payload(**overrides)
+
+
 async def create_reply(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(REPLIES, json=reply_payload(**overrides))
+    response = await client.post(REPLIES, json=await reply_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def thread_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /threads`."""
+    """A valid body for `POST /threads`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
@@ -60,9 +66,14 @@ def thread_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def thread_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /threads`; the rows it refers to are created first."""
+    return thread_payload(**overrides)
+
+
 async def create_thread(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(THREADS, json=thread_payload(**overrides))
+    response = await client.post(THREADS, json=await thread_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

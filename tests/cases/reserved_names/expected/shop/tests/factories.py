@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from shop.routes import BASE_PATH
+
 GROUPS = f"{BASE_PATH}/groups"
 ORDERS = f"{BASE_PATH}/orders"
 
@@ -33,7 +34,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def group_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /groups`."""
+    """A valid body for `POST /groups`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "from": text("from", number, 0, 255),
@@ -43,16 +44,21 @@ def group_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def group_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /groups`; the rows it refers to are created first."""
+    return group_payload(**overrides)
+
+
 async def create_group(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(GROUPS, json=group_payload(**overrides))
+    response = await client.post(GROUPS, json=await group_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def order_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /orders`."""
+    """A valid body for `POST /orders`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "type": text("type", number, 0, 20),
@@ -66,9 +72,14 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def order_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /orders`; the rows it refers to are created first."""
+    return order_payload(**overrides)
+
+
 async def create_order(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ORDERS, json=order_payload(**overrides))
+    response = await client.post(ORDERS, json=await order_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -5,13 +5,6 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from httpx import AsyncClient
-
-BASE_PATH = "/api/v1"
-PROJECTS = f"{BASE_PATH}/projects"
-TASKS = f"{BASE_PATH}/tasks"
-USERS = f"{BASE_PATH}/users"
-
 _sequence = itertools.count(1)
 
 
@@ -31,61 +24,3 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
-
-
-def project_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /projects`."""
-    number = next(_sequence)
-    payload: dict[str, Any] = {
-        "name": text("name", number, 0, 255),
-    }
-    payload.update(overrides)
-    return payload
-
-
-async def create_project(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(PROJECTS, json=project_payload(**overrides))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-def task_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /tasks`."""
-    number = next(_sequence)
-    payload: dict[str, Any] = {
-        "title": text("title", number, 0, 255),
-    }
-    payload.update(overrides)
-    return payload
-
-
-async def create_task(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    if "project_id" not in overrides:
-        overrides["project_id"] = (await create_project(client))["id"]
-    response = await client.post(TASKS, json=task_payload(**overrides))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
-
-
-def user_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /users`."""
-    number = next(_sequence)
-    payload: dict[str, Any] = {
-        "email": f"user{number}@example.com",
-        "password": text("secret-password", number, 12, 255),
-        "role": pick(["owner_role", "member"], number),
-    }
-    payload.update(overrides)
-    return payload
-
-
-async def create_user(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(USERS, json=user_payload(**overrides))
-    assert response.status_code == 201, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from orders.routes import BASE_PATH
+
 CUSTOMERS = f"{BASE_PATH}/customers"
 ORDERS = f"{BASE_PATH}/orders"
 ORDER_LINES = f"{BASE_PATH}/order-lines"
@@ -35,7 +36,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def customer_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /customers`."""
+    """A valid body for `POST /customers`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "email": f"user{number}@example.com",
@@ -44,34 +45,43 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def customer_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /customers`; the rows it refers to are created first."""
+    return customer_payload(**overrides)
+
+
 async def create_customer(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CUSTOMERS, json=customer_payload(**overrides))
+    response = await client.post(CUSTOMERS, json=await customer_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def order_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /orders`."""
-    number = next(_sequence)
+    """A valid body for `POST /orders`, less the ids of the rows it needs."""
     payload: dict[str, Any] = {}
     payload.update(overrides)
     return payload
 
 
-async def create_order(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
+async def order_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /orders`; the rows it refers to are created first."""
     if "customer_id" not in overrides:
         overrides["customer_id"] = (await create_customer(client))["id"]
-    response = await client.post(ORDERS, json=order_payload(**overrides))
+    return order_payload(**overrides)
+
+
+async def create_order(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API; return its `data`."""
+    response = await client.post(ORDERS, json=await order_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def order_line_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /order-lines`."""
+    """A valid body for `POST /order-lines`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "quantity": 1 + number % 1000000,
@@ -80,20 +90,25 @@ def order_line_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def create_order_line(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
+async def order_line_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /order-lines`; the rows it refers to are created first."""
     if "order_id" not in overrides:
         overrides["order_id"] = (await create_order(client))["id"]
     if "product_id" not in overrides:
         overrides["product_id"] = (await create_product(client))["id"]
-    response = await client.post(ORDER_LINES, json=order_line_payload(**overrides))
+    return order_line_payload(**overrides)
+
+
+async def create_order_line(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API; return its `data`."""
+    response = await client.post(ORDER_LINES, json=await order_line_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
 
 
 def product_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /products`."""
+    """A valid body for `POST /products`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
@@ -103,9 +118,14 @@ def product_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def product_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /products`; the rows it refers to are created first."""
+    return product_payload(**overrides)
+
+
 async def create_product(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(PRODUCTS, json=product_payload(**overrides))
+    response = await client.post(PRODUCTS, json=await product_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/v2"
+from vault.routes import BASE_PATH
+
 SECRETS = f"{BASE_PATH}/secrets"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def secret_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /secrets`."""
+    """A valid body for `POST /secrets`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "label": text("label", number, 0, 64),
@@ -42,9 +43,14 @@ def secret_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def secret_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /secrets`; the rows it refers to are created first."""
+    return secret_payload(**overrides)
+
+
 async def create_secret(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(SECRETS, json=secret_payload(**overrides))
+    response = await client.post(SECRETS, json=await secret_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import SECRETS, create_secret, secret_payload
+from tests.factories import SECRETS, create_secret, secret_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -16,7 +16,7 @@ def assert_error(body: dict[str, Any], code: str) -> None:
 
 
 async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = secret_payload()
+    payload = await secret_body(client)
     response = await client.post(SECRETS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -41,7 +41,7 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
 
 
 async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(SECRETS, json=secret_payload(id=12345))
+    response = await client.post(SECRETS, json=await secret_body(client, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
@@ -53,7 +53,8 @@ async def test_list_pages_with_meta(client: AsyncClient) -> None:
     assert response.status_code == 200, response.text
     body = response.json()
     assert len(body["data"]) == 2
-    assert body["meta"]["page"] == 1 and body["meta"]["limit"] == 2
+    assert body["meta"]["page"] == 1
+    assert body["meta"]["limit"] == 2
     assert body["meta"]["total"] >= 3
 
 
@@ -90,7 +91,7 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
 
 
 async def test_label_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = secret_payload(**{"label": "x" * 65})
+    payload = await secret_body(client, **{"label": "x" * 65})
     response = await client.post(SECRETS, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")

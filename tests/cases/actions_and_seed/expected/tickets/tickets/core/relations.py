@@ -5,7 +5,7 @@ An id that points at no row is a 422 on that field (not a 409), exactly like a m
 """
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BeforeValidator
 from sqlalchemy import select
@@ -16,7 +16,13 @@ from tickets.core.envelope import ErrorDetail
 from tickets.core.errors import ConflictError, ValidationFailedError
 
 
-RowT = TypeVar("RowT")
+class HasId(Protocol):
+    """A row with an `id`."""
+
+    id: Any
+
+
+RowT = TypeVar("RowT", bound=HasId)
 T = TypeVar("T")
 
 

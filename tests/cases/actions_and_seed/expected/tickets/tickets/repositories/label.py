@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from tickets.core.db import flush
+from tickets.core.errors import NotFoundError
 from tickets.core.pagination import Page, paginate
 from tickets.models.label import Label
 from tickets.schemas.label import LabelListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_label(session: AsyncSession, *, id: int) -> Label | None:
@@ -53,5 +54,6 @@ async def delete_label(session: AsyncSession, *, label: Label) -> None:
 async def _reload(session: AsyncSession, label: Label) -> Label:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_label(session, id=label.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("label", label.id)
     return fresh

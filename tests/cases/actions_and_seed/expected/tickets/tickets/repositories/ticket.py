@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from tickets.core.db import flush
+from tickets.core.errors import NotFoundError
 from tickets.core.pagination import Page, paginate
 from tickets.models.ticket import Ticket
 from tickets.schemas.ticket import TicketListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_ticket(session: AsyncSession, *, id: int) -> Ticket | None:
@@ -55,5 +56,6 @@ async def delete_ticket(session: AsyncSession, *, ticket: Ticket) -> None:
 async def _reload(session: AsyncSession, ticket: Ticket) -> Ticket:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_ticket(session, id=ticket.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("ticket", ticket.id)
     return fresh

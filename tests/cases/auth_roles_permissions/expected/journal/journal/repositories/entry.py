@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from journal.core.db import flush
+from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, paginate
 from journal.core.relations import ensure_exists
 from journal.models.entry import Entry
@@ -15,7 +16,7 @@ from journal.models.user import User
 from journal.schemas.entry import EntryListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_entry(session: AsyncSession, *, id: int) -> Entry | None:
@@ -58,5 +59,6 @@ async def delete_entry(session: AsyncSession, *, entry: Entry) -> None:
 async def _reload(session: AsyncSession, entry: Entry) -> Entry:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_entry(session, id=entry.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("entry", entry.id)
     return fresh

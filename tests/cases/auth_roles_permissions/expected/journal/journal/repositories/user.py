@@ -5,16 +5,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from journal.core.db import flush
+from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, paginate
 from journal.core.passwords import hash_password
 from journal.models.user import User
 from journal.schemas.user import UserListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_user(session: AsyncSession, *, id: int) -> User | None:
@@ -57,5 +58,6 @@ async def delete_user(session: AsyncSession, *, user: User) -> None:
 async def _reload(session: AsyncSession, user: User) -> User:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_user(session, id=user.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("user", user.id)
     return fresh

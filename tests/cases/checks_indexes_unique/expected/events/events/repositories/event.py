@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from events.core.db import flush
+from events.core.errors import NotFoundError
 from events.core.pagination import Page, paginate
 from events.models.event import Event
 from events.schemas.event import EventListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_event(session: AsyncSession, *, id: int) -> Event | None:
@@ -53,5 +54,6 @@ async def delete_event(session: AsyncSession, *, event: Event) -> None:
 async def _reload(session: AsyncSession, event: Event) -> Event:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_event(session, id=event.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("event", event.id)
     return fresh

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
+from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
 from crm.core.relations import find_or_create
 from crm.models.customer import Customer
@@ -16,7 +17,7 @@ from crm.models.zip_code import ZipCode
 from crm.schemas.customer import CustomerListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = (selectinload(Customer.zip_code_row),)
+LOAD: tuple[ORMOption, ...] = (selectinload(Customer.zip_code_row),)
 
 
 async def get_customer(session: AsyncSession, *, id: int) -> Customer | None:
@@ -87,5 +88,6 @@ async def delete_customer(session: AsyncSession, *, customer: Customer) -> None:
 async def _reload(session: AsyncSession, customer: Customer) -> Customer:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_customer(session, id=customer.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("customer", customer.id)
     return fresh

@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
+from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
 from crm.core.relations import ensure_exists
 from crm.models.shelf_slot import ShelfSlot
@@ -15,7 +16,7 @@ from crm.models.store import Store
 from crm.schemas.shelf_slot import ShelfSlotListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot | None:
@@ -62,5 +63,6 @@ async def delete_shelf_slot(session: AsyncSession, *, shelf_slot: ShelfSlot) -> 
 async def _reload(session: AsyncSession, shelf_slot: ShelfSlot) -> ShelfSlot:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_shelf_slot(session, id=shelf_slot.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("shelf_slot", shelf_slot.id)
     return fresh

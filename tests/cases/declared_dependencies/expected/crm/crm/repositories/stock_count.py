@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
+from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
 from crm.core.relations import ensure_exists, find_or_create
 from crm.models.shelf_slot import ShelfSlot
@@ -17,7 +18,7 @@ from crm.models.store import Store
 from crm.schemas.stock_count import StockCountListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = (selectinload(StockCount.shelf_slot_row),)
+LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.shelf_slot_row),)
 
 
 async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | None:
@@ -93,5 +94,6 @@ async def delete_stock_count(session: AsyncSession, *, stock_count: StockCount) 
 async def _reload(session: AsyncSession, stock_count: StockCount) -> StockCount:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_stock_count(session, id=stock_count.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("stock_count", stock_count.id)
     return fresh

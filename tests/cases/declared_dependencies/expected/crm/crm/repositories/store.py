@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
+from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
 from crm.models.store import Store
 from crm.schemas.store import StoreListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_store(session: AsyncSession, *, id: int) -> Store | None:
@@ -53,5 +54,6 @@ async def delete_store(session: AsyncSession, *, store: Store) -> None:
 async def _reload(session: AsyncSession, store: Store) -> Store:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_store(session, id=store.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("store", store.id)
     return fresh

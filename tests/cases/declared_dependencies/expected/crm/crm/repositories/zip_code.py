@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
+from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
 from crm.models.zip_code import ZipCode
 from crm.schemas.zip_code import ZipCodeListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_zip_code(session: AsyncSession, *, id: int) -> ZipCode | None:
@@ -55,5 +56,6 @@ async def delete_zip_code(session: AsyncSession, *, zip_code: ZipCode) -> None:
 async def _reload(session: AsyncSession, zip_code: ZipCode) -> ZipCode:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_zip_code(session, id=zip_code.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("zip_code", zip_code.id)
     return fresh

@@ -5,16 +5,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from wiki.core.db import flush
+from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, paginate
 from wiki.core.passwords import hash_password
 from wiki.models.member import Member
 from wiki.schemas.member import MemberListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_member(session: AsyncSession, *, id: int) -> Member | None:
@@ -59,5 +60,6 @@ async def delete_member(session: AsyncSession, *, member: Member) -> None:
 async def _reload(session: AsyncSession, member: Member) -> Member:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_member(session, id=member.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("member", member.id)
     return fresh

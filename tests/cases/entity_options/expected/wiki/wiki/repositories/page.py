@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from wiki.core.db import flush
+from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, paginate
 from wiki.models.page import Page_
 from wiki.schemas.page import Page_ListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_page(session: AsyncSession, *, id: int) -> Page_ | None:
@@ -53,5 +54,6 @@ async def delete_page(session: AsyncSession, *, page: Page_) -> None:
 async def _reload(session: AsyncSession, page: Page_) -> Page_:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_page(session, id=page.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("page", page.id)
     return fresh

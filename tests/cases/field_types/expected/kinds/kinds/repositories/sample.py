@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from kinds.core.db import flush
+from kinds.core.errors import NotFoundError
 from kinds.core.pagination import Page, paginate
 from kinds.models.sample import Sample
 from kinds.schemas.sample import SampleListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_sample(session: AsyncSession, *, id: int) -> Sample | None:
@@ -55,5 +56,6 @@ async def delete_sample(session: AsyncSession, *, sample: Sample) -> None:
 async def _reload(session: AsyncSession, sample: Sample) -> Sample:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_sample(session, id=sample.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("sample", sample.id)
     return fresh

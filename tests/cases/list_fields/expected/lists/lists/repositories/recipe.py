@@ -6,15 +6,16 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from lists.core.db import flush
+from lists.core.errors import NotFoundError
 from lists.core.pagination import Page, paginate
 from lists.models.recipe import Recipe, RecipeDay, RecipeIngredient, RecipeStep, RecipeTag
 from lists.schemas.recipe import RecipeListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = (
+LOAD: tuple[ORMOption, ...] = (
     selectinload(Recipe.steps),
     selectinload(Recipe.tags),
     selectinload(Recipe.days),
@@ -77,5 +78,6 @@ async def delete_recipe(session: AsyncSession, *, recipe: Recipe) -> None:
 async def _reload(session: AsyncSession, recipe: Recipe) -> Recipe:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_recipe(session, id=recipe.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("recipe", recipe.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from library.core.db import flush
+from library.core.errors import NotFoundError
 from library.core.pagination import Page, paginate
 from library.models.author import Author
 from library.schemas.author import AuthorListParams
 
 SEARCHABLE = (Author.name,)
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_author(session: AsyncSession, *, id: int) -> Author | None:
@@ -55,5 +56,6 @@ async def delete_author(session: AsyncSession, *, author: Author) -> None:
 async def _reload(session: AsyncSession, author: Author) -> Author:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_author(session, id=author.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("author", author.id)
     return fresh

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from library.core.db import flush
+from library.core.errors import NotFoundError
 from library.core.pagination import Page, paginate
 from library.core.relations import fetch_related
 from library.models.author import Author
@@ -16,7 +17,7 @@ from library.models.book import Book
 from library.schemas.book import BookListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = (selectinload(Book.authors),)
+LOAD: tuple[ORMOption, ...] = (selectinload(Book.authors),)
 
 
 async def get_book(session: AsyncSession, *, id: int) -> Book | None:
@@ -62,5 +63,6 @@ async def delete_book(session: AsyncSession, *, book: Book) -> None:
 async def _reload(session: AsyncSession, book: Book) -> Book:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_book(session, id=book.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("book", book.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import flush
+from school.core.errors import NotFoundError
 from school.core.pagination import Page, paginate
 from school.models.course import Course
 from school.schemas.course import CourseListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_course(session: AsyncSession, *, id: int) -> Course | None:
@@ -55,5 +56,6 @@ async def delete_course(session: AsyncSession, *, course: Course) -> None:
 async def _reload(session: AsyncSession, course: Course) -> Course:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_course(session, id=course.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("course", course.id)
     return fresh

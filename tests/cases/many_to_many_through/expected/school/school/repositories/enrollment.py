@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import flush
+from school.core.errors import NotFoundError
 from school.core.pagination import Page, paginate
 from school.core.relations import ensure_exists
 from school.models.course import Course
@@ -16,7 +17,7 @@ from school.models.student import Student
 from school.schemas.enrollment import EnrollmentListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment | None:
@@ -66,5 +67,6 @@ async def delete_enrollment(session: AsyncSession, *, enrollment: Enrollment) ->
 async def _reload(session: AsyncSession, enrollment: Enrollment) -> Enrollment:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_enrollment(session, id=enrollment.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("enrollment", enrollment.id)
     return fresh

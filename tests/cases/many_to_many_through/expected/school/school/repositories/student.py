@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import flush
+from school.core.errors import NotFoundError
 from school.core.pagination import Page, paginate
 from school.models.student import Student
 from school.schemas.student import StudentListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_student(session: AsyncSession, *, id: int) -> Student | None:
@@ -55,5 +56,6 @@ async def delete_student(session: AsyncSession, *, student: Student) -> None:
 async def _reload(session: AsyncSession, student: Student) -> Student:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_student(session, id=student.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("student", student.id)
     return fresh

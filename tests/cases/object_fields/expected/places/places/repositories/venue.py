@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from places.core.db import flush
+from places.core.errors import NotFoundError
 from places.core.pagination import Page, paginate
 from places.models.venue import Venue
 from places.schemas.venue import VenueListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_venue(session: AsyncSession, *, id: int) -> Venue | None:
@@ -53,5 +54,6 @@ async def delete_venue(session: AsyncSession, *, venue: Venue) -> None:
 async def _reload(session: AsyncSession, venue: Venue) -> Venue:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_venue(session, id=venue.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("venue", venue.id)
     return fresh

@@ -31,10 +31,14 @@ class Reply(TimestampMixin, Base):
     )
     thread_id: Mapped[int] = mapped_column(
         BigInteger(),
-        ForeignKey("threads.id", ondelete="CASCADE", name="fk_replies_thread_id_threads"),
+        ForeignKey(
+            "threads.id", ondelete="CASCADE", name="fk_replies_thread_id_threads", use_alter=True
+        ),
     )
 
-    parent: Mapped["Reply | None"] = relationship(foreign_keys=[parent_id], lazy="raise")
+    parent: Mapped["Reply | None"] = relationship(
+        foreign_keys=[parent_id], lazy="raise", remote_side="Reply.id"
+    )
     thread: Mapped["Thread"] = relationship(
         foreign_keys=[thread_id], lazy="raise", back_populates="replies"
     )

@@ -5,16 +5,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import flush
+from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, paginate
 from forum.core.relations import ensure_exists
 from forum.models.reply import Reply
 from forum.schemas.reply import ReplyListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_reply(session: AsyncSession, *, id: int) -> Reply | None:
@@ -57,5 +58,6 @@ async def delete_reply(session: AsyncSession, *, reply: Reply) -> None:
 async def _reload(session: AsyncSession, reply: Reply) -> Reply:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_reply(session, id=reply.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("reply", reply.id)
     return fresh

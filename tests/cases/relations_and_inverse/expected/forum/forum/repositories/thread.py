@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import flush
+from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, paginate
 from forum.core.relations import ensure_exists
 from forum.models.reply import Reply
@@ -15,7 +16,7 @@ from forum.models.thread import Thread
 from forum.schemas.thread import ThreadListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_thread(session: AsyncSession, *, id: int) -> Thread | None:
@@ -60,5 +61,6 @@ async def delete_thread(session: AsyncSession, *, thread: Thread) -> None:
 async def _reload(session: AsyncSession, thread: Thread) -> Thread:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_thread(session, id=thread.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("thread", thread.id)
     return fresh

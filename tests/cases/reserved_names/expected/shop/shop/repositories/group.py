@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
+from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.models.group import Group
 from shop.schemas.group import GroupListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_group(session: AsyncSession, *, id: int) -> Group | None:
@@ -53,5 +54,6 @@ async def delete_group(session: AsyncSession, *, group: Group) -> None:
 async def _reload(session: AsyncSession, group: Group) -> Group:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_group(session, id=group.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("group", group.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
+from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.models.order import Order
 from shop.schemas.order import OrderListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_order(session: AsyncSession, *, id: int) -> Order | None:
@@ -53,5 +54,6 @@ async def delete_order(session: AsyncSession, *, order: Order) -> None:
 async def _reload(session: AsyncSession, order: Order) -> Order:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_order(session, id=order.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("order", order.id)
     return fresh

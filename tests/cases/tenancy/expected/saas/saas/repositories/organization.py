@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
+from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.models.organization import Organization
 from saas.schemas.organization import OrganizationListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_organization(session: AsyncSession, *, id: int) -> Organization | None:
@@ -57,5 +58,6 @@ async def delete_organization(session: AsyncSession, *, organization: Organizati
 async def _reload(session: AsyncSession, organization: Organization) -> Organization:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_organization(session, id=organization.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("organization", organization.id)
     return fresh

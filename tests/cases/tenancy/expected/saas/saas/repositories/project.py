@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
+from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.relations import ensure_exists
 from saas.models.organization import Organization
@@ -15,7 +16,7 @@ from saas.models.project import Project
 from saas.schemas.project import ProjectListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_project(session: AsyncSession, *, id: int) -> Project | None:
@@ -64,5 +65,6 @@ async def delete_project(session: AsyncSession, *, project: Project) -> None:
 async def _reload(session: AsyncSession, project: Project) -> Project:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_project(session, id=project.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("project", project.id)
     return fresh

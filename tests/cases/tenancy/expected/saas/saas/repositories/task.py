@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
+from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.relations import ensure_exists
 from saas.models.project import Project
@@ -15,7 +16,7 @@ from saas.models.task import Task
 from saas.schemas.task import TaskListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_task(session: AsyncSession, *, id: int) -> Task | None:
@@ -58,5 +59,6 @@ async def delete_task(session: AsyncSession, *, task: Task) -> None:
 async def _reload(session: AsyncSession, task: Task) -> Task:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_task(session, id=task.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("task", task.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import flush
+from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
 from orders.models.customer import Customer
 from orders.schemas.customer import CustomerListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_customer(session: AsyncSession, *, id: int) -> Customer | None:
@@ -55,5 +56,6 @@ async def delete_customer(session: AsyncSession, *, customer: Customer) -> None:
 async def _reload(session: AsyncSession, customer: Customer) -> Customer:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_customer(session, id=customer.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("customer", customer.id)
     return fresh

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import flush
+from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
 from orders.core.relations import ensure_exists
 from orders.models.customer import Customer
@@ -16,7 +17,7 @@ from orders.models.order import Order
 from orders.schemas.order import OrderListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = (selectinload(Order.customer),)
+LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
 
 
 async def get_order(session: AsyncSession, *, id: int) -> Order | None:
@@ -59,5 +60,6 @@ async def delete_order(session: AsyncSession, *, order: Order) -> None:
 async def _reload(session: AsyncSession, order: Order) -> Order:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_order(session, id=order.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("order", order.id)
     return fresh

@@ -5,9 +5,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import flush
+from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
 from orders.core.relations import ensure_exists
 from orders.models.order import Order
@@ -16,7 +17,7 @@ from orders.models.product import Product
 from orders.schemas.order_line import OrderLineListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine | None:
@@ -66,5 +67,6 @@ async def delete_order_line(session: AsyncSession, *, order_line: OrderLine) -> 
 async def _reload(session: AsyncSession, order_line: OrderLine) -> OrderLine:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_order_line(session, id=order_line.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("order_line", order_line.id)
     return fresh

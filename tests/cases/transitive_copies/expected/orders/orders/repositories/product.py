@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import flush
+from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
 from orders.models.product import Product
 from orders.schemas.product import ProductListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_product(session: AsyncSession, *, id: int) -> Product | None:
@@ -55,5 +56,6 @@ async def delete_product(session: AsyncSession, *, product: Product) -> None:
 async def _reload(session: AsyncSession, product: Product) -> Product:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_product(session, id=product.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("product", product.id)
     return fresh

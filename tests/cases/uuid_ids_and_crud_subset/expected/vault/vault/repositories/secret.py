@@ -6,15 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from vault.core.db import flush
+from vault.core.errors import NotFoundError
 from vault.core.pagination import Page, paginate
 from vault.models.secret import Secret
 from vault.schemas.secret import SecretListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_secret(session: AsyncSession, *, id: uuid.UUID) -> Secret | None:
@@ -56,5 +57,6 @@ async def delete_secret(session: AsyncSession, *, secret: Secret) -> None:
 async def _reload(session: AsyncSession, secret: Secret) -> Secret:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_secret(session, id=secret.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("secret", secret.id)
     return fresh

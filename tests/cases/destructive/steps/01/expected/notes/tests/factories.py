@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from notes.routes import BASE_PATH
+
 NOTES = f"{BASE_PATH}/notes"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def note_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /notes`."""
+    """A valid body for `POST /notes`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 100),
@@ -42,9 +43,14 @@ def note_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def note_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /notes`; the rows it refers to are created first."""
+    return note_payload(**overrides)
+
+
 async def create_note(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(NOTES, json=note_payload(**overrides))
+    response = await client.post(NOTES, json=await note_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

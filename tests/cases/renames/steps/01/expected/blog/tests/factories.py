@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from blog.routes import BASE_PATH
+
 ARTICLES = f"{BASE_PATH}/articles"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def article_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /articles`."""
+    """A valid body for `POST /articles`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "headline": text("headline", number, 0, 100),
@@ -42,9 +43,14 @@ def article_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def article_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /articles`; the rows it refers to are created first."""
+    return article_payload(**overrides)
+
+
 async def create_article(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ARTICLES, json=article_payload(**overrides))
+    response = await client.post(ARTICLES, json=await article_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

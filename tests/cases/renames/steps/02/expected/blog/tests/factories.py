@@ -7,7 +7,8 @@ from typing import Any
 
 from httpx import AsyncClient
 
-BASE_PATH = "/api/v1"
+from blog.routes import BASE_PATH
+
 POSTS = f"{BASE_PATH}/posts"
 
 _sequence = itertools.count(1)
@@ -32,7 +33,7 @@ def pick(values: Sequence[Any], number: int) -> Any:
 
 
 def post_payload(**overrides: Any) -> dict[str, Any]:
-    """A valid body for `POST /posts`."""
+    """A valid body for `POST /posts`, less the ids of the rows it needs."""
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 200),
@@ -43,9 +44,14 @@ def post_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
+async def post_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /posts`; the rows it refers to are created first."""
+    return post_payload(**overrides)
+
+
 async def create_post(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
     """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(POSTS, json=post_payload(**overrides))
+    response = await client.post(POSTS, json=await post_body(client, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from notes.core.db import flush
+from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, paginate
 from notes.models.note import Note
 from notes.schemas.note import NoteListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_note(session: AsyncSession, *, id: int) -> Note | None:
@@ -53,5 +54,6 @@ async def delete_note(session: AsyncSession, *, note: Note) -> None:
 async def _reload(session: AsyncSession, note: Note) -> Note:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_note(session, id=note.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("note", note.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
+from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.models.article import Article
 from blog.schemas.article import ArticleListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_article(session: AsyncSession, *, id: int) -> Article | None:
@@ -55,5 +56,6 @@ async def delete_article(session: AsyncSession, *, article: Article) -> None:
 async def _reload(session: AsyncSession, article: Article) -> Article:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_article(session, id=article.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("article", article.id)
     return fresh

@@ -5,15 +5,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
+from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.models.post import Post
 from blog.schemas.post import PostListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ExecutableOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = ()
 
 
 async def get_post(session: AsyncSession, *, id: int) -> Post | None:
@@ -53,5 +54,6 @@ async def delete_post(session: AsyncSession, *, post: Post) -> None:
 async def _reload(session: AsyncSession, post: Post) -> Post:
     """The row as stored, server-set columns and embedded relations included."""
     fresh = await get_post(session, id=post.id)
-    assert fresh is not None
+    if fresh is None:  # the row was deleted concurrently
+        raise NotFoundError.for_entity("post", post.id)
     return fresh

@@ -1,0 +1,65 @@
+"""openapi.json, exactly as the generated application serves it.
+
+FastAPI derives the document from the routes and models, so the only faithful way to get it is
+to import the generated app: its modules are written to a temporary folder and a subprocess
+prints `create_app().openapi()`. Results are cached by the content of the project's modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+_DUMP = (
+    "import json, sys\n"
+    "from {package}.main import create_app\n"
+    "sys.stdout.write(json.dumps(create_app().openapi(), indent=2, sort_keys=False) + '\\n')\n"
+)
+
+
+class OpenApiError(Exception):
+    """The generated application could not be imported to produce its OpenAPI document."""
+
+
+def openapi_document(package: str, files: Mapping[str, str], cache_dir: Path | None) -> str:
+    """The text of `<package>/openapi.json` for the project whose files are given."""
+    prefix = f"{package}/{package}/"
+    modules = {path[len(package) + 1:]: text for path, text in sorted(files.items())
+               if path.startswith(prefix) and path.endswith(".py")}
+    digest = hashlib.sha256(sys.version.encode())
+    for path, text in modules.items():
+        digest.update(f"{path}\0{text}\0".encode())
+    cached = cache_dir / f"openapi-{digest.hexdigest()}.json" if cache_dir else None
+    if cached is not None and cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    text = _dump(package, modules)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cached.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, cached)
+    return text
+
+
+def _dump(package: str, modules: Mapping[str, str]) -> str:
+    with tempfile.TemporaryDirectory(prefix="gen-openapi-") as tmp:
+        root = Path(tmp)
+        for path, text in modules.items():
+            target = root / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
+               "PYTHONDONTWRITEBYTECODE": "1"}
+        env.pop("DATABASE_URL", None)
+        result = subprocess.run([sys.executable, "-c", _DUMP.format(package=package)],
+                                cwd=root, env=env, capture_output=True, text=True, timeout=120,
+                                check=False)
+    if result.returncode != 0:
+        raise OpenApiError(f"importing the generated `{package}` app failed:\n"
+                           f"{result.stderr[-4000:]}")
+    return result.stdout
