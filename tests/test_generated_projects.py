@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("output")
-    result = build(ROOT / "specs", out_dir=out)
+    result = build(ROOT / "specs", out_dir=out, label_root="specs")
     assert result.ok, [d.render() for d in result.diagnostics]
     write_output(out, result.files, result.once)
     return out

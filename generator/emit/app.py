@@ -12,8 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from generator import ir
-from generator.emit.base import RenderedFile, environment, header, render
-from generator.emit.literals import comment_text
+from generator.emit.base import RenderedFile, environment, header, once_header, render
 
 # (template under templates/app/, output path under the project folder ({package} is the
 # package name), created once and never overwritten)
@@ -103,14 +102,6 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         )
         for template, path, once in FILES
     ]
-
-
-def once_header(project: ir.Project) -> str:
-    """The first line of a file gen creates once and then leaves to the user."""
-    return (
-        f"# Created by gen from {comment_text(project.source)} once; yours to edit. "
-        "`gen build` never overwrites this file."
-    )
 
 
 def _context(project: ir.Project) -> dict[str, Any]:

@@ -7,7 +7,7 @@ synthesized by normalization are written through their source, so they get reads
 from __future__ import annotations
 
 from generator import ir
-from generator.emit.base import RenderedFile, header, render
+from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import EntityContext, entity_context
 from generator.emit.imports import Import, render_imports
 
@@ -119,4 +119,4 @@ def routes(project: ir.Project, c: EntityContext) -> str:
 
 
 def custom(project: ir.Project, c: EntityContext) -> str:
-    return render("custom/entity.py.j2", source=project.source, c=c)
+    return render("custom/entity.py.j2", once_header=once_header(project), c=c)

@@ -159,13 +159,22 @@ class FieldSpec(SpecModel):
     denormalized: Denormalized | None = None
 
 
+class InlineObjectSpec(SpecModel):
+    """`of: {fields: {...}}`: a list item that is an object (shorthand for `type: object`)."""
+
+    fields: dict[str, FieldEntry]
+    description: str | None = None
+
+
 FieldEntry = Annotated[
     FieldSpec, BeforeValidator(_expand_field, json_schema_input_type=str | FieldSpec)
 ]
 ItemEntry = Annotated[
-    FieldSpec, BeforeValidator(_expand_item, json_schema_input_type=str | FieldSpec)
+    FieldSpec,
+    BeforeValidator(_expand_item, json_schema_input_type=str | FieldSpec | InlineObjectSpec),
 ]
 FieldSpec.model_rebuild()
+InlineObjectSpec.model_rebuild()
 
 
 # --- relations, permissions, endpoints ----------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Diff stage: the previous schema snapshot against the new IR -> Alembic operations."""
