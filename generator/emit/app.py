@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 from generator import ir
 from generator.emit.base import RenderedFile, environment, header, once_header, render
+from generator.emit.entity_context import module_name
 
 # (template under templates/app/, output path under the project folder ({package} is the
 # package name), created once and never overwritten)
@@ -156,7 +157,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "cors_origins": list(api.cors_origins),
         "env_cors_origins": ",".join(api.cors_origins) or "http://localhost:3000",
         "uuid_ids": api.id_type == "uuid",
-        "routers": [e.name for e in routed],
+        "routers": sorted(module_name(e) for e in routed),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
         ),
