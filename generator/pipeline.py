@@ -7,6 +7,7 @@ from pathlib import Path
 
 from generator import ir
 from generator.compile import compile_project
+from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
@@ -50,6 +51,8 @@ def compile_specs(spec_dir: Path, label_root: str | None = None) -> tuple[
         return (), diags
     projects = tuple(compile_project(s) for s in spec_sets)
     _check_project_names(projects, diags)
+    for project in projects:
+        diags.extend(find_smells(project))
     return projects, diags
 
 

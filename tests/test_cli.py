@@ -133,7 +133,7 @@ def test_compile_json_prints_the_ir(project: Path) -> None:
 def test_explain_names_each_decision_with_its_place(project: Path) -> None:
     code, out, _ = run(project, "explain", "specs")
     assert code == 0
-    assert "specs/api.yaml:6:13: rule 1 (note): list field `tags`" in out
+    assert "specs/api.yaml:6:7: rule 1 (note): list field `tags`" in out
     code, out, _ = run(project, "explain", "specs", "--json")
     tables = {t["name"]: t for t in json.loads(out)[0]["tables"]}
     assert tables["notes_tags"]["primary_key"] == ["note_id", "position"]

@@ -174,11 +174,11 @@ class Resolver:
             span=loc.key_span(),
             description=spec.description,
             fields=tuple(
-                self.field(name, fname, f, loc.span("fields", fname))
+                self.field(name, fname, f, loc.key_span("fields", fname))
                 for fname, f in spec.fields.items()
             ),
             relations=tuple(
-                self.relation(name, table, rname, r, loc.span("relations", rname))
+                self.relation(name, table, rname, r, loc.key_span("relations", rname))
                 for rname, r in spec.relations.items()
             ),
             owner=spec.owner,
