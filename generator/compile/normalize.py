@@ -10,10 +10,11 @@ import dataclasses
 from collections.abc import Iterator
 
 from generator import ir
-from generator.compile import naming
+from generator.compile import fd, naming
 from generator.compile.resolve import parse_dependency
 from generator.compile.types import PASSWORD_HASH_LENGTH, TYPES
-from generator.validate.specset import SpecSet
+from generator.validate.models import EntitySpec
+from generator.validate.specset import Located, SpecSet
 
 ID_TYPES = {"integer": ir.SqlType("bigint"), "uuid": ir.SqlType("uuid")}
 _NOW_DEFAULT = {"datetime": "CURRENT_TIMESTAMP", "date": "CURRENT_DATE", "time": "CURRENT_TIME"}
@@ -88,34 +89,50 @@ def _copied_from(
 # --- rule 3: declared dependencies -------------------------------------------------------------
 
 
-def _split_dependencies(
-    entities: tuple[ir.Entity, ...], spec: SpecSet, decisions: list[ir.Decision]
-) -> tuple[ir.Entity, ...]:
+def _split_dependencies(entities: tuple[ir.Entity, ...], spec: SpecSet,
+                        decisions: list[ir.Decision]) -> tuple[ir.Entity, ...]:
     result = {e.name: e for e in entities}
     for entity in entities:
         located = spec.entities.get(entity.name)
         if located is None:
             continue
-        for i, dep in enumerate(located.value.dependencies):
-            lhs, rhs = parse_dependency(dep.fd)
-            name = dep.entity or "_".join(lhs)
-            span = located.span("dependencies", i)
-            link = ir.DependencyLink(name, lhs, rhs, f"{', '.join(lhs)} -> {', '.join(rhs)}", span)
-            decisions.append(_dependency_decision(entity, link, dep.fd))
-            result[name] = _dependency_entity(link, result[entity.name])
+        for link in declared_links(located):
+            decisions.append(_dependency_decision(entity, link))
+            result[link.entity] = _dependency_entity(link, result[entity.name])
             result[entity.name] = _move_dependents(result[entity.name], link)
     return tuple(result[name] for name in sorted(result))
 
 
-def _dependency_decision(entity: ir.Entity, link: ir.DependencyLink, fd: str) -> ir.Decision:
+def declared_links(located: Located[EntitySpec]) -> list[ir.DependencyLink]:
+    """An entity's declared dependencies as a canonical cover: one link per determinant
+    (dependencies with the same left side merge, redundant ones go), in spec order."""
+    declared = []
+    for i, dep in enumerate(located.value.dependencies):
+        lhs, rhs = parse_dependency(dep.fd)
+        declared.append((lhs, rhs, dep.entity, located.span("dependencies", i)))
+    cover = fd.canonical_cover(fd.FD(frozenset(lhs), frozenset(rhs)) for lhs, rhs, _, _ in declared)
+    links = []
+    for lhs, _, _, _ in declared:
+        dependency = next((d for d in cover if d.lhs == frozenset(lhs)), None)
+        if dependency is None or any(link.determinant == lhs for link in links):
+            continue
+        same = [(name, span) for left, _, name, span in declared if frozenset(left) == dependency.lhs]
+        name = next((n for n, _ in same if n), None) or "_".join(lhs)
+        order = [n for _, right, _, _ in declared for n in right]
+        dependents = tuple(sorted(dependency.rhs, key=order.index))
+        links.append(ir.DependencyLink(name, lhs, dependents,
+                                       f"{', '.join(lhs)} -> {', '.join(dependents)}", same[0][1]))
+    return links
+
+
+def _dependency_decision(entity: ir.Entity, link: ir.DependencyLink) -> ir.Decision:
     lhs, rhs = ", ".join(link.determinant), ", ".join(link.dependents)
-    summary = (
-        f"`{link.fd}` is a dependency on a non-key: `{rhs}` move to the new "
-        f"entity `{link.entity}`, unique on ({lhs}); `{entity.name}` keeps "
-        f"({lhs}) as a foreign key to it and reads `{rhs}` through it"
-    )
-    tables = (naming.table_name(link.entity), entity.table)
-    return ir.Decision("3", entity.name, link.span, summary, dependency=fd, tables=tables)
+    return ir.Decision(
+        "3", entity.name, link.span,
+        f"`{link.fd}` is a dependency on a non-key: `{rhs}` move to the new entity "
+        f"`{link.entity}`, unique on ({lhs}); `{entity.name}` keeps ({lhs}) as a foreign key to "
+        f"it and reads `{rhs}` through it",
+        dependency=link.fd, tables=(naming.table_name(link.entity), entity.table))
 
 
 def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:

@@ -125,6 +125,7 @@ CODES: dict[str, str] = {
     "E385": "a seed value does not fit its field",
     "E386": "a seed row lacks a required field",
     "E387": "a seed row sets a password",
+    "E388": "a dependency starts from a name another dependency moves out",
     "E399": "internal error in a rule (a bug in gen, reported instead of raised)",
     # warnings
     "W301": "`denormalized` on a field that copies no related value",

@@ -160,6 +160,27 @@ def check_dependencies(ctx: Ctx) -> None:
                 continue
             _check_sides(ctx, name, span, dep.fd, sides)
             _check_derived(ctx, name, loc, i, sides[0], derived)
+        _check_chains(ctx, name, loc)
+
+
+def _check_chains(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> None:
+    """A determinant that another dependency moves out (`zip -> city`, `city -> state`)."""
+    parsed = [(i, parse_dependency(dep.fd)) for i, dep in enumerate(loc.value.dependencies)]
+    sides = [(i, s) for i, s in parsed if s is not None]
+    for i, (left, _) in sides:
+        for j, (other_left, other_right) in sides:
+            moved = [n for n in left if n in other_right and n not in other_left]
+            if i != j and moved:
+                ctx.error(
+                    "E388",
+                    f"entity `{entity}`: dependency `{loc.value.dependencies[i].fd}` starts from "
+                    f"`{moved[0]}`, which `{loc.value.dependencies[j].fd}` moves to another "
+                    "table; chained dependencies are not supported yet",
+                    loc.span("dependencies", i),
+                    "declare the chain on one determinant, or model the middle step as an "
+                    "entity with a relation",
+                )
+                break
 
 
 def _check_sides(ctx: Ctx, entity: str, span: Span, text: str, sides: Sides) -> None:
@@ -213,15 +234,13 @@ def _check_derived(
     if _is_an_entity(ctx, entity, name, dep.entity is not None, span):
         return
     first = derived.setdefault(name, (entity, frozenset(determinant), span))
-    if first[2] != span:
-        # The brief's rule. Two dependencies of one entity with the same left side would be one
-        # table under a minimal cover (docs, section 16), but normalize.py makes one entity per
-        # dependency, so they are reported too, with the fix that keeps the meaning.
-        same = (first[0], first[1]) == (entity, frozenset(determinant))
+    # Dependencies of one entity with the same left side are one table (the normalizer takes a
+    # canonical cover); any other two dependencies deriving one name clash.
+    if first[2] != span and (first[0], first[1]) != (entity, frozenset(determinant)):
         ctx.error(
             "E352",
             f"entity `{entity}`: this dependency derives entity `{name}`, as does "
             f"the one at {first[2]}",
             span,
-            "write one dependency with every dependent name on the right" if same else _NAME_IT,
+            _NAME_IT,
         )
