@@ -928,8 +928,8 @@ def test_dependencies_parse_name_columns_and_derive_distinct_entities() -> None:
         """) == lines(
         """
         specs/spec.yaml:17:9: error: entity `customer`: dependency `city -> city` has `city` on both sides
-        specs/spec.yaml:17:9: error: entity `customer`: dependency `city -> city` starts from `city`, which `zip_code -> city, state` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
+        specs/spec.yaml:17:9: error: entity `customer`: dependency `city -> city` starts from names that `zip_code -> city, state` moves to another table, in a way gen cannot synthesize (several sources, part of the left side, or a cycle)
+          hint: make the left side one dependency's right side, without a cycle
         specs/spec.yaml:18:9: error: entity `customer`: dependency `zip_code, -> city` must read `a, b -> c, d`
           hint: names separated by commas, one `->`
         specs/spec.yaml:19:9: error: entity `customer`: dependency `zip -> town` names `town`, which is not a field or relation of `customer`
@@ -937,24 +937,20 @@ def test_dependencies_parse_name_columns_and_derive_distinct_entities() -> None:
         specs/spec.yaml:20:9: error: entity `customer`: dependency `a -> b -> c` must read `a, b -> c, d`
           hint: names separated by commas, one `->`
         specs/spec.yaml:21:9: error: entity `customer`: dependency `tags -> city` names `tags`, which is a list field and has no comparable column
-        specs/spec.yaml:22:9: error: entity `customer`: dependency `city -> country` starts from `city`, which `zip_code -> city, state` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
+        specs/spec.yaml:22:9: error: entity `customer`: dependency `city -> country` starts from names that `zip_code -> city, state` moves to another table, in a way gen cannot synthesize (several sources, part of the left side, or a cycle)
+          hint: make the left side one dependency's right side, without a cycle
         specs/spec.yaml:22:41: error: entity `customer`: the dependency's entity `user` is already an entity (at specs/spec.yaml:4:3)
           hint: choose another `entity:` name
-        specs/spec.yaml:23:9: error: entity `customer`: dependency `state -> country` starts from `state`, which `zip_code -> city, state` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
         specs/spec.yaml:23:42: error: dependency entity name `State` must be snake_case (lowercase letters, digits and `_`, starting with a letter)
           hint: write `state`
         specs/spec.yaml:24:9: error: entity `customer`: the dependency's entity `user` is already an entity (at specs/spec.yaml:4:3)
           hint: name its entity: `{fd: "...", entity: other_name}`
-        specs/spec.yaml:25:9: error: entity `customer`: dependency `state -> city` starts from `state`, which `zip_code -> city, state` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
         specs/spec.yaml:31:9: error: entity `store`: this dependency derives entity `zip_code`, as does the one at specs/spec.yaml:15:9
           hint: name its entity: `{fd: "...", entity: other_name}`
-        specs/spec.yaml:31:9: error: entity `store`: dependency `zip_code -> city` starts from `zip_code`, which `city -> zip_code` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
-        specs/spec.yaml:32:9: error: entity `store`: dependency `city -> zip_code` starts from `city`, which `zip_code -> city` moves to another table; chained dependencies are not supported yet
-          hint: declare the chain on one determinant, or model the middle step as an entity with a relation
+        specs/spec.yaml:31:9: error: entity `store`: dependency `zip_code -> city` starts from names that `city -> zip_code` moves to another table, in a way gen cannot synthesize (several sources, part of the left side, or a cycle)
+          hint: make the left side one dependency's right side, without a cycle
+        specs/spec.yaml:32:9: error: entity `store`: dependency `city -> zip_code` starts from names that `zip_code -> city` moves to another table, in a way gen cannot synthesize (several sources, part of the left side, or a cycle)
+          hint: make the left side one dependency's right side, without a cycle
         """
     )
 
@@ -1653,6 +1649,7 @@ entities:
     checks: ["published_at >= created_at", "price >= 0", "status != 'archived'"]
     dependencies:
       - "zip_code -> city, state"
+      - {fd: "city -> country", entity: city_country}
     permissions:
       list: [anonymous]
       read: [anonymous]

@@ -89,18 +89,83 @@ def _copied_from(
 # --- rule 3: declared dependencies -------------------------------------------------------------
 
 
-def _split_dependencies(entities: tuple[ir.Entity, ...], spec: SpecSet,
-                        decisions: list[ir.Decision]) -> tuple[ir.Entity, ...]:
+def _split_dependencies(
+    entities: tuple[ir.Entity, ...], spec: SpecSet, decisions: list[ir.Decision]
+) -> tuple[ir.Entity, ...]:
     result = {e.name: e for e in entities}
     for entity in entities:
         located = spec.entities.get(entity.name)
         if located is None:
             continue
-        for link in declared_links(located):
+        originals = {f.name: f for f in entity.fields}
+        links = declared_links(located)
+        homes = link_homes(entity.name, links)
+        for link in _home_first(links, homes):
             decisions.append(_dependency_decision(entity, link))
-            result[link.entity] = _dependency_entity(link, result[entity.name])
-            result[entity.name] = _move_dependents(result[entity.name], link)
+            result[link.entity] = _dependency_entity(link, entity)
+            home = homes[link.entity]
+            result[home] = _move_dependents(result[home], link, originals)
+            # Every table between the home and the source reads the dependents through the
+            # table below it, so the source can read them through its own link.
+            below = home
+            while below != entity.name:
+                above = homes[below]
+                result[above] = _expose(result[above], link.dependents, below, originals)
+                below = above
     return tuple(result[name] for name in sorted(result))
+
+
+def link_homes(source: str, links: list[ir.DependencyLink]) -> dict[str, str]:
+    """Where each dependency's determinant is stored: the source entity, or the new entity of
+    the dependency that moved it there (a chain: `zip -> city, state`, `city -> country`)."""
+    homes = {}
+    for link in links:
+        movers = [
+            other
+            for other in links
+            if other is not link and set(link.determinant) & set(other.dependents)
+        ]
+        homes[link.entity] = movers[0].entity if movers else source
+    return homes
+
+
+def _home_first(links: list[ir.DependencyLink], homes: dict[str, str]) -> list[ir.DependencyLink]:
+    """Links ordered so that a link's home entity exists before it is processed."""
+    ordered: list[ir.DependencyLink] = []
+    pending = list(links)
+    while pending:
+        done = {link.entity for link in ordered}
+        ready = [
+            link
+            for link in pending
+            if homes[link.entity] not in {p.entity for p in pending} or homes[link.entity] in done
+        ]
+        ready = ready or pending[:1]
+        for link in ready:
+            ordered.append(link)
+            pending.remove(link)
+    return ordered
+
+
+def _expose(
+    entity: ir.Entity, names: tuple[str, ...], via: str, originals: dict[str, ir.Field]
+) -> ir.Entity:
+    """`entity` reads `names` through its link to `via` (adding them as read-only fields)."""
+    present = {f.name for f in entity.fields}
+    fields = tuple(
+        dataclasses.replace(f, storage="derived", derived_from=(via, f.name))
+        if f.name in names
+        else f
+        for f in entity.fields
+    )
+    added = tuple(
+        dataclasses.replace(
+            originals[n], storage="derived", derived_from=(via, n), unique=False, index=False
+        )
+        for n in names
+        if n not in present and n in originals
+    )
+    return dataclasses.replace(entity, fields=fields + added)
 
 
 def declared_links(located: Located[EntitySpec]) -> list[ir.DependencyLink]:
@@ -116,23 +181,32 @@ def declared_links(located: Located[EntitySpec]) -> list[ir.DependencyLink]:
         dependency = next((d for d in cover if d.lhs == frozenset(lhs)), None)
         if dependency is None or any(link.determinant == lhs for link in links):
             continue
-        same = [(name, span) for left, _, name, span in declared if frozenset(left) == dependency.lhs]
+        same = [
+            (name, span) for left, _, name, span in declared if frozenset(left) == dependency.lhs
+        ]
         name = next((n for n, _ in same if n), None) or "_".join(lhs)
         order = [n for _, right, _, _ in declared for n in right]
         dependents = tuple(sorted(dependency.rhs, key=order.index))
-        links.append(ir.DependencyLink(name, lhs, dependents,
-                                       f"{', '.join(lhs)} -> {', '.join(dependents)}", same[0][1]))
+        links.append(
+            ir.DependencyLink(
+                name, lhs, dependents, f"{', '.join(lhs)} -> {', '.join(dependents)}", same[0][1]
+            )
+        )
     return links
 
 
 def _dependency_decision(entity: ir.Entity, link: ir.DependencyLink) -> ir.Decision:
     lhs, rhs = ", ".join(link.determinant), ", ".join(link.dependents)
     return ir.Decision(
-        "3", entity.name, link.span,
+        "3",
+        entity.name,
+        link.span,
         f"`{link.fd}` is a dependency on a non-key: `{rhs}` move to the new entity "
         f"`{link.entity}`, unique on ({lhs}); `{entity.name}` keeps ({lhs}) as a foreign key to "
         f"it and reads `{rhs}` through it",
-        dependency=link.fd, tables=(naming.table_name(link.entity), entity.table))
+        dependency=link.fd,
+        tables=(naming.table_name(link.entity), entity.table),
+    )
 
 
 def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:
@@ -172,18 +246,13 @@ def _dependency_entity(link: ir.DependencyLink, source: ir.Entity) -> ir.Entity:
     )
 
 
-def _move_dependents(source: ir.Entity, link: ir.DependencyLink) -> ir.Entity:
-    """The dependents are no longer stored here: they are read through the determinant."""
-    fields = tuple(
-        dataclasses.replace(f, storage="derived", derived_from=(link.entity, f.name))
-        if f.name in link.dependents
-        else f
-        for f in source.fields
-    )
-    relations = tuple(r for r in source.relations if r.name not in link.dependents)
-    return dataclasses.replace(
-        source, fields=fields, relations=relations, dependencies=(*source.dependencies, link)
-    )
+def _move_dependents(
+    home: ir.Entity, link: ir.DependencyLink, originals: dict[str, ir.Field]
+) -> ir.Entity:
+    """The dependents are no longer stored in `home`: it reads them through the link."""
+    home = _expose(home, link.dependents, link.entity, originals)
+    relations = tuple(r for r in home.relations if r.name not in link.dependents)
+    return dataclasses.replace(home, relations=relations, dependencies=(*home.dependencies, link))
 
 
 # --- stored tables -----------------------------------------------------------------------------

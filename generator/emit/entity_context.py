@@ -89,22 +89,30 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
     modules = {e.name: module_name(e) for e in project.entities}
     classes = {e.name: e.class_name for e in project.entities}
     relations = writable_relations(entity)
-    loads = [f"selectinload({entity.class_name}.{r.attr})" for r in relations
-             if r.kind == "many_to_many"]
-    loads += [f"selectinload({entity.class_name}.{f.attr})" for f in entity.fields
-              if f.storage == "child_table"]
-    loads += [f"selectinload({entity.class_name}.{naming.py_attr(f.derived_from[0])})"
-              for f in entity.fields
-              if f.storage == "derived" and f.derived_from and not f.denormalized_reason
-              and any(r.name == f.derived_from[0] for r in entity.relations)]
-    loads += [f"selectinload({entity.class_name}.{naming.py_attr(link.entity + '_row')})"
-              for link in entity.dependencies]
+    loads = [
+        f"selectinload({entity.class_name}.{r.attr})" for r in relations if r.kind == "many_to_many"
+    ]
+    loads += [
+        f"selectinload({entity.class_name}.{f.attr})"
+        for f in entity.fields
+        if f.storage == "child_table"
+    ]
+    loads += [
+        f"selectinload({entity.class_name}.{naming.py_attr(f.derived_from[0])})"
+        for f in entity.fields
+        if f.storage == "derived"
+        and f.derived_from
+        and not f.denormalized_reason
+        and any(r.name == f.derived_from[0] for r in entity.relations)
+    ]
+    loads += [_chain_load(project, entity, link) for link in entity.dependencies]
     return EntityContext(
         package=project.api.name,
         entity=entity,
         module=modules[entity.name],
         var=naming.py_attr(entity.name),
-        plural_var=naming.py_attr(entity.plural) if entity.plural != entity.name
+        plural_var=naming.py_attr(entity.plural)
+        if entity.plural != entity.name
         else naming.py_attr(entity.name + "_rows"),
         class_name=entity.class_name,
         path=entity.path,
@@ -114,19 +122,53 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         loads=tuple(dict.fromkeys(loads)),
         related_ids=tuple(
             RelatedIds(r.wire_name, r.attr, classes[r.target], modules[r.target])
-            for r in relations if r.kind == "many_to_many"),
+            for r in relations
+            if r.kind == "many_to_many"
+        ),
         to_one=tuple(
             ToOne(r.wire_name, classes[r.target], modules[r.target], r.required)
-            for r in relations if r.column),
+            for r in relations
+            if r.column
+        ),
         lists=tuple(
-            ListField(f.attr, child_class_name(entity, f),
-                      scalar=f.item is not None and f.item.type.kind != "object")
-            for f in entity.fields if f.storage == "child_table" and not f.read_only),
+            ListField(
+                f.attr,
+                child_class_name(entity, f),
+                scalar=f.item is not None and f.item.type.kind != "object",
+            )
+            for f in entity.fields
+            if f.storage == "child_table" and not f.read_only
+        ),
         passwords=tuple(f.attr for f in entity.fields if f.type.kind == "password"),
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
         dependencies=tuple(
-            DependencyWrite(classes[d.entity], modules[d.entity],
-                            tuple(columns_for(entity, n) for n in d.determinant),
-                            tuple(naming.py_attr(n) for n in d.dependents), d.fd)
-            for d in entity.dependencies),
+            DependencyWrite(
+                classes[d.entity],
+                modules[d.entity],
+                tuple(columns_for(home, n) for n in d.determinant),
+                tuple(naming.py_attr(n) for n in d.dependents),
+                d.fd,
+            )
+            for home, d in deepest_first(project, entity)
+        ),
     )
+
+
+def deepest_first(
+    project: ir.Project, entity: ir.Entity
+) -> list[tuple[ir.Entity, ir.DependencyLink]]:
+    """Every dependency a write through `entity` must satisfy, with the entity that stores its
+    determinant; the end of a chain first, so each row's own foreign key already resolves."""
+    found: list[tuple[ir.Entity, ir.DependencyLink]] = []
+    for link in entity.dependencies:
+        found = deepest_first(project, project.entity(link.entity)) + found + [(entity, link)]
+    return found
+
+
+def _chain_load(project: ir.Project, entity: ir.Entity, link: ir.DependencyLink) -> str:
+    """`selectinload(A.b_row).selectinload(B.c_row)`: the rows a chain of dependencies reads."""
+    load = f"selectinload({entity.class_name}.{naming.py_attr(link.entity + '_row')})"
+    target = project.entity(link.entity)
+    for deeper in target.dependencies:
+        load += f".selectinload({target.class_name}.{naming.py_attr(deeper.entity + '_row')})"
+    return load

@@ -81,8 +81,12 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
 
 
 def writable_fields(entity: ir.Entity) -> list[ir.Field]:
-    """Fields a client may send: not read-only, not derived, not server-set."""
-    return [f for f in entity.fields if not f.read_only and f.storage != "derived"]
+    """Fields a client may send: not read-only and not server-set. Copies of a related value
+    (rule 4) are not writable; dependents split out by a declared dependency (rule 3) are:
+    the write finds or creates their row."""
+    links = {link.entity for link in entity.dependencies}
+    return [f for f in entity.fields if not f.read_only
+            and (f.storage != "derived" or (f.derived_from and f.derived_from[0] in links))]
 
 
 def readable_fields(entity: ir.Entity) -> list[ir.Field]:

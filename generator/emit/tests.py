@@ -130,6 +130,25 @@ def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
     }
 
 
+def _dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str, object]]:
+    """For each declared dependency with a text dependent: the keys that select its row, and
+    a different value for that dependent."""
+    checks = []
+    fields = {f.name: f for f in entity.fields}
+    wire = {r.name: r.wire_name for r in entity.relations}
+    for link in entity.dependencies:
+        dependent = next((fields[n] for n in link.dependents if n in fields
+                          and fields[n].type.kind in ("string", "text") and not fields[n].pattern),
+                         None)
+        if dependent is None:
+            continue
+        length = dependent.max_length or dependent.type.max_length or 255
+        checks.append({"name": link.entity, "fd": link.fd, "dependent": dependent.name,
+                       "selectors": [wire.get(n, n) for n in link.determinant],
+                       "other": py_literal("zz-other"[:max(length, 1)])})
+    return checks
+
+
 def _test_module(project: ir.Project, entity: ir.Entity) -> str:
     name = module_name(entity)
     writable = writable_fields(entity)
@@ -164,6 +183,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         searchable=next((f for f in writable if f.searchable and f.type.kind in
                          ("string", "text") and not f.pattern), None),
         server_set=["id"] + (["created_at"] if project.api.timestamps else []),
+        dependency_checks=_dependency_checks(project, entity),
         uuid_ids=project.api.id_type == "uuid",
         plural_words=entity.plural.replace("_", " "),
         _re=re,

@@ -164,23 +164,26 @@ def check_dependencies(ctx: Ctx) -> None:
 
 
 def _check_chains(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> None:
-    """A determinant that another dependency moves out (`zip -> city`, `city -> state`)."""
+    """A chain (`zip -> city, state`, `city -> country`) is synthesized; a determinant that
+    several dependencies move, that is only partly moved, or a cycle, is not."""
     parsed = [(i, parse_dependency(dep.fd)) for i, dep in enumerate(loc.value.dependencies)]
     sides = [(i, s) for i, s in parsed if s is not None]
-    for i, (left, _) in sides:
-        for j, (other_left, other_right) in sides:
-            moved = [n for n in left if n in other_right and n not in other_left]
-            if i != j and moved:
-                ctx.error(
-                    "E388",
-                    f"entity `{entity}`: dependency `{loc.value.dependencies[i].fd}` starts from "
-                    f"`{moved[0]}`, which `{loc.value.dependencies[j].fd}` moves to another "
-                    "table; chained dependencies are not supported yet",
-                    loc.span("dependencies", i),
-                    "declare the chain on one determinant, or model the middle step as an "
-                    "entity with a relation",
-                )
-                break
+    for i, (left, right) in sides:
+        movers = [(j, ol, orr) for j, (ol, orr) in sides if j != i and set(left) & set(orr)]
+        if not movers:
+            continue
+        j, other_left, other_right = movers[0]
+        partly = not set(left) <= set(other_left) | set(other_right)
+        cycle = bool(set(other_left) & set(right))
+        if len(movers) > 1 or partly or cycle:
+            ctx.error(
+                "E388",
+                f"entity `{entity}`: dependency `{loc.value.dependencies[i].fd}` starts from "
+                f"names that `{loc.value.dependencies[j].fd}` moves to another table, in a "
+                "way gen cannot synthesize (several sources, part of the left side, or a cycle)",
+                loc.span("dependencies", i),
+                "make the left side one dependency's right side, without a cycle",
+            )
 
 
 def _check_sides(ctx: Ctx, entity: str, span: Span, text: str, sides: Sides) -> None:

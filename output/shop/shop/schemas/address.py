@@ -21,6 +21,8 @@ class AddressCreate(BaseModel):
     line1: Annotated[str, Field(max_length=200, pattern=NO_NUL)]
     line2: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
     zip_code: Annotated[str, Field(max_length=5, pattern="^[0-9]{5}$")]
+    city: Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+    state: Annotated[str, Field(max_length=2, pattern="^[A-Z]{2}$")]
     is_default: bool = False
     customer_id: uuid.UUID
 
@@ -35,6 +37,8 @@ class AddressUpdate(BaseModel):
     line1: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | MISSING = MISSING
     line2: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | MISSING | None = MISSING
     zip_code: Annotated[str, Field(max_length=5, pattern="^[0-9]{5}$")] | MISSING = MISSING
+    city: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | MISSING = MISSING
+    state: Annotated[str, Field(max_length=2, pattern="^[A-Z]{2}$")] | MISSING = MISSING
     is_default: bool | MISSING = MISSING
     customer_id: uuid.UUID | MISSING = MISSING
 

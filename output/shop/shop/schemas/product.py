@@ -77,6 +77,10 @@ class ProductCreate(BaseModel):
     dimensions: Dimensions
     metadata_: Annotated[JsonValue | None, Field(validation_alias="metadata")] = None
     vendor_code: Annotated[str, Field(max_length=20, pattern="^[A-Z0-9]{2,20}$")]
+    vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
+    vendor_email: (
+        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
+    ) = None
     organization_id: uuid.UUID
     category_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] = Field(default_factory=list)
 
@@ -133,6 +137,12 @@ class ProductUpdate(BaseModel):
     vendor_code: Annotated[str, Field(max_length=20, pattern="^[A-Z0-9]{2,20}$")] | MISSING = (
         MISSING
     )
+    vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
+    vendor_email: (
+        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+        | MISSING
+        | None
+    ) = MISSING
     organization_id: uuid.UUID | MISSING = MISSING
     category_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] | MISSING = MISSING
 

@@ -18,6 +18,7 @@ class StockCountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[str, Field(max_length=32, pattern="^[A-Z0-9-]{4,32}$")]
+    shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
     quantity: Annotated[int, Field(strict=True, ge=0, le=1000000)]
     counted_on: date = Field(default_factory=today)
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | None = None
@@ -31,6 +32,7 @@ class StockCountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[str, Field(max_length=32, pattern="^[A-Z0-9-]{4,32}$")] | MISSING = MISSING
+    shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
     quantity: Annotated[int, Field(strict=True, ge=0, le=1000000)] | MISSING = MISSING
     counted_on: date | MISSING = MISSING
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | MISSING | None = MISSING

@@ -40,6 +40,8 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "name": text("name", number, 0, 255),
         "zip_code": text("zip_code", number, 0, 10),
+        "city": text("city", number, 0, 255),
+        "state": text("state", number, 0, 2),
     }
     payload.update(overrides)
     return payload
@@ -63,6 +65,7 @@ def stock_count_payload(**overrides: Any) -> dict[str, Any]:
     number = next(_sequence)
     payload: dict[str, Any] = {
         "sku": text("sku", number, 0, 32),
+        "shelf": text("shelf", number, 0, 12),
         "quantity": 0 + number % 1000000,
     }
     payload.update(overrides)

@@ -116,3 +116,21 @@ async def test_name_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
     response = await client.post(CUSTOMERS, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
+
+
+async def test_a_write_contradicting_zip_code_is_409(client: AsyncClient) -> None:
+    """`zip_code -> city, state`: the same determinant with another `city` is a conflict."""
+    created = await create_customer(client)
+    payload = await customer_body(client)
+    payload.update(
+        {
+            "zip_code": created["zip_code"],
+        }
+    )
+    payload["city"] = "zz-other"
+    response = await client.post(CUSTOMERS, json=payload)
+    assert response.status_code == 409, response.text
+    assert_error(response.json(), "CONFLICT")
+    same = {**payload, "city": created["city"]}
+    response = await client.post(CUSTOMERS, json=same)
+    assert response.status_code in (201, 409), response.text

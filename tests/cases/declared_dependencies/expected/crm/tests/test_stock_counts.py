@@ -122,3 +122,22 @@ async def test_quantity_below_its_minimum_is_422(client: AsyncClient) -> None:
     payload = await stock_count_body(client, **{"quantity": -1})
     response = await client.post(STOCK_COUNTS, json=payload)
     assert response.status_code == 422
+
+
+async def test_a_write_contradicting_shelf_slot_is_409(client: AsyncClient) -> None:
+    """`store, sku -> shelf`: the same determinant with another `shelf` is a conflict."""
+    created = await create_stock_count(client)
+    payload = await stock_count_body(client)
+    payload.update(
+        {
+            "store_id": created["store_id"],
+            "sku": created["sku"],
+        }
+    )
+    payload["shelf"] = "zz-other"
+    response = await client.post(STOCK_COUNTS, json=payload)
+    assert response.status_code == 409, response.text
+    assert_error(response.json(), "CONFLICT")
+    same = {**payload, "shelf": created["shelf"]}
+    response = await client.post(STOCK_COUNTS, json=same)
+    assert response.status_code in (201, 409), response.text

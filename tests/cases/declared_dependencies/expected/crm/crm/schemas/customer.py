@@ -17,6 +17,8 @@ class CustomerCreate(BaseModel):
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
     zip_code: Annotated[str, Field(max_length=10, pattern=NO_NUL)]
+    city: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
+    state: Annotated[str, Field(max_length=2, pattern=NO_NUL)]
 
 
 class CustomerUpdate(BaseModel):
@@ -26,6 +28,8 @@ class CustomerUpdate(BaseModel):
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
     zip_code: Annotated[str, Field(max_length=10, pattern=NO_NUL)] | MISSING = MISSING
+    city: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
+    state: Annotated[str, Field(max_length=2, pattern=NO_NUL)] | MISSING = MISSING
 
 
 class CustomerRead(BaseModel):

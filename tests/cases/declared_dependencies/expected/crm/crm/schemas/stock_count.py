@@ -16,6 +16,7 @@ class StockCountCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)]
+    shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
     quantity: Annotated[int, Field(strict=True, ge=0, le=2147483647)]
     store_id: int
 
@@ -26,6 +27,7 @@ class StockCountUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)] | MISSING = MISSING
+    shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
     quantity: Annotated[int, Field(strict=True, ge=0, le=2147483647)] | MISSING = MISSING
     store_id: int | MISSING = MISSING
 
