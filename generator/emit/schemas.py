@@ -150,9 +150,28 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
         return _annotated(module, "float", ge=f.min, le=f.max, allow_inf_nan=False)
     if kind == "decimal":
         module.use("decimal", "Decimal")
-        return _annotated(module, "Decimal", max_digits=f.type.precision,
-                          decimal_places=f.type.scale, ge=f.min, le=f.max, allow_inf_nan=False)
+        module.use("pydantic", "WithJsonSchema")
+        constrained = _annotated(module, "Decimal", max_digits=f.type.precision,
+                                 decimal_places=f.type.scale, ge=f.min, le=f.max,
+                                 allow_inf_nan=False)
+        schema = py_literal(decimal_json_schema(f))
+        return f"{constrained[:-1]}, WithJsonSchema({schema}, mode='validation')]"
     return _plain_type(module, kind)
+
+
+def decimal_json_schema(f: ir.Field) -> dict[str, object]:
+    """A decimal on input: a JSON number within bounds, or a bounded numeric string."""
+    precision = f.type.precision or 18
+    scale = f.type.scale or 0
+    number: dict[str, object] = {"type": "number"}
+    if f.min is not None:
+        number["minimum"] = f.min
+    if f.max is not None:
+        number["maximum"] = f.max
+    digits = f"\\d{{1,{max(precision - scale, 1)}}}"
+    fraction = f"(\\.\\d{{1,{scale}}})?" if scale else ""
+    text = {"type": "string", "maxLength": precision + 2, "pattern": f"^-?{digits}{fraction}$"}
+    return {"anyOf": [number, text]}
 
 
 def _bound(value: float | None, limit: int, pick: object) -> int | float:

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shop.core.clock import today
 from shop.core.pagination import InList, ListParams, sort_by
@@ -21,7 +21,19 @@ class InvoiceCreate(BaseModel):
     number: Annotated[str, Field(max_length=30, pattern="^INV-[0-9]{4}-[0-9]{5}$")]
     issued_on: date = Field(default_factory=today)
     due_on: date
-    amount: Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+    amount: Annotated[
+        Decimal,
+        Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                ]
+            },
+            mode="validation",
+        ),
+    ]
     is_paid: bool = False
     order_id: uuid.UUID
 
@@ -37,7 +49,23 @@ class InvoiceUpdate(BaseModel):
     issued_on: date | MISSING = MISSING
     due_on: date | MISSING = MISSING
     amount: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
     ) = MISSING
     is_paid: bool | MISSING = MISSING

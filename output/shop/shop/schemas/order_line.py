@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.types import NO_NUL, UtcDatetime
@@ -19,7 +19,17 @@ class OrderLineCreate(BaseModel):
 
     quantity: Annotated[int, Field(strict=True, ge=1, le=999)] = 1
     discount_amount: Annotated[
-        Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)
+        Decimal,
+        Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                ]
+            },
+            mode="validation",
+        ),
     ] = Decimal("0")
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | None = None
     order_id: uuid.UUID
@@ -33,7 +43,23 @@ class OrderLineUpdate(BaseModel):
 
     quantity: Annotated[int, Field(strict=True, ge=1, le=999)] | MISSING = MISSING
     discount_amount: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
     ) = MISSING
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | MISSING | None = MISSING

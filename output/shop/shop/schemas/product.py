@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.relations import ItemValues
@@ -52,12 +52,58 @@ class ProductCreate(BaseModel):
     slug: Annotated[str, Field(max_length=200, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     type: ProductType = ProductType.PHYSICAL
     description: Annotated[str, Field(max_length=20000, pattern=NO_NUL)] | None = None
-    price: Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+    price: Annotated[
+        Decimal,
+        Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                ]
+            },
+            mode="validation",
+        ),
+    ]
     compare_at_price: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)] | None
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
     ) = None
     cost_price: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)] | None
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
     ) = None
     content_rating: ContentRating = ContentRating.NOT_RATED
     is_active: bool = True
@@ -98,16 +144,64 @@ class ProductUpdate(BaseModel):
     type: ProductType | MISSING = MISSING
     description: Annotated[str, Field(max_length=20000, pattern=NO_NUL)] | MISSING | None = MISSING
     price: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
     ) = MISSING
     compare_at_price: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING
     cost_price: (
-        Annotated[Decimal, Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING

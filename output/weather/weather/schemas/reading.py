@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from weather.core.clock import utcnow
 from weather.core.pagination import InList, ListParams, sort_by
@@ -35,7 +35,17 @@ class ReadingCreate(BaseModel):
     humidity_pct: Annotated[int, Field(strict=True, ge=0, le=100)] | None = None
     pressure_hpa: Annotated[float, Field(ge=800, le=1100, allow_inf_nan=False)] | None = None
     rainfall_mm: Annotated[
-        Decimal, Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False)
+        Decimal,
+        Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
+                ]
+            },
+            mode="validation",
+        ),
     ] = Decimal("0")
     wind: Wind
     station_id: int
@@ -56,7 +66,19 @@ class ReadingUpdate(BaseModel):
         MISSING
     )
     rainfall_mm: (
-        Annotated[Decimal, Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
     ) = MISSING
     wind: Wind | MISSING = MISSING

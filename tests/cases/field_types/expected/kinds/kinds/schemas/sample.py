@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
 
 from kinds.core.clock import today
 from kinds.core.pagination import InList, ListParams
@@ -26,7 +26,19 @@ class SampleCreate(BaseModel):
         Annotated[int, Field(strict=True, ge=-9223372036854775808, le=9223372036854775807)] | None
     ) = None
     a_float: Annotated[float, Field(ge=0.5, le=99.5, allow_inf_nan=False)]
-    a_decimal: Annotated[Decimal, Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False)]
+    a_decimal: Annotated[
+        Decimal,
+        Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number", "minimum": 0},
+                    {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
+                ]
+            },
+            mode="validation",
+        ),
+    ]
     a_boolean: bool = True
     a_date: date = Field(default_factory=today)
     a_datetime: UtcDatetime | None = None
@@ -60,7 +72,23 @@ class SampleUpdate(BaseModel):
     ) = MISSING
     a_float: Annotated[float, Field(ge=0.5, le=99.5, allow_inf_nan=False)] | MISSING = MISSING
     a_decimal: (
-        Annotated[Decimal, Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False)]
+        Annotated[
+            Decimal,
+            Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0},
+                        {
+                            "type": "string",
+                            "maxLength": 12,
+                            "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
         | MISSING
     ) = MISSING
     a_boolean: bool | MISSING = MISSING

@@ -5,7 +5,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from orders.core.pagination import InList, ListParams, sort_by
 from orders.core.types import NO_NUL, UtcDatetime
@@ -17,7 +17,19 @@ class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    price: Annotated[Decimal, Field(max_digits=10, decimal_places=2, allow_inf_nan=False)]
+    price: Annotated[
+        Decimal,
+        Field(max_digits=10, decimal_places=2, allow_inf_nan=False),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number"},
+                    {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
+                ]
+            },
+            mode="validation",
+        ),
+    ]
 
 
 class ProductUpdate(BaseModel):
@@ -27,7 +39,24 @@ class ProductUpdate(BaseModel):
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
     price: (
-        Annotated[Decimal, Field(max_digits=10, decimal_places=2, allow_inf_nan=False)] | MISSING
+        Annotated[
+            Decimal,
+            Field(max_digits=10, decimal_places=2, allow_inf_nan=False),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number"},
+                        {
+                            "type": "string",
+                            "maxLength": 12,
+                            "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | MISSING
     ) = MISSING
 
 
