@@ -35,12 +35,15 @@ def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if k not in ("TEST_DATABASE_URL",)}
     environment.update(env, PYTHONPATH=str(cwd))
-    return subprocess.run(args, cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=900, check=False)
+    return subprocess.run(
+        args, cwd=cwd, env=environment, capture_output=True, text=True, timeout=900, check=False
+    )
 
 
 def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
-    assert result.returncode == 0, f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    assert result.returncode == 0, (
+        f"{result.args}\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -61,8 +64,9 @@ def test_mypy_strict_passes(output: Path, example: str) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
-    assert_ok(run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                  output / example))
+    assert_ok(
+        run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], output / example)
+    )
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -70,5 +74,10 @@ def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> Non
     url = os.environ.get("TEST_DATABASE_URL")
     if url is None:
         pytest.skip("TEST_DATABASE_URL is not set")
-    assert_ok(run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-                  output / example, TEST_DATABASE_URL=url))
+    assert_ok(
+        run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            output / example,
+            TEST_DATABASE_URL=url,
+        )
+    )

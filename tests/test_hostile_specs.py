@@ -17,19 +17,81 @@ from generator.pipeline import build
 
 NASTY_TEXT = st.lists(
     st.one_of(
-        st.sampled_from(['"', "'", '"""', "\\", "{}", "{{x}}", "%s", "%", "\x00", "\n", "\r",
-                         "\u2028", "\u2029", "\t", "`", "$me", "../", "ﬁ", "é", "\ufeff",
-                         "nan", "inf", "*/", "-->", "#"]),
+        st.sampled_from(
+            [
+                '"',
+                "'",
+                '"""',
+                "\\",
+                "{}",
+                "{{x}}",
+                "%s",
+                "%",
+                "\x00",
+                "\n",
+                "\r",
+                "\u2028",
+                "\u2029",
+                "\t",
+                "`",
+                "$me",
+                "../",
+                "ﬁ",
+                "é",
+                "\ufeff",
+                "nan",
+                "inf",
+                "*/",
+                "-->",
+                "#",
+            ]
+        ),
         st.text(max_size=6),
     ),
     max_size=6,
 ).map("".join)
 NAMES = st.one_of(
-    st.sampled_from(["type", "format", "match", "case", "class", "from", "import", "metadata",
-                     "registry", "model_config", "model_dump", "json", "dict", "self", "id",
-                     "select", "order", "group", "user", "table", "__init__", "_x", "x_",
-                     "a__b", "Ｐost", "post", "Post", "posts", "ﬁeld", "9lives", "print",
-                     "list", "str", "query", "base", "health", "t" * 70]),
+    st.sampled_from(
+        [
+            "type",
+            "format",
+            "match",
+            "case",
+            "class",
+            "from",
+            "import",
+            "metadata",
+            "registry",
+            "model_config",
+            "model_dump",
+            "json",
+            "dict",
+            "self",
+            "id",
+            "select",
+            "order",
+            "group",
+            "user",
+            "table",
+            "__init__",
+            "_x",
+            "x_",
+            "a__b",
+            "\uff30ost",
+            "post",
+            "Post",
+            "posts",
+            "ﬁeld",
+            "9lives",
+            "print",
+            "list",
+            "str",
+            "query",
+            "base",
+            "health",
+            "t" * 70,
+        ]
+    ),
     st.from_regex(r"[a-z][a-z0-9_]{0,12}", fullmatch=True),
 )
 
@@ -41,8 +103,13 @@ def _spec(entity: str, field: str, text: str, values: list[str], pattern: str) -
             entity: {
                 "description": text,
                 "fields": {
-                    field: {"type": "string", "description": text, "example": text,
-                            "default": text, "max_length": 255},
+                    field: {
+                        "type": "string",
+                        "description": text,
+                        "example": text,
+                        "default": text,
+                        "max_length": 255,
+                    },
                     "level": {"type": "enum", "values": values or ["a"]},
                     "code": {"type": "string", "pattern": pattern, "nullable": True},
                 },
@@ -78,8 +145,11 @@ def test_hostile_spec_is_diagnosed_or_generates_safe_code(
         if path.endswith(".json"):
             json.loads(content)
     enums = ast.parse(result.files["hostile/hostile/enums.py"])
-    stored = {node.value.value for node in ast.walk(enums)
-              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+    stored = {
+        node.value.value
+        for node in ast.walk(enums)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+    }
     assert set(values) <= stored
     package = ast.parse(result.files["hostile/hostile/__init__.py"])
     doc = ast.get_docstring(package, clean=False) or ""

@@ -89,4 +89,4 @@ def test_wrapped_string_literal_keeps_its_value_and_fits_the_line(text: str, ind
     from generator.emit.literals import py_string_wrapped
 
     source = py_string_wrapped(text, indent)
-    assert eval(source) == text  # noqa: S307
+    assert eval(source) == text

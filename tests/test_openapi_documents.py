@@ -28,8 +28,12 @@ def test_every_string_has_a_max_length_and_every_array_max_items(path: Path) -> 
             continue
         for field, spec in schema.get("properties", {}).items():
             for option in spec.get("anyOf", [spec]):
-                if option.get("type") == "string" and "maxLength" not in option \
-                        and "format" not in option and "enum" not in option:
+                if (
+                    option.get("type") == "string"
+                    and "maxLength" not in option
+                    and "format" not in option
+                    and "enum" not in option
+                ):
                     unbounded.append(f"{name}.{field}")
                 if option.get("type") == "array" and "maxItems" not in option:
                     unbounded.append(f"{name}.{field}")

@@ -27,12 +27,15 @@ def test_every_example_spec_file_validates_against_the_schema(path: Path) -> Non
     jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, SCHEMA)
 
 
-@pytest.mark.parametrize("document", [
-    {"api": {"name": "x", "titel": "typo"}},
-    {"entities": {"post": {"fields": {"title": {"type": "string", "max_lenght": 3}}}}},
-    {"api": {"name": "x", "id_type": "serial"}},
-    {"roles": ["admin"]},
-])
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"api": {"name": "x", "titel": "typo"}},
+        {"entities": {"post": {"fields": {"title": {"type": "string", "max_lenght": 3}}}}},
+        {"api": {"name": "x", "id_type": "serial"}},
+        {"roles": ["admin"]},
+    ],
+)
 def test_invalid_documents_fail_the_schema(document: dict[str, object]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, SCHEMA)

@@ -176,7 +176,7 @@ def declared_links(located: Located[EntitySpec]) -> list[ir.DependencyLink]:
         lhs, rhs = parse_dependency(dep.fd)
         declared.append((lhs, rhs, dep.entity, located.span("dependencies", i)))
     cover = fd.canonical_cover(fd.FD(frozenset(lhs), frozenset(rhs)) for lhs, rhs, _, _ in declared)
-    links = []
+    links: list[ir.DependencyLink] = []
     for lhs, _, _, _ in declared:
         dependency = next((d for d in cover if d.lhs == frozenset(lhs)), None)
         if dependency is None or any(link.determinant == lhs for link in links):

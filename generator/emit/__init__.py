@@ -5,21 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from generator import ir
-from generator.emit.base import RenderedFile
 from generator.emit import migrations
 from generator.emit.app import emit as emit_app
+from generator.emit.base import RenderedFile
 from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
 from generator.emit.layers import emit as emit_layers
+from generator.emit.migrations import MigrationInput
 from generator.emit.models import emit as emit_models
 from generator.emit.schemas import emit as emit_schemas
 from generator.emit.tests import emit as emit_tests
-from generator.emit.migrations import MigrationInput
 
 Emitter = Callable[[ir.Project], list[RenderedFile]]
 
-EMITTERS: tuple[Emitter, ...] = (emit_app, emit_docs, emit_enums, emit_models, emit_schemas, emit_layers,
-                                   emit_tests)
+EMITTERS: tuple[Emitter, ...] = (
+    emit_app,
+    emit_docs,
+    emit_enums,
+    emit_models,
+    emit_schemas,
+    emit_layers,
+    emit_tests,
+)
 
 __all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]
 

@@ -37,7 +37,6 @@ FILES: tuple[tuple[str, str, bool], ...] = (
     ("package/core/pagination.py.j2", "{package}/core/pagination.py", False),
     ("package/core/types.py.j2", "{package}/core/types.py", False),
     ("package/models/base.py.j2", "{package}/models/base.py", False),
-    ("empty.py.j2", "{package}/schemas/__init__.py", False),
     ("empty.py.j2", "{package}/repositories/__init__.py", False),
     ("empty.py.j2", "{package}/services/__init__.py", False),
     ("package/routes/__init__.py.j2", "{package}/routes/__init__.py", False),

@@ -17,18 +17,32 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     """docs/normalization.md and docs/erd.md of one project."""
     root = f"{project.api.name}/docs"
     return [
-        RenderedFile(f"{root}/normalization.md", render(
-            "docs/normalization.md.j2", header=header(project, "<!--") + " -->",
-            project=project, rules=_rules(project.decisions), tables=project.tables)),
-        RenderedFile(f"{root}/erd.md", render(
-            "docs/erd.md.j2", header=header(project, "<!--") + " -->",
-            tables=[_erd_table(t) for t in project.tables],
-            links=_erd_links(project.tables))),
+        RenderedFile(
+            f"{root}/normalization.md",
+            render(
+                "docs/normalization.md.j2",
+                header=header(project, "<!--") + " -->",
+                project=project,
+                rules=_rules(project.decisions),
+                tables=project.tables,
+            ),
+        ),
+        RenderedFile(
+            f"{root}/erd.md",
+            render(
+                "docs/erd.md.j2",
+                header=header(project, "<!--") + " -->",
+                tables=[_erd_table(t) for t in project.tables],
+                links=_erd_links(project.tables),
+            ),
+        ),
     ]
 
 
 def _rules(decisions: tuple[ir.Decision, ...]) -> list[tuple[str, list[ir.Decision]]]:
-    return [(title, [d for d in decisions if d.rule == rule]) for rule, title in _RULE_TITLES.items()]
+    return [
+        (title, [d for d in decisions if d.rule == rule]) for rule, title in _RULE_TITLES.items()
+    ]
 
 
 def sql_type_label(t: ir.SqlType) -> str:
@@ -42,13 +56,20 @@ def sql_type_label(t: ir.SqlType) -> str:
 
 def _erd_table(table: ir.Table) -> dict[str, object]:
     fk_columns = {c for fk in table.foreign_keys for c in fk.columns}
-    unique_columns = {c.columns[0] for c in table.constraints
-                      if c.kind == "unique" and len(c.columns) == 1}
+    unique_columns = {
+        c.columns[0] for c in table.constraints if c.kind == "unique" and len(c.columns) == 1
+    }
     rows = []
     for column in table.columns:
-        keys = [k for k, on in (("PK", column.name in table.primary_key),
-                                ("FK", column.name in fk_columns),
-                                ("UK", column.name in unique_columns)) if on]
+        keys = [
+            k
+            for k, on in (
+                ("PK", column.name in table.primary_key),
+                ("FK", column.name in fk_columns),
+                ("UK", column.name in unique_columns),
+            )
+            if on
+        ]
         rows.append((sql_type_label(column.type), column.name, ", ".join(keys)))
     return {"name": table.name, "rows": rows}
 

@@ -8,7 +8,7 @@ from generator import ir
 from generator.compile import naming
 from generator.compile.normalize import columns_for
 from generator.emit.models import child_class_name
-from generator.emit.schemas import writable_relations
+from generator.emit.schemas import includable, writable_relations
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class EntityContext:
     passwords: tuple[str, ...]
     immutable: tuple[str, ...]
     dependencies: tuple[DependencyWrite, ...]
+    includes: tuple[tuple[str, str], ...]
 
     @property
     def list_fn(self) -> str:
@@ -84,10 +85,8 @@ def module_name(entity: ir.Entity) -> str:
     return naming.py_attr(entity.name)
 
 
-def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
-    """Everything the layer templates of one entity use."""
-    modules = {e.name: module_name(e) for e in project.entities}
-    classes = {e.name: e.class_name for e in project.entities}
+def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
+    """Loader options for what every response of `entity` reads besides its own columns."""
     relations = writable_relations(entity)
     loads = [
         f"selectinload({entity.class_name}.{r.attr})" for r in relations if r.kind == "many_to_many"
@@ -106,6 +105,15 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         and any(r.name == f.derived_from[0] for r in entity.relations)
     ]
     loads += [_chain_load(project, entity, link) for link in entity.dependencies]
+    return list(dict.fromkeys(loads))
+
+
+def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
+    """Everything the layer templates of one entity use."""
+    modules = {e.name: module_name(e) for e in project.entities}
+    classes = {e.name: e.class_name for e in project.entities}
+    relations = writable_relations(entity)
+    loads = entity_loads(project, entity)
     return EntityContext(
         package=project.api.name,
         entity=entity,
@@ -119,7 +127,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         id_type="uuid.UUID" if project.api.id_type == "uuid" else "int",
         crud=entity.crud,
         searchable=tuple(f.attr for f in entity.fields if f.searchable and f.storage == "column"),
-        loads=tuple(dict.fromkeys(loads)),
+        loads=tuple(loads),
         related_ids=tuple(
             RelatedIds(r.wire_name, r.attr, classes[r.target], modules[r.target])
             for r in relations
@@ -141,6 +149,9 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         ),
         passwords=tuple(f.attr for f in entity.fields if f.type.kind == "password"),
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
+        includes=tuple(
+            (r.name, _include_load(project, entity, r)) for r in includable(project, entity)
+        ),
         dependencies=tuple(
             DependencyWrite(
                 classes[d.entity],
@@ -163,6 +174,16 @@ def deepest_first(
     for link in entity.dependencies:
         found = deepest_first(project, project.entity(link.entity)) + found + [(entity, link)]
     return found
+
+
+def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation) -> str:
+    """The load of an embedded relation, with what the target's own responses read."""
+    load = f"selectinload({entity.class_name}.{relation.attr})"
+    target = project.entity(relation.target)
+    if target.name == entity.name:
+        return load
+    nested = entity_loads(project, target)
+    return f"{load}.options({', '.join(nested)})" if nested else load
 
 
 def _chain_load(project: ir.Project, entity: ir.Entity, link: ir.DependencyLink) -> str:

@@ -18,5 +18,9 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         }
         for e in project.enums
     ]
-    return [RenderedFile(f"{package}/{package}/enums.py",
-                         render("enums.py.j2", header=header(project), enums=enums))]
+    return [
+        RenderedFile(
+            f"{package}/{package}/enums.py",
+            render("enums.py.j2", header=header(project), enums=enums),
+        )
+    ]

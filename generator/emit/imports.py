@@ -58,11 +58,18 @@ def render_imports(imports: Iterable[Import], package: str) -> str:
     blocks = []
     for section in sorted(set(plain) | set(members) | set(aliased)):
         lines = [f"import {m}" for m in sorted(plain[section], key=str.lower)]
-        froms = [(module.lower(), 0, f"from {module} import "
-                  + ", ".join(sorted(members[section][module], key=_member_key)))
-                 for module in members[section]]
-        froms += [(module.lower(), 1, f"from {module} import {what}")
-                  for module, what in aliased[section]]
+        froms = [
+            (
+                module.lower(),
+                0,
+                f"from {module} import "
+                + ", ".join(sorted(members[section][module], key=_member_key)),
+            )
+            for module in members[section]
+        ]
+        froms += [
+            (module.lower(), 1, f"from {module} import {what}") for module, what in aliased[section]
+        ]
         lines += [line for _, _, line in sorted(froms)]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)

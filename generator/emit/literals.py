@@ -27,7 +27,11 @@ def py_literal(value: Any) -> str:
         return _string(value)
     if isinstance(value, list | tuple):
         items = ", ".join(py_literal(v) for v in value)
-        return f"[{items}]" if isinstance(value, list) else f"({items}{',' if len(value) == 1 else ''})"
+        return (
+            f"[{items}]"
+            if isinstance(value, list)
+            else f"({items}{',' if len(value) == 1 else ''})"
+        )
     if isinstance(value, dict):
         return "{" + ", ".join(f"{py_literal(k)}: {py_literal(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"no literal for {type(value).__name__}")
@@ -75,8 +79,9 @@ def docstring_wrapped(text: str, indent: int = 4, width: int = 100) -> str:
     import textwrap
 
     body = docstring_text(text)
-    lines = textwrap.wrap(body, width=width - indent - 6, break_long_words=False,
-                          break_on_hyphens=False)
+    lines = textwrap.wrap(
+        body, width=width - indent - 6, break_long_words=False, break_on_hyphens=False
+    )
     if len(lines) <= 1:
         return body
     return ("\n" + " " * indent).join(lines) + "\n" + " " * indent

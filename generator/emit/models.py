@@ -15,7 +15,7 @@ from generator.compile.normalize import association_columns
 from generator.diff.compare import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
-from generator.emit.literals import docstring_text, docstring_wrapped, py_literal
+from generator.emit.literals import docstring_wrapped, py_literal
 
 SA = "sqlalchemy"
 ORM = "sqlalchemy.orm"
@@ -35,8 +35,19 @@ _TYPES: dict[str, tuple[str, str, tuple[Import, ...]]] = {
     "uuid": ("Uuid()", "uuid.UUID", (Import("uuid"),)),
     "json": ('JSON().with_variant(JSONB(), "postgresql")', "Any", (Import("typing", "Any"),)),
 }
-_SA_NAMES = {"String", "Text", "Integer", "BigInteger", "Float", "Numeric", "Boolean", "Date",
-             "Time", "Uuid", "JSON"}
+_SA_NAMES = {
+    "String",
+    "Text",
+    "Integer",
+    "BigInteger",
+    "Float",
+    "Numeric",
+    "Boolean",
+    "Date",
+    "Time",
+    "Uuid",
+    "JSON",
+}
 
 
 @dataclass
@@ -70,17 +81,30 @@ class ModuleBuilder:
 def emit(project: ir.Project) -> list[RenderedFile]:
     """models/<entity>.py for every entity, and models/__init__.py gathering them."""
     package = project.api.name
-    files = [RenderedFile(f"{package}/{package}/models/{naming.py_attr(e.name)}.py",
-                          _entity_module(project, e))
-             for e in project.entities]
+    files = [
+        RenderedFile(
+            f"{package}/{package}/models/{naming.py_attr(e.name)}.py", _entity_module(project, e)
+        )
+        for e in project.entities
+    ]
     imports = {Import(f"{package}.models.base", "Base")} | {
-        Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name)
-        for e in project.entities}
-    files.append(RenderedFile(f"{package}/{package}/models/__init__.py", render(
-        "models/__init__.py.j2", header=header(project), package=package,
-        imports=render_imports(imports, package),
-        exported=sorted(["Base", "metadata", *(e.class_name for e in project.entities)],
-                        key=lambda n: (not n[:1].isupper(), n)))))
+        Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name) for e in project.entities
+    }
+    files.append(
+        RenderedFile(
+            f"{package}/{package}/models/__init__.py",
+            render(
+                "models/__init__.py.j2",
+                header=header(project),
+                package=package,
+                imports=render_imports(imports, package),
+                exported=sorted(
+                    ["Base", "metadata", *(e.class_name for e in project.entities)],
+                    key=lambda n: (not n[:1].isupper(), n),
+                ),
+            ),
+        )
+    )
     return files
 
 
@@ -94,30 +118,43 @@ def _entity_module(project: ir.Project, entity: ir.Entity) -> str:
     if project.api.timestamps:
         module.use(f"{package}.models.base", "TimestampMixin")
         mixins.append("TimestampMixin")
-    columns = [_column(module, project, entity, table, c) for c in table.columns
-               if c.name not in ("created_at", "updated_at") or not project.api.timestamps]
+    columns = [
+        _column(module, project, entity, table, c)
+        for c in table.columns
+        if c.name not in ("created_at", "updated_at") or not project.api.timestamps
+    ]
     table_args = _table_args(module, table)
     relationships = [_relationship(module, project, entity, r) for r in entity.relations]
-    relationships += [_list_relationship(module, entity, f) for f in entity.fields
-                      if f.storage == "child_table"]
-    relationships += [_dependency_relationship(module, project, entity, link)
-                      for link in entity.dependencies]
-    children = [_child_class(module, project, entity, f) for f in entity.fields
-                if f.storage == "child_table"]
-    associations = [_association_table(module, project, entity, r) for r in entity.relations
-                    if r.association_table]
+    relationships += [
+        _list_relationship(module, entity, f) for f in entity.fields if f.storage == "child_table"
+    ]
+    relationships += [
+        _dependency_relationship(module, project, entity, link) for link in entity.dependencies
+    ]
+    children = [
+        _child_class(module, project, entity, f)
+        for f in entity.fields
+        if f.storage == "child_table"
+    ]
+    associations = [
+        _association_table(module, project, entity, r)
+        for r in entity.relations
+        if r.association_table
+    ]
     properties = read_through_properties(module, project, entity)
     return render(
         "models/entity.py.j2",
         header=header(project),
-        docstring=docstring_wrapped(f"The `{entity.table}` table: "
-                                    f"{entity.description or entity.class_name + ' rows'}"),
+        docstring=docstring_wrapped(
+            f"The `{entity.table}` table: {entity.description or entity.class_name + ' rows'}"
+        ),
         imports=render_imports(module.imports, package),
         type_checking=render_imports(module.type_checking, package),
         entity=entity,
         bases=", ".join([*mixins, "Base"]),
-        class_doc=docstring_wrapped(entity.description or f"A {entity.name.replace('_', ' ')}.",
-                                    indent=4),
+        class_doc=docstring_wrapped(
+            entity.description or f"A {entity.name.replace('_', ' ')}.", indent=4
+        ),
         table_args=table_args,
         columns=columns,
         relationships=[r for r in relationships if r],
@@ -127,8 +164,13 @@ def _entity_module(project: ir.Project, entity: ir.Entity) -> str:
     )
 
 
-def _column(module: ModuleBuilder, project: ir.Project, entity: ir.Entity, table: ir.Table,
-            column: ir.Column) -> str:
+def _column(
+    module: ModuleBuilder,
+    project: ir.Project,
+    entity: ir.Entity,
+    table: ir.Table,
+    column: ir.Column,
+) -> str:
     if column.primary_key and column.name == "id":
         return _id_column(module, project)
     field_ = next((f for f in entity.fields if f.name == column.name), None)
@@ -142,8 +184,10 @@ def _column(module: ModuleBuilder, project: ir.Project, entity: ir.Entity, table
         module.use(SA, "ForeignKey")
         ondelete = f", ondelete={py_literal(fk.on_delete)}" if fk.on_delete else ""
         alter = ", use_alter=True" if fk.name in module.deferred else ""
-        args.append(f"ForeignKey({py_literal(f'{fk.ref_table}.{fk.ref_columns[0]}')}"
-                    f"{ondelete}, name={py_literal(fk.name)}{alter})")
+        args.append(
+            f"ForeignKey({py_literal(f'{fk.ref_table}.{fk.ref_columns[0]}')}"
+            f"{ondelete}, name={py_literal(fk.name)}{alter})"
+        )
     if column.server_default is not None:
         module.use(SA, "text")
         args.append(f"server_default=text({py_literal(column.server_default)})")
@@ -168,18 +212,24 @@ def _id_column(module: ModuleBuilder, project: ir.Project) -> str:
         module.use(SA, "Uuid")
         return "id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)"
     module.use(SA, "BigInteger", "Identity", "Integer")
-    return ('id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), '
-            "Identity(), primary_key=True)")
+    return (
+        'id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), '
+        "Identity(), primary_key=True)"
+    )
 
 
-def _enum_type(module: ModuleBuilder, project: ir.Project, enum_name: str,
-               column: ir.Column) -> tuple[str, str]:
+def _enum_type(
+    module: ModuleBuilder, project: ir.Project, enum_name: str, column: ir.Column
+) -> tuple[str, str]:
     enum = next(e for e in project.enums if e.name == enum_name)
     module.use(f"{module.package}.enums", enum.class_name)
     module.use(f"{module.package}.models.base", "enum_values")
     module.use(SA, "Enum")
-    return (f"Enum({enum.class_name}, native_enum=False, create_constraint=False, "
-            f"length={column.type.length}, values_callable=enum_values)", enum.class_name)
+    return (
+        f"Enum({enum.class_name}, native_enum=False, create_constraint=False, "
+        f"length={column.type.length}, values_callable=enum_values)",
+        enum.class_name,
+    )
 
 
 def _table_args(module: ModuleBuilder, table: ir.Table) -> list[str]:
@@ -199,8 +249,10 @@ def _table_args(module: ModuleBuilder, table: ir.Table) -> list[str]:
             module.use(SA, "ForeignKeyConstraint")
             local = ", ".join(py_literal(c) for c in fk.columns)
             remote = ", ".join(py_literal(f"{fk.ref_table}.{c}") for c in fk.ref_columns)
-            args.append(f"ForeignKeyConstraint([{local}], [{remote}], "
-                        f"ondelete={py_literal(fk.on_delete)}, name={py_literal(fk.name)})")
+            args.append(
+                f"ForeignKeyConstraint([{local}], [{remote}], "
+                f"ondelete={py_literal(fk.on_delete)}, name={py_literal(fk.name)})"
+            )
     for index in table.indexes:
         module.use(SA, "Index")
         cols = ", ".join(py_literal(c) for c in index.columns)
@@ -209,18 +261,21 @@ def _table_args(module: ModuleBuilder, table: ir.Table) -> list[str]:
     return args
 
 
-def _target_class(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                  target_name: str) -> str:
+def _target_class(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, target_name: str
+) -> str:
     target = project.entity(target_name)
     if target.name != entity.name:
-        module.type_checking.add(Import(f"{module.package}.models.{naming.py_attr(target.name)}",
-                                        target.class_name))
+        module.type_checking.add(
+            Import(f"{module.package}.models.{naming.py_attr(target.name)}", target.class_name)
+        )
         module.use("typing", "TYPE_CHECKING")
     return target.class_name
 
 
-def _relationship(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                  relation: ir.Relation) -> str | None:
+def _relationship(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, relation: ir.Relation
+) -> str | None:
     module.use(ORM, "relationship")
     target = _target_class(module, project, entity, relation.target)
     options = ['lazy="raise"']
@@ -237,8 +292,9 @@ def _relationship(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
     elif relation.kind == "one_to_many":
         annotation = f'list["{target}"]'
         inverse = project.entity(relation.target)
-        column = next((r.column for r in inverse.relations
-                       if r.name == relation.inverse and r.column), None)
+        column = next(
+            (r.column for r in inverse.relations if r.name == relation.inverse and r.column), None
+        )
         if column:
             options.insert(0, f'foreign_keys="{target}.{naming.py_attr(column)}"')
     else:
@@ -247,7 +303,7 @@ def _relationship(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
         options.insert(0, f"secondary={py_literal(secondary)}")
         if relation.through:
             options.append("viewonly=True")
-    return (f"{relation.attr}: Mapped[{annotation}] = relationship({', '.join(options)})")
+    return f"{relation.attr}: Mapped[{annotation}] = relationship({', '.join(options)})"
 
 
 def _back_populates(project: ir.Project, entity: ir.Entity, relation: ir.Relation) -> str | None:
@@ -256,8 +312,11 @@ def _back_populates(project: ir.Project, entity: ir.Entity, relation: ir.Relatio
     if relation.kind == "many_to_one":
         target = project.entity(relation.target)
         for other in target.relations:
-            if other.kind == "one_to_many" and other.target == entity.name \
-                    and other.inverse == relation.name:
+            if (
+                other.kind == "one_to_many"
+                and other.target == entity.name
+                and other.inverse == relation.name
+            ):
                 return other.name
     return None
 
@@ -270,21 +329,27 @@ def child_class_name(entity: ir.Entity, f: ir.Field) -> str:
 def _list_relationship(module: ModuleBuilder, entity: ir.Entity, f: ir.Field) -> str:
     module.use(ORM, "relationship")
     child = child_class_name(entity, f)
-    return (f'{f.attr}: Mapped[list["{child}"]] = relationship(order_by=lambda: {child}.position, '
-            f'cascade="all, delete-orphan", lazy="raise")')
+    return (
+        f'{f.attr}: Mapped[list["{child}"]] = relationship(order_by=lambda: {child}.position, '
+        f'cascade="all, delete-orphan", lazy="raise")'
+    )
 
 
-def _dependency_relationship(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                             link: ir.DependencyLink) -> str:
+def _dependency_relationship(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, link: ir.DependencyLink
+) -> str:
     module.use(ORM, "relationship")
     target = _target_class(module, project, entity, link.entity)
     attr = naming.py_attr(f"{link.entity}_row")
-    return (f'{attr}: Mapped["{target}"] = relationship(viewonly=True, lazy="raise", '
-            f"overlaps={py_literal(','.join(link.determinant))})")
+    return (
+        f'{attr}: Mapped["{target}"] = relationship(viewonly=True, lazy="raise", '
+        f"overlaps={py_literal(','.join(link.determinant))})"
+    )
 
 
-def _child_class(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                 f: ir.Field) -> dict[str, object]:
+def _child_class(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, f: ir.Field
+) -> dict[str, object]:
     table = project.table(f"{entity.table}_{f.name}")
     columns = []
     for column in table.columns:
@@ -293,8 +358,10 @@ def _child_class(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
         fk = next((fk for fk in table.foreign_keys if fk.columns == (column.name,)), None)
         if fk is not None:
             module.use(SA, "ForeignKey")
-            args.append(f"ForeignKey({py_literal(fk.ref_table + '.id')}, ondelete=\"CASCADE\", "
-                        f"name={py_literal(fk.name)})")
+            args.append(
+                f'ForeignKey({py_literal(fk.ref_table + ".id")}, ondelete="CASCADE", '
+                f"name={py_literal(fk.name)})"
+            )
         if column.name in table.primary_key:
             args.append("primary_key=True")
         if column.nullable:
@@ -311,40 +378,74 @@ def _child_class(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
         "table": table.name,
         "doc": docstring_wrapped(f"One item of `{entity.name}.{f.name}`, in order."),
         "columns": columns,
-        "build": "cls(position=position, value=value)" if scalar
+        "build": "cls(position=position, value=value)"
+        if scalar
         else "cls(position=position, **value)",
     }
 
 
-def read_through_properties(module: ModuleBuilder, project: ir.Project,
-                            entity: ir.Entity) -> list[dict[str, str]]:
+def read_through_properties(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity
+) -> list[dict[str, str]]:
     """Values the API reads that are not columns of this table (ids of many_to_many rows,
     copies read through a relation, dependents split out by normalization, objects)."""
     props = []
     id_type = "uuid.UUID" if project.api.id_type == "uuid" else "int"
+    names = {e.name for e in project.entities}
+    for r in entity.relations:
+        if r.target not in names:
+            continue
+        target = _target_class(module, project, entity, r.target)
+        many = r.kind in ("one_to_many", "many_to_many")
+        module.use(f"{module.package}.core.relations", "loaded_or_none")
+        module.use("typing", "cast")
+        annotation = f"list[{target}] | None" if many else f"{target} | None"
+        props.append(
+            {
+                "name": f"{r.attr}_included",
+                "type": f'"{annotation}"',
+                "doc": f"`{r.name}` when it was loaded with the row (for `?include=`).",
+                "body": f'return cast("{annotation}", loaded_or_none(self, {py_literal(r.attr)}))',
+            }
+        )
     for r in entity.relations:
         if r.kind == "many_to_many" and not r.through and not r.implicit:
-            props.append({"name": r.wire_name, "type": f"list[{id_type}]",
-                          "doc": f"Ids of `{r.name}`.",
-                          "body": f"return [row.id for row in self.{r.attr}]"})
+            props.append(
+                {
+                    "name": r.wire_name,
+                    "type": f"list[{id_type}]",
+                    "doc": f"Ids of `{r.name}`.",
+                    "body": f"return [row.id for row in self.{r.attr}]",
+                }
+            )
     for f in entity.fields:
         if f.storage == "derived" and f.derived_from:
             props.append(_derived_property(module, project, entity, f))
         elif f.storage == "flattened":
             module.use("typing", "Any")
-            pairs = ", ".join(f"{py_literal(sub.name)}: self.{naming.py_attr(f.name + '_' + sub.name)}"
-                              for sub in f.subfields)
+            pairs = ", ".join(
+                f"{py_literal(sub.name)}: self.{naming.py_attr(f.name + '_' + sub.name)}"
+                for sub in f.subfields
+            )
             sets = "\n        ".join(
                 f"self.{naming.py_attr(f.name + '_' + sub.name)} = value[{py_literal(sub.name)}]"
-                for sub in f.subfields)
-            props.append({"name": f.attr, "type": "dict[str, Any]",
-                          "doc": f"`{f.name}`, stored as prefixed columns.",
-                          "body": f"return {{{pairs}}}", "setter": sets})
+                for sub in f.subfields
+            )
+            props.append(
+                {
+                    "name": f.attr,
+                    "type": "dict[str, Any]",
+                    "doc": f"`{f.name}`, stored as prefixed columns.",
+                    "body": f"return {{{pairs}}}",
+                    "setter": sets,
+                }
+            )
     return props
 
 
-def _derived_property(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                      f: ir.Field) -> dict[str, str]:
+def _derived_property(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, f: ir.Field
+) -> dict[str, str]:
     assert f.derived_from is not None
     via, name = f.derived_from
     link = next((d for d in entity.dependencies if d.entity == via), None)
@@ -360,13 +461,19 @@ def _derived_property(module: ModuleBuilder, project: ir.Project, entity: ir.Ent
         annotation = enum.class_name
     attr = naming.py_attr(name)
     if optional or link:
-        return {"name": f.attr, "type": f"{annotation} | None",
-                "doc": f"`{via}.{name}`, read through the relation (not stored here).",
-                "body": f"row = self.{relation_attr}\n        return None if row is None "
-                        f"else row.{attr}"}
-    return {"name": f.attr, "type": annotation,
+        return {
+            "name": f.attr,
+            "type": f"{annotation} | None",
             "doc": f"`{via}.{name}`, read through the relation (not stored here).",
-            "body": f"return self.{relation_attr}.{attr}"}
+            "body": f"row = self.{relation_attr}\n        return None if row is None "
+            f"else row.{attr}",
+        }
+    return {
+        "name": f.attr,
+        "type": annotation,
+        "doc": f"`{via}.{name}`, read through the relation (not stored here).",
+        "body": f"return self.{relation_attr}.{attr}",
+    }
 
 
 def _storage_type(f: ir.Field) -> ir.SqlType:
@@ -375,17 +482,20 @@ def _storage_type(f: ir.Field) -> ir.SqlType:
     return column_type(f)
 
 
-def _association_table(module: ModuleBuilder, project: ir.Project, entity: ir.Entity,
-                       relation: ir.Relation) -> str:
+def _association_table(
+    module: ModuleBuilder, project: ir.Project, entity: ir.Entity, relation: ir.Relation
+) -> str:
     table = project.table(relation.association_table or "")
     module.use(SA, "Column", "ForeignKey", "Table")
     left, right = association_columns(entity.name, relation)
     id_type, _ = module.sa_type(table.columns[0].type)
     lines = [py_literal(table.name), "Base.metadata"]
     for column, fk in zip((left, right), table.foreign_keys, strict=True):
-        lines.append(f"Column({py_literal(column)}, {id_type}, ForeignKey("
-                     f"{py_literal(fk.ref_table + '.id')}, ondelete=\"CASCADE\", "
-                     f"name={py_literal(fk.name)}), primary_key=True)")
+        lines.append(
+            f"Column({py_literal(column)}, {id_type}, ForeignKey("
+            f'{py_literal(fk.ref_table + ".id")}, ondelete="CASCADE", '
+            f"name={py_literal(fk.name)}), primary_key=True)"
+        )
     for index in table.indexes:
         module.use(SA, "Index")
         cols = ", ".join(py_literal(c) for c in index.columns)

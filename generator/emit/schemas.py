@@ -6,6 +6,7 @@ read-only and server-set fields sent in a body are a 422 (no mass assignment).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from generator import ir
@@ -21,8 +22,18 @@ MAX_RELATED_IDS = 1000
 MAX_LIST_ITEMS = 1000
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\x00]+$"
 _ORDERED = {"integer", "bigint", "float", "decimal", "date", "datetime", "time"}
-_EQUALITY = {"string", "email", "url", "slug", "enum", "uuid", "integer", "bigint", "boolean",
-             "date"}
+_EQUALITY = {
+    "string",
+    "email",
+    "url",
+    "slug",
+    "enum",
+    "uuid",
+    "integer",
+    "bigint",
+    "boolean",
+    "date",
+}
 
 
 @dataclass
@@ -31,6 +42,7 @@ class SchemaModule:
 
     project: ir.Project
     imports: set[Import] = field(default_factory=set)
+    type_checking: set[Import] = field(default_factory=set)
     nested: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -43,40 +55,117 @@ class SchemaModule:
 
 def emit(project: ir.Project) -> list[RenderedFile]:
     """schemas/<entity>.py for every entity."""
-    return [RenderedFile(f"{project.api.name}/{project.api.name}/schemas/{e.name}.py",
-                         entity_schemas(project, e)) for e in project.entities]
+    files = [
+        RenderedFile(
+            f"{project.api.name}/{project.api.name}/schemas/{naming.py_attr(e.name)}.py",
+            entity_schemas(project, e),
+        )
+        for e in project.entities
+    ]
+    return [*files, schemas_package(project)]
 
 
 def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     module = SchemaModule(project)
     module.use("pydantic", "BaseModel", "ConfigDict")
     create = [_input_field(module, f, update=False) for f in writable_fields(entity)]
-    create += [_relation_input(module, project, r, update=False) for r in writable_relations(entity)]
+    create += [
+        _relation_input(module, project, r, update=False) for r in writable_relations(entity)
+    ]
     update = [_input_field(module, f, update=True) for f in writable_fields(entity)]
     update += [_relation_input(module, project, r, update=True) for r in writable_relations(entity)]
     read = [_read_field(module, project, f) for f in readable_fields(entity)]
     read += [_relation_read(module, project, r) for r in readable_relations(entity)]
     if update:
         module.use("pydantic", "MISSING")
+    embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
+    if embeds:
+        module.use(f"{module.package}.core.relations", "include_by")
+        module.use(f"{module.package}.core.relations", "only_if_included")
+        module.use("pydantic", "field_validator")
+        params.insert(
+            0,
+            "include: str | None = include_by("
+            + ", ".join(py_literal(r.name) for r in includable(project, entity))
+            + ")",
+        )
     return render(
         "schemas/entity.py.j2",
         header=header(project),
-        doc=docstring_wrapped(f"Request and response bodies of `{entity.name}`, and its list "
-                           "parameters."),
+        doc=docstring_wrapped(
+            f"Request and response bodies of `{entity.name}`, and its list parameters."
+        ),
         imports=render_imports(module.imports, module.package),
         nested=module.nested,
         entity=entity,
         id_annotation="uuid.UUID" if project.api.id_type == "uuid" else "int",
-        create=create, update=update,
-        read=[*_id_and_timestamps(module, project, entity, head=True), *read,
-              *_id_and_timestamps(module, project, entity, head=False)],
+        create=create,
+        update=update,
+        read=[
+            *_id_and_timestamps(module, project, entity, head=True),
+            *read,
+            *_id_and_timestamps(module, project, entity, head=False),
+        ],
         params=params,
+        embeds=embeds,
+        embed_names=", ".join(py_literal(r.attr) for r in includable(project, entity)),
+        type_checking=render_imports(module.type_checking, module.package),
         create_doc=docstring_wrapped(f"Body of `POST /{entity.path}`."),
-        update_doc=docstring_wrapped(f"Body of `PATCH /{entity.path}/{{id}}`: only the fields "
-                                  "sent are changed."),
+        update_doc=docstring_wrapped(
+            f"Body of `PATCH /{entity.path}/{{id}}`: only the fields sent are changed."
+        ),
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
+    )
+
+
+def includable(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
+    """Relations `?include=` may embed: every relation to an entity with a Read schema."""
+    names = {e.name for e in project.entities}
+    return [r for r in entity.relations if r.target in names]
+
+
+def _embedded(
+    module: SchemaModule, project: ir.Project, entity: ir.Entity, relation: ir.Relation
+) -> str:
+    target = project.entity(relation.target)
+    read = f"{target.class_name}Read"
+    if target.name != entity.name:
+        module.type_checking.add(
+            Import(f"{module.package}.schemas.{naming.py_attr(target.name)}", read)
+        )
+        module.use("typing", "TYPE_CHECKING")
+    many = relation.kind in ("one_to_many", "many_to_many")
+    annotation = f'"list[{read}] | None"' if many else f'"{read} | None"'
+    module.use("pydantic", "Field")
+    wire = (
+        f", serialization_alias={py_literal(relation.name)}"
+        if relation.attr != relation.name
+        else ""
+    )
+    return (
+        f"{relation.attr}: {annotation} = Field(default=None, "
+        f"validation_alias={py_literal(relation.attr + '_included')}{wire})"
+    )
+
+
+def schemas_package(project: ir.Project) -> RenderedFile:
+    """schemas/__init__.py: imports every module, then resolves the embedded Read types."""
+    package = project.api.name
+    reads = sorted(f"{e.class_name}Read" for e in project.entities)
+    imports = {
+        Import(f"{package}.schemas.{naming.py_attr(e.name)}", f"{e.class_name}Read")
+        for e in project.entities
+    } | {Import("pydantic", "BaseModel")}
+    return RenderedFile(
+        f"{package}/{package}/schemas/__init__.py",
+        render(
+            "schemas/__init__.py.j2",
+            header=header(project),
+            imports=render_imports(imports, package),
+            reads=reads,
+        ),
     )
 
 
@@ -85,8 +174,12 @@ def writable_fields(entity: ir.Entity) -> list[ir.Field]:
     (rule 4) are not writable; dependents split out by a declared dependency (rule 3) are:
     the write finds or creates their row."""
     links = {link.entity for link in entity.dependencies}
-    return [f for f in entity.fields if not f.read_only
-            and (f.storage != "derived" or (f.derived_from and f.derived_from[0] in links))]
+    return [
+        f
+        for f in entity.fields
+        if not f.read_only
+        and (f.storage != "derived" or (f.derived_from and f.derived_from[0] in links))
+    ]
 
 
 def readable_fields(entity: ir.Entity) -> list[ir.Field]:
@@ -96,16 +189,20 @@ def readable_fields(entity: ir.Entity) -> list[ir.Field]:
 
 def writable_relations(entity: ir.Entity) -> list[ir.Relation]:
     """Relations written by id: to-one as `<name>_id`, many_to_many as `<singular>_ids`."""
-    return [r for r in entity.relations
-            if not r.implicit and (r.column or (r.kind == "many_to_many" and not r.through))]
+    return [
+        r
+        for r in entity.relations
+        if not r.implicit and (r.column or (r.kind == "many_to_many" and not r.through))
+    ]
 
 
 def readable_relations(entity: ir.Entity) -> list[ir.Relation]:
     return writable_relations(entity)
 
 
-def _id_and_timestamps(module: SchemaModule, project: ir.Project, entity: ir.Entity,
-                       head: bool) -> list[str]:
+def _id_and_timestamps(
+    module: SchemaModule, project: ir.Project, entity: ir.Entity, head: bool
+) -> list[str]:
     if head:
         if project.api.id_type == "uuid":
             module.imports.add(Import("uuid"))
@@ -131,8 +228,12 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
     kind = f.type.kind
     if kind == "list" and f.item is not None:
         item = input_type(module, f.item)
-        return _annotated(module, f"list[{item}]", min_length=f.min_items,
-                          max_length=f.max_items or MAX_LIST_ITEMS)
+        return _annotated(
+            module,
+            f"list[{item}]",
+            min_length=f.min_items,
+            max_length=f.max_items or MAX_LIST_ITEMS,
+        )
     if kind == "object":
         return _nested_model(module, f)
     if kind == "enum":
@@ -144,16 +245,23 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
         return _string(module, f)
     if kind in ("integer", "bigint"):
         low, high = INT32 if kind == "integer" else INT64
-        return _annotated(module, "int", strict=True, ge=_bound(f.min, low, max),
-                          le=_bound(f.max, high, min))
+        return _annotated(
+            module, "int", strict=True, ge=_bound(f.min, low, max), le=_bound(f.max, high, min)
+        )
     if kind == "float":
         return _annotated(module, "float", ge=f.min, le=f.max, allow_inf_nan=False)
     if kind == "decimal":
         module.use("decimal", "Decimal")
         module.use("pydantic", "WithJsonSchema")
-        constrained = _annotated(module, "Decimal", max_digits=f.type.precision,
-                                 decimal_places=f.type.scale, ge=f.min, le=f.max,
-                                 allow_inf_nan=False)
+        constrained = _annotated(
+            module,
+            "Decimal",
+            max_digits=f.type.precision,
+            decimal_places=f.type.scale,
+            ge=f.min,
+            le=f.max,
+            allow_inf_nan=False,
+        )
         schema = py_literal(decimal_json_schema(f))
         return f"{constrained[:-1]}, WithJsonSchema({schema}, mode='validation')]"
     return _plain_type(module, kind)
@@ -174,12 +282,14 @@ def decimal_json_schema(f: ir.Field) -> dict[str, object]:
     return {"anyOf": [number, text]}
 
 
-def _bound(value: float | None, limit: int, pick: object) -> int | float:
-    return limit if value is None else pick(value, limit)  # type: ignore[operator,no-any-return]
+def _bound(value: float | None, limit: int, pick: Callable[[float, int], float]) -> float:
+    """The spec's bound, kept inside the column type's range."""
+    return limit if value is None else pick(value, limit)
 
 
 def _string(module: SchemaModule, f: ir.Field) -> str:
     info = TYPES[f.type.kind]
+    max_length: int | None
     if f.type.kind == "password":
         max_length = min(f.max_length or PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH)
     elif f.type.kind == "text":
@@ -189,14 +299,17 @@ def _string(module: SchemaModule, f: ir.Field) -> str:
     pattern = f.pattern or info.pattern or (URL_PATTERN if f.type.kind == "url" else None)
     if pattern is None:
         module.use(f"{module.package}.core.types", "NO_NUL")
-        return _annotated(module, "str", min_length=f.min_length, max_length=max_length,
-                          pattern_expr="NO_NUL")
-    return _annotated(module, "str", min_length=f.min_length, max_length=max_length,
-                      pattern=pattern)
+        return _annotated(
+            module, "str", min_length=f.min_length, max_length=max_length, pattern_expr="NO_NUL"
+        )
+    return _annotated(
+        module, "str", min_length=f.min_length, max_length=max_length, pattern=pattern
+    )
 
 
-def _annotated(module: SchemaModule, base: str, pattern_expr: str | None = None,
-               **constraints: object) -> str:
+def _annotated(
+    module: SchemaModule, base: str, pattern_expr: str | None = None, **constraints: object
+) -> str:
     args = [f"{k}={py_literal(v)}" for k, v in constraints.items() if v is not None]
     if pattern_expr:
         args.append(f"pattern={pattern_expr}")
@@ -333,8 +446,7 @@ def id_annotation(module: SchemaModule) -> str:
     return "int"
 
 
-def _relation_input(module: SchemaModule, project: ir.Project, r: ir.Relation,
-                    update: bool) -> str:
+def _relation_input(module: SchemaModule, project: ir.Project, r: ir.Relation, update: bool) -> str:
     ident = id_annotation(module)
     if r.kind == "many_to_many":
         module.use("typing", "Annotated")
@@ -394,6 +506,8 @@ def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> lis
     if kind in _EQUALITY:
         lines.append(f"{name}__in: InList[{annotation}] | None = None")
     if kind in _ORDERED:
-        lines += [f"{name}__gte: {annotation} | None = None",
-                  f"{name}__lte: {annotation} | None = None"]
+        lines += [
+            f"{name}__gte: {annotation} | None = None",
+            f"{name}__lte: {annotation} | None = None",
+        ]
     return lines

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from generator import ir
 from generator.compile import naming
@@ -13,7 +14,7 @@ from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.regex_sample import regex_samples
-from generator.emit.schemas import sort_fields, writable_fields, writable_relations
+from generator.emit.schemas import includable, sort_fields, writable_fields, writable_relations
 
 SAMPLES = 24
 
@@ -63,8 +64,9 @@ def value_expression(f: ir.Field, project: ir.Project) -> str:
         item = value_expression(f.item, project)
         return f"[{item} for _ in range({count})]"
     if kind == "object":
-        pairs = ", ".join(f"{py_literal(s.name)}: {value_expression(s, project)}"
-                          for s in f.subfields)
+        pairs = ", ".join(
+            f"{py_literal(s.name)}: {value_expression(s, project)}" for s in f.subfields
+        )
         return "{" + pairs + "}"
     return "None"
 
@@ -92,13 +94,24 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     """tests/factories.py and tests/test_<plural>.py for every entity with routes."""
     package = project.api.name
     entities = [e for e in project.entities if creatable(project, e)]
-    files = [RenderedFile(f"{package}/tests/factories.py", render(
-        "tests/factories.py.j2", header=header(project), package=package,
-        factories=[_factory(project, e) for e in entities]))]
+    files = [
+        RenderedFile(
+            f"{package}/tests/factories.py",
+            render(
+                "tests/factories.py.j2",
+                header=header(project),
+                package=package,
+                factories=[_factory(project, e) for e in entities],
+            ),
+        )
+    ]
     for e in entities:
         if "read" in e.crud:
-            files.append(RenderedFile(f"{package}/tests/test_{naming.py_attr(e.plural)}.py",
-                                      _test_module(project, e)))
+            files.append(
+                RenderedFile(
+                    f"{package}/tests/test_{naming.py_attr(e.plural)}.py", _test_module(project, e)
+                )
+            )
     return files
 
 
@@ -107,14 +120,19 @@ def creatable(project: ir.Project, entity: ir.Entity, seen: frozenset[str] = fro
     if entity.synthesized_from or "create" not in entity.crud or entity.name in seen:
         return False
     return all(
-        r.target == entity.name or creatable(project, project.entity(r.target), seen | {entity.name})
-        for r in writable_relations(entity) if r.column and r.required
+        r.target == entity.name
+        or creatable(project, project.entity(r.target), seen | {entity.name})
+        for r in writable_relations(entity)
+        if r.column and r.required
     )
 
 
 def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
-    fields = [FactoryField(f.name, value_expression(f, project))
-              for f in writable_fields(entity) if not f.nullable or f.default is None]
+    fields = [
+        FactoryField(f.name, value_expression(f, project))
+        for f in writable_fields(entity)
+        if not f.nullable or f.default is None
+    ]
     parents = []
     for r in writable_relations(entity):
         if r.column and r.required and r.target != entity.name:
@@ -130,37 +148,71 @@ def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
     }
 
 
-def _dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str, object]]:
+def _dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str, Any]]:
     """For each declared dependency with a text dependent: the keys that select its row, and
     a different value for that dependent."""
     checks = []
     fields = {f.name: f for f in entity.fields}
     wire = {r.name: r.wire_name for r in entity.relations}
     for link in entity.dependencies:
-        dependent = next((fields[n] for n in link.dependents if n in fields
-                          and fields[n].type.kind in ("string", "text") and not fields[n].pattern),
-                         None)
+        dependent = next(
+            (
+                fields[n]
+                for n in link.dependents
+                if n in fields
+                and fields[n].type.kind in ("string", "text")
+                and not fields[n].pattern
+            ),
+            None,
+        )
         if dependent is None:
             continue
         length = dependent.max_length or dependent.type.max_length or 255
-        checks.append({"name": link.entity, "fd": link.fd, "dependent": dependent.name,
-                       "selectors": [wire.get(n, n) for n in link.determinant],
-                       "other": py_literal("zz-other"[:max(length, 1)])})
+        checks.append(
+            {
+                "name": link.entity,
+                "fd": link.fd,
+                "dependent": dependent.name,
+                "selectors": [wire.get(n, n) for n in link.determinant],
+                "other": py_literal("zz-other"[: max(length, 1)]),
+            }
+        )
     return checks
 
 
 def _test_module(project: ir.Project, entity: ir.Entity) -> str:
     name = module_name(entity)
     writable = writable_fields(entity)
-    tweakable = next((f for f in writable if f.type.kind in ("string", "text") and not f.pattern
-                      and not f.immutable and not f.unique), None)
-    too_long = [f for f in writable
-                if f.type.kind in ("string", "email", "slug", "url") and not f.pattern]
+    tweakable = next(
+        (
+            f
+            for f in writable
+            if f.type.kind in ("string", "text")
+            and not f.pattern
+            and not f.immutable
+            and not f.unique
+        ),
+        None,
+    )
+    too_long = [
+        f for f in writable if f.type.kind in ("string", "email", "slug", "url") and not f.pattern
+    ]
     constant = naming.py_attr(entity.plural).upper()
-    imports = render_imports({Import("typing", "Any"), Import("httpx", "AsyncClient"),
-                              Import("tests.factories", constant),
-                              Import("tests.factories", f"create_{name}"),
-                              Import("tests.factories", f"{name}_body")}, project.api.name)
+    imports = render_imports(
+        {
+            Import("typing", "Any"),
+            Import("httpx", "AsyncClient"),
+            Import("tests.factories", constant),
+            Import("tests.factories", f"create_{name}"),
+            Import("tests.factories", f"{name}_body"),
+        }
+        | (
+            {Import("tests.factories", "count_statements")}
+            if includable(project, entity) and "list" in entity.crud
+            else set()
+        ),
+        project.api.name,
+    )
     return render(
         "tests/test_entity.py.j2",
         imports=imports,
@@ -170,20 +222,45 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         constant=constant,
         crud=entity.crud,
         tweak=tweakable,
-        moving=sorted({"updated_at", "version", *(f.name for f in entity.fields if f.on_update_now),
-                       *([tweakable.name] if tweakable else [])}),
+        moving=sorted(
+            {
+                "updated_at",
+                "version",
+                *(f.name for f in entity.fields if f.on_update_now),
+                *([tweakable.name] if tweakable else []),
+            }
+        ),
         too_long=too_long[0] if too_long else None,
         too_long_length=(too_long[0].type.max_length or 255) + 1 if too_long else 0,
-        below_min=next((f for f in writable if f.min is not None
-                        and f.type.kind in ("integer", "bigint")), None),
+        below_min=next(
+            (f for f in writable if f.min is not None and f.type.kind in ("integer", "bigint")),
+            None,
+        ),
         bad_enum=next((f for f in writable if f.type.kind == "enum"), None),
-        unique=next((f for f in writable if f.unique and f.storage == "column"
-                     and not f.write_only and f.type.kind != "password"), None),
+        unique=next(
+            (
+                f
+                for f in writable
+                if f.unique
+                and f.storage == "column"
+                and not f.write_only
+                and f.type.kind != "password"
+            ),
+            None,
+        ),
         sortable=sort_fields(entity, project.api.timestamps),
-        searchable=next((f for f in writable if f.searchable and f.type.kind in
-                         ("string", "text") and not f.pattern), None),
+        searchable=next(
+            (
+                f
+                for f in writable
+                if f.searchable and f.type.kind in ("string", "text") and not f.pattern
+            ),
+            None,
+        ),
         server_set=["id"] + (["created_at"] if project.api.timestamps else []),
         dependency_checks=_dependency_checks(project, entity),
+        include=[r.name for r in includable(project, entity)],
+        embedded_to_one=[r for r in includable(project, entity) if r.column and r.required],
         uuid_ids=project.api.id_type == "uuid",
         plural_words=entity.plural.replace("_", " "),
         _re=re,
