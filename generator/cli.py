@@ -92,6 +92,13 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool) -> None:
         f"{len(written.removed)} removed, {len(written.created_once)} custom created "
         f"in {out}"
     )
+    for path in written.orphaned_once:
+        click.echo(
+            f"warning: kept {out / path}: custom code for `{Path(path).stem}`, which the spec no "
+            "longer has; gen never deletes your code, but this file may import modules gen "
+            "removed: move what you still need, then delete it",
+            err=True,
+        )
 
 
 @main.command("check")
@@ -124,10 +131,58 @@ def check_cmd(specs: Path, out: Path) -> None:
 @main.command("diff")
 @_SPECS
 @_OUT
-def diff_cmd(specs: Path, out: Path) -> None:
-    """Print the unified diff of what `gen build` would change in OUT."""
+@click.option(
+    "--summary",
+    is_flag=True,
+    help="Print a review summary instead (endpoints, migration risks, permissions), "
+    "against --against REV (default HEAD) or --old OLD_SPECS.",
+)
+@click.option(
+    "--against",
+    metavar="REV",
+    default=None,
+    help="Compare with the spec folder as committed at this git revision (implies --summary).",
+)
+@click.option(
+    "--old",
+    "old_specs",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Compare with this other spec folder (implies --summary).",
+)
+def diff_cmd(
+    specs: Path, out: Path, summary: bool, against: str | None, old_specs: Path | None
+) -> None:
+    """Print the unified diff of what `gen build` would change in OUT.
+
+    With --summary (or --against / --old): what the spec change means for reviewers instead,
+    as Markdown. Exit codes: 0 no change, 1 changes, 2 invalid specs or unknown revision.
+    """
     from generator.write import plan_write
 
+    if against is not None and old_specs is not None:
+        raise click.UsageError("give --against REV or --old OLD_SPECS, not both")
+    if summary or against is not None or old_specs is not None:
+        from generator.review import ReviewError, compile_at_revision, render_summary, review
+
+        new_projects, new_diags = compile_specs(specs)
+        if new_diags.has_errors:
+            _fail_invalid(new_diags.sorted())
+        _print_diagnostics(new_diags.sorted())
+        rev = against or "HEAD"
+        try:
+            old_projects, old_diags = (
+                compile_specs(old_specs) if old_specs else compile_at_revision(specs, rev)
+            )
+        except ReviewError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(EXIT_INVALID)
+        if old_diags.has_errors:
+            _fail_invalid(old_diags.sorted())
+        found = review(old_projects, new_projects)
+        old_label = str(old_specs) if old_specs else f"{rev}:{specs}"
+        click.echo(render_summary(found, old_label, str(specs)), nl=False)
+        sys.exit(EXIT_STALE if found.changed else EXIT_OK)
     result = _build(specs, out)
     plan = plan_write(out, result.files, result.once)
     for planned in plan.writes:

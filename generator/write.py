@@ -112,6 +112,7 @@ class WriteResult:
     removed: tuple[str, ...]  # generated before, no longer produced, deleted
     created_once: tuple[str, ...]  # "once" files created now
     kept_once: tuple[str, ...]  # "once" files that already existed and were left alone
+    orphaned_once: tuple[str, ...] = ()  # "once" files from before that are no longer produced
 
     @property
     def changed(self) -> bool:
@@ -154,6 +155,7 @@ class WritePlan:
     manifest_files: Mapping[str, str]  # path -> sha256 for the new manifest
     once: tuple[str, ...]
     previous: _Manifest
+    orphaned_once: tuple[str, ...] = ()  # custom code kept for what the spec no longer has
 
     @property
     def changed(self) -> bool:
@@ -406,12 +408,16 @@ def plan_write(
         if st is not None and stat.S_ISREG(st.st_mode):  # never delete a link or a directory
             removals.append(path)
 
+    orphaned_once = tuple(
+        p for p in sorted(previous.once) if p not in once_set and _lstat(base / p) is not None
+    )
     return WritePlan(
         out_dir=base,
         writes=tuple(writes),
         unchanged=tuple(unchanged),
         removals=tuple(removals),
         kept_once=tuple(kept_once),
+        orphaned_once=orphaned_once,
         manifest_files={
             path: hashlib.sha256(encoded[path]).hexdigest()
             for path in sorted(files)
@@ -596,6 +602,7 @@ def _apply(plan: WritePlan) -> WriteResult:
         removed=tuple(removed),
         created_once=tuple(w.path for w in plan.writes if w.once),
         kept_once=plan.kept_once,
+        orphaned_once=plan.orphaned_once,
     )
 
 

@@ -41,6 +41,18 @@ class ListField:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """A denormalized copy (rule 4): filled from the related row on create and when the
+    relation changes, never from the body."""
+
+    attr: str
+    wire: str
+    target_class: str
+    target_module: str
+    target_attr: str
+
+
+@dataclass(frozen=True)
 class DependencyWrite:
     """Rule 3 on write: find or create the determinant's row; a contradiction is a 409."""
 
@@ -71,6 +83,7 @@ class EntityContext:
     immutable: tuple[str, ...]
     dependencies: tuple[DependencyWrite, ...]
     includes: tuple[tuple[str, str], ...]
+    snapshots: tuple[Snapshot, ...]
 
     @property
     def list_fn(self) -> str:
@@ -149,6 +162,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         ),
         passwords=tuple(f.attr for f in entity.fields if f.type.kind == "password"),
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
+        snapshots=tuple(_snapshots(project, entity)),
         includes=tuple(
             (r.name, _include_load(project, entity, r)) for r in includable(project, entity)
         ),
@@ -173,6 +187,19 @@ def deepest_first(
     found: list[tuple[ir.Entity, ir.DependencyLink]] = []
     for link in entity.dependencies:
         found = deepest_first(project, project.entity(link.entity)) + found + [(entity, link)]
+    return found
+
+
+def _snapshots(project: ir.Project, entity: ir.Entity) -> list[Snapshot]:
+    relations = {r.name: r for r in entity.relations if r.column}
+    found = []
+    for f in entity.fields:
+        if not (f.denormalized_reason and f.derived_from and f.derived_from[0] in relations):
+            continue
+        relation = relations[f.derived_from[0]]
+        target = project.entity(relation.target)
+        found.append(Snapshot(f.attr, relation.wire_name, target.class_name, module_name(target),
+                              naming.py_attr(f.derived_from[1])))
     return found
 
 

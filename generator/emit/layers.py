@@ -91,9 +91,12 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         imports.add(Import(f"{c.package}.core.passwords", "hash_password"))
     if c.dependencies:
         imports.add(Import(f"{c.package}.core.relations", "find_or_create"))
+    if c.snapshots:
+        imports.add(Import(f"{c.package}.core.relations", "snapshot"))
     targets = [(t.target_class, t.target_module) for t in c.related_ids]
     targets += [(t.target_class, t.target_module) for t in c.to_one]
     targets += [(t.target_class, t.target_module) for t in c.dependencies]
+    targets += [(t.target_class, t.target_module) for t in c.snapshots]
     for target_class, target_module in targets:
         if target_class != c.class_name:
             imports.add(Import(f"{c.package}.models.{target_module}", target_class))

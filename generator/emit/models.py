@@ -63,10 +63,15 @@ class ModuleBuilder:
         for name in names:
             self.imports.add(Import(module, name))
 
+    def annotation(self, t: ir.SqlType) -> str:
+        """The Python annotation of a storage type (its imports recorded)."""
+        _, annotation, needs = _TYPES[t.kind]
+        self.imports.update(needs)
+        return annotation
+
     def sa_type(self, t: ir.SqlType) -> tuple[str, str]:
         """(constructor expression, Python annotation) of a storage type."""
-        constructor, annotation, needs = _TYPES[t.kind]
-        self.imports.update(needs)
+        constructor = _TYPES[t.kind][0]
         expression = constructor.format(length=t.length, precision=t.precision, scale=t.scale)
         head = expression.split("(")[0]
         if head in _SA_NAMES:
@@ -75,7 +80,7 @@ class ModuleBuilder:
             self.use(f"{self.package}.models.base", "UTCDateTime")
         if t.kind == "json":
             self.use("sqlalchemy.dialects.postgresql", "JSONB")
-        return expression, annotation
+        return expression, self.annotation(t)
 
 
 def emit(project: ir.Project) -> list[RenderedFile]:
@@ -454,7 +459,7 @@ def _derived_property(
     optional = f.nullable or (relation is not None and not relation.required)
     target = project.entity(link.entity if link else relation.target if relation else via)
     target_field = next(t for t in target.fields if t.name == name)
-    _, annotation = module.sa_type(_storage_type(target_field))
+    annotation = module.annotation(_storage_type(target_field))
     if target_field.type.kind == "enum":
         enum = next(e for e in project.enums if e.name == target_field.type.enum)
         module.use(f"{module.package}.enums", enum.class_name)

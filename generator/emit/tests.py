@@ -259,6 +259,9 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         ),
         server_set=["id"] + (["created_at"] if project.api.timestamps else []),
         dependency_checks=_dependency_checks(project, entity),
+        copies=[f for f in entity.fields if f.storage == "derived" and f.derived_from
+                and any(r.name == f.derived_from[0] for r in entity.relations)
+                or f.denormalized_reason],
         include=[r.name for r in includable(project, entity)],
         embedded_to_one=[r for r in includable(project, entity) if r.column and r.required],
         uuid_ids=project.api.id_type == "uuid",
