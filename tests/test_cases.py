@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from generator.diagnostics import Diagnostic
+from generator.explain import explain_text
 from generator.pipeline import BuildResult, build
 from generator.write import write_output
 
@@ -79,10 +80,12 @@ def test_evolution_case(
 
 def _check_result(case: str, root: Path, result: BuildResult, update_goldens: bool) -> None:
     stderr_file, expected_dir = root / "stderr.txt", root / "expected"
+    explain_file = root / "explain.txt"
     if update_goldens:
         if result.ok:
             stderr_file.unlink(missing_ok=True)
             _write_tree(expected_dir, result.files)
+            explain_file.write_text(explain_text(result.projects), encoding="utf-8")
             if result.diagnostics:
                 (root / "warnings.txt").write_text(_stderr(result.diagnostics), encoding="utf-8")
             else:
@@ -103,6 +106,8 @@ def _check_result(case: str, root: Path, result: BuildResult, update_goldens: bo
     warnings_file = root / "warnings.txt"
     expected_warnings = warnings_file.read_text(encoding="utf-8") if warnings_file.exists() else ""
     _assert_same("warnings.txt", expected_warnings, _stderr(result.diagnostics), fix)
+    expected_explain = explain_file.read_text(encoding="utf-8") if explain_file.exists() else ""
+    _assert_same("explain.txt", expected_explain, explain_text(result.projects), fix)
     expected = _read_tree(expected_dir)
     missing = sorted(set(expected) - set(result.files))
     extra = sorted(set(result.files) - set(expected))

@@ -2,18 +2,29 @@
 
 The previous schema is the snapshot the project kept; the new one is the IR. Renames come
 from `renamed_from` hints, never from guessing, so a rename is never a drop plus an add.
-Destructive changes are marked; the caller refuses them unless explicitly allowed.
+A declared dependency that splits a table moves its values into the new table (checked,
+deduplicated) instead of dropping them. Destructive changes are marked; the caller refuses
+them unless explicitly allowed.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 import sqlalchemy as sa
 from alembic.operations import ops
+from sqlalchemy.dialects import postgresql
 
 from generator import ir
+from generator.diff.data import (
+    CheckDependencyOp,
+    FillNullsOp,
+    MoveValuesOp,
+    RestoreValuesOp,
+    Split,
+)
 from generator.diff.sqla import sa_column, sa_metadata, sa_type
 
 Risk = Literal["safe", "review", "destructive"]
@@ -36,6 +47,7 @@ class MigrationPlan:
 
     changes: list[Change] = field(default_factory=list)
     operations: list[ops.MigrateOperation] = field(default_factory=list)
+    splits: list[Split] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
@@ -52,8 +64,20 @@ class MigrationPlan:
         return slug if len(slugs) <= 1 else f"{slug}_and_more"
 
 
+class CastColumnOp(ops.AlterColumnOp):
+    """An AlterColumnOp whose type change needs `USING` on PostgreSQL one way or both:
+    `kw["postgresql_using"]` for this direction, `reverse_using` for the downgrade."""
+
+    reverse_using: str | None = None
+
+
 def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> MigrationPlan:
-    """Operations that turn the old stored schema into the new one, in a safe order."""
+    """Operations that turn the old stored schema into the new one, in a safe order.
+
+    Order: the checks of table splits (before anything changes), foreign keys to renamed
+    tables dropped, table renames, new tables, values moved into split tables, alterations of
+    kept tables (constraint drops, columns, constraint adds), dropped tables.
+    """
     plan = MigrationPlan()
     old_by_name = {t.name: t for t in old}
     new_meta, old_meta = sa_metadata(new), sa_metadata(old)
@@ -62,6 +86,13 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         for t in new
         if t.renamed_from in old_by_name and t.name not in old_by_name
     }
+    current = {renamed.get(name, name): t for name, t in old_by_name.items()}
+    creating = [t for t in new if t.name not in current]
+    plan.splits = find_splits(current, new, creating)
+    plan.operations += [CheckDependencyOp(split) for split in plan.splits]
+    early = MigrationPlan()
+    dropped_early = _drop_references_to_renamed(early, current, new, renamed, old_meta)
+    plan.operations += early.operations
     for before, after in sorted(renamed.items()):
         plan.operations.append(ops.RenameTableOp(before, after))
         plan.changes.append(
@@ -72,14 +103,28 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
                 f"rename_{before}_to_{after}",
             )
         )
-    current = {renamed.get(name, name): t for name, t in old_by_name.items()}
-    creating = [t for t in new if t.name not in current]
+    plan.changes += early.changes
+    for split in plan.splits:
+        moved = ", ".join(f"`{split.source}.{c}`" for c in split.moved_names)
+        plan.changes.append(
+            Change(
+                split.target,
+                f"move {moved} into the new table `{split.target}` (one row per distinct "
+                f"{', '.join(split.target_determinant)}; the upgrade stops if the rows break "
+                f"`{split.fd}`)",
+                "review",
+                f"split_{split.source}_{split.target}",
+            )
+        )
     deferred = deferred_foreign_keys(creating)
     for table in creation_order(creating):
         created = new_meta.tables[table.name]
         create = ops.CreateTableOp.from_table(created)
-        create.columns = [c for c in create.columns
-                          if not (isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred)]
+        create.columns = [
+            c
+            for c in create.columns
+            if not (isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred)
+        ]
         plan.operations.append(create)
         plan.operations += [
             ops.CreateIndexOp.from_index(index)
@@ -89,15 +134,28 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
             Change(table.name, f"create table `{table.name}`", "safe", f"create_{table.name}")
         )
     for table in creation_order(creating):
-        closing = [c for c in new_meta.tables[table.name].constraints
-                   if isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred]
+        closing = [
+            c
+            for c in new_meta.tables[table.name].constraints
+            if isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred
+        ]
         if closing:
-            plan.operations.append(ops.ModifyTableOps(table.name, [
-                ops.CreateForeignKeyOp.from_constraint(c)
-                for c in sorted(closing, key=lambda c: str(c.name))]))
+            plan.operations.append(
+                ops.ModifyTableOps(
+                    table.name,
+                    [
+                        ops.CreateForeignKeyOp.from_constraint(c)
+                        for c in sorted(closing, key=lambda c: str(c.name))
+                    ],
+                )
+            )
+    plan.operations += [MoveValuesOp(split) for split in plan.splits]
     for table in new:
         if table.name in current:
-            _alter_table(plan, current[table.name], table, old_meta, new_meta)
+            moved_out = {c.name for s in plan.splits if s.source == table.name for c in s.moved}
+            _alter_table(
+                plan, current[table.name], table, old_meta, new_meta, moved_out, dropped_early
+            )
     for table in reversed(
         creation_order([t for n, t in current.items() if n not in {t.name for t in new}])
     ):
@@ -112,6 +170,123 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
             )
         )
     return plan
+
+
+def _drop_references_to_renamed(
+    plan: MigrationPlan,
+    current: dict[str, ir.Table],
+    new: tuple[ir.Table, ...],
+    renamed: dict[str, str],
+    old_meta: sa.MetaData,
+) -> frozenset[str]:
+    """Foreign keys to a table being renamed that change: dropped before the rename, so that
+    the downgrade adds them back only after the table has its old name again (PostgreSQL
+    checks the referenced table when a foreign key is created)."""
+    new_by_name = {t.name: t for t in new}
+    dropped: set[str] = set()
+    for name, before in sorted(current.items()):
+        after = new_by_name.get(name)
+        if after is None:
+            continue
+        kept = {fk.name: fk for fk in after.foreign_keys}
+        early = [
+            fk for fk in before.foreign_keys if fk.ref_table in renamed and kept.get(fk.name) != fk
+        ]
+        if not early:
+            continue
+        old_t = old_meta.tables[before.name]
+        plan.operations.append(
+            ops.ModifyTableOps(
+                before.name,
+                [
+                    ops.DropConstraintOp.from_constraint(_sa_constraint(old_t, fk.name))
+                    for fk in sorted(early, key=lambda fk: fk.name)
+                ],
+            )
+        )
+        for fk in sorted(early, key=lambda fk: fk.name):
+            plan.changes.append(Change(name, f"drop constraint `{fk.name}`"))
+            dropped.add(fk.name)
+    return frozenset(dropped)
+
+
+def find_splits(
+    current: dict[str, ir.Table], new: tuple[ir.Table, ...], creating: list[ir.Table]
+) -> list[Split]:
+    """Declared dependencies split out of kept tables (see `split_of`)."""
+    splits = []
+    for target in sorted(creating, key=lambda t: t.name):
+        for source in new:
+            before = current.get(source.name)
+            if before is None:
+                continue
+            for fk in source.foreign_keys:
+                split = split_of(before, source, target, fk)
+                if split is not None:
+                    splits.append(split)
+    return splits
+
+
+def split_of(
+    before: ir.Table, after: ir.Table, target: ir.Table, fk: ir.ForeignKey
+) -> Split | None:
+    """A split when `target` is new, unique on the columns `fk` references, and holds columns
+    that `before` had and `after` lost; `after` keeps the determinant and references `target`.
+
+    The determinant may have been renamed in the same step (its previous name is read); every
+    other column of `target` must fill itself (a default, nullable, or a generated key).
+    """
+    if fk.ref_table != target.name or not _unique_on(target, fk.ref_columns):
+        return None
+    old_cols = {c.name: c for c in before.columns}
+    new_cols = {c.name: c for c in after.columns}
+    determinant = []
+    for source_col, target_col in zip(fk.columns, fk.ref_columns, strict=True):
+        col = new_cols.get(source_col)
+        name = source_col if source_col in old_cols else (col.renamed_from if col else None)
+        if col is None or name not in old_cols:
+            return None
+        determinant.append((name, target_col))
+    renamed_away = {c.renamed_from for c in after.columns if c.renamed_from}
+    key = {*target.primary_key, *fk.ref_columns}
+    moved = tuple(
+        old_cols[c.name]
+        for c in target.columns
+        if c.name not in key
+        and c.name in old_cols
+        and c.name not in new_cols
+        and c.name not in renamed_away
+    )
+    if not moved:
+        return None
+    uuid_key = None
+    moved_names = {c.name for c in moved}
+    for c in target.columns:
+        if c.name in moved_names or c.name in fk.ref_columns:
+            continue
+        if c.primary_key and c.type.kind == "uuid" and c.server_default is None:
+            uuid_key = c.name
+        elif not (c.nullable or c.server_default is not None or c.autoincrement):
+            return None
+    return Split(
+        source=after.name,
+        target=target.name,
+        source_before_renames=before.name,
+        determinant=tuple(determinant),
+        moved=moved,
+        target_uuid_key=uuid_key,
+        nullable_determinant=any(old_cols[s].nullable for s, _ in determinant),
+        fd=f"{', '.join(n for n, _ in determinant)} -> {', '.join(c.name for c in moved)}",
+    )
+
+
+def _unique_on(table: ir.Table, columns: tuple[str, ...]) -> bool:
+    wanted = set(columns)
+    return (
+        set(table.primary_key) == wanted
+        or any(c.kind == "unique" and set(c.columns) == wanted for c in table.constraints)
+        or any(i.unique and set(i.columns) == wanted for i in table.indexes)
+    )
 
 
 def deferred_foreign_keys(tables: list[ir.Table] | tuple[ir.Table, ...]) -> frozenset[str]:
@@ -145,9 +320,19 @@ def creation_order(tables: list[ir.Table]) -> list[ir.Table]:
 
 
 def _alter_table(
-    plan: MigrationPlan, old: ir.Table, new: ir.Table, old_meta: sa.MetaData, new_meta: sa.MetaData
+    plan: MigrationPlan,
+    old: ir.Table,
+    new: ir.Table,
+    old_meta: sa.MetaData,
+    new_meta: sa.MetaData,
+    moved_out: set[str] | frozenset[str] = frozenset(),
+    dropped_early: frozenset[str] = frozenset(),
 ) -> None:
-    table_ops: list[ops.MigrateOperation] = []
+    """Constraint and index drops first (a dropped column takes its own with it on
+    PostgreSQL), then the columns, then the new constraints and indexes."""
+    constraint_changes = MigrationPlan()
+    drops, adds = _constraint_ops(constraint_changes, old, new, old_meta, new_meta, dropped_early)
+    table_ops: list[ops.MigrateOperation] = list(drops)
     old_cols = {c.name: c for c in old.columns}
     new_cols = {c.name: c for c in new.columns}
     for col in new.columns:
@@ -196,6 +381,17 @@ def _alter_table(
             )
     for col in old.columns:
         if col.name not in new_cols and col.name in old_cols:
+            if col.name in moved_out:
+                # The values moved to the split table; the downgrade re-adds the column as
+                # nullable, copies the values back, then restores NOT NULL.
+                restored = sa_column(
+                    ir.Column(col.name, col.type, nullable=True, server_default=col.server_default),
+                    old,
+                )
+                table_ops.append(
+                    ops.DropColumnOp.from_column_and_tablename(None, new.name, restored)
+                )
+                continue
             table_ops.append(
                 ops.DropColumnOp.from_column_and_tablename(None, new.name, sa_column(col, old))
             )
@@ -208,35 +404,61 @@ def _alter_table(
                     col.name,
                 )
             )
-    table_ops += _constraint_ops(plan, old, new, old_meta, new_meta)
+    table_ops += adds
+    plan.changes += constraint_changes.changes
     if table_ops:
         plan.operations.append(ops.ModifyTableOps(new.name, table_ops))
 
 
-def _default_text(col: ir.Column) -> sa.TextClause | None:
-    return sa.text(col.server_default) if col.server_default else None
+def _default_clause(sql: str | None) -> sa.DefaultClause | None:
+    """A server default as Alembic renders it (`sa.text(...)`); a bare TextClause would be
+    printed as its SQL, which is not Python (`server_default=CURRENT_TIMESTAMP`)."""
+    return sa.DefaultClause(sa.text(sql)) if sql else None
 
 
 def downgrade_operations(upgrade: ops.UpgradeOps) -> ops.DowngradeOps:
-    """The downgrade: each operation's reverse(), last first.
+    """The downgrade: each operation's reverse, last first.
 
-    Two repairs on AlterColumnOp.reverse(): it forgets `modify_name` (a renamed column must be
-    renamed back), and it swaps `existing_server_default` (a string, as Alembic's renderer wants
-    it) into `modify_server_default`, where a string would be read as a quoted literal.
+    Repairs on Alembic's reverse(): AlterColumnOp.reverse() forgets `modify_name` (a renamed
+    column must be renamed back), swaps `existing_server_default` (a string, as Alembic's
+    renderer wants it) into `modify_server_default`, where a string would be read as a quoted
+    literal, and keeps the upgrade's `USING` cast. A table split copies its values back before
+    the moved columns become NOT NULL again; checks and NULL fills have no reverse.
     """
-    return ops.DowngradeOps(ops=[_reverse(op) for op in reversed(upgrade.ops)])
+    return ops.DowngradeOps(ops=[r for op in reversed(upgrade.ops) for r in _reverse(op)])
 
 
-def _reverse(op: ops.MigrateOperation) -> ops.MigrateOperation:
+def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
+    if isinstance(op, CheckDependencyOp | FillNullsOp):
+        return []
+    if isinstance(op, MoveValuesOp):
+        return _restore_values(op.split)
     if isinstance(op, ops.RenameTableOp):
-        return ops.RenameTableOp(op.new_table_name, op.table_name)
+        return [ops.RenameTableOp(op.new_table_name, op.table_name)]
     if isinstance(op, ops.ModifyTableOps):
-        return ops.ModifyTableOps(
-            op.table_name, [_reverse(o) for o in reversed(op.ops)], schema=op.schema
-        )
+        reversed_ops = [r for o in reversed(op.ops) for r in _reverse(o)]
+        return [ops.ModifyTableOps(op.table_name, reversed_ops, schema=op.schema)]
     if isinstance(op, ops.AlterColumnOp):
-        return _reverse_alter(op)
-    return op.reverse()
+        return [_reverse_alter(op)]
+    return [op.reverse()]
+
+
+def _restore_values(split: Split) -> list[ops.MigrateOperation]:
+    restore: list[ops.MigrateOperation] = [RestoreValuesOp(split)]
+    not_null = [
+        ops.AlterColumnOp(
+            split.source,
+            c.name,
+            modify_nullable=False,
+            existing_type=sa_type(c.type),
+            existing_server_default=c.server_default or False,
+        )
+        for c in split.moved
+        if not c.nullable
+    ]
+    if not_null:
+        restore.append(ops.ModifyTableOps(split.source, not_null))
+    return restore
 
 
 def _reverse_alter(op: ops.AlterColumnOp) -> ops.AlterColumnOp:
@@ -245,9 +467,15 @@ def _reverse_alter(op: ops.AlterColumnOp) -> ops.AlterColumnOp:
         reverse.column_name = op.modify_name
         reverse.modify_name = op.column_name
     if isinstance(reverse.modify_server_default, str):
-        reverse.modify_server_default = sa.text(reverse.modify_server_default)
-    if isinstance(reverse.existing_server_default, sa.TextClause):
-        reverse.existing_server_default = reverse.existing_server_default.text
+        reverse.modify_server_default = _default_clause(reverse.modify_server_default)
+    existing = reverse.existing_server_default
+    if isinstance(existing, sa.DefaultClause) and isinstance(existing.arg, sa.TextClause):
+        reverse.existing_server_default = existing.arg.text
+    reverse.kw.pop("postgresql_using", None)
+    if isinstance(op, CastColumnOp) and isinstance(reverse, CastColumnOp):
+        if op.reverse_using:
+            reverse.kw["postgresql_using"] = op.reverse_using
+        reverse.reverse_using = op.kw.get("postgresql_using")
     return reverse
 
 
@@ -256,15 +484,18 @@ class _ColumnChanges(TypedDict, total=False):
 
     modify_type: sa.types.TypeEngine[Any]
     modify_nullable: bool
-    modify_server_default: sa.TextClause | None
+    modify_server_default: sa.DefaultClause | None
 
 
 def _alter_column(
     plan: MigrationPlan, table: str, old: ir.Column, new: ir.Column
 ) -> list[ops.MigrateOperation]:
     kwargs: _ColumnChanges = {}
+    using, reverse_using = None, None
     if old.type != new.type:
         kwargs["modify_type"] = sa_type(new.type)
+        using = postgresql_using(new.name, old.type, new.type)
+        reverse_using = postgresql_using(new.name, new.type, old.type)
         risk: Risk = "safe" if widens(old.type, new.type) else "destructive"
         plan.changes.append(
             Change(
@@ -278,19 +509,28 @@ def _alter_column(
         )
     if old.nullable != new.nullable:
         kwargs["modify_nullable"] = new.nullable
-        risk = "safe" if new.nullable or new.server_default else "destructive"
+        risk = "safe" if new.nullable else "review" if new.server_default else "destructive"
         word = "nullable" if new.nullable else "NOT NULL"
+        note = (
+            f" (rows holding NULL get the default {new.server_default})"
+            if risk == "review"
+            else " (fails on rows holding NULL)"
+            if risk == "destructive"
+            else ""
+        )
+        if risk == "review" and new.server_default:
+            plan.operations.append(FillNullsOp(table, old.name, new.server_default))
         plan.changes.append(
             Change(
                 table,
-                f"make `{table}.{new.name}` {word}",
+                f"make `{table}.{new.name}` {word}{note}",
                 risk,
                 f"alter_{table}_{new.name}",
                 new.name,
             )
         )
     if old.server_default != new.server_default:
-        kwargs["modify_server_default"] = _default_text(new) if new.server_default else None
+        kwargs["modify_server_default"] = _default_clause(new.server_default)
         plan.changes.append(
             Change(
                 table,
@@ -302,39 +542,121 @@ def _alter_column(
         )
     if not kwargs:
         return []
-    return [
-        ops.AlterColumnOp(
-            table,
-            new.name,
-            existing_type=sa_type(old.type),
-            existing_nullable=old.nullable,
-            existing_server_default=old.server_default or False,
-            **kwargs,
+    if not (using or reverse_using):
+        return [
+            ops.AlterColumnOp(
+                table,
+                new.name,
+                existing_type=sa_type(old.type),
+                existing_nullable=old.nullable,
+                existing_server_default=old.server_default or False,
+                **kwargs,
+            )
+        ]
+    return _cast_column(table, old, new, kwargs, using, reverse_using)
+
+
+def _cast_column(
+    table: str,
+    old: ir.Column,
+    new: ir.Column,
+    kwargs: _ColumnChanges,
+    using: str | None,
+    reverse_using: str | None,
+) -> list[ops.MigrateOperation]:
+    """A type change with `USING`. PostgreSQL cannot cast a column's default along with it
+    (`default ... cannot be cast automatically`): the old default goes first, the new one
+    comes after the cast (and the downgrade does the same the other way)."""
+    result: list[ops.MigrateOperation] = []
+    defaults = bool(old.server_default or new.server_default)
+    if defaults:
+        kwargs.pop("modify_server_default", None)
+    if defaults and old.server_default:
+        result.append(
+            ops.AlterColumnOp(
+                table,
+                new.name,
+                existing_type=sa_type(old.type),
+                existing_nullable=old.nullable,
+                existing_server_default=old.server_default,
+                modify_server_default=None,
+            )
         )
-    ]
+    cast = CastColumnOp(
+        table,
+        new.name,
+        existing_type=sa_type(old.type),
+        existing_nullable=old.nullable,
+        existing_server_default=False if defaults else old.server_default or False,
+        **kwargs,
+    )
+    if using:
+        cast.kw["postgresql_using"] = using
+    cast.reverse_using = reverse_using
+    result.append(cast)
+    if defaults and new.server_default:
+        result.append(
+            ops.AlterColumnOp(
+                table,
+                new.name,
+                existing_type=sa_type(new.type),
+                existing_nullable=new.nullable,
+                existing_server_default=None,
+                modify_server_default=_default_clause(new.server_default),
+            )
+        )
+    return result
+
+
+_NUMBERS = frozenset({"integer", "bigint", "float", "numeric"})
+_ASSIGNABLE = frozenset({("date", "datetime"), ("datetime", "date"), ("datetime", "time")})
+
+
+def postgresql_using(column: str, old: ir.SqlType, new: ir.SqlType) -> str | None:
+    """`USING "column"::TYPE` when PostgreSQL has no assignment cast from old to new.
+
+    Anything converts to a string type, and numbers to numbers, without one; a string to a
+    number, a boolean to a number or a string to a date does not (ALTER fails without USING).
+    """
+    if old.kind == new.kind or new.kind in ("string", "text"):
+        return None
+    if {old.kind, new.kind} <= _NUMBERS or (old.kind, new.kind) in _ASSIGNABLE:
+        return None
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    type_sql = sa_type(new).dialect_impl(dialect).compile(dialect=dialect)
+    quoted = '"' + column.replace('"', '""') + '"'
+    return f"{quoted}::{type_sql}"
 
 
 _WIDER = {
     ("integer", "bigint"),
     ("string", "text"),
     ("integer", "float"),
-    ("bigint", "numeric"),
-    ("integer", "numeric"),
-    ("float", "numeric"),
     ("date", "datetime"),
 }
+_DIGITS = {"integer": 10, "bigint": 19}  # integer digits a NUMERIC needs to hold them
 
 
 def widens(old: ir.SqlType, new: ir.SqlType) -> bool:
-    """True when every value of the old type fits the new one unchanged."""
+    """True when every value of the old type fits the new one unchanged.
+
+    A missing length or precision is unbounded. A float never fits a NUMERIC unchanged (its
+    binary fractions are rounded); an integer fits one with enough integer digits.
+    """
+    if old.kind == new.kind == "string":
+        return new.length is None or (old.length is not None and new.length >= old.length)
+    if old.kind == new.kind == "numeric":
+        if new.precision is None:
+            return True
+        if old.precision is None:
+            return False
+        return new.precision - (new.scale or 0) >= old.precision - (old.scale or 0) and (
+            new.scale or 0
+        ) >= (old.scale or 0)
     if old.kind == new.kind:
-        if old.kind == "string":
-            return (new.length or 0) >= (old.length or 0)
-        if old.kind == "numeric":
-            return (new.precision or 0) - (new.scale or 0) >= (old.precision or 0) - (
-                old.scale or 0
-            ) and (new.scale or 0) >= (old.scale or 0)
         return True
+    if new.kind == "numeric" and old.kind in _DIGITS:
+        return new.precision is None or new.precision - (new.scale or 0) >= _DIGITS[old.kind]
     return (old.kind, new.kind) in _WIDER
 
 
@@ -347,24 +669,34 @@ def _label(t: ir.SqlType) -> str:
 
 
 def _constraint_ops(
-    plan: MigrationPlan, old: ir.Table, new: ir.Table, old_meta: sa.MetaData, new_meta: sa.MetaData
-) -> list[ops.MigrateOperation]:
-    """Constraints and indexes are compared by name and content; a change drops and re-adds."""
-    result: list[ops.MigrateOperation] = []
+    plan: MigrationPlan,
+    old: ir.Table,
+    new: ir.Table,
+    old_meta: sa.MetaData,
+    new_meta: sa.MetaData,
+    dropped_early: frozenset[str] = frozenset(),
+) -> tuple[list[ops.MigrateOperation], list[ops.MigrateOperation]]:
+    """(drops, adds) of constraints and indexes, compared by name and content; a changed one
+    is dropped and added again. An enum's CHECK that only gains values is safe; one that
+    loses values is destructive (rows holding them fail the upgrade)."""
+    drops: list[ops.MigrateOperation] = []
+    adds: list[ops.MigrateOperation] = []
     old_t, new_t = old_meta.tables[old.name], new_meta.tables[new.name]
     old_items, new_items = _named_constraints(old), _named_constraints(new)
-    for name in sorted(
-        set(old_items) - set(new_items)
-        | {n for n in old_items if n in new_items and old_items[n] != new_items[n]}
-    ):
-        result.append(ops.DropConstraintOp.from_constraint(_sa_constraint(old_t, name)))
-        risk: Risk = "review" if _is_check(old_items[name]) else "safe"
-        plan.changes.append(Change(new.name, f"drop constraint `{name}`", risk))
-    for name in sorted(
-        set(new_items) - set(old_items)
-        | {n for n in new_items if n in old_items and old_items[n] != new_items[n]}
-    ):
-        result.append(ops.AddConstraintOp.from_constraint(_sa_constraint(new_t, name)))
+    changed = {n for n in old_items if n in new_items and old_items[n] != new_items[n]}
+    enums = {n: e for n in changed if (e := _enum_change(old_items[n], new_items[n])) is not None}
+    for name in sorted(set(old_items) - set(new_items) | changed):
+        if name in dropped_early:
+            continue
+        drops.append(ops.DropConstraintOp.from_constraint(_sa_constraint(old_t, name)))
+        if name not in enums:
+            risk: Risk = "review" if _is_check(old_items[name]) else "safe"
+            plan.changes.append(Change(new.name, f"drop constraint `{name}`", risk))
+    for name in sorted(set(new_items) - set(old_items) | changed):
+        adds.append(ops.AddConstraintOp.from_constraint(_sa_constraint(new_t, name)))
+        if name in enums:
+            plan.changes.append(_enum_change_summary(new.name, name, *enums[name]))
+            continue
         risk = "review" if not isinstance(new_items[name], ir.ForeignKey) else "safe"
         plan.changes.append(
             Change(
@@ -376,13 +708,57 @@ def _constraint_ops(
         )
     old_ix = {i.name: i for i in old.indexes}
     new_ix = {i.name: i for i in new.indexes}
-    for name in sorted(old_ix.keys() - new_ix.keys()):
-        result.append(ops.DropIndexOp.from_index(_sa_index(old_t, name)))
+    changed_ix = {n for n in old_ix.keys() & new_ix.keys() if old_ix[n] != new_ix[n]}
+    for name in sorted(old_ix.keys() - new_ix.keys() | changed_ix):
+        drops.append(ops.DropIndexOp.from_index(_sa_index(old_t, name)))
         plan.changes.append(Change(new.name, f"drop index `{name}`"))
-    for name in sorted(new_ix.keys() - old_ix.keys()):
-        result.append(ops.CreateIndexOp.from_index(_sa_index(new_t, name)))
+    for name in sorted(new_ix.keys() - old_ix.keys() | changed_ix):
+        adds.append(ops.CreateIndexOp.from_index(_sa_index(new_t, name)))
         plan.changes.append(Change(new.name, f"create index `{name}`", slug=f"add_{name}"))
-    return result
+    return drops, adds
+
+
+_IN_LIST = re.compile(r"^(\w+) IN \(((?:'(?:[^']|'')*'(?:, )?)*)\)$", re.S)
+_SQL_STRING = re.compile(r"'((?:[^']|'')*)'")
+
+
+def enum_values(item: object) -> tuple[str, tuple[str, ...]] | None:
+    """(column, values) of an enum CHECK (`column IN ('a', 'b')`), else None."""
+    if not _is_check(item):
+        return None
+    assert isinstance(item, ir.Constraint)
+    match = _IN_LIST.match(item.sql or "")
+    if match is None:
+        return None
+    values = tuple(v.replace("''", "'") for v in _SQL_STRING.findall(match.group(2)))
+    return match.group(1), values
+
+
+def _enum_change(old: object, new: object) -> tuple[str, tuple[str, ...], tuple[str, ...]] | None:
+    before, after = enum_values(old), enum_values(new)
+    if before is None or after is None or before[0] != after[0]:
+        return None
+    return after[0], before[1], after[1]
+
+
+def _enum_change_summary(
+    table: str, name: str, column: str, before: tuple[str, ...], after: tuple[str, ...]
+) -> Change:
+    removed = [v for v in before if v not in after]
+    added = [v for v in after if v not in before]
+    if removed:
+        return Change(
+            table,
+            f"remove value(s) {', '.join(map(repr, removed))} from `{table}.{column}` "
+            "(rows holding them fail the upgrade)",
+            "destructive",
+            f"alter_{name}",
+            column,
+        )
+    words = f"add value(s) {', '.join(map(repr, added))} to" if added else "reorder the values of"
+    return Change(
+        table, f"{words} `{table}.{column}` (CHECK replaced)", "safe", f"alter_{name}", column
+    )
 
 
 def _named_constraints(table: ir.Table) -> dict[str, ir.Constraint | ir.ForeignKey]:

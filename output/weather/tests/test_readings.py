@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import READINGS, create_reading, reading_body
+from tests.factories import READINGS, count_statements, create_reading, reading_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -75,6 +75,25 @@ async def test_sort_by_observed_at_both_ways(client: AsyncClient) -> None:
     for sort in ("observed_at", "-observed_at"):
         response = await client.get(READINGS, params={"sort": sort})
         assert response.status_code == 200, response.text
+
+
+async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
+    client: AsyncClient,
+) -> None:
+    params: dict[str, str | int] = {"include": "station", "limit": 50}
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            await create_reading(client)
+        with count_statements() as statements:
+            response = await client.get(READINGS, params=params)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    rows = response.json()["data"]
+    assert all(row["station"]["id"] == row["station_id"] for row in rows)
+    plain = (await client.get(READINGS)).json()["data"]
+    assert all(row["station"] is None for row in plain)
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

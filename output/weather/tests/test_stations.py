@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import STATIONS, create_station, station_body
+from tests.factories import STATIONS, count_statements, create_station, station_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -75,6 +75,23 @@ async def test_sort_by_name_both_ways(client: AsyncClient) -> None:
     for sort in ("name", "-name"):
         response = await client.get(STATIONS, params={"sort": sort})
         assert response.status_code == 200, response.text
+
+
+async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
+    client: AsyncClient,
+) -> None:
+    params: dict[str, str | int] = {"include": "readings", "limit": 50}
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            await create_station(client)
+        with count_statements() as statements:
+            response = await client.get(STATIONS, params=params)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    plain = (await client.get(STATIONS)).json()["data"]
+    assert all(row["readings"] is None for row in plain)
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

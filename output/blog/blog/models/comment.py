@@ -2,7 +2,7 @@
 """The `comments` table: A reader's comment on a post, possibly a reply to another comment."""
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from blog.core.relations import loaded_or_none
 from blog.enums import CommentStatus
 from blog.models.base import Base, TimestampMixin, UTCDateTime, enum_values, utcnow
 
@@ -77,3 +78,23 @@ class Comment(TimestampMixin, Base):
     replies: Mapped[list["Comment"]] = relationship(
         foreign_keys="Comment.reply_to_id", lazy="raise", back_populates="reply_to"
     )
+
+    @property
+    def post_included(self) -> "Post | None":
+        """`post` when it was loaded with the row (for `?include=`)."""
+        return cast("Post | None", loaded_or_none(self, "post"))
+
+    @property
+    def author_included(self) -> "User | None":
+        """`author` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "author"))
+
+    @property
+    def reply_to_included(self) -> "Comment | None":
+        """`reply_to` when it was loaded with the row (for `?include=`)."""
+        return cast("Comment | None", loaded_or_none(self, "reply_to"))
+
+    @property
+    def replies_included(self) -> "list[Comment] | None":
+        """`replies` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Comment] | None", loaded_or_none(self, "replies"))

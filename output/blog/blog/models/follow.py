@@ -3,11 +3,12 @@
 relations.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from blog.core.relations import loaded_or_none
 from blog.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -38,3 +39,13 @@ class Follow(TimestampMixin, Base):
 
     follower: Mapped["User"] = relationship(foreign_keys=[follower_id], lazy="raise")
     followed: Mapped["User"] = relationship(foreign_keys=[followed_id], lazy="raise")
+
+    @property
+    def follower_included(self) -> "User | None":
+        """`follower` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "follower"))
+
+    @property
+    def followed_included(self) -> "User | None":
+        """`followed` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "followed"))

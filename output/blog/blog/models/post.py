@@ -3,7 +3,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from blog.core.relations import loaded_or_none
 from blog.enums import PostStatus
 from blog.models.base import Base, TimestampMixin, UTCDateTime, enum_values, utcnow
 
@@ -125,6 +126,26 @@ class Post(TimestampMixin, Base):
     keywords: Mapped[list["PostKeyword"]] = relationship(
         order_by=lambda: PostKeyword.position, cascade="all, delete-orphan", lazy="raise"
     )
+
+    @property
+    def author_included(self) -> "User | None":
+        """`author` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "author"))
+
+    @property
+    def category_included(self) -> "Category | None":
+        """`category` when it was loaded with the row (for `?include=`)."""
+        return cast("Category | None", loaded_or_none(self, "category"))
+
+    @property
+    def tags_included(self) -> "list[Tag] | None":
+        """`tags` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Tag] | None", loaded_or_none(self, "tags"))
+
+    @property
+    def comments_included(self) -> "list[Comment] | None":
+        """`comments` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Comment] | None", loaded_or_none(self, "comments"))
 
     @property
     def tag_ids(self) -> list[int]:

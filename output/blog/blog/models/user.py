@@ -3,7 +3,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from blog.core.relations import loaded_or_none
 from blog.enums import UserRole
 from blog.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
@@ -80,6 +81,16 @@ class User(TimestampMixin, Base):
     notify_on: Mapped[list["UserNotifyOn"]] = relationship(
         order_by=lambda: UserNotifyOn.position, cascade="all, delete-orphan", lazy="raise"
     )
+
+    @property
+    def desk_included(self) -> "Category | None":
+        """`desk` when it was loaded with the row (for `?include=`)."""
+        return cast("Category | None", loaded_or_none(self, "desk"))
+
+    @property
+    def posts_included(self) -> "list[Post] | None":
+        """`posts` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Post] | None", loaded_or_none(self, "posts"))
 
 
 class UserNotifyOn(Base):

@@ -5,12 +5,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
-from blog.core.relations import ensure_exists
+from blog.core.relations import ensure_exists, included
 from blog.models.comment import Comment
 from blog.models.post import Post
 from blog.models.user import User
@@ -18,6 +19,14 @@ from blog.schemas.comment import CommentListParams
 
 SEARCHABLE = (Comment.body,)
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "post": selectinload(Comment.post).options(
+        selectinload(Post.tags), selectinload(Post.keywords)
+    ),
+    "author": selectinload(Comment.author).options(selectinload(User.notify_on)),
+    "reply_to": selectinload(Comment.reply_to),
+    "replies": selectinload(Comment.replies),
+}
 
 
 async def get_comment(session: AsyncSession, *, id: int) -> Comment | None:
@@ -26,8 +35,9 @@ async def get_comment(session: AsyncSession, *, id: int) -> Comment | None:
 
 
 async def list_comments(session: AsyncSession, *, params: CommentListParams) -> Page[Comment]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Comment, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Comment, params, search=SEARCHABLE, options=options)
 
 
 async def create_comment(session: AsyncSession, *, data: Mapping[str, Any]) -> Comment:

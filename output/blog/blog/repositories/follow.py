@@ -5,18 +5,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
-from blog.core.relations import ensure_exists
+from blog.core.relations import ensure_exists, included
 from blog.models.follow import Follow
 from blog.models.user import User
 from blog.schemas.follow import FollowListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "follower": selectinload(Follow.follower).options(selectinload(User.notify_on)),
+    "followed": selectinload(Follow.followed).options(selectinload(User.notify_on)),
+}
 
 
 async def get_follow(session: AsyncSession, *, id: int) -> Follow | None:
@@ -25,8 +30,9 @@ async def get_follow(session: AsyncSession, *, id: int) -> Follow | None:
 
 
 async def list_follows(session: AsyncSession, *, params: FollowListParams) -> Page[Follow]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Follow, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Follow, params, search=SEARCHABLE, options=options)
 
 
 async def create_follow(session: AsyncSession, *, data: Mapping[str, Any]) -> Follow:

@@ -11,7 +11,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
-from blog.core.relations import ensure_exists, fetch_related
+from blog.core.relations import ensure_exists, fetch_related, included
 from blog.models.category import Category
 from blog.models.post import Post, PostKeyword
 from blog.models.tag import Tag
@@ -27,6 +27,12 @@ LOAD: tuple[ORMOption, ...] = (
     selectinload(Post.tags),
     selectinload(Post.keywords),
 )
+INCLUDE: dict[str, ORMOption] = {
+    "author": selectinload(Post.author).options(selectinload(User.notify_on)),
+    "category": selectinload(Post.category),
+    "tags": selectinload(Post.tags),
+    "comments": selectinload(Post.comments),
+}
 
 
 async def get_post(session: AsyncSession, *, id: int) -> Post | None:
@@ -35,8 +41,9 @@ async def get_post(session: AsyncSession, *, id: int) -> Post | None:
 
 
 async def list_posts(session: AsyncSession, *, params: PostListParams) -> Page[Post]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Post, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Post, params, search=SEARCHABLE, options=options)
 
 
 async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post:

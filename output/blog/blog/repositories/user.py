@@ -12,13 +12,18 @@ from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.core.passwords import hash_password
-from blog.core.relations import ensure_exists
+from blog.core.relations import ensure_exists, included
 from blog.models.category import Category
+from blog.models.post import Post
 from blog.models.user import User, UserNotifyOn
 from blog.schemas.user import UserListParams
 
 SEARCHABLE = (User.display_name,)
 LOAD: tuple[ORMOption, ...] = (selectinload(User.notify_on),)
+INCLUDE: dict[str, ORMOption] = {
+    "desk": selectinload(User.desk),
+    "posts": selectinload(User.posts).options(selectinload(Post.tags), selectinload(Post.keywords)),
+}
 
 
 async def get_user(session: AsyncSession, *, id: int) -> User | None:
@@ -27,8 +32,9 @@ async def get_user(session: AsyncSession, *, id: int) -> User | None:
 
 
 async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, User, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, User, params, search=SEARCHABLE, options=options)
 
 
 async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:

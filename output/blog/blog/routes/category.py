@@ -28,9 +28,8 @@ async def list_categories(
 ) -> ListEnvelope[CategoryRead]:
     """List categories, a page at a time."""
     page = await service.list_categories(session, params=params)
-    return ListEnvelope(
-        data=[CategoryRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [CategoryRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.relations import included
 from blog.deps import IdPath, SessionDep
 from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
 from blog.services import comment as service
@@ -28,9 +29,9 @@ async def list_comments(
 ) -> ListEnvelope[CommentRead]:
     """List comments, a page at a time."""
     page = await service.list_comments(session, params=params)
-    return ListEnvelope(
-        data=[CommentRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [CommentRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.relations import included
 from blog.deps import IdPath, SessionDep
 from blog.schemas.post import PostCreate, PostListParams, PostRead, PostUpdate
 from blog.services import post as service
@@ -28,7 +29,9 @@ async def list_posts(
 ) -> ListEnvelope[PostRead]:
     """List posts, a page at a time."""
     page = await service.list_posts(session, params=params)
-    return ListEnvelope(data=[PostRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [PostRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

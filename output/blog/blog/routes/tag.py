@@ -28,7 +28,8 @@ async def list_tags(
 ) -> ListEnvelope[TagRead]:
     """List tags, a page at a time."""
     page = await service.list_tags(session, params=params)
-    return ListEnvelope(data=[TagRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [TagRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -2,13 +2,18 @@
 """Request and response bodies of `comment`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
+from blog.core.relations import include_by, only_if_included
 from blog.core.types import NO_NUL, UtcDatetime
 from blog.enums import CommentStatus
+
+if TYPE_CHECKING:
+    from blog.schemas.post import PostRead
+    from blog.schemas.user import UserRead
 
 
 class CommentCreate(BaseModel):
@@ -52,10 +57,20 @@ class CommentRead(BaseModel):
     updated_at: datetime
     deleted_at: datetime | None
 
+    post: "PostRead | None" = Field(default=None, validation_alias="post_included")
+    author: "UserRead | None" = Field(default=None, validation_alias="author_included")
+    reply_to: "CommentRead | None" = Field(default=None, validation_alias="reply_to_included")
+    replies: "list[CommentRead] | None" = Field(default=None, validation_alias="replies_included")
+
+    embed_only_when_included = field_validator(
+        "post", "author", "reply_to", "replies", mode="after"
+    )(only_if_included)
+
 
 class CommentListParams(ListParams):
     """Query parameters of `GET /comments`."""
 
+    include: str | None = include_by("post", "author", "reply_to", "replies")
     sort: str | None = sort_by("score", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[int] | None = None

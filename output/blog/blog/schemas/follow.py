@@ -2,11 +2,16 @@
 """Request and response bodies of `follow`, and its list parameters."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import MISSING, BaseModel, ConfigDict
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, sort_by
+from blog.core.relations import include_by, only_if_included
 from blog.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from blog.schemas.user import UserRead
 
 
 class FollowCreate(BaseModel):
@@ -38,10 +43,18 @@ class FollowRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    follower: "UserRead | None" = Field(default=None, validation_alias="follower_included")
+    followed: "UserRead | None" = Field(default=None, validation_alias="followed_included")
+
+    embed_only_when_included = field_validator("follower", "followed", mode="after")(
+        only_if_included
+    )
+
 
 class FollowListParams(ListParams):
     """Query parameters of `GET /follows`."""
 
+    include: str | None = include_by("follower", "followed")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

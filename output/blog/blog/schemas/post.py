@@ -2,14 +2,20 @@
 """Request and response bodies of `post`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
-from blog.core.relations import ItemValues
+from blog.core.relations import ItemValues, include_by, only_if_included
 from blog.core.types import NO_NUL, UtcDatetime
 from blog.enums import PostStatus
+
+if TYPE_CHECKING:
+    from blog.schemas.category import CategoryRead
+    from blog.schemas.comment import CommentRead
+    from blog.schemas.tag import TagRead
+    from blog.schemas.user import UserRead
 
 
 class PostCreate(BaseModel):
@@ -96,10 +102,20 @@ class PostRead(BaseModel):
     deleted_at: datetime | None
     version: int
 
+    author: "UserRead | None" = Field(default=None, validation_alias="author_included")
+    category: "CategoryRead | None" = Field(default=None, validation_alias="category_included")
+    tags: "list[TagRead] | None" = Field(default=None, validation_alias="tags_included")
+    comments: "list[CommentRead] | None" = Field(default=None, validation_alias="comments_included")
+
+    embed_only_when_included = field_validator(
+        "author", "category", "tags", "comments", mode="after"
+    )(only_if_included)
+
 
 class PostListParams(ListParams):
     """Query parameters of `GET /posts`."""
 
+    include: str | None = include_by("author", "category", "tags", "comments")
     sort: str | None = sort_by("title", "published_at", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[int] | None = None

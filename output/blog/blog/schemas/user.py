@@ -2,15 +2,19 @@
 """Request and response bodies of `user`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.clock import utcnow
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
-from blog.core.relations import ItemValues
+from blog.core.relations import ItemValues, include_by, only_if_included
 from blog.core.types import NO_NUL, UtcDatetime
 from blog.enums import UserNotifyOnItem, UserRole
+
+if TYPE_CHECKING:
+    from blog.schemas.category import CategoryRead
+    from blog.schemas.post import PostRead
 
 
 class UserCreate(BaseModel):
@@ -93,10 +97,16 @@ class UserRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    desk: "CategoryRead | None" = Field(default=None, validation_alias="desk_included")
+    posts: "list[PostRead] | None" = Field(default=None, validation_alias="posts_included")
+
+    embed_only_when_included = field_validator("desk", "posts", mode="after")(only_if_included)
+
 
 class UserListParams(ListParams):
     """Query parameters of `GET /users`."""
 
+    include: str | None = include_by("desk", "posts")
     sort: str | None = sort_by("display_name", "last_seen_at", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[int] | None = None

@@ -2,11 +2,12 @@
 """The `addresses` table: A shipping address of a customer (US addresses only for now)."""
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -44,6 +45,11 @@ class Address(TimestampMixin, Base):
         foreign_keys=[customer_id], lazy="raise", back_populates="addresses"
     )
     zip_code_row: Mapped["ZipCode"] = relationship(viewonly=True, lazy="raise", overlaps="zip_code")
+
+    @property
+    def customer_included(self) -> "Customer | None":
+        """`customer` when it was loaded with the row (for `?include=`)."""
+        return cast("Customer | None", loaded_or_none(self, "customer"))
 
     @property
     def city(self) -> str | None:

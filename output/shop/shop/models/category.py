@@ -2,7 +2,7 @@
 """The `categories` table: A node in the merchant's category tree."""
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     Boolean,
@@ -17,6 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -66,3 +67,18 @@ class Category(TimestampMixin, Base):
     children: Mapped[list["Category"]] = relationship(
         foreign_keys="Category.parent_id", lazy="raise", back_populates="parent"
     )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def parent_included(self) -> "Category | None":
+        """`parent` when it was loaded with the row (for `?include=`)."""
+        return cast("Category | None", loaded_or_none(self, "parent"))
+
+    @property
+    def children_included(self) -> "list[Category] | None":
+        """`children` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Category] | None", loaded_or_none(self, "children"))

@@ -3,7 +3,7 @@
 
 import uuid
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     Boolean,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin, UTCDateTime
 
 if TYPE_CHECKING:
@@ -74,3 +75,18 @@ class Customer(TimestampMixin, Base):
     orders: Mapped[list["Order"]] = relationship(
         foreign_keys="Order.customer_id", lazy="raise", back_populates="customer"
     )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def addresses_included(self) -> "list[Address] | None":
+        """`addresses` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Address] | None", loaded_or_none(self, "addresses"))
+
+    @property
+    def orders_included(self) -> "list[Order] | None":
+        """`orders` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Order] | None", loaded_or_none(self, "orders"))

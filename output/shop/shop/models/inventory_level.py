@@ -5,11 +5,12 @@ behind store.products).
 
 import uuid
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -44,3 +45,13 @@ class InventoryLevel(TimestampMixin, Base):
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
     product: Mapped["Product"] = relationship(foreign_keys=[product_id], lazy="raise")
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))
+
+    @property
+    def product_included(self) -> "Product | None":
+        """`product` when it was loaded with the row (for `?include=`)."""
+        return cast("Product | None", loaded_or_none(self, "product"))

@@ -4,7 +4,7 @@
 import uuid
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     Boolean,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -52,3 +53,8 @@ class Invoice(TimestampMixin, Base):
     )
 
     order: Mapped["Order"] = relationship(foreign_keys=[order_id], lazy="raise", single_parent=True)
+
+    @property
+    def order_included(self) -> "Order | None":
+        """`order` when it was loaded with the row (for `?include=`)."""
+        return cast("Order | None", loaded_or_none(self, "order"))

@@ -4,7 +4,7 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.enums import OrderChannel, OrderStatus
 from shop.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
@@ -131,6 +132,36 @@ class Order(TimestampMixin, Base):
     lines: Mapped[list["OrderLine"]] = relationship(
         foreign_keys="OrderLine.order_id", lazy="raise", back_populates="order"
     )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def customer_included(self) -> "Customer | None":
+        """`customer` when it was loaded with the row (for `?include=`)."""
+        return cast("Customer | None", loaded_or_none(self, "customer"))
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))
+
+    @property
+    def sales_rep_included(self) -> "User | None":
+        """`sales_rep` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "sales_rep"))
+
+    @property
+    def shipping_address_included(self) -> "Address | None":
+        """`shipping_address` when it was loaded with the row (for `?include=`)."""
+        return cast("Address | None", loaded_or_none(self, "shipping_address"))
+
+    @property
+    def lines_included(self) -> "list[OrderLine] | None":
+        """`lines` when it was loaded with the row (for `?include=`)."""
+        return cast("list[OrderLine] | None", loaded_or_none(self, "lines"))
 
     @property
     def customer_email(self) -> str:

@@ -3,7 +3,7 @@
 
 import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -57,3 +58,13 @@ class OrderLine(TimestampMixin, Base):
         foreign_keys=[order_id], lazy="raise", back_populates="lines"
     )
     product: Mapped["Product"] = relationship(foreign_keys=[product_id], lazy="raise")
+
+    @property
+    def order_included(self) -> "Order | None":
+        """`order` when it was loaded with the row (for `?include=`)."""
+        return cast("Order | None", loaded_or_none(self, "order"))
+
+    @property
+    def product_included(self) -> "Product | None":
+        """`product` when it was loaded with the row (for `?include=`)."""
+        return cast("Product | None", loaded_or_none(self, "product"))

@@ -4,11 +4,12 @@ organization.
 """
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.enums import OrganizationPlan
 from shop.models.base import Base, TimestampMixin, enum_values
 
@@ -50,3 +51,8 @@ class Organization(TimestampMixin, Base):
     )
 
     currency: Mapped["Currency | None"] = relationship(foreign_keys=[currency_id], lazy="raise")
+
+    @property
+    def currency_included(self) -> "Currency | None":
+        """`currency` when it was loaded with the row (for `?include=`)."""
+        return cast("Currency | None", loaded_or_none(self, "currency"))

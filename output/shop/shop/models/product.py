@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.enums import ContentRating, ProductType
 from shop.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
@@ -174,6 +175,16 @@ class Product(TimestampMixin, Base):
         order_by=lambda: ProductSpec.position, cascade="all, delete-orphan", lazy="raise"
     )
     vendor_row: Mapped["Vendor"] = relationship(viewonly=True, lazy="raise", overlaps="vendor_code")
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def categories_included(self) -> "list[Category] | None":
+        """`categories` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Category] | None", loaded_or_none(self, "categories"))
 
     @property
     def category_ids(self) -> list[uuid.UUID]:

@@ -3,7 +3,7 @@
 
 import uuid
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -63,6 +64,16 @@ class StockCount(TimestampMixin, Base):
     store_sku_row: Mapped["StoreSku"] = relationship(
         viewonly=True, lazy="raise", overlaps="store,sku"
     )
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))
+
+    @property
+    def counted_by_included(self) -> "User | None":
+        """`counted_by` when it was loaded with the row (for `?include=`)."""
+        return cast("User | None", loaded_or_none(self, "counted_by"))
 
     @property
     def shelf(self) -> str | None:

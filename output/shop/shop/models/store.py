@@ -3,7 +3,7 @@
 
 import uuid
 from datetime import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.enums import StoreKind
 from shop.models.base import Base, TimestampMixin, enum_values
 
@@ -70,3 +71,13 @@ class Store(TimestampMixin, Base):
     products: Mapped[list["Product"]] = relationship(
         secondary="stock_levels", lazy="raise", viewonly=True
     )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def products_included(self) -> "list[Product] | None":
+        """`products` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Product] | None", loaded_or_none(self, "products"))

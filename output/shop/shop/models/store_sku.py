@@ -4,11 +4,12 @@ shelf`.
 """
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -32,3 +33,8 @@ class StoreSku(TimestampMixin, Base):
     )
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))

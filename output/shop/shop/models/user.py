@@ -4,7 +4,7 @@
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.enums import MfaMethod
 from shop.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
@@ -75,6 +76,16 @@ class User(TimestampMixin, Base):
     roles: Mapped[list["UserRole"]] = relationship(
         order_by=lambda: UserRole.position, cascade="all, delete-orphan", lazy="raise"
     )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))
 
 
 class UserRole(Base):

@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, find_or_create
+from shop.core.relations import ensure_exists, find_or_create, included
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.zip_code import ZipCode
@@ -20,6 +20,9 @@ from shop.schemas.address import AddressListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Address.zip_code_row),)
+INCLUDE: dict[str, ORMOption] = {
+    "customer": selectinload(Address.customer),
+}
 
 
 async def get_address(session: AsyncSession, *, id: uuid.UUID) -> Address | None:
@@ -28,8 +31,9 @@ async def get_address(session: AsyncSession, *, id: uuid.UUID) -> Address | None
 
 
 async def list_addresses(session: AsyncSession, *, params: AddressListParams) -> Page[Address]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Address, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Address, params, search=SEARCHABLE, options=options)
 
 
 async def create_address(session: AsyncSession, *, data: Mapping[str, Any]) -> Address:

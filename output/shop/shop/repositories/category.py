@@ -6,18 +6,24 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.category import Category
 from shop.models.organization import Organization
 from shop.schemas.category import CategoryListParams
 
 SEARCHABLE = (Category.name,)
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Category.organization),
+    "parent": selectinload(Category.parent),
+    "children": selectinload(Category.children),
+}
 
 
 async def get_category(session: AsyncSession, *, id: uuid.UUID) -> Category | None:
@@ -26,8 +32,9 @@ async def get_category(session: AsyncSession, *, id: uuid.UUID) -> Category | No
 
 
 async def list_categories(session: AsyncSession, *, params: CategoryListParams) -> Page[Category]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Category, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Category, params, search=SEARCHABLE, options=options)
 
 
 async def create_category(session: AsyncSession, *, data: Mapping[str, Any]) -> Category:

@@ -6,13 +6,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
+from shop.models.address import Address
 from shop.models.customer import Customer
+from shop.models.order import Order
 from shop.models.organization import Organization
 from shop.schemas.customer import CustomerListParams
 
@@ -21,6 +24,11 @@ SEARCHABLE = (
     Customer.email,
 )
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Customer.organization),
+    "addresses": selectinload(Customer.addresses).options(selectinload(Address.zip_code_row)),
+    "orders": selectinload(Customer.orders).options(selectinload(Order.customer)),
+}
 
 
 async def get_customer(session: AsyncSession, *, id: uuid.UUID) -> Customer | None:
@@ -29,8 +37,9 @@ async def get_customer(session: AsyncSession, *, id: uuid.UUID) -> Customer | No
 
 
 async def list_customers(session: AsyncSession, *, params: CustomerListParams) -> Page[Customer]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Customer, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Customer, params, search=SEARCHABLE, options=options)
 
 
 async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> Customer:

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.inventory_level import InventoryLevel
 from shop.models.product import Product
 from shop.models.store import Store
@@ -19,6 +20,16 @@ from shop.schemas.inventory_level import InventoryLevelListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(InventoryLevel.store),
+    "product": selectinload(InventoryLevel.product).options(
+        selectinload(Product.categories),
+        selectinload(Product.image_urls),
+        selectinload(Product.tags),
+        selectinload(Product.specs),
+        selectinload(Product.vendor_row),
+    ),
+}
 
 
 async def get_inventory_level(session: AsyncSession, *, id: uuid.UUID) -> InventoryLevel | None:
@@ -29,8 +40,9 @@ async def get_inventory_level(session: AsyncSession, *, id: uuid.UUID) -> Invent
 async def list_inventory_levels(
     session: AsyncSession, *, params: InventoryLevelListParams
 ) -> Page[InventoryLevel]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, InventoryLevel, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, InventoryLevel, params, search=SEARCHABLE, options=options)
 
 
 async def create_inventory_level(

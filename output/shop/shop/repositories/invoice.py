@@ -6,18 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.invoice import Invoice
 from shop.models.order import Order
 from shop.schemas.invoice import InvoiceListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "order": selectinload(Invoice.order).options(selectinload(Order.customer)),
+}
 
 
 async def get_invoice(session: AsyncSession, *, id: uuid.UUID) -> Invoice | None:
@@ -26,8 +30,9 @@ async def get_invoice(session: AsyncSession, *, id: uuid.UUID) -> Invoice | None
 
 
 async def list_invoices(session: AsyncSession, *, params: InvoiceListParams) -> Page[Invoice]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Invoice, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Invoice, params, search=SEARCHABLE, options=options)
 
 
 async def create_invoice(session: AsyncSession, *, data: Mapping[str, Any]) -> Invoice:

@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
@@ -23,6 +23,16 @@ from shop.schemas.order import OrderListParams
 
 SEARCHABLE = (Order.reference,)
 LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Order.organization),
+    "customer": selectinload(Order.customer),
+    "store": selectinload(Order.store),
+    "sales_rep": selectinload(Order.sales_rep).options(selectinload(User.roles)),
+    "shipping_address": selectinload(Order.shipping_address).options(
+        selectinload(Address.zip_code_row)
+    ),
+    "lines": selectinload(Order.lines),
+}
 
 
 async def get_order(session: AsyncSession, *, id: uuid.UUID) -> Order | None:
@@ -31,8 +41,9 @@ async def get_order(session: AsyncSession, *, id: uuid.UUID) -> Order | None:
 
 
 async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page[Order]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Order, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Order, params, search=SEARCHABLE, options=options)
 
 
 async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Order:

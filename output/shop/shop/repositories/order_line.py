@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included, snapshot
 from shop.models.order import Order
 from shop.models.order_line import OrderLine
 from shop.models.product import Product
@@ -19,6 +20,16 @@ from shop.schemas.order_line import OrderLineListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "order": selectinload(OrderLine.order).options(selectinload(Order.customer)),
+    "product": selectinload(OrderLine.product).options(
+        selectinload(Product.categories),
+        selectinload(Product.image_urls),
+        selectinload(Product.tags),
+        selectinload(Product.specs),
+        selectinload(Product.vendor_row),
+    ),
+}
 
 
 async def get_order_line(session: AsyncSession, *, id: uuid.UUID) -> OrderLine | None:
@@ -29,8 +40,9 @@ async def get_order_line(session: AsyncSession, *, id: uuid.UUID) -> OrderLine |
 async def list_order_lines(
     session: AsyncSession, *, params: OrderLineListParams
 ) -> Page[OrderLine]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=options)
 
 
 async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -> OrderLine:
@@ -38,6 +50,7 @@ async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -
     values = dict(data)
     await ensure_exists(session, Order, values.get("order_id"), field="order_id")
     await ensure_exists(session, Product, values.get("product_id"), field="product_id")
+    values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     order_line = OrderLine(**values)
     session.add(order_line)
     await flush(session)
@@ -53,6 +66,8 @@ async def update_order_line(
         await ensure_exists(session, Order, values["order_id"], field="order_id")
     if "product_id" in values:
         await ensure_exists(session, Product, values["product_id"], field="product_id")
+    if "product_id" in values:
+        values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     for name, value in values.items():
         setattr(order_line, name, value)
     await flush(session)

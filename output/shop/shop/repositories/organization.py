@@ -6,18 +6,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.currency import Currency
 from shop.models.organization import Organization
 from shop.schemas.organization import OrganizationListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "currency": selectinload(Organization.currency),
+}
 
 
 async def get_organization(session: AsyncSession, *, id: uuid.UUID) -> Organization | None:
@@ -28,8 +32,9 @@ async def get_organization(session: AsyncSession, *, id: uuid.UUID) -> Organizat
 async def list_organizations(
     session: AsyncSession, *, params: OrganizationListParams
 ) -> Page[Organization]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Organization, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Organization, params, search=SEARCHABLE, options=options)
 
 
 async def create_organization(session: AsyncSession, *, data: Mapping[str, Any]) -> Organization:

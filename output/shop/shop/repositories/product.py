@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, fetch_related, find_or_create
+from shop.core.relations import ensure_exists, fetch_related, find_or_create, included
 from shop.models.category import Category
 from shop.models.organization import Organization
 from shop.models.product import Product, ProductImageUrl, ProductSpec, ProductTag
@@ -31,6 +31,10 @@ LOAD: tuple[ORMOption, ...] = (
     selectinload(Product.specs),
     selectinload(Product.vendor_row),
 )
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Product.organization),
+    "categories": selectinload(Product.categories),
+}
 
 
 async def get_product(session: AsyncSession, *, id: uuid.UUID) -> Product | None:
@@ -39,8 +43,9 @@ async def get_product(session: AsyncSession, *, id: uuid.UUID) -> Product | None
 
 
 async def list_products(session: AsyncSession, *, params: ProductListParams) -> Page[Product]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Product, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Product, params, search=SEARCHABLE, options=options)
 
 
 async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> Product:

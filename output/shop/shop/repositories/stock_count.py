@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, find_or_create
+from shop.core.relations import ensure_exists, find_or_create, included
 from shop.models.stock_count import StockCount
 from shop.models.store import Store
 from shop.models.store_sku import StoreSku
@@ -21,6 +21,10 @@ from shop.schemas.stock_count import StockCountListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.store_sku_row),)
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(StockCount.store),
+    "counted_by": selectinload(StockCount.counted_by).options(selectinload(User.roles)),
+}
 
 
 async def get_stock_count(session: AsyncSession, *, id: uuid.UUID) -> StockCount | None:
@@ -31,8 +35,9 @@ async def get_stock_count(session: AsyncSession, *, id: uuid.UUID) -> StockCount
 async def list_stock_counts(
     session: AsyncSession, *, params: StockCountListParams
 ) -> Page[StockCount]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, StockCount, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, StockCount, params, search=SEARCHABLE, options=options)
 
 
 async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) -> StockCount:

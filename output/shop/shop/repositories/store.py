@@ -6,18 +6,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.organization import Organization
+from shop.models.product import Product
 from shop.models.store import Store
 from shop.schemas.store import StoreListParams
 
 SEARCHABLE = (Store.name,)
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Store.organization),
+    "products": selectinload(Store.products).options(
+        selectinload(Product.categories),
+        selectinload(Product.image_urls),
+        selectinload(Product.tags),
+        selectinload(Product.specs),
+        selectinload(Product.vendor_row),
+    ),
+}
 
 
 async def get_store(session: AsyncSession, *, id: uuid.UUID) -> Store | None:
@@ -26,8 +38,9 @@ async def get_store(session: AsyncSession, *, id: uuid.UUID) -> Store | None:
 
 
 async def list_stores(session: AsyncSession, *, params: StoreListParams) -> Page[Store]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Store, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Store, params, search=SEARCHABLE, options=options)
 
 
 async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Store:

@@ -13,7 +13,7 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.passwords import hash_password
-from shop.core.relations import ensure_exists
+from shop.core.relations import ensure_exists, included
 from shop.models.organization import Organization
 from shop.models.store import Store
 from shop.models.user import User, UserRole
@@ -21,6 +21,10 @@ from shop.schemas.user import UserListParams
 
 SEARCHABLE = (User.full_name,)
 LOAD: tuple[ORMOption, ...] = (selectinload(User.roles),)
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(User.organization),
+    "store": selectinload(User.store),
+}
 
 
 async def get_user(session: AsyncSession, *, id: uuid.UUID) -> User | None:
@@ -29,8 +33,9 @@ async def get_user(session: AsyncSession, *, id: uuid.UUID) -> User | None:
 
 
 async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, User, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, User, params, search=SEARCHABLE, options=options)
 
 
 async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:

@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.address import AddressCreate, AddressListParams, AddressRead, AddressUpdate
 from shop.services import address as service
@@ -28,9 +29,9 @@ async def list_addresses(
 ) -> ListEnvelope[AddressRead]:
     """List addresses, a page at a time."""
     page = await service.list_addresses(session, params=params)
-    return ListEnvelope(
-        data=[AddressRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [AddressRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from shop.services import category as service
@@ -28,9 +29,9 @@ async def list_categories(
 ) -> ListEnvelope[CategoryRead]:
     """List categories, a page at a time."""
     page = await service.list_categories(session, params=params)
-    return ListEnvelope(
-        data=[CategoryRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [CategoryRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

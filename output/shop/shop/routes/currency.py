@@ -22,9 +22,8 @@ async def list_currencies(
 ) -> ListEnvelope[CurrencyRead]:
     """List currencies, a page at a time."""
     page = await service.list_currencies(session, params=params)
-    return ListEnvelope(
-        data=[CurrencyRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [CurrencyRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from shop.services import customer as service
@@ -28,9 +29,9 @@ async def list_customers(
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
     page = await service.list_customers(session, params=params)
-    return ListEnvelope(
-        data=[CustomerRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [CustomerRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

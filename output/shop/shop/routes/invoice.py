@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
 from shop.services import invoice as service
@@ -22,9 +23,9 @@ async def list_invoices(
 ) -> ListEnvelope[InvoiceRead]:
     """List invoices, a page at a time."""
     page = await service.list_invoices(session, params=params)
-    return ListEnvelope(
-        data=[InvoiceRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [InvoiceRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

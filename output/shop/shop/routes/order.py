@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
 from shop.services import order as service
@@ -22,7 +23,9 @@ async def list_orders(
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
-    return ListEnvelope(data=[OrderRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [OrderRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

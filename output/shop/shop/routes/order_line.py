@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.order_line import (
     OrderLineCreate,
@@ -33,9 +34,9 @@ async def list_order_lines(
 ) -> ListEnvelope[OrderLineRead]:
     """List order lines, a page at a time."""
     page = await service.list_order_lines(session, params=params)
-    return ListEnvelope(
-        data=[OrderLineRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

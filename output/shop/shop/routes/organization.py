@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
 from shop.services import organization as service
@@ -22,9 +23,9 @@ async def list_organizations(
 ) -> ListEnvelope[OrganizationRead]:
     """List organizations, a page at a time."""
     page = await service.list_organizations(session, params=params)
-    return ListEnvelope(
-        data=[OrganizationRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [OrganizationRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

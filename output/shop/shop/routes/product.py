@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from shop.services import product as service
@@ -28,9 +29,9 @@ async def list_products(
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
     page = await service.list_products(session, params=params)
-    return ListEnvelope(
-        data=[ProductRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [ProductRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from shop.services import store as service
@@ -28,7 +29,9 @@ async def list_stores(
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
     page = await service.list_stores(session, params=params)
-    return ListEnvelope(data=[StoreRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [StoreRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

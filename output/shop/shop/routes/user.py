@@ -15,6 +15,7 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
 from shop.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from shop.services import user as service
@@ -28,7 +29,9 @@ async def list_users(
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, params=params)
-    return ListEnvelope(data=[UserRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [UserRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -22,7 +22,8 @@ async def list_vendors(
 ) -> ListEnvelope[VendorRead]:
     """List vendors, a page at a time."""
     page = await service.list_vendors(session, params=params)
-    return ListEnvelope(data=[VendorRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [VendorRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

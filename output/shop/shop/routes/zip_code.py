@@ -22,9 +22,8 @@ async def list_zip_codes(
 ) -> ListEnvelope[ZipCodeRead]:
     """List zip codes, a page at a time."""
     page = await service.list_zip_codes(session, params=params)
-    return ListEnvelope(
-        data=[ZipCodeRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [ZipCodeRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

@@ -3,12 +3,16 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.customer import CustomerRead
 
 
 class AddressCreate(BaseModel):
@@ -61,10 +65,15 @@ class AddressRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    customer: "CustomerRead | None" = Field(default=None, validation_alias="customer_included")
+
+    embed_only_when_included = field_validator("customer", mode="after")(only_if_included)
+
 
 class AddressListParams(ListParams):
     """Query parameters of `GET /addresses`."""
 
+    include: str | None = include_by("customer")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
     created_at: UtcDatetime | None = None

@@ -3,12 +3,16 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.organization import OrganizationRead
 
 
 class CategoryCreate(BaseModel):
@@ -54,10 +58,23 @@ class CategoryRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    parent: "CategoryRead | None" = Field(default=None, validation_alias="parent_included")
+    children: "list[CategoryRead] | None" = Field(
+        default=None, validation_alias="children_included"
+    )
+
+    embed_only_when_included = field_validator("organization", "parent", "children", mode="after")(
+        only_if_included
+    )
+
 
 class CategoryListParams(ListParams):
     """Query parameters of `GET /categories`."""
 
+    include: str | None = include_by("organization", "parent", "children")
     sort: str | None = sort_by("name", "position", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[uuid.UUID] | None = None

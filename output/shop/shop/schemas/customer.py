@@ -3,12 +3,18 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.address import AddressRead
+    from shop.schemas.order import OrderRead
+    from shop.schemas.organization import OrganizationRead
 
 
 class CustomerCreate(BaseModel):
@@ -61,10 +67,23 @@ class CustomerRead(BaseModel):
     updated_at: datetime
     deleted_at: datetime | None
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    addresses: "list[AddressRead] | None" = Field(
+        default=None, validation_alias="addresses_included"
+    )
+    orders: "list[OrderRead] | None" = Field(default=None, validation_alias="orders_included")
+
+    embed_only_when_included = field_validator("organization", "addresses", "orders", mode="after")(
+        only_if_included
+    )
+
 
 class CustomerListParams(ListParams):
     """Query parameters of `GET /customers`."""
 
+    include: str | None = include_by("organization", "addresses", "orders")
     sort: str | None = sort_by("full_name", "loyalty_points", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[uuid.UUID] | None = None

@@ -3,12 +3,17 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.product import ProductRead
+    from shop.schemas.store import StoreRead
 
 
 class InventoryLevelCreate(BaseModel):
@@ -49,10 +54,16 @@ class InventoryLevelRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    store: "StoreRead | None" = Field(default=None, validation_alias="store_included")
+    product: "ProductRead | None" = Field(default=None, validation_alias="product_included")
+
+    embed_only_when_included = field_validator("store", "product", mode="after")(only_if_included)
+
 
 class InventoryLevelListParams(ListParams):
     """Query parameters of `GET /stock-levels`."""
 
+    include: str | None = include_by("store", "product")
     sort: str | None = sort_by("on_hand", "created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
     created_at: UtcDatetime | None = None

@@ -4,13 +4,17 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from shop.core.clock import today
 from shop.core.pagination import InList, ListParams, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.order import OrderRead
 
 
 class InvoiceCreate(BaseModel):
@@ -88,10 +92,15 @@ class InvoiceRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    order: "OrderRead | None" = Field(default=None, validation_alias="order_included")
+
+    embed_only_when_included = field_validator("order", mode="after")(only_if_included)
+
 
 class InvoiceListParams(ListParams):
     """Query parameters of `GET /invoices`."""
 
+    include: str | None = include_by("order")
     sort: str | None = sort_by("issued_on", "due_on", "created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
     due_on: date | None = None

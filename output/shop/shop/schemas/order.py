@@ -4,14 +4,23 @@
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.clock import utcnow
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import OrderChannel, OrderStatus
+
+if TYPE_CHECKING:
+    from shop.schemas.address import AddressRead
+    from shop.schemas.customer import CustomerRead
+    from shop.schemas.order_line import OrderLineRead
+    from shop.schemas.organization import OrganizationRead
+    from shop.schemas.store import StoreRead
+    from shop.schemas.user import UserRead
 
 
 class OrderCreate(BaseModel):
@@ -74,10 +83,28 @@ class OrderRead(BaseModel):
     updated_at: datetime
     version: int
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    customer: "CustomerRead | None" = Field(default=None, validation_alias="customer_included")
+    store: "StoreRead | None" = Field(default=None, validation_alias="store_included")
+    sales_rep: "UserRead | None" = Field(default=None, validation_alias="sales_rep_included")
+    shipping_address: "AddressRead | None" = Field(
+        default=None, validation_alias="shipping_address_included"
+    )
+    lines: "list[OrderLineRead] | None" = Field(default=None, validation_alias="lines_included")
+
+    embed_only_when_included = field_validator(
+        "organization", "customer", "store", "sales_rep", "shipping_address", "lines", mode="after"
+    )(only_if_included)
+
 
 class OrderListParams(ListParams):
     """Query parameters of `GET /orders`."""
 
+    include: str | None = include_by(
+        "organization", "customer", "store", "sales_rep", "shipping_address", "lines"
+    )
     sort: str | None = sort_by("placed_at", "total", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[uuid.UUID] | None = None

@@ -3,13 +3,17 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import OrganizationPlan
+
+if TYPE_CHECKING:
+    from shop.schemas.currency import CurrencyRead
 
 
 class OrganizationCreate(BaseModel):
@@ -68,10 +72,15 @@ class OrganizationRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    currency: "CurrencyRead | None" = Field(default=None, validation_alias="currency_included")
+
+    embed_only_when_included = field_validator("currency", mode="after")(only_if_included)
+
 
 class OrganizationListParams(ListParams):
     """Query parameters of `GET /organizations`."""
 
+    include: str | None = include_by("currency")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
     created_at: UtcDatetime | None = None

@@ -4,14 +4,26 @@
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import (
+    MISSING,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    field_validator,
+)
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
-from shop.core.relations import ItemValues
+from shop.core.relations import ItemValues, include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import ContentRating, ProductType
+
+if TYPE_CHECKING:
+    from shop.schemas.category import CategoryRead
+    from shop.schemas.organization import OrganizationRead
 
 
 class Specs(BaseModel):
@@ -275,10 +287,22 @@ class ProductRead(BaseModel):
     deleted_at: datetime | None
     version: int
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    categories: "list[CategoryRead] | None" = Field(
+        default=None, validation_alias="categories_included"
+    )
+
+    embed_only_when_included = field_validator("organization", "categories", mode="after")(
+        only_if_included
+    )
+
 
 class ProductListParams(ListParams):
     """Query parameters of `GET /products`."""
 
+    include: str | None = include_by("organization", "categories")
     sort: str | None = sort_by(
         "name", "price", "launch_date", "lifetime_units_sold", "created_at", "updated_at"
     )

@@ -3,13 +3,18 @@
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.clock import today
 from shop.core.pagination import InList, ListParams, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from shop.schemas.store import StoreRead
+    from shop.schemas.user import UserRead
 
 
 class StockCountCreate(BaseModel):
@@ -56,10 +61,18 @@ class StockCountRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    store: "StoreRead | None" = Field(default=None, validation_alias="store_included")
+    counted_by: "UserRead | None" = Field(default=None, validation_alias="counted_by_included")
+
+    embed_only_when_included = field_validator("store", "counted_by", mode="after")(
+        only_if_included
+    )
+
 
 class StockCountListParams(ListParams):
     """Query parameters of `GET /stock-counts`."""
 
+    include: str | None = include_by("store", "counted_by")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
     created_at: UtcDatetime | None = None

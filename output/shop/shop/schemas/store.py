@@ -3,13 +3,18 @@
 
 import uuid
 from datetime import datetime, time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import StoreKind
+
+if TYPE_CHECKING:
+    from shop.schemas.organization import OrganizationRead
+    from shop.schemas.product import ProductRead
 
 
 class StoreCreate(BaseModel):
@@ -70,10 +75,20 @@ class StoreRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    products: "list[ProductRead] | None" = Field(default=None, validation_alias="products_included")
+
+    embed_only_when_included = field_validator("organization", "products", mode="after")(
+        only_if_included
+    )
+
 
 class StoreListParams(ListParams):
     """Query parameters of `GET /stores`."""
 
+    include: str | None = include_by("organization", "products")
     sort: str | None = sort_by("name", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[uuid.UUID] | None = None

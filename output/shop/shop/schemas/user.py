@@ -3,14 +3,18 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
-from shop.core.relations import ItemValues
+from shop.core.relations import ItemValues, include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import MfaMethod, StaffRole
+
+if TYPE_CHECKING:
+    from shop.schemas.organization import OrganizationRead
+    from shop.schemas.store import StoreRead
 
 
 class UserCreate(BaseModel):
@@ -71,10 +75,20 @@ class UserRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+    store: "StoreRead | None" = Field(default=None, validation_alias="store_included")
+
+    embed_only_when_included = field_validator("organization", "store", mode="after")(
+        only_if_included
+    )
+
 
 class UserListParams(ListParams):
     """Query parameters of `GET /users`."""
 
+    include: str | None = include_by("organization", "store")
     sort: str | None = sort_by("full_name", "created_at", "updated_at")
     q: SearchText = None
     id__in: InList[uuid.UUID] | None = None

@@ -4,13 +4,15 @@
 An id that points at no row is a 422 on that field (not a 409), exactly like a malformed one.
 """
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Protocol, TypeVar
 
-from pydantic import BeforeValidator
-from sqlalchemy import select
+from pydantic import BeforeValidator, Field, ValidationInfo
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm.base import NO_VALUE
 
 from weather.core.envelope import ErrorDetail
 from weather.core.errors import ConflictError, ValidationFailedError
@@ -116,3 +118,38 @@ def _child_values(value: Any) -> Any:
 
 ItemValues = Annotated[list[T], BeforeValidator(_child_values)]
 """The read type of a list field: `ItemValues[str]` reads `post.keywords` child rows."""
+
+
+def include_by(*names: str) -> Any:
+    """The `include` parameter over `names`: `?include=author,categories` embeds those rows."""
+    choice = "|".join(re.escape(name) for name in names)
+    return Field(
+        default=None,
+        max_length=len(",".join(names)),
+        pattern=rf"^({choice})(,({choice}))*$",
+        description="Related rows to embed, comma-separated; one of: " + ", ".join(names) + ".",
+    )
+
+
+def included(params: object) -> frozenset[str]:
+    """The relation names `?include=` asked for."""
+    text: str | None = getattr(params, "include", None)
+    return frozenset(text.split(",")) if text else frozenset()
+
+
+def only_if_included(value: Any, info: ValidationInfo) -> Any:
+    """An embedded relation is part of a response only when `?include=` named it."""
+    wanted = (info.context or {}).get("include", frozenset())
+    return value if info.field_name in wanted else None
+
+
+def loaded_or_none(row: object, attribute: str) -> Any:
+    """The related row(s) when they were loaded with the row, else None (never a lazy load)."""
+    value = inspect(row).attrs[attribute].loaded_value
+    return None if value is NO_VALUE else value
+
+
+async def snapshot(session: AsyncSession, model: type[Any], id: Any, attribute: str) -> Any:
+    """The current value of `attribute` on the related row: a denormalized copy's source."""
+    row = await session.get(model, id) if id is not None else None
+    return None if row is None else getattr(row, attribute)

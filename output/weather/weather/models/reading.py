@@ -3,7 +3,7 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from weather.core.relations import loaded_or_none
 from weather.models.base import Base, UTCDateTime
 
 if TYPE_CHECKING:
@@ -70,6 +71,11 @@ class Reading(Base):
     station: Mapped["Station"] = relationship(
         foreign_keys=[station_id], lazy="raise", back_populates="readings"
     )
+
+    @property
+    def station_included(self) -> "Station | None":
+        """`station` when it was loaded with the row (for `?include=`)."""
+        return cast("Station | None", loaded_or_none(self, "station"))
 
     @property
     def wind(self) -> dict[str, Any]:

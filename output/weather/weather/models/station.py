@@ -2,7 +2,7 @@
 """The `stations` table: A place where weather is measured."""
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from weather.core.relations import loaded_or_none
 from weather.enums import StationKind
 from weather.models.base import Base, enum_values
 
@@ -69,3 +70,8 @@ class Station(Base):
     readings: Mapped[list["Reading"]] = relationship(
         foreign_keys="Reading.station_id", lazy="raise", back_populates="station"
     )
+
+    @property
+    def readings_included(self) -> "list[Reading] | None":
+        """`readings` when it was loaded with the row (for `?include=`)."""
+        return cast("list[Reading] | None", loaded_or_none(self, "readings"))

@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from weather.core.db import flush
 from weather.core.errors import NotFoundError
 from weather.core.pagination import Page, paginate
-from weather.core.relations import ensure_exists
+from weather.core.relations import ensure_exists, included
 from weather.models.reading import Reading
 from weather.models.station import Station
 from weather.schemas.reading import ReadingListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "station": selectinload(Reading.station),
+}
 
 
 async def get_reading(session: AsyncSession, *, id: int) -> Reading | None:
@@ -25,8 +29,9 @@ async def get_reading(session: AsyncSession, *, id: int) -> Reading | None:
 
 
 async def list_readings(session: AsyncSession, *, params: ReadingListParams) -> Page[Reading]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Reading, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Reading, params, search=SEARCHABLE, options=options)
 
 
 async def create_reading(session: AsyncSession, *, data: Mapping[str, Any]) -> Reading:

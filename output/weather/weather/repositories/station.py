@@ -5,16 +5,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from weather.core.db import flush
 from weather.core.errors import NotFoundError
 from weather.core.pagination import Page, paginate
+from weather.core.relations import included
 from weather.models.station import Station
 from weather.schemas.station import StationListParams
 
 SEARCHABLE = (Station.name,)
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "readings": selectinload(Station.readings),
+}
 
 
 async def get_station(session: AsyncSession, *, id: int) -> Station | None:
@@ -23,8 +28,9 @@ async def get_station(session: AsyncSession, *, id: int) -> Station | None:
 
 
 async def list_stations(session: AsyncSession, *, params: StationListParams) -> Page[Station]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Station, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Station, params, search=SEARCHABLE, options=options)
 
 
 async def create_station(session: AsyncSession, *, data: Mapping[str, Any]) -> Station:

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from weather.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
 from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead
 from weather.services import reading as service
@@ -22,9 +23,9 @@ async def list_readings(
 ) -> ListEnvelope[ReadingRead]:
     """List readings, a page at a time."""
     page = await service.list_readings(session, params=params)
-    return ListEnvelope(
-        data=[ReadingRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [ReadingRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -15,6 +15,7 @@ from weather.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
 from weather.schemas.station import StationCreate, StationListParams, StationRead, StationUpdate
 from weather.services import station as service
@@ -28,9 +29,9 @@ async def list_stations(
 ) -> ListEnvelope[StationRead]:
     """List stations, a page at a time."""
     page = await service.list_stations(session, params=params)
-    return ListEnvelope(
-        data=[StationRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [StationRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

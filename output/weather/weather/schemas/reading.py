@@ -3,13 +3,17 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
 
 from weather.core.clock import utcnow
 from weather.core.pagination import InList, ListParams, sort_by
+from weather.core.relations import include_by, only_if_included
 from weather.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from weather.schemas.station import StationRead
 
 
 class Wind(BaseModel):
@@ -100,10 +104,15 @@ class ReadingRead(BaseModel):
     wind: WindRead
     station_id: int
 
+    station: "StationRead | None" = Field(default=None, validation_alias="station_included")
+
+    embed_only_when_included = field_validator("station", mode="after")(only_if_included)
+
 
 class ReadingListParams(ListParams):
     """Query parameters of `GET /readings`."""
 
+    include: str | None = include_by("station")
     sort: str | None = sort_by("observed_at")
     id__in: InList[int] | None = None
     observed_at: UtcDatetime | None = None

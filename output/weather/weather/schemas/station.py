@@ -2,13 +2,17 @@
 """Request and response bodies of `station`, and its list parameters."""
 
 from datetime import date
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from weather.core.pagination import InList, ListParams, SearchText, sort_by
+from weather.core.relations import include_by, only_if_included
 from weather.core.types import NO_NUL
 from weather.enums import StationKind
+
+if TYPE_CHECKING:
+    from weather.schemas.reading import ReadingRead
 
 
 class StationCreate(BaseModel):
@@ -56,10 +60,15 @@ class StationRead(BaseModel):
     installed_on: date | None
     is_active: bool
 
+    readings: "list[ReadingRead] | None" = Field(default=None, validation_alias="readings_included")
+
+    embed_only_when_included = field_validator("readings", mode="after")(only_if_included)
+
 
 class StationListParams(ListParams):
     """Query parameters of `GET /stations`."""
 
+    include: str | None = include_by("readings")
     sort: str | None = sort_by("name")
     q: SearchText = None
     id__in: InList[int] | None = None

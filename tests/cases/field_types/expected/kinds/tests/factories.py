@@ -2,10 +2,13 @@
 """Valid request bodies built from the spec's constraints; every call gives fresh values."""
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from httpx import AsyncClient
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from kinds.routes import BASE_PATH
 
@@ -30,6 +33,21 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+@contextmanager
+def count_statements() -> Iterator[list[str]]:
+    """The SQL statements every engine executes inside the block."""
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
 
 
 def sample_payload(**overrides: Any) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import BOOKS, book_body, create_book
+from tests.factories import BOOKS, book_body, count_statements, create_book
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -83,6 +83,23 @@ async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(BOOKS, params={"sort": sort})
         assert response.status_code == 200, response.text
+
+
+async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
+    client: AsyncClient,
+) -> None:
+    params: dict[str, str | int] = {"include": "authors", "limit": 50}
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            await create_book(client)
+        with count_statements() as statements:
+            response = await client.get(BOOKS, params=params)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    plain = (await client.get(BOOKS)).json()["data"]
+    assert all(row["authors"] is None for row in plain)
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import THREADS, create_thread, thread_body
+from tests.factories import THREADS, count_statements, create_thread, thread_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -83,6 +83,23 @@ async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(THREADS, params={"sort": sort})
         assert response.status_code == 200, response.text
+
+
+async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
+    client: AsyncClient,
+) -> None:
+    params: dict[str, str | int] = {"include": "replies,pinned_reply", "limit": 50}
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            await create_thread(client)
+        with count_statements() as statements:
+            response = await client.get(THREADS, params=params)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    plain = (await client.get(THREADS)).json()["data"]
+    assert all(row["replies"] is None for row in plain)
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import ORDERS, create_order, order_body
+from tests.factories import ORDERS, count_statements, create_order, order_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -38,6 +38,16 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     response = await client.get(f"{ORDERS}/999999999")
     assert response.status_code == 404
     assert_error(response.json(), "NOT_FOUND")
+
+
+async def test_writing_the_copy_customer_email_is_422_and_reads_return_it(
+    client: AsyncClient,
+) -> None:
+    """`customer_email` copies `customer.email`: it is read, never written."""
+    response = await client.post(ORDERS, json=await order_body(client, **{"customer_email": "x"}))
+    assert response.status_code == 422, response.text
+    created = await create_order(client)
+    assert "customer_email" in created
 
 
 async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
@@ -83,6 +93,25 @@ async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(ORDERS, params={"sort": sort})
         assert response.status_code == 200, response.text
+
+
+async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
+    client: AsyncClient,
+) -> None:
+    params: dict[str, str | int] = {"include": "customer", "limit": 50}
+    counts = []
+    for extra in (1, 5):
+        for _ in range(extra):
+            await create_order(client)
+        with count_statements() as statements:
+            response = await client.get(ORDERS, params=params)
+        assert response.status_code == 200, response.text
+        counts.append(len(statements))
+    assert counts[0] == counts[1]
+    rows = response.json()["data"]
+    assert all(row["customer"]["id"] == row["customer_id"] for row in rows)
+    plain = (await client.get(ORDERS)).json()["data"]
+    assert all(row["customer"] is None for row in plain)
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

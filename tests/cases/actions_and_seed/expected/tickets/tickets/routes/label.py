@@ -25,7 +25,8 @@ async def list_labels(
 ) -> ListEnvelope[LabelRead]:
     """List labels, a page at a time."""
     page = await service.list_labels(session, params=params)
-    return ListEnvelope(data=[LabelRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [LabelRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -19,7 +19,8 @@ async def list_tickets(
 ) -> ListEnvelope[TicketRead]:
     """List tickets, a page at a time."""
     page = await service.list_tickets(session, params=params)
-    return ListEnvelope(data=[TicketRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [TicketRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from journal.core.db import flush
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, paginate
-from journal.core.relations import ensure_exists
+from journal.core.relations import ensure_exists, included
 from journal.models.entry import Entry
 from journal.models.user import User
 from journal.schemas.entry import EntryListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "author": selectinload(Entry.author),
+}
 
 
 async def get_entry(session: AsyncSession, *, id: int) -> Entry | None:
@@ -25,8 +29,9 @@ async def get_entry(session: AsyncSession, *, id: int) -> Entry | None:
 
 
 async def list_entries(session: AsyncSession, *, params: EntryListParams) -> Page[Entry]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Entry, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Entry, params, search=SEARCHABLE, options=options)
 
 
 async def create_entry(session: AsyncSession, *, data: Mapping[str, Any]) -> Entry:

@@ -12,6 +12,7 @@ from journal.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from journal.core.relations import included
 from journal.deps import IdPath, SessionDep
 from journal.schemas.entry import EntryCreate, EntryListParams, EntryRead, EntryUpdate
 from journal.services import entry as service
@@ -25,7 +26,9 @@ async def list_entries(
 ) -> ListEnvelope[EntryRead]:
     """List entries, a page at a time."""
     page = await service.list_entries(session, params=params)
-    return ListEnvelope(data=[EntryRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [EntryRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -25,7 +25,8 @@ async def list_users(
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, params=params)
-    return ListEnvelope(data=[UserRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [UserRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

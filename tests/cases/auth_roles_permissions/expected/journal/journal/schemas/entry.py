@@ -2,13 +2,17 @@
 """Request and response bodies of `entry`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from journal.core.pagination import InList, ListParams, sort_by
+from journal.core.relations import include_by, only_if_included
 from journal.core.types import NO_NUL, UtcDatetime
 from journal.enums import EntryStatus
+
+if TYPE_CHECKING:
+    from journal.schemas.user import UserRead
 
 
 class EntryCreate(BaseModel):
@@ -43,10 +47,15 @@ class EntryRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    author: "UserRead | None" = Field(default=None, validation_alias="author_included")
+
+    embed_only_when_included = field_validator("author", mode="after")(only_if_included)
+
 
 class EntryListParams(ListParams):
     """Query parameters of `GET /entries`."""
 
+    include: str | None = include_by("author")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     status: EntryStatus | None = None

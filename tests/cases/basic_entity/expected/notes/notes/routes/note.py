@@ -28,7 +28,8 @@ async def list_notes(
 ) -> ListEnvelope[NoteRead]:
     """List notes, a page at a time."""
     page = await service.list_notes(session, params=params)
-    return ListEnvelope(data=[NoteRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [NoteRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -25,7 +25,8 @@ async def list_events(
 ) -> ListEnvelope[EventRead]:
     """List events, a page at a time."""
     page = await service.list_events(session, params=params)
-    return ListEnvelope(data=[EventRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [EventRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import flush
 from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
-from crm.core.relations import ensure_exists
+from crm.core.relations import ensure_exists, included
 from crm.models.shelf_slot import ShelfSlot
 from crm.models.store import Store
 from crm.schemas.shelf_slot import ShelfSlotListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(ShelfSlot.store),
+}
 
 
 async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot | None:
@@ -27,8 +31,9 @@ async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot | None:
 async def list_shelf_slots(
     session: AsyncSession, *, params: ShelfSlotListParams
 ) -> Page[ShelfSlot]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, ShelfSlot, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, ShelfSlot, params, search=SEARCHABLE, options=options)
 
 
 async def create_shelf_slot(session: AsyncSession, *, data: Mapping[str, Any]) -> ShelfSlot:

@@ -11,7 +11,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from crm.core.db import flush
 from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, paginate
-from crm.core.relations import ensure_exists, find_or_create
+from crm.core.relations import ensure_exists, find_or_create, included
 from crm.models.shelf_slot import ShelfSlot
 from crm.models.stock_count import StockCount
 from crm.models.store import Store
@@ -19,6 +19,9 @@ from crm.schemas.stock_count import StockCountListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.shelf_slot_row),)
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(StockCount.store),
+}
 
 
 async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | None:
@@ -29,8 +32,9 @@ async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | Non
 async def list_stock_counts(
     session: AsyncSession, *, params: StockCountListParams
 ) -> Page[StockCount]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, StockCount, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, StockCount, params, search=SEARCHABLE, options=options)
 
 
 async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) -> StockCount:

@@ -25,9 +25,8 @@ async def list_customers(
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
     page = await service.list_customers(session, params=params)
-    return ListEnvelope(
-        data=[CustomerRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [CustomerRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
+from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
 from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead
 from crm.services import shelf_slot as service
@@ -22,9 +23,9 @@ async def list_shelf_slots(
 ) -> ListEnvelope[ShelfSlotRead]:
     """List shelf slots, a page at a time."""
     page = await service.list_shelf_slots(session, params=params)
-    return ListEnvelope(
-        data=[ShelfSlotRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [ShelfSlotRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

@@ -12,6 +12,7 @@ from crm.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
 from crm.schemas.stock_count import (
     StockCountCreate,
@@ -30,9 +31,9 @@ async def list_stock_counts(
 ) -> ListEnvelope[StockCountRead]:
     """List stock counts, a page at a time."""
     page = await service.list_stock_counts(session, params=params)
-    return ListEnvelope(
-        data=[StockCountRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [StockCountRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

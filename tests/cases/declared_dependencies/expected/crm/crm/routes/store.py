@@ -25,7 +25,8 @@ async def list_stores(
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
     page = await service.list_stores(session, params=params)
-    return ListEnvelope(data=[StoreRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [StoreRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

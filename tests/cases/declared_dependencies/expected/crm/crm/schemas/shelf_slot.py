@@ -2,12 +2,16 @@
 """Request and response bodies of `shelf_slot`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from crm.core.pagination import InList, ListParams, sort_by
+from crm.core.relations import include_by, only_if_included
 from crm.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from crm.schemas.store import StoreRead
 
 
 class ShelfSlotCreate(BaseModel):
@@ -42,10 +46,15 @@ class ShelfSlotRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    store: "StoreRead | None" = Field(default=None, validation_alias="store_included")
+
+    embed_only_when_included = field_validator("store", mode="after")(only_if_included)
+
 
 class ShelfSlotListParams(ListParams):
     """Query parameters of `GET /shelf-slots`."""
 
+    include: str | None = include_by("store")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

@@ -3,11 +3,12 @@
 shelf`.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from geo.core.relations import loaded_or_none
 from geo.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -34,3 +35,8 @@ class StoreSku(TimestampMixin, Base):
     )
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
+
+    @property
+    def store_included(self) -> "Store | None":
+        """`store` when it was loaded with the row (for `?include=`)."""
+        return cast("Store | None", loaded_or_none(self, "store"))

@@ -11,7 +11,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from geo.core.db import flush
 from geo.core.errors import NotFoundError
 from geo.core.pagination import Page, paginate
-from geo.core.relations import ensure_exists, find_or_create
+from geo.core.relations import ensure_exists, find_or_create, included
 from geo.models.stock_count import StockCount
 from geo.models.store import Store
 from geo.models.store_sku import StoreSku
@@ -19,6 +19,9 @@ from geo.schemas.stock_count import StockCountListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.store_sku_row),)
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(StockCount.store),
+}
 
 
 async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | None:
@@ -29,8 +32,9 @@ async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | Non
 async def list_stock_counts(
     session: AsyncSession, *, params: StockCountListParams
 ) -> Page[StockCount]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, StockCount, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, StockCount, params, search=SEARCHABLE, options=options)
 
 
 async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) -> StockCount:

@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from geo.core.db import flush
 from geo.core.errors import NotFoundError
 from geo.core.pagination import Page, paginate
-from geo.core.relations import ensure_exists
+from geo.core.relations import ensure_exists, included
 from geo.models.store import Store
 from geo.models.store_sku import StoreSku
 from geo.schemas.store_sku import StoreSkuListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "store": selectinload(StoreSku.store),
+}
 
 
 async def get_store_sku(session: AsyncSession, *, id: int) -> StoreSku | None:
@@ -25,8 +29,9 @@ async def get_store_sku(session: AsyncSession, *, id: int) -> StoreSku | None:
 
 
 async def list_store_skus(session: AsyncSession, *, params: StoreSkuListParams) -> Page[StoreSku]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, StoreSku, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, StoreSku, params, search=SEARCHABLE, options=options)
 
 
 async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) -> StoreSku:

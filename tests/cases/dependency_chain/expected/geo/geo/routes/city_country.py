@@ -22,9 +22,8 @@ async def list_city_countries(
 ) -> ListEnvelope[CityCountryRead]:
     """List city countries, a page at a time."""
     page = await service.list_city_countries(session, params=params)
-    return ListEnvelope(
-        data=[CityCountryRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [CityCountryRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
+from geo.core.relations import included
 from geo.deps import IdPath, SessionDep
 from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead
 from geo.services import store_sku as service
@@ -22,9 +23,9 @@ async def list_store_skus(
 ) -> ListEnvelope[StoreSkuRead]:
     """List store skus, a page at a time."""
     page = await service.list_store_skus(session, params=params)
-    return ListEnvelope(
-        data=[StoreSkuRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.get("/{id}", responses=error_responses(404, 422))

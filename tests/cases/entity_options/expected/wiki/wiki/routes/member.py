@@ -25,7 +25,8 @@ async def list_members(
 ) -> ListEnvelope[MemberRead]:
     """List members, a page at a time."""
     page = await service.list_members(session, params=params)
-    return ListEnvelope(data=[MemberRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [MemberRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

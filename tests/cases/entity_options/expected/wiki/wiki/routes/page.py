@@ -25,7 +25,8 @@ async def list_pages(
 ) -> ListEnvelope[Page_Read]:
     """List pages, a page at a time."""
     page = await service.list_pages(session, params=params)
-    return ListEnvelope(data=[Page_Read.model_validate(row) for row in page.items], meta=page.meta)
+    data = [Page_Read.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -25,7 +25,8 @@ async def list_samples(
 ) -> ListEnvelope[SampleRead]:
     """List samples, a page at a time."""
     page = await service.list_samples(session, params=params)
-    return ListEnvelope(data=[SampleRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [SampleRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

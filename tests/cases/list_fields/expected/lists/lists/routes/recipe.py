@@ -25,7 +25,8 @@ async def list_recipes(
 ) -> ListEnvelope[RecipeRead]:
     """List recipes, a page at a time."""
     page = await service.list_recipes(session, params=params)
-    return ListEnvelope(data=[RecipeRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [RecipeRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -11,13 +11,16 @@ from sqlalchemy.orm.interfaces import ORMOption
 from library.core.db import flush
 from library.core.errors import NotFoundError
 from library.core.pagination import Page, paginate
-from library.core.relations import fetch_related
+from library.core.relations import fetch_related, included
 from library.models.author import Author
 from library.models.book import Book
 from library.schemas.book import BookListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Book.authors),)
+INCLUDE: dict[str, ORMOption] = {
+    "authors": selectinload(Book.authors),
+}
 
 
 async def get_book(session: AsyncSession, *, id: int) -> Book | None:
@@ -26,8 +29,9 @@ async def get_book(session: AsyncSession, *, id: int) -> Book | None:
 
 
 async def list_books(session: AsyncSession, *, params: BookListParams) -> Page[Book]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Book, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Book, params, search=SEARCHABLE, options=options)
 
 
 async def create_book(session: AsyncSession, *, data: Mapping[str, Any]) -> Book:

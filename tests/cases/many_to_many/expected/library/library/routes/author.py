@@ -25,7 +25,8 @@ async def list_authors(
 ) -> ListEnvelope[AuthorRead]:
     """List authors, a page at a time."""
     page = await service.list_authors(session, params=params)
-    return ListEnvelope(data=[AuthorRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [AuthorRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

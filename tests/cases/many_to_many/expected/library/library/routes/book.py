@@ -12,6 +12,7 @@ from library.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from library.core.relations import included
 from library.deps import IdPath, SessionDep
 from library.schemas.book import BookCreate, BookListParams, BookRead, BookUpdate
 from library.services import book as service
@@ -25,7 +26,9 @@ async def list_books(
 ) -> ListEnvelope[BookRead]:
     """List books, a page at a time."""
     page = await service.list_books(session, params=params)
-    return ListEnvelope(data=[BookRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [BookRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -2,12 +2,16 @@
 """Request and response bodies of `book`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from library.core.pagination import InList, ListParams, sort_by
+from library.core.relations import include_by, only_if_included
 from library.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from library.schemas.author import AuthorRead
 
 
 class BookCreate(BaseModel):
@@ -39,10 +43,15 @@ class BookRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    authors: "list[AuthorRead] | None" = Field(default=None, validation_alias="authors_included")
+
+    embed_only_when_included = field_validator("authors", mode="after")(only_if_included)
+
 
 class BookListParams(ListParams):
     """Query parameters of `GET /books`."""
 
+    include: str | None = include_by("authors")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

@@ -5,12 +5,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import flush
 from school.core.errors import NotFoundError
 from school.core.pagination import Page, paginate
-from school.core.relations import ensure_exists
+from school.core.relations import ensure_exists, included
 from school.models.course import Course
 from school.models.enrollment import Enrollment
 from school.models.student import Student
@@ -18,6 +19,10 @@ from school.schemas.enrollment import EnrollmentListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "student": selectinload(Enrollment.student),
+    "course": selectinload(Enrollment.course),
+}
 
 
 async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment | None:
@@ -28,8 +33,9 @@ async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment | None
 async def list_enrollments(
     session: AsyncSession, *, params: EnrollmentListParams
 ) -> Page[Enrollment]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Enrollment, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Enrollment, params, search=SEARCHABLE, options=options)
 
 
 async def create_enrollment(session: AsyncSession, *, data: Mapping[str, Any]) -> Enrollment:

@@ -5,16 +5,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import flush
 from school.core.errors import NotFoundError
 from school.core.pagination import Page, paginate
+from school.core.relations import included
 from school.models.student import Student
 from school.schemas.student import StudentListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "courses": selectinload(Student.courses),
+}
 
 
 async def get_student(session: AsyncSession, *, id: int) -> Student | None:
@@ -23,8 +28,9 @@ async def get_student(session: AsyncSession, *, id: int) -> Student | None:
 
 
 async def list_students(session: AsyncSession, *, params: StudentListParams) -> Page[Student]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Student, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Student, params, search=SEARCHABLE, options=options)
 
 
 async def create_student(session: AsyncSession, *, data: Mapping[str, Any]) -> Student:

@@ -25,7 +25,8 @@ async def list_courses(
 ) -> ListEnvelope[CourseRead]:
     """List courses, a page at a time."""
     page = await service.list_courses(session, params=params)
-    return ListEnvelope(data=[CourseRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [CourseRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from school.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from school.core.relations import included
 from school.deps import IdPath, SessionDep
 from school.schemas.enrollment import (
     EnrollmentCreate,
@@ -30,9 +31,9 @@ async def list_enrollments(
 ) -> ListEnvelope[EnrollmentRead]:
     """List enrollments, a page at a time."""
     page = await service.list_enrollments(session, params=params)
-    return ListEnvelope(
-        data=[EnrollmentRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [EnrollmentRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from school.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from school.core.relations import included
 from school.deps import IdPath, SessionDep
 from school.schemas.student import StudentCreate, StudentListParams, StudentRead, StudentUpdate
 from school.services import student as service
@@ -25,9 +26,9 @@ async def list_students(
 ) -> ListEnvelope[StudentRead]:
     """List students, a page at a time."""
     page = await service.list_students(session, params=params)
-    return ListEnvelope(
-        data=[StudentRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [StudentRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -2,12 +2,17 @@
 """Request and response bodies of `enrollment`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from school.core.pagination import InList, ListParams, sort_by
+from school.core.relations import include_by, only_if_included
 from school.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from school.schemas.course import CourseRead
+    from school.schemas.student import StudentRead
 
 
 class EnrollmentCreate(BaseModel):
@@ -42,10 +47,16 @@ class EnrollmentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    student: "StudentRead | None" = Field(default=None, validation_alias="student_included")
+    course: "CourseRead | None" = Field(default=None, validation_alias="course_included")
+
+    embed_only_when_included = field_validator("student", "course", mode="after")(only_if_included)
+
 
 class EnrollmentListParams(ListParams):
     """Query parameters of `GET /enrollments`."""
 
+    include: str | None = include_by("student", "course")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

@@ -2,12 +2,16 @@
 """Request and response bodies of `student`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from school.core.pagination import InList, ListParams, sort_by
+from school.core.relations import include_by, only_if_included
 from school.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from school.schemas.course import CourseRead
 
 
 class StudentCreate(BaseModel):
@@ -36,10 +40,15 @@ class StudentRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    courses: "list[CourseRead] | None" = Field(default=None, validation_alias="courses_included")
+
+    embed_only_when_included = field_validator("courses", mode="after")(only_if_included)
+
 
 class StudentListParams(ListParams):
     """Query parameters of `GET /students`."""
 
+    include: str | None = include_by("courses")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

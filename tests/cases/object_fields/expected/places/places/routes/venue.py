@@ -25,7 +25,8 @@ async def list_venues(
 ) -> ListEnvelope[VenueRead]:
     """List venues, a page at a time."""
     page = await service.list_venues(session, params=params)
-    return ListEnvelope(data=[VenueRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [VenueRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

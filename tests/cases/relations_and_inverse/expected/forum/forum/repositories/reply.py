@@ -5,17 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import flush
 from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, paginate
-from forum.core.relations import ensure_exists
+from forum.core.relations import ensure_exists, included
 from forum.models.reply import Reply
 from forum.schemas.reply import ReplyListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "parent": selectinload(Reply.parent),
+    "thread": selectinload(Reply.thread),
+}
 
 
 async def get_reply(session: AsyncSession, *, id: int) -> Reply | None:
@@ -24,8 +29,9 @@ async def get_reply(session: AsyncSession, *, id: int) -> Reply | None:
 
 
 async def list_replies(session: AsyncSession, *, params: ReplyListParams) -> Page[Reply]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Reply, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Reply, params, search=SEARCHABLE, options=options)
 
 
 async def create_reply(session: AsyncSession, *, data: Mapping[str, Any]) -> Reply:

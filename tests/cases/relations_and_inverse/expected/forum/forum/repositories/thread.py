@@ -5,18 +5,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import flush
 from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, paginate
-from forum.core.relations import ensure_exists
+from forum.core.relations import ensure_exists, included
 from forum.models.reply import Reply
 from forum.models.thread import Thread
 from forum.schemas.thread import ThreadListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "replies": selectinload(Thread.replies),
+    "pinned_reply": selectinload(Thread.pinned_reply),
+}
 
 
 async def get_thread(session: AsyncSession, *, id: int) -> Thread | None:
@@ -25,8 +30,9 @@ async def get_thread(session: AsyncSession, *, id: int) -> Thread | None:
 
 
 async def list_threads(session: AsyncSession, *, params: ThreadListParams) -> Page[Thread]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Thread, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Thread, params, search=SEARCHABLE, options=options)
 
 
 async def create_thread(session: AsyncSession, *, data: Mapping[str, Any]) -> Thread:

@@ -12,6 +12,7 @@ from forum.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
 from forum.schemas.thread import ThreadCreate, ThreadListParams, ThreadRead, ThreadUpdate
 from forum.services import thread as service
@@ -25,7 +26,9 @@ async def list_threads(
 ) -> ListEnvelope[ThreadRead]:
     """List threads, a page at a time."""
     page = await service.list_threads(session, params=params)
-    return ListEnvelope(data=[ThreadRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [ThreadRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

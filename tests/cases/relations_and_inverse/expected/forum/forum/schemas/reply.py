@@ -2,11 +2,16 @@
 """Request and response bodies of `reply`, and its list parameters."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import MISSING, BaseModel, ConfigDict
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from forum.core.pagination import InList, ListParams, sort_by
+from forum.core.relations import include_by, only_if_included
 from forum.core.types import Text, UtcDatetime
+
+if TYPE_CHECKING:
+    from forum.schemas.thread import ThreadRead
 
 
 class ReplyCreate(BaseModel):
@@ -38,10 +43,16 @@ class ReplyRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    parent: "ReplyRead | None" = Field(default=None, validation_alias="parent_included")
+    thread: "ThreadRead | None" = Field(default=None, validation_alias="thread_included")
+
+    embed_only_when_included = field_validator("parent", "thread", mode="after")(only_if_included)
+
 
 class ReplyListParams(ListParams):
     """Query parameters of `GET /replies`."""
 
+    include: str | None = include_by("parent", "thread")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

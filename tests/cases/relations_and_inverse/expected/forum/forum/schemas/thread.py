@@ -2,12 +2,16 @@
 """Request and response bodies of `thread`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from forum.core.pagination import InList, ListParams, sort_by
+from forum.core.relations import include_by, only_if_included
 from forum.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from forum.schemas.reply import ReplyRead
 
 
 class ThreadCreate(BaseModel):
@@ -39,10 +43,18 @@ class ThreadRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    replies: "list[ReplyRead] | None" = Field(default=None, validation_alias="replies_included")
+    pinned_reply: "ReplyRead | None" = Field(default=None, validation_alias="pinned_reply_included")
+
+    embed_only_when_included = field_validator("replies", "pinned_reply", mode="after")(
+        only_if_included
+    )
+
 
 class ThreadListParams(ListParams):
     """Query parameters of `GET /threads`."""
 
+    include: str | None = include_by("replies", "pinned_reply")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

@@ -25,7 +25,8 @@ async def list_groups(
 ) -> ListEnvelope[GroupRead]:
     """List groups, a page at a time."""
     page = await service.list_groups(session, params=params)
-    return ListEnvelope(data=[GroupRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [GroupRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -25,7 +25,8 @@ async def list_orders(
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
-    return ListEnvelope(data=[OrderRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [OrderRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from contacts.core.db import flush
 from contacts.core.errors import NotFoundError
 from contacts.core.pagination import Page, paginate
-from contacts.core.relations import ensure_exists
+from contacts.core.relations import ensure_exists, included
 from contacts.models.company import Company
 from contacts.models.contact import Contact
 from contacts.schemas.contact import ContactListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "company": selectinload(Contact.company),
+}
 
 
 async def get_contact(session: AsyncSession, *, id: int) -> Contact | None:
@@ -25,8 +29,9 @@ async def get_contact(session: AsyncSession, *, id: int) -> Contact | None:
 
 
 async def list_contacts(session: AsyncSession, *, params: ContactListParams) -> Page[Contact]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Contact, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Contact, params, search=SEARCHABLE, options=options)
 
 
 async def create_contact(session: AsyncSession, *, data: Mapping[str, Any]) -> Contact:

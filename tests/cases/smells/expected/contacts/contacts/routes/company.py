@@ -25,9 +25,8 @@ async def list_companies(
 ) -> ListEnvelope[CompanyRead]:
     """List companies, a page at a time."""
     page = await service.list_companies(session, params=params)
-    return ListEnvelope(
-        data=[CompanyRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [CompanyRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -12,6 +12,7 @@ from contacts.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from contacts.core.relations import included
 from contacts.deps import IdPath, SessionDep
 from contacts.schemas.contact import ContactCreate, ContactListParams, ContactRead, ContactUpdate
 from contacts.services import contact as service
@@ -25,9 +26,9 @@ async def list_contacts(
 ) -> ListEnvelope[ContactRead]:
     """List contacts, a page at a time."""
     page = await service.list_contacts(session, params=params)
-    return ListEnvelope(
-        data=[ContactRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [ContactRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -2,12 +2,16 @@
 """Request and response bodies of `contact`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from contacts.core.pagination import InList, ListParams, sort_by
+from contacts.core.relations import include_by, only_if_included
 from contacts.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from contacts.schemas.company import CompanyRead
 
 
 class ContactCreate(BaseModel):
@@ -54,10 +58,15 @@ class ContactRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    company: "CompanyRead | None" = Field(default=None, validation_alias="company_included")
+
+    embed_only_when_included = field_validator("company", mode="after")(only_if_included)
+
 
 class ContactListParams(ListParams):
     """Query parameters of `GET /contacts`."""
 
+    include: str | None = include_by("company")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

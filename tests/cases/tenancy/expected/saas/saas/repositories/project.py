@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
-from saas.core.relations import ensure_exists
+from saas.core.relations import ensure_exists, included
 from saas.models.organization import Organization
 from saas.models.project import Project
 from saas.schemas.project import ProjectListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(Project.organization),
+}
 
 
 async def get_project(session: AsyncSession, *, id: int) -> Project | None:
@@ -25,8 +29,9 @@ async def get_project(session: AsyncSession, *, id: int) -> Project | None:
 
 
 async def list_projects(session: AsyncSession, *, params: ProjectListParams) -> Page[Project]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Project, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Project, params, search=SEARCHABLE, options=options)
 
 
 async def create_project(session: AsyncSession, *, data: Mapping[str, Any]) -> Project:

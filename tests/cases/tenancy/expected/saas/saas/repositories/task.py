@@ -5,18 +5,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
-from saas.core.relations import ensure_exists
+from saas.core.relations import ensure_exists, included
 from saas.models.project import Project
 from saas.models.task import Task
 from saas.schemas.task import TaskListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "project": selectinload(Task.project),
+}
 
 
 async def get_task(session: AsyncSession, *, id: int) -> Task | None:
@@ -25,8 +29,9 @@ async def get_task(session: AsyncSession, *, id: int) -> Task | None:
 
 
 async def list_tasks(session: AsyncSession, *, params: TaskListParams) -> Page[Task]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Task, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Task, params, search=SEARCHABLE, options=options)
 
 
 async def create_task(session: AsyncSession, *, data: Mapping[str, Any]) -> Task:

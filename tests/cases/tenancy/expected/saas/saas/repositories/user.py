@@ -5,19 +5,23 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.passwords import hash_password
-from saas.core.relations import ensure_exists
+from saas.core.relations import ensure_exists, included
 from saas.models.organization import Organization
 from saas.models.user import User
 from saas.schemas.user import UserListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "organization": selectinload(User.organization),
+}
 
 
 async def get_user(session: AsyncSession, *, id: int) -> User | None:
@@ -26,8 +30,9 @@ async def get_user(session: AsyncSession, *, id: int) -> User | None:
 
 
 async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, User, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, User, params, search=SEARCHABLE, options=options)
 
 
 async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:

@@ -12,6 +12,7 @@ from saas.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from saas.core.relations import included
 from saas.deps import IdPath, SessionDep
 from saas.schemas.project import ProjectCreate, ProjectListParams, ProjectRead, ProjectUpdate
 from saas.services import project as service
@@ -25,9 +26,9 @@ async def list_projects(
 ) -> ListEnvelope[ProjectRead]:
     """List projects, a page at a time."""
     page = await service.list_projects(session, params=params)
-    return ListEnvelope(
-        data=[ProjectRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    context = {"include": included(params)}
+    data = [ProjectRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

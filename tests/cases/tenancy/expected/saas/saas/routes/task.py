@@ -12,6 +12,7 @@ from saas.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from saas.core.relations import included
 from saas.deps import IdPath, SessionDep
 from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskUpdate
 from saas.services import task as service
@@ -25,7 +26,9 @@ async def list_tasks(
 ) -> ListEnvelope[TaskRead]:
     """List tasks, a page at a time."""
     page = await service.list_tasks(session, params=params)
-    return ListEnvelope(data=[TaskRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [TaskRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

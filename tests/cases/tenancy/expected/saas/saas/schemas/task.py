@@ -2,12 +2,16 @@
 """Request and response bodies of `task`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
+from saas.core.relations import include_by, only_if_included
 from saas.core.types import NO_NUL, UtcDatetime
+
+if TYPE_CHECKING:
+    from saas.schemas.project import ProjectRead
 
 
 class TaskCreate(BaseModel):
@@ -39,10 +43,15 @@ class TaskRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    project: "ProjectRead | None" = Field(default=None, validation_alias="project_included")
+
+    embed_only_when_included = field_validator("project", mode="after")(only_if_included)
+
 
 class TaskListParams(ListParams):
     """Query parameters of `GET /tasks`."""
 
+    include: str | None = include_by("project")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

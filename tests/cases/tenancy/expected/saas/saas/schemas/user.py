@@ -2,13 +2,17 @@
 """Request and response bodies of `user`, and its list parameters."""
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
+from saas.core.relations import include_by, only_if_included
 from saas.core.types import NO_NUL, UtcDatetime
 from saas.enums import UserRole
+
+if TYPE_CHECKING:
+    from saas.schemas.organization import OrganizationRead
 
 
 class UserCreate(BaseModel):
@@ -47,10 +51,17 @@ class UserRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    organization: "OrganizationRead | None" = Field(
+        default=None, validation_alias="organization_included"
+    )
+
+    embed_only_when_included = field_validator("organization", mode="after")(only_if_included)
+
 
 class UserListParams(ListParams):
     """Query parameters of `GET /users`."""
 
+    include: str | None = include_by("organization")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

@@ -2,11 +2,12 @@
 """The `order_lines` table: OrderLine rows"""
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Identity, Index, Integer, Numeric
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from orders.core.relations import loaded_or_none
 from orders.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -40,3 +41,13 @@ class OrderLine(TimestampMixin, Base):
 
     order: Mapped["Order"] = relationship(foreign_keys=[order_id], lazy="raise")
     product: Mapped["Product"] = relationship(foreign_keys=[product_id], lazy="raise")
+
+    @property
+    def order_included(self) -> "Order | None":
+        """`order` when it was loaded with the row (for `?include=`)."""
+        return cast("Order | None", loaded_or_none(self, "order"))
+
+    @property
+    def product_included(self) -> "Product | None":
+        """`product` when it was loaded with the row (for `?include=`)."""
+        return cast("Product | None", loaded_or_none(self, "product"))

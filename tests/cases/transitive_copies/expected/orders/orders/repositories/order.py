@@ -11,13 +11,16 @@ from sqlalchemy.orm.interfaces import ORMOption
 from orders.core.db import flush
 from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
-from orders.core.relations import ensure_exists
+from orders.core.relations import ensure_exists, included
 from orders.models.customer import Customer
 from orders.models.order import Order
 from orders.schemas.order import OrderListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
+INCLUDE: dict[str, ORMOption] = {
+    "customer": selectinload(Order.customer),
+}
 
 
 async def get_order(session: AsyncSession, *, id: int) -> Order | None:
@@ -26,8 +29,9 @@ async def get_order(session: AsyncSession, *, id: int) -> Order | None:
 
 
 async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page[Order]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Order, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, Order, params, search=SEARCHABLE, options=options)
 
 
 async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Order:

@@ -5,12 +5,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import flush
 from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, paginate
-from orders.core.relations import ensure_exists
+from orders.core.relations import ensure_exists, included, snapshot
 from orders.models.order import Order
 from orders.models.order_line import OrderLine
 from orders.models.product import Product
@@ -18,6 +19,10 @@ from orders.schemas.order_line import OrderLineListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
+INCLUDE: dict[str, ORMOption] = {
+    "order": selectinload(OrderLine.order).options(selectinload(Order.customer)),
+    "product": selectinload(OrderLine.product),
+}
 
 
 async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine | None:
@@ -28,8 +33,9 @@ async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine | None:
 async def list_order_lines(
     session: AsyncSession, *, params: OrderLineListParams
 ) -> Page[OrderLine]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows matching `params`, with what `include` asks for."""
+    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=options)
 
 
 async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -> OrderLine:
@@ -37,6 +43,7 @@ async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -
     values = dict(data)
     await ensure_exists(session, Order, values.get("order_id"), field="order_id")
     await ensure_exists(session, Product, values.get("product_id"), field="product_id")
+    values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     order_line = OrderLine(**values)
     session.add(order_line)
     await flush(session)
@@ -52,6 +59,8 @@ async def update_order_line(
         await ensure_exists(session, Order, values["order_id"], field="order_id")
     if "product_id" in values:
         await ensure_exists(session, Product, values["product_id"], field="product_id")
+    if "product_id" in values:
+        values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     for name, value in values.items():
         setattr(order_line, name, value)
     await flush(session)

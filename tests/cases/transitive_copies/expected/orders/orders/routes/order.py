@@ -12,6 +12,7 @@ from orders.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from orders.core.relations import included
 from orders.deps import IdPath, SessionDep
 from orders.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
 from orders.services import order as service
@@ -25,7 +26,9 @@ async def list_orders(
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
-    return ListEnvelope(data=[OrderRead.model_validate(row) for row in page.items], meta=page.meta)
+    context = {"include": included(params)}
+    data = [OrderRead.model_validate(row, context=context) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

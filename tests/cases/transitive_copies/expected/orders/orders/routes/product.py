@@ -25,9 +25,8 @@ async def list_products(
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
     page = await service.list_products(session, params=params)
-    return ListEnvelope(
-        data=[ProductRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [ProductRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

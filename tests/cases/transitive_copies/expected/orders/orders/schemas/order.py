@@ -2,11 +2,16 @@
 """Request and response bodies of `order`, and its list parameters."""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import MISSING, BaseModel, ConfigDict
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from orders.core.pagination import InList, ListParams, sort_by
+from orders.core.relations import include_by, only_if_included
 from orders.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from orders.schemas.customer import CustomerRead
 
 
 class OrderCreate(BaseModel):
@@ -36,10 +41,15 @@ class OrderRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    customer: "CustomerRead | None" = Field(default=None, validation_alias="customer_included")
+
+    embed_only_when_included = field_validator("customer", mode="after")(only_if_included)
+
 
 class OrderListParams(ListParams):
     """Query parameters of `GET /orders`."""
 
+    include: str | None = include_by("customer")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

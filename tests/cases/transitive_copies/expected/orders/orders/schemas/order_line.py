@@ -3,12 +3,17 @@
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from orders.core.pagination import InList, ListParams, sort_by
+from orders.core.relations import include_by, only_if_included
 from orders.core.types import UtcDatetime
+
+if TYPE_CHECKING:
+    from orders.schemas.order import OrderRead
+    from orders.schemas.product import ProductRead
 
 
 class OrderLineCreate(BaseModel):
@@ -44,10 +49,16 @@ class OrderLineRead(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    order: "OrderRead | None" = Field(default=None, validation_alias="order_included")
+    product: "ProductRead | None" = Field(default=None, validation_alias="product_included")
+
+    embed_only_when_included = field_validator("order", "product", mode="after")(only_if_included)
+
 
 class OrderLineListParams(ListParams):
     """Query parameters of `GET /order-lines`."""
 
+    include: str | None = include_by("order", "product")
     sort: str | None = sort_by("created_at", "updated_at")
     id__in: InList[int] | None = None
     created_at: UtcDatetime | None = None

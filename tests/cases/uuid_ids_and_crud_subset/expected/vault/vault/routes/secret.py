@@ -19,7 +19,8 @@ async def list_secrets(
 ) -> ListEnvelope[SecretRead]:
     """List secrets, a page at a time."""
     page = await service.list_secrets(session, params=params)
-    return ListEnvelope(data=[SecretRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [SecretRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

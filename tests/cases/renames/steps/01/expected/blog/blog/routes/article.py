@@ -25,9 +25,8 @@ async def list_articles(
 ) -> ListEnvelope[ArticleRead]:
     """List articles, a page at a time."""
     page = await service.list_articles(session, params=params)
-    return ListEnvelope(
-        data=[ArticleRead.model_validate(row) for row in page.items], meta=page.meta
-    )
+    data = [ArticleRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(

@@ -25,7 +25,8 @@ async def list_posts(
 ) -> ListEnvelope[PostRead]:
     """List posts, a page at a time."""
     page = await service.list_posts(session, params=params)
-    return ListEnvelope(data=[PostRead.model_validate(row) for row in page.items], meta=page.meta)
+    data = [PostRead.model_validate(row) for row in page.items]
+    return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(
