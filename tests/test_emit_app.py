@@ -72,6 +72,14 @@ NOT_OURS = {
 
 # Deliberate differences from the target: (path, text in the target, text emitted instead).
 KNOWN_CHANGES: list[tuple[str, str, str]] = [
+    # Bandit is told why the development default secret is there (production refuses it).
+    (
+        "blog/blog/core/config.py",
+        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105\n',
+        "# The development default the contract asks for; ENV=production refuses it (see below).\n"
+        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105'
+        "  # nosec B105\n",
+    ),
     # `?include=` is a list parameter, never a filter.
     (
         "blog/blog/core/pagination.py",

@@ -57,6 +57,11 @@ def test_ruff_format_check_passes(output: Path, example: str) -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
+def test_bandit_finds_nothing(output: Path, example: str) -> None:
+    assert_ok(run([str(BIN / "bandit"), "-q", "-r", example], output / example))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_mypy_strict_passes(output: Path, example: str) -> None:
     project = output / example
     assert_ok(run([str(BIN / "mypy"), "--strict", example, "tests"], project))
