@@ -53,6 +53,23 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class ActionContext:
+    """One declared action: its route, its service function and its custom handler."""
+
+    name: str
+    fn: str
+    method: str
+    path: str
+    with_id: bool
+    summary: str
+    request: str | None
+    response_class: str | None
+    response_module: str | None
+    same_entity: bool
+    handler_module: str
+
+
+@dataclass(frozen=True)
 class DependencyWrite:
     """Rule 3 on write: find or create the determinant's row; a contradiction is a 409."""
 
@@ -84,6 +101,7 @@ class EntityContext:
     dependencies: tuple[DependencyWrite, ...]
     includes: tuple[tuple[str, str], ...]
     snapshots: tuple[Snapshot, ...]
+    actions: tuple[ActionContext, ...]
 
     @property
     def list_fn(self) -> str:
@@ -163,6 +181,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         passwords=tuple(f.attr for f in entity.fields if f.type.kind == "password"),
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
         snapshots=tuple(_snapshots(project, entity)),
+        actions=tuple(_actions(project, entity)),
         includes=tuple(
             (r.name, _include_load(project, entity, r)) for r in includable(project, entity)
         ),
@@ -190,6 +209,30 @@ def deepest_first(
     return found
 
 
+def _actions(project: ir.Project, entity: ir.Entity) -> list[ActionContext]:
+    found = []
+    for a in entity.actions:
+        target = project.entity(a.response) if a.response else None
+        found.append(
+            ActionContext(
+                name=a.name,
+                fn=f"{a.name}_{entity.name}",
+                method=a.method.lower(),
+                path=a.path,
+                with_id="{id}" in a.path,
+                summary=a.summary or f"{naming.pascal(a.name)} a {entity.name.replace('_', ' ')}.",
+                request=f"{entity.class_name}{naming.pascal(a.name)}Request"
+                if a.request is not None
+                else None,
+                response_class=target.class_name if target else None,
+                response_module=module_name(target) if target else None,
+                same_entity=target is not None and target.name == entity.name,
+                handler_module=f"{module_name(entity)}_{a.name}",
+            )
+        )
+    return found
+
+
 def _snapshots(project: ir.Project, entity: ir.Entity) -> list[Snapshot]:
     relations = {r.name: r for r in entity.relations if r.column}
     found = []
@@ -198,8 +241,15 @@ def _snapshots(project: ir.Project, entity: ir.Entity) -> list[Snapshot]:
             continue
         relation = relations[f.derived_from[0]]
         target = project.entity(relation.target)
-        found.append(Snapshot(f.attr, relation.wire_name, target.class_name, module_name(target),
-                              naming.py_attr(f.derived_from[1])))
+        found.append(
+            Snapshot(
+                f.attr,
+                relation.wire_name,
+                target.class_name,
+                module_name(target),
+                naming.py_attr(f.derived_from[1]),
+            )
+        )
     return found
 
 

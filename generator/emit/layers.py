@@ -11,6 +11,7 @@ import re
 from generator import ir
 from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import (
+    ActionContext,
     EntityContext,
     entity_context,
     module_name,
@@ -42,6 +43,12 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
             RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
             RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
+        ]
+        files += [
+            RenderedFile(
+                f"{root}/custom/{a.handler_module}.py", action_handler(project, c, a), once=True
+            )
+            for a in c.actions
         ]
     return files
 
@@ -127,6 +134,12 @@ def service(project: ir.Project, c: EntityContext) -> str:
     }
     if c.immutable:
         imports.add(Import(f"{c.package}.core.relations", "reject_changes"))
+    for a in c.actions:
+        imports.add(Import(f"{c.package}.custom", a.handler_module, f"{a.name}_handler"))
+        if a.request:
+            imports.add(Import(f"{c.package}.schemas.{c.module}", a.request))
+        if a.response_class and not a.same_entity:
+            imports.add(Import(f"{c.package}.models.{a.response_module}", a.response_class))
     return render(
         "services/entity.py.j2",
         header=header(project),
@@ -170,10 +183,41 @@ def routes(project: ir.Project, c: EntityContext) -> str:
     if "delete" in c.crud:
         imports.add(Import(f"{c.package}.core.envelope", "EmptyEnvelope"))
     imports.add(Import(f"{c.package}.services", c.module, "service"))
+    for a in c.actions:
+        if a.request:
+            imports.add(Import(f"{c.package}.schemas.{c.module}", a.request))
+        if a.request and a.method == "get":
+            imports |= _imports(c, ("typing", "Annotated"), ("fastapi", "Query"))
+        if a.response_class:
+            imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
+            imports.add(
+                Import(f"{c.package}.schemas.{a.response_module}", f"{a.response_class}Read")
+            )
+        else:
+            imports.add(Import(f"{c.package}.core.envelope", "EmptyEnvelope"))
+        if a.with_id:
+            imports.add(Import(f"{c.package}.deps", "IdPath"))
     return render(
         "routes/entity.py.j2",
         header=header(project),
         c=c,
+        imports=render_imports(imports, c.package),
+    )
+
+
+def action_handler(project: ir.Project, c: EntityContext, a: ActionContext) -> str:
+    imports = {Import("sqlalchemy.ext.asyncio", "AsyncSession")}
+    if a.with_id:
+        imports.add(Import(f"{c.package}.models.{c.module}", c.class_name))
+    if a.request:
+        imports.add(Import(f"{c.package}.schemas.{c.module}", a.request))
+    if a.response_class and not a.same_entity:
+        imports.add(Import(f"{c.package}.models.{a.response_module}", a.response_class))
+    return render(
+        "custom/action.py.j2",
+        once_header=once_header(project),
+        c=c,
+        a=a,
         imports=render_imports(imports, c.package),
     )
 

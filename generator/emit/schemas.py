@@ -78,6 +78,15 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     read += [_relation_read(module, project, r) for r in readable_relations(entity)]
     if update:
         module.use("pydantic", "MISSING")
+    actions = [
+        {
+            "name": f"{entity.class_name}{naming.pascal(a.name)}Request",
+            "doc": docstring_wrapped(f"Body of `{a.method} /{entity.path}{a.path}` ({a.name})."),
+            "fields": [_input_field(module, f, update=False) for f in a.request or ()],
+        }
+        for a in entity.actions
+        if a.request is not None
+    ]
     embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
     if embeds:
@@ -109,6 +118,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         ],
         params=params,
         embeds=embeds,
+        actions=actions,
         embed_names=", ".join(py_literal(r.attr) for r in includable(project, entity)),
         type_checking=render_imports(module.type_checking, module.package),
         create_doc=docstring_wrapped(f"Body of `POST /{entity.path}`."),

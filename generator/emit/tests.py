@@ -198,8 +198,20 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         f for f in writable if f.type.kind in ("string", "email", "slug", "url") and not f.pattern
     ]
     constant = naming.py_attr(entity.plural).upper()
+    action_code = " ".join(
+        value_expression(f, project)
+        for a in entity.actions
+        if "{id}" in a.path and a.response == entity.name and a.method != "GET"
+        for f in a.request or ()
+    )
+    helpers = {
+        Import("tests.factories", helper)
+        for helper in ("text", "slug", "pick")
+        if f"{helper}(" in action_code
+    }
     imports = render_imports(
-        {
+        helpers
+        | {
             Import("typing", "Any"),
             Import("httpx", "AsyncClient"),
             Import("tests.factories", constant),
@@ -259,9 +271,30 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         ),
         server_set=["id"] + (["created_at"] if project.api.timestamps else []),
         dependency_checks=_dependency_checks(project, entity),
-        copies=[f for f in entity.fields if f.storage == "derived" and f.derived_from
+        row_actions=[
+            {
+                "name": a.name,
+                "path": a.path,
+                "method": a.method,
+                "body": [
+                    (f.name, value_expression(f, project).replace("number", "1"))
+                    for f in a.request or ()
+                    if not f.nullable or f.default is None
+                ],
+            }
+            for a in entity.actions
+            if "{id}" in a.path and a.response == entity.name and a.method != "GET"
+        ],
+        copies=[
+            f
+            for f in entity.fields
+            if (
+                f.storage == "derived"
+                and f.derived_from
                 and any(r.name == f.derived_from[0] for r in entity.relations)
-                or f.denormalized_reason],
+            )
+            or f.denormalized_reason
+        ],
         include=[r.name for r in includable(project, entity)],
         embedded_to_one=[r for r in includable(project, entity) if r.column and r.required],
         uuid_ids=project.api.id_type == "uuid",

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import POSTS, count_statements, create_post, post_body
+from tests.factories import POSTS, count_statements, create_post, post_body, text
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -171,3 +171,38 @@ async def test_status_outside_its_values_is_422(client: AsyncClient) -> None:
     payload = await post_body(client, **{"status": "not one of the values"})
     response = await client.post(POSTS, json=payload)
     assert response.status_code == 422
+
+
+async def test_action_submit_answers_with_the_row_and_404_for_an_unknown_id(
+    client: AsyncClient,
+) -> None:
+    created = await create_post(client)
+    body: dict[str, Any] = {}
+    path = "/{id}/submit"
+    response = await client.request(
+        "POST", POSTS + path.replace("{id}", str(created["id"])), json=body
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["id"] == created["id"]
+    missing = "999999999"
+    response = await client.request("POST", POSTS + path.replace("{id}", missing), json=body)
+    assert response.status_code == 404
+
+
+async def test_action_publish_answers_with_the_row_and_404_for_an_unknown_id(
+    client: AsyncClient,
+) -> None:
+    created = await create_post(client)
+    body: dict[str, Any] = {
+        "note": text("note", 1, 0, 500),
+        "feature": 1 % 2 == 0,
+    }
+    path = "/{id}/publish"
+    response = await client.request(
+        "POST", POSTS + path.replace("{id}", str(created["id"])), json=body
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["id"] == created["id"]
+    missing = "999999999"
+    response = await client.request("POST", POSTS + path.replace("{id}", missing), json=body)
+    assert response.status_code == 404

@@ -17,7 +17,7 @@ from blog.core.envelope import (
 )
 from blog.core.relations import included
 from blog.deps import IdPath, SessionDep
-from blog.schemas.post import PostCreate, PostListParams, PostRead, PostUpdate
+from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostRead, PostUpdate
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
@@ -67,3 +67,27 @@ async def delete_post(session: SessionDep, id: IdPath) -> EmptyEnvelope:
     """Delete a post."""
     await service.delete_post(session, id=id)
     return EmptyEnvelope()
+
+
+@router.post(
+    "/{id}/submit",
+    summary="Submit a draft for review",
+    responses=error_responses(404, 422),
+)
+async def submit_post(session: SessionDep, id: IdPath) -> Envelope[PostRead]:
+    """Submit a draft for review"""
+    result = await service.submit_post(session, id=id)
+    return Envelope(data=PostRead.model_validate(result))
+
+
+@router.post(
+    "/{id}/publish",
+    summary="Publish a post that is in review",
+    responses=error_responses(400, 413, 404, 422),
+)
+async def publish_post(
+    session: SessionDep, id: IdPath, data: PostPublishRequest
+) -> Envelope[PostRead]:
+    """Publish a post that is in review"""
+    result = await service.publish_post(session, id=id, data=data)
+    return Envelope(data=PostRead.model_validate(result))

@@ -132,3 +132,12 @@ class PostListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class PostPublishRequest(BaseModel):
+    """Body of `POST /posts/{id}/publish` (publish)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = None
+    feature: bool = False

@@ -10,9 +10,11 @@ from blog.core.errors import NotFoundError
 from blog.core.pagination import Page
 from blog.core.relations import reject_changes
 from blog.custom import post as hooks
+from blog.custom import post_publish as publish_handler
+from blog.custom import post_submit as submit_handler
 from blog.models.post import Post
 from blog.repositories import post as repository
-from blog.schemas.post import PostCreate, PostListParams, PostUpdate
+from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostUpdate
 
 
 async def list_posts(session: AsyncSession, *, params: PostListParams) -> Page[Post]:
@@ -56,3 +58,25 @@ async def delete_post(session: AsyncSession, *, id: int) -> None:
     await repository.delete_post(session, post=post)
     await hooks.after_delete(session, post)
     await session.commit()
+
+
+async def submit_post(session: AsyncSession, *, id: int) -> Post:
+    """Submit a draft for review
+
+    The handler is `blog.custom.post_submit`.
+    """
+    post = await get_post(session, id=id)
+    result = await submit_handler.submit(session, post)
+    await session.commit()
+    return await get_post(session, id=result.id)
+
+
+async def publish_post(session: AsyncSession, *, id: int, data: PostPublishRequest) -> Post:
+    """Publish a post that is in review
+
+    The handler is `blog.custom.post_publish`.
+    """
+    post = await get_post(session, id=id)
+    result = await publish_handler.publish(session, post, data)
+    await session.commit()
+    return await get_post(session, id=result.id)

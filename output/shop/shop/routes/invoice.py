@@ -56,3 +56,14 @@ async def update_invoice(
     """Change some fields of a invoice."""
     invoice = await service.update_invoice(session, id=id, data=data)
     return Envelope(data=InvoiceRead.model_validate(invoice))
+
+
+@router.post(
+    "/{id}/send",
+    summary="Email the invoice to the customer",
+    responses=error_responses(404, 422),
+)
+async def send_invoice(session: SessionDep, id: IdPath) -> Envelope[InvoiceRead]:
+    """Email the invoice to the customer"""
+    result = await service.send_invoice(session, id=id)
+    return Envelope(data=InvoiceRead.model_validate(result))

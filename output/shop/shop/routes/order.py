@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query, Request, Response
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.relations import included
 from shop.deps import IdPath, SessionDep
-from shop.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
+from shop.schemas.order import (
+    OrderCancelRequest,
+    OrderCreate,
+    OrderFulfilRequest,
+    OrderListParams,
+    OrderRead,
+    OrderUpdate,
+)
 from shop.services import order as service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -54,3 +61,29 @@ async def update_order(session: SessionDep, id: IdPath, data: OrderUpdate) -> En
     """Change some fields of a order."""
     order = await service.update_order(session, id=id, data=data)
     return Envelope(data=OrderRead.model_validate(order))
+
+
+@router.post(
+    "/{id}/cancel",
+    summary="Cancel an order that has not shipped yet",
+    responses=error_responses(400, 413, 404, 422),
+)
+async def cancel_order(
+    session: SessionDep, id: IdPath, data: OrderCancelRequest
+) -> Envelope[OrderRead]:
+    """Cancel an order that has not shipped yet"""
+    result = await service.cancel_order(session, id=id, data=data)
+    return Envelope(data=OrderRead.model_validate(result))
+
+
+@router.post(
+    "/{id}/fulfil",
+    summary="Mark an order as packed and handed to the carrier",
+    responses=error_responses(400, 413, 404, 422),
+)
+async def fulfil_order(
+    session: SessionDep, id: IdPath, data: OrderFulfilRequest
+) -> Envelope[OrderRead]:
+    """Mark an order as packed and handed to the carrier"""
+    result = await service.fulfil_order(session, id=id, data=data)
+    return Envelope(data=OrderRead.model_validate(result))

@@ -12,7 +12,7 @@ from shop.core.clock import utcnow
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
-from shop.enums import OrderChannel, OrderStatus
+from shop.enums import OrderChannel, OrderFulfilCarrier, OrderStatus
 
 if TYPE_CHECKING:
     from shop.schemas.address import AddressRead
@@ -121,3 +121,21 @@ class OrderListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class OrderCancelRequest(BaseModel):
+    """Body of `POST /orders/{id}/cancel` (cancel)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(min_length=3, max_length=500, pattern=NO_NUL)]
+    restock: bool = True
+
+
+class OrderFulfilRequest(BaseModel):
+    """Body of `POST /orders/{id}/fulfil` (fulfil)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    carrier: OrderFulfilCarrier
+    tracking_number: Annotated[str, Field(max_length=60, pattern=NO_NUL)] | None = None

@@ -12,6 +12,7 @@ from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
 from shop.core.relations import reject_changes
 from shop.custom import invoice as hooks
+from shop.custom import invoice_send as send_handler
 from shop.models.invoice import Invoice
 from shop.repositories import invoice as repository
 from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceUpdate
@@ -58,3 +59,14 @@ async def delete_invoice(session: AsyncSession, *, id: uuid.UUID) -> None:
     await repository.delete_invoice(session, invoice=invoice)
     await hooks.after_delete(session, invoice)
     await session.commit()
+
+
+async def send_invoice(session: AsyncSession, *, id: uuid.UUID) -> Invoice:
+    """Email the invoice to the customer
+
+    The handler is `shop.custom.invoice_send`.
+    """
+    invoice = await get_invoice(session, id=id)
+    result = await send_handler.send(session, invoice)
+    await session.commit()
+    return await get_invoice(session, id=result.id)

@@ -12,9 +12,17 @@ from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
 from shop.core.relations import reject_changes
 from shop.custom import order as hooks
+from shop.custom import order_cancel as cancel_handler
+from shop.custom import order_fulfil as fulfil_handler
 from shop.models.order import Order
 from shop.repositories import order as repository
-from shop.schemas.order import OrderCreate, OrderListParams, OrderUpdate
+from shop.schemas.order import (
+    OrderCancelRequest,
+    OrderCreate,
+    OrderFulfilRequest,
+    OrderListParams,
+    OrderUpdate,
+)
 
 
 async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page[Order]:
@@ -58,3 +66,25 @@ async def delete_order(session: AsyncSession, *, id: uuid.UUID) -> None:
     await repository.delete_order(session, order=order)
     await hooks.after_delete(session, order)
     await session.commit()
+
+
+async def cancel_order(session: AsyncSession, *, id: uuid.UUID, data: OrderCancelRequest) -> Order:
+    """Cancel an order that has not shipped yet
+
+    The handler is `shop.custom.order_cancel`.
+    """
+    order = await get_order(session, id=id)
+    result = await cancel_handler.cancel(session, order, data)
+    await session.commit()
+    return await get_order(session, id=result.id)
+
+
+async def fulfil_order(session: AsyncSession, *, id: uuid.UUID, data: OrderFulfilRequest) -> Order:
+    """Mark an order as packed and handed to the carrier
+
+    The handler is `shop.custom.order_fulfil`.
+    """
+    order = await get_order(session, id=id)
+    result = await fulfil_handler.fulfil(session, order, data)
+    await session.commit()
+    return await get_order(session, id=result.id)

@@ -5,7 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
-from tests.factories import TICKETS, create_ticket, ticket_body
+from tests.factories import TICKETS, create_ticket, text, ticket_body
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -101,3 +101,21 @@ async def test_state_outside_its_values_is_422(client: AsyncClient) -> None:
     payload = await ticket_body(client, **{"state": "not one of the values"})
     response = await client.post(TICKETS, json=payload)
     assert response.status_code == 422
+
+
+async def test_action_close_answers_with_the_row_and_404_for_an_unknown_id(
+    client: AsyncClient,
+) -> None:
+    created = await create_ticket(client)
+    body: dict[str, Any] = {
+        "reason": text("reason", 1, 0, 200),
+    }
+    path = "/{id}/close"
+    response = await client.request(
+        "POST", TICKETS + path.replace("{id}", str(created["id"])), json=body
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["id"] == created["id"]
+    missing = "999999999"
+    response = await client.request("POST", TICKETS + path.replace("{id}", missing), json=body)
+    assert response.status_code == 404

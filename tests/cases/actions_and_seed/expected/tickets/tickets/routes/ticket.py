@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from tickets.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from tickets.deps import IdPath, SessionDep
-from tickets.schemas.ticket import TicketCreate, TicketListParams, TicketRead
+from tickets.schemas.ticket import TicketCloseRequest, TicketCreate, TicketListParams, TicketRead
 from tickets.services import ticket as service
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -42,3 +42,16 @@ async def get_ticket(session: SessionDep, id: IdPath) -> Envelope[TicketRead]:
     """Read a ticket."""
     ticket = await service.get_ticket(session, id=id)
     return Envelope(data=TicketRead.model_validate(ticket))
+
+
+@router.post(
+    "/{id}/close",
+    summary="Close a ticket",
+    responses=error_responses(400, 413, 404, 422),
+)
+async def close_ticket(
+    session: SessionDep, id: IdPath, data: TicketCloseRequest
+) -> Envelope[TicketRead]:
+    """Close a ticket"""
+    result = await service.close_ticket(session, id=id, data=data)
+    return Envelope(data=TicketRead.model_validate(result))

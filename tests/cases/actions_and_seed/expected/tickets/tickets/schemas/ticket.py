@@ -52,3 +52,11 @@ class TicketListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class TicketCloseRequest(BaseModel):
+    """Body of `POST /tickets/{id}/close` (close)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None

@@ -9,9 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tickets.core.errors import NotFoundError
 from tickets.core.pagination import Page
 from tickets.custom import ticket as hooks
+from tickets.custom import ticket_close as close_handler
 from tickets.models.ticket import Ticket
 from tickets.repositories import ticket as repository
-from tickets.schemas.ticket import TicketCreate, TicketListParams, TicketUpdate
+from tickets.schemas.ticket import TicketCloseRequest, TicketCreate, TicketListParams, TicketUpdate
 
 
 async def list_tickets(session: AsyncSession, *, params: TicketListParams) -> Page[Ticket]:
@@ -54,3 +55,14 @@ async def delete_ticket(session: AsyncSession, *, id: int) -> None:
     await repository.delete_ticket(session, ticket=ticket)
     await hooks.after_delete(session, ticket)
     await session.commit()
+
+
+async def close_ticket(session: AsyncSession, *, id: int, data: TicketCloseRequest) -> Ticket:
+    """Close a ticket
+
+    The handler is `tickets.custom.ticket_close`.
+    """
+    ticket = await get_ticket(session, id=id)
+    result = await close_handler.close(session, ticket, data)
+    await session.commit()
+    return await get_ticket(session, id=result.id)
