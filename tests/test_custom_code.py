@@ -148,3 +148,49 @@ def test_the_custom_file_of_a_removed_entity_is_named_in_a_warning(project: Path
     _, err = build(project, WITHOUT_FOLDER, "--allow-destructive")  # drops its table
     warnings = [line for line in err.splitlines() if line.startswith("warning:")]
     assert any("output/notes/notes/custom/folder.py" in line for line in warnings), err
+
+
+ACTION_SPEC = """\
+api: {name: desk}
+entities:
+  ticket:
+    fields:
+      title: string
+    endpoints:
+      actions:
+        close: {method: POST, path: "/{id}/close", roles: [anonymous], response: ticket}
+"""
+
+
+def test_an_action_handler_survives_and_its_removal_is_named(tmp_path: Path) -> None:
+    """The action's handler is the user's: kept across rebuilds, kept (and named) when the
+    spec drops the action, and still called when the action comes back."""
+    from click.testing import CliRunner
+
+    from generator.cli import main
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    runner = CliRunner()
+
+    def build_with(text: str) -> str:
+        (specs / "api.yaml").write_text(text, encoding="utf-8")
+        result = runner.invoke(main, ["build", str(specs), "-o", str(tmp_path / "out")])
+        assert result.exit_code == 0, result.output
+        return result.stderr
+
+    build_with(ACTION_SPEC)
+    handler = tmp_path / "out" / "desk" / "desk" / "custom" / "ticket_close.py"
+    edited = handler.read_text(encoding="utf-8").replace(
+        "    return ticket\n", "    ticket.title = 'closed: ' + ticket.title\n    return ticket\n"
+    )
+    handler.write_text(edited, encoding="utf-8")
+    err = build_with(
+        ACTION_SPEC.replace("      actions:\n        close:", "      actions: {}\n        #")
+    )
+    assert handler.read_text(encoding="utf-8") == edited
+    assert any(line.startswith("warning:") and str(handler) in line for line in err.splitlines())
+    build_with(ACTION_SPEC)
+    assert handler.read_text(encoding="utf-8") == edited
+    service = (tmp_path / "out" / "desk" / "desk" / "services" / "ticket.py").read_text()
+    assert "close_handler.close(" in service
