@@ -22,6 +22,7 @@ FILES: tuple[tuple[str, str, bool], ...] = (
     ("README.md.j2", "README.md", False),
     ("env.example.j2", ".env.example", False),
     ("gitattributes.j2", ".gitattributes", False),
+    ("gitignore.j2", ".gitignore", False),
     ("alembic.ini.j2", "alembic.ini", False),
     ("package/__init__.py.j2", "{package}/__init__.py", False),
     ("package/__main__.py.j2", "{package}/__main__.py", False),
