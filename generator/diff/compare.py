@@ -304,18 +304,33 @@ def deferred_foreign_keys(tables: list[ir.Table] | tuple[ir.Table, ...]) -> froz
 
 
 def creation_order(tables: list[ir.Table]) -> list[ir.Table]:
-    """Tables ordered so that each comes after the tables its foreign keys point at."""
-    pending = {t.name: t for t in sorted(tables, key=lambda t: t.name)}
+    """Tables ordered so that each comes after the tables its foreign keys point at.
+
+    Level by level (Kahn's algorithm), names sorted within a level; a cycle is broken at its
+    first table by name. Linear in tables and foreign keys.
+    """
+    by_name = {t.name: t for t in sorted(tables, key=lambda t: t.name)}
+    needs = {
+        name: {fk.ref_table for fk in t.foreign_keys if fk.ref_table in by_name} - {name}
+        for name, t in by_name.items()
+    }
+    dependents: dict[str, set[str]] = {name: set() for name in by_name}
+    for name, refs in needs.items():
+        for ref in refs:
+            dependents[ref].add(name)
+    pending = dict.fromkeys(by_name)
     ordered: list[ir.Table] = []
+    ready = [name for name in pending if not needs[name]]
     while pending:
-        ready = [
-            t
-            for t in pending.values()
-            if all(fk.ref_table not in pending or fk.ref_table == t.name for fk in t.foreign_keys)
-        ]
-        ready = ready or [next(iter(pending.values()))]  # a cycle: break it deterministically
-        for t in ready:
-            ordered.append(pending.pop(t.name))
+        level = ready or [next(iter(pending))]  # a cycle: break it deterministically
+        for name in level:
+            del pending[name]
+            ordered.append(by_name[name])
+        freed = {d for name in level for d in dependents[name] if d in pending}
+        for name in level:
+            for d in dependents[name]:
+                needs[d].discard(name)
+        ready = sorted(d for d in freed if not needs[d])
     return ordered
 
 
@@ -440,6 +455,12 @@ def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
         return [ops.ModifyTableOps(op.table_name, reversed_ops, schema=op.schema)]
     if isinstance(op, ops.AlterColumnOp):
         return [_reverse_alter(op)]
+    # The drop of a created table or index needs only names; Alembic's reverse() would copy the
+    # whole table first (most of a large initial migration's build time).
+    if isinstance(op, ops.CreateTableOp):
+        return [ops.DropTableOp(op.table_name, schema=op.schema)]
+    if isinstance(op, ops.CreateIndexOp):
+        return [ops.DropIndexOp(op.index_name, table_name=op.table_name, schema=op.schema)]
     return [op.reverse()]
 
 

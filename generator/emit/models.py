@@ -86,9 +86,11 @@ class ModuleBuilder:
 def emit(project: ir.Project) -> list[RenderedFile]:
     """models/<entity>.py for every entity, and models/__init__.py gathering them."""
     package = project.api.name
+    deferred = deferred_foreign_keys(project.tables)
     files = [
         RenderedFile(
-            f"{package}/{package}/models/{naming.py_attr(e.name)}.py", _entity_module(project, e)
+            f"{package}/{package}/models/{naming.py_attr(e.name)}.py",
+            _entity_module(project, e, deferred),
         )
         for e in project.entities
     ]
@@ -113,9 +115,9 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     return files
 
 
-def _entity_module(project: ir.Project, entity: ir.Entity) -> str:
+def _entity_module(project: ir.Project, entity: ir.Entity, deferred: frozenset[str]) -> str:
     package = project.api.name
-    module = ModuleBuilder(package, deferred_foreign_keys(project.tables))
+    module = ModuleBuilder(package, deferred)
     table = project.table(entity.table)
     module.use(ORM, "Mapped", "mapped_column")
     module.use(f"{package}.models.base", "Base")

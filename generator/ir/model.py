@@ -364,6 +364,7 @@ class Project:
     decisions: tuple[Decision, ...] = ()
     seeds: tuple[SeedRow, ...] = ()
     _index: dict[str, Entity] = field(default_factory=dict, compare=False, repr=False)
+    _tables: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
 
     def entity(self, name: str) -> Entity:
         """The entity called name."""
@@ -373,4 +374,6 @@ class Project:
 
     def table(self, name: str) -> Table:
         """The stored table called name."""
-        return next(t for t in self.tables if t.name == name)
+        if not self._tables:
+            self._tables.update({t.name: t for t in self.tables})
+        return self._tables[name]
