@@ -459,7 +459,7 @@ def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
     # whole table first (most of a large initial migration's build time).
     if isinstance(op, ops.CreateTableOp):
         return [ops.DropTableOp(op.table_name, schema=op.schema)]
-    if isinstance(op, ops.CreateIndexOp):
+    if isinstance(op, ops.CreateIndexOp) and op.index_name is not None:
         return [ops.DropIndexOp(op.index_name, table_name=op.table_name, schema=op.schema)]
     return [op.reverse()]
 
