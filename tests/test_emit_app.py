@@ -72,6 +72,22 @@ NOT_OURS = {
 
 # Deliberate differences from the target: (path, text in the target, text emitted instead).
 KNOWN_CHANGES: list[tuple[str, str, str]] = [
+    # FastAPI's 128-model field cache breaks OpenAPI generation for large APIs (bench/README).
+    (
+        "blog/blog/main.py",
+        "import logging\n",
+        "import functools\nimport logging\n",
+    ),
+    (
+        "blog/blog/main.py",
+        "from fastapi import FastAPI\n",
+        "import fastapi.dependencies.utils\nfrom fastapi import FastAPI\n",
+    ),
+    (
+        "blog/blog/main.py",
+        'logger = logging.getLogger("blog")\n',
+        'logger = logging.getLogger("blog")\n\n\ndef _unbounded_model_field_cache() -> None:\n    """FastAPI caches the fields of at most 128 models and rebuilds them after an eviction, and\n    its OpenAPI generation then fails (KeyError) for an API with more query models than that;\n    keeping every model\'s fields makes them stable. A no-op where FastAPI has no such cache."""\n    bounded = getattr(fastapi.dependencies.utils, "get_cached_model_fields", None)\n    if bounded is not None and hasattr(bounded, "__wrapped__"):\n        unbounded = functools.lru_cache(maxsize=None)(bounded.__wrapped__)\n        setattr(fastapi.dependencies.utils, "get_cached_model_fields", unbounded)  # noqa: B010\n\n\n_unbounded_model_field_cache()\n',
+    ),
     # Bandit is told why the development default secret is there (production refuses it).
     (
         "blog/blog/core/config.py",
