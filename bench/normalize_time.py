@@ -1,4 +1,4 @@
-"""How long normalization takes for an example spec set: `python bench/normalize_time.py specs/shop`."""
+"""How long normalization takes: `python bench/normalize_time.py specs/shop`."""
 
 from __future__ import annotations
 
