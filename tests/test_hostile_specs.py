@@ -96,6 +96,44 @@ NAMES = st.one_of(
 )
 
 
+MODULE_STATEMENTS = (
+    ast.Import,
+    ast.ImportFrom,
+    ast.ClassDef,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.If,
+    ast.For,
+)
+CLASS_STATEMENTS = (ast.Assign, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef, ast.Pass)
+
+
+def _docstring_or_named_call(node: ast.stmt) -> bool:
+    return isinstance(node, ast.Expr) and (
+        (isinstance(node.value, ast.Constant) and isinstance(node.value.value, str))
+        or (
+            isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name | ast.Attribute)
+        )
+    )
+
+
+def assert_allow_listed(tree: ast.Module, path: str) -> None:
+    """Module and class scope hold only declarations: no spec string became a statement."""
+    for node in tree.body:
+        assert isinstance(node, MODULE_STATEMENTS) or _docstring_or_named_call(node), (
+            path,
+            ast.dump(node)[:200],
+        )
+        if isinstance(node, ast.ClassDef):
+            for item in node.body:
+                assert isinstance(item, CLASS_STATEMENTS) or (
+                    isinstance(item, ast.Expr) and isinstance(item.value, ast.Constant)
+                ), (path, node.name, ast.dump(item)[:200])
+
+
 def _spec(entity: str, field: str, text: str, values: list[str], pattern: str) -> str:
     document = {
         "api": {"name": "hostile", "title": text, "description": text},
@@ -141,7 +179,7 @@ def test_hostile_spec_is_diagnosed_or_generates_safe_code(
     for path, content in result.files.items():
         assert not path.startswith("/") and ".." not in path.split("/"), path
         if path.endswith(".py"):
-            ast.parse(content, filename=path)
+            assert_allow_listed(ast.parse(content, filename=path), path)
         if path.endswith(".json"):
             json.loads(content)
     enums = ast.parse(result.files["hostile/hostile/enums.py"])
