@@ -29,8 +29,11 @@ class OpenApiError(Exception):
 def openapi_document(package: str, files: Mapping[str, str], cache_dir: Path | None) -> str:
     """The text of `<package>/openapi.json` for the project whose files are given."""
     prefix = f"{package}/{package}/"
-    modules = {path[len(package) + 1:]: text for path, text in sorted(files.items())
-               if path.startswith(prefix) and path.endswith(".py")}
+    modules = {
+        path[len(package) + 1 :]: text
+        for path, text in sorted(files.items())
+        if path.startswith(prefix) and path.endswith(".py")
+    }
     digest = hashlib.sha256(sys.version.encode())
     for path, text in modules.items():
         digest.update(f"{path}\0{text}\0".encode())
@@ -53,13 +56,24 @@ def _dump(package: str, modules: Mapping[str, str]) -> str:
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
-        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(root),
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.pop("DATABASE_URL", None)
-        result = subprocess.run([sys.executable, "-c", _DUMP.format(package=package)],
-                                cwd=root, env=env, capture_output=True, text=True, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", _DUMP.format(package=package)],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     if result.returncode != 0:
-        raise OpenApiError(f"importing the generated `{package}` app failed:\n"
-                           f"{result.stderr[-4000:]}")
+        raise OpenApiError(
+            f"importing the generated `{package}` app failed:\n{result.stderr[-4000:]}"
+        )
     return result.stdout

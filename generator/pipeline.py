@@ -33,9 +33,9 @@ class BuildResult:
         return not any(d.severity == "error" for d in self.diagnostics)
 
 
-def compile_specs(spec_dir: Path, label_root: str | None = None) -> tuple[
-    tuple[ir.Project, ...], Diagnostics
-]:
+def compile_specs(
+    spec_dir: Path, label_root: str | None = None
+) -> tuple[tuple[ir.Project, ...], Diagnostics]:
     """Load, validate and compile every spec set below spec_dir."""
     diags = Diagnostics()
     if not spec_dir.is_dir():
@@ -61,21 +61,28 @@ def _check_project_names(projects: tuple[ir.Project, ...], diags: Diagnostics) -
     for project in projects:
         first = seen.setdefault(project.api.name, project)
         if first is not project:
-            diags.error("E204", f"two spec sets are both named `{project.api.name}` "
-                        f"({first.source} and {project.source})")
+            diags.error(
+                "E204",
+                f"two spec sets are both named `{project.api.name}` "
+                f"({first.source} and {project.source})",
+            )
 
 
-def plan_migrations(project: ir.Project, out_dir: Path | None, allow_destructive: bool,
-                    diags: Diagnostics) -> MigrationInput:
+def plan_migrations(
+    project: ir.Project, out_dir: Path | None, allow_destructive: bool, diags: Diagnostics
+) -> MigrationInput:
     """Diff the snapshot the last build left against the new schema; refuse data loss."""
     previous = load_previous(out_dir / project.api.name) if out_dir else PreviousOutput()
     old = tables_from_snapshot(previous.snapshot) if previous.snapshot else ()
     plan = plan_migration(old, project.tables)
     if not allow_destructive:
         for change in plan.destructive:
-            diags.error("E401", f"{change.summary}: this migration would lose data",
-                        change_span(project, change, out_dir),
-                        "change the spec, or run `gen build --allow-destructive` to accept it")
+            diags.error(
+                "E401",
+                f"{change.summary}: this migration would lose data",
+                change_span(project, change, out_dir),
+                "change the spec, or run `gen build --allow-destructive` to accept it",
+            )
     return MigrationInput(previous, plan, allow_destructive)
 
 
@@ -95,9 +102,15 @@ def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Sp
     return Span((where / "migrations" / "schema.json").as_posix(), 1, 1)
 
 
-def build(spec_dir: Path, *, out_dir: Path | None = None, label_root: str | None = None,
-          format_code: bool = True, cache_dir: Path | None = None,
-          allow_destructive: bool = False) -> BuildResult:
+def build(
+    spec_dir: Path,
+    *,
+    out_dir: Path | None = None,
+    label_root: str | None = None,
+    format_code: bool = True,
+    cache_dir: Path | None = None,
+    allow_destructive: bool = False,
+) -> BuildResult:
     """What `gen build` would write for spec_dir, as {path: text}; nothing touches the disk.
 
     out_dir is read (never written) for what earlier builds left that later ones must keep:
@@ -106,8 +119,9 @@ def build(spec_dir: Path, *, out_dir: Path | None = None, label_root: str | None
     projects, diags = compile_specs(spec_dir, label_root)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
-    migrations = {p.api.name: plan_migrations(p, out_dir, allow_destructive, diags)
-                  for p in projects}
+    migrations = {
+        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects
+    }
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
     files: dict[str, str] = {}
@@ -123,7 +137,8 @@ def build(spec_dir: Path, *, out_dir: Path | None = None, label_root: str | None
         files = format_python(files, cache_dir=cache_dir)
         for project in projects:
             files[f"{project.api.name}/openapi.json"] = openapi_document(
-                project.api.name, files, cache_dir)
+                project.api.name, files, cache_dir
+            )
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

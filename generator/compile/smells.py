@@ -37,11 +37,14 @@ def repeating_groups(entity: ir.Entity) -> Iterator[Diagnostic]:
         names = ", ".join(f"`{f.name}`" for f in fields)
         plural = naming.pluralize(stem)
         yield Diagnostic(
-            "warning", "W501",
+            "warning",
+            "W501",
             f"entity `{entity.name}`: fields {names} look like a repeating group "
-            "(a first-normal-form violation)", fields[0].span,
+            "(a first-normal-form violation)",
+            fields[0].span,
             f"use one list field: `{plural}: {{type: list, of: {fields[0].type.kind}, "
-            f"max_items: {len(fields)}}}`")
+            f"max_items: {len(fields)}}}`",
+        )
 
 
 def relation_values(project: ir.Project, entity: ir.Entity) -> Iterator[Diagnostic]:
@@ -52,12 +55,15 @@ def relation_values(project: ir.Project, entity: ir.Entity) -> Iterator[Diagnost
         for r in entity.relations:
             if r.kind not in ("many_to_one", "one_to_one") or not f.name.startswith(r.name + "_"):
                 continue
-            suffix = f.name[len(r.name) + 1:]
+            suffix = f.name[len(r.name) + 1 :]
             if suffix in ("id", "ids"):
                 continue
             yield Diagnostic(
-                "warning", "W502",
+                "warning",
+                "W502",
                 f"field `{entity.name}.{f.name}` looks like a value of the related "
-                f"`{r.target}` (through `{r.name}`), stored again here", f.span,
+                f"`{r.target}` (through `{r.name}`), stored again here",
+                f.span,
                 f"read it through the relation (`?include={r.name}`), or add `{suffix}` to "
-                f"`{r.target}` so gen reads it through `{r.name}` (normalization rule 4)")
+                f"`{r.target}` so gen reads it through `{r.name}` (normalization rule 4)",
+            )

@@ -158,6 +158,17 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "cors_origins": list(api.cors_origins),
         "env_cors_origins": ",".join(api.cors_origins) or "http://localhost:3000",
         "uuid_ids": api.id_type == "uuid",
+        "auth": project.auth is not None,
+        "auth_user_module": module_name(project.entity(project.auth.user_entity))
+        if project.auth
+        else None,
+        "auth_user_class": project.entity(project.auth.user_entity).class_name
+        if project.auth
+        else None,
+        "auth_roles_field": project.auth.roles_field if project.auth else None,
+        "auth_password_field": project.auth.password_field if project.auth else None,
+        "auth_username_field": project.auth.username_field if project.auth else None,
+        "auth_multiple_roles": project.auth.multiple_roles if project.auth else False,
         "routers": sorted(module_name(e) for e in routed),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"

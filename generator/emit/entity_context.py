@@ -20,6 +20,10 @@ class RelatedIds:
     target_class: str
     target_module: str
 
+    @property
+    def policy(self) -> str:
+        return policy_alias(self.target_module)
+
 
 @dataclass(frozen=True)
 class ToOne:
@@ -29,6 +33,10 @@ class ToOne:
     target_class: str
     target_module: str
     required: bool
+
+    @property
+    def policy(self) -> str:
+        return policy_alias(self.target_module)
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,11 @@ class ActionContext:
     same_entity: bool
     handler_module: str
 
+    @property
+    def constant(self) -> str:
+        """The `policies` constant holding the action's roles (`PUBLISH`)."""
+        return constant_name(self.name)
+
 
 @dataclass(frozen=True)
 class DependencyWrite:
@@ -102,6 +115,7 @@ class EntityContext:
     includes: tuple[tuple[str, str], ...]
     snapshots: tuple[Snapshot, ...]
     actions: tuple[ActionContext, ...]
+    secured: bool = False
 
     @property
     def list_fn(self) -> str:
@@ -109,6 +123,11 @@ class EntityContext:
 
     def fn(self, verb: str) -> str:
         return f"{verb}_{self.entity.name}"
+
+
+def constant_name(operation: str) -> str:
+    """`LIST`, `PUBLISH`: the module constant holding an operation's roles."""
+    return naming.py_attr(operation).upper().rstrip("_")
 
 
 def module_name(entity: ir.Entity) -> str:
@@ -182,6 +201,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
         snapshots=tuple(_snapshots(project, entity)),
         actions=tuple(_actions(project, entity)),
+        secured=project.auth is not None,
         includes=tuple(
             (r.name, _include_load(project, entity, r)) for r in includable(project, entity)
         ),
@@ -253,10 +273,19 @@ def _snapshots(project: ir.Project, entity: ir.Entity) -> list[Snapshot]:
     return found
 
 
+def policy_alias(target_module: str) -> str:
+    """How a repository names another entity's policies module (`user_policy`)."""
+    return f"{target_module.rstrip('_')}_policy"
+
+
 def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation) -> str:
-    """The load of an embedded relation, with what the target's own responses read."""
-    load = f"selectinload({entity.class_name}.{relation.attr})"
+    """The load of an embedded relation, with what the target's own responses read; with auth,
+    narrowed to the target rows the caller may see."""
     target = project.entity(relation.target)
+    attribute = f"{entity.class_name}.{relation.attr}"
+    if project.auth is not None:
+        attribute += f".and_({policy_alias(module_name(target))}.visible(principal))"
+    load = f"selectinload({attribute})"
     if target.name == entity.name:
         return load
     nested = entity_loads(project, target)

@@ -13,10 +13,14 @@ from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import (
     ActionContext,
     EntityContext,
+    constant_name,
     entity_context,
     module_name,
+    policy_alias,
 )
 from generator.emit.imports import Import, render_imports
+from generator.emit.policy import entity_policy, py_roles
+from generator.emit.schemas import includable
 
 
 def emit(project: ir.Project) -> list[RenderedFile]:
@@ -36,8 +40,30 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             f"{root}/core/clock.py", render("core_extra/clock.py.j2", header=header(project))
         ),
     ]
+    if project.auth is not None:
+        user = project.entity(project.auth.user_entity)
+        files += [
+            RenderedFile(  # TEMPORARY: until the auth branch lands
+                f"{root}/core/security.py",
+                render(
+                    "core_extra/security_stub.py.j2",
+                    header=header(project),
+                    package=package,
+                    user_module=module_name(user),
+                    user_class=user.class_name,
+                    roles_attr=project.auth.roles_field,
+                    uuid_ids=project.api.id_type == "uuid",
+                ),
+            ),
+            RenderedFile(f"{root}/core/permissions.py", permissions(project)),
+            RenderedFile(
+                f"{root}/policies/__init__.py", render("app/empty.py.j2", header=header(project))
+            ),
+        ]
     for entity in project.entities:
         c = entity_context(project, entity)
+        if c.secured:
+            files.append(RenderedFile(f"{root}/policies/{c.module}.py", policy(project, c)))
         files += [
             RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
             RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
@@ -109,6 +135,17 @@ def repository(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.models.{target_module}", target_class))
     for item in c.lists:
         imports.add(Import(f"{c.package}.models.{c.module}", item.child_class))
+    if c.secured:
+        imports |= _imports(
+            c, ("sqlalchemy", "ColumnElement"), ("{pkg}.core.security", "Principal")
+        )
+        imports.add(Import("sqlalchemy", "select"))
+        included_modules = {
+            module_name(project.entity(r.target)) for r in includable(project, c.entity)
+        }
+        related = {t.target_module for t in c.related_ids} | {t.target_module for t in c.to_one}
+        for module in related | included_modules:
+            imports.add(Import(f"{c.package}.policies", module, policy_alias(module)))
     return render(
         "repositories/entity.py.j2",
         header=header(project),
@@ -140,10 +177,21 @@ def service(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.schemas.{c.module}", a.request))
         if a.response_class and not a.same_entity:
             imports.add(Import(f"{c.package}.models.{a.response_module}", a.response_class))
+    if c.secured:
+        imports |= _imports(
+            c,
+            ("sqlalchemy", "ColumnElement"),
+            ("{pkg}.core.permissions", "authorize"),
+            ("{pkg}.core.permissions", "deny_unwritable"),
+            ("{pkg}.core.permissions", "require_owner"),
+            ("{pkg}.core.security", "Principal"),
+        )
+        imports.add(Import(f"{c.package}.policies", c.module, "policy"))
     return render(
-        "services/entity.py.j2",
+        "services/secured.py.j2" if c.secured else "services/entity.py.j2",
         header=header(project),
         c=c,
+        p=entity_policy(project, c.entity) if c.secured else None,
         imports=render_imports(imports, c.package),
     )
 
@@ -197,12 +245,48 @@ def routes(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.core.envelope", "EmptyEnvelope"))
         if a.with_id:
             imports.add(Import(f"{c.package}.deps", "IdPath"))
+    if c.secured:
+        imports.add(Import(f"{c.package}.deps", "OptionalPrincipalDep"))
+        imports.add(Import(f"{c.package}.core.permissions", "read_context"))
+        if "list" in c.crud and c.includes:
+            imports.add(Import(f"{c.package}.core.relations", "included"))
     return render(
         "routes/entity.py.j2",
         header=header(project),
         c=c,
         imports=render_imports(imports, c.package),
+        statuses=route_statuses(project, c),
     )
+
+
+# The error statuses of each operation before authorization adds its own.
+BASE_STATUSES: dict[str, tuple[int, ...]] = {
+    "list": (422,),
+    "create": (400, 409, 413, 422),
+    "read": (404, 422),
+    "update": (400, 404, 409, 413, 422),
+    "delete": (404, 409, 422),
+}
+
+
+def route_statuses(project: ir.Project, c: EntityContext) -> dict[str, str]:
+    """`error_responses(...)` arguments per operation and action: what each can answer.
+
+    With auth, every operation can answer 401 (a bad token), and 403 unless anonymous callers
+    may do it and no field rule can deny a write.
+    """
+    found: dict[str, set[int]] = {op: set(codes) for op, codes in BASE_STATUSES.items()}
+    for a in c.actions:
+        found[a.name] = {422, *((400, 413) if a.request else ()), *((404,) if a.with_id else ())}
+    if c.secured:
+        p = entity_policy(project, c.entity)
+        listed = dict(p.operations) | dict(p.actions)
+        for name, codes in found.items():
+            codes.add(401)
+            public = "anonymous" in listed.get(name, ())
+            if not public or (name in ("create", "update") and p.write_rules):
+                codes.add(403)
+    return {name: ", ".join(str(code) for code in sorted(codes)) for name, codes in found.items()}
 
 
 def action_handler(project: ir.Project, c: EntityContext, a: ActionContext) -> str:
@@ -224,3 +308,79 @@ def action_handler(project: ir.Project, c: EntityContext, a: ActionContext) -> s
 
 def custom(project: ir.Project, c: EntityContext) -> str:
     return render("custom/entity.py.j2", once_header=once_header(project), c=c)
+
+
+def permissions(project: ir.Project) -> str:
+    """`core/permissions.py`: the role closure table and the checks every service makes."""
+    package = project.api.name
+    imports = {
+        Import("collections.abc", "Callable"),
+        Import("collections.abc", "Iterable"),
+        Import("collections.abc", "Mapping"),
+        Import("enum", "Enum"),
+        Import("typing", "Any"),
+        Import("typing", "Final"),
+        Import("pydantic", "MISSING"),
+        Import("sqlalchemy", "ColumnElement"),
+        Import("sqlalchemy", "false"),
+        Import("pydantic", "ValidationInfo"),
+        Import(f"{package}.core.envelope", "ErrorDetail"),
+        Import(f"{package}.core.errors", "ForbiddenError"),
+        Import(f"{package}.core.errors", "UnauthorizedError"),
+        Import(f"{package}.core.security", "Principal"),
+    }
+    roles = [
+        {"name": r.name, "closure_literal": py_roles(r.closure)}
+        for r in sorted(project.roles, key=lambda r: r.name)
+    ]
+    return render(
+        "core_extra/permissions.py.j2",
+        header=header(project),
+        imports=render_imports(imports, package),
+        roles=roles,
+    )
+
+
+def policy(project: ir.Project, c: EntityContext) -> str:
+    """`policies/<entity>.py`: operation roles, field write rules and row visibility."""
+    p = entity_policy(project, c.entity)
+    imports = _imports(
+        c,
+        ("typing", "Final"),
+        ("sqlalchemy", "ColumnElement"),
+        ("sqlalchemy", "or_"),
+        ("sqlalchemy", "true"),
+        ("{pkg}.core.permissions", "Scope"),
+        ("{pkg}.core.permissions", "reach"),
+        ("{pkg}.core.security", "Principal"),
+        (f"{{pkg}}.models.{c.module}", c.class_name),
+    )
+    imports.add(Import("sqlalchemy", "false"))
+    if p.filters:
+        imports.add(Import(f"{c.package}.core.permissions", "filter_keys"))
+    if "equals(" in " ".join(b.sql for b in p.filters):
+        imports.add(Import(f"{c.package}.core.permissions", "equals"))
+    code = " ".join(b.sql for b in p.filters)
+    if "and_(" in code:
+        imports.add(Import("sqlalchemy", "and_"))
+    for class_name, module in p.models:
+        if class_name != c.class_name:
+            imports.add(Import(f"{c.package}.models.{module}", class_name))
+    for enum in p.enums:
+        imports.add(Import(f"{c.package}.enums", enum))
+    operations = [(constant_name(op), py_roles(p.roles(op))) for op in CRUD_OPERATIONS]
+    actions = [(constant_name(name), py_roles(roles)) for name, roles in p.actions]
+    return render(
+        "policies/entity.py.j2",
+        header=header(project),
+        c=c,
+        p=p,
+        imports=render_imports(imports, c.package),
+        operations=operations,
+        actions=actions,
+        write_rules=[(field, py_roles(roles)) for field, roles in p.write_rules],
+        filtered=py_roles(p.filtered_keys),
+    )
+
+
+CRUD_OPERATIONS = ("list", "read", "create", "update", "delete")

@@ -68,14 +68,24 @@ def emit(project: ir.Project) -> list[RenderedFile]:
 def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     module = SchemaModule(project)
     module.use("pydantic", "BaseModel", "ConfigDict")
+    inputs = input_relations(project, entity)
+    owner = owner_relation(project, entity)
     create = [_input_field(module, f, update=False) for f in writable_fields(entity)]
     create += [
-        _relation_input(module, project, r, update=False) for r in writable_relations(entity)
+        _relation_input(module, project, r, update=False, optional=r is owner) for r in inputs
     ]
     update = [_input_field(module, f, update=True) for f in writable_fields(entity)]
-    update += [_relation_input(module, project, r, update=True) for r in writable_relations(entity)]
-    read = [_read_field(module, project, f) for f in readable_fields(entity)]
-    read += [_relation_read(module, project, r) for r in readable_relations(entity)]
+    update += [_relation_input(module, project, r, update=True) for r in inputs]
+    read_rules = _read_rules(entity)
+    read = [
+        _restricted(module, _read_field(module, project, f), f.attr in read_rules)
+        for f in readable_fields(entity)
+    ]
+    read += [
+        _restricted(module, _relation_read(module, project, r), r.wire_name in read_rules)
+        for r in readable_relations(entity)
+    ]
+    hidden = _hide_validators(module, entity, read_rules)
     if update:
         module.use("pydantic", "MISSING")
     actions = [
@@ -120,6 +130,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         embeds=embeds,
         actions=actions,
         embed_names=", ".join(py_literal(r.attr) for r in includable(project, entity)),
+        hidden=hidden,
         type_checking=render_imports(module.type_checking, module.package),
         create_doc=docstring_wrapped(f"Body of `POST /{entity.path}`."),
         update_doc=docstring_wrapped(
@@ -208,6 +219,69 @@ def writable_relations(entity: ir.Entity) -> list[ir.Relation]:
 
 def readable_relations(entity: ir.Entity) -> list[ir.Relation]:
     return writable_relations(entity)
+
+
+def owner_relation(project: ir.Project, entity: ir.Entity) -> ir.Relation | None:
+    """The relation naming the row's owner (`owner: author`); None for `self` or no owner."""
+    if project.auth is None or entity.owner in (None, "self"):
+        return None
+    return next((r for r in entity.relations if r.name == entity.owner), None)
+
+
+def input_relations(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
+    """Relations a body may write: the owner relation only when `field_permissions` lets some
+    role write it (it is set from the caller otherwise)."""
+    owner = owner_relation(project, entity)
+    if owner is None:
+        return writable_relations(entity)
+    opened = any(p.field == owner.name and p.write for p in entity.field_permissions)
+    return [r for r in writable_relations(entity) if r is not owner or opened]
+
+
+def _read_rules(entity: ir.Entity) -> dict[str, tuple[str, ...]]:
+    """Response attributes (`editor_notes`, `author_id`) that only some roles may read."""
+    relations = {r.name: r for r in entity.relations}
+    fields = {f.name: f for f in entity.fields}
+    rules = {}
+    for p in entity.field_permissions:
+        if p.read is None:
+            continue
+        if p.field in relations:
+            rules[relations[p.field].wire_name] = tuple(sorted(p.read))
+        elif p.field in fields:
+            rules[fields[p.field].attr] = tuple(sorted(p.read))
+    return rules
+
+
+def _restricted(module: SchemaModule, line: str, restricted: bool) -> str:
+    """A read field some roles may not see: MISSING (absent from the response) by default."""
+    if not restricted:
+        return line
+    module.use("pydantic", "MISSING")
+    if line.endswith(" | None"):
+        return f"{line.removesuffix(' | None')} | MISSING | None = MISSING"
+    return f"{line} | MISSING = MISSING"
+
+
+def _hide_validators(
+    module: SchemaModule, entity: ir.Entity, rules: dict[str, tuple[str, ...]]
+) -> list[str]:
+    """`hide_from_others = field_validator("views", mode="after")(readable_by("author"))`,
+    one line per set of roles."""
+    if not rules:
+        return []
+    module.use("pydantic", "field_validator")
+    module.use(f"{module.package}.core.permissions", "readable_by")
+    by_roles: dict[tuple[str, ...], list[str]] = {}
+    for attr, roles in rules.items():
+        by_roles.setdefault(roles, []).append(attr)
+    lines = []
+    for roles, attrs in sorted(by_roles.items()):
+        name = "hide_unless_" + "_or_".join(naming.py_attr(r).rstrip("_") for r in roles)
+        fields = ", ".join(py_literal(a) for a in attrs)
+        readers = ", ".join(py_literal(r) for r in roles)
+        lines.append(f'{name} = field_validator({fields}, mode="after")(readable_by({readers}))')
+    return lines
 
 
 def _id_and_timestamps(
@@ -456,7 +530,9 @@ def id_annotation(module: SchemaModule) -> str:
     return "int"
 
 
-def _relation_input(module: SchemaModule, project: ir.Project, r: ir.Relation, update: bool) -> str:
+def _relation_input(
+    module: SchemaModule, project: ir.Project, r: ir.Relation, update: bool, optional: bool = False
+) -> str:
     ident = id_annotation(module)
     if r.kind == "many_to_many":
         module.use("typing", "Annotated")
@@ -464,6 +540,8 @@ def _relation_input(module: SchemaModule, project: ir.Project, r: ir.Relation, u
         annotation = f"Annotated[list[{ident}], Field(max_length={MAX_RELATED_IDS})]"
         default = " = MISSING" if update else " = Field(default_factory=list)"
         return f"{r.wire_name}: {annotation}{' | MISSING' if update else ''}{default}"
+    if optional and not update:  # the owner, which defaults to the caller
+        return f"{r.wire_name}: {ident} | None = None"
     annotation = ident if r.required else f"{ident} | None"
     if update:
         return f"{r.wire_name}: {ident} | MISSING{'' if r.required else ' | None'} = MISSING"

@@ -13,8 +13,22 @@ from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
+from generator.emit.policy import (
+    acting_role,
+    can_create,
+    creator_role,
+    entity_policy,
+    scope,
+    writer_role,
+)
 from generator.emit.regex_sample import regex_samples
-from generator.emit.schemas import includable, sort_fields, writable_fields, writable_relations
+from generator.emit.schemas import (
+    includable,
+    input_relations,
+    owner_relation,
+    sort_fields,
+    writable_fields,
+)
 
 SAMPLES = 24
 
@@ -101,6 +115,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 "tests/factories.py.j2",
                 header=header(project),
                 package=package,
+                auth=project.auth is not None,
                 factories=[_factory(project, e) for e in entities],
             ),
         )
@@ -110,6 +125,13 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             files.append(
                 RenderedFile(
                     f"{package}/tests/test_{naming.py_attr(e.plural)}.py", _test_module(project, e)
+                )
+            )
+        if project.auth is not None:
+            files.append(
+                RenderedFile(
+                    f"{package}/tests/test_{naming.py_attr(e.plural)}_access.py",
+                    _access_module(project, e),
                 )
             )
     return files
@@ -122,22 +144,60 @@ def creatable(project: ir.Project, entity: ir.Entity, seen: frozenset[str] = fro
     return all(
         r.target == entity.name
         or creatable(project, project.entity(r.target), seen | {entity.name})
-        for r in writable_relations(entity)
-        if r.column and r.required
+        for r in required_parents(project, entity)
     )
 
 
+def required_parents(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
+    """The to-one relations a create body must fill in (the owner comes from the caller)."""
+    owner = owner_relation(project, entity)
+    return [
+        r
+        for r in input_relations(project, entity)
+        if r.column and r.required and (owner is None or r.name != owner.name)
+    ]
+
+
+def _parent_entities(project: ir.Project, entity: ir.Entity) -> list[ir.Entity]:
+    found: dict[str, ir.Entity] = {}
+    stack = [entity]
+    while stack:
+        for r in required_parents(project, stack.pop()):
+            if r.target not in found and r.target != entity.name:
+                found[r.target] = project.entity(r.target)
+                stack.append(found[r.target])
+    return list(found.values())
+
+
+def creator(project: ir.Project, entity: ir.Entity) -> str | None:
+    """The role the factories create rows of `entity` as (None: anonymous)."""
+    return creator_role(project, entity, _parent_entities(project, entity))
+
+
 def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
+    role = creator(project, entity)
+    denied = _unwritable(project, entity, role)
     fields = [
         FactoryField(f.name, value_expression(f, project))
         for f in writable_fields(entity)
-        if not f.nullable or f.default is None
+        if (not f.nullable or f.default is None) and f.attr not in denied
     ]
     parents = []
-    for r in writable_relations(entity):
-        if r.column and r.required and r.target != entity.name:
+    for r in required_parents(project, entity):
+        if r.target != entity.name:
             target = project.entity(r.target)
-            parents.append({"key": r.wire_name, "create": f"create_{module_name(target)}"})
+            parent_role = (
+                role if project.auth is None or can_create(project, target, role) else None
+            )
+            if project.auth is not None and parent_role is None:
+                parent_role = creator(project, target)
+            parents.append(
+                {
+                    "key": r.wire_name,
+                    "create": f"create_{module_name(target)}",
+                    "role": py_literal(parent_role),
+                }
+            )
     return {
         "name": module_name(entity),
         "path": entity.path,
@@ -145,6 +205,19 @@ def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
         "uses_number": any("number" in f.expression for f in fields),
         "parents": parents,
         "constant": naming.py_attr(entity.plural).upper(),
+        "role": py_literal(role),
+    }
+
+
+def _unwritable(project: ir.Project, entity: ir.Entity, role: str | None) -> set[str]:
+    """Fields a caller holding `role` may not write (`field_permissions`)."""
+    if project.auth is None:
+        return set()
+    held = None if role is None else (role,)
+    return {
+        name
+        for name, roles in entity_policy(project, entity).write_rules
+        if scope(project, roles, held) != "all"
     }
 
 
@@ -180,8 +253,27 @@ def _dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str,
     return checks
 
 
+def writer_operations(project: ir.Project, entity: ir.Entity) -> tuple[str | None, list[str]]:
+    """The role the CRUD tests act as, and the operations it may do on the factories' rows."""
+    made_by = creator(project, entity)
+    writer = writer_role(project, entity, made_by)
+    if project.auth is None:
+        return writer, list(entity.crud)
+    policy = entity_policy(project, entity)
+    held = None if writer is None else (writer,)
+    ops = []
+    for op in entity.crud:
+        reach = scope(project, policy.roles(op), held)
+        if reach == "all" or (reach == "own" and writer == made_by):
+            ops.append(op)
+    return writer, ops
+
+
 def _test_module(project: ir.Project, entity: ir.Entity) -> str:
     name = module_name(entity)
+    writer, allowed = writer_operations(project, entity)
+    made_by = creator(project, entity)
+    policy = entity_policy(project, entity) if project.auth else None
     writable = writable_fields(entity)
     tweakable = next(
         (
@@ -214,15 +306,17 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         | {
             Import("typing", "Any"),
             Import("httpx", "AsyncClient"),
+            Import("tests.conftest", "Actors"),
             Import("tests.factories", constant),
             Import("tests.factories", f"create_{name}"),
             Import("tests.factories", f"{name}_body"),
         }
         | (
             {Import("tests.factories", "count_statements")}
-            if includable(project, entity) and "list" in entity.crud
+            if includable(project, entity) and "list" in allowed
             else set()
-        ),
+        )
+        | ({Import("pytest")} if writer is not None else set()),
         project.api.name,
     )
     return render(
@@ -232,7 +326,8 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         e=entity,
         name=name,
         constant=constant,
-        crud=entity.crud,
+        crud=allowed,
+        writer=writer,
         tweak=tweakable,
         moving=sorted(
             {
@@ -273,6 +368,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         dependency_checks=_dependency_checks(project, entity),
         row_actions=[
             {
+                "role": acting_role(project, entity, a.roles, made_by) if policy else None,
                 "name": a.name,
                 "path": a.path,
                 "method": a.method,
@@ -283,7 +379,10 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
                 ],
             }
             for a in entity.actions
-            if "{id}" in a.path and a.response == entity.name and a.method != "GET"
+            if "{id}" in a.path
+            and a.response == entity.name
+            and a.method != "GET"
+            and (policy is None or acting_role(project, entity, a.roles, made_by) is not False)
         ],
         copies=[
             f
@@ -301,3 +400,261 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         plural_words=entity.plural.replace("_", " "),
         _re=re,
     )
+
+
+def _verdict(
+    project: ir.Project, listed: tuple[str, ...], role: str | None, creator: str | None, kind: str
+) -> str:
+    """What the access matrix expects of `role` on an operation open to `listed`."""
+    reach = scope(project, listed, None if role is None else (role,))
+    if reach == "all" or (reach == "own" and (role == creator or kind in ("list", "create"))):
+        return "allowed"
+    if reach == "own":
+        return "own"
+    return "401" if role is None else "403"
+
+
+def _access_module(project: ir.Project, entity: ir.Entity) -> str:
+    """tests/test_<plural>_access.py: the permission matrix, BOLA, mass assignment, field rules."""
+    name = module_name(entity)
+    constant = naming.py_attr(entity.plural).upper()
+    policy = entity_policy(project, entity)
+    made_by = creator(project, entity)
+    roles: list[str | None] = [None, *sorted(r.name for r in project.roles)]
+    held = None if made_by is None else (made_by,)
+    matrix: list[dict[str, Any]] = []
+    for op in entity.crud:
+        listed = policy.roles(op)
+        matrix.append(
+            {
+                "name": op,
+                "kind": op,
+                "needs_row": op in ("read", "update", "delete"),
+                "cases": [(r, _verdict(project, listed, r, made_by, op)) for r in roles],
+            }
+        )
+    for a in entity.actions:
+        if "{id}" not in a.path or a.method == "GET":
+            continue
+        body = [
+            (f.name, value_expression(f, project).replace("number", "1"))
+            for f in a.request or ()
+            if not f.nullable or f.default is None
+        ]
+        matrix.append(
+            {
+                "name": f"action_{a.name}",
+                "kind": "action",
+                "needs_row": True,
+                "method": a.method,
+                "path": a.path,
+                "body": body,
+                "cases": [(r, _verdict(project, a.roles, r, made_by, "action")) for r in roles],
+            }
+        )
+    own = {op for op in entity.crud if scope(project, policy.roles(op), held) == "own"}
+    tweak = next(
+        (
+            f
+            for f in writable_fields(entity)
+            if f.type.kind in ("string", "text")
+            and not f.pattern
+            and not f.immutable
+            and not f.unique
+            and f.attr not in _unwritable(project, entity, made_by)
+        ),
+        None,
+    )
+    bola = None
+    if (
+        entity.owner
+        and made_by is not None
+        and own & {"read", "update", "delete", "list"}
+        and "read" in entity.crud
+        and scope(project, policy.roles("read"), held)
+    ):
+        bola = {
+            "read": "read" in own,
+            "update": "update" in own,
+            "delete": "delete" in own,
+            "list": "list" in own,
+            "change": "{"
+            + (f"{py_literal(tweak.name)}: 'changed by another user'" if tweak else "")
+            + "}",
+        }
+    owner = owner_relation(project, entity)
+    owner_field = None
+    if (
+        owner is not None
+        and not policy.owner_writable
+        and "read" in entity.crud
+        and scope(project, policy.roles("read"), held)
+    ):
+        owner_field = owner.wire_name
+    can_update_own = (
+        "update" in entity.crud and scope(project, policy.roles("update"), held) is not None
+    )
+    can_read = "read" in entity.crud and scope(project, policy.roles("read"), held) is not None
+    server_fields = []
+    if can_update_own and can_read:
+        server_fields = [("id", "12345")]
+        if project.api.timestamps:
+            server_fields.append(("created_at", py_literal("2000-01-01T00:00:00Z")))
+    write_rules = _write_rule_tests(project, entity, policy, made_by)
+    read_rules = _read_rule_tests(project, entity, policy, made_by) if can_read else []
+    code = " ".join(str(r["value"]) for r in write_rules) + " ".join(
+        str(v) for op in matrix for _, v in op.get("body", [])
+    )
+    helpers = {
+        Import("tests.factories", helper)
+        for helper in ("text", "slug", "pick")
+        if f"{helper}(" in code
+    }
+    imports = helpers | {
+        Import("pytest"),
+        Import("httpx", "Response"),
+        Import("tests.conftest", "Actors"),
+        Import("tests.factories", constant),
+        Import("tests.factories", f"create_{name}"),
+    }
+    if any(op["kind"] == "action" for op in matrix):
+        imports.add(Import("typing", "Any"))
+    if "create" in entity.crud or write_rules or owner_field:
+        imports.add(Import("tests.factories", f"{name}_body"))
+    return render(
+        "tests/test_access.py.j2",
+        header=header(project),
+        imports=render_imports(imports, project.api.name),
+        e=entity,
+        name=name,
+        constant=constant,
+        creator=made_by,
+        matrix=matrix,
+        bola=bola,
+        max_limit=project.api.max_limit,
+        owner_field=owner_field,
+        update_owner=owner_field is not None and can_update_own,
+        server_fields=server_fields,
+        write_rules=write_rules,
+        read_rules=read_rules,
+        filter_checks=_filter_checks(project, entity, policy, made_by)
+        if "read" in entity.crud
+        else [],
+    )
+
+
+def _write_rule_tests(
+    project: ir.Project, entity: ir.Entity, policy: Any, made_by: str | None
+) -> list[dict[str, Any]]:
+    """A create sending a field that `field_permissions` keeps from the creator: 403; from a
+    role that may write it and may create: accepted."""
+    if "create" not in entity.crud:
+        return []
+    fields = {f.attr: f for f in writable_fields(entity)}
+    to_user = {
+        r.wire_name
+        for r in input_relations(project, entity)
+        if r.column and project.auth and r.target == project.auth.user_entity
+    }
+    tests = []
+    for attr, roles in policy.write_rules:
+        f = fields.get(attr)
+        if attr in to_user:
+            value = "me.id"
+        elif f is None or f.type.kind in ("list", "object", "password"):
+            continue
+        else:
+            value = value_expression(f, project)
+        ordered = sorted(project.roles, key=lambda r: (len(r.closure), r.name))
+        denied = [
+            r.name
+            for r in ordered
+            if can_create(project, entity, r.name) and scope(project, roles, (r.name,)) != "all"
+        ]
+        allowed = [
+            r.name
+            for r in ordered
+            if can_create(project, entity, r.name)
+            and scope(project, roles, (r.name,)) == "all"
+            and not _unwritable(project, entity, r.name) - _unwritable(project, entity, made_by)
+        ]
+        if not denied:
+            continue
+        tests.append(
+            {
+                "field": f.name if f is not None else attr,
+                "uses_me": value == "me.id",
+                "label": "_or_".join(roles),
+                "denied": denied[0],
+                "allowed": allowed[0] if allowed else None,
+                "value": value,
+                "uses_number": "number" in value,
+            }
+        )
+    return tests
+
+
+def _read_rule_tests(
+    project: ir.Project, entity: ir.Entity, policy: Any, made_by: str | None
+) -> list[dict[str, Any]]:
+    """Who sees a field that `field_permissions` restricts: the creator (its own row) and one
+    role that reads every row unfiltered."""
+    filtered = {f.role for f in entity.row_filters}
+    readers: list[str] = [] if made_by is None else [made_by]
+    for r in sorted(project.roles, key=lambda r: len(r.closure)):
+        if (
+            r.name not in readers
+            and not ({r.name, "authenticated"} & filtered)
+            and scope(project, policy.roles("read"), (r.name,)) == "all"
+        ):
+            readers.append(r.name)
+            break
+    tests = []
+    for attr, roles in policy.read_rules:
+        shown = [(role, scope(project, roles, (role,)) == "all") for role in readers]
+        tests.append({"field": attr, "label": "_or_".join(roles), "readers": shown})
+    return tests
+
+
+_PY_OPERATORS = {"eq": "==", "ne": "!=", "gte": ">=", "lte": "<=", "in": "in"}
+
+
+def _filter_checks(
+    project: ir.Project, entity: ir.Entity, policy: Any, made_by: str | None
+) -> list[dict[str, Any]]:
+    """Row filters the generated test can evaluate on a created row (conditions on the entity's
+    own fields, no `$me`): for each, whether a caller it applies to sees the row."""
+    fields = {f.name: f for f in entity.fields if f.storage == "column"}
+    checks = []
+    for row_filter in entity.row_filters:
+        role = None if row_filter.role == "anonymous" else row_filter.role
+        if row_filter.role == "authenticated" or (role == made_by and entity.owner):
+            continue
+        if scope(project, policy.roles("read"), None if role is None else (role,)) != "all":
+            continue
+        alternatives = []
+        for alternative in row_filter.alternatives:
+            terms = []
+            for c in alternative:
+                if c.is_me or len(c.path) != 1 or c.path[0] not in fields:
+                    break
+                value = list(c.value) if isinstance(c.value, tuple) else c.value
+                left = f"row[{py_literal(c.path[0])}]"
+                if isinstance(c.value, bool) or c.value is None:
+                    terms.append(f"{left} is {py_literal(value)}")
+                else:
+                    terms.append(f"{left} {_PY_OPERATORS[c.op]} {py_literal(value)}")
+            else:
+                alternatives.append(" and ".join(terms) or "True")
+                continue
+            alternatives = []
+            break
+        if alternatives:
+            checks.append(
+                {
+                    "key": row_filter.role,
+                    "role": role,
+                    "visible": " or ".join(f"({a})" for a in alternatives),
+                }
+            )
+    return checks
