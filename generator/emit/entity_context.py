@@ -19,10 +19,7 @@ class RelatedIds:
     attr: str
     target_class: str
     target_module: str
-
-    @property
-    def policy(self) -> str:
-        return policy_alias(self.target_module)
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,10 +30,7 @@ class ToOne:
     target_class: str
     target_module: str
     required: bool
-
-    @property
-    def policy(self) -> str:
-        return policy_alias(self.target_module)
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,12 +173,24 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         searchable=tuple(f.attr for f in entity.fields if f.searchable and f.storage == "column"),
         loads=tuple(loads),
         related_ids=tuple(
-            RelatedIds(r.wire_name, r.attr, classes[r.target], modules[r.target])
+            RelatedIds(
+                r.wire_name,
+                r.attr,
+                classes[r.target],
+                modules[r.target],
+                _where(project, project.entity(r.target)),
+            )
             for r in relations
             if r.kind == "many_to_many"
         ),
         to_one=tuple(
-            ToOne(r.wire_name, classes[r.target], modules[r.target], r.required)
+            ToOne(
+                r.wire_name,
+                classes[r.target],
+                modules[r.target],
+                r.required,
+                _where(project, project.entity(r.target)),
+            )
             for r in relations
             if r.column
         ),
@@ -273,6 +279,24 @@ def _snapshots(project: ir.Project, entity: ir.Entity) -> list[Snapshot]:
     return found
 
 
+def target_criteria(project: ir.Project, target: ir.Entity) -> list[str]:
+    """What a related row must satisfy to be written or embedded: the caller may see it (with
+    auth), and it is not deleted (soft delete)."""
+    criteria = []
+    if project.auth is not None:
+        criteria.append(f"{policy_alias(module_name(target))}.visible(principal)")
+    if target.soft_delete:
+        criteria.append(f"{target.class_name}.deleted_at.is_(None)")
+    return criteria
+
+
+def _where(project: ir.Project, target: ir.Entity) -> str | None:
+    criteria = target_criteria(project, target)
+    if not criteria:
+        return None
+    return criteria[0] if len(criteria) == 1 else f"and_({', '.join(criteria)})"
+
+
 def policy_alias(target_module: str) -> str:
     """How a repository names another entity's policies module (`user_policy`)."""
     return f"{target_module.rstrip('_')}_policy"
@@ -283,8 +307,9 @@ def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation)
     narrowed to the target rows the caller may see."""
     target = project.entity(relation.target)
     attribute = f"{entity.class_name}.{relation.attr}"
-    if project.auth is not None:
-        attribute += f".and_({policy_alias(module_name(target))}.visible(principal))"
+    criteria = target_criteria(project, target)
+    if criteria:
+        attribute += f".and_({', '.join(criteria)})"
     load = f"selectinload({attribute})"
     if target.name == entity.name:
         return load

@@ -40,6 +40,13 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             f"{root}/core/clock.py", render("core_extra/clock.py.j2", header=header(project))
         ),
     ]
+    if any(e.versioned for e in project.entities):
+        files.append(
+            RenderedFile(
+                f"{root}/core/versions.py",
+                render("core_extra/versions.py.j2", header=header(project), package=package),
+            )
+        )
     if project.auth is not None:
         user = project.entity(project.auth.user_entity)
         files += [
@@ -135,11 +142,25 @@ def repository(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.models.{target_module}", target_class))
     for item in c.lists:
         imports.add(Import(f"{c.package}.models.{c.module}", item.child_class))
+    if c.secured or c.entity.soft_delete:
+        imports.add(Import("sqlalchemy", "select"))
+    if c.entity.soft_delete:
+        imports |= _imports(
+            c,
+            ("sqlalchemy", "ColumnElement"),
+            ("sqlalchemy", "or_"),
+            ("{pkg}.core.clock", "utcnow"),
+        )
+    code = " ".join(
+        [*(t.where or "" for t in c.to_one), *(r.where or "" for r in c.related_ids)]
+        + [load for _, load in c.includes]
+    )
+    if re.search(r"(?<![.\w])and_\(", code):
+        imports.add(Import("sqlalchemy", "and_"))
     if c.secured:
         imports |= _imports(
             c, ("sqlalchemy", "ColumnElement"), ("{pkg}.core.security", "Principal")
         )
-        imports.add(Import("sqlalchemy", "select"))
         included_modules = {
             module_name(project.entity(r.target)) for r in includable(project, c.entity)
         }
@@ -187,8 +208,14 @@ def service(project: ir.Project, c: EntityContext) -> str:
             ("{pkg}.core.security", "Principal"),
         )
         imports.add(Import(f"{c.package}.policies", c.module, "policy"))
+    if c.entity.soft_delete:
+        imports.add(Import("sqlalchemy", "true"))
+        if c.secured:
+            imports.add(Import(f"{c.package}.core.permissions", "Scope"))
+    if c.entity.versioned:
+        imports.add(Import(f"{c.package}.core.versions", "require_version"))
     return render(
-        "services/secured.py.j2" if c.secured else "services/entity.py.j2",
+        "services/entity.py.j2",
         header=header(project),
         c=c,
         p=entity_policy(project, c.entity) if c.secured else None,
@@ -245,9 +272,21 @@ def routes(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.core.envelope", "EmptyEnvelope"))
         if a.with_id:
             imports.add(Import(f"{c.package}.deps", "IdPath"))
+    if c.entity.versioned:
+        imports |= _imports(
+            c,
+            ("fastapi", "Response"),
+            ("{pkg}.core.versions", "WITH_ETAG"),
+            ("{pkg}.core.versions", "IfMatchHeader"),
+            ("{pkg}.core.versions", "etag"),
+        )
+    if c.entity.soft_delete and "delete" in c.crud:
+        imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
     if c.secured:
         imports.add(Import(f"{c.package}.deps", "OptionalPrincipalDep"))
         imports.add(Import(f"{c.package}.core.permissions", "read_context"))
+        if public_operations(project, c):
+            imports.add(Import(f"{c.package}.core.permissions", "TOKEN_OPTIONAL"))
         if "list" in c.crud and c.includes:
             imports.add(Import(f"{c.package}.core.relations", "included"))
     return render(
@@ -256,7 +295,17 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         c=c,
         imports=render_imports(imports, c.package),
         statuses=route_statuses(project, c),
+        public=public_operations(project, c),
     )
+
+
+def public_operations(project: ir.Project, c: EntityContext) -> set[str]:
+    """Operations anonymous callers may do: their OpenAPI security makes the token optional."""
+    if not c.secured:
+        return set()
+    p = entity_policy(project, c.entity)
+    listed = dict(p.operations) | dict(p.actions)
+    return {name for name, roles in listed.items() if "anonymous" in roles}
 
 
 # The error statuses of each operation before authorization adds its own.
@@ -276,11 +325,15 @@ def route_statuses(project: ir.Project, c: EntityContext) -> dict[str, str]:
     may do it and no field rule can deny a write.
     """
     found: dict[str, set[int]] = {op: set(codes) for op, codes in BASE_STATUSES.items()}
+    found["restore"] = {404, 409, 422}
     for a in c.actions:
         found[a.name] = {422, *((400, 413) if a.request else ()), *((404,) if a.with_id else ())}
+    if c.entity.versioned:
+        for name in ("update", "delete", *(a.name for a in c.actions if a.with_id)):
+            found[name] |= {412, 428}
     if c.secured:
         p = entity_policy(project, c.entity)
-        listed = dict(p.operations) | dict(p.actions)
+        listed = dict(p.operations) | dict(p.actions) | {"restore": p.roles("delete")}
         for name, codes in found.items():
             codes.add(401)
             public = "anonymous" in listed.get(name, ())
@@ -361,7 +414,7 @@ def policy(project: ir.Project, c: EntityContext) -> str:
     if "equals(" in " ".join(b.sql for b in p.filters):
         imports.add(Import(f"{c.package}.core.permissions", "equals"))
     code = " ".join(b.sql for b in p.filters)
-    if "and_(" in code:
+    if re.search(r"(?<![.\w])and_\(", code):
         imports.add(Import("sqlalchemy", "and_"))
     for class_name, module in p.models:
         if class_name != c.class_name:

@@ -299,6 +299,9 @@ def _id_and_timestamps(
     if entity.soft_delete:
         module.use("datetime", "datetime")
         lines.append("deleted_at: datetime | None")
+    if entity.audit and project.auth is not None:
+        ident = id_annotation(module)
+        lines += [f"created_by: {ident} | None", f"updated_by: {ident} | None"]
     if entity.versioned:
         lines.append("version: int")
     return lines
@@ -583,6 +586,13 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
         module.use("datetime", "datetime")
         for name in ("created_at", "updated_at"):
             lines += _filters(module, name, "datetime", "datetime")
+    if entity.soft_delete:
+        module.use("pydantic", "Field")
+        lines.append(
+            "include_deleted: bool = Field(default=False, description="
+            + py_literal("Also list deleted rows (for callers allowed to delete them).")
+            + ")"
+        )
     return lines
 
 

@@ -316,7 +316,11 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             if includable(project, entity) and "list" in allowed
             else set()
         )
-        | ({Import("pytest")} if writer is not None else set()),
+        | ({Import("pytest")} if writer is not None else set())
+        | ({Import("tests.factories", "if_match")} if entity.versioned else set())
+        | (
+            {Import("asyncio")} if entity.versioned and "update" in allowed and tweakable else set()
+        ),
         project.api.name,
     )
     return render(
@@ -328,6 +332,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         constant=constant,
         crud=allowed,
         writer=writer,
+        audit_role=made_by,
         tweak=tweakable,
         moving=sorted(
             {
@@ -519,6 +524,8 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
     }
     if any(op["kind"] == "action" for op in matrix):
         imports.add(Import("typing", "Any"))
+    if entity.versioned:
+        imports.add(Import("tests.factories", "if_match"))
     if "create" in entity.crud or write_rules or owner_field:
         imports.add(Import("tests.factories", f"{name}_body"))
     return render(
@@ -537,6 +544,11 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
         server_fields=server_fields,
         write_rules=write_rules,
         read_rules=read_rules,
+        include_deleted_cases=[
+            (r, _verdict(project, policy.roles("delete"), r, made_by, "list")) for r in roles
+        ]
+        if entity.soft_delete and "list" in entity.crud and "delete" in entity.crud
+        else [],
         filter_checks=_filter_checks(project, entity, policy, made_by)
         if "read" in entity.crud
         else [],
