@@ -319,11 +319,14 @@ def _entity_table(
         )
         indexes.append(_index(table, cols))
     columns.extend(_option_columns(entity, api, fks, table, index))
-    for group in entity.unique:
-        constraints.append(_unique(table, tuple(columns_for(entity, c) for c in group)))
+    uniques = [tuple(columns_for(entity, c) for c in group) for group in entity.unique]
+    uniques += [(f.name,) for f in entity.fields if f.unique and f.storage == "column"]
+    for cols in uniques:
+        if entity.soft_delete:  # deleted rows must not block re-creating their values
+            indexes.append(_live_unique(table, cols))
+        else:
+            constraints.append(_unique(table, cols))
     for f in entity.fields:
-        if f.unique and f.storage == "column":
-            constraints.append(_unique(table, (f.name,)))
         if (f.index or f.filterable or f.sortable) and not f.unique and f.storage == "column":
             indexes.append(_index(table, (f.name,)))
     for group in entity.indexes:
@@ -473,6 +476,12 @@ def _unique(table: str, columns: tuple[str, ...]) -> ir.Constraint:
     return ir.Constraint(
         naming.constraint_name(f"uq_{table}_{'_'.join(columns)}"), "unique", columns
     )
+
+
+def _live_unique(table: str, columns: tuple[str, ...]) -> ir.Index:
+    """A unique index over the rows not soft-deleted (partial on PostgreSQL and SQLite)."""
+    name = naming.constraint_name(f"uq_{table}_{'_'.join(columns)}")
+    return ir.Index(name, columns, unique=True, where="deleted_at IS NULL")
 
 
 def _index(table: str, columns: tuple[str, ...]) -> ir.Index:

@@ -49,10 +49,16 @@ def _table(t: ir.Table) -> dict[str, Any]:
             {"name": c.name, "kind": c.kind, "columns": list(c.columns), "sql": c.sql}
             for c in t.constraints
         ],
-        "indexes": [
-            {"name": i.name, "columns": list(i.columns), "unique": i.unique} for i in t.indexes
-        ],
+        "indexes": [_index(i) for i in t.indexes],
     }
+
+
+def _index(i: ir.Index) -> dict[str, Any]:
+    """An index; `where` only for partial ones, so older snapshots read the same."""
+    data: dict[str, Any] = {"name": i.name, "columns": list(i.columns), "unique": i.unique}
+    if i.where is not None:
+        data["where"] = i.where
+    return data
 
 
 def _type(t: ir.SqlType) -> dict[str, Any]:
@@ -109,5 +115,8 @@ def _parse_table(t: dict[str, Any]) -> ir.Table:
             ir.Constraint(c["name"], c["kind"], tuple(c["columns"]), c["sql"])
             for c in t["constraints"]
         ),
-        indexes=tuple(ir.Index(i["name"], tuple(i["columns"]), i["unique"]) for i in t["indexes"]),
+        indexes=tuple(
+            ir.Index(i["name"], tuple(i["columns"]), i["unique"], i.get("where"))
+            for i in t["indexes"]
+        ),
     )

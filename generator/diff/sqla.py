@@ -87,7 +87,14 @@ def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
             items.append(sa.CheckConstraint(constraint.sql or "", name=conv(constraint.name)))
     result = sa.Table(table.name, metadata, *items)
     for index in table.indexes:
-        sa.Index(conv(index.name), *[result.c[c] for c in index.columns], unique=index.unique)
+        partial = (
+            {"sqlite_where": sa.text(index.where), "postgresql_where": sa.text(index.where)}
+            if index.where
+            else {}
+        )
+        sa.Index(
+            conv(index.name), *[result.c[c] for c in index.columns], unique=index.unique, **partial
+        )
     return result
 
 

@@ -264,6 +264,10 @@ def _table_args(module: ModuleBuilder, table: ir.Table) -> list[str]:
         module.use(SA, "Index")
         cols = ", ".join(py_literal(c) for c in index.columns)
         unique = ", unique=True" if index.unique else ""
+        if index.where:
+            module.use(SA, "text")
+            where = py_literal(index.where)
+            unique += f", sqlite_where=text({where}), postgresql_where=text({where})"
         args.append(f"Index({py_literal(index.name)}, {cols}{unique})")
     return args
 

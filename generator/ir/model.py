@@ -261,9 +261,12 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Index:
+    """An index; `where` (SQL over the table's columns) makes it partial."""
+
     name: str
     columns: tuple[str, ...]
     unique: bool = False
+    where: str | None = None
 
 
 @dataclass(frozen=True)
