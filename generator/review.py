@@ -164,6 +164,10 @@ def _entity_endpoints(project: ir.Project, entity: ir.Entity) -> list[Endpoint]:
         "delete": Endpoint("DELETE", f"{root}/{{id}}", f"delete {name}"),
     }
     found = [routes[op] for op in CRUD_ORDER if op in entity.crud]
+    if entity.soft_delete and "delete" in entity.crud:
+        found.append(
+            Endpoint("POST", f"{root}/{{id}}/restore", f"restore {name}", None, read, name)
+        )
     for action in entity.actions:
         body = None
         if action.request is not None:

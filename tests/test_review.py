@@ -326,7 +326,7 @@ entities:
     schemas = document["components"]["schemas"]
     for endpoint in endpoints(project):
         entity = next(e for e in project.entities if endpoint.path.startswith(f"/api/v1/{e.path}"))
-        body = {"POST": "Create", "PATCH": "Update"}.get(endpoint.method)
+        body = {"create": "Create", "update": "Update"}.get(endpoint.operation.split()[0])
         if body is not None:
             model = schemas[f"{entity.class_name}{body}"]
             mine = [w for w in endpoint.request or () if "." not in w.name and "[" not in w.name]

@@ -14,6 +14,7 @@ from urllib.parse import quote
 from generator import ir
 from generator.emit.base import RenderedFile, environment, header, once_header, render
 from generator.emit.entity_context import module_name
+from generator.emit.tests import creatable
 
 # (template under templates/app/, output path under the project folder ({package} is the
 # package name), created once and never overwritten)
@@ -159,6 +160,9 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "env_cors_origins": ",".join(api.cors_origins) or "http://localhost:3000",
         "uuid_ids": api.id_type == "uuid",
         "auth": project.auth is not None,
+        # The generated tests sign in as users they create through the API's own validation.
+        "test_users": project.auth is not None
+        and creatable(project, project.entity(project.auth.user_entity)),
         "auth_user_module": module_name(project.entity(project.auth.user_entity))
         if project.auth
         else None,
@@ -169,6 +173,8 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth_password_field": project.auth.password_field if project.auth else None,
         "auth_username_field": project.auth.username_field if project.auth else None,
         "auth_multiple_roles": project.auth.multiple_roles if project.auth else False,
+        "access_token_ttl": project.auth.access_token_ttl_seconds if project.auth else 0,
+        "refresh_token_ttl": project.auth.refresh_token_ttl_seconds if project.auth else 0,
         "routers": sorted(module_name(e) for e in routed),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"

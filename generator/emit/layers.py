@@ -50,15 +50,17 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     if project.auth is not None:
         user = project.entity(project.auth.user_entity)
         files += [
-            RenderedFile(  # TEMPORARY: until the auth branch lands
+            RenderedFile(
                 f"{root}/core/security.py",
                 render(
-                    "core_extra/security_stub.py.j2",
+                    "core_extra/security.py.j2",
                     header=header(project),
                     package=package,
                     user_module=module_name(user),
                     user_class=user.class_name,
                     roles_attr=project.auth.roles_field,
+                    multiple_roles=project.auth.multiple_roles,
+                    soft_deleted_user=user.soft_delete,
                     uuid_ids=project.api.id_type == "uuid",
                 ),
             ),

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from blog.routes import BASE_PATH
+from tests.conftest import Actors
 
 CATEGORIES = f"{BASE_PATH}/categories"
 COMMENTS = f"{BASE_PATH}/comments"
@@ -38,6 +38,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -97,14 +102,18 @@ def category_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def category_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def category_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /categories`; the rows it refers to are created first."""
     return category_payload(**overrides)
 
 
-async def create_category(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CATEGORIES, json=await category_body(client, **overrides))
+async def create_category(
+    actors: Actors, acting_as: str | None = "admin", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CATEGORIES, json=await category_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -115,24 +124,25 @@ def comment_payload(**overrides: Any) -> dict[str, Any]:
     number = next(_sequence)
     payload: dict[str, Any] = {
         "body": text("body", number, 1, 5000),
-        "status": pick(["pending", "approved", "spam"], number),
     }
     payload.update(overrides)
     return payload
 
 
-async def comment_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def comment_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /comments`; the rows it refers to are created first."""
     if "post_id" not in overrides:
-        overrides["post_id"] = (await create_post(client))["id"]
-    if "author_id" not in overrides:
-        overrides["author_id"] = (await create_user(client))["id"]
+        overrides["post_id"] = (await create_post(actors, acting_as="author"))["id"]
     return comment_payload(**overrides)
 
 
-async def create_comment(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(COMMENTS, json=await comment_body(client, **overrides))
+async def create_comment(
+    actors: Actors, acting_as: str | None = "author", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(COMMENTS, json=await comment_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -145,18 +155,20 @@ def follow_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def follow_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def follow_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /follows`; the rows it refers to are created first."""
-    if "follower_id" not in overrides:
-        overrides["follower_id"] = (await create_user(client))["id"]
     if "followed_id" not in overrides:
-        overrides["followed_id"] = (await create_user(client))["id"]
+        overrides["followed_id"] = (await create_user(actors, acting_as="admin"))["id"]
     return follow_payload(**overrides)
 
 
-async def create_follow(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(FOLLOWS, json=await follow_body(client, **overrides))
+async def create_follow(
+    actors: Actors, acting_as: str | None = "admin", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(FOLLOWS, json=await follow_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -170,28 +182,27 @@ def post_payload(**overrides: Any) -> dict[str, Any]:
         "slug": slug("slug", number, 220),
         "summary": text("summary", number, 0, 500),
         "body": text("body", number, 0, 200000),
-        "status": pick(["draft", "in_review", "published", "archived"], number),
-        "featured": number % 2 == 0,
         "reading_minutes": 1 + number % 240,
         "cover_image_url": f"https://example.com/{number}",
         "keywords": [text("keywords_item", number, 0, 255) for _ in range(1)],
-        "editor_notes": text("editor_notes", number, 0, 5000),
         "legacy_html": text("legacy_html", number, 0, 200000),
     }
     payload.update(overrides)
     return payload
 
 
-async def post_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def post_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /posts`; the rows it refers to are created first."""
-    if "author_id" not in overrides:
-        overrides["author_id"] = (await create_user(client))["id"]
     return post_payload(**overrides)
 
 
-async def create_post(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(POSTS, json=await post_body(client, **overrides))
+async def create_post(
+    actors: Actors, acting_as: str | None = "author", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(POSTS, json=await post_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -208,14 +219,18 @@ def tag_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def tag_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def tag_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /tags`; the rows it refers to are created first."""
     return tag_payload(**overrides)
 
 
-async def create_tag(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(TAGS, json=await tag_body(client, **overrides))
+async def create_tag(
+    actors: Actors, acting_as: str | None = "author", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(TAGS, json=await tag_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -244,14 +259,18 @@ def user_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def user_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def user_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /users`; the rows it refers to are created first."""
     return user_payload(**overrides)
 
 
-async def create_user(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(USERS, json=await user_body(client, **overrides))
+async def create_user(
+    actors: Actors, acting_as: str | None = "admin", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(USERS, json=await user_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

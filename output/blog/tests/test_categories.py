@@ -3,8 +3,10 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import CATEGORIES, category_body, create_category
 
 
@@ -15,8 +17,16 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await category_body(client)
+@pytest.fixture
+async def client(actors: Actors) -> AsyncClient:
+    """These tests act as a user holding `admin`, the role allowed the most here."""
+    return await actors.client("admin")
+
+
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await category_body(actors)
     response = await client.post(CATEGORIES, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -27,8 +37,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["created_at"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_category(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_category(actors)
     response = await client.get(f"{CATEGORIES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -40,15 +50,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(CATEGORIES, json=await category_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(CATEGORIES, json=await category_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_category(client)
+        await create_category(actors)
     response = await client.get(CATEGORIES, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -63,37 +73,37 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_category(client)
-    await create_category(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_category(actors)
+    await create_category(actors)
     response = await client.get(CATEGORIES, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_name_both_ways(client: AsyncClient) -> None:
-    await create_category(client)
+async def test_sort_by_name_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_category(actors)
     for sort in ("name", "-name"):
         response = await client.get(CATEGORIES, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_position_both_ways(client: AsyncClient) -> None:
-    await create_category(client)
+async def test_sort_by_position_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_category(actors)
     for sort in ("position", "-position"):
         response = await client.get(CATEGORIES, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_created_at_both_ways(client: AsyncClient) -> None:
-    await create_category(client)
+async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_category(actors)
     for sort in ("created_at", "-created_at"):
         response = await client.get(CATEGORIES, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
-    await create_category(client)
+async def test_sort_by_updated_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_category(actors)
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(CATEGORIES, params={"sort": sort})
         assert response.status_code == 200, response.text
@@ -104,10 +114,13 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
-    created = await create_category(client)
-    new_value = (await category_body(client))["description"]
-    response = await client.patch(f"{CATEGORIES}/{created['id']}", json={"description": new_value})
+async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
+    created = await create_category(actors)
+    new_value = (await category_body(actors))["description"]
+    response = await client.patch(
+        f"{CATEGORIES}/{created['id']}",
+        json={"description": new_value},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["description"] == new_value
@@ -116,8 +129,10 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_category(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_category(actors)
     response = await client.delete(f"{CATEGORIES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -125,22 +140,33 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = await category_body(client, **{"name": "x" * 81})
+async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await category_body(actors, **{"name": "x" * 81})
     response = await client.post(CATEGORIES, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_position_below_its_minimum_is_422(client: AsyncClient) -> None:
-    payload = await category_body(client, **{"position": -1})
+async def test_position_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await category_body(actors, **{"position": -1})
     response = await client.post(CATEGORIES, json=payload)
     assert response.status_code == 422
 
 
-async def test_a_second_row_with_the_same_name_is_409(client: AsyncClient) -> None:
-    created = await create_category(client)
-    payload = await category_body(client, **{"name": created["name"]})
+async def test_a_second_row_with_the_same_name_is_409(client: AsyncClient, actors: Actors) -> None:
+    created = await create_category(actors)
+    payload = await category_body(actors, **{"name": created["name"]})
     response = await client.post(CATEGORIES, json=payload)
     assert response.status_code == 409, response.text
     assert_error(response.json(), "CONFLICT")
+
+
+async def test_created_by_and_updated_by_come_from_the_caller(
+    client: AsyncClient, actors: Actors
+) -> None:
+    me = await actors.user("admin")
+    created = await create_category(actors)
+    assert created["created_by"] == me.id
+    assert created["updated_by"] == me.id
+    response = await client.post(CATEGORIES, json=await category_body(actors, created_by=me.id))
+    assert response.status_code == 422, response.text

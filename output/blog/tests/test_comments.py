@@ -3,8 +3,10 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import COMMENTS, comment_body, count_statements, create_comment
 
 
@@ -15,8 +17,16 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await comment_body(client)
+@pytest.fixture
+async def client(actors: Actors) -> AsyncClient:
+    """These tests act as a user holding `author`, the role allowed the most here."""
+    return await actors.client("author")
+
+
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await comment_body(actors)
     response = await client.post(COMMENTS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -27,8 +37,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["created_at"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_comment(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_comment(actors)
     response = await client.get(f"{COMMENTS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -40,15 +50,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(COMMENTS, json=await comment_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(COMMENTS, json=await comment_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_comment(client)
+        await create_comment(actors)
     response = await client.get(COMMENTS, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -63,43 +73,43 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_comment(client)
-    await create_comment(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_comment(actors)
+    await create_comment(actors)
     response = await client.get(COMMENTS, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_score_both_ways(client: AsyncClient) -> None:
-    await create_comment(client)
+async def test_sort_by_score_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_comment(actors)
     for sort in ("score", "-score"):
         response = await client.get(COMMENTS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_created_at_both_ways(client: AsyncClient) -> None:
-    await create_comment(client)
+async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_comment(actors)
     for sort in ("created_at", "-created_at"):
         response = await client.get(COMMENTS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
-    await create_comment(client)
+async def test_sort_by_updated_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_comment(actors)
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(COMMENTS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
 async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
-    client: AsyncClient,
+    client: AsyncClient, actors: Actors
 ) -> None:
     params: dict[str, str | int] = {"include": "post,author,reply_to,replies", "limit": 50}
     counts = []
     for extra in (1, 5):
         for _ in range(extra):
-            await create_comment(client)
+            await create_comment(actors)
         with count_statements() as statements:
             response = await client.get(COMMENTS, params=params)
         assert response.status_code == 200, response.text
@@ -117,8 +127,10 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_search_finds_the_row_and_treats_wildcards_literally(client: AsyncClient) -> None:
-    created = await create_comment(client)
+async def test_search_finds_the_row_and_treats_wildcards_literally(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_comment(actors)
     needle = created["body"]
     response = await client.get(COMMENTS, params={"q": needle})
     assert created["id"] in [row["id"] for row in response.json()["data"]]
@@ -127,10 +139,13 @@ async def test_search_finds_the_row_and_treats_wildcards_literally(client: Async
     assert response.json()["data"] == []
 
 
-async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
-    created = await create_comment(client)
-    new_value = (await comment_body(client))["body"]
-    response = await client.patch(f"{COMMENTS}/{created['id']}", json={"body": new_value})
+async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
+    created = await create_comment(actors)
+    new_value = (await comment_body(actors))["body"]
+    response = await client.patch(
+        f"{COMMENTS}/{created['id']}",
+        json={"body": new_value},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["body"] == new_value
@@ -139,8 +154,10 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_comment(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_comment(actors)
     response = await client.delete(f"{COMMENTS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -148,7 +165,26 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_status_outside_its_values_is_422(client: AsyncClient) -> None:
-    payload = await comment_body(client, **{"status": "not one of the values"})
+async def test_status_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await comment_body(actors, **{"status": "not one of the values"})
     response = await client.post(COMMENTS, json=payload)
     assert response.status_code == 422
+
+
+async def test_a_deleted_row_is_hidden_and_can_be_restored(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_comment(actors)
+    url = f"{COMMENTS}/{created['id']}"
+    response = await client.delete(url)
+    assert response.status_code == 200, response.text
+    assert (await client.get(url)).status_code == 404
+    listed = (await client.get(COMMENTS)).json()["data"]
+    assert created["id"] not in [row["id"] for row in listed]
+    response = await client.get(COMMENTS, params={"include_deleted": "true"})
+    assert response.status_code == 200, response.text
+    assert created["id"] in [row["id"] for row in response.json()["data"]]
+    response = await client.post(f"{url}/restore")
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["deleted_at"] is None
+    assert (await client.get(url)).status_code == 200

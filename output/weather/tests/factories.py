@@ -6,10 +6,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from tests.conftest import Actors
 from weather.routes import BASE_PATH
 
 READINGS = f"{BASE_PATH}/readings"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -67,16 +72,20 @@ def reading_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def reading_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def reading_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /readings`; the rows it refers to are created first."""
     if "station_id" not in overrides:
-        overrides["station_id"] = (await create_station(client))["id"]
+        overrides["station_id"] = (await create_station(actors, acting_as=None))["id"]
     return reading_payload(**overrides)
 
 
-async def create_reading(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(READINGS, json=await reading_body(client, **overrides))
+async def create_reading(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(READINGS, json=await reading_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -127,14 +136,18 @@ def station_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def station_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def station_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /stations`; the rows it refers to are created first."""
     return station_payload(**overrides)
 
 
-async def create_station(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STATIONS, json=await station_body(client, **overrides))
+async def create_station(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STATIONS, json=await station_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

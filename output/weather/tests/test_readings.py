@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import READINGS, count_statements, create_reading, reading_body
 
 
@@ -15,8 +16,10 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await reading_body(client)
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await reading_body(actors)
     response = await client.post(READINGS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -26,8 +29,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["id"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_reading(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_reading(actors)
     response = await client.get(f"{READINGS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -39,15 +42,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(READINGS, json=await reading_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(READINGS, json=await reading_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_reading(client)
+        await create_reading(actors)
     response = await client.get(READINGS, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -62,29 +65,29 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_reading(client)
-    await create_reading(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_reading(actors)
+    await create_reading(actors)
     response = await client.get(READINGS, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_observed_at_both_ways(client: AsyncClient) -> None:
-    await create_reading(client)
+async def test_sort_by_observed_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_reading(actors)
     for sort in ("observed_at", "-observed_at"):
         response = await client.get(READINGS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
 async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
-    client: AsyncClient,
+    client: AsyncClient, actors: Actors
 ) -> None:
     params: dict[str, str | int] = {"include": "station", "limit": 50}
     counts = []
     for extra in (1, 5):
         for _ in range(extra):
-            await create_reading(client)
+            await create_reading(actors)
         with count_statements() as statements:
             response = await client.get(READINGS, params=params)
         assert response.status_code == 200, response.text
@@ -101,7 +104,7 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_sequence_no_below_its_minimum_is_422(client: AsyncClient) -> None:
-    payload = await reading_body(client, **{"sequence_no": -1})
+async def test_sequence_no_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await reading_body(actors, **{"sequence_no": -1})
     response = await client.post(READINGS, json=payload)
     assert response.status_code == 422

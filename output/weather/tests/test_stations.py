@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import STATIONS, count_statements, create_station, station_body
 
 
@@ -15,8 +16,10 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await station_body(client)
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await station_body(actors)
     response = await client.post(STATIONS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -26,8 +29,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["id"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_station(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_station(actors)
     response = await client.get(f"{STATIONS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -39,15 +42,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(STATIONS, json=await station_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(STATIONS, json=await station_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_station(client)
+        await create_station(actors)
     response = await client.get(STATIONS, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -62,29 +65,29 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_station(client)
-    await create_station(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_station(actors)
+    await create_station(actors)
     response = await client.get(STATIONS, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_name_both_ways(client: AsyncClient) -> None:
-    await create_station(client)
+async def test_sort_by_name_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_station(actors)
     for sort in ("name", "-name"):
         response = await client.get(STATIONS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
 async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
-    client: AsyncClient,
+    client: AsyncClient, actors: Actors
 ) -> None:
     params: dict[str, str | int] = {"include": "readings", "limit": 50}
     counts = []
     for extra in (1, 5):
         for _ in range(extra):
-            await create_station(client)
+            await create_station(actors)
         with count_statements() as statements:
             response = await client.get(STATIONS, params=params)
         assert response.status_code == 200, response.text
@@ -99,8 +102,10 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_search_finds_the_row_and_treats_wildcards_literally(client: AsyncClient) -> None:
-    created = await create_station(client)
+async def test_search_finds_the_row_and_treats_wildcards_literally(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_station(actors)
     needle = created["name"]
     response = await client.get(STATIONS, params={"q": needle})
     assert created["id"] in [row["id"] for row in response.json()["data"]]
@@ -109,10 +114,13 @@ async def test_search_finds_the_row_and_treats_wildcards_literally(client: Async
     assert response.json()["data"] == []
 
 
-async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
-    created = await create_station(client)
-    new_value = (await station_body(client))["name"]
-    response = await client.patch(f"{STATIONS}/{created['id']}", json={"name": new_value})
+async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
+    created = await create_station(actors)
+    new_value = (await station_body(actors))["name"]
+    response = await client.patch(
+        f"{STATIONS}/{created['id']}",
+        json={"name": new_value},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["name"] == new_value
@@ -121,8 +129,10 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_station(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_station(actors)
     response = await client.delete(f"{STATIONS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -130,28 +140,28 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = await station_body(client, **{"name": "x" * 121})
+async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await station_body(actors, **{"name": "x" * 121})
     response = await client.post(STATIONS, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_elevation_m_below_its_minimum_is_422(client: AsyncClient) -> None:
-    payload = await station_body(client, **{"elevation_m": -501})
+async def test_elevation_m_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await station_body(actors, **{"elevation_m": -501})
     response = await client.post(STATIONS, json=payload)
     assert response.status_code == 422
 
 
-async def test_kind_outside_its_values_is_422(client: AsyncClient) -> None:
-    payload = await station_body(client, **{"kind": "not one of the values"})
+async def test_kind_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await station_body(actors, **{"kind": "not one of the values"})
     response = await client.post(STATIONS, json=payload)
     assert response.status_code == 422
 
 
-async def test_a_second_row_with_the_same_code_is_409(client: AsyncClient) -> None:
-    created = await create_station(client)
-    payload = await station_body(client, **{"code": created["code"]})
+async def test_a_second_row_with_the_same_code_is_409(client: AsyncClient, actors: Actors) -> None:
+    created = await create_station(actors)
+    payload = await station_body(actors, **{"code": created["code"]})
     response = await client.post(STATIONS, json=payload)
     assert response.status_code == 409, response.text
     assert_error(response.json(), "CONFLICT")

@@ -18,7 +18,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -64,7 +63,6 @@ class Post(TimestampMixin, Base):
             "status IN ('draft', 'in_review', 'published', 'archived')", name="status_enum"
         ),
         CheckConstraint("views >= 0", name="views_min"),
-        UniqueConstraint("author_id", "slug", name="uq_posts_author_id_slug"),
         Index("ix_posts_author_id", "author_id"),
         Index("ix_posts_category_id", "category_id"),
         Index("ix_posts_featured", "featured"),
@@ -72,6 +70,14 @@ class Post(TimestampMixin, Base):
         Index("ix_posts_status", "status"),
         Index("ix_posts_status_published_at", "status", "published_at"),
         Index("ix_posts_title", "title"),
+        Index(
+            "uq_posts_author_id_slug",
+            "author_id",
+            "slug",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -114,6 +120,10 @@ class Post(TimestampMixin, Base):
         BigInteger(), ForeignKey("users.id", ondelete="SET NULL", name="fk_posts_updated_by_users")
     )
     version: Mapped[int] = mapped_column(Integer(), server_default=text("1"))
+
+    # Every UPDATE checks and bumps the version: a concurrent write from the same version fails.
+    # (SQLAlchemy types __mapper_args__ as an attribute of its base, so no ClassVar here.)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     author: Mapped["User"] = relationship(
         foreign_keys=[author_id], lazy="raise", back_populates="posts"

@@ -4,12 +4,14 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
+from blog.core.security import Principal
 from blog.models.category import Category
 from blog.schemas.category import CategoryListParams
 
@@ -17,17 +19,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_category(session: AsyncSession, *, id: int) -> Category | None:
-    """Return the category `id` with what its responses embed, or None."""
-    return await session.get(Category, id, options=LOAD, populate_existing=True)
+async def get_category(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Category | None:
+    """Return the category `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Category).where(Category.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_categories(session: AsyncSession, *, params: CategoryListParams) -> Page[Category]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Category, params, search=SEARCHABLE, options=LOAD)
+async def list_categories(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: CategoryListParams,
+    where: ColumnElement[bool],
+) -> Page[Category]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Category,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_category(session: AsyncSession, *, data: Mapping[str, Any]) -> Category:
+async def create_category(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Category:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     category = Category(**values)
@@ -37,7 +64,11 @@ async def create_category(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_category(
-    session: AsyncSession, *, category: Category, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    category: Category,
+    changes: Mapping[str, Any],
 ) -> Category:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -4,48 +4,117 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from blog.core.clock import utcnow
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.core.relations import ensure_exists, included
+from blog.core.security import Principal
 from blog.models.comment import Comment
 from blog.models.post import Post
 from blog.models.user import User
+from blog.policies import comment as comment_policy
+from blog.policies import post as post_policy
+from blog.policies import user as user_policy
 from blog.schemas.comment import CommentListParams
 
 SEARCHABLE = (Comment.body,)
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "post": selectinload(Comment.post).options(
-        selectinload(Post.tags), selectinload(Post.keywords)
-    ),
-    "author": selectinload(Comment.author).options(selectinload(User.notify_on)),
-    "reply_to": selectinload(Comment.reply_to),
-    "replies": selectinload(Comment.replies),
-}
 
 
-async def get_comment(session: AsyncSession, *, id: int) -> Comment | None:
-    """Return the comment `id` with what its responses embed, or None."""
-    return await session.get(Comment, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "post": selectinload(
+            Comment.post.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
+        ).options(selectinload(Post.tags), selectinload(Post.keywords)),
+        "author": selectinload(Comment.author.and_(user_policy.visible(principal))).options(
+            selectinload(User.notify_on)
+        ),
+        "reply_to": selectinload(
+            Comment.reply_to.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
+        ),
+        "replies": selectinload(
+            Comment.replies.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
+        ),
+    }
 
 
-async def list_comments(session: AsyncSession, *, params: CommentListParams) -> Page[Comment]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Comment, params, search=SEARCHABLE, options=options)
+async def get_comment(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+    deleted: bool = False,
+) -> Comment | None:
+    """Return the comment `id` with what its responses embed, or None (also when `where`
+    leaves it out); a deleted row only when `deleted`."""
+    statement = select(Comment).where(Comment.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    if not deleted:
+        statement = statement.where(Comment.deleted_at.is_(None))
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_comment(session: AsyncSession, *, data: Mapping[str, Any]) -> Comment:
+async def list_comments(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: CommentListParams,
+    where: ColumnElement[bool],
+    deleted: ColumnElement[bool] | None = None,
+) -> Page[Comment]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for; deleted rows only those `deleted` selects."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    live = Comment.deleted_at.is_(None)
+    shown = live if deleted is None else or_(live, deleted)
+    return await paginate(
+        session,
+        Comment,
+        params,
+        search=SEARCHABLE,
+        where=(
+            where,
+            shown,
+        ),
+        options=options,
+    )
+
+
+async def create_comment(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Comment:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Post, values.get("post_id"), field="post_id")
-    await ensure_exists(session, User, values.get("author_id"), field="author_id")
-    await ensure_exists(session, Comment, values.get("reply_to_id"), field="reply_to_id")
+    await ensure_exists(
+        session,
+        Post,
+        values.get("post_id"),
+        field="post_id",
+        where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+    )
+    await ensure_exists(
+        session,
+        User,
+        values.get("author_id"),
+        field="author_id",
+        where=user_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        Comment,
+        values.get("reply_to_id"),
+        field="reply_to_id",
+        where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+    )
     comment = Comment(**values)
     session.add(comment)
     await flush(session)
@@ -53,16 +122,38 @@ async def create_comment(session: AsyncSession, *, data: Mapping[str, Any]) -> C
 
 
 async def update_comment(
-    session: AsyncSession, *, comment: Comment, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    comment: Comment,
+    changes: Mapping[str, Any],
 ) -> Comment:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "post_id" in values:
-        await ensure_exists(session, Post, values["post_id"], field="post_id")
+        await ensure_exists(
+            session,
+            Post,
+            values["post_id"],
+            field="post_id",
+            where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+        )
     if "author_id" in values:
-        await ensure_exists(session, User, values["author_id"], field="author_id")
+        await ensure_exists(
+            session,
+            User,
+            values["author_id"],
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     if "reply_to_id" in values:
-        await ensure_exists(session, Comment, values["reply_to_id"], field="reply_to_id")
+        await ensure_exists(
+            session,
+            Comment,
+            values["reply_to_id"],
+            field="reply_to_id",
+            where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+        )
     for name, value in values.items():
         setattr(comment, name, value)
     await flush(session)
@@ -70,9 +161,16 @@ async def update_comment(
 
 
 async def delete_comment(session: AsyncSession, *, comment: Comment) -> None:
-    """Delete the row; one still referenced elsewhere is a 409."""
-    await session.delete(comment)
+    """Mark the row deleted: reads no longer see it, and it can be restored."""
+    comment.deleted_at = utcnow()
     await flush(session)
+
+
+async def restore_comment(session: AsyncSession, *, comment: Comment) -> Comment:
+    """Bring a deleted row back; a live row with the same unique values is a 409."""
+    comment.deleted_at = None
+    await flush(session)
+    return await _reload(session, comment)
 
 
 async def _reload(session: AsyncSession, comment: Comment) -> Comment:

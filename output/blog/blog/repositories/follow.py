@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -12,34 +13,82 @@ from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.core.relations import ensure_exists, included
+from blog.core.security import Principal
 from blog.models.follow import Follow
 from blog.models.user import User
+from blog.policies import user as user_policy
 from blog.schemas.follow import FollowListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "follower": selectinload(Follow.follower).options(selectinload(User.notify_on)),
-    "followed": selectinload(Follow.followed).options(selectinload(User.notify_on)),
-}
 
 
-async def get_follow(session: AsyncSession, *, id: int) -> Follow | None:
-    """Return the follow `id` with what its responses embed, or None."""
-    return await session.get(Follow, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "follower": selectinload(Follow.follower.and_(user_policy.visible(principal))).options(
+            selectinload(User.notify_on)
+        ),
+        "followed": selectinload(Follow.followed.and_(user_policy.visible(principal))).options(
+            selectinload(User.notify_on)
+        ),
+    }
 
 
-async def list_follows(session: AsyncSession, *, params: FollowListParams) -> Page[Follow]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Follow, params, search=SEARCHABLE, options=options)
+async def get_follow(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Follow | None:
+    """Return the follow `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Follow).where(Follow.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_follow(session: AsyncSession, *, data: Mapping[str, Any]) -> Follow:
+async def list_follows(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: FollowListParams,
+    where: ColumnElement[bool],
+) -> Page[Follow]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Follow,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_follow(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Follow:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, User, values.get("follower_id"), field="follower_id")
-    await ensure_exists(session, User, values.get("followed_id"), field="followed_id")
+    await ensure_exists(
+        session,
+        User,
+        values.get("follower_id"),
+        field="follower_id",
+        where=user_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        User,
+        values.get("followed_id"),
+        field="followed_id",
+        where=user_policy.visible(principal),
+    )
     follow = Follow(**values)
     session.add(follow)
     await flush(session)
@@ -47,14 +96,30 @@ async def create_follow(session: AsyncSession, *, data: Mapping[str, Any]) -> Fo
 
 
 async def update_follow(
-    session: AsyncSession, *, follow: Follow, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    follow: Follow,
+    changes: Mapping[str, Any],
 ) -> Follow:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "follower_id" in values:
-        await ensure_exists(session, User, values["follower_id"], field="follower_id")
+        await ensure_exists(
+            session,
+            User,
+            values["follower_id"],
+            field="follower_id",
+            where=user_policy.visible(principal),
+        )
     if "followed_id" in values:
-        await ensure_exists(session, User, values["followed_id"], field="followed_id")
+        await ensure_exists(
+            session,
+            User,
+            values["followed_id"],
+            field="followed_id",
+            where=user_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(follow, name, value)
     await flush(session)

@@ -4,18 +4,26 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from blog.core.clock import utcnow
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.core.relations import ensure_exists, fetch_related, included
+from blog.core.security import Principal
 from blog.models.category import Category
+from blog.models.comment import Comment
 from blog.models.post import Post, PostKeyword
 from blog.models.tag import Tag
 from blog.models.user import User
+from blog.policies import category as category_policy
+from blog.policies import comment as comment_policy
+from blog.policies import tag as tag_policy
+from blog.policies import user as user_policy
 from blog.schemas.post import PostListParams
 
 SEARCHABLE = (
@@ -27,31 +35,88 @@ LOAD: tuple[ORMOption, ...] = (
     selectinload(Post.tags),
     selectinload(Post.keywords),
 )
-INCLUDE: dict[str, ORMOption] = {
-    "author": selectinload(Post.author).options(selectinload(User.notify_on)),
-    "category": selectinload(Post.category),
-    "tags": selectinload(Post.tags),
-    "comments": selectinload(Post.comments),
-}
 
 
-async def get_post(session: AsyncSession, *, id: int) -> Post | None:
-    """Return the post `id` with what its responses embed, or None."""
-    return await session.get(Post, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "author": selectinload(Post.author.and_(user_policy.visible(principal))).options(
+            selectinload(User.notify_on)
+        ),
+        "category": selectinload(Post.category.and_(category_policy.visible(principal))),
+        "tags": selectinload(Post.tags.and_(tag_policy.visible(principal))),
+        "comments": selectinload(
+            Post.comments.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
+        ),
+    }
 
 
-async def list_posts(session: AsyncSession, *, params: PostListParams) -> Page[Post]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Post, params, search=SEARCHABLE, options=options)
+async def get_post(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+    deleted: bool = False,
+) -> Post | None:
+    """Return the post `id` with what its responses embed, or None (also when `where`
+    leaves it out); a deleted row only when `deleted`."""
+    statement = select(Post).where(Post.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    if not deleted:
+        statement = statement.where(Post.deleted_at.is_(None))
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post:
+async def list_posts(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: PostListParams,
+    where: ColumnElement[bool],
+    deleted: ColumnElement[bool] | None = None,
+) -> Page[Post]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for; deleted rows only those `deleted` selects."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    live = Post.deleted_at.is_(None)
+    shown = live if deleted is None else or_(live, deleted)
+    return await paginate(
+        session,
+        Post,
+        params,
+        search=SEARCHABLE,
+        where=(
+            where,
+            shown,
+        ),
+        options=options,
+    )
+
+
+async def create_post(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Post:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    tags = await fetch_related(session, Tag, values.pop("tag_ids"), field="tag_ids")
-    await ensure_exists(session, User, values.get("author_id"), field="author_id")
-    await ensure_exists(session, Category, values.get("category_id"), field="category_id")
+    tags = await fetch_related(
+        session, Tag, values.pop("tag_ids"), field="tag_ids", where=tag_policy.visible(principal)
+    )
+    await ensure_exists(
+        session,
+        User,
+        values.get("author_id"),
+        field="author_id",
+        where=user_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        Category,
+        values.get("category_id"),
+        field="category_id",
+        where=category_policy.visible(principal),
+    )
     keywords = values.pop("keywords")
     post = Post(**values)
     post.tags = tags
@@ -61,15 +126,39 @@ async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post
     return await _reload(session, post)
 
 
-async def update_post(session: AsyncSession, *, post: Post, changes: Mapping[str, Any]) -> Post:
+async def update_post(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    post: Post,
+    changes: Mapping[str, Any],
+) -> Post:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "tag_ids" in values:
-        post.tags = await fetch_related(session, Tag, values.pop("tag_ids"), field="tag_ids")
+        post.tags = await fetch_related(
+            session,
+            Tag,
+            values.pop("tag_ids"),
+            field="tag_ids",
+            where=tag_policy.visible(principal),
+        )
     if "author_id" in values:
-        await ensure_exists(session, User, values["author_id"], field="author_id")
+        await ensure_exists(
+            session,
+            User,
+            values["author_id"],
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     if "category_id" in values:
-        await ensure_exists(session, Category, values["category_id"], field="category_id")
+        await ensure_exists(
+            session,
+            Category,
+            values["category_id"],
+            field="category_id",
+            where=category_policy.visible(principal),
+        )
     if "keywords" in values:
         post.keywords = PostKeyword.items(values.pop("keywords"))
     for name, value in values.items():
@@ -79,9 +168,16 @@ async def update_post(session: AsyncSession, *, post: Post, changes: Mapping[str
 
 
 async def delete_post(session: AsyncSession, *, post: Post) -> None:
-    """Delete the row; one still referenced elsewhere is a 409."""
-    await session.delete(post)
+    """Mark the row deleted: reads no longer see it, and it can be restored."""
+    post.deleted_at = utcnow()
     await flush(session)
+
+
+async def restore_post(session: AsyncSession, *, post: Post) -> Post:
+    """Bring a deleted row back; a live row with the same unique values is a 409."""
+    post.deleted_at = None
+    await flush(session)
+    return await _reload(session, post)
 
 
 async def _reload(session: AsyncSession, post: Post) -> Post:

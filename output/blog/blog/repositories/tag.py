@@ -4,12 +4,14 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
+from blog.core.security import Principal
 from blog.models.tag import Tag
 from blog.schemas.tag import TagListParams
 
@@ -17,17 +19,42 @@ SEARCHABLE = (Tag.name,)
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_tag(session: AsyncSession, *, id: int) -> Tag | None:
-    """Return the tag `id` with what its responses embed, or None."""
-    return await session.get(Tag, id, options=LOAD, populate_existing=True)
+async def get_tag(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Tag | None:
+    """Return the tag `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Tag).where(Tag.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_tags(session: AsyncSession, *, params: TagListParams) -> Page[Tag]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Tag, params, search=SEARCHABLE, options=LOAD)
+async def list_tags(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: TagListParams,
+    where: ColumnElement[bool],
+) -> Page[Tag]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Tag,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_tag(session: AsyncSession, *, data: Mapping[str, Any]) -> Tag:
+async def create_tag(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Tag:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     tag = Tag(**values)
@@ -36,7 +63,13 @@ async def create_tag(session: AsyncSession, *, data: Mapping[str, Any]) -> Tag:
     return await _reload(session, tag)
 
 
-async def update_tag(session: AsyncSession, *, tag: Tag, changes: Mapping[str, Any]) -> Tag:
+async def update_tag(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    tag: Tag,
+    changes: Mapping[str, Any],
+) -> Tag:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

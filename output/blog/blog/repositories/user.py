@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,34 +14,75 @@ from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
 from blog.core.passwords import hash_password
 from blog.core.relations import ensure_exists, included
+from blog.core.security import Principal
 from blog.models.category import Category
 from blog.models.post import Post
 from blog.models.user import User, UserNotifyOn
+from blog.policies import category as category_policy
+from blog.policies import post as post_policy
 from blog.schemas.user import UserListParams
 
 SEARCHABLE = (User.display_name,)
 LOAD: tuple[ORMOption, ...] = (selectinload(User.notify_on),)
-INCLUDE: dict[str, ORMOption] = {
-    "desk": selectinload(User.desk),
-    "posts": selectinload(User.posts).options(selectinload(Post.tags), selectinload(Post.keywords)),
-}
 
 
-async def get_user(session: AsyncSession, *, id: int) -> User | None:
-    """Return the user `id` with what its responses embed, or None."""
-    return await session.get(User, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "desk": selectinload(User.desk.and_(category_policy.visible(principal))),
+        "posts": selectinload(
+            User.posts.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
+        ).options(selectinload(Post.tags), selectinload(Post.keywords)),
+    }
 
 
-async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, User, params, search=SEARCHABLE, options=options)
+async def get_user(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> User | None:
+    """Return the user `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(User).where(User.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:
+async def list_users(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: UserListParams,
+    where: ColumnElement[bool],
+) -> Page[User]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        User,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_user(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> User:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Category, values.get("desk_id"), field="desk_id")
+    await ensure_exists(
+        session,
+        Category,
+        values.get("desk_id"),
+        field="desk_id",
+        where=category_policy.visible(principal),
+    )
     notify_on = values.pop("notify_on")
     values["password"] = hash_password(values["password"])
     user = User(**values)
@@ -50,11 +92,23 @@ async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User
     return await _reload(session, user)
 
 
-async def update_user(session: AsyncSession, *, user: User, changes: Mapping[str, Any]) -> User:
+async def update_user(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    user: User,
+    changes: Mapping[str, Any],
+) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "desk_id" in values:
-        await ensure_exists(session, Category, values["desk_id"], field="desk_id")
+        await ensure_exists(
+            session,
+            Category,
+            values["desk_id"],
+            field="desk_id",
+            where=category_policy.visible(principal),
+        )
     if "notify_on" in values:
         user.notify_on = UserNotifyOn.items(values.pop("notify_on"))
     if "password" in values:

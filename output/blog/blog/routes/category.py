@@ -15,55 +15,70 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
-from blog.deps import IdPath, SessionDep
+from blog.core.permissions import TOKEN_OPTIONAL, read_context
+from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from blog.services import category as service
 
 router = APIRouter(prefix="/categories", tags=["categories"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_categories(
-    session: SessionDep, params: Annotated[CategoryListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[CategoryListParams, Query()],
 ) -> ListEnvelope[CategoryRead]:
     """List categories, a page at a time."""
-    page = await service.list_categories(session, params=params)
-    data = [CategoryRead.model_validate(row) for row in page.items]
+    page = await service.list_categories(session, principal, params=params)
+    context = read_context(principal)
+    data = [CategoryRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_category(
-    request: Request, response: Response, session: SessionDep, data: CategoryCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: CategoryCreate,
 ) -> Envelope[CategoryRead]:
     """Create a category."""
-    category = await service.create_category(session, data=data)
+    category = await service.create_category(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_category", id=category.id))
-    return Envelope(data=CategoryRead.model_validate(category))
+    context = read_context(principal)
+    return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_category(session: SessionDep, id: IdPath) -> Envelope[CategoryRead]:
+@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+async def get_category(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CategoryRead]:
     """Read a category."""
-    category = await service.get_category(session, id=id)
-    return Envelope(data=CategoryRead.model_validate(category))
+    category = await service.get_category(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_category(
-    session: SessionDep, id: IdPath, data: CategoryUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CategoryUpdate
 ) -> Envelope[CategoryRead]:
     """Change some fields of a category."""
-    category = await service.update_category(session, id=id, data=data)
-    return Envelope(data=CategoryRead.model_validate(category))
+    category = await service.update_category(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_category(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_category(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a category."""
-    await service.delete_category(session, id=id)
+    await service.delete_category(session, principal, id=id)
     return EmptyEnvelope()

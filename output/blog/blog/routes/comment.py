@@ -15,21 +15,24 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import IdPath, SessionDep
+from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
 from blog.services import comment as service
 
 router = APIRouter(prefix="/comments", tags=["comments"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_comments(
-    session: SessionDep, params: Annotated[CommentListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[CommentListParams, Query()],
 ) -> ListEnvelope[CommentRead]:
     """List comments, a page at a time."""
-    page = await service.list_comments(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_comments(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [CommentRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,35 +40,56 @@ async def list_comments(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_comment(
-    request: Request, response: Response, session: SessionDep, data: CommentCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: CommentCreate,
 ) -> Envelope[CommentRead]:
     """Create a comment."""
-    comment = await service.create_comment(session, data=data)
+    comment = await service.create_comment(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_comment", id=comment.id))
-    return Envelope(data=CommentRead.model_validate(comment))
+    context = read_context(principal)
+    return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_comment(session: SessionDep, id: IdPath) -> Envelope[CommentRead]:
+@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+async def get_comment(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CommentRead]:
     """Read a comment."""
-    comment = await service.get_comment(session, id=id)
-    return Envelope(data=CommentRead.model_validate(comment))
+    comment = await service.get_comment(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_comment(
-    session: SessionDep, id: IdPath, data: CommentUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CommentUpdate
 ) -> Envelope[CommentRead]:
     """Change some fields of a comment."""
-    comment = await service.update_comment(session, id=id, data=data)
-    return Envelope(data=CommentRead.model_validate(comment))
+    comment = await service.update_comment(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_comment(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_comment(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a comment."""
-    await service.delete_comment(session, id=id)
+    await service.delete_comment(session, principal, id=id)
     return EmptyEnvelope()
+
+
+@router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_comment(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CommentRead]:
+    """Restore a deleted comment."""
+    comment = await service.restore_comment(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CommentRead.model_validate(comment, context=context))

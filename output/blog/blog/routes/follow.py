@@ -15,21 +15,24 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.permissions import read_context
 from blog.core.relations import included
-from blog.deps import IdPath, SessionDep
+from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead
 from blog.services import follow as service
 
 router = APIRouter(prefix="/follows", tags=["follows"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_follows(
-    session: SessionDep, params: Annotated[FollowListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[FollowListParams, Query()],
 ) -> ListEnvelope[FollowRead]:
     """List follows, a page at a time."""
-    page = await service.list_follows(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_follows(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [FollowRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,26 +40,36 @@ async def list_follows(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_follow(
-    request: Request, response: Response, session: SessionDep, data: FollowCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: FollowCreate,
 ) -> Envelope[FollowRead]:
     """Create a follow."""
-    follow = await service.create_follow(session, data=data)
+    follow = await service.create_follow(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_follow", id=follow.id))
-    return Envelope(data=FollowRead.model_validate(follow))
+    context = read_context(principal)
+    return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_follow(session: SessionDep, id: IdPath) -> Envelope[FollowRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_follow(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[FollowRead]:
     """Read a follow."""
-    follow = await service.get_follow(session, id=id)
-    return Envelope(data=FollowRead.model_validate(follow))
+    follow = await service.get_follow(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_follow(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_follow(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a follow."""
-    await service.delete_follow(session, id=id)
+    await service.delete_follow(session, principal, id=id)
     return EmptyEnvelope()

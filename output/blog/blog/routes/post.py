@@ -15,21 +15,23 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import IdPath, SessionDep
+from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
+from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostRead, PostUpdate
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_posts(
-    session: SessionDep, params: Annotated[PostListParams, Query()]
+    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[PostListParams, Query()]
 ) -> ListEnvelope[PostRead]:
     """List posts, a page at a time."""
-    page = await service.list_posts(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_posts(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [PostRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,57 +39,99 @@ async def list_posts(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_post(
-    request: Request, response: Response, session: SessionDep, data: PostCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: PostCreate,
 ) -> Envelope[PostRead]:
     """Create a post."""
-    post = await service.create_post(session, data=data)
+    post = await service.create_post(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_post", id=post.id))
-    return Envelope(data=PostRead.model_validate(post))
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(post, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_post(session: SessionDep, id: IdPath) -> Envelope[PostRead]:
+@router.get(
+    "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
+async def get_post(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+) -> Envelope[PostRead]:
     """Read a post."""
-    post = await service.get_post(session, id=id)
-    return Envelope(data=PostRead.model_validate(post))
+    post = await service.get_post(session, principal, id=id)
+    response.headers["ETag"] = etag(post.version)
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(post, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_post(session: SessionDep, id: IdPath, data: PostUpdate) -> Envelope[PostRead]:
-    """Change some fields of a post."""
-    post = await service.update_post(session, id=id, data=data)
-    return Envelope(data=PostRead.model_validate(post))
+@router.patch(
+    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+)
+async def update_post(
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: PostUpdate,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> Envelope[PostRead]:
+    """Change some fields of a post (`If-Match`: the version it is based on)."""
+    post = await service.update_post(session, principal, id=id, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(post.version)
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(post, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_post(session: SessionDep, id: IdPath) -> EmptyEnvelope:
-    """Delete a post."""
-    await service.delete_post(session, id=id)
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+async def delete_post(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+) -> EmptyEnvelope:
+    """Delete a post (`If-Match`: the version it is based on)."""
+    await service.delete_post(session, principal, id=id, if_match=if_match)
     return EmptyEnvelope()
+
+
+@router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_post(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[PostRead]:
+    """Restore a deleted post."""
+    post = await service.restore_post(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(post, context=context))
 
 
 @router.post(
     "/{id}/submit",
     summary="Submit a draft for review",
-    responses=error_responses(404, 422),
+    responses=error_responses(401, 403, 404, 412, 422, 428),
 )
-async def submit_post(session: SessionDep, id: IdPath) -> Envelope[PostRead]:
+async def submit_post(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+) -> Envelope[PostRead]:
     """Submit a draft for review"""
-    result = await service.submit_post(session, id=id)
-    return Envelope(data=PostRead.model_validate(result))
+    result = await service.submit_post(session, principal, id=id, if_match=if_match)
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(result, context=context))
 
 
 @router.post(
     "/{id}/publish",
     summary="Publish a post that is in review",
-    responses=error_responses(400, 413, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
 )
 async def publish_post(
-    session: SessionDep, id: IdPath, data: PostPublishRequest
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: PostPublishRequest,
+    if_match: IfMatchHeader = None,
 ) -> Envelope[PostRead]:
     """Publish a post that is in review"""
-    result = await service.publish_post(session, id=id, data=data)
-    return Envelope(data=PostRead.model_validate(result))
+    result = await service.publish_post(session, principal, id=id, if_match=if_match, data=data)
+    context = read_context(principal)
+    return Envelope(data=PostRead.model_validate(result, context=context))

@@ -15,46 +15,58 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
-from blog.deps import IdPath, SessionDep
+from blog.core.permissions import TOKEN_OPTIONAL, read_context
+from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.tag import TagCreate, TagListParams, TagRead
 from blog.services import tag as service
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_tags(
-    session: SessionDep, params: Annotated[TagListParams, Query()]
+    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[TagListParams, Query()]
 ) -> ListEnvelope[TagRead]:
     """List tags, a page at a time."""
-    page = await service.list_tags(session, params=params)
-    data = [TagRead.model_validate(row) for row in page.items]
+    page = await service.list_tags(session, principal, params=params)
+    context = read_context(principal)
+    data = [TagRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_tag(
-    request: Request, response: Response, session: SessionDep, data: TagCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: TagCreate,
 ) -> Envelope[TagRead]:
     """Create a tag."""
-    tag = await service.create_tag(session, data=data)
+    tag = await service.create_tag(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_tag", id=tag.id))
-    return Envelope(data=TagRead.model_validate(tag))
+    context = read_context(principal)
+    return Envelope(data=TagRead.model_validate(tag, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_tag(session: SessionDep, id: IdPath) -> Envelope[TagRead]:
+@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+async def get_tag(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[TagRead]:
     """Read a tag."""
-    tag = await service.get_tag(session, id=id)
-    return Envelope(data=TagRead.model_validate(tag))
+    tag = await service.get_tag(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=TagRead.model_validate(tag, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_tag(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_tag(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a tag."""
-    await service.delete_tag(session, id=id)
+    await service.delete_tag(session, principal, id=id)
     return EmptyEnvelope()

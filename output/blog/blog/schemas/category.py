@@ -49,6 +49,8 @@ class CategoryRead(BaseModel):
     position: int
     created_at: datetime
     updated_at: datetime
+    created_by: int | None
+    updated_by: int | None
 
 
 class CategoryListParams(ListParams):

@@ -24,7 +24,6 @@ class CommentCreate(BaseModel):
     body: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
     status: CommentStatus = CommentStatus.PENDING
     post_id: int
-    author_id: int
     reply_to_id: int | None = None
 
 
@@ -36,7 +35,6 @@ class CommentUpdate(BaseModel):
     body: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)] | MISSING = MISSING
     status: CommentStatus | MISSING = MISSING
     post_id: int | MISSING = MISSING
-    author_id: int | MISSING = MISSING
     reply_to_id: int | MISSING | None = MISSING
 
 
@@ -82,3 +80,6 @@ class CommentListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+    include_deleted: bool = Field(
+        default=False, description="Also list deleted rows (for callers allowed to delete them)."
+    )

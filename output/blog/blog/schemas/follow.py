@@ -19,7 +19,6 @@ class FollowCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    follower_id: int
     followed_id: int
 
 
@@ -28,7 +27,6 @@ class FollowUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    follower_id: int | MISSING = MISSING
     followed_id: int | MISSING = MISSING
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
+from blog.core.permissions import readable_by
 from blog.core.relations import ItemValues, include_by, only_if_included
 from blog.core.types import NO_NUL, UtcDatetime
 from blog.enums import PostStatus
@@ -39,7 +40,7 @@ class PostCreate(BaseModel):
     ] = Field(default_factory=list)
     editor_notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | None = None
     legacy_html: Annotated[str, Field(max_length=200000, pattern=NO_NUL)] | None = None
-    author_id: int
+    author_id: int | None = None
     category_id: int | None = None
     tag_ids: Annotated[list[int], Field(max_length=1000)] = Field(default_factory=list)
 
@@ -88,11 +89,11 @@ class PostRead(BaseModel):
     featured: bool
     published_at: datetime | None
     edited_at: datetime | None
-    views: int
+    views: int | MISSING = MISSING
     reading_minutes: int | None
     cover_image_url: str | None
     keywords: ItemValues[str]
-    editor_notes: str | None
+    editor_notes: str | MISSING | None = MISSING
     legacy_html: str | None
     author_id: int
     category_id: int | None
@@ -100,6 +101,8 @@ class PostRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    created_by: int | None
+    updated_by: int | None
     version: int
 
     author: "UserRead | None" = Field(default=None, validation_alias="author_included")
@@ -110,6 +113,9 @@ class PostRead(BaseModel):
     embed_only_when_included = field_validator(
         "author", "category", "tags", "comments", mode="after"
     )(only_if_included)
+
+    hide_unless_author = field_validator("views", mode="after")(readable_by("author"))
+    hide_unless_editor = field_validator("editor_notes", mode="after")(readable_by("editor"))
 
 
 class PostListParams(ListParams):
@@ -132,6 +138,9 @@ class PostListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+    include_deleted: bool = Field(
+        default=False, description="Also list deleted rows (for callers allowed to delete them)."
+    )
 
 
 class PostPublishRequest(BaseModel):

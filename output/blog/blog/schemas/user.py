@@ -8,6 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.clock import utcnow
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
+from blog.core.permissions import readable_by
 from blog.core.relations import ItemValues, include_by, only_if_included
 from blog.core.types import NO_NUL, UtcDatetime
 from blog.enums import UserNotifyOnItem, UserRole
@@ -83,7 +84,7 @@ class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    email: str
+    email: str | MISSING = MISSING
     display_name: str
     role: UserRole
     bio: str | None
@@ -91,7 +92,7 @@ class UserRead(BaseModel):
     website: str | None
     is_active: bool
     terms_accepted_at: datetime
-    last_seen_at: datetime | None
+    last_seen_at: datetime | MISSING | None = MISSING
     notify_on: ItemValues[UserNotifyOnItem]
     desk_id: int | None
     created_at: datetime
@@ -101,6 +102,8 @@ class UserRead(BaseModel):
     posts: "list[PostRead] | None" = Field(default=None, validation_alias="posts_included")
 
     embed_only_when_included = field_validator("desk", "posts", mode="after")(only_if_included)
+
+    hide_unless_admin = field_validator("email", "last_seen_at", mode="after")(readable_by("admin"))
 
 
 class UserListParams(ListParams):

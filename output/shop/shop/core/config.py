@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     ]
     MAX_BODY_SIZE: int = Field(default=1_048_576, ge=1)
 
+    JWT_ISSUER: str = "shop"
+    JWT_AUDIENCE: str = "shop-api"
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=600, ge=1)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=2592000, ge=1)
+
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:
         if self.SECRET_KEY != DEVELOPMENT_SECRET_KEY:

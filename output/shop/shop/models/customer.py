@@ -14,7 +14,6 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     Uuid,
     text,
 )
@@ -35,11 +34,17 @@ class Customer(TimestampMixin, Base):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint("loyalty_points >= 0", name="loyalty_points_min"),
-        UniqueConstraint("email", name="uq_customers_email"),
         Index("ix_customers_full_name", "full_name"),
         Index("ix_customers_loyalty_points", "loyalty_points"),
         Index("ix_customers_marketing_opt_in", "marketing_opt_in"),
         Index("ix_customers_organization_id", "organization_id"),
+        Index(
+            "uq_customers_email",
+            "email",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)

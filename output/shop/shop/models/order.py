@@ -118,6 +118,10 @@ class Order(TimestampMixin, Base):
     )
     version: Mapped[int] = mapped_column(Integer(), server_default=text("1"))
 
+    # Every UPDATE checks and bumps the version: a concurrent write from the same version fails.
+    # (SQLAlchemy types __mapper_args__ as an attribute of its base, so no ClassVar here.)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
     organization: Mapped["Organization"] = relationship(
         foreign_keys=[organization_id], lazy="raise"
     )

@@ -23,7 +23,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     Uuid,
     text,
 )
@@ -85,8 +84,6 @@ class Product(TimestampMixin, Base):
         CheckConstraint("rating_average <= 5", name="rating_average_max"),
         CheckConstraint("rating_average >= 0", name="rating_average_min"),
         CheckConstraint("type IN ('physical', 'digital', 'service')", name="type_enum"),
-        UniqueConstraint("sku", name="uq_products_sku"),
-        UniqueConstraint("slug", name="uq_products_slug"),
         Index("ix_products_content_rating", "content_rating"),
         Index("ix_products_is_active", "is_active"),
         Index("ix_products_launch_date", "launch_date"),
@@ -97,6 +94,20 @@ class Product(TimestampMixin, Base):
         Index("ix_products_type", "type"),
         Index("ix_products_type_is_active", "type", "is_active"),
         Index("ix_products_vendor_code", "vendor_code"),
+        Index(
+            "uq_products_sku",
+            "sku",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_products_slug",
+            "slug",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
@@ -158,6 +169,10 @@ class Product(TimestampMixin, Base):
         Uuid(), ForeignKey("users.id", ondelete="SET NULL", name="fk_products_updated_by_users")
     )
     version: Mapped[int] = mapped_column(Integer(), server_default=text("1"))
+
+    # Every UPDATE checks and bumps the version: a concurrent write from the same version fails.
+    # (SQLAlchemy types __mapper_args__ as an attribute of its base, so no ClassVar here.)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     organization: Mapped["Organization"] = relationship(
         foreign_keys=[organization_id], lazy="raise"

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,33 +14,73 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, find_or_create, included
+from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.zip_code import ZipCode
+from shop.policies import customer as customer_policy
 from shop.schemas.address import AddressListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Address.zip_code_row),)
-INCLUDE: dict[str, ORMOption] = {
-    "customer": selectinload(Address.customer),
-}
 
 
-async def get_address(session: AsyncSession, *, id: uuid.UUID) -> Address | None:
-    """Return the address `id` with what its responses embed, or None."""
-    return await session.get(Address, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "customer": selectinload(
+            Address.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
+        ),
+    }
 
 
-async def list_addresses(session: AsyncSession, *, params: AddressListParams) -> Page[Address]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Address, params, search=SEARCHABLE, options=options)
+async def get_address(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Address | None:
+    """Return the address `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Address).where(Address.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_address(session: AsyncSession, *, data: Mapping[str, Any]) -> Address:
+async def list_addresses(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: AddressListParams,
+    where: ColumnElement[bool],
+) -> Page[Address]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Address,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_address(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Address:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Customer, values.get("customer_id"), field="customer_id")
+    await ensure_exists(
+        session,
+        Customer,
+        values.get("customer_id"),
+        field="customer_id",
+        where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+    )
     await find_or_create(
         session,
         ZipCode,
@@ -59,12 +100,22 @@ async def create_address(session: AsyncSession, *, data: Mapping[str, Any]) -> A
 
 
 async def update_address(
-    session: AsyncSession, *, address: Address, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    address: Address,
+    changes: Mapping[str, Any],
 ) -> Address:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "customer_id" in values:
-        await ensure_exists(session, Customer, values["customer_id"], field="customer_id")
+        await ensure_exists(
+            session,
+            Customer,
+            values["customer_id"],
+            field="customer_id",
+            where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+        )
     if values.keys() & {
         "zip_code",
         "city",

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,37 +14,82 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.category import Category
 from shop.models.organization import Organization
+from shop.policies import category as category_policy
+from shop.policies import organization as organization_policy
 from shop.schemas.category import CategoryListParams
 
 SEARCHABLE = (Category.name,)
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Category.organization),
-    "parent": selectinload(Category.parent),
-    "children": selectinload(Category.children),
-}
 
 
-async def get_category(session: AsyncSession, *, id: uuid.UUID) -> Category | None:
-    """Return the category `id` with what its responses embed, or None."""
-    return await session.get(Category, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Category.organization.and_(organization_policy.visible(principal))
+        ),
+        "parent": selectinload(Category.parent.and_(category_policy.visible(principal))),
+        "children": selectinload(Category.children.and_(category_policy.visible(principal))),
+    }
 
 
-async def list_categories(session: AsyncSession, *, params: CategoryListParams) -> Page[Category]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Category, params, search=SEARCHABLE, options=options)
+async def get_category(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Category | None:
+    """Return the category `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Category).where(Category.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_category(session: AsyncSession, *, data: Mapping[str, Any]) -> Category:
+async def list_categories(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: CategoryListParams,
+    where: ColumnElement[bool],
+) -> Page[Category]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Category,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_category(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Category:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
-    await ensure_exists(session, Category, values.get("parent_id"), field="parent_id")
+    await ensure_exists(
+        session,
+        Category,
+        values.get("parent_id"),
+        field="parent_id",
+        where=category_policy.visible(principal),
+    )
     category = Category(**values)
     session.add(category)
     await flush(session)
@@ -51,16 +97,30 @@ async def create_category(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_category(
-    session: AsyncSession, *, category: Category, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    category: Category,
+    changes: Mapping[str, Any],
 ) -> Category:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     if "parent_id" in values:
-        await ensure_exists(session, Category, values["parent_id"], field="parent_id")
+        await ensure_exists(
+            session,
+            Category,
+            values["parent_id"],
+            field="parent_id",
+            where=category_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(category, name, value)
     await flush(session)

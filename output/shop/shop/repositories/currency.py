@@ -5,12 +5,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
+from shop.core.security import Principal
 from shop.models.currency import Currency
 from shop.schemas.currency import CurrencyListParams
 
@@ -18,17 +20,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_currency(session: AsyncSession, *, id: uuid.UUID) -> Currency | None:
-    """Return the currency `id` with what its responses embed, or None."""
-    return await session.get(Currency, id, options=LOAD, populate_existing=True)
+async def get_currency(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Currency | None:
+    """Return the currency `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Currency).where(Currency.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_currencies(session: AsyncSession, *, params: CurrencyListParams) -> Page[Currency]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Currency, params, search=SEARCHABLE, options=LOAD)
+async def list_currencies(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: CurrencyListParams,
+    where: ColumnElement[bool],
+) -> Page[Currency]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Currency,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_currency(session: AsyncSession, *, data: Mapping[str, Any]) -> Currency:
+async def create_currency(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Currency:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     currency = Currency(**values)
@@ -38,7 +65,11 @@ async def create_currency(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_currency(
-    session: AsyncSession, *, currency: Currency, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    currency: Currency,
+    changes: Mapping[str, Any],
 ) -> Currency:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

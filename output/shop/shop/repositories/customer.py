@@ -5,18 +5,24 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from shop.core.clock import utcnow
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
 from shop.models.organization import Organization
+from shop.policies import address as address_policy
+from shop.policies import order as order_policy
+from shop.policies import organization as organization_policy
 from shop.schemas.customer import CustomerListParams
 
 SEARCHABLE = (
@@ -24,29 +30,78 @@ SEARCHABLE = (
     Customer.email,
 )
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Customer.organization),
-    "addresses": selectinload(Customer.addresses).options(selectinload(Address.zip_code_row)),
-    "orders": selectinload(Customer.orders).options(selectinload(Order.customer)),
-}
 
 
-async def get_customer(session: AsyncSession, *, id: uuid.UUID) -> Customer | None:
-    """Return the customer `id` with what its responses embed, or None."""
-    return await session.get(Customer, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Customer.organization.and_(organization_policy.visible(principal))
+        ),
+        "addresses": selectinload(
+            Customer.addresses.and_(address_policy.visible(principal))
+        ).options(selectinload(Address.zip_code_row)),
+        "orders": selectinload(Customer.orders.and_(order_policy.visible(principal))).options(
+            selectinload(Order.customer)
+        ),
+    }
 
 
-async def list_customers(session: AsyncSession, *, params: CustomerListParams) -> Page[Customer]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Customer, params, search=SEARCHABLE, options=options)
+async def get_customer(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+    deleted: bool = False,
+) -> Customer | None:
+    """Return the customer `id` with what its responses embed, or None (also when `where`
+    leaves it out); a deleted row only when `deleted`."""
+    statement = select(Customer).where(Customer.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    if not deleted:
+        statement = statement.where(Customer.deleted_at.is_(None))
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> Customer:
+async def list_customers(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: CustomerListParams,
+    where: ColumnElement[bool],
+    deleted: ColumnElement[bool] | None = None,
+) -> Page[Customer]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for; deleted rows only those `deleted` selects."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    live = Customer.deleted_at.is_(None)
+    shown = live if deleted is None else or_(live, deleted)
+    return await paginate(
+        session,
+        Customer,
+        params,
+        search=SEARCHABLE,
+        where=(
+            where,
+            shown,
+        ),
+        options=options,
+    )
+
+
+async def create_customer(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Customer:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
     customer = Customer(**values)
     session.add(customer)
@@ -55,13 +110,21 @@ async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_customer(
-    session: AsyncSession, *, customer: Customer, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    customer: Customer,
+    changes: Mapping[str, Any],
 ) -> Customer:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(customer, name, value)
@@ -70,9 +133,16 @@ async def update_customer(
 
 
 async def delete_customer(session: AsyncSession, *, customer: Customer) -> None:
-    """Delete the row; one still referenced elsewhere is a 409."""
-    await session.delete(customer)
+    """Mark the row deleted: reads no longer see it, and it can be restored."""
+    customer.deleted_at = utcnow()
     await flush(session)
+
+
+async def restore_customer(session: AsyncSession, *, customer: Customer) -> Customer:
+    """Bring a deleted row back; a live row with the same unique values is a 409."""
+    customer.deleted_at = None
+    await flush(session)
+    return await _reload(session, customer)
 
 
 async def _reload(session: AsyncSession, customer: Customer) -> Customer:

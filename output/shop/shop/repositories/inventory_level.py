@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,45 +14,90 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.inventory_level import InventoryLevel
 from shop.models.product import Product
 from shop.models.store import Store
+from shop.policies import product as product_policy
+from shop.policies import store as store_policy
 from shop.schemas.inventory_level import InventoryLevelListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(InventoryLevel.store),
-    "product": selectinload(InventoryLevel.product).options(
-        selectinload(Product.categories),
-        selectinload(Product.image_urls),
-        selectinload(Product.tags),
-        selectinload(Product.specs),
-        selectinload(Product.vendor_row),
-    ),
-}
 
 
-async def get_inventory_level(session: AsyncSession, *, id: uuid.UUID) -> InventoryLevel | None:
-    """Return the inventory level `id` with what its responses embed, or None."""
-    return await session.get(InventoryLevel, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "store": selectinload(InventoryLevel.store.and_(store_policy.visible(principal))),
+        "product": selectinload(
+            InventoryLevel.product.and_(
+                product_policy.visible(principal), Product.deleted_at.is_(None)
+            )
+        ).options(
+            selectinload(Product.categories),
+            selectinload(Product.image_urls),
+            selectinload(Product.tags),
+            selectinload(Product.specs),
+            selectinload(Product.vendor_row),
+        ),
+    }
+
+
+async def get_inventory_level(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> InventoryLevel | None:
+    """Return the inventory level `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(InventoryLevel).where(InventoryLevel.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
 async def list_inventory_levels(
-    session: AsyncSession, *, params: InventoryLevelListParams
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: InventoryLevelListParams,
+    where: ColumnElement[bool],
 ) -> Page[InventoryLevel]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, InventoryLevel, params, search=SEARCHABLE, options=options)
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        InventoryLevel,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
 async def create_inventory_level(
-    session: AsyncSession, *, data: Mapping[str, Any]
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
 ) -> InventoryLevel:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Store, values.get("store_id"), field="store_id")
-    await ensure_exists(session, Product, values.get("product_id"), field="product_id")
+    await ensure_exists(
+        session,
+        Store,
+        values.get("store_id"),
+        field="store_id",
+        where=store_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        Product,
+        values.get("product_id"),
+        field="product_id",
+        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+    )
     inventory_level = InventoryLevel(**values)
     session.add(inventory_level)
     await flush(session)
@@ -59,14 +105,30 @@ async def create_inventory_level(
 
 
 async def update_inventory_level(
-    session: AsyncSession, *, inventory_level: InventoryLevel, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    inventory_level: InventoryLevel,
+    changes: Mapping[str, Any],
 ) -> InventoryLevel:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "store_id" in values:
-        await ensure_exists(session, Store, values["store_id"], field="store_id")
+        await ensure_exists(
+            session,
+            Store,
+            values["store_id"],
+            field="store_id",
+            where=store_policy.visible(principal),
+        )
     if "product_id" in values:
-        await ensure_exists(session, Product, values["product_id"], field="product_id")
+        await ensure_exists(
+            session,
+            Product,
+            values["product_id"],
+            field="product_id",
+            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        )
     for name, value in values.items():
         setattr(inventory_level, name, value)
     await flush(session)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,32 +14,72 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.invoice import Invoice
 from shop.models.order import Order
+from shop.policies import order as order_policy
 from shop.schemas.invoice import InvoiceListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "order": selectinload(Invoice.order).options(selectinload(Order.customer)),
-}
 
 
-async def get_invoice(session: AsyncSession, *, id: uuid.UUID) -> Invoice | None:
-    """Return the invoice `id` with what its responses embed, or None."""
-    return await session.get(Invoice, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "order": selectinload(Invoice.order.and_(order_policy.visible(principal))).options(
+            selectinload(Order.customer)
+        ),
+    }
 
 
-async def list_invoices(session: AsyncSession, *, params: InvoiceListParams) -> Page[Invoice]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Invoice, params, search=SEARCHABLE, options=options)
+async def get_invoice(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Invoice | None:
+    """Return the invoice `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Invoice).where(Invoice.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_invoice(session: AsyncSession, *, data: Mapping[str, Any]) -> Invoice:
+async def list_invoices(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: InvoiceListParams,
+    where: ColumnElement[bool],
+) -> Page[Invoice]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Invoice,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_invoice(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Invoice:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Order, values.get("order_id"), field="order_id")
+    await ensure_exists(
+        session,
+        Order,
+        values.get("order_id"),
+        field="order_id",
+        where=order_policy.visible(principal),
+    )
     invoice = Invoice(**values)
     session.add(invoice)
     await flush(session)
@@ -46,12 +87,22 @@ async def create_invoice(session: AsyncSession, *, data: Mapping[str, Any]) -> I
 
 
 async def update_invoice(
-    session: AsyncSession, *, invoice: Invoice, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    invoice: Invoice,
+    changes: Mapping[str, Any],
 ) -> Invoice:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "order_id" in values:
-        await ensure_exists(session, Order, values["order_id"], field="order_id")
+        await ensure_exists(
+            session,
+            Order,
+            values["order_id"],
+            field="order_id",
+            where=order_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(invoice, name, value)
     await flush(session)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,50 +14,119 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
 from shop.models.organization import Organization
 from shop.models.store import Store
 from shop.models.user import User
+from shop.policies import address as address_policy
+from shop.policies import customer as customer_policy
+from shop.policies import order_line as order_line_policy
+from shop.policies import organization as organization_policy
+from shop.policies import store as store_policy
+from shop.policies import user as user_policy
 from shop.schemas.order import OrderListParams
 
 SEARCHABLE = (Order.reference,)
 LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Order.organization),
-    "customer": selectinload(Order.customer),
-    "store": selectinload(Order.store),
-    "sales_rep": selectinload(Order.sales_rep).options(selectinload(User.roles)),
-    "shipping_address": selectinload(Order.shipping_address).options(
-        selectinload(Address.zip_code_row)
-    ),
-    "lines": selectinload(Order.lines),
-}
 
 
-async def get_order(session: AsyncSession, *, id: uuid.UUID) -> Order | None:
-    """Return the order `id` with what its responses embed, or None."""
-    return await session.get(Order, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Order.organization.and_(organization_policy.visible(principal))
+        ),
+        "customer": selectinload(
+            Order.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
+        ),
+        "store": selectinload(Order.store.and_(store_policy.visible(principal))),
+        "sales_rep": selectinload(Order.sales_rep.and_(user_policy.visible(principal))).options(
+            selectinload(User.roles)
+        ),
+        "shipping_address": selectinload(
+            Order.shipping_address.and_(address_policy.visible(principal))
+        ).options(selectinload(Address.zip_code_row)),
+        "lines": selectinload(Order.lines.and_(order_line_policy.visible(principal))),
+    }
 
 
-async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page[Order]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Order, params, search=SEARCHABLE, options=options)
+async def get_order(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Order | None:
+    """Return the order `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Order).where(Order.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Order:
+async def list_orders(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: OrderListParams,
+    where: ColumnElement[bool],
+) -> Page[Order]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Order,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_order(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Order:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
-    await ensure_exists(session, Customer, values.get("customer_id"), field="customer_id")
-    await ensure_exists(session, Store, values.get("store_id"), field="store_id")
-    await ensure_exists(session, User, values.get("sales_rep_id"), field="sales_rep_id")
     await ensure_exists(
-        session, Address, values.get("shipping_address_id"), field="shipping_address_id"
+        session,
+        Customer,
+        values.get("customer_id"),
+        field="customer_id",
+        where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+    )
+    await ensure_exists(
+        session,
+        Store,
+        values.get("store_id"),
+        field="store_id",
+        where=store_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        User,
+        values.get("sales_rep_id"),
+        field="sales_rep_id",
+        where=user_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        Address,
+        values.get("shipping_address_id"),
+        field="shipping_address_id",
+        where=address_policy.visible(principal),
     )
     order = Order(**values)
     session.add(order)
@@ -64,22 +134,54 @@ async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Ord
     return await _reload(session, order)
 
 
-async def update_order(session: AsyncSession, *, order: Order, changes: Mapping[str, Any]) -> Order:
+async def update_order(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    order: Order,
+    changes: Mapping[str, Any],
+) -> Order:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     if "customer_id" in values:
-        await ensure_exists(session, Customer, values["customer_id"], field="customer_id")
+        await ensure_exists(
+            session,
+            Customer,
+            values["customer_id"],
+            field="customer_id",
+            where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+        )
     if "store_id" in values:
-        await ensure_exists(session, Store, values["store_id"], field="store_id")
+        await ensure_exists(
+            session,
+            Store,
+            values["store_id"],
+            field="store_id",
+            where=store_policy.visible(principal),
+        )
     if "sales_rep_id" in values:
-        await ensure_exists(session, User, values["sales_rep_id"], field="sales_rep_id")
+        await ensure_exists(
+            session,
+            User,
+            values["sales_rep_id"],
+            field="sales_rep_id",
+            where=user_policy.visible(principal),
+        )
     if "shipping_address_id" in values:
         await ensure_exists(
-            session, Address, values["shipping_address_id"], field="shipping_address_id"
+            session,
+            Address,
+            values["shipping_address_id"],
+            field="shipping_address_id",
+            where=address_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(order, name, value)

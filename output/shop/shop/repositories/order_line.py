@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,43 +14,90 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included, snapshot
+from shop.core.security import Principal
 from shop.models.order import Order
 from shop.models.order_line import OrderLine
 from shop.models.product import Product
+from shop.policies import order as order_policy
+from shop.policies import product as product_policy
 from shop.schemas.order_line import OrderLineListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "order": selectinload(OrderLine.order).options(selectinload(Order.customer)),
-    "product": selectinload(OrderLine.product).options(
-        selectinload(Product.categories),
-        selectinload(Product.image_urls),
-        selectinload(Product.tags),
-        selectinload(Product.specs),
-        selectinload(Product.vendor_row),
-    ),
-}
 
 
-async def get_order_line(session: AsyncSession, *, id: uuid.UUID) -> OrderLine | None:
-    """Return the order line `id` with what its responses embed, or None."""
-    return await session.get(OrderLine, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "order": selectinload(OrderLine.order.and_(order_policy.visible(principal))).options(
+            selectinload(Order.customer)
+        ),
+        "product": selectinload(
+            OrderLine.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
+        ).options(
+            selectinload(Product.categories),
+            selectinload(Product.image_urls),
+            selectinload(Product.tags),
+            selectinload(Product.specs),
+            selectinload(Product.vendor_row),
+        ),
+    }
+
+
+async def get_order_line(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> OrderLine | None:
+    """Return the order line `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(OrderLine).where(OrderLine.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
 async def list_order_lines(
-    session: AsyncSession, *, params: OrderLineListParams
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: OrderLineListParams,
+    where: ColumnElement[bool],
 ) -> Page[OrderLine]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=options)
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        OrderLine,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -> OrderLine:
+async def create_order_line(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> OrderLine:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Order, values.get("order_id"), field="order_id")
-    await ensure_exists(session, Product, values.get("product_id"), field="product_id")
+    await ensure_exists(
+        session,
+        Order,
+        values.get("order_id"),
+        field="order_id",
+        where=order_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        Product,
+        values.get("product_id"),
+        field="product_id",
+        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+    )
     values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     order_line = OrderLine(**values)
     session.add(order_line)
@@ -58,14 +106,30 @@ async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -
 
 
 async def update_order_line(
-    session: AsyncSession, *, order_line: OrderLine, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    order_line: OrderLine,
+    changes: Mapping[str, Any],
 ) -> OrderLine:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "order_id" in values:
-        await ensure_exists(session, Order, values["order_id"], field="order_id")
+        await ensure_exists(
+            session,
+            Order,
+            values["order_id"],
+            field="order_id",
+            where=order_policy.visible(principal),
+        )
     if "product_id" in values:
-        await ensure_exists(session, Product, values["product_id"], field="product_id")
+        await ensure_exists(
+            session,
+            Product,
+            values["product_id"],
+            field="product_id",
+            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        )
     if "product_id" in values:
         values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     for name, value in values.items():

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,34 +14,70 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.currency import Currency
 from shop.models.organization import Organization
+from shop.policies import currency as currency_policy
 from shop.schemas.organization import OrganizationListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "currency": selectinload(Organization.currency),
-}
 
 
-async def get_organization(session: AsyncSession, *, id: uuid.UUID) -> Organization | None:
-    """Return the organization `id` with what its responses embed, or None."""
-    return await session.get(Organization, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "currency": selectinload(Organization.currency.and_(currency_policy.visible(principal))),
+    }
+
+
+async def get_organization(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Organization | None:
+    """Return the organization `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Organization).where(Organization.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
 async def list_organizations(
-    session: AsyncSession, *, params: OrganizationListParams
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: OrganizationListParams,
+    where: ColumnElement[bool],
 ) -> Page[Organization]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Organization, params, search=SEARCHABLE, options=options)
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Organization,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_organization(session: AsyncSession, *, data: Mapping[str, Any]) -> Organization:
+async def create_organization(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Organization:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Currency, values.get("currency_id"), field="currency_id")
+    await ensure_exists(
+        session,
+        Currency,
+        values.get("currency_id"),
+        field="currency_id",
+        where=currency_policy.visible(principal),
+    )
     organization = Organization(**values)
     session.add(organization)
     await flush(session)
@@ -48,12 +85,22 @@ async def create_organization(session: AsyncSession, *, data: Mapping[str, Any])
 
 
 async def update_organization(
-    session: AsyncSession, *, organization: Organization, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    organization: Organization,
+    changes: Mapping[str, Any],
 ) -> Organization:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "currency_id" in values:
-        await ensure_exists(session, Currency, values["currency_id"], field="currency_id")
+        await ensure_exists(
+            session,
+            Currency,
+            values["currency_id"],
+            field="currency_id",
+            where=currency_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(organization, name, value)
     await flush(session)

@@ -5,18 +5,23 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
+from shop.core.clock import utcnow
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, fetch_related, find_or_create, included
+from shop.core.security import Principal
 from shop.models.category import Category
 from shop.models.organization import Organization
 from shop.models.product import Product, ProductImageUrl, ProductSpec, ProductTag
 from shop.models.vendor import Vendor
+from shop.policies import category as category_policy
+from shop.policies import organization as organization_policy
 from shop.schemas.product import ProductListParams
 
 SEARCHABLE = (
@@ -31,31 +36,80 @@ LOAD: tuple[ORMOption, ...] = (
     selectinload(Product.specs),
     selectinload(Product.vendor_row),
 )
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Product.organization),
-    "categories": selectinload(Product.categories),
-}
 
 
-async def get_product(session: AsyncSession, *, id: uuid.UUID) -> Product | None:
-    """Return the product `id` with what its responses embed, or None."""
-    return await session.get(Product, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Product.organization.and_(organization_policy.visible(principal))
+        ),
+        "categories": selectinload(Product.categories.and_(category_policy.visible(principal))),
+    }
 
 
-async def list_products(session: AsyncSession, *, params: ProductListParams) -> Page[Product]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Product, params, search=SEARCHABLE, options=options)
+async def get_product(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+    deleted: bool = False,
+) -> Product | None:
+    """Return the product `id` with what its responses embed, or None (also when `where`
+    leaves it out); a deleted row only when `deleted`."""
+    statement = select(Product).where(Product.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    if not deleted:
+        statement = statement.where(Product.deleted_at.is_(None))
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> Product:
+async def list_products(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: ProductListParams,
+    where: ColumnElement[bool],
+    deleted: ColumnElement[bool] | None = None,
+) -> Page[Product]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for; deleted rows only those `deleted` selects."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    live = Product.deleted_at.is_(None)
+    shown = live if deleted is None else or_(live, deleted)
+    return await paginate(
+        session,
+        Product,
+        params,
+        search=SEARCHABLE,
+        where=(
+            where,
+            shown,
+        ),
+        options=options,
+    )
+
+
+async def create_product(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Product:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     categories = await fetch_related(
-        session, Category, values.pop("category_ids"), field="category_ids"
+        session,
+        Category,
+        values.pop("category_ids"),
+        field="category_ids",
+        where=category_policy.visible(principal),
     )
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
     image_urls = values.pop("image_urls")
     tags = values.pop("tags")
@@ -83,17 +137,29 @@ async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> P
 
 
 async def update_product(
-    session: AsyncSession, *, product: Product, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    product: Product,
+    changes: Mapping[str, Any],
 ) -> Product:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "category_ids" in values:
         product.categories = await fetch_related(
-            session, Category, values.pop("category_ids"), field="category_ids"
+            session,
+            Category,
+            values.pop("category_ids"),
+            field="category_ids",
+            where=category_policy.visible(principal),
         )
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     if "image_urls" in values:
         product.image_urls = ProductImageUrl.items(values.pop("image_urls"))
@@ -125,9 +191,16 @@ async def update_product(
 
 
 async def delete_product(session: AsyncSession, *, product: Product) -> None:
-    """Delete the row; one still referenced elsewhere is a 409."""
-    await session.delete(product)
+    """Mark the row deleted: reads no longer see it, and it can be restored."""
+    product.deleted_at = utcnow()
     await flush(session)
+
+
+async def restore_product(session: AsyncSession, *, product: Product) -> Product:
+    """Bring a deleted row back; a live row with the same unique values is a 409."""
+    product.deleted_at = None
+    await flush(session)
+    return await _reload(session, product)
 
 
 async def _reload(session: AsyncSession, product: Product) -> Product:

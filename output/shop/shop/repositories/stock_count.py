@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,38 +14,83 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, find_or_create, included
+from shop.core.security import Principal
 from shop.models.stock_count import StockCount
 from shop.models.store import Store
 from shop.models.store_sku import StoreSku
 from shop.models.user import User
+from shop.policies import store as store_policy
+from shop.policies import user as user_policy
 from shop.schemas.stock_count import StockCountListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.store_sku_row),)
-INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StockCount.store),
-    "counted_by": selectinload(StockCount.counted_by).options(selectinload(User.roles)),
-}
 
 
-async def get_stock_count(session: AsyncSession, *, id: uuid.UUID) -> StockCount | None:
-    """Return the stock count `id` with what its responses embed, or None."""
-    return await session.get(StockCount, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "store": selectinload(StockCount.store.and_(store_policy.visible(principal))),
+        "counted_by": selectinload(
+            StockCount.counted_by.and_(user_policy.visible(principal))
+        ).options(selectinload(User.roles)),
+    }
+
+
+async def get_stock_count(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> StockCount | None:
+    """Return the stock count `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(StockCount).where(StockCount.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
 async def list_stock_counts(
-    session: AsyncSession, *, params: StockCountListParams
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: StockCountListParams,
+    where: ColumnElement[bool],
 ) -> Page[StockCount]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, StockCount, params, search=SEARCHABLE, options=options)
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        StockCount,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) -> StockCount:
+async def create_stock_count(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> StockCount:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Store, values.get("store_id"), field="store_id")
-    await ensure_exists(session, User, values.get("counted_by_id"), field="counted_by_id")
+    await ensure_exists(
+        session,
+        Store,
+        values.get("store_id"),
+        field="store_id",
+        where=store_policy.visible(principal),
+    )
+    await ensure_exists(
+        session,
+        User,
+        values.get("counted_by_id"),
+        field="counted_by_id",
+        where=user_policy.visible(principal),
+    )
     await find_or_create(
         session,
         StoreSku,
@@ -64,14 +110,30 @@ async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) 
 
 
 async def update_stock_count(
-    session: AsyncSession, *, stock_count: StockCount, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    stock_count: StockCount,
+    changes: Mapping[str, Any],
 ) -> StockCount:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "store_id" in values:
-        await ensure_exists(session, Store, values["store_id"], field="store_id")
+        await ensure_exists(
+            session,
+            Store,
+            values["store_id"],
+            field="store_id",
+            where=store_policy.visible(principal),
+        )
     if "counted_by_id" in values:
-        await ensure_exists(session, User, values["counted_by_id"], field="counted_by_id")
+        await ensure_exists(
+            session,
+            User,
+            values["counted_by_id"],
+            field="counted_by_id",
+            where=user_policy.visible(principal),
+        )
     if values.keys() & {
         "store_id",
         "sku",

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,41 +14,82 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.organization import Organization
 from shop.models.product import Product
 from shop.models.store import Store
+from shop.policies import organization as organization_policy
+from shop.policies import product as product_policy
 from shop.schemas.store import StoreListParams
 
 SEARCHABLE = (Store.name,)
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Store.organization),
-    "products": selectinload(Store.products).options(
-        selectinload(Product.categories),
-        selectinload(Product.image_urls),
-        selectinload(Product.tags),
-        selectinload(Product.specs),
-        selectinload(Product.vendor_row),
-    ),
-}
 
 
-async def get_store(session: AsyncSession, *, id: uuid.UUID) -> Store | None:
-    """Return the store `id` with what its responses embed, or None."""
-    return await session.get(Store, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Store.organization.and_(organization_policy.visible(principal))
+        ),
+        "products": selectinload(
+            Store.products.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
+        ).options(
+            selectinload(Product.categories),
+            selectinload(Product.image_urls),
+            selectinload(Product.tags),
+            selectinload(Product.specs),
+            selectinload(Product.vendor_row),
+        ),
+    }
 
 
-async def list_stores(session: AsyncSession, *, params: StoreListParams) -> Page[Store]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Store, params, search=SEARCHABLE, options=options)
+async def get_store(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Store | None:
+    """Return the store `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Store).where(Store.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Store:
+async def list_stores(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: StoreListParams,
+    where: ColumnElement[bool],
+) -> Page[Store]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Store,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_store(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Store:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
     store = Store(**values)
     session.add(store)
@@ -55,12 +97,22 @@ async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Sto
     return await _reload(session, store)
 
 
-async def update_store(session: AsyncSession, *, store: Store, changes: Mapping[str, Any]) -> Store:
+async def update_store(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    store: Store,
+    changes: Mapping[str, Any],
+) -> Store:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(store, name, value)

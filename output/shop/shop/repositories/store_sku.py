@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,32 +14,70 @@ from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.store import Store
 from shop.models.store_sku import StoreSku
+from shop.policies import store as store_policy
 from shop.schemas.store_sku import StoreSkuListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StoreSku.store),
-}
 
 
-async def get_store_sku(session: AsyncSession, *, id: uuid.UUID) -> StoreSku | None:
-    """Return the store sku `id` with what its responses embed, or None."""
-    return await session.get(StoreSku, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "store": selectinload(StoreSku.store.and_(store_policy.visible(principal))),
+    }
 
 
-async def list_store_skus(session: AsyncSession, *, params: StoreSkuListParams) -> Page[StoreSku]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, StoreSku, params, search=SEARCHABLE, options=options)
+async def get_store_sku(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> StoreSku | None:
+    """Return the store sku `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(StoreSku).where(StoreSku.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) -> StoreSku:
+async def list_store_skus(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: StoreSkuListParams,
+    where: ColumnElement[bool],
+) -> Page[StoreSku]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        StoreSku,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_store_sku(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> StoreSku:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Store, values.get("store_id"), field="store_id")
+    await ensure_exists(
+        session,
+        Store,
+        values.get("store_id"),
+        field="store_id",
+        where=store_policy.visible(principal),
+    )
     store_sku = StoreSku(**values)
     session.add(store_sku)
     await flush(session)
@@ -46,12 +85,22 @@ async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) ->
 
 
 async def update_store_sku(
-    session: AsyncSession, *, store_sku: StoreSku, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    store_sku: StoreSku,
+    changes: Mapping[str, Any],
 ) -> StoreSku:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "store_id" in values:
-        await ensure_exists(session, Store, values["store_id"], field="store_id")
+        await ensure_exists(
+            session,
+            Store,
+            values["store_id"],
+            field="store_id",
+            where=store_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(store_sku, name, value)
     await flush(session)

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -14,37 +15,82 @@ from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
 from shop.core.passwords import hash_password
 from shop.core.relations import ensure_exists, included
+from shop.core.security import Principal
 from shop.models.organization import Organization
 from shop.models.store import Store
 from shop.models.user import User, UserRole
+from shop.policies import organization as organization_policy
+from shop.policies import store as store_policy
 from shop.schemas.user import UserListParams
 
 SEARCHABLE = (User.full_name,)
 LOAD: tuple[ORMOption, ...] = (selectinload(User.roles),)
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(User.organization),
-    "store": selectinload(User.store),
-}
 
 
-async def get_user(session: AsyncSession, *, id: uuid.UUID) -> User | None:
-    """Return the user `id` with what its responses embed, or None."""
-    return await session.get(User, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            User.organization.and_(organization_policy.visible(principal))
+        ),
+        "store": selectinload(User.store.and_(store_policy.visible(principal))),
+    }
 
 
-async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, User, params, search=SEARCHABLE, options=options)
+async def get_user(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> User | None:
+    """Return the user `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(User).where(User.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:
+async def list_users(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: UserListParams,
+    where: ColumnElement[bool],
+) -> Page[User]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        User,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_user(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> User:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
-    await ensure_exists(session, Store, values.get("store_id"), field="store_id")
+    await ensure_exists(
+        session,
+        Store,
+        values.get("store_id"),
+        field="store_id",
+        where=store_policy.visible(principal),
+    )
     roles = values.pop("roles")
     values["password"] = hash_password(values["password"])
     user = User(**values)
@@ -54,15 +100,31 @@ async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User
     return await _reload(session, user)
 
 
-async def update_user(session: AsyncSession, *, user: User, changes: Mapping[str, Any]) -> User:
+async def update_user(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    user: User,
+    changes: Mapping[str, Any],
+) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     if "store_id" in values:
-        await ensure_exists(session, Store, values["store_id"], field="store_id")
+        await ensure_exists(
+            session,
+            Store,
+            values["store_id"],
+            field="store_id",
+            where=store_policy.visible(principal),
+        )
     if "roles" in values:
         user.roles = UserRole.items(values.pop("roles"))
     if "password" in values:

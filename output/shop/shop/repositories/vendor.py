@@ -5,12 +5,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
+from shop.core.security import Principal
 from shop.models.vendor import Vendor
 from shop.schemas.vendor import VendorListParams
 
@@ -18,17 +20,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_vendor(session: AsyncSession, *, id: uuid.UUID) -> Vendor | None:
-    """Return the vendor `id` with what its responses embed, or None."""
-    return await session.get(Vendor, id, options=LOAD, populate_existing=True)
+async def get_vendor(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> Vendor | None:
+    """Return the vendor `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Vendor).where(Vendor.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_vendors(session: AsyncSession, *, params: VendorListParams) -> Page[Vendor]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Vendor, params, search=SEARCHABLE, options=LOAD)
+async def list_vendors(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: VendorListParams,
+    where: ColumnElement[bool],
+) -> Page[Vendor]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Vendor,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_vendor(session: AsyncSession, *, data: Mapping[str, Any]) -> Vendor:
+async def create_vendor(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Vendor:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     vendor = Vendor(**values)
@@ -38,7 +65,11 @@ async def create_vendor(session: AsyncSession, *, data: Mapping[str, Any]) -> Ve
 
 
 async def update_vendor(
-    session: AsyncSession, *, vendor: Vendor, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    vendor: Vendor,
+    changes: Mapping[str, Any],
 ) -> Vendor:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

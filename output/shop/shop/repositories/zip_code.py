@@ -5,12 +5,14 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
+from shop.core.security import Principal
 from shop.models.zip_code import ZipCode
 from shop.schemas.zip_code import ZipCodeListParams
 
@@ -18,17 +20,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_zip_code(session: AsyncSession, *, id: uuid.UUID) -> ZipCode | None:
-    """Return the zip code `id` with what its responses embed, or None."""
-    return await session.get(ZipCode, id, options=LOAD, populate_existing=True)
+async def get_zip_code(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    where: ColumnElement[bool] | None = None,
+) -> ZipCode | None:
+    """Return the zip code `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(ZipCode).where(ZipCode.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_zip_codes(session: AsyncSession, *, params: ZipCodeListParams) -> Page[ZipCode]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, ZipCode, params, search=SEARCHABLE, options=LOAD)
+async def list_zip_codes(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: ZipCodeListParams,
+    where: ColumnElement[bool],
+) -> Page[ZipCode]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        ZipCode,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_zip_code(session: AsyncSession, *, data: Mapping[str, Any]) -> ZipCode:
+async def create_zip_code(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> ZipCode:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     zip_code = ZipCode(**values)
@@ -38,7 +65,11 @@ async def create_zip_code(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_zip_code(
-    session: AsyncSession, *, zip_code: ZipCode, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    zip_code: ZipCode,
+    changes: Mapping[str, Any],
 ) -> ZipCode:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

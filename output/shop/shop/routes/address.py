@@ -15,21 +15,24 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.address import AddressCreate, AddressListParams, AddressRead, AddressUpdate
 from shop.services import address as service
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_addresses(
-    session: SessionDep, params: Annotated[AddressListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[AddressListParams, Query()],
 ) -> ListEnvelope[AddressRead]:
     """List addresses, a page at a time."""
-    page = await service.list_addresses(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_addresses(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [AddressRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,35 +40,46 @@ async def list_addresses(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_address(
-    request: Request, response: Response, session: SessionDep, data: AddressCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: AddressCreate,
 ) -> Envelope[AddressRead]:
     """Create a address."""
-    address = await service.create_address(session, data=data)
+    address = await service.create_address(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_address", id=address.id))
-    return Envelope(data=AddressRead.model_validate(address))
+    context = read_context(principal)
+    return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_address(session: SessionDep, id: IdPath) -> Envelope[AddressRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_address(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[AddressRead]:
     """Read a address."""
-    address = await service.get_address(session, id=id)
-    return Envelope(data=AddressRead.model_validate(address))
+    address = await service.get_address(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_address(
-    session: SessionDep, id: IdPath, data: AddressUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: AddressUpdate
 ) -> Envelope[AddressRead]:
     """Change some fields of a address."""
-    address = await service.update_address(session, id=id, data=data)
-    return Envelope(data=AddressRead.model_validate(address))
+    address = await service.update_address(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_address(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_address(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a address."""
-    await service.delete_address(session, id=id)
+    await service.delete_address(session, principal, id=id)
     return EmptyEnvelope()

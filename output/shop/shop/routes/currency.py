@@ -9,25 +9,32 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
-from shop.deps import IdPath, SessionDep
+from shop.core.permissions import read_context
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.currency import CurrencyListParams, CurrencyRead
 from shop.services import currency as service
 
 router = APIRouter(prefix="/currencies", tags=["currencies"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_currencies(
-    session: SessionDep, params: Annotated[CurrencyListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[CurrencyListParams, Query()],
 ) -> ListEnvelope[CurrencyRead]:
     """List currencies, a page at a time."""
-    page = await service.list_currencies(session, params=params)
-    data = [CurrencyRead.model_validate(row) for row in page.items]
+    page = await service.list_currencies(session, principal, params=params)
+    context = read_context(principal)
+    data = [CurrencyRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_currency(session: SessionDep, id: IdPath) -> Envelope[CurrencyRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_currency(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CurrencyRead]:
     """Read a currency."""
-    currency = await service.get_currency(session, id=id)
-    return Envelope(data=CurrencyRead.model_validate(currency))
+    currency = await service.get_currency(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CurrencyRead.model_validate(currency, context=context))

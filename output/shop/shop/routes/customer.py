@@ -15,21 +15,24 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from shop.services import customer as service
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_customers(
-    session: SessionDep, params: Annotated[CustomerListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[CustomerListParams, Query()],
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
-    page = await service.list_customers(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_customers(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [CustomerRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,35 +40,56 @@ async def list_customers(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_customer(
-    request: Request, response: Response, session: SessionDep, data: CustomerCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: CustomerCreate,
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
-    customer = await service.create_customer(session, data=data)
+    customer = await service.create_customer(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_customer", id=customer.id))
-    return Envelope(data=CustomerRead.model_validate(customer))
+    context = read_context(principal)
+    return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_customer(session: SessionDep, id: IdPath) -> Envelope[CustomerRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_customer(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CustomerRead]:
     """Read a customer."""
-    customer = await service.get_customer(session, id=id)
-    return Envelope(data=CustomerRead.model_validate(customer))
+    customer = await service.get_customer(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_customer(
-    session: SessionDep, id: IdPath, data: CustomerUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CustomerUpdate
 ) -> Envelope[CustomerRead]:
     """Change some fields of a customer."""
-    customer = await service.update_customer(session, id=id, data=data)
-    return Envelope(data=CustomerRead.model_validate(customer))
+    customer = await service.update_customer(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_customer(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_customer(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a customer."""
-    await service.delete_customer(session, id=id)
+    await service.delete_customer(session, principal, id=id)
     return EmptyEnvelope()
+
+
+@router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_customer(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[CustomerRead]:
+    """Restore a deleted customer."""
+    customer = await service.restore_customer(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=CustomerRead.model_validate(customer, context=context))

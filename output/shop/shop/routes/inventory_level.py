@@ -15,8 +15,9 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.inventory_level import (
     InventoryLevelCreate,
     InventoryLevelListParams,
@@ -28,13 +29,15 @@ from shop.services import inventory_level as service
 router = APIRouter(prefix="/stock-levels", tags=["stock-levels"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_inventory_levels(
-    session: SessionDep, params: Annotated[InventoryLevelListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[InventoryLevelListParams, Query()],
 ) -> ListEnvelope[InventoryLevelRead]:
     """List inventory levels, a page at a time."""
-    page = await service.list_inventory_levels(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_inventory_levels(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [InventoryLevelRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -42,37 +45,48 @@ async def list_inventory_levels(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_inventory_level(
-    request: Request, response: Response, session: SessionDep, data: InventoryLevelCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: InventoryLevelCreate,
 ) -> Envelope[InventoryLevelRead]:
     """Create a inventory level."""
-    inventory_level = await service.create_inventory_level(session, data=data)
+    inventory_level = await service.create_inventory_level(session, principal, data=data)
     response.headers["Location"] = str(
         request.url_for("get_inventory_level", id=inventory_level.id)
     )
-    return Envelope(data=InventoryLevelRead.model_validate(inventory_level))
+    context = read_context(principal)
+    return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_inventory_level(session: SessionDep, id: IdPath) -> Envelope[InventoryLevelRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_inventory_level(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[InventoryLevelRead]:
     """Read a inventory level."""
-    inventory_level = await service.get_inventory_level(session, id=id)
-    return Envelope(data=InventoryLevelRead.model_validate(inventory_level))
+    inventory_level = await service.get_inventory_level(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_inventory_level(
-    session: SessionDep, id: IdPath, data: InventoryLevelUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InventoryLevelUpdate
 ) -> Envelope[InventoryLevelRead]:
     """Change some fields of a inventory level."""
-    inventory_level = await service.update_inventory_level(session, id=id, data=data)
-    return Envelope(data=InventoryLevelRead.model_validate(inventory_level))
+    inventory_level = await service.update_inventory_level(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_inventory_level(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_inventory_level(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a inventory level."""
-    await service.delete_inventory_level(session, id=id)
+    await service.delete_inventory_level(session, principal, id=id)
     return EmptyEnvelope()

@@ -9,21 +9,24 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
 from shop.services import invoice as service
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_invoices(
-    session: SessionDep, params: Annotated[InvoiceListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[InvoiceListParams, Query()],
 ) -> ListEnvelope[InvoiceRead]:
     """List invoices, a page at a time."""
-    page = await service.list_invoices(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_invoices(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [InvoiceRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -31,39 +34,51 @@ async def list_invoices(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_invoice(
-    request: Request, response: Response, session: SessionDep, data: InvoiceCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: InvoiceCreate,
 ) -> Envelope[InvoiceRead]:
     """Create a invoice."""
-    invoice = await service.create_invoice(session, data=data)
+    invoice = await service.create_invoice(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_invoice", id=invoice.id))
-    return Envelope(data=InvoiceRead.model_validate(invoice))
+    context = read_context(principal)
+    return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_invoice(session: SessionDep, id: IdPath) -> Envelope[InvoiceRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_invoice(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[InvoiceRead]:
     """Read a invoice."""
-    invoice = await service.get_invoice(session, id=id)
-    return Envelope(data=InvoiceRead.model_validate(invoice))
+    invoice = await service.get_invoice(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_invoice(
-    session: SessionDep, id: IdPath, data: InvoiceUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InvoiceUpdate
 ) -> Envelope[InvoiceRead]:
     """Change some fields of a invoice."""
-    invoice = await service.update_invoice(session, id=id, data=data)
-    return Envelope(data=InvoiceRead.model_validate(invoice))
+    invoice = await service.update_invoice(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
 @router.post(
     "/{id}/send",
     summary="Email the invoice to the customer",
-    responses=error_responses(404, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
-async def send_invoice(session: SessionDep, id: IdPath) -> Envelope[InvoiceRead]:
+async def send_invoice(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[InvoiceRead]:
     """Email the invoice to the customer"""
-    result = await service.send_invoice(session, id=id)
-    return Envelope(data=InvoiceRead.model_validate(result))
+    result = await service.send_invoice(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=InvoiceRead.model_validate(result, context=context))

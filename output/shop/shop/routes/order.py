@@ -9,8 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.order import (
     OrderCancelRequest,
     OrderCreate,
@@ -24,13 +26,15 @@ from shop.services import order as service
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_orders(
-    session: SessionDep, params: Annotated[OrderListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[OrderListParams, Query()],
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
-    page = await service.list_orders(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_orders(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [OrderRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -38,52 +42,82 @@ async def list_orders(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_order(
-    request: Request, response: Response, session: SessionDep, data: OrderCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: OrderCreate,
 ) -> Envelope[OrderRead]:
     """Create a order."""
-    order = await service.create_order(session, data=data)
+    order = await service.create_order(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_order", id=order.id))
-    return Envelope(data=OrderRead.model_validate(order))
+    context = read_context(principal)
+    return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_order(session: SessionDep, id: IdPath) -> Envelope[OrderRead]:
+@router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
+async def get_order(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+) -> Envelope[OrderRead]:
     """Read a order."""
-    order = await service.get_order(session, id=id)
-    return Envelope(data=OrderRead.model_validate(order))
+    order = await service.get_order(session, principal, id=id)
+    response.headers["ETag"] = etag(order.version)
+    context = read_context(principal)
+    return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_order(session: SessionDep, id: IdPath, data: OrderUpdate) -> Envelope[OrderRead]:
-    """Change some fields of a order."""
-    order = await service.update_order(session, id=id, data=data)
-    return Envelope(data=OrderRead.model_validate(order))
+@router.patch(
+    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+)
+async def update_order(
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: OrderUpdate,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> Envelope[OrderRead]:
+    """Change some fields of a order (`If-Match`: the version it is based on)."""
+    order = await service.update_order(session, principal, id=id, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(order.version)
+    context = read_context(principal)
+    return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
 @router.post(
     "/{id}/cancel",
     summary="Cancel an order that has not shipped yet",
-    responses=error_responses(400, 413, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
 )
 async def cancel_order(
-    session: SessionDep, id: IdPath, data: OrderCancelRequest
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: OrderCancelRequest,
+    if_match: IfMatchHeader = None,
 ) -> Envelope[OrderRead]:
     """Cancel an order that has not shipped yet"""
-    result = await service.cancel_order(session, id=id, data=data)
-    return Envelope(data=OrderRead.model_validate(result))
+    result = await service.cancel_order(session, principal, id=id, if_match=if_match, data=data)
+    context = read_context(principal)
+    return Envelope(data=OrderRead.model_validate(result, context=context))
 
 
 @router.post(
     "/{id}/fulfil",
     summary="Mark an order as packed and handed to the carrier",
-    responses=error_responses(400, 413, 404, 422),
+    responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
 )
 async def fulfil_order(
-    session: SessionDep, id: IdPath, data: OrderFulfilRequest
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: OrderFulfilRequest,
+    if_match: IfMatchHeader = None,
 ) -> Envelope[OrderRead]:
     """Mark an order as packed and handed to the carrier"""
-    result = await service.fulfil_order(session, id=id, data=data)
-    return Envelope(data=OrderRead.model_validate(result))
+    result = await service.fulfil_order(session, principal, id=id, if_match=if_match, data=data)
+    context = read_context(principal)
+    return Envelope(data=OrderRead.model_validate(result, context=context))

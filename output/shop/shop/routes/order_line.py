@@ -15,8 +15,9 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
@@ -28,13 +29,15 @@ from shop.services import order_line as service
 router = APIRouter(prefix="/order-lines", tags=["order-lines"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_order_lines(
-    session: SessionDep, params: Annotated[OrderLineListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[OrderLineListParams, Query()],
 ) -> ListEnvelope[OrderLineRead]:
     """List order lines, a page at a time."""
-    page = await service.list_order_lines(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_order_lines(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -42,35 +45,46 @@ async def list_order_lines(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_order_line(
-    request: Request, response: Response, session: SessionDep, data: OrderLineCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: OrderLineCreate,
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
-    order_line = await service.create_order_line(session, data=data)
+    order_line = await service.create_order_line(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_order_line", id=order_line.id))
-    return Envelope(data=OrderLineRead.model_validate(order_line))
+    context = read_context(principal)
+    return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_order_line(session: SessionDep, id: IdPath) -> Envelope[OrderLineRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_order_line(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[OrderLineRead]:
     """Read a order line."""
-    order_line = await service.get_order_line(session, id=id)
-    return Envelope(data=OrderLineRead.model_validate(order_line))
+    order_line = await service.get_order_line(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_order_line(
-    session: SessionDep, id: IdPath, data: OrderLineUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrderLineUpdate
 ) -> Envelope[OrderLineRead]:
     """Change some fields of a order line."""
-    order_line = await service.update_order_line(session, id=id, data=data)
-    return Envelope(data=OrderLineRead.model_validate(order_line))
+    order_line = await service.update_order_line(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_order_line(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_order_line(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a order line."""
-    await service.delete_order_line(session, id=id)
+    await service.delete_order_line(session, principal, id=id)
     return EmptyEnvelope()

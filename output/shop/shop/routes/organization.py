@@ -9,36 +9,43 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
 from shop.services import organization as service
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_organizations(
-    session: SessionDep, params: Annotated[OrganizationListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[OrganizationListParams, Query()],
 ) -> ListEnvelope[OrganizationRead]:
     """List organizations, a page at a time."""
-    page = await service.list_organizations(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_organizations(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [OrganizationRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_organization(session: SessionDep, id: IdPath) -> Envelope[OrganizationRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_organization(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[OrganizationRead]:
     """Read a organization."""
-    organization = await service.get_organization(session, id=id)
-    return Envelope(data=OrganizationRead.model_validate(organization))
+    organization = await service.get_organization(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=OrganizationRead.model_validate(organization, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, id: IdPath, data: OrganizationUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
-    organization = await service.update_organization(session, id=id, data=data)
-    return Envelope(data=OrganizationRead.model_validate(organization))
+    organization = await service.update_organization(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=OrganizationRead.model_validate(organization, context=context))

@@ -15,21 +15,25 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from shop.services import product as service
 
 router = APIRouter(prefix="/products", tags=["products"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_products(
-    session: SessionDep, params: Annotated[ProductListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[ProductListParams, Query()],
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
-    page = await service.list_products(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_products(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [ProductRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,35 +41,65 @@ async def list_products(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_product(
-    request: Request, response: Response, session: SessionDep, data: ProductCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: ProductCreate,
 ) -> Envelope[ProductRead]:
     """Create a product."""
-    product = await service.create_product(session, data=data)
+    product = await service.create_product(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_product", id=product.id))
-    return Envelope(data=ProductRead.model_validate(product))
+    context = read_context(principal)
+    return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_product(session: SessionDep, id: IdPath) -> Envelope[ProductRead]:
-    """Read a product."""
-    product = await service.get_product(session, id=id)
-    return Envelope(data=ProductRead.model_validate(product))
-
-
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_product(
-    session: SessionDep, id: IdPath, data: ProductUpdate
+@router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
+async def get_product(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
 ) -> Envelope[ProductRead]:
-    """Change some fields of a product."""
-    product = await service.update_product(session, id=id, data=data)
-    return Envelope(data=ProductRead.model_validate(product))
+    """Read a product."""
+    product = await service.get_product(session, principal, id=id)
+    response.headers["ETag"] = etag(product.version)
+    context = read_context(principal)
+    return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_product(session: SessionDep, id: IdPath) -> EmptyEnvelope:
-    """Delete a product."""
-    await service.delete_product(session, id=id)
+@router.patch(
+    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+)
+async def update_product(
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: ProductUpdate,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> Envelope[ProductRead]:
+    """Change some fields of a product (`If-Match`: the version it is based on)."""
+    product = await service.update_product(session, principal, id=id, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(product.version)
+    context = read_context(principal)
+    return Envelope(data=ProductRead.model_validate(product, context=context))
+
+
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+async def delete_product(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+) -> EmptyEnvelope:
+    """Delete a product (`If-Match`: the version it is based on)."""
+    await service.delete_product(session, principal, id=id, if_match=if_match)
     return EmptyEnvelope()
+
+
+@router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_product(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[ProductRead]:
+    """Restore a deleted product."""
+    product = await service.restore_product(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=ProductRead.model_validate(product, context=context))

@@ -15,8 +15,9 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
@@ -28,13 +29,15 @@ from shop.services import stock_count as service
 router = APIRouter(prefix="/stock-counts", tags=["stock-counts"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_stock_counts(
-    session: SessionDep, params: Annotated[StockCountListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[StockCountListParams, Query()],
 ) -> ListEnvelope[StockCountRead]:
     """List stock counts, a page at a time."""
-    page = await service.list_stock_counts(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_stock_counts(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [StockCountRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -42,35 +45,46 @@ async def list_stock_counts(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_stock_count(
-    request: Request, response: Response, session: SessionDep, data: StockCountCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: StockCountCreate,
 ) -> Envelope[StockCountRead]:
     """Create a stock count."""
-    stock_count = await service.create_stock_count(session, data=data)
+    stock_count = await service.create_stock_count(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_stock_count", id=stock_count.id))
-    return Envelope(data=StockCountRead.model_validate(stock_count))
+    context = read_context(principal)
+    return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_stock_count(session: SessionDep, id: IdPath) -> Envelope[StockCountRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_stock_count(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[StockCountRead]:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, id=id)
-    return Envelope(data=StockCountRead.model_validate(stock_count))
+    stock_count = await service.get_stock_count(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_stock_count(
-    session: SessionDep, id: IdPath, data: StockCountUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: StockCountUpdate
 ) -> Envelope[StockCountRead]:
     """Change some fields of a stock count."""
-    stock_count = await service.update_stock_count(session, id=id, data=data)
-    return Envelope(data=StockCountRead.model_validate(stock_count))
+    stock_count = await service.update_stock_count(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_stock_count(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_stock_count(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a stock count."""
-    await service.delete_stock_count(session, id=id)
+    await service.delete_stock_count(session, principal, id=id)
     return EmptyEnvelope()

@@ -15,21 +15,24 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from shop.services import store as service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_stores(
-    session: SessionDep, params: Annotated[StoreListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[StoreListParams, Query()],
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
-    page = await service.list_stores(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_stores(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [StoreRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -37,33 +40,46 @@ async def list_stores(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_store(
-    request: Request, response: Response, session: SessionDep, data: StoreCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: StoreCreate,
 ) -> Envelope[StoreRead]:
     """Create a store."""
-    store = await service.create_store(session, data=data)
+    store = await service.create_store(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_store", id=store.id))
-    return Envelope(data=StoreRead.model_validate(store))
+    context = read_context(principal)
+    return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_store(session: SessionDep, id: IdPath) -> Envelope[StoreRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_store(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[StoreRead]:
     """Read a store."""
-    store = await service.get_store(session, id=id)
-    return Envelope(data=StoreRead.model_validate(store))
+    store = await service.get_store(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_store(session: SessionDep, id: IdPath, data: StoreUpdate) -> Envelope[StoreRead]:
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
+async def update_store(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: StoreUpdate
+) -> Envelope[StoreRead]:
     """Change some fields of a store."""
-    store = await service.update_store(session, id=id, data=data)
-    return Envelope(data=StoreRead.model_validate(store))
+    store = await service.update_store(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_store(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_store(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a store."""
-    await service.delete_store(session, id=id)
+    await service.delete_store(session, principal, id=id)
     return EmptyEnvelope()

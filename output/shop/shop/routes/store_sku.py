@@ -9,27 +9,33 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
+from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, SessionDep
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead
 from shop.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_store_skus(
-    session: SessionDep, params: Annotated[StoreSkuListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[StoreSkuListParams, Query()],
 ) -> ListEnvelope[StoreSkuRead]:
     """List store skus, a page at a time."""
-    page = await service.list_store_skus(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_store_skus(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_store_sku(session: SessionDep, id: IdPath) -> Envelope[StoreSkuRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_store_sku(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, id=id)
-    return Envelope(data=StoreSkuRead.model_validate(store_sku))
+    store_sku = await service.get_store_sku(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=StoreSkuRead.model_validate(store_sku, context=context))

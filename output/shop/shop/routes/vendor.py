@@ -9,25 +9,32 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
-from shop.deps import IdPath, SessionDep
+from shop.core.permissions import read_context
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.vendor import VendorListParams, VendorRead
 from shop.services import vendor as service
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_vendors(
-    session: SessionDep, params: Annotated[VendorListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[VendorListParams, Query()],
 ) -> ListEnvelope[VendorRead]:
     """List vendors, a page at a time."""
-    page = await service.list_vendors(session, params=params)
-    data = [VendorRead.model_validate(row) for row in page.items]
+    page = await service.list_vendors(session, principal, params=params)
+    context = read_context(principal)
+    data = [VendorRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_vendor(session: SessionDep, id: IdPath) -> Envelope[VendorRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_vendor(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[VendorRead]:
     """Read a vendor."""
-    vendor = await service.get_vendor(session, id=id)
-    return Envelope(data=VendorRead.model_validate(vendor))
+    vendor = await service.get_vendor(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=VendorRead.model_validate(vendor, context=context))

@@ -9,25 +9,32 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
-from shop.deps import IdPath, SessionDep
+from shop.core.permissions import read_context
+from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from shop.services import zip_code as service
 
 router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_zip_codes(
-    session: SessionDep, params: Annotated[ZipCodeListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[ZipCodeListParams, Query()],
 ) -> ListEnvelope[ZipCodeRead]:
     """List zip codes, a page at a time."""
-    page = await service.list_zip_codes(session, params=params)
-    data = [ZipCodeRead.model_validate(row) for row in page.items]
+    page = await service.list_zip_codes(session, principal, params=params)
+    context = read_context(principal)
+    data = [ZipCodeRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_zip_code(session: SessionDep, id: IdPath) -> Envelope[ZipCodeRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_zip_code(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
-    zip_code = await service.get_zip_code(session, id=id)
-    return Envelope(data=ZipCodeRead.model_validate(zip_code))
+    zip_code = await service.get_zip_code(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=ZipCodeRead.model_validate(zip_code, context=context))

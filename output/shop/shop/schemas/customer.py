@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.permissions import readable_by
 from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 
@@ -58,14 +59,16 @@ class CustomerRead(BaseModel):
     full_name: str
     email: str
     phone: str | None
-    birth_date: date | None
+    birth_date: date | MISSING | None = MISSING
     marketing_opt_in: bool
     loyalty_points: int
-    notes: str | None
+    notes: str | MISSING | None = MISSING
     organization_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    created_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
 
     organization: "OrganizationRead | None" = Field(
         default=None, validation_alias="organization_included"
@@ -78,6 +81,8 @@ class CustomerRead(BaseModel):
     embed_only_when_included = field_validator("organization", "addresses", "orders", mode="after")(
         only_if_included
     )
+
+    hide_unless_clerk = field_validator("birth_date", "notes", mode="after")(readable_by("clerk"))
 
 
 class CustomerListParams(ListParams):
@@ -95,3 +100,6 @@ class CustomerListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+    include_deleted: bool = Field(
+        default=False, description="Also list deleted rows (for callers allowed to delete them)."
+    )

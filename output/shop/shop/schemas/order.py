@@ -81,6 +81,8 @@ class OrderRead(BaseModel):
     shipping_address_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    created_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
     version: int
 
     organization: "OrganizationRead | None" = Field(

@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
+from shop.core.permissions import readable_by
 from shop.core.relations import ItemValues, include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import ContentRating, ProductType
@@ -266,7 +267,7 @@ class ProductRead(BaseModel):
     description: str | None
     price: Decimal
     compare_at_price: Decimal | None
-    cost_price: Decimal | None
+    cost_price: Decimal | MISSING | None = MISSING
     content_rating: ContentRating
     is_active: bool
     launch_date: date | None
@@ -285,6 +286,8 @@ class ProductRead(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    created_by: uuid.UUID | None
+    updated_by: uuid.UUID | None
     version: int
 
     organization: "OrganizationRead | None" = Field(
@@ -297,6 +300,8 @@ class ProductRead(BaseModel):
     embed_only_when_included = field_validator("organization", "categories", mode="after")(
         only_if_included
     )
+
+    hide_unless_manager = field_validator("cost_price", mode="after")(readable_by("manager"))
 
 
 class ProductListParams(ListParams):
@@ -323,3 +328,6 @@ class ProductListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+    include_deleted: bool = Field(
+        default=False, description="Also list deleted rows (for callers allowed to delete them)."
+    )

@@ -28,7 +28,6 @@ class StockCountCreate(BaseModel):
     counted_on: date = Field(default_factory=today)
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | None = None
     store_id: uuid.UUID
-    counted_by_id: uuid.UUID
 
 
 class StockCountUpdate(BaseModel):
@@ -42,7 +41,6 @@ class StockCountUpdate(BaseModel):
     counted_on: date | MISSING = MISSING
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | MISSING | None = MISSING
     store_id: uuid.UUID | MISSING = MISSING
-    counted_by_id: uuid.UUID | MISSING = MISSING
 
 
 class StockCountRead(BaseModel):

@@ -28,10 +28,21 @@ async def get_reading(session: AsyncSession, *, id: int) -> Reading | None:
     return await session.get(Reading, id, options=LOAD, populate_existing=True)
 
 
-async def list_readings(session: AsyncSession, *, params: ReadingListParams) -> Page[Reading]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_readings(
+    session: AsyncSession,
+    *,
+    params: ReadingListParams,
+) -> Page[Reading]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Reading, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Reading,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_reading(session: AsyncSession, *, data: Mapping[str, Any]) -> Reading:
@@ -45,7 +56,10 @@ async def create_reading(session: AsyncSession, *, data: Mapping[str, Any]) -> R
 
 
 async def update_reading(
-    session: AsyncSession, *, reading: Reading, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    reading: Reading,
+    changes: Mapping[str, Any],
 ) -> Reading:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

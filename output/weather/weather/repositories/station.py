@@ -27,10 +27,21 @@ async def get_station(session: AsyncSession, *, id: int) -> Station | None:
     return await session.get(Station, id, options=LOAD, populate_existing=True)
 
 
-async def list_stations(session: AsyncSession, *, params: StationListParams) -> Page[Station]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_stations(
+    session: AsyncSession,
+    *,
+    params: StationListParams,
+) -> Page[Station]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Station, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Station,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_station(session: AsyncSession, *, data: Mapping[str, Any]) -> Station:
@@ -43,7 +54,10 @@ async def create_station(session: AsyncSession, *, data: Mapping[str, Any]) -> S
 
 
 async def update_station(
-    session: AsyncSession, *, station: Station, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    station: Station,
+    changes: Mapping[str, Any],
 ) -> Station:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -34,7 +34,10 @@ async def list_readings(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_reading(
-    request: Request, response: Response, session: SessionDep, data: ReadingCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ReadingCreate,
 ) -> Envelope[ReadingRead]:
     """Create a reading."""
     reading = await service.create_reading(session, data=data)

@@ -40,7 +40,10 @@ async def list_stations(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_station(
-    request: Request, response: Response, session: SessionDep, data: StationCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: StationCreate,
 ) -> Envelope[StationRead]:
     """Create a station."""
     station = await service.create_station(session, data=data)

@@ -22,24 +22,27 @@ async def list_readings(session: AsyncSession, *, params: ReadingListParams) -> 
 
 async def get_reading(session: AsyncSession, *, id: int) -> Reading:
     """The row `id`; NotFoundError when there is none."""
-    reading = await repository.get_reading(session, id=id)
-    if reading is None:
-        raise NotFoundError.for_entity("reading", id)
-    return reading
+    return await _find(session, id)
 
 
 async def create_reading(session: AsyncSession, *, data: ReadingCreate) -> Reading:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     reading = await repository.create_reading(session, data=values)
     await hooks.after_create(session, reading)
     await session.commit()
     return reading
 
 
-async def update_reading(session: AsyncSession, *, id: int, data: ReadingUpdate) -> Reading:
+async def update_reading(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ReadingUpdate,
+) -> Reading:
     """Change the fields that `data` sets."""
-    reading = await get_reading(session, id=id)
+    reading = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(reading, changes, immutable=["observed_at"])
     changes = await hooks.before_update(session, reading, changes)
@@ -51,8 +54,19 @@ async def update_reading(session: AsyncSession, *, id: int, data: ReadingUpdate)
 
 async def delete_reading(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    reading = await get_reading(session, id=id)
+    reading = await _find(session, id)
     await hooks.before_delete(session, reading)
     await repository.delete_reading(session, reading=reading)
     await hooks.after_delete(session, reading)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Reading:
+    """The row `id`; NotFoundError otherwise."""
+    reading = await repository.get_reading(session, id=id)
+    if reading is None:
+        raise NotFoundError.for_entity("reading", id)
+    return reading

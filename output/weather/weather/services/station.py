@@ -22,24 +22,27 @@ async def list_stations(session: AsyncSession, *, params: StationListParams) -> 
 
 async def get_station(session: AsyncSession, *, id: int) -> Station:
     """The row `id`; NotFoundError when there is none."""
-    station = await repository.get_station(session, id=id)
-    if station is None:
-        raise NotFoundError.for_entity("station", id)
-    return station
+    return await _find(session, id)
 
 
 async def create_station(session: AsyncSession, *, data: StationCreate) -> Station:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     station = await repository.create_station(session, data=values)
     await hooks.after_create(session, station)
     await session.commit()
     return station
 
 
-async def update_station(session: AsyncSession, *, id: int, data: StationUpdate) -> Station:
+async def update_station(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: StationUpdate,
+) -> Station:
     """Change the fields that `data` sets."""
-    station = await get_station(session, id=id)
+    station = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(station, changes, immutable=["code"])
     changes = await hooks.before_update(session, station, changes)
@@ -51,8 +54,19 @@ async def update_station(session: AsyncSession, *, id: int, data: StationUpdate)
 
 async def delete_station(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    station = await get_station(session, id=id)
+    station = await _find(session, id)
     await hooks.before_delete(session, station)
     await repository.delete_station(session, station=station)
     await hooks.after_delete(session, station)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Station:
+    """The row `id`; NotFoundError otherwise."""
+    station = await repository.get_station(session, id=id)
+    if station is None:
+        raise NotFoundError.for_entity("station", id)
+    return station

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from tests.conftest import Actors
 from tickets.routes import BASE_PATH
 
 LABELS = f"{BASE_PATH}/labels"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -61,14 +66,18 @@ def label_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def label_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def label_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /labels`; the rows it refers to are created first."""
     return label_payload(**overrides)
 
 
-async def create_label(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(LABELS, json=await label_body(client, **overrides))
+async def create_label(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(LABELS, json=await label_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -85,14 +94,18 @@ def ticket_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def ticket_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def ticket_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /tickets`; the rows it refers to are created first."""
     return ticket_payload(**overrides)
 
 
-async def create_ticket(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(TICKETS, json=await ticket_body(client, **overrides))
+async def create_ticket(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(TICKETS, json=await ticket_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -8,6 +8,7 @@ of their own, and then an unreachable server fails the run instead of skipping i
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -137,8 +138,124 @@ async def empty_database(engine: AsyncEngine) -> None:
 async def client(app: FastAPI, empty_database: None) -> AsyncIterator[AsyncClient]:
     """An HTTP client talking to the app in process."""
     transport = ASGITransport(app=app)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
+    async with AsyncClient(
+        transport=transport, base_url="http://test", event_hooks={"response": [no_secrets]}
+    ) as client:
         yield client
+
+
+# -- users: one per role, each with an access token ---------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple 42"  # noqa: S105  # nosec B105
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A user created for a test, with the credentials it signs in with."""
+
+    __test__ = False  # not a test class, whatever pytest's naming rule says
+
+    id: Any
+    username: str
+    password: str
+    roles: tuple[str, ...]
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Users:
+    """Creates users holding a role, stored through the repository as the API would."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    async def create(self, role: str, **overrides: Any) -> TestUser:
+        """A new user holding `role`, with an access token."""
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from journal.core.security import issue_access_token
+        from journal.repositories import user as repository
+        from journal.schemas.user import UserCreate
+        from tests.factories import user_payload
+
+        values = user_payload(**overrides)
+        values["role"] = role
+        values["password"] = TEST_PASSWORD
+        values = UserCreate.model_validate(values).model_dump()
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            user = await repository.create_user(session, None, data=values)
+            await session.commit()
+        token, _ = issue_access_token(self.settings, subject=str(user.id))
+        return TestUser(user.id, str(values["email"]), TEST_PASSWORD, (role,), token)
+
+
+@pytest.fixture
+def users(engine: AsyncEngine, settings: Settings, empty_database: None) -> Users:
+    """The users of this test."""
+    return Users(engine, settings)
+
+
+async def no_secrets(response: Response) -> None:
+    """Every response of every test: no password hash and no test password in the body."""
+    body = (await response.aread()).decode("utf-8", "replace")
+    assert "$argon2" not in body, f"a password hash in the response to {response.request.url}"
+    assert TEST_PASSWORD not in body, f"a password in the response to {response.request.url}"
+
+
+class Actors:
+    """HTTP clients acting as a role: one user per role in each test, more on request.
+
+    `await actors.client(None)` is anonymous; `await actors.client("editor")` sends the
+    access token of a user holding `editor`.
+    """
+
+    def __init__(self, app: FastAPI, users: Users) -> None:
+        self.app = app
+        self.users = users
+        self._users: dict[str, TestUser] = {}
+        self._clients: dict[str | None, AsyncClient] = {}
+        self._stack = AsyncExitStack()
+
+    async def user(self, role: str) -> TestUser:
+        """The test's user holding `role` (created on first use)."""
+        if role not in self._users:
+            self._users[role] = await self.users.create(role)
+        return self._users[role]
+
+    async def another(self, role: str) -> AsyncClient:
+        """A client for a second, distinct user holding `role`."""
+        return await self._open((await self.users.create(role)).headers)
+
+    async def client(self, role: str | None) -> AsyncClient:
+        """The client acting as `role` (None: anonymous)."""
+        if role not in self._clients:
+            headers = {} if role is None else (await self.user(role)).headers
+            self._clients[role] = await self._open(headers)
+        return self._clients[role]
+
+    async def _open(self, headers: dict[str, str]) -> AsyncClient:
+        client = AsyncClient(
+            transport=ASGITransport(app=self.app),
+            base_url="http://test",
+            headers=headers,
+            event_hooks={"response": [no_secrets]},
+        )
+        return await self._stack.enter_async_context(client)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+@pytest.fixture
+async def actors(app: FastAPI, users: Users, empty_database: None) -> AsyncIterator[Actors]:
+    """Clients acting as each role, for this test."""
+    acting = Actors(app, users)
+    yield acting
+    await acting.aclose()
 
 
 # -- pytest-alembic ----------------------------------------------------------------------

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from journal.routes import BASE_PATH
+from tests.conftest import Actors
 
 ENTRIES = f"{BASE_PATH}/entries"
 USERS = f"{BASE_PATH}/users"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -62,16 +67,18 @@ def entry_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def entry_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def entry_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /entries`; the rows it refers to are created first."""
-    if "author_id" not in overrides:
-        overrides["author_id"] = (await create_user(client))["id"]
     return entry_payload(**overrides)
 
 
-async def create_entry(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ENTRIES, json=await entry_body(client, **overrides))
+async def create_entry(
+    actors: Actors, acting_as: str | None = "writer", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ENTRIES, json=await entry_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -89,14 +96,18 @@ def user_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def user_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def user_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /users`; the rows it refers to are created first."""
     return user_payload(**overrides)
 
 
-async def create_user(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(USERS, json=await user_body(client, **overrides))
+async def create_user(
+    actors: Actors, acting_as: str | None = "admin", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(USERS, json=await user_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from geo.routes import BASE_PATH
+from tests.conftest import Actors
 
 CUSTOMERS = f"{BASE_PATH}/customers"
 STOCK_COUNTS = f"{BASE_PATH}/stock-counts"
@@ -35,6 +35,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -66,14 +71,18 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def customer_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def customer_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /customers`; the rows it refers to are created first."""
     return customer_payload(**overrides)
 
 
-async def create_customer(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CUSTOMERS, json=await customer_body(client, **overrides))
+async def create_customer(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CUSTOMERS, json=await customer_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -90,16 +99,20 @@ def stock_count_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def stock_count_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def stock_count_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /stock-counts`; the rows it refers to are created first."""
     if "store_id" not in overrides:
-        overrides["store_id"] = (await create_store(client))["id"]
+        overrides["store_id"] = (await create_store(actors, acting_as=None))["id"]
     return stock_count_payload(**overrides)
 
 
-async def create_stock_count(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STOCK_COUNTS, json=await stock_count_body(client, **overrides))
+async def create_stock_count(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STOCK_COUNTS, json=await stock_count_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -115,14 +128,18 @@ def store_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def store_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def store_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /stores`; the rows it refers to are created first."""
     return store_payload(**overrides)
 
 
-async def create_store(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STORES, json=await store_body(client, **overrides))
+async def create_store(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STORES, json=await store_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -6,10 +6,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from tests.conftest import Actors
 from wiki.routes import BASE_PATH
 
 MEMBERS = f"{BASE_PATH}/members"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -63,14 +68,18 @@ def member_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def member_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def member_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /members`; the rows it refers to are created first."""
     return member_payload(**overrides)
 
 
-async def create_member(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(MEMBERS, json=await member_body(client, **overrides))
+async def create_member(
+    actors: Actors, acting_as: str | None = "user", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(MEMBERS, json=await member_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -87,14 +96,18 @@ def page_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def page_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def page_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /pages`; the rows it refers to are created first."""
     return page_payload(**overrides)
 
 
-async def create_page(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(PAGES, json=await page_body(client, **overrides))
+async def create_page(
+    actors: Actors, acting_as: str | None = "user", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(PAGES, json=await page_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

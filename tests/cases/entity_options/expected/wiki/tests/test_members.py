@@ -3,8 +3,10 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import MEMBERS, create_member, member_body
 
 
@@ -15,8 +17,16 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await member_body(client)
+@pytest.fixture
+async def client(actors: Actors) -> AsyncClient:
+    """These tests act as a user holding `user`, the role allowed the most here."""
+    return await actors.client("user")
+
+
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await member_body(actors)
     response = await client.post(MEMBERS, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -27,8 +37,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["created_at"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_member(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_member(actors)
     response = await client.get(f"{MEMBERS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -40,15 +50,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(MEMBERS, json=await member_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(MEMBERS, json=await member_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_member(client)
+        await create_member(actors)
     response = await client.get(MEMBERS, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -63,23 +73,23 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_member(client)
-    await create_member(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_member(actors)
+    await create_member(actors)
     response = await client.get(MEMBERS, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_created_at_both_ways(client: AsyncClient) -> None:
-    await create_member(client)
+async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_member(actors)
     for sort in ("created_at", "-created_at"):
         response = await client.get(MEMBERS, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
-    await create_member(client)
+async def test_sort_by_updated_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_member(actors)
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(MEMBERS, params={"sort": sort})
         assert response.status_code == 200, response.text
@@ -90,8 +100,10 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_member(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_member(actors)
     response = await client.delete(f"{MEMBERS}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -99,22 +111,22 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_login_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = await member_body(client, **{"login": "x" * 61})
+async def test_login_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await member_body(actors, **{"login": "x" * 61})
     response = await client.post(MEMBERS, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_role_outside_its_values_is_422(client: AsyncClient) -> None:
-    payload = await member_body(client, **{"role": "not one of the values"})
+async def test_role_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await member_body(actors, **{"role": "not one of the values"})
     response = await client.post(MEMBERS, json=payload)
     assert response.status_code == 422
 
 
-async def test_a_second_row_with_the_same_login_is_409(client: AsyncClient) -> None:
-    created = await create_member(client)
-    payload = await member_body(client, **{"login": created["login"]})
+async def test_a_second_row_with_the_same_login_is_409(client: AsyncClient, actors: Actors) -> None:
+    created = await create_member(actors)
+    payload = await member_body(actors, **{"login": created["login"]})
     response = await client.post(MEMBERS, json=payload)
     assert response.status_code == 409, response.text
     assert_error(response.json(), "CONFLICT")

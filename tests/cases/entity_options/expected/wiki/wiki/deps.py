@@ -9,9 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wiki.core.db import get_session
 from wiki.core.handlers import request_locale
 from wiki.core.i18n import Locale
+from wiki.core.security import Principal, current_principal, optional_principal
 
 MAX_ID: Final = 2**63 - 1
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 LocaleDep = Annotated[Locale, Depends(request_locale)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The row's id.")]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+CurrentPrincipalDep = Annotated[Principal, Depends(current_principal)]

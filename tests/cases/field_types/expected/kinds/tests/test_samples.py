@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import SAMPLES, create_sample, sample_body
 
 
@@ -15,8 +16,10 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await sample_body(client)
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await sample_body(actors)
     response = await client.post(SAMPLES, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -26,8 +29,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["id"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_sample(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_sample(actors)
     response = await client.get(f"{SAMPLES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -39,15 +42,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(SAMPLES, json=await sample_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(SAMPLES, json=await sample_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_sample(client)
+        await create_sample(actors)
     response = await client.get(SAMPLES, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -62,9 +65,9 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_sample(client)
-    await create_sample(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_sample(actors)
+    await create_sample(actors)
     response = await client.get(SAMPLES, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
@@ -75,10 +78,13 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
-    created = await create_sample(client)
-    new_value = (await sample_body(client))["a_text"]
-    response = await client.patch(f"{SAMPLES}/{created['id']}", json={"a_text": new_value})
+async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
+    created = await create_sample(actors)
+    new_value = (await sample_body(actors))["a_text"]
+    response = await client.patch(
+        f"{SAMPLES}/{created['id']}",
+        json={"a_text": new_value},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["a_text"] == new_value
@@ -87,8 +93,10 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_sample(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_sample(actors)
     response = await client.delete(f"{SAMPLES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -96,28 +104,30 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_an_email_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = await sample_body(client, **{"an_email": "x" * 321})
+async def test_an_email_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await sample_body(actors, **{"an_email": "x" * 321})
     response = await client.post(SAMPLES, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_an_integer_below_its_minimum_is_422(client: AsyncClient) -> None:
-    payload = await sample_body(client, **{"an_integer": 0})
+async def test_an_integer_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await sample_body(actors, **{"an_integer": 0})
     response = await client.post(SAMPLES, json=payload)
     assert response.status_code == 422
 
 
-async def test_a_rating_outside_its_values_is_422(client: AsyncClient) -> None:
-    payload = await sample_body(client, **{"a_rating": "not one of the values"})
+async def test_a_rating_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await sample_body(actors, **{"a_rating": "not one of the values"})
     response = await client.post(SAMPLES, json=payload)
     assert response.status_code == 422
 
 
-async def test_a_second_row_with_the_same_an_email_is_409(client: AsyncClient) -> None:
-    created = await create_sample(client)
-    payload = await sample_body(client, **{"an_email": created["an_email"]})
+async def test_a_second_row_with_the_same_an_email_is_409(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_sample(actors)
+    payload = await sample_body(actors, **{"an_email": created["an_email"]})
     response = await client.post(SAMPLES, json=payload)
     assert response.status_code == 409, response.text
     assert_error(response.json(), "CONFLICT")

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from lists.routes import BASE_PATH
+from tests.conftest import Actors
 
 RECIPES = f"{BASE_PATH}/recipes"
 
@@ -33,6 +33,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -66,14 +71,18 @@ def recipe_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def recipe_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def recipe_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /recipes`; the rows it refers to are created first."""
     return recipe_payload(**overrides)
 
 
-async def create_recipe(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(RECIPES, json=await recipe_body(client, **overrides))
+async def create_recipe(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(RECIPES, json=await recipe_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

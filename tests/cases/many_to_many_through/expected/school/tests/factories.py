@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from school.routes import BASE_PATH
+from tests.conftest import Actors
 
 COURSES = f"{BASE_PATH}/courses"
 ENROLLMENTS = f"{BASE_PATH}/enrollments"
@@ -35,6 +35,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -62,14 +67,18 @@ def course_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def course_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def course_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /courses`; the rows it refers to are created first."""
     return course_payload(**overrides)
 
 
-async def create_course(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(COURSES, json=await course_body(client, **overrides))
+async def create_course(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(COURSES, json=await course_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -85,18 +94,22 @@ def enrollment_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def enrollment_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def enrollment_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /enrollments`; the rows it refers to are created first."""
     if "student_id" not in overrides:
-        overrides["student_id"] = (await create_student(client))["id"]
+        overrides["student_id"] = (await create_student(actors, acting_as=None))["id"]
     if "course_id" not in overrides:
-        overrides["course_id"] = (await create_course(client))["id"]
+        overrides["course_id"] = (await create_course(actors, acting_as=None))["id"]
     return enrollment_payload(**overrides)
 
 
-async def create_enrollment(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ENROLLMENTS, json=await enrollment_body(client, **overrides))
+async def create_enrollment(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ENROLLMENTS, json=await enrollment_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -112,14 +125,18 @@ def student_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def student_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def student_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /students`; the rows it refers to are created first."""
     return student_payload(**overrides)
 
 
-async def create_student(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(STUDENTS, json=await student_body(client, **overrides))
+async def create_student(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STUDENTS, json=await student_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from forum.routes import BASE_PATH
+from tests.conftest import Actors
 
 REPLIES = f"{BASE_PATH}/replies"
 THREADS = f"{BASE_PATH}/threads"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -61,14 +66,18 @@ def reply_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def reply_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def reply_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /replies`; the rows it refers to are created first."""
     return reply_payload(**overrides)
 
 
-async def create_reply(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(REPLIES, json=await reply_body(client, **overrides))
+async def create_reply(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(REPLIES, json=await reply_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -84,14 +93,18 @@ def thread_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def thread_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def thread_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /threads`; the rows it refers to are created first."""
     return thread_payload(**overrides)
 
 
-async def create_thread(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(THREADS, json=await thread_body(client, **overrides))
+async def create_thread(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(THREADS, json=await thread_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

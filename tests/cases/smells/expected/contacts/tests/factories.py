@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from contacts.routes import BASE_PATH
+from tests.conftest import Actors
 
 COMPANIES = f"{BASE_PATH}/companies"
 CONTACTS = f"{BASE_PATH}/contacts"
@@ -34,6 +34,11 @@ def slug(prefix: str, number: int, max_length: int) -> str:
 def pick(values: Sequence[Any], number: int) -> Any:
     """One of `values`, in turn."""
     return values[number % len(values)]
+
+
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
 
 
 @contextmanager
@@ -61,14 +66,18 @@ def company_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def company_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def company_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /companies`; the rows it refers to are created first."""
     return company_payload(**overrides)
 
 
-async def create_company(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(COMPANIES, json=await company_body(client, **overrides))
+async def create_company(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(COMPANIES, json=await company_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -89,16 +98,20 @@ def contact_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def contact_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def contact_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /contacts`; the rows it refers to are created first."""
     if "company_id" not in overrides:
-        overrides["company_id"] = (await create_company(client))["id"]
+        overrides["company_id"] = (await create_company(actors, acting_as=None))["id"]
     return contact_payload(**overrides)
 
 
-async def create_contact(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CONTACTS, json=await contact_body(client, **overrides))
+async def create_contact(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CONTACTS, json=await contact_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

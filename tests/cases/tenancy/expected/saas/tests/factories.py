@@ -30,6 +30,11 @@ def pick(values: Sequence[Any], number: int) -> Any:
     return values[number % len(values)]
 
 
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
+
+
 @contextmanager
 def count_statements() -> Iterator[list[str]]:
     """The SQL statements every engine executes inside the block."""

@@ -6,11 +6,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from httpx import AsyncClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from orders.routes import BASE_PATH
+from tests.conftest import Actors
 
 CUSTOMERS = f"{BASE_PATH}/customers"
 ORDERS = f"{BASE_PATH}/orders"
@@ -38,6 +38,11 @@ def pick(values: Sequence[Any], number: int) -> Any:
     return values[number % len(values)]
 
 
+def if_match(row: dict[str, Any]) -> dict[str, str]:
+    """The `If-Match` header that names the version `row` was read at."""
+    return {"If-Match": f'"{row["version"]}"'}
+
+
 @contextmanager
 def count_statements() -> Iterator[list[str]]:
     """The SQL statements every engine executes inside the block."""
@@ -63,14 +68,18 @@ def customer_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def customer_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def customer_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /customers`; the rows it refers to are created first."""
     return customer_payload(**overrides)
 
 
-async def create_customer(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(CUSTOMERS, json=await customer_body(client, **overrides))
+async def create_customer(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CUSTOMERS, json=await customer_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -83,16 +92,20 @@ def order_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def order_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def order_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /orders`; the rows it refers to are created first."""
     if "customer_id" not in overrides:
-        overrides["customer_id"] = (await create_customer(client))["id"]
+        overrides["customer_id"] = (await create_customer(actors, acting_as=None))["id"]
     return order_payload(**overrides)
 
 
-async def create_order(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ORDERS, json=await order_body(client, **overrides))
+async def create_order(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ORDERS, json=await order_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -108,18 +121,22 @@ def order_line_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def order_line_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def order_line_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /order-lines`; the rows it refers to are created first."""
     if "order_id" not in overrides:
-        overrides["order_id"] = (await create_order(client))["id"]
+        overrides["order_id"] = (await create_order(actors, acting_as=None))["id"]
     if "product_id" not in overrides:
-        overrides["product_id"] = (await create_product(client))["id"]
+        overrides["product_id"] = (await create_product(actors, acting_as=None))["id"]
     return order_line_payload(**overrides)
 
 
-async def create_order_line(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(ORDER_LINES, json=await order_line_body(client, **overrides))
+async def create_order_line(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ORDER_LINES, json=await order_line_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data
@@ -136,14 +153,18 @@ def product_payload(**overrides: Any) -> dict[str, Any]:
     return payload
 
 
-async def product_body(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def product_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /products`; the rows it refers to are created first."""
     return product_payload(**overrides)
 
 
-async def create_product(client: AsyncClient, **overrides: Any) -> dict[str, Any]:
-    """Create a row (and the rows it needs) through the API; return its `data`."""
-    response = await client.post(PRODUCTS, json=await product_body(client, **overrides))
+async def create_product(
+    actors: Actors, acting_as: str | None = None, **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(PRODUCTS, json=await product_body(actors, **overrides))
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()["data"]
     return data

@@ -22,9 +22,20 @@ async def get_ticket(session: AsyncSession, *, id: int) -> Ticket | None:
     return await session.get(Ticket, id, options=LOAD, populate_existing=True)
 
 
-async def list_tickets(session: AsyncSession, *, params: TicketListParams) -> Page[Ticket]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Ticket, params, search=SEARCHABLE, options=LOAD)
+async def list_tickets(
+    session: AsyncSession,
+    *,
+    params: TicketListParams,
+) -> Page[Ticket]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Ticket,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_ticket(session: AsyncSession, *, data: Mapping[str, Any]) -> Ticket:
@@ -37,7 +48,10 @@ async def create_ticket(session: AsyncSession, *, data: Mapping[str, Any]) -> Ti
 
 
 async def update_ticket(
-    session: AsyncSession, *, ticket: Ticket, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    ticket: Ticket,
+    changes: Mapping[str, Any],
 ) -> Ticket:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

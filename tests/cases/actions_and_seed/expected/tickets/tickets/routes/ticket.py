@@ -29,7 +29,10 @@ async def list_tickets(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_ticket(
-    request: Request, response: Response, session: SessionDep, data: TicketCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: TicketCreate,
 ) -> Envelope[TicketRead]:
     """Create a ticket."""
     ticket = await service.create_ticket(session, data=data)
@@ -47,7 +50,7 @@ async def get_ticket(session: SessionDep, id: IdPath) -> Envelope[TicketRead]:
 @router.post(
     "/{id}/close",
     summary="Close a ticket",
-    responses=error_responses(400, 413, 404, 422),
+    responses=error_responses(400, 404, 413, 422),
 )
 async def close_ticket(
     session: SessionDep, id: IdPath, data: TicketCloseRequest

@@ -22,24 +22,27 @@ async def list_tickets(session: AsyncSession, *, params: TicketListParams) -> Pa
 
 async def get_ticket(session: AsyncSession, *, id: int) -> Ticket:
     """The row `id`; NotFoundError when there is none."""
-    ticket = await repository.get_ticket(session, id=id)
-    if ticket is None:
-        raise NotFoundError.for_entity("ticket", id)
-    return ticket
+    return await _find(session, id)
 
 
 async def create_ticket(session: AsyncSession, *, data: TicketCreate) -> Ticket:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     ticket = await repository.create_ticket(session, data=values)
     await hooks.after_create(session, ticket)
     await session.commit()
     return ticket
 
 
-async def update_ticket(session: AsyncSession, *, id: int, data: TicketUpdate) -> Ticket:
+async def update_ticket(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: TicketUpdate,
+) -> Ticket:
     """Change the fields that `data` sets."""
-    ticket = await get_ticket(session, id=id)
+    ticket = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, ticket, changes)
     ticket = await repository.update_ticket(session, ticket=ticket, changes=changes)
@@ -50,7 +53,7 @@ async def update_ticket(session: AsyncSession, *, id: int, data: TicketUpdate) -
 
 async def delete_ticket(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    ticket = await get_ticket(session, id=id)
+    ticket = await _find(session, id)
     await hooks.before_delete(session, ticket)
     await repository.delete_ticket(session, ticket=ticket)
     await hooks.after_delete(session, ticket)
@@ -62,7 +65,18 @@ async def close_ticket(session: AsyncSession, *, id: int, data: TicketCloseReque
 
     The handler is `tickets.custom.ticket_close`.
     """
-    ticket = await get_ticket(session, id=id)
+    ticket = await _find(session, id)
     result = await close_handler.close(session, ticket, data)
     await session.commit()
-    return await get_ticket(session, id=result.id)
+    return await _find(session, result.id)
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Ticket:
+    """The row `id`; NotFoundError otherwise."""
+    ticket = await repository.get_ticket(session, id=id)
+    if ticket is None:
+        raise NotFoundError.for_entity("ticket", id)
+    return ticket

@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -12,43 +13,93 @@ from journal.core.db import flush
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, paginate
 from journal.core.relations import ensure_exists, included
+from journal.core.security import Principal
 from journal.models.entry import Entry
 from journal.models.user import User
+from journal.policies import user as user_policy
 from journal.schemas.entry import EntryListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "author": selectinload(Entry.author),
-}
 
 
-async def get_entry(session: AsyncSession, *, id: int) -> Entry | None:
-    """Return the entry `id` with what its responses embed, or None."""
-    return await session.get(Entry, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "author": selectinload(Entry.author.and_(user_policy.visible(principal))),
+    }
 
 
-async def list_entries(session: AsyncSession, *, params: EntryListParams) -> Page[Entry]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Entry, params, search=SEARCHABLE, options=options)
+async def get_entry(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Entry | None:
+    """Return the entry `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Entry).where(Entry.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_entry(session: AsyncSession, *, data: Mapping[str, Any]) -> Entry:
+async def list_entries(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: EntryListParams,
+    where: ColumnElement[bool],
+) -> Page[Entry]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Entry,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_entry(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Entry:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, User, values.get("author_id"), field="author_id")
+    await ensure_exists(
+        session,
+        User,
+        values.get("author_id"),
+        field="author_id",
+        where=user_policy.visible(principal),
+    )
     entry = Entry(**values)
     session.add(entry)
     await flush(session)
     return await _reload(session, entry)
 
 
-async def update_entry(session: AsyncSession, *, entry: Entry, changes: Mapping[str, Any]) -> Entry:
+async def update_entry(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    entry: Entry,
+    changes: Mapping[str, Any],
+) -> Entry:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "author_id" in values:
-        await ensure_exists(session, User, values["author_id"], field="author_id")
+        await ensure_exists(
+            session,
+            User,
+            values["author_id"],
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(entry, name, value)
     await flush(session)

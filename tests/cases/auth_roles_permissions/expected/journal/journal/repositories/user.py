@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -11,6 +12,7 @@ from journal.core.db import flush
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, paginate
 from journal.core.passwords import hash_password
+from journal.core.security import Principal
 from journal.models.user import User
 from journal.schemas.user import UserListParams
 
@@ -18,17 +20,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_user(session: AsyncSession, *, id: int) -> User | None:
-    """Return the user `id` with what its responses embed, or None."""
-    return await session.get(User, id, options=LOAD, populate_existing=True)
+async def get_user(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> User | None:
+    """Return the user `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(User).where(User.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, User, params, search=SEARCHABLE, options=LOAD)
+async def list_users(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: UserListParams,
+    where: ColumnElement[bool],
+) -> Page[User]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        User,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:
+async def create_user(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> User:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     values["password"] = hash_password(values["password"])
@@ -38,7 +65,13 @@ async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User
     return await _reload(session, user)
 
 
-async def update_user(session: AsyncSession, *, user: User, changes: Mapping[str, Any]) -> User:
+async def update_user(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    user: User,
+    changes: Mapping[str, Any],
+) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "password" in values:

@@ -12,21 +12,24 @@ from journal.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
-from journal.deps import IdPath, SessionDep
+from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
 from journal.schemas.entry import EntryCreate, EntryListParams, EntryRead, EntryUpdate
 from journal.services import entry as service
 
 router = APIRouter(prefix="/entries", tags=["entries"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_entries(
-    session: SessionDep, params: Annotated[EntryListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[EntryListParams, Query()],
 ) -> ListEnvelope[EntryRead]:
     """List entries, a page at a time."""
-    page = await service.list_entries(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_entries(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [EntryRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -34,33 +37,46 @@ async def list_entries(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_entry(
-    request: Request, response: Response, session: SessionDep, data: EntryCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: EntryCreate,
 ) -> Envelope[EntryRead]:
     """Create a entry."""
-    entry = await service.create_entry(session, data=data)
+    entry = await service.create_entry(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_entry", id=entry.id))
-    return Envelope(data=EntryRead.model_validate(entry))
+    context = read_context(principal)
+    return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_entry(session: SessionDep, id: IdPath) -> Envelope[EntryRead]:
+@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+async def get_entry(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[EntryRead]:
     """Read a entry."""
-    entry = await service.get_entry(session, id=id)
-    return Envelope(data=EntryRead.model_validate(entry))
+    entry = await service.get_entry(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_entry(session: SessionDep, id: IdPath, data: EntryUpdate) -> Envelope[EntryRead]:
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
+async def update_entry(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: EntryUpdate
+) -> Envelope[EntryRead]:
     """Change some fields of a entry."""
-    entry = await service.update_entry(session, id=id, data=data)
-    return Envelope(data=EntryRead.model_validate(entry))
+    entry = await service.update_entry(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_entry(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_entry(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a entry."""
-    await service.delete_entry(session, id=id)
+    await service.delete_entry(session, principal, id=id)
     return EmptyEnvelope()

@@ -22,7 +22,6 @@ class EntryCreate(BaseModel):
 
     title: Annotated[str, Field(max_length=200, pattern=NO_NUL)]
     status: EntryStatus = EntryStatus.DRAFT
-    author_id: int
 
 
 class EntryUpdate(BaseModel):
@@ -32,7 +31,6 @@ class EntryUpdate(BaseModel):
 
     title: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | MISSING = MISSING
     status: EntryStatus | MISSING = MISSING
-    author_id: int | MISSING = MISSING
 
 
 class EntryRead(BaseModel):

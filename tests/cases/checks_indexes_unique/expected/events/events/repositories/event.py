@@ -22,9 +22,20 @@ async def get_event(session: AsyncSession, *, id: int) -> Event | None:
     return await session.get(Event, id, options=LOAD, populate_existing=True)
 
 
-async def list_events(session: AsyncSession, *, params: EventListParams) -> Page[Event]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Event, params, search=SEARCHABLE, options=LOAD)
+async def list_events(
+    session: AsyncSession,
+    *,
+    params: EventListParams,
+) -> Page[Event]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Event,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_event(session: AsyncSession, *, data: Mapping[str, Any]) -> Event:
@@ -36,7 +47,12 @@ async def create_event(session: AsyncSession, *, data: Mapping[str, Any]) -> Eve
     return await _reload(session, event)
 
 
-async def update_event(session: AsyncSession, *, event: Event, changes: Mapping[str, Any]) -> Event:
+async def update_event(
+    session: AsyncSession,
+    *,
+    event: Event,
+    changes: Mapping[str, Any],
+) -> Event:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

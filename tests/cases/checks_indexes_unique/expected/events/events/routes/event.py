@@ -35,7 +35,10 @@ async def list_events(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_event(
-    request: Request, response: Response, session: SessionDep, data: EventCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: EventCreate,
 ) -> Envelope[EventRead]:
     """Create a event."""
     event = await service.create_event(session, data=data)

@@ -21,24 +21,27 @@ async def list_events(session: AsyncSession, *, params: EventListParams) -> Page
 
 async def get_event(session: AsyncSession, *, id: int) -> Event:
     """The row `id`; NotFoundError when there is none."""
-    event = await repository.get_event(session, id=id)
-    if event is None:
-        raise NotFoundError.for_entity("event", id)
-    return event
+    return await _find(session, id)
 
 
 async def create_event(session: AsyncSession, *, data: EventCreate) -> Event:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     event = await repository.create_event(session, data=values)
     await hooks.after_create(session, event)
     await session.commit()
     return event
 
 
-async def update_event(session: AsyncSession, *, id: int, data: EventUpdate) -> Event:
+async def update_event(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: EventUpdate,
+) -> Event:
     """Change the fields that `data` sets."""
-    event = await get_event(session, id=id)
+    event = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, event, changes)
     event = await repository.update_event(session, event=event, changes=changes)
@@ -49,8 +52,19 @@ async def update_event(session: AsyncSession, *, id: int, data: EventUpdate) -> 
 
 async def delete_event(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    event = await get_event(session, id=id)
+    event = await _find(session, id)
     await hooks.before_delete(session, event)
     await repository.delete_event(session, event=event)
     await hooks.after_delete(session, event)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Event:
+    """The row `id`; NotFoundError otherwise."""
+    event = await repository.get_event(session, id=id)
+    if event is None:
+        raise NotFoundError.for_entity("event", id)
+    return event

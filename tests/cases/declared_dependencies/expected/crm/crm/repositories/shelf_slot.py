@@ -29,11 +29,20 @@ async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot | None:
 
 
 async def list_shelf_slots(
-    session: AsyncSession, *, params: ShelfSlotListParams
+    session: AsyncSession,
+    *,
+    params: ShelfSlotListParams,
 ) -> Page[ShelfSlot]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, ShelfSlot, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        ShelfSlot,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_shelf_slot(session: AsyncSession, *, data: Mapping[str, Any]) -> ShelfSlot:
@@ -47,7 +56,10 @@ async def create_shelf_slot(session: AsyncSession, *, data: Mapping[str, Any]) -
 
 
 async def update_shelf_slot(
-    session: AsyncSession, *, shelf_slot: ShelfSlot, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    shelf_slot: ShelfSlot,
+    changes: Mapping[str, Any],
 ) -> ShelfSlot:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -30,11 +30,20 @@ async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | Non
 
 
 async def list_stock_counts(
-    session: AsyncSession, *, params: StockCountListParams
+    session: AsyncSession,
+    *,
+    params: StockCountListParams,
 ) -> Page[StockCount]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, StockCount, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        StockCount,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) -> StockCount:
@@ -60,7 +69,10 @@ async def create_stock_count(session: AsyncSession, *, data: Mapping[str, Any]) 
 
 
 async def update_stock_count(
-    session: AsyncSession, *, stock_count: StockCount, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    stock_count: StockCount,
+    changes: Mapping[str, Any],
 ) -> StockCount:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -35,7 +35,10 @@ async def list_stores(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_store(
-    request: Request, response: Response, session: SessionDep, data: StoreCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: StoreCreate,
 ) -> Envelope[StoreRead]:
     """Create a store."""
     store = await service.create_store(session, data=data)

@@ -21,24 +21,27 @@ async def list_customers(session: AsyncSession, *, params: CustomerListParams) -
 
 async def get_customer(session: AsyncSession, *, id: int) -> Customer:
     """The row `id`; NotFoundError when there is none."""
-    customer = await repository.get_customer(session, id=id)
-    if customer is None:
-        raise NotFoundError.for_entity("customer", id)
-    return customer
+    return await _find(session, id)
 
 
 async def create_customer(session: AsyncSession, *, data: CustomerCreate) -> Customer:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     customer = await repository.create_customer(session, data=values)
     await hooks.after_create(session, customer)
     await session.commit()
     return customer
 
 
-async def update_customer(session: AsyncSession, *, id: int, data: CustomerUpdate) -> Customer:
+async def update_customer(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: CustomerUpdate,
+) -> Customer:
     """Change the fields that `data` sets."""
-    customer = await get_customer(session, id=id)
+    customer = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, customer, changes)
     customer = await repository.update_customer(session, customer=customer, changes=changes)
@@ -49,8 +52,19 @@ async def update_customer(session: AsyncSession, *, id: int, data: CustomerUpdat
 
 async def delete_customer(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    customer = await get_customer(session, id=id)
+    customer = await _find(session, id)
     await hooks.before_delete(session, customer)
     await repository.delete_customer(session, customer=customer)
     await hooks.after_delete(session, customer)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Customer:
+    """The row `id`; NotFoundError otherwise."""
+    customer = await repository.get_customer(session, id=id)
+    if customer is None:
+        raise NotFoundError.for_entity("customer", id)
+    return customer

@@ -24,24 +24,27 @@ async def list_shelf_slots(
 
 async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot:
     """The row `id`; NotFoundError when there is none."""
-    shelf_slot = await repository.get_shelf_slot(session, id=id)
-    if shelf_slot is None:
-        raise NotFoundError.for_entity("shelf_slot", id)
-    return shelf_slot
+    return await _find(session, id)
 
 
 async def create_shelf_slot(session: AsyncSession, *, data: ShelfSlotCreate) -> ShelfSlot:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     shelf_slot = await repository.create_shelf_slot(session, data=values)
     await hooks.after_create(session, shelf_slot)
     await session.commit()
     return shelf_slot
 
 
-async def update_shelf_slot(session: AsyncSession, *, id: int, data: ShelfSlotUpdate) -> ShelfSlot:
+async def update_shelf_slot(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ShelfSlotUpdate,
+) -> ShelfSlot:
     """Change the fields that `data` sets."""
-    shelf_slot = await get_shelf_slot(session, id=id)
+    shelf_slot = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(shelf_slot, changes, immutable=["sku"])
     changes = await hooks.before_update(session, shelf_slot, changes)
@@ -53,8 +56,19 @@ async def update_shelf_slot(session: AsyncSession, *, id: int, data: ShelfSlotUp
 
 async def delete_shelf_slot(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    shelf_slot = await get_shelf_slot(session, id=id)
+    shelf_slot = await _find(session, id)
     await hooks.before_delete(session, shelf_slot)
     await repository.delete_shelf_slot(session, shelf_slot=shelf_slot)
     await hooks.after_delete(session, shelf_slot)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> ShelfSlot:
+    """The row `id`; NotFoundError otherwise."""
+    shelf_slot = await repository.get_shelf_slot(session, id=id)
+    if shelf_slot is None:
+        raise NotFoundError.for_entity("shelf_slot", id)
+    return shelf_slot

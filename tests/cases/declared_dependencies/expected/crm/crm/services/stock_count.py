@@ -23,15 +23,13 @@ async def list_stock_counts(
 
 async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount:
     """The row `id`; NotFoundError when there is none."""
-    stock_count = await repository.get_stock_count(session, id=id)
-    if stock_count is None:
-        raise NotFoundError.for_entity("stock_count", id)
-    return stock_count
+    return await _find(session, id)
 
 
 async def create_stock_count(session: AsyncSession, *, data: StockCountCreate) -> StockCount:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     stock_count = await repository.create_stock_count(session, data=values)
     await hooks.after_create(session, stock_count)
     await session.commit()
@@ -39,10 +37,13 @@ async def create_stock_count(session: AsyncSession, *, data: StockCountCreate) -
 
 
 async def update_stock_count(
-    session: AsyncSession, *, id: int, data: StockCountUpdate
+    session: AsyncSession,
+    *,
+    id: int,
+    data: StockCountUpdate,
 ) -> StockCount:
     """Change the fields that `data` sets."""
-    stock_count = await get_stock_count(session, id=id)
+    stock_count = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, stock_count, changes)
     stock_count = await repository.update_stock_count(
@@ -55,8 +56,19 @@ async def update_stock_count(
 
 async def delete_stock_count(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    stock_count = await get_stock_count(session, id=id)
+    stock_count = await _find(session, id)
     await hooks.before_delete(session, stock_count)
     await repository.delete_stock_count(session, stock_count=stock_count)
     await hooks.after_delete(session, stock_count)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> StockCount:
+    """The row `id`; NotFoundError otherwise."""
+    stock_count = await repository.get_stock_count(session, id=id)
+    if stock_count is None:
+        raise NotFoundError.for_entity("stock_count", id)
+    return stock_count

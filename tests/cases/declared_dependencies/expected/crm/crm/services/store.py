@@ -21,24 +21,27 @@ async def list_stores(session: AsyncSession, *, params: StoreListParams) -> Page
 
 async def get_store(session: AsyncSession, *, id: int) -> Store:
     """The row `id`; NotFoundError when there is none."""
-    store = await repository.get_store(session, id=id)
-    if store is None:
-        raise NotFoundError.for_entity("store", id)
-    return store
+    return await _find(session, id)
 
 
 async def create_store(session: AsyncSession, *, data: StoreCreate) -> Store:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     store = await repository.create_store(session, data=values)
     await hooks.after_create(session, store)
     await session.commit()
     return store
 
 
-async def update_store(session: AsyncSession, *, id: int, data: StoreUpdate) -> Store:
+async def update_store(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: StoreUpdate,
+) -> Store:
     """Change the fields that `data` sets."""
-    store = await get_store(session, id=id)
+    store = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, store, changes)
     store = await repository.update_store(session, store=store, changes=changes)
@@ -49,8 +52,19 @@ async def update_store(session: AsyncSession, *, id: int, data: StoreUpdate) -> 
 
 async def delete_store(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    store = await get_store(session, id=id)
+    store = await _find(session, id)
     await hooks.before_delete(session, store)
     await repository.delete_store(session, store=store)
     await hooks.after_delete(session, store)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Store:
+    """The row `id`; NotFoundError otherwise."""
+    store = await repository.get_store(session, id=id)
+    if store is None:
+        raise NotFoundError.for_entity("store", id)
+    return store

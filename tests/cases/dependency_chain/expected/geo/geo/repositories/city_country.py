@@ -23,10 +23,19 @@ async def get_city_country(session: AsyncSession, *, id: int) -> CityCountry | N
 
 
 async def list_city_countries(
-    session: AsyncSession, *, params: CityCountryListParams
+    session: AsyncSession,
+    *,
+    params: CityCountryListParams,
 ) -> Page[CityCountry]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, CityCountry, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        CityCountry,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_city_country(session: AsyncSession, *, data: Mapping[str, Any]) -> CityCountry:
@@ -39,7 +48,10 @@ async def create_city_country(session: AsyncSession, *, data: Mapping[str, Any])
 
 
 async def update_city_country(
-    session: AsyncSession, *, city_country: CityCountry, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    city_country: CityCountry,
+    changes: Mapping[str, Any],
 ) -> CityCountry:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

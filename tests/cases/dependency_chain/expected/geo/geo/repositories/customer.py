@@ -28,9 +28,20 @@ async def get_customer(session: AsyncSession, *, id: int) -> Customer | None:
     return await session.get(Customer, id, options=LOAD, populate_existing=True)
 
 
-async def list_customers(session: AsyncSession, *, params: CustomerListParams) -> Page[Customer]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Customer, params, search=SEARCHABLE, options=LOAD)
+async def list_customers(
+    session: AsyncSession,
+    *,
+    params: CustomerListParams,
+) -> Page[Customer]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Customer,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> Customer:
@@ -66,7 +77,10 @@ async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_customer(
-    session: AsyncSession, *, customer: Customer, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    customer: Customer,
+    changes: Mapping[str, Any],
 ) -> Customer:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -22,9 +22,20 @@ async def get_store(session: AsyncSession, *, id: int) -> Store | None:
     return await session.get(Store, id, options=LOAD, populate_existing=True)
 
 
-async def list_stores(session: AsyncSession, *, params: StoreListParams) -> Page[Store]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Store, params, search=SEARCHABLE, options=LOAD)
+async def list_stores(
+    session: AsyncSession,
+    *,
+    params: StoreListParams,
+) -> Page[Store]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Store,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Store:
@@ -36,7 +47,12 @@ async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Sto
     return await _reload(session, store)
 
 
-async def update_store(session: AsyncSession, *, store: Store, changes: Mapping[str, Any]) -> Store:
+async def update_store(
+    session: AsyncSession,
+    *,
+    store: Store,
+    changes: Mapping[str, Any],
+) -> Store:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -28,10 +28,21 @@ async def get_store_sku(session: AsyncSession, *, id: int) -> StoreSku | None:
     return await session.get(StoreSku, id, options=LOAD, populate_existing=True)
 
 
-async def list_store_skus(session: AsyncSession, *, params: StoreSkuListParams) -> Page[StoreSku]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_store_skus(
+    session: AsyncSession,
+    *,
+    params: StoreSkuListParams,
+) -> Page[StoreSku]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, StoreSku, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        StoreSku,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) -> StoreSku:
@@ -45,7 +56,10 @@ async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) ->
 
 
 async def update_store_sku(
-    session: AsyncSession, *, store_sku: StoreSku, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    store_sku: StoreSku,
+    changes: Mapping[str, Any],
 ) -> StoreSku:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -35,7 +35,10 @@ async def list_customers(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_customer(
-    request: Request, response: Response, session: SessionDep, data: CustomerCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: CustomerCreate,
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
     customer = await service.create_customer(session, data=data)

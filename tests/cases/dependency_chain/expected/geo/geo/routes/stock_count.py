@@ -42,7 +42,10 @@ async def list_stock_counts(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_stock_count(
-    request: Request, response: Response, session: SessionDep, data: StockCountCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: StockCountCreate,
 ) -> Envelope[StockCountRead]:
     """Create a stock count."""
     stock_count = await service.create_stock_count(session, data=data)

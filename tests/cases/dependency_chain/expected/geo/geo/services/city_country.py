@@ -24,15 +24,13 @@ async def list_city_countries(
 
 async def get_city_country(session: AsyncSession, *, id: int) -> CityCountry:
     """The row `id`; NotFoundError when there is none."""
-    city_country = await repository.get_city_country(session, id=id)
-    if city_country is None:
-        raise NotFoundError.for_entity("city_country", id)
-    return city_country
+    return await _find(session, id)
 
 
 async def create_city_country(session: AsyncSession, *, data: CityCountryCreate) -> CityCountry:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     city_country = await repository.create_city_country(session, data=values)
     await hooks.after_create(session, city_country)
     await session.commit()
@@ -40,10 +38,13 @@ async def create_city_country(session: AsyncSession, *, data: CityCountryCreate)
 
 
 async def update_city_country(
-    session: AsyncSession, *, id: int, data: CityCountryUpdate
+    session: AsyncSession,
+    *,
+    id: int,
+    data: CityCountryUpdate,
 ) -> CityCountry:
     """Change the fields that `data` sets."""
-    city_country = await get_city_country(session, id=id)
+    city_country = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(city_country, changes, immutable=["city"])
     changes = await hooks.before_update(session, city_country, changes)
@@ -57,8 +58,19 @@ async def update_city_country(
 
 async def delete_city_country(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    city_country = await get_city_country(session, id=id)
+    city_country = await _find(session, id)
     await hooks.before_delete(session, city_country)
     await repository.delete_city_country(session, city_country=city_country)
     await hooks.after_delete(session, city_country)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> CityCountry:
+    """The row `id`; NotFoundError otherwise."""
+    city_country = await repository.get_city_country(session, id=id)
+    if city_country is None:
+        raise NotFoundError.for_entity("city_country", id)
+    return city_country

@@ -22,24 +22,27 @@ async def list_store_skus(session: AsyncSession, *, params: StoreSkuListParams) 
 
 async def get_store_sku(session: AsyncSession, *, id: int) -> StoreSku:
     """The row `id`; NotFoundError when there is none."""
-    store_sku = await repository.get_store_sku(session, id=id)
-    if store_sku is None:
-        raise NotFoundError.for_entity("store_sku", id)
-    return store_sku
+    return await _find(session, id)
 
 
 async def create_store_sku(session: AsyncSession, *, data: StoreSkuCreate) -> StoreSku:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     store_sku = await repository.create_store_sku(session, data=values)
     await hooks.after_create(session, store_sku)
     await session.commit()
     return store_sku
 
 
-async def update_store_sku(session: AsyncSession, *, id: int, data: StoreSkuUpdate) -> StoreSku:
+async def update_store_sku(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: StoreSkuUpdate,
+) -> StoreSku:
     """Change the fields that `data` sets."""
-    store_sku = await get_store_sku(session, id=id)
+    store_sku = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(store_sku, changes, immutable=["sku"])
     changes = await hooks.before_update(session, store_sku, changes)
@@ -51,8 +54,19 @@ async def update_store_sku(session: AsyncSession, *, id: int, data: StoreSkuUpda
 
 async def delete_store_sku(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    store_sku = await get_store_sku(session, id=id)
+    store_sku = await _find(session, id)
     await hooks.before_delete(session, store_sku)
     await repository.delete_store_sku(session, store_sku=store_sku)
     await hooks.after_delete(session, store_sku)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> StoreSku:
+    """The row `id`; NotFoundError otherwise."""
+    store_sku = await repository.get_store_sku(session, id=id)
+    if store_sku is None:
+        raise NotFoundError.for_entity("store_sku", id)
+    return store_sku

@@ -22,24 +22,27 @@ async def list_zip_codes(session: AsyncSession, *, params: ZipCodeListParams) ->
 
 async def get_zip_code(session: AsyncSession, *, id: int) -> ZipCode:
     """The row `id`; NotFoundError when there is none."""
-    zip_code = await repository.get_zip_code(session, id=id)
-    if zip_code is None:
-        raise NotFoundError.for_entity("zip_code", id)
-    return zip_code
+    return await _find(session, id)
 
 
 async def create_zip_code(session: AsyncSession, *, data: ZipCodeCreate) -> ZipCode:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     zip_code = await repository.create_zip_code(session, data=values)
     await hooks.after_create(session, zip_code)
     await session.commit()
     return zip_code
 
 
-async def update_zip_code(session: AsyncSession, *, id: int, data: ZipCodeUpdate) -> ZipCode:
+async def update_zip_code(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ZipCodeUpdate,
+) -> ZipCode:
     """Change the fields that `data` sets."""
-    zip_code = await get_zip_code(session, id=id)
+    zip_code = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(zip_code, changes, immutable=["zip_code"])
     changes = await hooks.before_update(session, zip_code, changes)
@@ -51,8 +54,19 @@ async def update_zip_code(session: AsyncSession, *, id: int, data: ZipCodeUpdate
 
 async def delete_zip_code(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    zip_code = await get_zip_code(session, id=id)
+    zip_code = await _find(session, id)
     await hooks.before_delete(session, zip_code)
     await repository.delete_zip_code(session, zip_code=zip_code)
     await hooks.after_delete(session, zip_code)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> ZipCode:
+    """The row `id`; NotFoundError otherwise."""
+    zip_code = await repository.get_zip_code(session, id=id)
+    if zip_code is None:
+        raise NotFoundError.for_entity("zip_code", id)
+    return zip_code

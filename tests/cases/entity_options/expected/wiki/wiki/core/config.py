@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     CORS_ORIGINS: Annotated[list[str], NoDecode, BeforeValidator(_parse_list)] = []
     MAX_BODY_SIZE: int = Field(default=1_048_576, ge=1)
 
+    JWT_ISSUER: str = "wiki"
+    JWT_AUDIENCE: str = "wiki-api"
+    ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=1209600, ge=1)
+
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:
         if self.SECRET_KEY != DEVELOPMENT_SECRET_KEY:

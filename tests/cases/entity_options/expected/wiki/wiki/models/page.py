@@ -3,16 +3,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import (
-    BigInteger,
-    ForeignKey,
-    Identity,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    text,
-)
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from wiki.models.base import Base, TimestampMixin, UTCDateTime
@@ -22,7 +13,15 @@ class Page_(TimestampMixin, Base):
     """A page."""
 
     __tablename__ = "pages"
-    __table_args__ = (UniqueConstraint("title", name="uq_pages_title"),)
+    __table_args__ = (
+        Index(
+            "uq_pages_title",
+            "title",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
@@ -39,3 +38,7 @@ class Page_(TimestampMixin, Base):
         ForeignKey("members.id", ondelete="SET NULL", name="fk_pages_updated_by_members"),
     )
     version: Mapped[int] = mapped_column(Integer(), server_default=text("1"))
+
+    # Every UPDATE checks and bumps the version: a concurrent write from the same version fails.
+    # (SQLAlchemy types __mapper_args__ as an attribute of its base, so no ClassVar here.)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

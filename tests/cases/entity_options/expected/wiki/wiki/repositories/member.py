@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
@@ -11,6 +12,7 @@ from wiki.core.db import flush
 from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, paginate
 from wiki.core.passwords import hash_password
+from wiki.core.security import Principal
 from wiki.models.member import Member
 from wiki.schemas.member import MemberListParams
 
@@ -18,17 +20,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_member(session: AsyncSession, *, id: int) -> Member | None:
-    """Return the member `id` with what its responses embed, or None."""
-    return await session.get(Member, id, options=LOAD, populate_existing=True)
+async def get_member(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Member | None:
+    """Return the member `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Member).where(Member.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_members(session: AsyncSession, *, params: MemberListParams) -> Page[Member]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Member, params, search=SEARCHABLE, options=LOAD)
+async def list_members(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: MemberListParams,
+    where: ColumnElement[bool],
+) -> Page[Member]:
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Member,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_member(session: AsyncSession, *, data: Mapping[str, Any]) -> Member:
+async def create_member(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Member:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     values["password"] = hash_password(values["password"])
@@ -39,7 +66,11 @@ async def create_member(session: AsyncSession, *, data: Mapping[str, Any]) -> Me
 
 
 async def update_member(
-    session: AsyncSession, *, member: Member, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    member: Member,
+    changes: Mapping[str, Any],
 ) -> Member:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -4,12 +4,15 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
+from wiki.core.clock import utcnow
 from wiki.core.db import flush
 from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, paginate
+from wiki.core.security import Principal
 from wiki.models.page import Page_
 from wiki.schemas.page import Page_ListParams
 
@@ -17,17 +20,51 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_page(session: AsyncSession, *, id: int) -> Page_ | None:
-    """Return the page `id` with what its responses embed, or None."""
-    return await session.get(Page_, id, options=LOAD, populate_existing=True)
+async def get_page(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+    deleted: bool = False,
+) -> Page_ | None:
+    """Return the page `id` with what its responses embed, or None (also when `where`
+    leaves it out); a deleted row only when `deleted`."""
+    statement = select(Page_).where(Page_.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    if not deleted:
+        statement = statement.where(Page_.deleted_at.is_(None))
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def list_pages(session: AsyncSession, *, params: Page_ListParams) -> Page[Page_]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Page_, params, search=SEARCHABLE, options=LOAD)
+async def list_pages(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: Page_ListParams,
+    where: ColumnElement[bool],
+    deleted: ColumnElement[bool] | None = None,
+) -> Page[Page_]:
+    """Return one page of the rows `where` lets through that match `params`; deleted rows only those `deleted` selects."""
+    options = LOAD
+    live = Page_.deleted_at.is_(None)
+    shown = live if deleted is None else or_(live, deleted)
+    return await paginate(
+        session,
+        Page_,
+        params,
+        search=SEARCHABLE,
+        where=(
+            where,
+            shown,
+        ),
+        options=options,
+    )
 
 
-async def create_page(session: AsyncSession, *, data: Mapping[str, Any]) -> Page_:
+async def create_page(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Page_:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     page = Page_(**values)
@@ -36,7 +73,13 @@ async def create_page(session: AsyncSession, *, data: Mapping[str, Any]) -> Page
     return await _reload(session, page)
 
 
-async def update_page(session: AsyncSession, *, page: Page_, changes: Mapping[str, Any]) -> Page_:
+async def update_page(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    page: Page_,
+    changes: Mapping[str, Any],
+) -> Page_:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():
@@ -46,9 +89,16 @@ async def update_page(session: AsyncSession, *, page: Page_, changes: Mapping[st
 
 
 async def delete_page(session: AsyncSession, *, page: Page_) -> None:
-    """Delete the row; one still referenced elsewhere is a 409."""
-    await session.delete(page)
+    """Mark the row deleted: reads no longer see it, and it can be restored."""
+    page.deleted_at = utcnow()
     await flush(session)
+
+
+async def restore_page(session: AsyncSession, *, page: Page_) -> Page_:
+    """Bring a deleted row back; a live row with the same unique values is a 409."""
+    page.deleted_at = None
+    await flush(session)
+    return await _reload(session, page)
 
 
 async def _reload(session: AsyncSession, page: Page_) -> Page_:

@@ -12,55 +12,70 @@ from wiki.core.envelope import (
     ListEnvelope,
     error_responses,
 )
-from wiki.deps import IdPath, SessionDep
+from wiki.core.permissions import read_context
+from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
 from wiki.schemas.member import MemberCreate, MemberListParams, MemberRead, MemberUpdate
 from wiki.services import member as service
 
 router = APIRouter(prefix="/members", tags=["members"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_members(
-    session: SessionDep, params: Annotated[MemberListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[MemberListParams, Query()],
 ) -> ListEnvelope[MemberRead]:
     """List members, a page at a time."""
-    page = await service.list_members(session, params=params)
-    data = [MemberRead.model_validate(row) for row in page.items]
+    page = await service.list_members(session, principal, params=params)
+    context = read_context(principal)
+    data = [MemberRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_member(
-    request: Request, response: Response, session: SessionDep, data: MemberCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: MemberCreate,
 ) -> Envelope[MemberRead]:
     """Create a member."""
-    member = await service.create_member(session, data=data)
+    member = await service.create_member(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_member", id=member.id))
-    return Envelope(data=MemberRead.model_validate(member))
+    context = read_context(principal)
+    return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_member(session: SessionDep, id: IdPath) -> Envelope[MemberRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_member(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[MemberRead]:
     """Read a member."""
-    member = await service.get_member(session, id=id)
-    return Envelope(data=MemberRead.model_validate(member))
+    member = await service.get_member(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_member(
-    session: SessionDep, id: IdPath, data: MemberUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: MemberUpdate
 ) -> Envelope[MemberRead]:
     """Change some fields of a member."""
-    member = await service.update_member(session, id=id, data=data)
-    return Envelope(data=MemberRead.model_validate(member))
+    member = await service.update_member(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_member(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_member(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a member."""
-    await service.delete_member(session, id=id)
+    await service.delete_member(session, principal, id=id)
     return EmptyEnvelope()

@@ -12,53 +12,92 @@ from wiki.core.envelope import (
     ListEnvelope,
     error_responses,
 )
-from wiki.deps import IdPath, SessionDep
+from wiki.core.permissions import TOKEN_OPTIONAL, read_context
+from wiki.core.versions import WITH_ETAG, IfMatchHeader, etag
+from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
 from wiki.schemas.page import Page_Create, Page_ListParams, Page_Read, Page_Update
 from wiki.services import page as service
 
 router = APIRouter(prefix="/pages", tags=["pages"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_pages(
-    session: SessionDep, params: Annotated[Page_ListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[Page_ListParams, Query()],
 ) -> ListEnvelope[Page_Read]:
     """List pages, a page at a time."""
-    page = await service.list_pages(session, params=params)
-    data = [Page_Read.model_validate(row) for row in page.items]
+    page = await service.list_pages(session, principal, params=params)
+    context = read_context(principal)
+    data = [Page_Read.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
 
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_page(
-    request: Request, response: Response, session: SessionDep, data: Page_Create
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: Page_Create,
 ) -> Envelope[Page_Read]:
     """Create a page."""
-    page = await service.create_page(session, data=data)
+    page = await service.create_page(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_page", id=page.id))
-    return Envelope(data=Page_Read.model_validate(page))
+    context = read_context(principal)
+    return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_page(session: SessionDep, id: IdPath) -> Envelope[Page_Read]:
+@router.get(
+    "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
+async def get_page(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+) -> Envelope[Page_Read]:
     """Read a page."""
-    page = await service.get_page(session, id=id)
-    return Envelope(data=Page_Read.model_validate(page))
+    page = await service.get_page(session, principal, id=id)
+    response.headers["ETag"] = etag(page.version)
+    context = read_context(principal)
+    return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_page(session: SessionDep, id: IdPath, data: Page_Update) -> Envelope[Page_Read]:
-    """Change some fields of a page."""
-    page = await service.update_page(session, id=id, data=data)
-    return Envelope(data=Page_Read.model_validate(page))
+@router.patch(
+    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+)
+async def update_page(
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    data: Page_Update,
+    response: Response,
+    if_match: IfMatchHeader = None,
+) -> Envelope[Page_Read]:
+    """Change some fields of a page (`If-Match`: the version it is based on)."""
+    page = await service.update_page(session, principal, id=id, data=data, if_match=if_match)
+    response.headers["ETag"] = etag(page.version)
+    context = read_context(principal)
+    return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_page(session: SessionDep, id: IdPath) -> EmptyEnvelope:
-    """Delete a page."""
-    await service.delete_page(session, id=id)
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+async def delete_page(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+) -> EmptyEnvelope:
+    """Delete a page (`If-Match`: the version it is based on)."""
+    await service.delete_page(session, principal, id=id, if_match=if_match)
     return EmptyEnvelope()
+
+
+@router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
+async def restore_page(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[Page_Read]:
+    """Restore a deleted page."""
+    page = await service.restore_page(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=Page_Read.model_validate(page, context=context))

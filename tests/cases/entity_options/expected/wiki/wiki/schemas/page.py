@@ -39,6 +39,8 @@ class Page_Read(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    created_by: int | None
+    updated_by: int | None
     version: int
 
 
@@ -53,3 +55,6 @@ class Page_ListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+    include_deleted: bool = Field(
+        default=False, description="Also list deleted rows (for callers allowed to delete them)."
+    )

@@ -22,9 +22,20 @@ async def get_sample(session: AsyncSession, *, id: int) -> Sample | None:
     return await session.get(Sample, id, options=LOAD, populate_existing=True)
 
 
-async def list_samples(session: AsyncSession, *, params: SampleListParams) -> Page[Sample]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Sample, params, search=SEARCHABLE, options=LOAD)
+async def list_samples(
+    session: AsyncSession,
+    *,
+    params: SampleListParams,
+) -> Page[Sample]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Sample,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_sample(session: AsyncSession, *, data: Mapping[str, Any]) -> Sample:
@@ -37,7 +48,10 @@ async def create_sample(session: AsyncSession, *, data: Mapping[str, Any]) -> Sa
 
 
 async def update_sample(
-    session: AsyncSession, *, sample: Sample, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    sample: Sample,
+    changes: Mapping[str, Any],
 ) -> Sample:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

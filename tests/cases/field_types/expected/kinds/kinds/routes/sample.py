@@ -35,7 +35,10 @@ async def list_samples(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_sample(
-    request: Request, response: Response, session: SessionDep, data: SampleCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: SampleCreate,
 ) -> Envelope[SampleRead]:
     """Create a sample."""
     sample = await service.create_sample(session, data=data)

@@ -21,24 +21,27 @@ async def list_samples(session: AsyncSession, *, params: SampleListParams) -> Pa
 
 async def get_sample(session: AsyncSession, *, id: int) -> Sample:
     """The row `id`; NotFoundError when there is none."""
-    sample = await repository.get_sample(session, id=id)
-    if sample is None:
-        raise NotFoundError.for_entity("sample", id)
-    return sample
+    return await _find(session, id)
 
 
 async def create_sample(session: AsyncSession, *, data: SampleCreate) -> Sample:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     sample = await repository.create_sample(session, data=values)
     await hooks.after_create(session, sample)
     await session.commit()
     return sample
 
 
-async def update_sample(session: AsyncSession, *, id: int, data: SampleUpdate) -> Sample:
+async def update_sample(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: SampleUpdate,
+) -> Sample:
     """Change the fields that `data` sets."""
-    sample = await get_sample(session, id=id)
+    sample = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, sample, changes)
     sample = await repository.update_sample(session, sample=sample, changes=changes)
@@ -49,8 +52,19 @@ async def update_sample(session: AsyncSession, *, id: int, data: SampleUpdate) -
 
 async def delete_sample(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    sample = await get_sample(session, id=id)
+    sample = await _find(session, id)
     await hooks.before_delete(session, sample)
     await repository.delete_sample(session, sample=sample)
     await hooks.after_delete(session, sample)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Sample:
+    """The row `id`; NotFoundError otherwise."""
+    sample = await repository.get_sample(session, id=id)
+    if sample is None:
+        raise NotFoundError.for_entity("sample", id)
+    return sample

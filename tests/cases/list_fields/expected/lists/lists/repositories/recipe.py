@@ -28,9 +28,20 @@ async def get_recipe(session: AsyncSession, *, id: int) -> Recipe | None:
     return await session.get(Recipe, id, options=LOAD, populate_existing=True)
 
 
-async def list_recipes(session: AsyncSession, *, params: RecipeListParams) -> Page[Recipe]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Recipe, params, search=SEARCHABLE, options=LOAD)
+async def list_recipes(
+    session: AsyncSession,
+    *,
+    params: RecipeListParams,
+) -> Page[Recipe]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Recipe,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_recipe(session: AsyncSession, *, data: Mapping[str, Any]) -> Recipe:
@@ -51,7 +62,10 @@ async def create_recipe(session: AsyncSession, *, data: Mapping[str, Any]) -> Re
 
 
 async def update_recipe(
-    session: AsyncSession, *, recipe: Recipe, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    recipe: Recipe,
+    changes: Mapping[str, Any],
 ) -> Recipe:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -35,7 +35,10 @@ async def list_recipes(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_recipe(
-    request: Request, response: Response, session: SessionDep, data: RecipeCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: RecipeCreate,
 ) -> Envelope[RecipeRead]:
     """Create a recipe."""
     recipe = await service.create_recipe(session, data=data)

@@ -21,24 +21,27 @@ async def list_recipes(session: AsyncSession, *, params: RecipeListParams) -> Pa
 
 async def get_recipe(session: AsyncSession, *, id: int) -> Recipe:
     """The row `id`; NotFoundError when there is none."""
-    recipe = await repository.get_recipe(session, id=id)
-    if recipe is None:
-        raise NotFoundError.for_entity("recipe", id)
-    return recipe
+    return await _find(session, id)
 
 
 async def create_recipe(session: AsyncSession, *, data: RecipeCreate) -> Recipe:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     recipe = await repository.create_recipe(session, data=values)
     await hooks.after_create(session, recipe)
     await session.commit()
     return recipe
 
 
-async def update_recipe(session: AsyncSession, *, id: int, data: RecipeUpdate) -> Recipe:
+async def update_recipe(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: RecipeUpdate,
+) -> Recipe:
     """Change the fields that `data` sets."""
-    recipe = await get_recipe(session, id=id)
+    recipe = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, recipe, changes)
     recipe = await repository.update_recipe(session, recipe=recipe, changes=changes)
@@ -49,8 +52,19 @@ async def update_recipe(session: AsyncSession, *, id: int, data: RecipeUpdate) -
 
 async def delete_recipe(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    recipe = await get_recipe(session, id=id)
+    recipe = await _find(session, id)
     await hooks.before_delete(session, recipe)
     await repository.delete_recipe(session, recipe=recipe)
     await hooks.after_delete(session, recipe)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Recipe:
+    """The row `id`; NotFoundError otherwise."""
+    recipe = await repository.get_recipe(session, id=id)
+    if recipe is None:
+        raise NotFoundError.for_entity("recipe", id)
+    return recipe

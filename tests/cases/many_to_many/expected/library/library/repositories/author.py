@@ -22,9 +22,20 @@ async def get_author(session: AsyncSession, *, id: int) -> Author | None:
     return await session.get(Author, id, options=LOAD, populate_existing=True)
 
 
-async def list_authors(session: AsyncSession, *, params: AuthorListParams) -> Page[Author]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Author, params, search=SEARCHABLE, options=LOAD)
+async def list_authors(
+    session: AsyncSession,
+    *,
+    params: AuthorListParams,
+) -> Page[Author]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Author,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_author(session: AsyncSession, *, data: Mapping[str, Any]) -> Author:
@@ -37,7 +48,10 @@ async def create_author(session: AsyncSession, *, data: Mapping[str, Any]) -> Au
 
 
 async def update_author(
-    session: AsyncSession, *, author: Author, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    author: Author,
+    changes: Mapping[str, Any],
 ) -> Author:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -28,10 +28,21 @@ async def get_book(session: AsyncSession, *, id: int) -> Book | None:
     return await session.get(Book, id, options=LOAD, populate_existing=True)
 
 
-async def list_books(session: AsyncSession, *, params: BookListParams) -> Page[Book]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_books(
+    session: AsyncSession,
+    *,
+    params: BookListParams,
+) -> Page[Book]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Book, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Book,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_book(session: AsyncSession, *, data: Mapping[str, Any]) -> Book:
@@ -45,7 +56,12 @@ async def create_book(session: AsyncSession, *, data: Mapping[str, Any]) -> Book
     return await _reload(session, book)
 
 
-async def update_book(session: AsyncSession, *, book: Book, changes: Mapping[str, Any]) -> Book:
+async def update_book(
+    session: AsyncSession,
+    *,
+    book: Book,
+    changes: Mapping[str, Any],
+) -> Book:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "author_ids" in values:

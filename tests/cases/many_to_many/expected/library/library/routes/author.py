@@ -35,7 +35,10 @@ async def list_authors(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_author(
-    request: Request, response: Response, session: SessionDep, data: AuthorCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: AuthorCreate,
 ) -> Envelope[AuthorRead]:
     """Create a author."""
     author = await service.create_author(session, data=data)

@@ -37,7 +37,10 @@ async def list_books(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_book(
-    request: Request, response: Response, session: SessionDep, data: BookCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: BookCreate,
 ) -> Envelope[BookRead]:
     """Create a book."""
     book = await service.create_book(session, data=data)

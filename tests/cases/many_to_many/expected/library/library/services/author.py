@@ -21,24 +21,27 @@ async def list_authors(session: AsyncSession, *, params: AuthorListParams) -> Pa
 
 async def get_author(session: AsyncSession, *, id: int) -> Author:
     """The row `id`; NotFoundError when there is none."""
-    author = await repository.get_author(session, id=id)
-    if author is None:
-        raise NotFoundError.for_entity("author", id)
-    return author
+    return await _find(session, id)
 
 
 async def create_author(session: AsyncSession, *, data: AuthorCreate) -> Author:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     author = await repository.create_author(session, data=values)
     await hooks.after_create(session, author)
     await session.commit()
     return author
 
 
-async def update_author(session: AsyncSession, *, id: int, data: AuthorUpdate) -> Author:
+async def update_author(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: AuthorUpdate,
+) -> Author:
     """Change the fields that `data` sets."""
-    author = await get_author(session, id=id)
+    author = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, author, changes)
     author = await repository.update_author(session, author=author, changes=changes)
@@ -49,8 +52,19 @@ async def update_author(session: AsyncSession, *, id: int, data: AuthorUpdate) -
 
 async def delete_author(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    author = await get_author(session, id=id)
+    author = await _find(session, id)
     await hooks.before_delete(session, author)
     await repository.delete_author(session, author=author)
     await hooks.after_delete(session, author)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Author:
+    """The row `id`; NotFoundError otherwise."""
+    author = await repository.get_author(session, id=id)
+    if author is None:
+        raise NotFoundError.for_entity("author", id)
+    return author

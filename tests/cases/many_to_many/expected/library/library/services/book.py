@@ -21,24 +21,27 @@ async def list_books(session: AsyncSession, *, params: BookListParams) -> Page[B
 
 async def get_book(session: AsyncSession, *, id: int) -> Book:
     """The row `id`; NotFoundError when there is none."""
-    book = await repository.get_book(session, id=id)
-    if book is None:
-        raise NotFoundError.for_entity("book", id)
-    return book
+    return await _find(session, id)
 
 
 async def create_book(session: AsyncSession, *, data: BookCreate) -> Book:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     book = await repository.create_book(session, data=values)
     await hooks.after_create(session, book)
     await session.commit()
     return book
 
 
-async def update_book(session: AsyncSession, *, id: int, data: BookUpdate) -> Book:
+async def update_book(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: BookUpdate,
+) -> Book:
     """Change the fields that `data` sets."""
-    book = await get_book(session, id=id)
+    book = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, book, changes)
     book = await repository.update_book(session, book=book, changes=changes)
@@ -49,8 +52,19 @@ async def update_book(session: AsyncSession, *, id: int, data: BookUpdate) -> Bo
 
 async def delete_book(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    book = await get_book(session, id=id)
+    book = await _find(session, id)
     await hooks.before_delete(session, book)
     await repository.delete_book(session, book=book)
     await hooks.after_delete(session, book)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Book:
+    """The row `id`; NotFoundError otherwise."""
+    book = await repository.get_book(session, id=id)
+    if book is None:
+        raise NotFoundError.for_entity("book", id)
+    return book

@@ -22,9 +22,20 @@ async def get_course(session: AsyncSession, *, id: int) -> Course | None:
     return await session.get(Course, id, options=LOAD, populate_existing=True)
 
 
-async def list_courses(session: AsyncSession, *, params: CourseListParams) -> Page[Course]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Course, params, search=SEARCHABLE, options=LOAD)
+async def list_courses(
+    session: AsyncSession,
+    *,
+    params: CourseListParams,
+) -> Page[Course]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Course,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_course(session: AsyncSession, *, data: Mapping[str, Any]) -> Course:
@@ -37,7 +48,10 @@ async def create_course(session: AsyncSession, *, data: Mapping[str, Any]) -> Co
 
 
 async def update_course(
-    session: AsyncSession, *, course: Course, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    course: Course,
+    changes: Mapping[str, Any],
 ) -> Course:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

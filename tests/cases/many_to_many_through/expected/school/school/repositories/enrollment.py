@@ -31,11 +31,20 @@ async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment | None
 
 
 async def list_enrollments(
-    session: AsyncSession, *, params: EnrollmentListParams
+    session: AsyncSession,
+    *,
+    params: EnrollmentListParams,
 ) -> Page[Enrollment]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Enrollment, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Enrollment,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_enrollment(session: AsyncSession, *, data: Mapping[str, Any]) -> Enrollment:
@@ -50,7 +59,10 @@ async def create_enrollment(session: AsyncSession, *, data: Mapping[str, Any]) -
 
 
 async def update_enrollment(
-    session: AsyncSession, *, enrollment: Enrollment, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    enrollment: Enrollment,
+    changes: Mapping[str, Any],
 ) -> Enrollment:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -27,10 +27,21 @@ async def get_student(session: AsyncSession, *, id: int) -> Student | None:
     return await session.get(Student, id, options=LOAD, populate_existing=True)
 
 
-async def list_students(session: AsyncSession, *, params: StudentListParams) -> Page[Student]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_students(
+    session: AsyncSession,
+    *,
+    params: StudentListParams,
+) -> Page[Student]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Student, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Student,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_student(session: AsyncSession, *, data: Mapping[str, Any]) -> Student:
@@ -43,7 +54,10 @@ async def create_student(session: AsyncSession, *, data: Mapping[str, Any]) -> S
 
 
 async def update_student(
-    session: AsyncSession, *, student: Student, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    student: Student,
+    changes: Mapping[str, Any],
 ) -> Student:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

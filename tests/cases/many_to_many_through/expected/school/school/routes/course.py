@@ -35,7 +35,10 @@ async def list_courses(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_course(
-    request: Request, response: Response, session: SessionDep, data: CourseCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: CourseCreate,
 ) -> Envelope[CourseRead]:
     """Create a course."""
     course = await service.create_course(session, data=data)

@@ -42,7 +42,10 @@ async def list_enrollments(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_enrollment(
-    request: Request, response: Response, session: SessionDep, data: EnrollmentCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: EnrollmentCreate,
 ) -> Envelope[EnrollmentRead]:
     """Create a enrollment."""
     enrollment = await service.create_enrollment(session, data=data)

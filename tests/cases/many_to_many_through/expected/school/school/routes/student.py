@@ -37,7 +37,10 @@ async def list_students(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_student(
-    request: Request, response: Response, session: SessionDep, data: StudentCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: StudentCreate,
 ) -> Envelope[StudentRead]:
     """Create a student."""
     student = await service.create_student(session, data=data)

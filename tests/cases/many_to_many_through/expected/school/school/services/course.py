@@ -21,24 +21,27 @@ async def list_courses(session: AsyncSession, *, params: CourseListParams) -> Pa
 
 async def get_course(session: AsyncSession, *, id: int) -> Course:
     """The row `id`; NotFoundError when there is none."""
-    course = await repository.get_course(session, id=id)
-    if course is None:
-        raise NotFoundError.for_entity("course", id)
-    return course
+    return await _find(session, id)
 
 
 async def create_course(session: AsyncSession, *, data: CourseCreate) -> Course:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     course = await repository.create_course(session, data=values)
     await hooks.after_create(session, course)
     await session.commit()
     return course
 
 
-async def update_course(session: AsyncSession, *, id: int, data: CourseUpdate) -> Course:
+async def update_course(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: CourseUpdate,
+) -> Course:
     """Change the fields that `data` sets."""
-    course = await get_course(session, id=id)
+    course = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, course, changes)
     course = await repository.update_course(session, course=course, changes=changes)
@@ -49,8 +52,19 @@ async def update_course(session: AsyncSession, *, id: int, data: CourseUpdate) -
 
 async def delete_course(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    course = await get_course(session, id=id)
+    course = await _find(session, id)
     await hooks.before_delete(session, course)
     await repository.delete_course(session, course=course)
     await hooks.after_delete(session, course)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Course:
+    """The row `id`; NotFoundError otherwise."""
+    course = await repository.get_course(session, id=id)
+    if course is None:
+        raise NotFoundError.for_entity("course", id)
+    return course

@@ -23,15 +23,13 @@ async def list_enrollments(
 
 async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment:
     """The row `id`; NotFoundError when there is none."""
-    enrollment = await repository.get_enrollment(session, id=id)
-    if enrollment is None:
-        raise NotFoundError.for_entity("enrollment", id)
-    return enrollment
+    return await _find(session, id)
 
 
 async def create_enrollment(session: AsyncSession, *, data: EnrollmentCreate) -> Enrollment:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     enrollment = await repository.create_enrollment(session, data=values)
     await hooks.after_create(session, enrollment)
     await session.commit()
@@ -39,10 +37,13 @@ async def create_enrollment(session: AsyncSession, *, data: EnrollmentCreate) ->
 
 
 async def update_enrollment(
-    session: AsyncSession, *, id: int, data: EnrollmentUpdate
+    session: AsyncSession,
+    *,
+    id: int,
+    data: EnrollmentUpdate,
 ) -> Enrollment:
     """Change the fields that `data` sets."""
-    enrollment = await get_enrollment(session, id=id)
+    enrollment = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, enrollment, changes)
     enrollment = await repository.update_enrollment(session, enrollment=enrollment, changes=changes)
@@ -53,8 +54,19 @@ async def update_enrollment(
 
 async def delete_enrollment(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    enrollment = await get_enrollment(session, id=id)
+    enrollment = await _find(session, id)
     await hooks.before_delete(session, enrollment)
     await repository.delete_enrollment(session, enrollment=enrollment)
     await hooks.after_delete(session, enrollment)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Enrollment:
+    """The row `id`; NotFoundError otherwise."""
+    enrollment = await repository.get_enrollment(session, id=id)
+    if enrollment is None:
+        raise NotFoundError.for_entity("enrollment", id)
+    return enrollment

@@ -21,24 +21,27 @@ async def list_students(session: AsyncSession, *, params: StudentListParams) -> 
 
 async def get_student(session: AsyncSession, *, id: int) -> Student:
     """The row `id`; NotFoundError when there is none."""
-    student = await repository.get_student(session, id=id)
-    if student is None:
-        raise NotFoundError.for_entity("student", id)
-    return student
+    return await _find(session, id)
 
 
 async def create_student(session: AsyncSession, *, data: StudentCreate) -> Student:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     student = await repository.create_student(session, data=values)
     await hooks.after_create(session, student)
     await session.commit()
     return student
 
 
-async def update_student(session: AsyncSession, *, id: int, data: StudentUpdate) -> Student:
+async def update_student(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: StudentUpdate,
+) -> Student:
     """Change the fields that `data` sets."""
-    student = await get_student(session, id=id)
+    student = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, student, changes)
     student = await repository.update_student(session, student=student, changes=changes)
@@ -49,8 +52,19 @@ async def update_student(session: AsyncSession, *, id: int, data: StudentUpdate)
 
 async def delete_student(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    student = await get_student(session, id=id)
+    student = await _find(session, id)
     await hooks.before_delete(session, student)
     await repository.delete_student(session, student=student)
     await hooks.after_delete(session, student)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Student:
+    """The row `id`; NotFoundError otherwise."""
+    student = await repository.get_student(session, id=id)
+    if student is None:
+        raise NotFoundError.for_entity("student", id)
+    return student

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Protocol, TypeVar
 
 from pydantic import BeforeValidator, Field, ValidationInfo
-from sqlalchemy import inspect, select
+from sqlalchemy import ColumnElement, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.orm.base import NO_VALUE
@@ -29,26 +29,47 @@ T = TypeVar("T")
 
 
 async def fetch_related(
-    session: AsyncSession, model: type[RowT], ids: Sequence[Any], *, field: str
+    session: AsyncSession,
+    model: type[RowT],
+    ids: Sequence[Any],
+    *,
+    field: str,
+    where: ColumnElement[bool] | None = None,
 ) -> list[RowT]:
-    """The rows of `model` with these ids, in the order given (duplicates dropped)."""
+    """The rows of `model` with these ids, in the order given (duplicates dropped); ids of rows
+    that `where` (what the caller may see) leaves out count as unknown."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return []
     # getattr: mypy cannot see a mapped column through the type variable.
     id_column: InstrumentedAttribute[Any] = getattr(model, "id")  # noqa: B009
-    rows = {
-        row.id: row for row in (await session.scalars(select(model).where(id_column.in_(wanted))))
-    }
+    statement = select(model).where(id_column.in_(wanted))
+    if where is not None:
+        statement = statement.where(where)
+    rows = {row.id: row for row in await session.scalars(statement)}
     missing = [value for value in wanted if value not in rows]
     if missing:
         raise _unknown_ids(field, missing)
     return [rows[value] for value in wanted]
 
 
-async def ensure_exists(session: AsyncSession, model: type[Any], id: Any, *, field: str) -> None:
-    """A 422 on `field` unless `id` is None or names a row of `model`."""
-    if id is not None and await session.get(model, id) is None:
+async def ensure_exists(
+    session: AsyncSession,
+    model: type[Any],
+    id: Any,
+    *,
+    field: str,
+    where: ColumnElement[bool] | None = None,
+) -> None:
+    """A 422 on `field` unless `id` is None or names a row of `model` that `where` (what the
+    caller may see) lets through."""
+    if id is None:
+        return
+    if where is None:
+        found = await session.get(model, id) is not None
+    else:
+        found = await session.scalar(select(model.id).where(model.id == id, where)) is not None
+    if not found:
         raise _unknown_ids(field, [id])
 
 

@@ -22,9 +22,20 @@ async def get_venue(session: AsyncSession, *, id: int) -> Venue | None:
     return await session.get(Venue, id, options=LOAD, populate_existing=True)
 
 
-async def list_venues(session: AsyncSession, *, params: VenueListParams) -> Page[Venue]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Venue, params, search=SEARCHABLE, options=LOAD)
+async def list_venues(
+    session: AsyncSession,
+    *,
+    params: VenueListParams,
+) -> Page[Venue]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Venue,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_venue(session: AsyncSession, *, data: Mapping[str, Any]) -> Venue:
@@ -36,7 +47,12 @@ async def create_venue(session: AsyncSession, *, data: Mapping[str, Any]) -> Ven
     return await _reload(session, venue)
 
 
-async def update_venue(session: AsyncSession, *, venue: Venue, changes: Mapping[str, Any]) -> Venue:
+async def update_venue(
+    session: AsyncSession,
+    *,
+    venue: Venue,
+    changes: Mapping[str, Any],
+) -> Venue:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -35,7 +35,10 @@ async def list_venues(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_venue(
-    request: Request, response: Response, session: SessionDep, data: VenueCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: VenueCreate,
 ) -> Envelope[VenueRead]:
     """Create a venue."""
     venue = await service.create_venue(session, data=data)

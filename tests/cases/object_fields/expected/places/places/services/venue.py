@@ -21,24 +21,27 @@ async def list_venues(session: AsyncSession, *, params: VenueListParams) -> Page
 
 async def get_venue(session: AsyncSession, *, id: int) -> Venue:
     """The row `id`; NotFoundError when there is none."""
-    venue = await repository.get_venue(session, id=id)
-    if venue is None:
-        raise NotFoundError.for_entity("venue", id)
-    return venue
+    return await _find(session, id)
 
 
 async def create_venue(session: AsyncSession, *, data: VenueCreate) -> Venue:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     venue = await repository.create_venue(session, data=values)
     await hooks.after_create(session, venue)
     await session.commit()
     return venue
 
 
-async def update_venue(session: AsyncSession, *, id: int, data: VenueUpdate) -> Venue:
+async def update_venue(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: VenueUpdate,
+) -> Venue:
     """Change the fields that `data` sets."""
-    venue = await get_venue(session, id=id)
+    venue = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, venue, changes)
     venue = await repository.update_venue(session, venue=venue, changes=changes)
@@ -49,8 +52,19 @@ async def update_venue(session: AsyncSession, *, id: int, data: VenueUpdate) -> 
 
 async def delete_venue(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    venue = await get_venue(session, id=id)
+    venue = await _find(session, id)
     await hooks.before_delete(session, venue)
     await repository.delete_venue(session, venue=venue)
     await hooks.after_delete(session, venue)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Venue:
+    """The row `id`; NotFoundError otherwise."""
+    venue = await repository.get_venue(session, id=id)
+    if venue is None:
+        raise NotFoundError.for_entity("venue", id)
+    return venue

@@ -28,10 +28,21 @@ async def get_reply(session: AsyncSession, *, id: int) -> Reply | None:
     return await session.get(Reply, id, options=LOAD, populate_existing=True)
 
 
-async def list_replies(session: AsyncSession, *, params: ReplyListParams) -> Page[Reply]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_replies(
+    session: AsyncSession,
+    *,
+    params: ReplyListParams,
+) -> Page[Reply]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Reply, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Reply,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_reply(session: AsyncSession, *, data: Mapping[str, Any]) -> Reply:
@@ -44,7 +55,12 @@ async def create_reply(session: AsyncSession, *, data: Mapping[str, Any]) -> Rep
     return await _reload(session, reply)
 
 
-async def update_reply(session: AsyncSession, *, reply: Reply, changes: Mapping[str, Any]) -> Reply:
+async def update_reply(
+    session: AsyncSession,
+    *,
+    reply: Reply,
+    changes: Mapping[str, Any],
+) -> Reply:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "parent_id" in values:

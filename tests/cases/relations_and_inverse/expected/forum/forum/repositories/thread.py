@@ -29,10 +29,21 @@ async def get_thread(session: AsyncSession, *, id: int) -> Thread | None:
     return await session.get(Thread, id, options=LOAD, populate_existing=True)
 
 
-async def list_threads(session: AsyncSession, *, params: ThreadListParams) -> Page[Thread]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_threads(
+    session: AsyncSession,
+    *,
+    params: ThreadListParams,
+) -> Page[Thread]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Thread, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Thread,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_thread(session: AsyncSession, *, data: Mapping[str, Any]) -> Thread:
@@ -46,7 +57,10 @@ async def create_thread(session: AsyncSession, *, data: Mapping[str, Any]) -> Th
 
 
 async def update_thread(
-    session: AsyncSession, *, thread: Thread, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    thread: Thread,
+    changes: Mapping[str, Any],
 ) -> Thread:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

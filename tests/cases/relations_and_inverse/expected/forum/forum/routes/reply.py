@@ -37,7 +37,10 @@ async def list_replies(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_reply(
-    request: Request, response: Response, session: SessionDep, data: ReplyCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ReplyCreate,
 ) -> Envelope[ReplyRead]:
     """Create a reply."""
     reply = await service.create_reply(session, data=data)

@@ -37,7 +37,10 @@ async def list_threads(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_thread(
-    request: Request, response: Response, session: SessionDep, data: ThreadCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ThreadCreate,
 ) -> Envelope[ThreadRead]:
     """Create a thread."""
     thread = await service.create_thread(session, data=data)

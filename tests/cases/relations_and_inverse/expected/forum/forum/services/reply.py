@@ -21,24 +21,27 @@ async def list_replies(session: AsyncSession, *, params: ReplyListParams) -> Pag
 
 async def get_reply(session: AsyncSession, *, id: int) -> Reply:
     """The row `id`; NotFoundError when there is none."""
-    reply = await repository.get_reply(session, id=id)
-    if reply is None:
-        raise NotFoundError.for_entity("reply", id)
-    return reply
+    return await _find(session, id)
 
 
 async def create_reply(session: AsyncSession, *, data: ReplyCreate) -> Reply:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     reply = await repository.create_reply(session, data=values)
     await hooks.after_create(session, reply)
     await session.commit()
     return reply
 
 
-async def update_reply(session: AsyncSession, *, id: int, data: ReplyUpdate) -> Reply:
+async def update_reply(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ReplyUpdate,
+) -> Reply:
     """Change the fields that `data` sets."""
-    reply = await get_reply(session, id=id)
+    reply = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, reply, changes)
     reply = await repository.update_reply(session, reply=reply, changes=changes)
@@ -49,8 +52,19 @@ async def update_reply(session: AsyncSession, *, id: int, data: ReplyUpdate) -> 
 
 async def delete_reply(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    reply = await get_reply(session, id=id)
+    reply = await _find(session, id)
     await hooks.before_delete(session, reply)
     await repository.delete_reply(session, reply=reply)
     await hooks.after_delete(session, reply)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Reply:
+    """The row `id`; NotFoundError otherwise."""
+    reply = await repository.get_reply(session, id=id)
+    if reply is None:
+        raise NotFoundError.for_entity("reply", id)
+    return reply

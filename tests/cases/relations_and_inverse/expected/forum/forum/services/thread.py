@@ -21,24 +21,27 @@ async def list_threads(session: AsyncSession, *, params: ThreadListParams) -> Pa
 
 async def get_thread(session: AsyncSession, *, id: int) -> Thread:
     """The row `id`; NotFoundError when there is none."""
-    thread = await repository.get_thread(session, id=id)
-    if thread is None:
-        raise NotFoundError.for_entity("thread", id)
-    return thread
+    return await _find(session, id)
 
 
 async def create_thread(session: AsyncSession, *, data: ThreadCreate) -> Thread:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     thread = await repository.create_thread(session, data=values)
     await hooks.after_create(session, thread)
     await session.commit()
     return thread
 
 
-async def update_thread(session: AsyncSession, *, id: int, data: ThreadUpdate) -> Thread:
+async def update_thread(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ThreadUpdate,
+) -> Thread:
     """Change the fields that `data` sets."""
-    thread = await get_thread(session, id=id)
+    thread = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, thread, changes)
     thread = await repository.update_thread(session, thread=thread, changes=changes)
@@ -49,8 +52,19 @@ async def update_thread(session: AsyncSession, *, id: int, data: ThreadUpdate) -
 
 async def delete_thread(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    thread = await get_thread(session, id=id)
+    thread = await _find(session, id)
     await hooks.before_delete(session, thread)
     await repository.delete_thread(session, thread=thread)
     await hooks.after_delete(session, thread)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Thread:
+    """The row `id`; NotFoundError otherwise."""
+    thread = await repository.get_thread(session, id=id)
+    if thread is None:
+        raise NotFoundError.for_entity("thread", id)
+    return thread

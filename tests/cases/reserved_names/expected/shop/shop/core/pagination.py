@@ -93,7 +93,7 @@ FILTER_OPERATORS: Final[dict[str, Callable[[Any, Any], ColumnElement[bool]]]] = 
     "lte": lambda column, value: column <= value,
     "in": lambda column, value: column.in_(value),
 }
-NOT_FILTERS: Final = frozenset({"page", "limit", "sort", "q", "include"})
+NOT_FILTERS: Final = frozenset({"page", "limit", "sort", "q", "include", "include_deleted"})
 
 
 def parse_sort(sort: str | None) -> list[tuple[str, bool]]:

@@ -22,9 +22,20 @@ async def get_group(session: AsyncSession, *, id: int) -> Group | None:
     return await session.get(Group, id, options=LOAD, populate_existing=True)
 
 
-async def list_groups(session: AsyncSession, *, params: GroupListParams) -> Page[Group]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Group, params, search=SEARCHABLE, options=LOAD)
+async def list_groups(
+    session: AsyncSession,
+    *,
+    params: GroupListParams,
+) -> Page[Group]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Group,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_group(session: AsyncSession, *, data: Mapping[str, Any]) -> Group:
@@ -36,7 +47,12 @@ async def create_group(session: AsyncSession, *, data: Mapping[str, Any]) -> Gro
     return await _reload(session, group)
 
 
-async def update_group(session: AsyncSession, *, group: Group, changes: Mapping[str, Any]) -> Group:
+async def update_group(
+    session: AsyncSession,
+    *,
+    group: Group,
+    changes: Mapping[str, Any],
+) -> Group:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -22,9 +22,20 @@ async def get_order(session: AsyncSession, *, id: int) -> Order | None:
     return await session.get(Order, id, options=LOAD, populate_existing=True)
 
 
-async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page[Order]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Order, params, search=SEARCHABLE, options=LOAD)
+async def list_orders(
+    session: AsyncSession,
+    *,
+    params: OrderListParams,
+) -> Page[Order]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Order,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Order:
@@ -36,7 +47,12 @@ async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Ord
     return await _reload(session, order)
 
 
-async def update_order(session: AsyncSession, *, order: Order, changes: Mapping[str, Any]) -> Order:
+async def update_order(
+    session: AsyncSession,
+    *,
+    order: Order,
+    changes: Mapping[str, Any],
+) -> Order:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -35,7 +35,10 @@ async def list_groups(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_group(
-    request: Request, response: Response, session: SessionDep, data: GroupCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: GroupCreate,
 ) -> Envelope[GroupRead]:
     """Create a group."""
     group = await service.create_group(session, data=data)

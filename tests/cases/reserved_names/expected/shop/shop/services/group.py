@@ -21,24 +21,27 @@ async def list_groups(session: AsyncSession, *, params: GroupListParams) -> Page
 
 async def get_group(session: AsyncSession, *, id: int) -> Group:
     """The row `id`; NotFoundError when there is none."""
-    group = await repository.get_group(session, id=id)
-    if group is None:
-        raise NotFoundError.for_entity("group", id)
-    return group
+    return await _find(session, id)
 
 
 async def create_group(session: AsyncSession, *, data: GroupCreate) -> Group:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     group = await repository.create_group(session, data=values)
     await hooks.after_create(session, group)
     await session.commit()
     return group
 
 
-async def update_group(session: AsyncSession, *, id: int, data: GroupUpdate) -> Group:
+async def update_group(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: GroupUpdate,
+) -> Group:
     """Change the fields that `data` sets."""
-    group = await get_group(session, id=id)
+    group = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, group, changes)
     group = await repository.update_group(session, group=group, changes=changes)
@@ -49,8 +52,19 @@ async def update_group(session: AsyncSession, *, id: int, data: GroupUpdate) -> 
 
 async def delete_group(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    group = await get_group(session, id=id)
+    group = await _find(session, id)
     await hooks.before_delete(session, group)
     await repository.delete_group(session, group=group)
     await hooks.after_delete(session, group)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Group:
+    """The row `id`; NotFoundError otherwise."""
+    group = await repository.get_group(session, id=id)
+    if group is None:
+        raise NotFoundError.for_entity("group", id)
+    return group

@@ -22,9 +22,20 @@ async def get_company(session: AsyncSession, *, id: int) -> Company | None:
     return await session.get(Company, id, options=LOAD, populate_existing=True)
 
 
-async def list_companies(session: AsyncSession, *, params: CompanyListParams) -> Page[Company]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Company, params, search=SEARCHABLE, options=LOAD)
+async def list_companies(
+    session: AsyncSession,
+    *,
+    params: CompanyListParams,
+) -> Page[Company]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Company,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_company(session: AsyncSession, *, data: Mapping[str, Any]) -> Company:
@@ -37,7 +48,10 @@ async def create_company(session: AsyncSession, *, data: Mapping[str, Any]) -> C
 
 
 async def update_company(
-    session: AsyncSession, *, company: Company, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    company: Company,
+    changes: Mapping[str, Any],
 ) -> Company:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -28,10 +28,21 @@ async def get_contact(session: AsyncSession, *, id: int) -> Contact | None:
     return await session.get(Contact, id, options=LOAD, populate_existing=True)
 
 
-async def list_contacts(session: AsyncSession, *, params: ContactListParams) -> Page[Contact]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_contacts(
+    session: AsyncSession,
+    *,
+    params: ContactListParams,
+) -> Page[Contact]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Contact, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Contact,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_contact(session: AsyncSession, *, data: Mapping[str, Any]) -> Contact:
@@ -45,7 +56,10 @@ async def create_contact(session: AsyncSession, *, data: Mapping[str, Any]) -> C
 
 
 async def update_contact(
-    session: AsyncSession, *, contact: Contact, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    contact: Contact,
+    changes: Mapping[str, Any],
 ) -> Contact:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

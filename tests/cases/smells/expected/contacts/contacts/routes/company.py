@@ -35,7 +35,10 @@ async def list_companies(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_company(
-    request: Request, response: Response, session: SessionDep, data: CompanyCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: CompanyCreate,
 ) -> Envelope[CompanyRead]:
     """Create a company."""
     company = await service.create_company(session, data=data)

@@ -37,7 +37,10 @@ async def list_contacts(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_contact(
-    request: Request, response: Response, session: SessionDep, data: ContactCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ContactCreate,
 ) -> Envelope[ContactRead]:
     """Create a contact."""
     contact = await service.create_contact(session, data=data)

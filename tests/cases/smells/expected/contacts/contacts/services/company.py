@@ -21,24 +21,27 @@ async def list_companies(session: AsyncSession, *, params: CompanyListParams) ->
 
 async def get_company(session: AsyncSession, *, id: int) -> Company:
     """The row `id`; NotFoundError when there is none."""
-    company = await repository.get_company(session, id=id)
-    if company is None:
-        raise NotFoundError.for_entity("company", id)
-    return company
+    return await _find(session, id)
 
 
 async def create_company(session: AsyncSession, *, data: CompanyCreate) -> Company:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     company = await repository.create_company(session, data=values)
     await hooks.after_create(session, company)
     await session.commit()
     return company
 
 
-async def update_company(session: AsyncSession, *, id: int, data: CompanyUpdate) -> Company:
+async def update_company(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: CompanyUpdate,
+) -> Company:
     """Change the fields that `data` sets."""
-    company = await get_company(session, id=id)
+    company = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, company, changes)
     company = await repository.update_company(session, company=company, changes=changes)
@@ -49,8 +52,19 @@ async def update_company(session: AsyncSession, *, id: int, data: CompanyUpdate)
 
 async def delete_company(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    company = await get_company(session, id=id)
+    company = await _find(session, id)
     await hooks.before_delete(session, company)
     await repository.delete_company(session, company=company)
     await hooks.after_delete(session, company)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Company:
+    """The row `id`; NotFoundError otherwise."""
+    company = await repository.get_company(session, id=id)
+    if company is None:
+        raise NotFoundError.for_entity("company", id)
+    return company

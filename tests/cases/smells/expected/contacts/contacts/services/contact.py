@@ -21,24 +21,27 @@ async def list_contacts(session: AsyncSession, *, params: ContactListParams) -> 
 
 async def get_contact(session: AsyncSession, *, id: int) -> Contact:
     """The row `id`; NotFoundError when there is none."""
-    contact = await repository.get_contact(session, id=id)
-    if contact is None:
-        raise NotFoundError.for_entity("contact", id)
-    return contact
+    return await _find(session, id)
 
 
 async def create_contact(session: AsyncSession, *, data: ContactCreate) -> Contact:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     contact = await repository.create_contact(session, data=values)
     await hooks.after_create(session, contact)
     await session.commit()
     return contact
 
 
-async def update_contact(session: AsyncSession, *, id: int, data: ContactUpdate) -> Contact:
+async def update_contact(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ContactUpdate,
+) -> Contact:
     """Change the fields that `data` sets."""
-    contact = await get_contact(session, id=id)
+    contact = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, contact, changes)
     contact = await repository.update_contact(session, contact=contact, changes=changes)
@@ -49,8 +52,19 @@ async def update_contact(session: AsyncSession, *, id: int, data: ContactUpdate)
 
 async def delete_contact(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    contact = await get_contact(session, id=id)
+    contact = await _find(session, id)
     await hooks.before_delete(session, contact)
     await repository.delete_contact(session, contact=contact)
     await hooks.after_delete(session, contact)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Contact:
+    """The row `id`; NotFoundError otherwise."""
+    contact = await repository.get_contact(session, id=id)
+    if contact is None:
+        raise NotFoundError.for_entity("contact", id)
+    return contact

@@ -4,12 +4,14 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
+from saas.core.security import Principal
 from saas.models.organization import Organization
 from saas.schemas.organization import OrganizationListParams
 
@@ -17,19 +19,42 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
-async def get_organization(session: AsyncSession, *, id: int) -> Organization | None:
-    """Return the organization `id` with what its responses embed, or None."""
-    return await session.get(Organization, id, options=LOAD, populate_existing=True)
+async def get_organization(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Organization | None:
+    """Return the organization `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Organization).where(Organization.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
 async def list_organizations(
-    session: AsyncSession, *, params: OrganizationListParams
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: OrganizationListParams,
+    where: ColumnElement[bool],
 ) -> Page[Organization]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Organization, params, search=SEARCHABLE, options=LOAD)
+    """Return one page of the rows `where` lets through that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Organization,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
 
 
-async def create_organization(session: AsyncSession, *, data: Mapping[str, Any]) -> Organization:
+async def create_organization(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Organization:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     organization = Organization(**values)
@@ -39,7 +64,11 @@ async def create_organization(session: AsyncSession, *, data: Mapping[str, Any])
 
 
 async def update_organization(
-    session: AsyncSession, *, organization: Organization, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    organization: Organization,
+    changes: Mapping[str, Any],
 ) -> Organization:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

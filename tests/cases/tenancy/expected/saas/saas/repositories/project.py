@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -12,33 +13,71 @@ from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.relations import ensure_exists, included
+from saas.core.security import Principal
 from saas.models.organization import Organization
 from saas.models.project import Project
+from saas.policies import organization as organization_policy
 from saas.schemas.project import ProjectListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(Project.organization),
-}
 
 
-async def get_project(session: AsyncSession, *, id: int) -> Project | None:
-    """Return the project `id` with what its responses embed, or None."""
-    return await session.get(Project, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            Project.organization.and_(organization_policy.visible(principal))
+        ),
+    }
 
 
-async def list_projects(session: AsyncSession, *, params: ProjectListParams) -> Page[Project]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Project, params, search=SEARCHABLE, options=options)
+async def get_project(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Project | None:
+    """Return the project `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Project).where(Project.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_project(session: AsyncSession, *, data: Mapping[str, Any]) -> Project:
+async def list_projects(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: ProjectListParams,
+    where: ColumnElement[bool],
+) -> Page[Project]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Project,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_project(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Project:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
     project = Project(**values)
     session.add(project)
@@ -47,13 +86,21 @@ async def create_project(session: AsyncSession, *, data: Mapping[str, Any]) -> P
 
 
 async def update_project(
-    session: AsyncSession, *, project: Project, changes: Mapping[str, Any]
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    project: Project,
+    changes: Mapping[str, Any],
 ) -> Project:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(project, name, value)

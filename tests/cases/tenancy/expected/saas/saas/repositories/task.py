@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -12,43 +13,93 @@ from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.relations import ensure_exists, included
+from saas.core.security import Principal
 from saas.models.project import Project
 from saas.models.task import Task
+from saas.policies import project as project_policy
 from saas.schemas.task import TaskListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "project": selectinload(Task.project),
-}
 
 
-async def get_task(session: AsyncSession, *, id: int) -> Task | None:
-    """Return the task `id` with what its responses embed, or None."""
-    return await session.get(Task, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "project": selectinload(Task.project.and_(project_policy.visible(principal))),
+    }
 
 
-async def list_tasks(session: AsyncSession, *, params: TaskListParams) -> Page[Task]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Task, params, search=SEARCHABLE, options=options)
+async def get_task(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> Task | None:
+    """Return the task `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(Task).where(Task.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_task(session: AsyncSession, *, data: Mapping[str, Any]) -> Task:
+async def list_tasks(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: TaskListParams,
+    where: ColumnElement[bool],
+) -> Page[Task]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        Task,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_task(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> Task:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(session, Project, values.get("project_id"), field="project_id")
+    await ensure_exists(
+        session,
+        Project,
+        values.get("project_id"),
+        field="project_id",
+        where=project_policy.visible(principal),
+    )
     task = Task(**values)
     session.add(task)
     await flush(session)
     return await _reload(session, task)
 
 
-async def update_task(session: AsyncSession, *, task: Task, changes: Mapping[str, Any]) -> Task:
+async def update_task(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    task: Task,
+    changes: Mapping[str, Any],
+) -> Task:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "project_id" in values:
-        await ensure_exists(session, Project, values["project_id"], field="project_id")
+        await ensure_exists(
+            session,
+            Project,
+            values["project_id"],
+            field="project_id",
+            where=project_policy.visible(principal),
+        )
     for name, value in values.items():
         setattr(task, name, value)
     await flush(session)

@@ -4,6 +4,7 @@
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
@@ -13,33 +14,71 @@ from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.passwords import hash_password
 from saas.core.relations import ensure_exists, included
+from saas.core.security import Principal
 from saas.models.organization import Organization
 from saas.models.user import User
+from saas.policies import organization as organization_policy
 from saas.schemas.user import UserListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
-INCLUDE: dict[str, ORMOption] = {
-    "organization": selectinload(User.organization),
-}
 
 
-async def get_user(session: AsyncSession, *, id: int) -> User | None:
-    """Return the user `id` with what its responses embed, or None."""
-    return await session.get(User, id, options=LOAD, populate_existing=True)
+def _include(principal: Principal | None) -> dict[str, ORMOption]:
+    """What `include=` may embed, narrowed to the rows the caller may see."""
+    return {
+        "organization": selectinload(
+            User.organization.and_(organization_policy.visible(principal))
+        ),
+    }
 
 
-async def list_users(session: AsyncSession, *, params: UserListParams) -> Page[User]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, User, params, search=SEARCHABLE, options=options)
+async def get_user(
+    session: AsyncSession,
+    *,
+    id: int,
+    where: ColumnElement[bool] | None = None,
+) -> User | None:
+    """Return the user `id` with what its responses embed, or None (also when `where`
+    leaves it out)."""
+    statement = select(User).where(User.id == id).options(*LOAD)
+    if where is not None:
+        statement = statement.where(where)
+    return await session.scalar(statement.execution_options(populate_existing=True))
 
 
-async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User:
+async def list_users(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    params: UserListParams,
+    where: ColumnElement[bool],
+) -> Page[User]:
+    """Return one page of the rows `where` lets through that match `params`, with what
+    `include` asks for."""
+    embeds = _include(principal)
+    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    return await paginate(
+        session,
+        User,
+        params,
+        search=SEARCHABLE,
+        where=(where,),
+        options=options,
+    )
+
+
+async def create_user(
+    session: AsyncSession, principal: Principal | None, *, data: Mapping[str, Any]
+) -> User:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(
-        session, Organization, values.get("organization_id"), field="organization_id"
+        session,
+        Organization,
+        values.get("organization_id"),
+        field="organization_id",
+        where=organization_policy.visible(principal),
     )
     values["password"] = hash_password(values["password"])
     user = User(**values)
@@ -48,12 +87,22 @@ async def create_user(session: AsyncSession, *, data: Mapping[str, Any]) -> User
     return await _reload(session, user)
 
 
-async def update_user(session: AsyncSession, *, user: User, changes: Mapping[str, Any]) -> User:
+async def update_user(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    user: User,
+    changes: Mapping[str, Any],
+) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     if "organization_id" in values:
         await ensure_exists(
-            session, Organization, values["organization_id"], field="organization_id"
+            session,
+            Organization,
+            values["organization_id"],
+            field="organization_id",
+            where=organization_policy.visible(principal),
         )
     if "password" in values:
         values["password"] = hash_password(values["password"])

@@ -4,24 +4,29 @@
 from fastapi import APIRouter
 
 from saas.core.envelope import Envelope, error_responses
-from saas.deps import IdPath, SessionDep
+from saas.core.permissions import read_context
+from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.schemas.organization import OrganizationRead, OrganizationUpdate
 from saas.services import organization as service
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_organization(session: SessionDep, id: IdPath) -> Envelope[OrganizationRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_organization(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[OrganizationRead]:
     """Read a organization."""
-    organization = await service.get_organization(session, id=id)
-    return Envelope(data=OrganizationRead.model_validate(organization))
+    organization = await service.get_organization(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=OrganizationRead.model_validate(organization, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, id: IdPath, data: OrganizationUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
-    organization = await service.update_organization(session, id=id, data=data)
-    return Envelope(data=OrganizationRead.model_validate(organization))
+    organization = await service.update_organization(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=OrganizationRead.model_validate(organization, context=context))

@@ -12,21 +12,24 @@ from saas.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, SessionDep
+from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.schemas.project import ProjectCreate, ProjectListParams, ProjectRead, ProjectUpdate
 from saas.services import project as service
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_projects(
-    session: SessionDep, params: Annotated[ProjectListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[ProjectListParams, Query()],
 ) -> ListEnvelope[ProjectRead]:
     """List projects, a page at a time."""
-    page = await service.list_projects(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_projects(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [ProjectRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -34,35 +37,46 @@ async def list_projects(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_project(
-    request: Request, response: Response, session: SessionDep, data: ProjectCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: ProjectCreate,
 ) -> Envelope[ProjectRead]:
     """Create a project."""
-    project = await service.create_project(session, data=data)
+    project = await service.create_project(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_project", id=project.id))
-    return Envelope(data=ProjectRead.model_validate(project))
+    context = read_context(principal)
+    return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_project(session: SessionDep, id: IdPath) -> Envelope[ProjectRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_project(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[ProjectRead]:
     """Read a project."""
-    project = await service.get_project(session, id=id)
-    return Envelope(data=ProjectRead.model_validate(project))
+    project = await service.get_project(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_project(
-    session: SessionDep, id: IdPath, data: ProjectUpdate
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: ProjectUpdate
 ) -> Envelope[ProjectRead]:
     """Change some fields of a project."""
-    project = await service.update_project(session, id=id, data=data)
-    return Envelope(data=ProjectRead.model_validate(project))
+    project = await service.update_project(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_project(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_project(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a project."""
-    await service.delete_project(session, id=id)
+    await service.delete_project(session, principal, id=id)
     return EmptyEnvelope()

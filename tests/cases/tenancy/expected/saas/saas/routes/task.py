@@ -12,21 +12,22 @@ from saas.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, SessionDep
+from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskUpdate
 from saas.services import task as service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_tasks(
-    session: SessionDep, params: Annotated[TaskListParams, Query()]
+    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[TaskListParams, Query()]
 ) -> ListEnvelope[TaskRead]:
     """List tasks, a page at a time."""
-    page = await service.list_tasks(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_tasks(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [TaskRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -34,33 +35,46 @@ async def list_tasks(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_task(
-    request: Request, response: Response, session: SessionDep, data: TaskCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: TaskCreate,
 ) -> Envelope[TaskRead]:
     """Create a task."""
-    task = await service.create_task(session, data=data)
+    task = await service.create_task(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_task", id=task.id))
-    return Envelope(data=TaskRead.model_validate(task))
+    context = read_context(principal)
+    return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_task(session: SessionDep, id: IdPath) -> Envelope[TaskRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_task(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[TaskRead]:
     """Read a task."""
-    task = await service.get_task(session, id=id)
-    return Envelope(data=TaskRead.model_validate(task))
+    task = await service.get_task(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_task(session: SessionDep, id: IdPath, data: TaskUpdate) -> Envelope[TaskRead]:
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
+async def update_task(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: TaskUpdate
+) -> Envelope[TaskRead]:
     """Change some fields of a task."""
-    task = await service.update_task(session, id=id, data=data)
-    return Envelope(data=TaskRead.model_validate(task))
+    task = await service.update_task(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_task(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_task(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a task."""
-    await service.delete_task(session, id=id)
+    await service.delete_task(session, principal, id=id)
     return EmptyEnvelope()

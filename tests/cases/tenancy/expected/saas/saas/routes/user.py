@@ -12,21 +12,22 @@ from saas.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, SessionDep
+from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from saas.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses=error_responses(401, 403, 422))
 async def list_users(
-    session: SessionDep, params: Annotated[UserListParams, Query()]
+    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[UserListParams, Query()]
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
-    page = await service.list_users(session, params=params)
-    context = {"include": included(params)}
+    page = await service.list_users(session, principal, params=params)
+    context = read_context(principal, included(params))
     data = [UserRead.model_validate(row, context=context) for row in page.items]
     return ListEnvelope(data=data, meta=page.meta)
 
@@ -34,33 +35,46 @@ async def list_users(
 @router.post(
     "",
     status_code=201,
-    responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
+    responses={**CREATED_WITH_LOCATION, **error_responses(400, 401, 403, 409, 413, 422)},
 )
 async def create_user(
-    request: Request, response: Response, session: SessionDep, data: UserCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
-    user = await service.create_user(session, data=data)
+    user = await service.create_user(session, principal, data=data)
     response.headers["Location"] = str(request.url_for("get_user", id=user.id))
-    return Envelope(data=UserRead.model_validate(user))
+    context = read_context(principal)
+    return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_user(session: SessionDep, id: IdPath) -> Envelope[UserRead]:
+@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+async def get_user(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> Envelope[UserRead]:
     """Read a user."""
-    user = await service.get_user(session, id=id)
-    return Envelope(data=UserRead.model_validate(user))
+    user = await service.get_user(session, principal, id=id)
+    context = read_context(principal)
+    return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
-async def update_user(session: SessionDep, id: IdPath, data: UserUpdate) -> Envelope[UserRead]:
+@router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
+async def update_user(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+) -> Envelope[UserRead]:
     """Change some fields of a user."""
-    user = await service.update_user(session, id=id, data=data)
-    return Envelope(data=UserRead.model_validate(user))
+    user = await service.update_user(session, principal, id=id, data=data)
+    context = read_context(principal)
+    return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(404, 409, 422))
-async def delete_user(session: SessionDep, id: IdPath) -> EmptyEnvelope:
+@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
+async def delete_user(
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+) -> EmptyEnvelope:
     """Delete a user."""
-    await service.delete_user(session, id=id)
+    await service.delete_user(session, principal, id=id)
     return EmptyEnvelope()

@@ -31,11 +31,20 @@ async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine | None:
 
 
 async def list_order_lines(
-    session: AsyncSession, *, params: OrderLineListParams
+    session: AsyncSession,
+    *,
+    params: OrderLineListParams,
 ) -> Page[OrderLine]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, OrderLine, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        OrderLine,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -> OrderLine:
@@ -51,7 +60,10 @@ async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -
 
 
 async def update_order_line(
-    session: AsyncSession, *, order_line: OrderLine, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    order_line: OrderLine,
+    changes: Mapping[str, Any],
 ) -> OrderLine:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

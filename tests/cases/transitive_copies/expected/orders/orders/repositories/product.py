@@ -22,9 +22,20 @@ async def get_product(session: AsyncSession, *, id: int) -> Product | None:
     return await session.get(Product, id, options=LOAD, populate_existing=True)
 
 
-async def list_products(session: AsyncSession, *, params: ProductListParams) -> Page[Product]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Product, params, search=SEARCHABLE, options=LOAD)
+async def list_products(
+    session: AsyncSession,
+    *,
+    params: ProductListParams,
+) -> Page[Product]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Product,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> Product:
@@ -37,7 +48,10 @@ async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> P
 
 
 async def update_product(
-    session: AsyncSession, *, product: Product, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    product: Product,
+    changes: Mapping[str, Any],
 ) -> Product:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -37,7 +37,10 @@ async def list_orders(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_order(
-    request: Request, response: Response, session: SessionDep, data: OrderCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: OrderCreate,
 ) -> Envelope[OrderRead]:
     """Create a order."""
     order = await service.create_order(session, data=data)

@@ -42,7 +42,10 @@ async def list_order_lines(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_order_line(
-    request: Request, response: Response, session: SessionDep, data: OrderLineCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: OrderLineCreate,
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
     order_line = await service.create_order_line(session, data=data)

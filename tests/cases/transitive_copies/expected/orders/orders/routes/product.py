@@ -35,7 +35,10 @@ async def list_products(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_product(
-    request: Request, response: Response, session: SessionDep, data: ProductCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ProductCreate,
 ) -> Envelope[ProductRead]:
     """Create a product."""
     product = await service.create_product(session, data=data)

@@ -21,24 +21,27 @@ async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page
 
 async def get_order(session: AsyncSession, *, id: int) -> Order:
     """The row `id`; NotFoundError when there is none."""
-    order = await repository.get_order(session, id=id)
-    if order is None:
-        raise NotFoundError.for_entity("order", id)
-    return order
+    return await _find(session, id)
 
 
 async def create_order(session: AsyncSession, *, data: OrderCreate) -> Order:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     order = await repository.create_order(session, data=values)
     await hooks.after_create(session, order)
     await session.commit()
     return order
 
 
-async def update_order(session: AsyncSession, *, id: int, data: OrderUpdate) -> Order:
+async def update_order(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: OrderUpdate,
+) -> Order:
     """Change the fields that `data` sets."""
-    order = await get_order(session, id=id)
+    order = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, order, changes)
     order = await repository.update_order(session, order=order, changes=changes)
@@ -49,8 +52,19 @@ async def update_order(session: AsyncSession, *, id: int, data: OrderUpdate) -> 
 
 async def delete_order(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    order = await get_order(session, id=id)
+    order = await _find(session, id)
     await hooks.before_delete(session, order)
     await repository.delete_order(session, order=order)
     await hooks.after_delete(session, order)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Order:
+    """The row `id`; NotFoundError otherwise."""
+    order = await repository.get_order(session, id=id)
+    if order is None:
+        raise NotFoundError.for_entity("order", id)
+    return order

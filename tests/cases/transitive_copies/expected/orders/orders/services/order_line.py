@@ -23,24 +23,27 @@ async def list_order_lines(
 
 async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine:
     """The row `id`; NotFoundError when there is none."""
-    order_line = await repository.get_order_line(session, id=id)
-    if order_line is None:
-        raise NotFoundError.for_entity("order_line", id)
-    return order_line
+    return await _find(session, id)
 
 
 async def create_order_line(session: AsyncSession, *, data: OrderLineCreate) -> OrderLine:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     order_line = await repository.create_order_line(session, data=values)
     await hooks.after_create(session, order_line)
     await session.commit()
     return order_line
 
 
-async def update_order_line(session: AsyncSession, *, id: int, data: OrderLineUpdate) -> OrderLine:
+async def update_order_line(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: OrderLineUpdate,
+) -> OrderLine:
     """Change the fields that `data` sets."""
-    order_line = await get_order_line(session, id=id)
+    order_line = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, order_line, changes)
     order_line = await repository.update_order_line(session, order_line=order_line, changes=changes)
@@ -51,8 +54,19 @@ async def update_order_line(session: AsyncSession, *, id: int, data: OrderLineUp
 
 async def delete_order_line(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    order_line = await get_order_line(session, id=id)
+    order_line = await _find(session, id)
     await hooks.before_delete(session, order_line)
     await repository.delete_order_line(session, order_line=order_line)
     await hooks.after_delete(session, order_line)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> OrderLine:
+    """The row `id`; NotFoundError otherwise."""
+    order_line = await repository.get_order_line(session, id=id)
+    if order_line is None:
+        raise NotFoundError.for_entity("order_line", id)
+    return order_line

@@ -21,24 +21,27 @@ async def list_products(session: AsyncSession, *, params: ProductListParams) -> 
 
 async def get_product(session: AsyncSession, *, id: int) -> Product:
     """The row `id`; NotFoundError when there is none."""
-    product = await repository.get_product(session, id=id)
-    if product is None:
-        raise NotFoundError.for_entity("product", id)
-    return product
+    return await _find(session, id)
 
 
 async def create_product(session: AsyncSession, *, data: ProductCreate) -> Product:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     product = await repository.create_product(session, data=values)
     await hooks.after_create(session, product)
     await session.commit()
     return product
 
 
-async def update_product(session: AsyncSession, *, id: int, data: ProductUpdate) -> Product:
+async def update_product(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ProductUpdate,
+) -> Product:
     """Change the fields that `data` sets."""
-    product = await get_product(session, id=id)
+    product = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, product, changes)
     product = await repository.update_product(session, product=product, changes=changes)
@@ -49,8 +52,19 @@ async def update_product(session: AsyncSession, *, id: int, data: ProductUpdate)
 
 async def delete_product(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    product = await get_product(session, id=id)
+    product = await _find(session, id)
     await hooks.before_delete(session, product)
     await repository.delete_product(session, product=product)
     await hooks.after_delete(session, product)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Product:
+    """The row `id`; NotFoundError otherwise."""
+    product = await repository.get_product(session, id=id)
+    if product is None:
+        raise NotFoundError.for_entity("product", id)
+    return product

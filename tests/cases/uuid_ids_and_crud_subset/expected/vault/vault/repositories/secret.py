@@ -23,9 +23,20 @@ async def get_secret(session: AsyncSession, *, id: uuid.UUID) -> Secret | None:
     return await session.get(Secret, id, options=LOAD, populate_existing=True)
 
 
-async def list_secrets(session: AsyncSession, *, params: SecretListParams) -> Page[Secret]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Secret, params, search=SEARCHABLE, options=LOAD)
+async def list_secrets(
+    session: AsyncSession,
+    *,
+    params: SecretListParams,
+) -> Page[Secret]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Secret,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_secret(session: AsyncSession, *, data: Mapping[str, Any]) -> Secret:
@@ -38,7 +49,10 @@ async def create_secret(session: AsyncSession, *, data: Mapping[str, Any]) -> Se
 
 
 async def update_secret(
-    session: AsyncSession, *, secret: Secret, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    secret: Secret,
+    changes: Mapping[str, Any],
 ) -> Secret:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -29,7 +29,10 @@ async def list_secrets(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_secret(
-    request: Request, response: Response, session: SessionDep, data: SecretCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: SecretCreate,
 ) -> Envelope[SecretRead]:
     """Create a secret."""
     secret = await service.create_secret(session, data=data)

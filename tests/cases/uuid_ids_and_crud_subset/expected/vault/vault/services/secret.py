@@ -24,24 +24,27 @@ async def list_secrets(session: AsyncSession, *, params: SecretListParams) -> Pa
 
 async def get_secret(session: AsyncSession, *, id: uuid.UUID) -> Secret:
     """The row `id`; NotFoundError when there is none."""
-    secret = await repository.get_secret(session, id=id)
-    if secret is None:
-        raise NotFoundError.for_entity("secret", id)
-    return secret
+    return await _find(session, id)
 
 
 async def create_secret(session: AsyncSession, *, data: SecretCreate) -> Secret:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     secret = await repository.create_secret(session, data=values)
     await hooks.after_create(session, secret)
     await session.commit()
     return secret
 
 
-async def update_secret(session: AsyncSession, *, id: uuid.UUID, data: SecretUpdate) -> Secret:
+async def update_secret(
+    session: AsyncSession,
+    *,
+    id: uuid.UUID,
+    data: SecretUpdate,
+) -> Secret:
     """Change the fields that `data` sets."""
-    secret = await get_secret(session, id=id)
+    secret = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     reject_changes(secret, changes, immutable=["label"])
     changes = await hooks.before_update(session, secret, changes)
@@ -53,8 +56,19 @@ async def update_secret(session: AsyncSession, *, id: uuid.UUID, data: SecretUpd
 
 async def delete_secret(session: AsyncSession, *, id: uuid.UUID) -> None:
     """Delete the row `id`."""
-    secret = await get_secret(session, id=id)
+    secret = await _find(session, id)
     await hooks.before_delete(session, secret)
     await repository.delete_secret(session, secret=secret)
     await hooks.after_delete(session, secret)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: uuid.UUID,
+) -> Secret:
+    """The row `id`; NotFoundError otherwise."""
+    secret = await repository.get_secret(session, id=id)
+    if secret is None:
+        raise NotFoundError.for_entity("secret", id)
+    return secret

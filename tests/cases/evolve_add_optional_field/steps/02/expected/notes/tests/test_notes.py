@@ -5,6 +5,7 @@ from typing import Any
 
 from httpx import AsyncClient
 
+from tests.conftest import Actors
 from tests.factories import NOTES, create_note, note_body
 
 
@@ -15,8 +16,10 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
 
 
-async def test_create_answers_201_with_location_and_the_row(client: AsyncClient) -> None:
-    payload = await note_body(client)
+async def test_create_answers_201_with_location_and_the_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    payload = await note_body(actors)
     response = await client.post(NOTES, json=payload)
     assert response.status_code == 201, response.text
     body = response.json()
@@ -27,8 +30,8 @@ async def test_create_answers_201_with_location_and_the_row(client: AsyncClient)
     assert row["created_at"] is not None
 
 
-async def test_read_returns_what_create_returned(client: AsyncClient) -> None:
-    created = await create_note(client)
+async def test_read_returns_what_create_returned(client: AsyncClient, actors: Actors) -> None:
+    created = await create_note(actors)
     response = await client.get(f"{NOTES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json()["data"] == created
@@ -40,15 +43,15 @@ async def test_unknown_id_is_404(client: AsyncClient) -> None:
     assert_error(response.json(), "NOT_FOUND")
 
 
-async def test_server_set_fields_in_the_body_are_422(client: AsyncClient) -> None:
-    response = await client.post(NOTES, json=await note_body(client, id=12345))
+async def test_server_set_fields_in_the_body_are_422(client: AsyncClient, actors: Actors) -> None:
+    response = await client.post(NOTES, json=await note_body(actors, id=12345))
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")
 
 
-async def test_list_pages_with_meta(client: AsyncClient) -> None:
+async def test_list_pages_with_meta(client: AsyncClient, actors: Actors) -> None:
     for _ in range(3):
-        await create_note(client)
+        await create_note(actors)
     response = await client.get(NOTES, params={"limit": 2, "page": 1})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -63,23 +66,23 @@ async def test_limit_above_the_maximum_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient) -> None:
-    first = await create_note(client)
-    await create_note(client)
+async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, actors: Actors) -> None:
+    first = await create_note(actors)
+    await create_note(actors)
     response = await client.get(NOTES, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
-async def test_sort_by_created_at_both_ways(client: AsyncClient) -> None:
-    await create_note(client)
+async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_note(actors)
     for sort in ("created_at", "-created_at"):
         response = await client.get(NOTES, params={"sort": sort})
         assert response.status_code == 200, response.text
 
 
-async def test_sort_by_updated_at_both_ways(client: AsyncClient) -> None:
-    await create_note(client)
+async def test_sort_by_updated_at_both_ways(client: AsyncClient, actors: Actors) -> None:
+    await create_note(actors)
     for sort in ("updated_at", "-updated_at"):
         response = await client.get(NOTES, params={"sort": sort})
         assert response.status_code == 200, response.text
@@ -90,10 +93,13 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
-    created = await create_note(client)
-    new_value = (await note_body(client))["title"]
-    response = await client.patch(f"{NOTES}/{created['id']}", json={"title": new_value})
+async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
+    created = await create_note(actors)
+    new_value = (await note_body(actors))["title"]
+    response = await client.patch(
+        f"{NOTES}/{created['id']}",
+        json={"title": new_value},
+    )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["title"] == new_value
@@ -102,8 +108,10 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient) -> None:
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
 
-async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -> None:
-    created = await create_note(client)
+async def test_delete_answers_200_with_null_data_then_404(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_note(actors)
     response = await client.delete(f"{NOTES}/{created['id']}")
     assert response.status_code == 200, response.text
     assert response.json() == {"success": True, "data": None}
@@ -111,8 +119,8 @@ async def test_delete_answers_200_with_null_data_then_404(client: AsyncClient) -
     assert response.status_code == 404
 
 
-async def test_title_longer_than_its_maximum_is_422(client: AsyncClient) -> None:
-    payload = await note_body(client, **{"title": "x" * 101})
+async def test_title_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
+    payload = await note_body(actors, **{"title": "x" * 101})
     response = await client.post(NOTES, json=payload)
     assert response.status_code == 422
     assert_error(response.json(), "VALIDATION_ERROR")

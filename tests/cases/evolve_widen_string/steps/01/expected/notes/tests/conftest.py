@@ -8,6 +8,7 @@ of their own, and then an unreachable server fails the run instead of skipping i
 import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
-from httpx import ASGITransport, AsyncClient
+from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -137,8 +138,55 @@ async def empty_database(engine: AsyncEngine) -> None:
 async def client(app: FastAPI, empty_database: None) -> AsyncIterator[AsyncClient]:
     """An HTTP client talking to the app in process."""
     transport = ASGITransport(app=app)
-    async with AsyncClient(transport=transport, base_url="http://test") as client:
+    async with AsyncClient(
+        transport=transport, base_url="http://test", event_hooks={"response": [no_secrets]}
+    ) as client:
         yield client
+
+
+async def no_secrets(response: Response) -> None:
+    """Every response of every test: no password hash in the body."""
+    body = (await response.aread()).decode("utf-8", "replace")
+    assert "$argon2" not in body, f"a password hash in the response to {response.request.url}"
+
+
+class Actors:
+    """HTTP clients acting as a role.
+
+    `await actors.client(None)` is anonymous.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self._clients: dict[str | None, AsyncClient] = {}
+        self._stack = AsyncExitStack()
+
+    async def client(self, role: str | None) -> AsyncClient:
+        """The client acting as `role` (None: anonymous)."""
+        if role not in self._clients:
+            headers: dict[str, str] = {}
+            self._clients[role] = await self._open(headers)
+        return self._clients[role]
+
+    async def _open(self, headers: dict[str, str]) -> AsyncClient:
+        client = AsyncClient(
+            transport=ASGITransport(app=self.app),
+            base_url="http://test",
+            headers=headers,
+            event_hooks={"response": [no_secrets]},
+        )
+        return await self._stack.enter_async_context(client)
+
+    async def aclose(self) -> None:
+        await self._stack.aclose()
+
+
+@pytest.fixture
+async def actors(app: FastAPI, empty_database: None) -> AsyncIterator[Actors]:
+    """Clients acting as each role, for this test."""
+    acting = Actors(app)
+    yield acting
+    await acting.aclose()
 
 
 # -- pytest-alembic ----------------------------------------------------------------------

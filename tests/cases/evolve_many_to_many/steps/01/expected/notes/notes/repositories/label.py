@@ -22,9 +22,20 @@ async def get_label(session: AsyncSession, *, id: int) -> Label | None:
     return await session.get(Label, id, options=LOAD, populate_existing=True)
 
 
-async def list_labels(session: AsyncSession, *, params: LabelListParams) -> Page[Label]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Label, params, search=SEARCHABLE, options=LOAD)
+async def list_labels(
+    session: AsyncSession,
+    *,
+    params: LabelListParams,
+) -> Page[Label]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Label,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_label(session: AsyncSession, *, data: Mapping[str, Any]) -> Label:
@@ -36,7 +47,12 @@ async def create_label(session: AsyncSession, *, data: Mapping[str, Any]) -> Lab
     return await _reload(session, label)
 
 
-async def update_label(session: AsyncSession, *, label: Label, changes: Mapping[str, Any]) -> Label:
+async def update_label(
+    session: AsyncSession,
+    *,
+    label: Label,
+    changes: Mapping[str, Any],
+) -> Label:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

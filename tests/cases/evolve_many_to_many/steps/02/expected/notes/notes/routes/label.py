@@ -35,7 +35,10 @@ async def list_labels(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_label(
-    request: Request, response: Response, session: SessionDep, data: LabelCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: LabelCreate,
 ) -> Envelope[LabelRead]:
     """Create a label."""
     label = await service.create_label(session, data=data)

@@ -21,24 +21,27 @@ async def list_labels(session: AsyncSession, *, params: LabelListParams) -> Page
 
 async def get_label(session: AsyncSession, *, id: int) -> Label:
     """The row `id`; NotFoundError when there is none."""
-    label = await repository.get_label(session, id=id)
-    if label is None:
-        raise NotFoundError.for_entity("label", id)
-    return label
+    return await _find(session, id)
 
 
 async def create_label(session: AsyncSession, *, data: LabelCreate) -> Label:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     label = await repository.create_label(session, data=values)
     await hooks.after_create(session, label)
     await session.commit()
     return label
 
 
-async def update_label(session: AsyncSession, *, id: int, data: LabelUpdate) -> Label:
+async def update_label(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: LabelUpdate,
+) -> Label:
     """Change the fields that `data` sets."""
-    label = await get_label(session, id=id)
+    label = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, label, changes)
     label = await repository.update_label(session, label=label, changes=changes)
@@ -49,8 +52,19 @@ async def update_label(session: AsyncSession, *, id: int, data: LabelUpdate) -> 
 
 async def delete_label(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    label = await get_label(session, id=id)
+    label = await _find(session, id)
     await hooks.before_delete(session, label)
     await repository.delete_label(session, label=label)
     await hooks.after_delete(session, label)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Label:
+    """The row `id`; NotFoundError otherwise."""
+    label = await repository.get_label(session, id=id)
+    if label is None:
+        raise NotFoundError.for_entity("label", id)
+    return label

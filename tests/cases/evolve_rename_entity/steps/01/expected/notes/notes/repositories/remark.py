@@ -28,10 +28,21 @@ async def get_remark(session: AsyncSession, *, id: int) -> Remark | None:
     return await session.get(Remark, id, options=LOAD, populate_existing=True)
 
 
-async def list_remarks(session: AsyncSession, *, params: RemarkListParams) -> Page[Remark]:
-    """Return one page of the rows matching `params`, with what `include` asks for."""
+async def list_remarks(
+    session: AsyncSession,
+    *,
+    params: RemarkListParams,
+) -> Page[Remark]:
+    """Return one page of the rows that match `params`, with what
+    `include` asks for."""
     options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
-    return await paginate(session, Remark, params, search=SEARCHABLE, options=options)
+    return await paginate(
+        session,
+        Remark,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_remark(session: AsyncSession, *, data: Mapping[str, Any]) -> Remark:
@@ -45,7 +56,10 @@ async def create_remark(session: AsyncSession, *, data: Mapping[str, Any]) -> Re
 
 
 async def update_remark(
-    session: AsyncSession, *, remark: Remark, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    remark: Remark,
+    changes: Mapping[str, Any],
 ) -> Remark:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

@@ -21,24 +21,27 @@ async def list_remarks(session: AsyncSession, *, params: RemarkListParams) -> Pa
 
 async def get_remark(session: AsyncSession, *, id: int) -> Remark:
     """The row `id`; NotFoundError when there is none."""
-    remark = await repository.get_remark(session, id=id)
-    if remark is None:
-        raise NotFoundError.for_entity("remark", id)
-    return remark
+    return await _find(session, id)
 
 
 async def create_remark(session: AsyncSession, *, data: RemarkCreate) -> Remark:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     remark = await repository.create_remark(session, data=values)
     await hooks.after_create(session, remark)
     await session.commit()
     return remark
 
 
-async def update_remark(session: AsyncSession, *, id: int, data: RemarkUpdate) -> Remark:
+async def update_remark(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: RemarkUpdate,
+) -> Remark:
     """Change the fields that `data` sets."""
-    remark = await get_remark(session, id=id)
+    remark = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, remark, changes)
     remark = await repository.update_remark(session, remark=remark, changes=changes)
@@ -49,8 +52,19 @@ async def update_remark(session: AsyncSession, *, id: int, data: RemarkUpdate) -
 
 async def delete_remark(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    remark = await get_remark(session, id=id)
+    remark = await _find(session, id)
     await hooks.before_delete(session, remark)
     await repository.delete_remark(session, remark=remark)
     await hooks.after_delete(session, remark)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Remark:
+    """The row `id`; NotFoundError otherwise."""
+    remark = await repository.get_remark(session, id=id)
+    if remark is None:
+        raise NotFoundError.for_entity("remark", id)
+    return remark

@@ -22,9 +22,20 @@ async def get_memo(session: AsyncSession, *, id: int) -> Memo | None:
     return await session.get(Memo, id, options=LOAD, populate_existing=True)
 
 
-async def list_memos(session: AsyncSession, *, params: MemoListParams) -> Page[Memo]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Memo, params, search=SEARCHABLE, options=LOAD)
+async def list_memos(
+    session: AsyncSession,
+    *,
+    params: MemoListParams,
+) -> Page[Memo]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Memo,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_memo(session: AsyncSession, *, data: Mapping[str, Any]) -> Memo:
@@ -36,7 +47,12 @@ async def create_memo(session: AsyncSession, *, data: Mapping[str, Any]) -> Memo
     return await _reload(session, memo)
 
 
-async def update_memo(session: AsyncSession, *, memo: Memo, changes: Mapping[str, Any]) -> Memo:
+async def update_memo(
+    session: AsyncSession,
+    *,
+    memo: Memo,
+    changes: Mapping[str, Any],
+) -> Memo:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -35,7 +35,10 @@ async def list_memos(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_memo(
-    request: Request, response: Response, session: SessionDep, data: MemoCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: MemoCreate,
 ) -> Envelope[MemoRead]:
     """Create a memo."""
     memo = await service.create_memo(session, data=data)

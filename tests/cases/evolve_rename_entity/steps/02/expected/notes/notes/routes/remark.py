@@ -37,7 +37,10 @@ async def list_remarks(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_remark(
-    request: Request, response: Response, session: SessionDep, data: RemarkCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: RemarkCreate,
 ) -> Envelope[RemarkRead]:
     """Create a remark."""
     remark = await service.create_remark(session, data=data)

@@ -21,24 +21,27 @@ async def list_memos(session: AsyncSession, *, params: MemoListParams) -> Page[M
 
 async def get_memo(session: AsyncSession, *, id: int) -> Memo:
     """The row `id`; NotFoundError when there is none."""
-    memo = await repository.get_memo(session, id=id)
-    if memo is None:
-        raise NotFoundError.for_entity("memo", id)
-    return memo
+    return await _find(session, id)
 
 
 async def create_memo(session: AsyncSession, *, data: MemoCreate) -> Memo:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     memo = await repository.create_memo(session, data=values)
     await hooks.after_create(session, memo)
     await session.commit()
     return memo
 
 
-async def update_memo(session: AsyncSession, *, id: int, data: MemoUpdate) -> Memo:
+async def update_memo(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: MemoUpdate,
+) -> Memo:
     """Change the fields that `data` sets."""
-    memo = await get_memo(session, id=id)
+    memo = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, memo, changes)
     memo = await repository.update_memo(session, memo=memo, changes=changes)
@@ -49,8 +52,19 @@ async def update_memo(session: AsyncSession, *, id: int, data: MemoUpdate) -> Me
 
 async def delete_memo(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    memo = await get_memo(session, id=id)
+    memo = await _find(session, id)
     await hooks.before_delete(session, memo)
     await repository.delete_memo(session, memo=memo)
     await hooks.after_delete(session, memo)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Memo:
+    """The row `id`; NotFoundError otherwise."""
+    memo = await repository.get_memo(session, id=id)
+    if memo is None:
+        raise NotFoundError.for_entity("memo", id)
+    return memo

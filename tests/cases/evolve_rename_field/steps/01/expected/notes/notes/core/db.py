@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm.exc import StaleDataError
 
 from notes.core.config import Settings
 from notes.core.envelope import ErrorDetail
-from notes.core.errors import ConflictError
+from notes.core.errors import ConflictError, PreconditionFailedError
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -69,6 +70,9 @@ async def flush(session: AsyncSession, *instances: object) -> None:
     except IntegrityError as exc:
         await session.rollback()
         raise ConflictError(details=_conflict_details(session, exc)) from exc
+    except StaleDataError as exc:  # a concurrent write changed the row's version first
+        await session.rollback()
+        raise PreconditionFailedError from exc
     for instance in instances:
         await session.refresh(instance)
 

@@ -35,7 +35,10 @@ async def list_notes(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_note(
-    request: Request, response: Response, session: SessionDep, data: NoteCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: NoteCreate,
 ) -> Envelope[NoteRead]:
     """Create a note."""
     note = await service.create_note(session, data=data)

@@ -22,9 +22,20 @@ async def get_zip_code(session: AsyncSession, *, id: int) -> ZipCode | None:
     return await session.get(ZipCode, id, options=LOAD, populate_existing=True)
 
 
-async def list_zip_codes(session: AsyncSession, *, params: ZipCodeListParams) -> Page[ZipCode]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, ZipCode, params, search=SEARCHABLE, options=LOAD)
+async def list_zip_codes(
+    session: AsyncSession,
+    *,
+    params: ZipCodeListParams,
+) -> Page[ZipCode]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        ZipCode,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_zip_code(session: AsyncSession, *, data: Mapping[str, Any]) -> ZipCode:
@@ -37,7 +48,10 @@ async def create_zip_code(session: AsyncSession, *, data: Mapping[str, Any]) -> 
 
 
 async def update_zip_code(
-    session: AsyncSession, *, zip_code: ZipCode, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    zip_code: ZipCode,
+    changes: Mapping[str, Any],
 ) -> ZipCode:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

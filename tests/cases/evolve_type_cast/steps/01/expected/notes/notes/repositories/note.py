@@ -22,9 +22,20 @@ async def get_note(session: AsyncSession, *, id: int) -> Note | None:
     return await session.get(Note, id, options=LOAD, populate_existing=True)
 
 
-async def list_notes(session: AsyncSession, *, params: NoteListParams) -> Page[Note]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Note, params, search=SEARCHABLE, options=LOAD)
+async def list_notes(
+    session: AsyncSession,
+    *,
+    params: NoteListParams,
+) -> Page[Note]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Note,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_note(session: AsyncSession, *, data: Mapping[str, Any]) -> Note:
@@ -36,7 +47,12 @@ async def create_note(session: AsyncSession, *, data: Mapping[str, Any]) -> Note
     return await _reload(session, note)
 
 
-async def update_note(session: AsyncSession, *, note: Note, changes: Mapping[str, Any]) -> Note:
+async def update_note(
+    session: AsyncSession,
+    *,
+    note: Note,
+    changes: Mapping[str, Any],
+) -> Note:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

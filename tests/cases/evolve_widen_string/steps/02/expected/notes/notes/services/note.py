@@ -21,24 +21,27 @@ async def list_notes(session: AsyncSession, *, params: NoteListParams) -> Page[N
 
 async def get_note(session: AsyncSession, *, id: int) -> Note:
     """The row `id`; NotFoundError when there is none."""
-    note = await repository.get_note(session, id=id)
-    if note is None:
-        raise NotFoundError.for_entity("note", id)
-    return note
+    return await _find(session, id)
 
 
 async def create_note(session: AsyncSession, *, data: NoteCreate) -> Note:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     note = await repository.create_note(session, data=values)
     await hooks.after_create(session, note)
     await session.commit()
     return note
 
 
-async def update_note(session: AsyncSession, *, id: int, data: NoteUpdate) -> Note:
+async def update_note(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: NoteUpdate,
+) -> Note:
     """Change the fields that `data` sets."""
-    note = await get_note(session, id=id)
+    note = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, note, changes)
     note = await repository.update_note(session, note=note, changes=changes)
@@ -49,8 +52,19 @@ async def update_note(session: AsyncSession, *, id: int, data: NoteUpdate) -> No
 
 async def delete_note(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    note = await get_note(session, id=id)
+    note = await _find(session, id)
     await hooks.before_delete(session, note)
     await repository.delete_note(session, note=note)
     await hooks.after_delete(session, note)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Note:
+    """The row `id`; NotFoundError otherwise."""
+    note = await repository.get_note(session, id=id)
+    if note is None:
+        raise NotFoundError.for_entity("note", id)
+    return note

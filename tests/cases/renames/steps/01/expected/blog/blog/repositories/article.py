@@ -22,9 +22,20 @@ async def get_article(session: AsyncSession, *, id: int) -> Article | None:
     return await session.get(Article, id, options=LOAD, populate_existing=True)
 
 
-async def list_articles(session: AsyncSession, *, params: ArticleListParams) -> Page[Article]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Article, params, search=SEARCHABLE, options=LOAD)
+async def list_articles(
+    session: AsyncSession,
+    *,
+    params: ArticleListParams,
+) -> Page[Article]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Article,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_article(session: AsyncSession, *, data: Mapping[str, Any]) -> Article:
@@ -37,7 +48,10 @@ async def create_article(session: AsyncSession, *, data: Mapping[str, Any]) -> A
 
 
 async def update_article(
-    session: AsyncSession, *, article: Article, changes: Mapping[str, Any]
+    session: AsyncSession,
+    *,
+    article: Article,
+    changes: Mapping[str, Any],
 ) -> Article:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)

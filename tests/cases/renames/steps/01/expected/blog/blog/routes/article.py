@@ -35,7 +35,10 @@ async def list_articles(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_article(
-    request: Request, response: Response, session: SessionDep, data: ArticleCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: ArticleCreate,
 ) -> Envelope[ArticleRead]:
     """Create a article."""
     article = await service.create_article(session, data=data)

@@ -21,24 +21,27 @@ async def list_articles(session: AsyncSession, *, params: ArticleListParams) -> 
 
 async def get_article(session: AsyncSession, *, id: int) -> Article:
     """The row `id`; NotFoundError when there is none."""
-    article = await repository.get_article(session, id=id)
-    if article is None:
-        raise NotFoundError.for_entity("article", id)
-    return article
+    return await _find(session, id)
 
 
 async def create_article(session: AsyncSession, *, data: ArticleCreate) -> Article:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     article = await repository.create_article(session, data=values)
     await hooks.after_create(session, article)
     await session.commit()
     return article
 
 
-async def update_article(session: AsyncSession, *, id: int, data: ArticleUpdate) -> Article:
+async def update_article(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: ArticleUpdate,
+) -> Article:
     """Change the fields that `data` sets."""
-    article = await get_article(session, id=id)
+    article = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, article, changes)
     article = await repository.update_article(session, article=article, changes=changes)
@@ -49,8 +52,19 @@ async def update_article(session: AsyncSession, *, id: int, data: ArticleUpdate)
 
 async def delete_article(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    article = await get_article(session, id=id)
+    article = await _find(session, id)
     await hooks.before_delete(session, article)
     await repository.delete_article(session, article=article)
     await hooks.after_delete(session, article)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Article:
+    """The row `id`; NotFoundError otherwise."""
+    article = await repository.get_article(session, id=id)
+    if article is None:
+        raise NotFoundError.for_entity("article", id)
+    return article

@@ -22,9 +22,20 @@ async def get_post(session: AsyncSession, *, id: int) -> Post | None:
     return await session.get(Post, id, options=LOAD, populate_existing=True)
 
 
-async def list_posts(session: AsyncSession, *, params: PostListParams) -> Page[Post]:
-    """Return one page of the rows matching `params`."""
-    return await paginate(session, Post, params, search=SEARCHABLE, options=LOAD)
+async def list_posts(
+    session: AsyncSession,
+    *,
+    params: PostListParams,
+) -> Page[Post]:
+    """Return one page of the rows that match `params`."""
+    options = LOAD
+    return await paginate(
+        session,
+        Post,
+        params,
+        search=SEARCHABLE,
+        options=options,
+    )
 
 
 async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post:
@@ -36,7 +47,12 @@ async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post
     return await _reload(session, post)
 
 
-async def update_post(session: AsyncSession, *, post: Post, changes: Mapping[str, Any]) -> Post:
+async def update_post(
+    session: AsyncSession,
+    *,
+    post: Post,
+    changes: Mapping[str, Any],
+) -> Post:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
     for name, value in values.items():

@@ -35,7 +35,10 @@ async def list_posts(
     responses={**CREATED_WITH_LOCATION, **error_responses(400, 409, 413, 422)},
 )
 async def create_post(
-    request: Request, response: Response, session: SessionDep, data: PostCreate
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    data: PostCreate,
 ) -> Envelope[PostRead]:
     """Create a post."""
     post = await service.create_post(session, data=data)

@@ -21,24 +21,27 @@ async def list_posts(session: AsyncSession, *, params: PostListParams) -> Page[P
 
 async def get_post(session: AsyncSession, *, id: int) -> Post:
     """The row `id`; NotFoundError when there is none."""
-    post = await repository.get_post(session, id=id)
-    if post is None:
-        raise NotFoundError.for_entity("post", id)
-    return post
+    return await _find(session, id)
 
 
 async def create_post(session: AsyncSession, *, data: PostCreate) -> Post:
     """Create a row."""
-    values = await hooks.before_create(session, data.model_dump())
+    values = data.model_dump()
+    values = await hooks.before_create(session, values)
     post = await repository.create_post(session, data=values)
     await hooks.after_create(session, post)
     await session.commit()
     return post
 
 
-async def update_post(session: AsyncSession, *, id: int, data: PostUpdate) -> Post:
+async def update_post(
+    session: AsyncSession,
+    *,
+    id: int,
+    data: PostUpdate,
+) -> Post:
     """Change the fields that `data` sets."""
-    post = await get_post(session, id=id)
+    post = await _find(session, id)
     changes = data.model_dump(exclude_unset=True)
     changes = await hooks.before_update(session, post, changes)
     post = await repository.update_post(session, post=post, changes=changes)
@@ -49,8 +52,19 @@ async def update_post(session: AsyncSession, *, id: int, data: PostUpdate) -> Po
 
 async def delete_post(session: AsyncSession, *, id: int) -> None:
     """Delete the row `id`."""
-    post = await get_post(session, id=id)
+    post = await _find(session, id)
     await hooks.before_delete(session, post)
     await repository.delete_post(session, post=post)
     await hooks.after_delete(session, post)
     await session.commit()
+
+
+async def _find(
+    session: AsyncSession,
+    id: int,
+) -> Post:
+    """The row `id`; NotFoundError otherwise."""
+    post = await repository.get_post(session, id=id)
+    if post is None:
+        raise NotFoundError.for_entity("post", id)
+    return post
