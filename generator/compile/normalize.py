@@ -16,6 +16,8 @@ from generator.compile.types import PASSWORD_HASH_LENGTH, TYPES
 from generator.validate.models import EntitySpec
 from generator.validate.specset import Located, SpecSet
 
+# The column `soft_delete: true` adds; NULL while the row is live.
+SOFT_DELETE_COLUMN = "deleted_at"
 ID_TYPES = {"integer": ir.SqlType("bigint"), "uuid": ir.SqlType("uuid")}
 _NOW_DEFAULT = {"datetime": "CURRENT_TIMESTAMP", "date": "CURRENT_DATE", "time": "CURRENT_TIME"}
 
@@ -378,7 +380,7 @@ def _option_columns(
         yield ir.Column("created_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
         yield ir.Column("updated_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
     if entity.soft_delete:
-        yield ir.Column("deleted_at", ir.SqlType("datetime"), nullable=True)
+        yield ir.Column(SOFT_DELETE_COLUMN, ir.SqlType("datetime"), nullable=True)
     if entity.audit:
         user_table = next((e.table for e in index.values() if e.owner == "self"), "users")
         for col in ("created_by", "updated_by"):
@@ -481,7 +483,7 @@ def _unique(table: str, columns: tuple[str, ...]) -> ir.Constraint:
 def _live_unique(table: str, columns: tuple[str, ...]) -> ir.Index:
     """A unique index over the rows not soft-deleted (partial on PostgreSQL and SQLite)."""
     name = naming.constraint_name(f"uq_{table}_{'_'.join(columns)}")
-    return ir.Index(name, columns, unique=True, where="deleted_at IS NULL")
+    return ir.Index(name, columns, unique=True, where=f"{SOFT_DELETE_COLUMN} IS NULL")
 
 
 def _index(table: str, columns: tuple[str, ...]) -> ir.Index:

@@ -110,6 +110,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
 def _context(project: ir.Project) -> dict[str, Any]:
     """Everything any app template uses, computed once per project."""
     api = project.api
+    auth_user = project.entity(project.auth.user_entity) if project.auth else None
     catalog = environment().get_template("app/_messages.j2").module
     kinds = {f.type.kind for f in _all_fields(project)} | (
         {"uuid"} if api.id_type == "uuid" else set()
@@ -161,20 +162,14 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "uuid_ids": api.id_type == "uuid",
         "auth": project.auth is not None,
         # The generated tests sign in as users they create through the API's own validation.
-        "test_users": project.auth is not None
-        and creatable(project, project.entity(project.auth.user_entity)),
-        "auth_user_module": module_name(project.entity(project.auth.user_entity))
-        if project.auth
-        else None,
-        "auth_user_class": project.entity(project.auth.user_entity).class_name
-        if project.auth
-        else None,
+        "test_users": auth_user is not None and creatable(project, auth_user),
+        "auth_user_module": module_name(auth_user) if auth_user else None,
+        "auth_user_class": auth_user.class_name if auth_user else None,
         "auth_roles_field": project.auth.roles_field if project.auth else None,
         "auth_password_field": project.auth.password_field if project.auth else None,
         "auth_username_field": project.auth.username_field if project.auth else None,
         "auth_multiple_roles": project.auth.multiple_roles if project.auth else False,
         "access_token_ttl": project.auth.access_token_ttl_seconds if project.auth else 0,
-        "refresh_token_ttl": project.auth.refresh_token_ttl_seconds if project.auth else 0,
         "routers": sorted(module_name(e) for e in routed),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
