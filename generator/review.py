@@ -39,6 +39,7 @@ from generator.emit.schemas import (
     includable,
     readable_fields,
     readable_relations,
+    registers,
     writable_fields,
     writable_relations,
 )
@@ -145,7 +146,7 @@ def _auth_endpoints(project: ir.Project) -> list[Endpoint]:
         Endpoint(method, base + path, name, login if name == "login" else None)
         for name, method, path in _AUTH_ROUTES
     ]
-    if auth.registration_enabled:
+    if registers(project, project.entity(auth.user_entity)):
         found.append(Endpoint("POST", f"{base}/auth/register", "register"))
     return found
 

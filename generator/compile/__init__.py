@@ -5,6 +5,7 @@ from __future__ import annotations
 from generator import ir
 from generator.compile.normalize import normalize_to_3nf
 from generator.compile.resolve import Resolver
+from generator.compile.tokens import refresh_token_table
 from generator.validate.specset import SpecSet
 
 __all__ = ["compile_project"]
@@ -17,11 +18,17 @@ def compile_project(spec: SpecSet) -> ir.Project:
     resolved = resolver.entities()
     enums = resolver.enums()
     entities, tables, decisions = normalize_to_3nf(resolved, api, spec, enums)
+    auth = resolver.auth()
+    if auth is not None:
+        user_table = next(e.table for e in entities if e.name == auth.user_entity)
+        tables = tuple(
+            sorted((*tables, refresh_token_table(api, user_table)), key=lambda t: t.name)
+        )
     return ir.Project(
         source=spec.root,
         api=api,
         roles=resolver.roles(),
-        auth=resolver.auth(),
+        auth=auth,
         enums=enums,
         entities=entities,
         tables=tables,

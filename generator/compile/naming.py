@@ -137,6 +137,12 @@ _UNCOUNTABLE = frozenset(
     }
 )
 
+# Names the auth block takes: the refresh-token table and model, and the auth routes' modules
+# (routes/auth.py, services/auth.py, schemas/auth.py), so no entity may take them.
+REFRESH_TOKEN_TABLE = "refresh_tokens"
+REFRESH_TOKEN_CLASS = "RefreshToken"
+AUTH_MODULE_CLASS = "Auth"
+
 
 def pluralize(name: str) -> str:
     """English plural of a snake_case name, last word only (order_line -> order_lines)."""

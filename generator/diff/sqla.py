@@ -87,7 +87,7 @@ def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
             items.append(sa.CheckConstraint(constraint.sql or "", name=conv(constraint.name)))
     result = sa.Table(table.name, metadata, *items)
     for index in table.indexes:
-        partial = (
+        partial: dict[str, Any] = (
             {"sqlite_where": sa.text(index.where), "postgresql_where": sa.text(index.where)}
             if index.where
             else {}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from generator import ir
 from generator.emit import migrations
 from generator.emit.app import emit as emit_app
+from generator.emit.auth import emit as emit_auth
 from generator.emit.base import RenderedFile
 from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
@@ -20,6 +21,7 @@ Emitter = Callable[[ir.Project], list[RenderedFile]]
 
 EMITTERS: tuple[Emitter, ...] = (
     emit_app,
+    emit_auth,
     emit_docs,
     emit_enums,
     emit_models,

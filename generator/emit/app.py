@@ -170,7 +170,8 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth_username_field": project.auth.username_field if project.auth else None,
         "auth_multiple_roles": project.auth.multiple_roles if project.auth else False,
         "access_token_ttl": project.auth.access_token_ttl_seconds if project.auth else 0,
-        "routers": sorted(module_name(e) for e in routed),
+        "refresh_token_ttl": project.auth.refresh_token_ttl_seconds if project.auth else 0,
+        "routers": sorted([*(module_name(e) for e in routed), *(["auth"] if project.auth else [])]),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
         ),

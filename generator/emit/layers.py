@@ -216,13 +216,25 @@ def service(project: ir.Project, c: EntityContext) -> str:
             imports.add(Import(f"{c.package}.core.permissions", "Scope"))
     if c.entity.versioned:
         imports.add(Import(f"{c.package}.core.versions", "require_version"))
+    password_attr = _password_attr(project, c.entity)
+    if password_attr:
+        imports.add(Import(f"{c.package}.repositories.auth", "revoke_user_tokens"))
     return render(
         "services/entity.py.j2",
         header=header(project),
         c=c,
+        password_attr=password_attr,
         p=entity_policy(project, c.entity) if c.secured else None,
         imports=render_imports(imports, c.package),
     )
+
+
+def _password_attr(project: ir.Project, entity: ir.Entity) -> str | None:
+    """The password attribute of the auth user, when an update may change it."""
+    auth = project.auth
+    if auth is None or auth.user_entity != entity.name or "update" not in entity.crud:
+        return None
+    return next(f.attr for f in entity.fields if f.name == auth.password_field)
 
 
 def routes(project: ir.Project, c: EntityContext) -> str:

@@ -97,6 +97,15 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     imports = {Import(f"{package}.models.base", "Base")} | {
         Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name) for e in project.entities
     }
+    tokens = next((t for t in project.tables if t.kind == "token"), None)
+    if tokens is not None:
+        files.append(
+            RenderedFile(
+                f"{package}/{package}/models/refresh_token.py",
+                _refresh_token_module(project, tokens, deferred),
+            )
+        )
+        imports.add(Import(f"{package}.models.refresh_token", naming.REFRESH_TOKEN_CLASS))
     files.append(
         RenderedFile(
             f"{package}/{package}/models/__init__.py",
@@ -106,7 +115,12 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 package=package,
                 imports=render_imports(imports, package),
                 exported=sorted(
-                    ["Base", "metadata", *(e.class_name for e in project.entities)],
+                    [
+                        "Base",
+                        "metadata",
+                        *(e.class_name for e in project.entities),
+                        *([naming.REFRESH_TOKEN_CLASS] if tokens is not None else []),
+                    ],
                     key=lambda n: (not n[:1].isupper(), n),
                 ),
             ),
@@ -171,16 +185,36 @@ def _entity_module(project: ir.Project, entity: ir.Entity, deferred: frozenset[s
     )
 
 
+def _refresh_token_module(project: ir.Project, table: ir.Table, deferred: frozenset[str]) -> str:
+    """The refresh-token model: the same column code as an entity's, from the IR table."""
+    package = project.api.name
+    module = ModuleBuilder(package, deferred)
+    module.use(ORM, "Mapped", "mapped_column")
+    module.use(f"{package}.models.base", "Base")
+    columns = [_column(module, project, None, table, c) for c in table.columns]
+    table_args = _table_args(module, table)
+    return render(
+        "models/refresh_token.py.j2",
+        header=header(project),
+        imports=render_imports(module.imports, package),
+        class_name=naming.REFRESH_TOKEN_CLASS,
+        table=table.name,
+        table_args=table_args,
+        columns=columns,
+    )
+
+
 def _column(
     module: ModuleBuilder,
     project: ir.Project,
-    entity: ir.Entity,
+    entity: ir.Entity | None,
     table: ir.Table,
     column: ir.Column,
 ) -> str:
     if column.primary_key and column.name == "id":
         return _id_column(module, project)
-    field_ = next((f for f in entity.fields if f.name == column.name), None)
+    fields = entity.fields if entity is not None else ()
+    field_ = next((f for f in fields if f.name == column.name), None)
     if field_ is not None and field_.type.kind == "enum" and field_.type.enum:
         expression, annotation = _enum_type(module, project, field_.type.enum, column)
     else:

@@ -97,6 +97,11 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         for a in entity.actions
         if a.request is not None
     ]
+    register = None
+    if registers(project, entity):
+        fields, relations = registration_inputs(project, entity)
+        register = [_input_field(module, f, update=False) for f in fields]
+        register += [_relation_input(module, project, r, update=False) for r in relations]
     embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
     if embeds:
@@ -120,6 +125,10 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         entity=entity,
         id_annotation="uuid.UUID" if project.api.id_type == "uuid" else "int",
         create=create,
+        register=register,
+        register_doc=docstring_wrapped(
+            "Body of `POST /auth/register`: no role and no other field only some roles may write."
+        ),
         update=update,
         read=[
             *_id_and_timestamps(module, project, entity, head=True),
@@ -139,6 +148,30 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
     )
+
+
+def registers(project: ir.Project, entity: ir.Entity) -> bool:
+    """True when `entity` is the auth user and people may sign up (`POST /auth/register`)."""
+    auth = project.auth
+    return (
+        auth is not None
+        and auth.user_entity == entity.name
+        and auth.registration_enabled
+        and not auth.creates_tenant
+    )
+
+
+def registration_inputs(
+    project: ir.Project, entity: ir.Entity
+) -> tuple[list[ir.Field], list[ir.Relation]]:
+    """What a sign-up body may carry: the create body without the role and without anything
+    `field_permissions` lets only some roles write (a newcomer holds none of them)."""
+    assert project.auth is not None
+    guarded = {p.field for p in entity.field_permissions if p.write is not None}
+    guarded.add(project.auth.roles_field)
+    fields = [f for f in writable_fields(entity) if f.name not in guarded]
+    relations = [r for r in input_relations(project, entity) if r.name not in guarded]
+    return fields, relations
 
 
 def includable(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:

@@ -48,7 +48,7 @@ CrudOp = Literal["list", "read", "create", "update", "delete"]
 ConditionOp = Literal["eq", "in", "gte", "lte", "ne"]
 RelationKind = Literal["many_to_one", "one_to_one", "one_to_many", "many_to_many"]
 Storage = Literal["column", "child_table", "derived", "flattened"]
-TableKind = Literal["entity", "association", "list", "dependency"]
+TableKind = Literal["entity", "association", "list", "dependency", "token"]
 
 
 @dataclass(frozen=True)

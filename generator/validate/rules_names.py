@@ -8,6 +8,9 @@ import sys
 from collections.abc import Iterator
 
 from generator.compile.naming import (
+    AUTH_MODULE_CLASS,
+    REFRESH_TOKEN_CLASS,
+    REFRESH_TOKEN_TABLE,
     SNAKE_NAME,
     class_name,
     fits_identifier,
@@ -157,6 +160,9 @@ def _report_duplicates(ctx: Ctx, code: str, what: str, items: Iterator[Named]) -
 
 
 def _class_names(ctx: Ctx) -> Iterator[Named]:
+    if ctx.spec.auth is not None:
+        yield REFRESH_TOKEN_CLASS, "the refresh-token model of `auth`", ctx.spec.auth.key_span()
+        yield AUTH_MODULE_CLASS, "the auth routes", ctx.spec.auth.key_span()
     for name, loc in ctx.spec.entities.items():
         yield class_name(name), f"entity `{name}`", loc.key_span()
     for name, enum in ctx.spec.enums.items():
@@ -167,6 +173,8 @@ def _class_names(ctx: Ctx) -> Iterator[Named]:
 
 
 def _tables(ctx: Ctx) -> Iterator[Named]:
+    if ctx.spec.auth is not None:
+        yield REFRESH_TOKEN_TABLE, "the refresh-token table of `auth`", ctx.spec.auth.key_span()
     for name, loc in ctx.spec.entities.items():
         span = loc.span("table") if loc.has("table") else loc.key_span()
         yield effective_table(name, loc), f"entity `{name}`", span

@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     JWT_ISSUER: str = "blog"
     JWT_AUDIENCE: str = "blog-api"
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=1209600, ge=1)
 
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:

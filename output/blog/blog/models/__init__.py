@@ -6,6 +6,7 @@ from blog.models.category import Category
 from blog.models.comment import Comment
 from blog.models.follow import Follow
 from blog.models.post import Post
+from blog.models.refresh_token import RefreshToken
 from blog.models.tag import Tag
 from blog.models.user import User
 
@@ -17,6 +18,7 @@ __all__ = [
     "Comment",
     "Follow",
     "Post",
+    "RefreshToken",
     "Tag",
     "User",
     "metadata",

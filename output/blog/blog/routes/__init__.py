@@ -3,11 +3,12 @@
 
 from fastapi import APIRouter
 
-from blog.routes import category, comment, follow, post, tag, user
+from blog.routes import auth, category, comment, follow, post, tag, user
 
 BASE_PATH = "/api/v1"
 
 api_router = APIRouter()
+api_router.include_router(auth.router)
 api_router.include_router(category.router)
 api_router.include_router(comment.router)
 api_router.include_router(follow.router)

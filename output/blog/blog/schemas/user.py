@@ -43,6 +43,28 @@ class UserCreate(BaseModel):
     desk_id: int | None = None
 
 
+class UserRegister(BaseModel):
+    """Body of `POST /auth/register`: no role and no other field only some roles may write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)]
+    display_name: Annotated[str, Field(min_length=2, max_length=80, pattern=NO_NUL)]
+    bio: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
+    avatar_url: (
+        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        | None
+    ) = None
+    website: (
+        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        | None
+    ) = None
+    terms_accepted_at: UtcDatetime = Field(default_factory=utcnow)
+    notify_on: Annotated[list[UserNotifyOnItem], Field(max_length=4)] = Field(default_factory=list)
+    crosspost_token: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
+
+
 class UserUpdate(BaseModel):
     """Body of `PATCH /users/{id}`: only the fields sent are changed."""
 

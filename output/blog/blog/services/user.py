@@ -17,6 +17,7 @@ from blog.custom import user as hooks
 from blog.models.user import User
 from blog.policies import user as policy
 from blog.repositories import user as repository
+from blog.repositories.auth import revoke_user_tokens
 from blog.schemas.user import UserCreate, UserListParams, UserUpdate
 
 
@@ -64,6 +65,8 @@ async def update_user(
     reject_changes(user, changes, immutable=["terms_accepted_at"])
     changes = await hooks.before_update(session, user, changes)
     user = await repository.update_user(session, principal, user=user, changes=changes)
+    if "password" in changes:  # a new password signs every session out
+        await revoke_user_tokens(session, user.id)
     await hooks.after_update(session, user)
     await session.commit()
     return user

@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     JWT_ISSUER: str = "shop"
     JWT_AUDIENCE: str = "shop-api"
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=600, ge=1)
+    REFRESH_TOKEN_TTL_SECONDS: int = Field(default=2592000, ge=1)
 
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:

@@ -12,6 +12,7 @@ from shop.models.order import Order
 from shop.models.order_line import OrderLine
 from shop.models.organization import Organization
 from shop.models.product import Product
+from shop.models.refresh_token import RefreshToken
 from shop.models.stock_count import StockCount
 from shop.models.store import Store
 from shop.models.store_sku import StoreSku
@@ -33,6 +34,7 @@ __all__ = [
     "OrderLine",
     "Organization",
     "Product",
+    "RefreshToken",
     "StockCount",
     "Store",
     "StoreSku",

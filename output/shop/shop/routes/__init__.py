@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from shop.routes import (
     address,
+    auth,
     category,
     currency,
     customer,
@@ -26,6 +27,7 @@ BASE_PATH = "/api/v1"
 
 api_router = APIRouter()
 api_router.include_router(address.router)
+api_router.include_router(auth.router)
 api_router.include_router(category.router)
 api_router.include_router(currency.router)
 api_router.include_router(customer.router)

@@ -18,6 +18,7 @@ from shop.custom import user as hooks
 from shop.models.user import User
 from shop.policies import user as policy
 from shop.repositories import user as repository
+from shop.repositories.auth import revoke_user_tokens
 from shop.schemas.user import UserCreate, UserListParams, UserUpdate
 
 
@@ -64,6 +65,8 @@ async def update_user(
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, user, changes)
     user = await repository.update_user(session, principal, user=user, changes=changes)
+    if "password" in changes:  # a new password signs every session out
+        await revoke_user_tokens(session, user.id)
     await hooks.after_update(session, user)
     await session.commit()
     return user

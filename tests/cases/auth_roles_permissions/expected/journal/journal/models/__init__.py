@@ -3,6 +3,7 @@
 
 from journal.models.base import Base
 from journal.models.entry import Entry
+from journal.models.refresh_token import RefreshToken
 from journal.models.user import User
 
 metadata = Base.metadata
@@ -10,6 +11,7 @@ metadata = Base.metadata
 __all__ = [
     "Base",
     "Entry",
+    "RefreshToken",
     "User",
     "metadata",
 ]

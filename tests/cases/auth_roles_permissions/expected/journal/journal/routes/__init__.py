@@ -3,10 +3,11 @@
 
 from fastapi import APIRouter
 
-from journal.routes import entry, user
+from journal.routes import auth, entry, user
 
 BASE_PATH = "/api/v1"
 
 api_router = APIRouter()
+api_router.include_router(auth.router)
 api_router.include_router(entry.router)
 api_router.include_router(user.router)

@@ -21,6 +21,15 @@ class UserCreate(BaseModel):
     role: Role = Role.WRITER
 
 
+class UserRegister(BaseModel):
+    """Body of `POST /auth/register`: no role and no other field only some roles may write."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    password: Annotated[str, Field(min_length=12, max_length=1024, pattern=NO_NUL)]
+
+
 class UserUpdate(BaseModel):
     """Body of `PATCH /users/{id}`: only the fields sent are changed."""
 

@@ -4,6 +4,7 @@
 from wiki.models.base import Base
 from wiki.models.member import Member
 from wiki.models.page import Page_
+from wiki.models.refresh_token import RefreshToken
 
 metadata = Base.metadata
 
@@ -11,5 +12,6 @@ __all__ = [
     "Base",
     "Member",
     "Page_",
+    "RefreshToken",
     "metadata",
 ]

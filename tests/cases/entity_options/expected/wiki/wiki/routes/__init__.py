@@ -3,10 +3,11 @@
 
 from fastapi import APIRouter
 
-from wiki.routes import member, page
+from wiki.routes import auth, member, page
 
 BASE_PATH = "/api/v1"
 
 api_router = APIRouter()
+api_router.include_router(auth.router)
 api_router.include_router(member.router)
 api_router.include_router(page.router)

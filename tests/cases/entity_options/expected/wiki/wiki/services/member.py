@@ -16,6 +16,7 @@ from wiki.custom import member as hooks
 from wiki.models.member import Member
 from wiki.policies import member as policy
 from wiki.repositories import member as repository
+from wiki.repositories.auth import revoke_user_tokens
 from wiki.schemas.member import MemberCreate, MemberListParams, MemberUpdate
 
 
@@ -62,6 +63,8 @@ async def update_member(
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, member, changes)
     member = await repository.update_member(session, principal, member=member, changes=changes)
+    if "password" in changes:  # a new password signs every session out
+        await revoke_user_tokens(session, member.id)
     await hooks.after_update(session, member)
     await session.commit()
     return member

@@ -4,6 +4,7 @@
 from saas.models.base import Base
 from saas.models.organization import Organization
 from saas.models.project import Project
+from saas.models.refresh_token import RefreshToken
 from saas.models.task import Task
 from saas.models.user import User
 
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "Organization",
     "Project",
+    "RefreshToken",
     "Task",
     "User",
     "metadata",

@@ -16,6 +16,7 @@ from saas.custom import user as hooks
 from saas.models.user import User
 from saas.policies import user as policy
 from saas.repositories import user as repository
+from saas.repositories.auth import revoke_user_tokens
 from saas.schemas.user import UserCreate, UserListParams, UserUpdate
 
 
@@ -62,6 +63,8 @@ async def update_user(
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, user, changes)
     user = await repository.update_user(session, principal, user=user, changes=changes)
+    if "password" in changes:  # a new password signs every session out
+        await revoke_user_tokens(session, user.id)
     await hooks.after_update(session, user)
     await session.commit()
     return user

@@ -17,6 +17,8 @@ class Message(StrEnum):
     MALFORMED_JSON = "MALFORMED_JSON"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     UNAUTHORIZED = "UNAUTHORIZED"
+    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
+    REFRESH_REJECTED = "REFRESH_REJECTED"
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     ENTITY_NOT_FOUND = "ENTITY_NOT_FOUND"
@@ -46,6 +48,14 @@ MESSAGES: Final[dict[Message, dict[Locale, str]]] = {
     Message.UNAUTHORIZED: {
         "en": "Authentication is required.",
         "vi": "Cần xác thực.",
+    },
+    Message.INVALID_CREDENTIALS: {
+        "en": "The username or password is incorrect.",
+        "vi": "Tên đăng nhập hoặc mật khẩu không đúng.",
+    },
+    Message.REFRESH_REJECTED: {
+        "en": "The refresh token is invalid, expired or revoked; sign in again.",
+        "vi": "Refresh token không hợp lệ, đã hết hạn hoặc đã bị thu hồi; hãy đăng nhập lại.",
     },
     Message.FORBIDDEN: {
         "en": "You are not allowed to do this.",
