@@ -14,6 +14,8 @@ from urllib.parse import quote
 from generator import ir
 from generator.emit.base import RenderedFile, environment, header, once_header, render
 from generator.emit.entity_context import module_name
+from generator.emit.imports import Import, render_imports
+from generator.emit.schemas import registers
 from generator.emit.tests import creatable
 
 # (template under templates/app/, output path under the project folder ({package} is the
@@ -38,6 +40,7 @@ FILES: tuple[tuple[str, str, bool], ...] = (
     ("package/core/handlers.py.j2", "{package}/core/handlers.py", False),
     ("package/core/i18n.py.j2", "{package}/core/i18n.py", False),
     ("package/core/pagination.py.j2", "{package}/core/pagination.py", False),
+    ("package/core/ratelimit.py.j2", "{package}/core/ratelimit.py", False),
     ("package/core/types.py.j2", "{package}/core/types.py", False),
     ("package/models/base.py.j2", "{package}/models/base.py", False),
     ("empty.py.j2", "{package}/repositories/__init__.py", False),
@@ -55,6 +58,7 @@ FILES: tuple[tuple[str, str, bool], ...] = (
     ("tests/test_migrations.py.j2", "tests/test_migrations.py", False),
     ("tests/test_openapi.py.j2", "tests/test_openapi.py", False),
     ("tests/test_operations.py.j2", "tests/test_operations.py", False),
+    ("tests/test_rate_limits.py.j2", "tests/test_rate_limits.py", False),
 )
 
 # Accept-Language headers the generated test_core checks, each with the locales it accepts
@@ -111,6 +115,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
     """Everything any app template uses, computed once per project."""
     api = project.api
     auth_user = project.entity(project.auth.user_entity) if project.auth else None
+    registering = auth_user is not None and registers(project, auth_user)
     catalog = environment().get_template("app/_messages.j2").module
     kinds = {f.type.kind for f in _all_fields(project)} | (
         {"uuid"} if api.id_type == "uuid" else set()
@@ -163,6 +168,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth": project.auth is not None,
         # The generated tests sign in as users they create through the API's own validation.
         "test_users": auth_user is not None and creatable(project, auth_user),
+        "test_role": (project.auth.default_role or project.roles[0].name) if project.auth else None,
         "auth_user_module": module_name(auth_user) if auth_user else None,
         "auth_user_class": auth_user.class_name if auth_user else None,
         "auth_roles_field": project.auth.roles_field if project.auth else None,
@@ -170,13 +176,42 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth_username_field": project.auth.username_field if project.auth else None,
         "auth_multiple_roles": project.auth.multiple_roles if project.auth else False,
         "access_token_ttl": project.auth.access_token_ttl_seconds if project.auth else 0,
+        "rate_limit_anonymous": api.rate_limit_anonymous,
+        "rate_limit_authenticated": api.rate_limit_authenticated,
+        "sign_in_paths": [
+            f"{prefix}/auth/{name}"
+            for name in ("login", "refresh", *(["register"] if registering else []))
+        ],
         "refresh_token_ttl": project.auth.refresh_token_ttl_seconds if project.auth else 0,
         "routers": sorted([*(module_name(e) for e in routed), *(["auth"] if project.auth else [])]),
         "example_operation": next(
             (f"list_{e.plural}" for e in routed if "list" in e.crud), "check_health"
         ),
         "readme": _readme(project, routed, prefix),
+        "rate_limit_test_imports": _rate_limit_test_imports(project, auth_user),
     }
+
+
+def _rate_limit_test_imports(project: ir.Project, auth_user: ir.Entity | None) -> str:
+    package = project.api.name
+    imports = {
+        Import("collections.abc", "AsyncIterator"),
+        Import("contextlib", "asynccontextmanager"),
+        Import("pytest"),
+        Import("httpx", "ASGITransport"),
+        Import("httpx", "AsyncClient"),
+        Import("pydantic", "ValidationError"),
+        Import("sqlalchemy.ext.asyncio", "AsyncEngine"),
+        Import(f"{package}.core.config", "Settings"),
+        Import(f"{package}.main", "create_app"),
+        Import("tests.conftest", "TEST_REDIS_URL"),
+        Import("tests.conftest", "settings_for"),
+    }
+    if project.auth is not None:
+        imports.add(Import("typing", "Any"))
+    if auth_user is not None and creatable(project, auth_user):
+        imports.add(Import("tests.conftest", "Users"))
+    return render_imports(imports, package)
 
 
 def _all_fields(project: ir.Project) -> Iterator[ir.Field]:

@@ -15,6 +15,7 @@ from blog import __version__
 from blog.core.config import Settings, get_settings
 from blog.core.db import create_engine, create_sessionmaker
 from blog.core.handlers import EXCEPTION_HANDLERS
+from blog.core.ratelimit import RateLimiter
 from blog.middleware import add_middleware
 from blog.routes import BASE_PATH, api_router, health
 
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.engine = database
     app.state.sessionmaker = create_sessionmaker(database, debug=settings.DEBUG)
-    add_middleware(app, settings)
+    app.state.rate_limiter = RateLimiter(settings)
+    add_middleware(app, settings, app.state.rate_limiter)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)
     return app

@@ -30,7 +30,7 @@ async def check_health() -> Envelope[HealthStatus]:
     return Envelope(data=HealthStatus(status="ok"))
 
 
-@router.get("/ready", responses=error_responses(503))
+@router.get("/ready", responses=error_responses(503, rate_limited=False))
 async def check_readiness(session: SessionDep) -> Envelope[HealthStatus]:
     """Report whether the database answers."""
     try:

@@ -15,6 +15,7 @@ from notes import __version__
 from notes.core.config import Settings, get_settings
 from notes.core.db import create_engine, create_sessionmaker
 from notes.core.handlers import EXCEPTION_HANDLERS
+from notes.core.ratelimit import RateLimiter
 from notes.middleware import add_middleware
 from notes.routes import BASE_PATH, api_router, health
 
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.settings = settings
     app.state.engine = database
     app.state.sessionmaker = create_sessionmaker(database, debug=settings.DEBUG)
-    add_middleware(app, settings)
+    app.state.rate_limiter = RateLimiter(settings)
+    add_middleware(app, settings, app.state.rate_limiter)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)
     return app

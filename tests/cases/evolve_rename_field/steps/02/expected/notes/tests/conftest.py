@@ -2,11 +2,13 @@
 """Test fixtures: a migrated database per session, an app bound to it, an HTTP client.
 
 SQLite (a temporary file) by default; PostgreSQL when TEST_DATABASE_URL is set, in schemas
-of their own, and then an unreachable server fails the run instead of skipping it.
+of their own, and then an unreachable server fails the run instead of skipping it. Rate limits
+are kept in process, or in Redis when TEST_REDIS_URL is set (under a namespace of this run).
 """
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -28,6 +30,9 @@ from notes.models import Base
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL")
+# Budgets no test reaches by accident; tests/test_rate_limits.py sets small ones.
+GENEROUS_LIMIT = "1000000/minute"
 
 
 @dataclass(frozen=True)
@@ -103,16 +108,26 @@ async def engine(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Asyn
     await database.drop()
 
 
+def settings_for(engine: AsyncEngine, **overrides: Any) -> Settings:
+    """Settings for an app on `engine`: test environment, a small body cap, generous rate
+    limits in a namespace of their own (Redis when TEST_REDIS_URL is set)."""
+    values: dict[str, Any] = {
+        "ENV": "test",
+        "DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "MAX_BODY_SIZE": 64 * 1024,
+        "CORS_ORIGINS": ["http://localhost:3000"],
+        "REDIS_URL": TEST_REDIS_URL,
+        "RATE_LIMIT_NAMESPACE": f"notes-test-{uuid.uuid4().hex}",
+        "RATE_LIMIT_ANONYMOUS": GENEROUS_LIMIT,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
 @pytest.fixture(scope="session")
 def settings(engine: AsyncEngine) -> Settings:
-    """Settings of the app under test: test environment, a small body cap."""
-    return Settings(
-        _env_file=None,
-        ENV="test",
-        DATABASE_URL=engine.url.render_as_string(hide_password=False),
-        MAX_BODY_SIZE=64 * 1024,
-        CORS_ORIGINS=["http://localhost:3000"],
-    )
+    """Settings of the app under test."""
+    return settings_for(engine)
 
 
 @pytest.fixture(scope="session")

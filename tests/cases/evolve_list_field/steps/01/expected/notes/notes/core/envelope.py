@@ -95,12 +95,30 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
 }
 
 
-def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the error statuses an operation can answer with."""
-    return {
+RATE_LIMITED: dict[str, Any] = {
+    "model": ErrorEnvelope,
+    "description": ERROR_DESCRIPTIONS[429],
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before the budget has room again.",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+
+
+def error_responses(
+    *status_codes: int, rate_limited: bool = True
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the error statuses an operation can answer with; every rate
+    limited operation can also answer 429."""
+    responses: dict[int | str, dict[str, Any]] = {
         status: {"model": ErrorEnvelope, "description": ERROR_DESCRIPTIONS[status]}
         for status in status_codes
     }
+    if rate_limited:
+        responses[429] = RATE_LIMITED
+    return responses
 
 
 CREATED_WITH_LOCATION: dict[int | str, dict[str, Any]] = {

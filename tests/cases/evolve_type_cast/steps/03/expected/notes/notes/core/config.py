@@ -5,7 +5,8 @@ import json
 from functools import lru_cache
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BeforeValidator, Field, model_validator
+from limits import parse
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # The development default the contract asks for; ENV=production refuses it (see below).
@@ -20,6 +21,22 @@ def _parse_list(value: Any) -> Any:
         if text.startswith("["):
             return json.loads(text)
         return [item.strip() for item in text.split(",") if item.strip()]
+    return value
+
+
+def _rate_limit(value: str) -> str:
+    """A budget `limits` understands: one `<count>/<period>` item."""
+    try:
+        parse(value)
+    except ValueError as exc:
+        raise ValueError(f"not a rate limit: {value!r} (write e.g. 60/minute)") from exc
+    return value
+
+
+def _explicit_origins(value: list[str]) -> list[str]:
+    """CORS origins are listed one by one: `*` would let every site call the API."""
+    if "*" in value:
+        raise ValueError("CORS_ORIGINS must list origins; `*` is not accepted")
     return value
 
 
@@ -41,8 +58,15 @@ class Settings(BaseSettings):
     REDIS_URL: str | None = None
 
     SECRET_KEY: str = DEVELOPMENT_SECRET_KEY
-    CORS_ORIGINS: Annotated[list[str], NoDecode, BeforeValidator(_parse_list)] = []
+    CORS_ORIGINS: Annotated[
+        list[str], NoDecode, BeforeValidator(_parse_list), AfterValidator(_explicit_origins)
+    ] = []
     MAX_BODY_SIZE: int = Field(default=1_048_576, ge=1)
+
+    # Budgets in the `limits` notation (`60/minute`); REDIS_URL makes them shared.
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_NAMESPACE: str = "notes"
+    RATE_LIMIT_ANONYMOUS: Annotated[str, AfterValidator(_rate_limit)] = "60/minute"
 
     @model_validator(mode="after")
     def _check_secret_key(self) -> Self:
