@@ -168,6 +168,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth": project.auth is not None,
         # The generated tests sign in as users they create through the API's own validation.
         "test_users": auth_user is not None and creatable(project, auth_user),
+        "top_role": project.roles[0].name if project.roles else "",
         "test_role": (project.auth.default_role or project.roles[0].name) if project.auth else None,
         "auth_user_module": module_name(auth_user) if auth_user else None,
         "auth_user_class": auth_user.class_name if auth_user else None,

@@ -13,7 +13,7 @@ from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.schemas import registers, registration_inputs
-from generator.emit.tests import creatable
+from generator.emit.tests import creatable, required_parents
 
 # Error statuses of `POST /auth/register` (409: the username is taken).
 REGISTER_ERRORS = (400, 409, 413, 422)
@@ -36,12 +36,20 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     ]
     user = project.entity(project.auth.user_entity)
     if creatable(project, user):  # the tests sign in as users they create
+        tests = _test_context(project, user)
         files.append(
             RenderedFile(
                 f"{project.api.name}/tests/test_auth.py",
-                render("auth/test_auth.py.j2", **context, **_test_context(project, user)),
+                render("auth/test_auth.py.j2", **context, **tests),
             )
         )
+        if not required_parents(project, user):  # the command line takes no related rows
+            files.append(
+                RenderedFile(
+                    f"{project.api.name}/tests/test_cli.py",
+                    render("auth/test_cli.py.j2", **context, **tests),
+                )
+            )
     return files
 
 
@@ -55,6 +63,7 @@ def _test_context(project: ir.Project, user: ir.Entity) -> dict[str, object]:
         "password_field": auth.password_field,
         "roles_field": auth.roles_field,
         "default_role_json": [role] if auth.multiple_roles else role,
+        "multiple_roles": auth.multiple_roles,
         "password_changer": password_changer(project, user),
         "user_path": user.path,
         "user_versioned": user.versioned,
