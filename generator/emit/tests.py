@@ -3,6 +3,7 @@ module per entity that drives its routes over HTTP."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -135,6 +136,41 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 )
             )
     return files
+
+
+# Longer strings would trip the generated suite's body cap (413) before the validator (422).
+LONGEST_TESTED_STRING = 16_000
+_TEXT_KINDS = ("string", "text", "email", "url", "slug", "password")
+_NUMBER_KINDS = ("integer", "bigint", "float", "decimal")
+# A value of the kind's format that its validator must refuse.
+_MALFORMED = {"email": "not-an-email", "url": "not a url", "slug": "Not A Slug"}
+
+
+def constraint_cases(fields: list[ir.Field]) -> list[tuple[str, str, str]]:
+    """(field, case id, Python expression of a value it must refuse): one case per constraint
+    of every field a create body carries, each just outside its bound."""
+    cases = []
+    for f in fields:
+        if f.storage != "column":
+            continue
+        kind = f.type.kind
+        if kind in _TEXT_KINDS:
+            if f.min_length:
+                cases.append((f.name, "too-short", f'"x" * {f.min_length - 1}'))
+            longest = f.max_length or f.type.max_length
+            if longest and longest < LONGEST_TESTED_STRING:
+                cases.append((f.name, "too-long", f'"x" * {longest + 1}'))
+            if kind in _MALFORMED:
+                cases.append((f.name, "malformed", repr(_MALFORMED[kind])))
+        elif kind in _NUMBER_KINDS:
+            step = 1 if kind in ("integer", "bigint") else 0.5
+            if f.min is not None:
+                cases.append((f.name, "below-minimum", repr(f.min - step)))
+            if f.max is not None:
+                cases.append((f.name, "above-maximum", repr(f.max + step)))
+        elif kind == "enum":
+            cases.append((f.name, "not-a-value", repr("not one of the values")))
+    return cases
 
 
 def creatable(project: ir.Project, entity: ir.Entity, seen: frozenset[str] = frozenset()) -> bool:
@@ -286,9 +322,6 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         ),
         None,
     )
-    too_long = [
-        f for f in writable if f.type.kind in ("string", "email", "slug", "url") and not f.pattern
-    ]
     constant = naming.py_attr(entity.plural).upper()
     action_code = " ".join(
         value_expression(f, project)
@@ -316,7 +349,11 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             if includable(project, entity) and "list" in allowed
             else set()
         )
-        | ({Import("pytest")} if writer is not None else set())
+        | (
+            {Import("pytest")}
+            if writer is not None or ("create" in allowed and constraint_cases(writable))
+            else set()
+        )
         | ({Import("tests.factories", "if_match")} if entity.versioned else set())
         | (
             {Import("asyncio")} if entity.versioned and "update" in allowed and tweakable else set()
@@ -342,13 +379,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
                 *([tweakable.name] if tweakable else []),
             }
         ),
-        too_long=too_long[0] if too_long else None,
-        too_long_length=(too_long[0].type.max_length or 255) + 1 if too_long else 0,
-        below_min=next(
-            (f for f in writable if f.min is not None and f.type.kind in ("integer", "bigint")),
-            None,
-        ),
-        bad_enum=next((f for f in writable if f.type.kind == "enum"), None),
+        constraint_cases=constraint_cases(writable),
         unique=next(
             (
                 f
@@ -631,6 +662,81 @@ def _read_rule_tests(
 _PY_OPERATORS = {"eq": "==", "ne": "!=", "gte": ">=", "lte": "<=", "in": "in"}
 
 
+def _filter_rows(
+    project: ir.Project, entity: ir.Entity, row_filter: ir.RowFilter, made_by: str | None
+) -> tuple[str | None, str | None]:
+    """Keyword arguments of the factory for a row the filter lets through (its first
+    alternative satisfied) and for one it keeps out (one condition of every alternative
+    broken); None where the creating role cannot write such values through the create body."""
+    held = set(next((r.closure for r in project.roles if r.name == made_by), ()))
+    held.add(made_by or "")
+    guarded = {
+        p.field for p in entity.field_permissions if p.write is not None and not held & set(p.write)
+    }
+    writable = {
+        f.name: f
+        for f in writable_fields(entity)
+        if f.storage == "column" and f.name not in guarded
+    }
+    shown: dict[str, Any] = {}
+    hidden: dict[str, Any] = {}
+    for alternative in row_filter.alternatives[:1]:
+        for c in alternative:
+            f = writable.get(c.path[0])
+            value = None if f is None else _meeting(project, f, c)
+            if value is _NONE:
+                return None, None
+            shown[c.path[0]] = value
+    for alternative in row_filter.alternatives:
+        for c in alternative:
+            f = writable.get(c.path[0])
+            value = _NONE if f is None or c.path[0] in hidden else _breaking(project, f, c)
+            if value is not _NONE:
+                hidden[c.path[0]] = value
+                break
+        else:
+            return _keywords(shown), None
+    return _keywords(shown), _keywords(hidden)
+
+
+def _keywords(values: dict[str, Any]) -> str:
+    """`name=value, ...` for the factory; `**{...}` when a name is not an identifier."""
+    if all(naming.py_attr(name) == name for name in values):
+        return ", ".join(f"{name}={py_literal(value)}" for name, value in values.items())
+    return "**" + py_literal(values)
+
+
+_NONE = object()  # no such value
+
+
+def _enum_values(project: ir.Project, f: ir.Field) -> tuple[str, ...]:
+    return next((e.values for e in project.enums if e.name == f.type.enum), ())
+
+
+def _meeting(project: ir.Project, f: ir.Field, c: ir.Condition) -> Any:
+    """A value of `f` that satisfies `c`, or _NONE."""
+    if c.op == "in" and isinstance(c.value, tuple) and c.value:
+        return c.value[0]
+    if c.op in ("eq", "gte", "lte"):
+        return c.value
+    return _breaking(project, f, dataclasses.replace(c, op="eq"))
+
+
+def _breaking(project: ir.Project, f: ir.Field, c: ir.Condition) -> Any:
+    """A value of `f` that fails `c`, or _NONE."""
+    kind = f.type.kind
+    if c.op == "ne":
+        return c.value
+    if isinstance(c.value, bool) and c.op == "eq":
+        return not c.value
+    avoid = list(c.value) if isinstance(c.value, tuple) else [c.value]
+    if kind == "enum" and c.op in ("eq", "in"):
+        return next((v for v in _enum_values(project, f) if v not in avoid), _NONE)
+    if kind in ("integer", "bigint") and isinstance(c.value, int):
+        return {"eq": c.value + 1, "gte": c.value - 1, "lte": c.value + 1}.get(c.op, _NONE)
+    return _NONE
+
+
 def _filter_checks(
     project: ir.Project, entity: ir.Entity, policy: Any, made_by: str | None
 ) -> list[dict[str, Any]]:
@@ -662,11 +768,14 @@ def _filter_checks(
             alternatives = []
             break
         if alternatives:
+            shown, hidden = _filter_rows(project, entity, row_filter, made_by)
             checks.append(
                 {
                     "key": row_filter.role,
                     "role": role,
                     "visible": " or ".join(f"({a})" for a in alternatives),
+                    "shown": shown,
+                    "hidden": hidden,
                 }
             )
     return checks

@@ -140,17 +140,26 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await category_body(actors, **{"name": "x" * 81})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("name", "x" * 81, id="name-too-long"),
+        pytest.param("slug", "x" * 81, id="slug-too-long"),
+        pytest.param("slug", "Not A Slug", id="slug-malformed"),
+        pytest.param("description", "x" * 1001, id="description-too-long"),
+        pytest.param("color", "x" * 8, id="color-too-long"),
+        pytest.param("position", -1, id="position-below-minimum"),
+        pytest.param("position", 1001, id="position-above-maximum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await category_body(actors, **{field: value})
     response = await client.post(CATEGORIES, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_position_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await category_body(actors, **{"position": -1})
-    response = await client.post(CATEGORIES, json=payload)
-    assert response.status_code == 422
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_second_row_with_the_same_name_is_409(client: AsyncClient, actors: Actors) -> None:

@@ -165,10 +165,22 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_status_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await comment_body(actors, **{"status": "not one of the values"})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("body", "x" * 0, id="body-too-short"),
+        pytest.param("body", "x" * 5001, id="body-too-long"),
+        pytest.param("status", "not one of the values", id="status-not-a-value"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await comment_body(actors, **{field: value})
     response = await client.post(COMMENTS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
+    assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_deleted_row_is_hidden_and_can_be_restored(

@@ -173,25 +173,30 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_title_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await post_body(actors, **{"title": "x" * 201})
-    response = await client.post(POSTS, json=payload)
-    assert response.status_code == 422
-    assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_reading_minutes_below_its_minimum_is_422(
-    client: AsyncClient, actors: Actors
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("title", "x" * 2, id="title-too-short"),
+        pytest.param("title", "x" * 201, id="title-too-long"),
+        pytest.param("slug", "x" * 221, id="slug-too-long"),
+        pytest.param("slug", "Not A Slug", id="slug-malformed"),
+        pytest.param("summary", "x" * 501, id="summary-too-long"),
+        pytest.param("status", "not one of the values", id="status-not-a-value"),
+        pytest.param("reading_minutes", 0, id="reading_minutes-below-minimum"),
+        pytest.param("reading_minutes", 241, id="reading_minutes-above-maximum"),
+        pytest.param("cover_image_url", "x" * 2049, id="cover_image_url-too-long"),
+        pytest.param("cover_image_url", "not a url", id="cover_image_url-malformed"),
+        pytest.param("editor_notes", "x" * 5001, id="editor_notes-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
 ) -> None:
-    payload = await post_body(actors, **{"reading_minutes": 0})
+    payload = await post_body(actors, **{field: value})
     response = await client.post(POSTS, json=payload)
-    assert response.status_code == 422
-
-
-async def test_status_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await post_body(actors, **{"status": "not one of the values"})
-    response = await client.post(POSTS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
+    assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_action_submit_answers_with_the_row_and_404_for_an_unknown_id(actors: Actors) -> None:

@@ -132,20 +132,34 @@ async def test_last_seen_at_is_shown_only_to_admin(actors: Actors) -> None:
 
 async def test_the_row_filter_of_anonymous_decides_whether_it_sees_a_row(actors: Actors) -> None:
     """`row_filter` `anonymous`: a row it does not let through answers 404, like a missing one."""
-    row = await create_user(actors)
+    rows = [
+        await create_user(actors, is_active=True, role="author"),
+        await create_user(actors, is_active=False),
+    ]
     client = await actors.client(None)
-    response = await client.get(f"{USERS}/{row['id']}")
-    visible = row["is_active"] is True and row["role"] in ["author", "editor", "admin"]
-    assert response.status_code == (200 if visible else 404), response.text
+    verdicts = []
+    for row in rows:
+        response = await client.get(f"{USERS}/{row['id']}")
+        visible = row["is_active"] is True and row["role"] in ["author", "editor", "admin"]
+        assert response.status_code == (200 if visible else 404), response.text
+        verdicts.append(visible)
+    assert verdicts == [True, False], "the rows must test both sides of the filter"
 
 
 async def test_the_row_filter_of_user_decides_whether_it_sees_a_row(actors: Actors) -> None:
     """`row_filter` `user`: a row it does not let through answers 404, like a missing one."""
-    row = await create_user(actors)
+    rows = [
+        await create_user(actors, is_active=True),
+        await create_user(actors, is_active=False),
+    ]
     client = await actors.client("user")
-    response = await client.get(f"{USERS}/{row['id']}")
-    visible = row["is_active"] is True
-    assert response.status_code == (200 if visible else 404), response.text
+    verdicts = []
+    for row in rows:
+        response = await client.get(f"{USERS}/{row['id']}")
+        visible = row["is_active"] is True
+        assert response.status_code == (200 if visible else 404), response.text
+        verdicts.append(visible)
+    assert verdicts == [True, False], "the rows must test both sides of the filter"
 
 
 def assert_allowed_as_expected(response: Response, expected: str) -> None:

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -104,7 +105,24 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_sequence_no_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await reading_body(actors, **{"sequence_no": -1})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("sequence_no", -1, id="sequence_no-below-minimum"),
+        pytest.param("temperature_c", -90.5, id="temperature_c-below-minimum"),
+        pytest.param("temperature_c", 60.5, id="temperature_c-above-maximum"),
+        pytest.param("humidity_pct", -1, id="humidity_pct-below-minimum"),
+        pytest.param("humidity_pct", 101, id="humidity_pct-above-maximum"),
+        pytest.param("pressure_hpa", 799.5, id="pressure_hpa-below-minimum"),
+        pytest.param("pressure_hpa", 1100.5, id="pressure_hpa-above-maximum"),
+        pytest.param("rainfall_mm", -0.5, id="rainfall_mm-below-minimum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await reading_body(actors, **{field: value})
     response = await client.post(READINGS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
+    assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

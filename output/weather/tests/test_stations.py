@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -140,23 +141,28 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await station_body(actors, **{"name": "x" * 121})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("code", "x" * 11, id="code-too-long"),
+        pytest.param("name", "x" * 121, id="name-too-long"),
+        pytest.param("kind", "not one of the values", id="kind-not-a-value"),
+        pytest.param("latitude", -90.5, id="latitude-below-minimum"),
+        pytest.param("latitude", 90.5, id="latitude-above-maximum"),
+        pytest.param("longitude", -180.5, id="longitude-below-minimum"),
+        pytest.param("longitude", 180.5, id="longitude-above-maximum"),
+        pytest.param("elevation_m", -501, id="elevation_m-below-minimum"),
+        pytest.param("elevation_m", 9001, id="elevation_m-above-maximum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await station_body(actors, **{field: value})
     response = await client.post(STATIONS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_elevation_m_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await station_body(actors, **{"elevation_m": -501})
-    response = await client.post(STATIONS, json=payload)
-    assert response.status_code == 422
-
-
-async def test_kind_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await station_body(actors, **{"kind": "not one of the values"})
-    response = await client.post(STATIONS, json=payload)
-    assert response.status_code == 422
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_second_row_with_the_same_code_is_409(client: AsyncClient, actors: Actors) -> None:

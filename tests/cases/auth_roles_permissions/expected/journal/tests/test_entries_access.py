@@ -128,11 +128,18 @@ async def test_server_set_fields_in_an_update_are_422_and_change_nothing(actors:
 
 async def test_the_row_filter_of_anonymous_decides_whether_it_sees_a_row(actors: Actors) -> None:
     """`row_filter` `anonymous`: a row it does not let through answers 404, like a missing one."""
-    row = await create_entry(actors)
+    rows = [
+        await create_entry(actors, status="published"),
+        await create_entry(actors, status="draft"),
+    ]
     client = await actors.client(None)
-    response = await client.get(f"{ENTRIES}/{row['id']}")
-    visible = row["status"] == "published"
-    assert response.status_code == (200 if visible else 404), response.text
+    verdicts = []
+    for row in rows:
+        response = await client.get(f"{ENTRIES}/{row['id']}")
+        visible = row["status"] == "published"
+        assert response.status_code == (200 if visible else 404), response.text
+        verdicts.append(visible)
+    assert verdicts == [True, False], "the rows must test both sides of the filter"
 
 
 def assert_allowed_as_expected(response: Response, expected: str) -> None:

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -119,14 +120,20 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await event_body(actors, **{"name": "x" * 256})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("name", "x" * 256, id="name-too-long"),
+        pytest.param("venue", "x" * 81, id="venue-too-long"),
+        pytest.param("capacity", 0, id="capacity-below-minimum"),
+        pytest.param("capacity", 100001, id="capacity-above-maximum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await event_body(actors, **{field: value})
     response = await client.post(EVENTS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_capacity_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await event_body(actors, **{"capacity": 0})
-    response = await client.post(EVENTS, json=payload)
-    assert response.status_code == 422
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

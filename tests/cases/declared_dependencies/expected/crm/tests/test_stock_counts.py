@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -138,17 +139,21 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_sku_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await stock_count_body(actors, **{"sku": "x" * 33})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("sku", "x" * 33, id="sku-too-long"),
+        pytest.param("quantity", -1, id="quantity-below-minimum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await stock_count_body(actors, **{field: value})
     response = await client.post(STOCK_COUNTS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_quantity_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await stock_count_body(actors, **{"quantity": -1})
-    response = await client.post(STOCK_COUNTS, json=payload)
-    assert response.status_code == 422
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_write_contradicting_shelf_slot_is_409(client: AsyncClient, actors: Actors) -> None:

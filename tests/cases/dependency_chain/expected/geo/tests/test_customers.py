@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -119,11 +120,21 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_name_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await customer_body(actors, **{"name": "x" * 256})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("name", "x" * 256, id="name-too-long"),
+        pytest.param("zip_code", "x" * 11, id="zip_code-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await customer_body(actors, **{field: value})
     response = await client.post(CUSTOMERS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_write_contradicting_zip_code_is_409(client: AsyncClient, actors: Actors) -> None:

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -104,23 +105,34 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_an_email_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await sample_body(actors, **{"an_email": "x" * 321})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("a_string", "x" * 1, id="a_string-too-short"),
+        pytest.param("a_string", "x" * 41, id="a_string-too-long"),
+        pytest.param("an_integer", 0, id="an_integer-below-minimum"),
+        pytest.param("an_integer", 11, id="an_integer-above-maximum"),
+        pytest.param("a_float", 0.0, id="a_float-below-minimum"),
+        pytest.param("a_float", 100.0, id="a_float-above-maximum"),
+        pytest.param("a_decimal", -0.5, id="a_decimal-below-minimum"),
+        pytest.param("an_email", "x" * 321, id="an_email-too-long"),
+        pytest.param("an_email", "not-an-email", id="an_email-malformed"),
+        pytest.param("a_url", "x" * 2049, id="a_url-too-long"),
+        pytest.param("a_url", "not a url", id="a_url-malformed"),
+        pytest.param("a_slug", "x" * 256, id="a_slug-too-long"),
+        pytest.param("a_slug", "Not A Slug", id="a_slug-malformed"),
+        pytest.param("a_rating", "not one of the values", id="a_rating-not-a-value"),
+        pytest.param("an_inline_enum", "not one of the values", id="an_inline_enum-not-a-value"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await sample_body(actors, **{field: value})
     response = await client.post(SAMPLES, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
-
-
-async def test_an_integer_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await sample_body(actors, **{"an_integer": 0})
-    response = await client.post(SAMPLES, json=payload)
-    assert response.status_code == 422
-
-
-async def test_a_rating_outside_its_values_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await sample_body(actors, **{"a_rating": "not one of the values"})
-    response = await client.post(SAMPLES, json=payload)
-    assert response.status_code == 422
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
 
 
 async def test_a_second_row_with_the_same_an_email_is_409(

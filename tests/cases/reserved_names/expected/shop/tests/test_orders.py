@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -119,8 +120,21 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_type_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await order_body(actors, **{"type": "x" * 21})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("type", "x" * 21, id="type-too-long"),
+        pytest.param("format", "x" * 256, id="format-too-long"),
+        pytest.param("match", "x" * 256, id="match-too-long"),
+        pytest.param("model_config", "x" * 256, id="model_config-too-long"),
+        pytest.param("class", "x" * 256, id="class-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await order_body(actors, **{field: value})
     response = await client.post(ORDERS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -138,8 +139,22 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_phone1_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await contact_body(actors, **{"phone1": "x" * 21})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("phone1", "x" * 21, id="phone1-too-long"),
+        pytest.param("phone2", "x" * 21, id="phone2-too-long"),
+        pytest.param("phone3", "x" * 21, id="phone3-too-long"),
+        pytest.param("address_line_1", "x" * 256, id="address_line_1-too-long"),
+        pytest.param("address_line_2", "x" * 256, id="address_line_2-too-long"),
+        pytest.param("company_name", "x" * 256, id="company_name-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await contact_body(actors, **{field: value})
     response = await client.post(CONTACTS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

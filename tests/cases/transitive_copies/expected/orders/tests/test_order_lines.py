@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -136,7 +137,17 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_quantity_below_its_minimum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await order_line_body(actors, **{"quantity": 0})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("quantity", 0, id="quantity-below-minimum"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await order_line_body(actors, **{field: value})
     response = await client.post(ORDER_LINES, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
+    assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -93,8 +94,17 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_label_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await secret_body(actors, **{"label": "x" * 65})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("label", "x" * 65, id="label-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await secret_body(actors, **{field: value})
     response = await client.post(SECRETS, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}

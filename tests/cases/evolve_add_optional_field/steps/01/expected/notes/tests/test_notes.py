@@ -3,6 +3,7 @@
 
 from typing import Any
 
+import pytest
 from httpx import AsyncClient
 
 from tests.conftest import Actors
@@ -119,8 +120,17 @@ async def test_delete_answers_200_with_null_data_then_404(
     assert response.status_code == 404
 
 
-async def test_title_longer_than_its_maximum_is_422(client: AsyncClient, actors: Actors) -> None:
-    payload = await note_body(actors, **{"title": "x" * 101})
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        pytest.param("title", "x" * 101, id="title-too-long"),
+    ],
+)
+async def test_a_value_outside_a_constraint_is_422(
+    client: AsyncClient, actors: Actors, field: str, value: object
+) -> None:
+    payload = await note_body(actors, **{field: value})
     response = await client.post(NOTES, json=payload)
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
