@@ -1803,3 +1803,26 @@ def test_dependencies_with_one_determinant_are_one_table_not_an_error() -> None:
               - "zip_code -> city"
               - "zip_code -> state"
         """) == ""
+
+
+def test_an_entity_must_not_take_the_refresh_token_table_or_the_auth_modules() -> None:
+    assert check(
+        AUTH_SPEC
+        + entities(f"""
+          session:
+            table: refresh_tokens
+            permissions: {ALL}
+          refresh_token:
+            table: tokens
+            permissions: {ALL}
+          auth:
+            path: logins
+            permissions: {ALL}
+        """)
+    ) == lines(
+        """
+        specs/spec.yaml:19:12: error: entity `session` has the same table `refresh_tokens` as the refresh-token table of `auth` (at specs/spec.yaml:5:1)
+        specs/spec.yaml:21:3: error: entity `refresh_token` has the same class name `RefreshToken` as the refresh-token model of `auth` (at specs/spec.yaml:5:1)
+        specs/spec.yaml:24:3: error: entity `auth` has the same class name `Auth` as the auth routes (at specs/spec.yaml:5:1)
+        """
+    )

@@ -662,7 +662,7 @@ def _read_rule_tests(
 _PY_OPERATORS = {"eq": "==", "ne": "!=", "gte": ">=", "lte": "<=", "in": "in"}
 
 
-def _filter_rows(
+def filter_rows(
     project: ir.Project, entity: ir.Entity, row_filter: ir.RowFilter, made_by: str | None
 ) -> tuple[str | None, str | None]:
     """Keyword arguments of the factory for a row the filter lets through (its first
@@ -768,7 +768,7 @@ def _filter_checks(
             alternatives = []
             break
         if alternatives:
-            shown, hidden = _filter_rows(project, entity, row_filter, made_by)
+            shown, hidden = filter_rows(project, entity, row_filter, made_by)
             checks.append(
                 {
                     "key": row_filter.role,
