@@ -5,13 +5,18 @@ audience, no expiry, a forged signature, one kind of token used as the other).
 """
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
 import pytest
-from httpx import AsyncClient, Response
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from httpx import ASGITransport, AsyncClient, Response
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select, update
@@ -20,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from journal.core.clock import utcnow
 from journal.core.config import Settings
 from journal.core.passwords import MAX_PASSWORD_LENGTH, verify_password
+from journal.main import create_app
 from journal.models.user import User
-from tests.conftest import TEST_PASSWORD, Actors, TestUser, Users
+from tests.conftest import TEST_PASSWORD, Actors, TestUser, Users, settings_for
 from tests.factories import user_body
 
 AUTH = "/api/v1/auth"
@@ -208,6 +214,62 @@ async def test_a_bad_access_token_is_refused(
     response = await client.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, f"{attack}: {response.text}"
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+def rsa_key_files(directory: Path) -> tuple[Path, Path]:
+    """A fresh RSA key pair as PEM files: (private, public)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = directory / "jwt-private.pem"
+    public = directory / "jwt-public.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def hs256_signed_with(secret: bytes, claims: dict[str, Any]) -> str:
+    """An HS256 token whose HMAC secret is `secret` (PyJWT refuses to make one from a PEM)."""
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = part(json.dumps(claims, default=lambda value: int(value.timestamp())).encode())
+    signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{part(signature)}"
+
+
+async def test_rs256_signs_with_the_private_key_and_refuses_the_key_confusion_attack(
+    engine: AsyncEngine, empty_database: None, tmp_path: Path
+) -> None:
+    private, public = rsa_key_files(tmp_path)
+    settings = settings_for(
+        engine, JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY_FILE=private, JWT_PUBLIC_KEY_FILE=public
+    )
+    user = await Users(engine, settings).create(ROLE)
+    assert jwt.get_unverified_header(user.token)["alg"] == "RS256"
+    app = create_app(settings, engine=engine)
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        me = await client.get(f"{AUTH}/me", headers=user.headers)
+        # The public key is public: a token "signed" with it as an HMAC secret must not pass.
+        confused = hs256_signed_with(public.read_bytes(), claims_for(settings, user))
+        attack = await client.get(f"{AUTH}/me", headers={"Authorization": f"Bearer {confused}"})
+    assert me.status_code == 200, me.text
+    assert attack.status_code == 401
+
+
+def test_an_asymmetric_algorithm_needs_both_key_files(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="JWT_PRIVATE_KEY_FILE"):
+        Settings(_env_file=None, JWT_ALGORITHM="RS256", JWT_PUBLIC_KEY_FILE=tmp_path / "none.pem")
 
 
 async def test_without_a_token_me_is_a_401(client: AsyncClient) -> None:

@@ -3,6 +3,7 @@
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from limits import parse
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     RATE_LIMIT_AUTHENTICATED: Annotated[str, AfterValidator(_rate_limit)] = "600/minute"
     RATE_LIMIT_SIGN_IN: Annotated[str, AfterValidator(_rate_limit)] = "10/minute"
 
+    # HS256 signs with SECRET_KEY; RS256 and ES256 sign with a private key file and verify
+    # with its public key file (other services can then verify tokens without the secret).
+    JWT_ALGORITHM: Literal["HS256", "RS256", "ES256"] = "HS256"
+    JWT_PRIVATE_KEY_FILE: Path | None = None
+    JWT_PUBLIC_KEY_FILE: Path | None = None
     JWT_ISSUER: str = "journal"
     JWT_AUDIENCE: str = "journal-api"
     ACCESS_TOKEN_TTL_SECONDS: int = Field(default=900, ge=1)
@@ -85,10 +91,42 @@ class Settings(BaseSettings):
             raise ValueError("SECRET_KEY must be set when ENV=production")
         return self
 
+    @model_validator(mode="after")
+    def _check_jwt_keys(self) -> Self:
+        if self.JWT_ALGORITHM == "HS256":
+            return self
+        for name in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
+            path = getattr(self, name)
+            if path is None or not path.is_file():
+                raise ValueError(
+                    f"{name} must name a PEM file when JWT_ALGORITHM={self.JWT_ALGORITHM}"
+                )
+        return self
+
+    @property
+    def jwt_signing_key(self) -> str:
+        """What tokens are signed with: SECRET_KEY, or the private key's PEM."""
+        if self.JWT_ALGORITHM == "HS256" or self.JWT_PRIVATE_KEY_FILE is None:
+            return self.SECRET_KEY
+        return _read_key(self.JWT_PRIVATE_KEY_FILE)
+
+    @property
+    def jwt_verification_key(self) -> str:
+        """What tokens are verified with: SECRET_KEY, or the public key's PEM."""
+        if self.JWT_ALGORITHM == "HS256" or self.JWT_PUBLIC_KEY_FILE is None:
+            return self.SECRET_KEY
+        return _read_key(self.JWT_PUBLIC_KEY_FILE)
+
     @property
     def uses_development_secret(self) -> bool:
         """True when SECRET_KEY was left at its development default."""
         return self.SECRET_KEY == DEVELOPMENT_SECRET_KEY
+
+
+@lru_cache
+def _read_key(path: Path) -> str:
+    """A PEM key file's text, read once per process."""
+    return path.read_text(encoding="utf-8")
 
 
 @lru_cache
