@@ -16,7 +16,7 @@ from generator.emit.base import RenderedFile, environment, header, once_header, 
 from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.schemas import registers
-from generator.emit.tests import creatable
+from generator.emit.tests import creatable, signed_in_role
 
 # (template under templates/app/, output path under the project folder ({package} is the
 # package name), created once and never overwritten)
@@ -169,7 +169,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         # The generated tests sign in as users they create through the API's own validation.
         "test_users": auth_user is not None and creatable(project, auth_user),
         "top_role": project.roles[0].name if project.roles else "",
-        "test_role": (project.auth.default_role or project.roles[0].name) if project.auth else None,
+        "test_role": signed_in_role(project),
         "auth_user_module": module_name(auth_user) if auth_user else None,
         "auth_user_class": auth_user.class_name if auth_user else None,
         "auth_roles_field": project.auth.roles_field if project.auth else None,

@@ -13,7 +13,7 @@ from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.schemas import registers, registration_inputs
-from generator.emit.tests import creatable, required_parents
+from generator.emit.tests import creatable, required_parents, signed_in_role
 
 # Error statuses of `POST /auth/register` (409: the username is taken).
 REGISTER_ERRORS = (400, 409, 413, 422)
@@ -56,7 +56,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
 def _test_context(project: ir.Project, user: ir.Entity) -> dict[str, object]:
     auth = project.auth
     assert auth is not None
-    role = auth.default_role or project.roles[0].name
+    role = signed_in_role(project) or ""
     context: dict[str, object] = {
         "role": role,
         "base_path_prefix": "" if project.api.base_path == "/" else project.api.base_path,
@@ -153,6 +153,7 @@ def _repository_imports(project: ir.Project, c: dict[str, object]) -> str:
             ("datetime", "datetime"),
             ("typing", "Any"),
             ("typing", "cast"),
+            ("sqlalchemy", "ColumnElement"),
             ("sqlalchemy", "CursorResult"),
             ("sqlalchemy", "select"),
             ("sqlalchemy", "update"),

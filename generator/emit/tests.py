@@ -173,6 +173,14 @@ def constraint_cases(fields: list[ir.Field]) -> list[tuple[str, str, str]]:
     return cases
 
 
+def signed_in_role(project: ir.Project) -> str | None:
+    """The role of the users the generated auth tests sign in as: the sign-up role, else the
+    first declared one."""
+    if project.auth is None:
+        return None
+    return project.auth.default_role or project.roles[0].name
+
+
 def creatable(project: ir.Project, entity: ir.Entity, seen: frozenset[str] = frozenset()) -> bool:
     """True when a row, and every row it requires, can be created through the API."""
     if entity.synthesized_from or "create" not in entity.crud or entity.name in seen:

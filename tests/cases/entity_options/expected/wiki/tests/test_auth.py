@@ -64,14 +64,16 @@ def claims_for(settings: Settings, user: TestUser, **changes: Any) -> dict[str, 
     return {name: value for name, value in claims.items() if value is not None}
 
 
+def segment(data: bytes | dict[str, Any]) -> str:
+    """One base64url segment of a JWT: raw bytes, or JSON (datetimes as epoch seconds)."""
+    if isinstance(data, dict):
+        data = json.dumps(data, default=lambda value: int(value.timestamp())).encode()
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
 def unsigned(claims: dict[str, Any]) -> str:
     """A token with `alg: none` and no signature."""
-
-    def part(data: dict[str, Any]) -> str:
-        raw = json.dumps(data, default=lambda value: int(value.timestamp())).encode()
-        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+    return f"{segment({'alg': 'none', 'typ': 'JWT'})}.{segment(claims)}."
 
 
 def forged(settings: Settings, user: TestUser, attack: str) -> str:
@@ -236,14 +238,9 @@ def rsa_key_files(directory: Path) -> tuple[Path, Path]:
 
 def hs256_signed_with(secret: bytes, claims: dict[str, Any]) -> str:
     """An HS256 token whose HMAC secret is `secret` (PyJWT refuses to make one from a PEM)."""
-
-    def part(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-    header = part(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = part(json.dumps(claims, default=lambda value: int(value.timestamp())).encode())
-    signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
-    return f"{header}.{body}.{part(signature)}"
+    signed = f"{segment({'alg': 'HS256', 'typ': 'JWT'})}.{segment(claims)}"
+    signature = hmac.new(secret, signed.encode(), hashlib.sha256).digest()
+    return f"{signed}.{segment(signature)}"
 
 
 async def test_rs256_signs_with_the_private_key_and_refuses_the_key_confusion_attack(

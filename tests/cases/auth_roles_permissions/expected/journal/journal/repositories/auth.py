@@ -4,7 +4,7 @@
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal.core.clock import utcnow
@@ -49,27 +49,24 @@ async def find_refresh_token(session: AsyncSession, token_hash: str) -> RefreshT
 async def claim_refresh_token(session: AsyncSession, token: RefreshToken) -> bool:
     """Revoke `token` if nobody has yet; True for the one caller that did (rotation is atomic:
     of two concurrent refreshes with the same token, one wins and the other is a reuse)."""
-    result = await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.id == token.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
-    return cast(CursorResult[Any], result).rowcount == 1
+    return await _revoke(session, RefreshToken.id == token.id) == 1
 
 
 async def revoke_family(session: AsyncSession, family_id: str) -> None:
     """Revoke every token of a family (a rotated token came back: it may be stolen)."""
-    await session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    await _revoke(session, RefreshToken.family_id == family_id)
 
 
 async def revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
     """Revoke every refresh token of a user (a new password signs every session out)."""
-    await session.execute(
+    await _revoke(session, RefreshToken.user_id == user_id)
+
+
+async def _revoke(session: AsyncSession, which: ColumnElement[bool]) -> int:
+    """Revoke the live tokens `which` selects; how many there were."""
+    result = await session.execute(
         update(RefreshToken)
-        .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+        .where(which, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
+    return cast(CursorResult[Any], result).rowcount
