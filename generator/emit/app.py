@@ -12,7 +12,14 @@ from typing import Any
 from urllib.parse import quote
 
 from generator import ir
-from generator.emit.base import RenderedFile, environment, header, once_header, render
+from generator.emit.base import (
+    RenderedFile,
+    environment,
+    header,
+    markdown_text,
+    once_header,
+    render,
+)
 from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.schemas import registers
@@ -248,6 +255,10 @@ def _readme(project: ir.Project, routed: list[ir.Entity], prefix: str) -> dict[s
                 operations.append(
                     (name.format(plural=entity.plural, name=entity.name), f"{method} {path}", note)
                 )
+        for action in entity.actions:
+            path = f"{prefix}/{entity.path}{action.path}"
+            summary = f" ({markdown_text(action.summary)})" if action.summary else ""
+            operations.append((f"{action.name}_{entity.name}", f"{action.method} {path}", summary))
     list_path = next((f"{prefix}/{e.path}" for e in routed if "list" in e.crud), "/health")
     return {
         "title": " ".join(api.title.split()),

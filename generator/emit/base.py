@@ -91,6 +91,16 @@ def markdown_code(text: object) -> str:
     return f"{fence}{pad}{value}{pad}{fence}"
 
 
+MARKDOWN_INLINE_SPECIAL = frozenset("\\`*_[]<>|!&#")
+
+
+def markdown_text(text: object) -> str:
+    """Plain text for one line of Markdown (a table cell): line breaks folded, and every
+    character that could start markup or end the cell backslash-escaped."""
+    value = " ".join(str(text).split())
+    return "".join("\\" + ch if ch in MARKDOWN_INLINE_SPECIAL else ch for ch in value)
+
+
 def render(template: str, **context: Any) -> str:
     """Render one template with the given context."""
     return environment().get_template(template).render(**context)
