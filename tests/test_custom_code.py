@@ -194,3 +194,53 @@ def test_an_action_handler_survives_and_its_removal_is_named(tmp_path: Path) -> 
     assert handler.read_text(encoding="utf-8") == edited
     service = (tmp_path / "out" / "desk" / "desk" / "services" / "ticket.py").read_text()
     assert "close_handler.close(" in service
+
+
+CALL_CLOSE = """\
+import asyncio, os, subprocess, sys
+from httpx import ASGITransport, AsyncClient
+
+subprocess.run([sys.executable, "-m", "desk", "migrate"], check=True, capture_output=True)
+from desk.main import create_app
+
+async def main() -> None:
+    transport = ASGITransport(app=create_app())
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        made = await client.post("/api/v1/tickets", json={"title": "printer", "priority": 2})
+        assert made.status_code == 201, made.text
+        closed = await client.post(f"/api/v1/tickets/{made.json()['data']['id']}/close")
+        assert closed.status_code == 200, closed.text
+        print(closed.json()["data"]["title"])
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.slow
+def test_an_edited_action_handler_is_still_called_after_a_spec_change(tmp_path: Path) -> None:
+    """Edit the handler, change the spec (a new field), rebuild: the running app's action
+    route calls the edited handler."""
+    (tmp_path / "specs").mkdir()
+    build(tmp_path, ACTION_SPEC)
+    handler = tmp_path / "output" / "desk" / "desk" / "custom" / "ticket_close.py"
+    closing = "    ticket.title = 'closed: ' + ticket.title\n    return ticket\n"
+    text = handler.read_text(encoding="utf-8")
+    handler.write_text(text.replace("    return ticket\n", closing), encoding="utf-8")
+    priority = "      priority: {type: integer, default: 1}\n"
+    with_priority = ACTION_SPEC.replace("      title: string\n", "      title: string\n" + priority)
+    build(tmp_path, with_priority)
+    project = tmp_path / "output" / "desk"
+    assert "priority" in (project / "desk" / "models" / "ticket.py").read_text(encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env |= {"PYTHONPATH": str(project), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/d.db"}
+    done = subprocess.run(
+        [sys.executable, "-c", CALL_CLOSE],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.splitlines()[-1] == "closed: printer"
