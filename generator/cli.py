@@ -16,6 +16,7 @@ import click
 from generator import __version__
 
 if TYPE_CHECKING:
+    from generator import stamp
     from generator.diagnostics import Diagnostic, Diagnostics
     from generator.ir import Project
     from generator.pipeline import BuildResult
@@ -115,11 +116,19 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> N
             )
             return
     stamp.forget_stamp(_cache_root(), out)
-    messages = _write_build(specs, out, allow_destructive)
+    built = _write_build(specs, out, allow_destructive)
     if inputs is not None:
         output = stamp.output_digest(out)
         if output is not None:
-            stamp.write_stamp(_cache_root(), out, stamp.Stamp(inputs, output, *messages))
+            stamp.write_stamp(_cache_root(), out, stamp.Stamp(inputs, output, *built))
+
+
+def _unchanged_since_build(specs: Path, out: Path) -> stamp.Stamp | None:
+    """The stamp of the last build when it still holds for specs and out (see build_cmd)."""
+    from generator import stamp
+
+    inputs = _build_inputs(specs, out, allow_destructive=False)
+    return None if inputs is None else stamp.unchanged_stamp(_cache_root(), out, inputs)
 
 
 def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None:
@@ -133,8 +142,11 @@ def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None
     return input_digest(specs, find_spec_files(specs), out, options)
 
 
-def _write_build(specs: Path, out: Path, allow_destructive: bool) -> tuple[int, tuple[str, ...]]:
-    """Build and write; the count of generated files now on disk and the messages printed."""
+def _write_build(
+    specs: Path, out: Path, allow_destructive: bool
+) -> tuple[int, tuple[str, ...], int]:
+    """Build and write: the count of generated files now on disk, the messages printed, and the
+    count of files the build produced."""
     from generator.write import UnsafePathError, write_output
 
     result = _build(specs, out, allow_destructive)
@@ -157,7 +169,7 @@ def _write_build(specs: Path, out: Path, allow_destructive: bool) -> tuple[int, 
     for warning in warnings:
         click.echo(warning, err=True)
     messages = (*(d.render() for d in result.diagnostics), *warnings)
-    return len(written.written) + len(written.unchanged), messages
+    return len(written.written) + len(written.unchanged), messages, len(result.files)
 
 
 @main.command("check")
@@ -167,6 +179,12 @@ def check_cmd(specs: Path, out: Path) -> None:
     """Exit 1 when OUT differs from what `gen build` would write (for CI and pre-commit)."""
     from generator.write import compare_output
 
+    unchanged = _unchanged_since_build(specs, out)
+    if unchanged is not None:
+        for message in unchanged.messages:
+            click.echo(message, err=True)
+        click.echo(f"gen: {out} is up to date ({unchanged.files} files)")
+        return
     result = _build(specs, out)
     comparison = compare_output(out, result.files, result.once)
     if comparison.ok:

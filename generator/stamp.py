@@ -37,8 +37,9 @@ class Stamp:
 
     inputs: str
     output: str
-    unchanged: int
+    unchanged: int  # generated files on disk (custom files aside)
     messages: tuple[str, ...]
+    files: int = 0  # every file the build produced, custom files included
 
 
 def _feed(update: Callable[[bytes], object], *parts: str | bytes) -> None:
@@ -127,6 +128,7 @@ def read_stamp(cache_root: Path, out_dir: Path) -> Stamp | None:
             output=str(data["output"]),
             unchanged=int(data["unchanged"]),
             messages=tuple(str(m) for m in data["messages"]),
+            files=int(data["files"]),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -141,6 +143,7 @@ def write_stamp(cache_root: Path, out_dir: Path, stamp: Stamp) -> None:
             "output": stamp.output,
             "unchanged": stamp.unchanged,
             "messages": list(stamp.messages),
+            "files": stamp.files,
         },
         indent=1,
     )

@@ -61,6 +61,9 @@ def test_a_second_build_stops_early_and_any_change_makes_it_build(
     code, out, _ = gen("build", "specs")
     assert code == 0 and out.startswith("gen: 0 written, ")
     assert len(builds) == 1, "a no-op build compiled the specs"
+    code, out, _ = gen("check", "specs")
+    assert code == 0 and out.startswith("gen: output is up to date (")
+    assert len(builds) == 1, "a check of unchanged output compiled the specs"
 
     readme = project / "output" / "notes" / "README.md"
     original = readme.read_bytes()
@@ -76,12 +79,14 @@ def test_a_second_build_stops_early_and_any_change_makes_it_build(
 
     spec = project / "specs" / "api.yaml"
     spec.write_text(SPEC.replace("200", "300"), encoding="utf-8")
+    assert gen("check", "specs")[0] == 1
+    assert len(builds) == 4
     code, out, _ = gen("build", "specs")
     assert code == 0 and not out.startswith("gen: 0 written, ")
-    assert len(builds) == 4
+    assert len(builds) == 5
 
     assert gen("build", "specs", "--force")[1].startswith("gen: 0 written, ")
-    assert len(builds) == 5
+    assert len(builds) == 6
 
 
 def test_an_invalid_build_leaves_no_stamp(project: Path) -> None:
