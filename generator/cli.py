@@ -133,13 +133,12 @@ def _unchanged_since_build(specs: Path, out: Path) -> stamp.Stamp | None:
 
 def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None:
     """The digest of what a build of specs into out reads; None when specs is no folder."""
-    from generator.load.yaml_loader import find_spec_files
-    from generator.stamp import input_digest
+    from generator.stamp import input_digest, spec_files
 
     if not specs.is_dir():
         return None
     options = [f"allow_destructive={allow_destructive}"]
-    return input_digest(specs, find_spec_files(specs), out, options)
+    return input_digest(specs, spec_files(specs), out, options)
 
 
 def _write_build(

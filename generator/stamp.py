@@ -66,15 +66,27 @@ def generator_files() -> list[Path]:
 
 
 def _distributions() -> list[str]:
-    """dist-info / egg-info names on sys.path: each names a distribution and its version."""
+    """dist-info / egg-info names on sys.path: each names a distribution and its version.
+
+    The current folder is left out (`python -m generator` puts it first, `gen` does not): in a
+    checkout it holds gen's own egg-info, and gen's code is in the digest anyway."""
     names = []
+    here = os.getcwd()
     for entry in sys.path:
+        if entry in ("", ".", here):
+            continue
         try:
             listing = os.listdir(entry or ".")
         except OSError:
             continue
         names += [f"{entry}/{n}" for n in listing if n.endswith((".dist-info", ".egg-info"))]
     return sorted(names)
+
+
+def spec_files(spec_dir: Path) -> list[Path]:
+    """load.find_spec_files without importing the YAML loader (tests keep the two equal)."""
+    files = [p for p in spec_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()]
+    return sorted(files, key=lambda p: p.relative_to(spec_dir).as_posix())
 
 
 def input_digest(

@@ -97,6 +97,16 @@ def test_an_invalid_build_leaves_no_stamp(project: Path) -> None:
     assert stamp.read_stamp(project / "home" / ".cache" / "gen", out) is None
 
 
+def test_the_stamp_reads_the_spec_files_the_loader_reads(tmp_path: Path) -> None:
+    from generator.load.yaml_loader import find_spec_files
+
+    for name in ("a.yaml", "b/c.yml", "b/d.txt", "e.YAML", "f.yaml/g.yaml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x: 1\n", encoding="utf-8")
+    assert stamp.spec_files(tmp_path) == find_spec_files(tmp_path)
+    assert stamp.spec_files(ROOT / "specs") == find_spec_files(ROOT / "specs")
+
+
 def test_the_input_digest_follows_every_spec_byte(tmp_path: Path) -> None:
     specs = tmp_path / "specs"
     specs.mkdir()
