@@ -9,7 +9,8 @@ folder) that records two digests and the messages of the build that wrote it:
   the Python version, and the installed distributions (the dist-info names carry versions: ruff,
   FastAPI and Pydantic shape the output too);
 * ``output``: the manifest's bytes, and each file the manifest lists hashed again from disk (so
-  an edited or deleted output file, or a deleted custom file, makes the next build run).
+  an edited or deleted output file, a deleted custom file, or a migration revision the manifest
+  does not list, which a build would read, makes the next build run).
 
 Anything not in these digests must not change what a build writes; when it does, add it to
 ``input_digest``. A stamp that does not match is ignored, never trusted in part.
@@ -29,6 +30,7 @@ from pathlib import Path
 STAMP_FOLDER = "build-v1"
 _GENERATOR_ROOT = Path(__file__).resolve().parent
 _MANIFEST_NAME = ".gen-manifest.json"  # write.MANIFEST_NAME; write.py is not imported here
+_REVISIONS = "*/migrations/versions/[0-9][0-9][0-9][0-9]_*.py"  # load/previous.py's revisions
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,10 @@ def output_digest(out_dir: Path) -> str | None:
                 return None
         if not all((out_dir / path).is_file() for path in once):
             return None
+        # A build also reads every revision file it finds (load/previous.py), listed or not.
+        for found in out_dir.glob(_REVISIONS):
+            if found.relative_to(out_dir).as_posix() not in files:
+                return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     return hashlib.sha256(raw).hexdigest()

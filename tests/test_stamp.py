@@ -189,6 +189,16 @@ def test_the_output_digest_sees_edits_deletions_and_a_missing_manifest(tmp_path:
     assert stamp.output_digest(out) is None
 
 
+def test_the_output_digest_sees_a_revision_file_the_manifest_does_not_list(tmp_path: Path) -> None:
+    from generator.write import write_output
+
+    out = tmp_path / "out"
+    write_output(out, {"p/migrations/versions/0001_initial.py": "x = 1\n"})
+    assert stamp.output_digest(out) is not None
+    (out / "p" / "migrations" / "versions" / "0002_by_hand.py").write_text("y = 1\n")
+    assert stamp.output_digest(out) is None
+
+
 def test_a_stamp_is_used_only_with_the_same_inputs_and_output(tmp_path: Path) -> None:
     from generator.write import write_output
 
