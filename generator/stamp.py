@@ -6,8 +6,8 @@ folder) that records two digests and the messages of the build that wrote it:
 
 * ``inputs``: every spec file (relative path and bytes), how the specs were named on the command
   line, the output folder, the options, every file of the generator package and of its templates,
-  the Python version, and the installed distributions (the dist-info names carry versions: ruff,
-  FastAPI and Pydantic shape the output too);
+  the Python version, the installed distributions (the dist-info names carry versions: ruff,
+  FastAPI and Pydantic shape the output too) and the ruff executable on PATH;
 * ``output``: the manifest's bytes, and each file the manifest lists hashed again from disk (so
   an edited or deleted output file, a deleted custom file, or a migration revision the manifest
   does not list, which a build would read, makes the next build run).
@@ -22,6 +22,7 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -85,6 +86,19 @@ def _distributions() -> list[str]:
     return sorted(names)
 
 
+def _ruff_identity() -> str:
+    """The ruff executable on PATH (size and mtime): format.py may use it instead of the
+    packaged one, whose version the distributions already name."""
+    found = shutil.which("ruff")
+    if found is None:
+        return "ruff: none"
+    try:
+        st = os.stat(found)
+    except OSError:
+        return f"ruff: {found}"
+    return f"ruff: {found} {st.st_size} {st.st_mtime_ns}"
+
+
 def spec_files(spec_dir: Path) -> list[Path]:
     """load.find_spec_files without importing the YAML loader (tests keep the two equal)."""
     files = [p for p in spec_dir.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file()]
@@ -105,7 +119,7 @@ def input_digest(
         _feed(digest.update, path.relative_to(spec_dir).as_posix(), path.read_bytes())
     for path in generator_files():
         _feed(digest.update, path.relative_to(_GENERATOR_ROOT.parent).as_posix(), path.read_bytes())
-    _feed(digest.update, *_distributions())
+    _feed(digest.update, *_distributions(), _ruff_identity())
     return digest.hexdigest()
 
 

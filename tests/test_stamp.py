@@ -169,6 +169,20 @@ def test_the_input_digest_follows_installed_distributions(
     assert stamp.input_digest(tmp_path, [], tmp_path / "out") != before
 
 
+def test_the_input_digest_follows_the_ruff_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    ruff = tools / "ruff"
+    ruff.write_text("#!/bin/sh\n", encoding="utf-8")
+    ruff.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tools))
+    before = stamp.input_digest(tmp_path, [], tmp_path / "out")
+    ruff.write_text("#!/bin/sh\necho 0.7\n", encoding="utf-8")
+    assert stamp.input_digest(tmp_path, [], tmp_path / "out") != before
+
+
 def test_the_output_digest_sees_edits_deletions_and_a_missing_manifest(tmp_path: Path) -> None:
     from generator.write import write_output
 
