@@ -9,13 +9,17 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from generator import __version__
-from generator.diagnostics import Diagnostic
-from generator.pipeline import BuildResult, build, compile_specs
+
+if TYPE_CHECKING:
+    from generator import stamp
+    from generator.diagnostics import Diagnostic, Diagnostics
+    from generator.ir import Project
+    from generator.pipeline import BuildResult
 
 EXIT_OK, EXIT_STALE, EXIT_INVALID = 0, 1, 2
 
@@ -44,6 +48,8 @@ def _fail_invalid(result_diags: tuple[Diagnostic, ...] | list[Diagnostic]) -> No
 
 
 def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResult:
+    from generator.pipeline import build
+
     result = build(specs, out_dir=out, cache_dir=_cache_dir(), allow_destructive=allow_destructive)
     if not result.ok:
         _fail_invalid(result.diagnostics)
@@ -51,8 +57,19 @@ def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResu
     return result
 
 
+def compile_specs(specs: Path) -> tuple[tuple[Project, ...], Diagnostics]:
+    """The pipeline's compile_specs, imported when a command needs it (a no-op build does not)."""
+    from generator.pipeline import compile_specs as compile_
+
+    return compile_(specs)
+
+
+def _cache_root() -> Path:
+    return Path.home() / ".cache" / "gen"
+
+
 def _cache_dir() -> Path:
-    return Path.home() / ".cache" / "gen" / "format"
+    return _cache_root() / "format"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,12 +90,62 @@ def main() -> None:
     is_flag=True,
     help="Accept a migration that drops or narrows stored data.",
 )
-def build_cmd(specs: Path, out: Path, allow_destructive: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Build even when neither the specs, gen, nor the output changed since the last build.",
+)
+def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> None:
     """Generate OUT (default output/) from the specs in SPECS.
 
     Writes only files whose bytes change, atomically; removes files it generated before and no
     longer produces; never touches files it did not generate, nor custom/ code once created.
+    Stops early when nothing changed since the last build (see generator/stamp.py).
     """
+    from generator import stamp
+
+    inputs = _build_inputs(specs, out, allow_destructive)
+    if inputs is not None and not force:
+        unchanged = stamp.unchanged_stamp(_cache_root(), out, inputs)
+        if unchanged is not None:
+            for message in unchanged.messages:
+                click.echo(message, err=True)
+            click.echo(
+                f"gen: 0 written, {unchanged.unchanged} unchanged, 0 removed, "
+                f"0 custom created in {out}"
+            )
+            return
+    stamp.forget_stamp(_cache_root(), out)
+    built = _write_build(specs, out, allow_destructive)
+    if inputs is not None:
+        output = stamp.output_digest(out)
+        if output is not None:
+            stamp.write_stamp(_cache_root(), out, stamp.Stamp(inputs, output, *built))
+
+
+def _unchanged_since_build(specs: Path, out: Path) -> stamp.Stamp | None:
+    """The stamp of the last build when it still holds for specs and out (see build_cmd)."""
+    from generator import stamp
+
+    inputs = _build_inputs(specs, out, allow_destructive=False)
+    return None if inputs is None else stamp.unchanged_stamp(_cache_root(), out, inputs)
+
+
+def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None:
+    """The digest of what a build of specs into out reads; None when specs is no folder."""
+    from generator.stamp import input_digest, spec_files
+
+    if not specs.is_dir():
+        return None
+    options = [f"allow_destructive={allow_destructive}"]
+    return input_digest(specs, spec_files(specs), out, options)
+
+
+def _write_build(
+    specs: Path, out: Path, allow_destructive: bool
+) -> tuple[int, tuple[str, ...], int]:
+    """Build and write: the count of generated files now on disk, the messages printed, and the
+    count of files the build produced."""
     from generator.write import UnsafePathError, write_output
 
     result = _build(specs, out, allow_destructive)
@@ -92,13 +159,16 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool) -> None:
         f"{len(written.removed)} removed, {len(written.created_once)} custom created "
         f"in {out}"
     )
-    for path in written.orphaned_once:
-        click.echo(
-            f"warning: kept {out / path}: custom code for `{Path(path).stem}`, which the spec no "
-            "longer has; gen never deletes your code, but this file may import modules gen "
-            "removed: move what you still need, then delete it",
-            err=True,
-        )
+    warnings = [
+        f"warning: kept {out / path}: custom code for `{Path(path).stem}`, which the spec no "
+        "longer has; gen never deletes your code, but this file may import modules gen "
+        "removed: move what you still need, then delete it"
+        for path in written.orphaned_once
+    ]
+    for warning in warnings:
+        click.echo(warning, err=True)
+    messages = (*(d.render() for d in result.diagnostics), *warnings)
+    return len(written.written) + len(written.unchanged), messages, len(result.files)
 
 
 @main.command("check")
@@ -108,6 +178,12 @@ def check_cmd(specs: Path, out: Path) -> None:
     """Exit 1 when OUT differs from what `gen build` would write (for CI and pre-commit)."""
     from generator.write import compare_output
 
+    unchanged = _unchanged_since_build(specs, out)
+    if unchanged is not None:
+        for message in unchanged.messages:
+            click.echo(message, err=True)
+        click.echo(f"gen: {out} is up to date ({unchanged.files} files)")
+        return
     result = _build(specs, out)
     comparison = compare_output(out, result.files, result.once)
     if comparison.ok:

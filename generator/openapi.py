@@ -69,7 +69,8 @@ def _dump(package: str, modules: Mapping[str, str]) -> str:
             env=env,
             capture_output=True,
             text=True,
-            timeout=120,
+            # FastAPI needs minutes for thousands of models on a busy machine (bench/README.md).
+            timeout=1800,
             check=False,
         )
     if result.returncode != 0:

@@ -72,6 +72,8 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         autoescape=False,
+        # Templates do not change while gen runs: no stat() of the file on every render.
+        auto_reload=False,
     )
     env.filters["inline_code"] = markdown_code
     env.filters["pyrepr"] = py_literal
