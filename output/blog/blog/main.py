@@ -67,7 +67,7 @@ def create_app(
     if settings.uses_development_secret:
         logger.warning("SECRET_KEY is not set; using the development default")
     database = engine or create_engine(settings)
-    instrument_engine(database, slow_query_seconds=settings.SLOW_QUERY_MS / 1000)
+    instrument_engine(database)
     metrics = Metrics()
     cache = ResponseCache(settings, cache_store, metrics)
 
@@ -102,7 +102,11 @@ def create_app(
     # Outermost: the cache invalidation reads what the request wrote, which the metrics
     # middleware records.
     app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        metrics=metrics,
+        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
+    )
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)

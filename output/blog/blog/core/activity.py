@@ -14,10 +14,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Delete, Insert, Table, Update, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, object_mapper
 
@@ -28,6 +27,7 @@ logger = logging.getLogger("blog")
 class Activity:
     """The database work of one request."""
 
+    slow_query_seconds: float = float("inf")  # statements slower than this are logged
     statements: int = 0
     sql_seconds: float = 0.0
     written_tables: set[str] = field(default_factory=set)
@@ -42,9 +42,9 @@ def current_activity() -> Activity | None:
 
 
 @contextmanager
-def recording() -> Iterator[Activity]:
+def recording(*, slow_query_seconds: float) -> Iterator[Activity]:
     """Record the database work done inside the block (one request)."""
-    activity = Activity()
+    activity = Activity(slow_query_seconds)
     token = _current.set(activity)
     try:
         yield activity
@@ -52,14 +52,8 @@ def recording() -> Iterator[Activity]:
         _current.reset(token)
 
 
-# The slow-query limit of each instrumented engine, in seconds.
-_slow_query_seconds: "WeakKeyDictionary[Engine, float]" = WeakKeyDictionary()
-
-
-def instrument_engine(engine: AsyncEngine, *, slow_query_seconds: float) -> None:
-    """Count and time every statement `engine` runs; warn about those slower than the limit.
-    Instrumenting an engine again (another app over the same engine) only changes the limit."""
-    _slow_query_seconds[engine.sync_engine] = slow_query_seconds
+def instrument_engine(engine: AsyncEngine) -> None:
+    """Count and time every statement `engine` runs (once, however many apps share it)."""
     if not event.contains(engine.sync_engine, "before_cursor_execute", _start_statement):
         event.listen(engine.sync_engine, "before_cursor_execute", _start_statement)
         event.listen(engine.sync_engine, "after_cursor_execute", _finish_statement)
@@ -72,10 +66,11 @@ def _start_statement(connection: Connection, *_args: Any) -> None:
 def _finish_statement(connection: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
     elapsed = time.perf_counter() - connection.info["statement_started"].pop()
     activity = _current.get()
-    if activity is not None:
-        activity.statements += 1
-        activity.sql_seconds += elapsed
-    if elapsed > _slow_query_seconds.get(connection.engine, float("inf")):
+    if activity is None:
+        return
+    activity.statements += 1
+    activity.sql_seconds += elapsed
+    if elapsed > activity.slow_query_seconds:
         logger.warning("slow query: %.1f ms: %s", elapsed * 1000, statement[:500])
 
 

@@ -67,18 +67,25 @@ class Metrics:
 
 
 def route_template(scope: Scope) -> str:
-    """The path template of the matched route (`/api/v1/posts/{id}`); bounded cardinality."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    """The path template of the matched route (`/api/v1/posts/{id}`), which keeps the label
+    values few: the route knows its path below the routers it is included in, the request
+    path gives what they add in front."""
+    route_path = getattr(scope.get("route"), "path", None)
+    if not isinstance(route_path, str):
+        return "unmatched"
+    depth = len([part for part in route_path.split("/") if part])
+    parts = scope["path"].split("/")
+    prefix = "/".join(parts[: len(parts) - depth]) if depth else scope["path"].rstrip("/")
+    return prefix + route_path
 
 
 class RequestMetricsMiddleware:
     """Time each request, record its database work, count it and log one line about it."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, slow_query_seconds: float) -> None:
         self.app = app
         self.metrics = metrics
+        self.slow_query_seconds = slow_query_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,7 +100,7 @@ class RequestMetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        with recording() as activity:
+        with recording(slow_query_seconds=self.slow_query_seconds) as activity:
             try:
                 await self.app(scope, receive, send_with_status)
             finally:

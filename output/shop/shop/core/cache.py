@@ -91,6 +91,10 @@ class MemoryStore:
                 del self._entries[next(iter(self._entries))]
         self._entries[key] = (self.clock() + ttl, value)
 
+    def entry_keys(self) -> list[str]:
+        """The keys of the entries held (expired ones included until they are read)."""
+        return list(self._entries)
+
     async def counters(self, keys: Sequence[str]) -> list[int]:
         """The counters of `keys`."""
         return [self._counters.get(key, 0) for key in keys]
