@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, FastAPI, Header, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ForeignKey, String, Text, func, select
+from sqlalchemy import DateTime, ForeignKey, String, Text, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, selectinload
 
@@ -27,7 +27,7 @@ SECRET_KEY = os.environ["SECRET_KEY"]
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {datetime: DateTime(timezone=True)}
 
 
 class User(Base):
@@ -130,6 +130,15 @@ class Many(BaseModel):
     meta: Meta
 
 
+COLUMNS = [name for name in PostOut.model_fields if name != "author"]
+
+
+def post_out(post: Post, *, with_author: bool = False) -> PostOut:
+    """The response shape of a post, its author embedded when asked for."""
+    author = UserOut.model_validate(post.author) if with_author else None
+    return PostOut.model_validate({**{k: getattr(post, k) for k in COLUMNS}, "author": author})
+
+
 async def get_session() -> AsyncIterator[AsyncSession]:
     async with sessions() as session:
         yield session
@@ -145,7 +154,7 @@ async def get_post(id: int, session: Session) -> One:
     post = await session.scalar(select(Post).where(Post.id == id, *VISIBLE))
     if post is None:
         raise HTTPException(404)
-    return One(data=PostOut.model_validate(post))
+    return One(data=post_out(post))
 
 
 @app.get("/api/v1/posts")
@@ -157,19 +166,12 @@ async def list_posts(
 ) -> Many:
     statement = select(Post).where(*VISIBLE).order_by(Post.id).limit(limit)
     statement = statement.offset((page - 1) * limit)
-    if "author" in include.split(","):
+    if "author" in include.split(","):  # one more query for every author on the page
         statement = statement.options(selectinload(Post.author))
     total = await session.scalar(select(func.count()).select_from(Post).where(*VISIBLE))
     rows = (await session.scalars(statement)).all()
-    data = [
-        PostOut.model_validate(
-            {
-                **{k: getattr(row, k) for k in PostOut.model_fields if k != "author"},
-                "author": row.author if "author" in include.split(",") else None,
-            }
-        )
-        for row in rows
-    ]
+    embed = "author" in include.split(",")
+    data = [post_out(row, with_author=embed) for row in rows]
     return Many(data=data, meta=Meta(page=page, limit=limit, total=total or 0))
 
 
@@ -190,4 +192,4 @@ async def create_post(
     post = Post(**data.model_dump(), author_id=user.id, created_by=user.id, updated_by=user.id)
     session.add(post)
     await session.commit()
-    return One(data=PostOut.model_validate(post))
+    return One(data=post_out(post))

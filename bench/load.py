@@ -25,8 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +58,7 @@ def environment(database: str, **extra: str) -> dict[str, str]:
         SECRET_KEY=SECRET_KEY,
         ENV="test",
         LOG_LEVEL="WARNING",
+        SLOW_QUERY_MS="5000",
         RATE_LIMIT_ENABLED="false",
         PYTHONPATH=f"{PROJECT}{os.pathsep}{ROOT}",
     )
@@ -108,7 +110,7 @@ async def reset_and_seed(database: str) -> tuple[int, str]:
                 summary="A post to read under load.",
                 body="Lorem ipsum dolor sit amet. " * 20,
                 status=PostStatus.PUBLISHED,
-                published_at=now,
+                published_at=now + timedelta(minutes=1),  # not before created_at
                 reading_minutes=3,
                 author_id=author.id,
                 category_id=category.id,
@@ -143,8 +145,11 @@ class Server:
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/posts/1", timeout=1)  # noqa: S310
                 return self
+            except urllib.error.HTTPError:  # an answer, if not a 200: it is up
+                return self
             except OSError:
                 time.sleep(0.2)
+        self.process.kill()
         raise RuntimeError(f"{self.app} did not start")
 
     def __exit__(self, *_exc: object) -> None:
@@ -152,7 +157,9 @@ class Server:
         self.process.wait(timeout=20)
 
 
-def wrk(path: str, seconds: int, connections: int, script: str | None = None) -> dict[str, float]:
+def wrk(
+    path: str, seconds: int, connections: int, script: str | None = None, token: str = ""
+) -> dict[str, float]:
     """Requests per second, mean latency (ms) and non-2xx count of one wrk run."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
@@ -160,7 +167,11 @@ def wrk(path: str, seconds: int, connections: int, script: str | None = None) ->
             lua.write(script)
             command += ["-s", lua.name]
     output = subprocess.run(
-        [*command, f"http://127.0.0.1:{PORT}{path}"], capture_output=True, text=True, check=True
+        [*command, f"http://127.0.0.1:{PORT}{path}"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "BENCH_TOKEN": token},
     ).stdout
     os.unlink(lua.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -171,15 +182,15 @@ def wrk(path: str, seconds: int, connections: int, script: str | None = None) ->
     return {"rps": rps, "latency_ms": mean, "errors": float(errors.group(1)) if errors else 0.0}
 
 
-def statements_per_list(limits: tuple[int, ...]) -> dict[int, float]:
-    """SQL statements of one `include=author` list request of each size (cache off)."""
+def statements_per_request(paths: dict[str, str]) -> dict[str, float]:
+    """SQL statements of one request to each path, from the app's `/metrics` (no load)."""
     counts = {}
-    for limit in limits:
+    for label, path in paths.items():
+        time.sleep(0.5)  # the metrics of the previous request are recorded after it is sent
         before = _statement_total()
-        urllib.request.urlopen(  # noqa: S310 - loopback
-            f"http://127.0.0.1:{PORT}/api/v1/posts?limit={limit}&include=author", timeout=10
-        ).read()
-        counts[limit] = _statement_total() - before
+        urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=10).read()  # noqa: S310
+        time.sleep(0.5)
+        counts[label] = _statement_total() - before
     return counts
 
 
@@ -209,13 +220,21 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
             for label, (path, script) in endpoints.items():
                 if script is not None and "cache" in name and "no cache" not in name:
                     continue  # creates never hit the cache: measured once, cache off
-                wrk(path, 2, args.connections, script)  # warm-up
-                results[name][label] = wrk(path, args.seconds, args.connections, script)
+                wrk(path, 2, args.connections, script, token)  # warm-up
+                results[name][label] = wrk(path, args.seconds, args.connections, script, token)
                 print(name, label, results[name][label], flush=True)
             if name == "generated, no cache":
-                results[name]["statements"] = {
-                    str(k): v for k, v in statements_per_list((5, 20, 100)).items()
-                }
+                time.sleep(2)
+                results[name]["statements"] = statements_per_request(
+                    {
+                        "get by id": "/api/v1/posts/17",
+                        **{
+                            f"list {n} + include": f"/api/v1/posts?limit={n}&include=author"
+                            for n in (5, 20, 100)
+                        },
+                        "list 20": "/api/v1/posts?limit=20",
+                    }
+                )
     return results
 
 
@@ -237,8 +256,8 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     counts = results["generated, no cache"]["statements"]
     lines.append("")
     lines.append(
-        "SQL statements per `include=author` list request (cache off), by page size: "
-        + ", ".join(f"{k} rows: {v:.0f}" for k, v in counts.items())
+        "SQL statements per request of the generated app (cache off, from `/metrics`): "
+        + ", ".join(f"{k}: {v:.0f}" for k, v in counts.items())
     )
     return "\n".join(lines)
 
