@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = ROOT / "output" / "blog"
-SECRET_KEY = "bench-secret-key-0123456789-0123456789-abcdef"  # noqa: S105 - loopback only
+SECRET_KEY = "bench-secret-key-0123456789-0123456789-abcdef"
 PORT = 8731
 POSTS = 200
 CREATE_SCRIPT = """
@@ -95,7 +95,7 @@ async def reset_and_seed(database: str) -> tuple[int, str]:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         author = User(
             email="author@example.com",
-            password="not-a-hash",  # noqa: S106 - nobody signs in with it
+            password="not-a-hash",
             display_name="Bench Author",
             role=UserRole.AUTHOR,
             terms_accepted_at=now,
@@ -134,8 +134,17 @@ class Server:
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", self.app, "--host", "127.0.0.1",
-                "--port", str(PORT), "--no-access-log", "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(PORT),
+                "--no-access-log",
+                "--log-level",
+                "warning",
             ],
             cwd=ROOT,
             env=self.env,
@@ -143,7 +152,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/posts/1", timeout=1)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/posts/1", timeout=1)
                 return self
             except urllib.error.HTTPError:  # an answer, if not a 200: it is up
                 return self
@@ -188,15 +197,17 @@ def statements_per_request(paths: dict[str, str]) -> dict[str, float]:
     for label, path in paths.items():
         time.sleep(0.5)  # the metrics of the previous request are recorded after it is sent
         before = _statement_total()
-        urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=10).read()  # noqa: S310
+        urllib.request.urlopen(f"http://127.0.0.1:{PORT}{path}", timeout=10).read()
         time.sleep(0.5)
         counts[label] = _statement_total() - before
     return counts
 
 
 def _statement_total() -> float:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10).read().decode()  # noqa: S310
-    return sum(float(v) for v in re.findall(r'^db_statements_total\{[^}]*\} ([\d.e+]+)$', text, re.M))
+    text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10).read().decode()
+    return sum(
+        float(v) for v in re.findall(r"^db_statements_total\{[^}]*\} ([\d.e+]+)$", text, re.M)
+    )
 
 
 def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:

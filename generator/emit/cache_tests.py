@@ -142,7 +142,13 @@ def _imports(package: str, s: CacheSubject) -> set[Import]:
         Import("sqlalchemy.ext.asyncio", "AsyncEngine"),
         *(
             Import(f"{package}.core.cache", name)
-            for name in ("CacheStore", "MemoryStore", "RedisStore", "etag_matches", "normalized_query")
+            for name in (
+                "CacheStore",
+                "MemoryStore",
+                "RedisStore",
+                "etag_matches",
+                "normalized_query",
+            )
         ),
         Import(f"{package}.core.config", "Settings"),
         Import(f"{package}.main", "create_app"),
