@@ -110,6 +110,13 @@ MUTATIONS = (
         "    if False:\n",
         "tests/test_rate_limits.py",
     ),
+    Mutation(
+        "skip cache invalidation",
+        "blog/core/cache.py",
+        "                await self.cache.invalidate(activity.written_tables)\n",
+        "                pass\n",
+        "tests/test_cache.py",
+    ),
 )
 
 

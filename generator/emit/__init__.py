@@ -9,6 +9,7 @@ from generator.emit import migrations
 from generator.emit.app import emit as emit_app
 from generator.emit.auth import emit as emit_auth
 from generator.emit.base import RenderedFile
+from generator.emit.cache_tests import emit as emit_cache_tests
 from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
 from generator.emit.layers import emit as emit_layers
@@ -28,6 +29,7 @@ EMITTERS: tuple[Emitter, ...] = (
     emit_schemas,
     emit_layers,
     emit_tests,
+    emit_cache_tests,
 )
 
 __all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]

@@ -248,6 +248,17 @@ def routes(project: ir.Project, c: EntityContext) -> str:
     )
     if "list" in c.crud and c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
+    if {"list", "read"} & set(c.crud):
+        imports |= _imports(
+            c,
+            ("typing", "Annotated"),
+            ("fastapi", "Depends"),
+            ("{pkg}.core.cache", "CachedRead"),
+            ("{pkg}.core.cache", "cached_read"),
+            (f"{{pkg}}.models.{c.module}", c.class_name),
+        )
+    if "read" in c.crud:
+        imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
     if "list" in c.crud:
         imports |= _imports(
             c,

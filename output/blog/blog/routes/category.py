@@ -6,8 +6,9 @@ A section of the blog, such as News or Tutorials.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,10 +18,19 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.category import Category
 from blog.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from blog.services import category as service
 
 router = APIRouter(prefix="/categories", tags=["categories"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CategoryRead], Category, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CategoryRead], Category, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
@@ -28,12 +38,13 @@ async def list_categories(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CategoryListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[CategoryRead]:
     """List categories, a page at a time."""
     page = await service.list_categories(session, principal, params=params)
     context = read_context(principal)
     data = [CategoryRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -57,12 +68,12 @@ async def create_category(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CategoryRead]:
     """Read a category."""
     category = await service.get_category(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=CategoryRead.model_validate(category, context=context))
+    return await cache.keep(Envelope(data=CategoryRead.model_validate(category, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

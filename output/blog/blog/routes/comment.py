@@ -6,8 +6,9 @@ A reader's comment on a post, possibly a reply to another comment.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,19 @@ from blog.core.envelope import (
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.comment import Comment
 from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
 from blog.services import comment as service
 
 router = APIRouter(prefix="/comments", tags=["comments"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CommentRead], Comment, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CommentRead], Comment, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
@@ -29,12 +39,13 @@ async def list_comments(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CommentListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[CommentRead]:
     """List comments, a page at a time."""
     page = await service.list_comments(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [CommentRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +69,12 @@ async def create_comment(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CommentRead]:
     """Read a comment."""
     comment = await service.get_comment(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=CommentRead.model_validate(comment, context=context))
+    return await cache.keep(Envelope(data=CommentRead.model_validate(comment, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

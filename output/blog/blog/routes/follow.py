@@ -6,8 +6,9 @@ A reader following an author. It has no fields of its own, only two relations.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,19 @@ from blog.core.envelope import (
 from blog.core.permissions import read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.follow import Follow
 from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead
 from blog.services import follow as service
 
 router = APIRouter(prefix="/follows", tags=["follows"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[FollowRead], Follow, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[FollowRead], Follow, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -29,12 +39,13 @@ async def list_follows(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[FollowListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[FollowRead]:
     """List follows, a page at a time."""
     page = await service.list_follows(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [FollowRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +69,12 @@ async def create_follow(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[FollowRead]:
     """Read a follow."""
     follow = await service.get_follow(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=FollowRead.model_validate(follow, context=context))
+    return await cache.keep(Envelope(data=FollowRead.model_validate(follow, context=context)))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))

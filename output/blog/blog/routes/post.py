@@ -6,8 +6,9 @@ A blog post.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -19,21 +20,31 @@ from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.post import Post
 from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostRead, PostUpdate
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[PostRead], Post, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=True))]
+
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_posts(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[PostListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[PostListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[PostRead]:
     """List posts, a page at a time."""
     page = await service.list_posts(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [PostRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -59,13 +70,17 @@ async def create_post(
     "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
 )
 async def get_post(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    cache: CachedRow,
 ) -> Envelope[PostRead]:
     """Read a post."""
     post = await service.get_post(session, principal, id=id)
     response.headers["ETag"] = etag(post.version)
     context = read_context(principal)
-    return Envelope(data=PostRead.model_validate(post, context=context))
+    return await cache.keep(Envelope(data=PostRead.model_validate(post, context=context)))
 
 
 @router.patch(

@@ -6,8 +6,9 @@ A free-form label; authors create them while writing.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,21 +18,31 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.tag import Tag
 from blog.schemas.tag import TagCreate, TagListParams, TagRead
 from blog.services import tag as service
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[TagRead], Tag, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TagRead], Tag, per_caller=True))]
+
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_tags(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[TagListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[TagListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[TagRead]:
     """List tags, a page at a time."""
     page = await service.list_tags(session, principal, params=params)
     context = read_context(principal)
     data = [TagRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -55,12 +66,12 @@ async def create_tag(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_tag(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[TagRead]:
     """Read a tag."""
     tag = await service.get_tag(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=TagRead.model_validate(tag, context=context))
+    return await cache.keep(Envelope(data=TagRead.model_validate(tag, context=context)))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))

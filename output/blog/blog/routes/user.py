@@ -6,8 +6,9 @@ A reader, author, editor or administrator of the blog; also the login.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,21 +19,31 @@ from blog.core.envelope import (
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.models.user import User
 from blog.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from blog.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[UserRead], User, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
+
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
 async def list_users(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[UserListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[UserListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [UserRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -56,12 +67,12 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=UserRead.model_validate(user, context=context))
+    return await cache.keep(Envelope(data=UserRead.model_validate(user, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,8 +6,9 @@ A shipping address of a customer (US addresses only for now).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,19 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.address import Address
 from shop.schemas.address import AddressCreate, AddressListParams, AddressRead, AddressUpdate
 from shop.services import address as service
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[AddressRead], Address, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[AddressRead], Address, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -29,12 +39,13 @@ async def list_addresses(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[AddressListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[AddressRead]:
     """List addresses, a page at a time."""
     page = await service.list_addresses(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [AddressRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +69,12 @@ async def create_address(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[AddressRead]:
     """Read a address."""
     address = await service.get_address(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=AddressRead.model_validate(address, context=context))
+    return await cache.keep(Envelope(data=AddressRead.model_validate(address, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

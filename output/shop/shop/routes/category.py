@@ -6,8 +6,9 @@ A node in the merchant's category tree.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,19 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.category import Category
 from shop.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from shop.services import category as service
 
 router = APIRouter(prefix="/categories", tags=["categories"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CategoryRead], Category, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CategoryRead], Category, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -29,12 +39,13 @@ async def list_categories(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CategoryListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[CategoryRead]:
     """List categories, a page at a time."""
     page = await service.list_categories(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [CategoryRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +69,12 @@ async def create_category(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CategoryRead]:
     """Read a category."""
     category = await service.get_category(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=CategoryRead.model_validate(category, context=context))
+    return await cache.keep(Envelope(data=CategoryRead.model_validate(category, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,15 +6,25 @@ An ISO 4217 currency. Seeded; read-only through the API.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.currency import Currency
 from shop.schemas.currency import CurrencyListParams, CurrencyRead
 from shop.services import currency as service
 
 router = APIRouter(prefix="/currencies", tags=["currencies"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CurrencyRead], Currency, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CurrencyRead], Currency, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -22,19 +32,20 @@ async def list_currencies(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CurrencyListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[CurrencyRead]:
     """List currencies, a page at a time."""
     page = await service.list_currencies(session, principal, params=params)
     context = read_context(principal)
     data = [CurrencyRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_currency(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CurrencyRead]:
     """Read a currency."""
     currency = await service.get_currency(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=CurrencyRead.model_validate(currency, context=context))
+    return await cache.keep(Envelope(data=CurrencyRead.model_validate(currency, context=context)))

@@ -6,8 +6,9 @@ Somebody who buys from the merchant.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,19 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.customer import Customer
 from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from shop.services import customer as service
 
 router = APIRouter(prefix="/customers", tags=["customers"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CustomerRead], Customer, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CustomerRead], Customer, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -29,12 +39,13 @@ async def list_customers(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CustomerListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
     page = await service.list_customers(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [CustomerRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +69,12 @@ async def create_customer(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CustomerRead]:
     """Read a customer."""
     customer = await service.get_customer(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=CustomerRead.model_validate(customer, context=context))
+    return await cache.keep(Envelope(data=CustomerRead.model_validate(customer, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

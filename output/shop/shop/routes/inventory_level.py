@@ -6,8 +6,9 @@ How many units of a product a store holds (the association behind store.products
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,6 +19,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.inventory_level import InventoryLevel
 from shop.schemas.inventory_level import (
     InventoryLevelCreate,
     InventoryLevelListParams,
@@ -28,18 +30,28 @@ from shop.services import inventory_level as service
 
 router = APIRouter(prefix="/stock-levels", tags=["stock-levels"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead,
+    Depends(cached_read(ListEnvelope[InventoryLevelRead], InventoryLevel, per_caller=True)),
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[InventoryLevelRead], InventoryLevel, per_caller=True))
+]
+
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_inventory_levels(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[InventoryLevelListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[InventoryLevelRead]:
     """List inventory levels, a page at a time."""
     page = await service.list_inventory_levels(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [InventoryLevelRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -65,12 +77,14 @@ async def create_inventory_level(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[InventoryLevelRead]:
     """Read a inventory level."""
     inventory_level = await service.get_inventory_level(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
+    return await cache.keep(
+        Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
+    )
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

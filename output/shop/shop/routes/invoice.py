@@ -6,16 +6,26 @@ The invoice of an order; an order has at most one.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.invoice import Invoice
 from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
 from shop.services import invoice as service
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[InvoiceRead], Invoice, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[InvoiceRead], Invoice, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -23,12 +33,13 @@ async def list_invoices(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[InvoiceListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[InvoiceRead]:
     """List invoices, a page at a time."""
     page = await service.list_invoices(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [InvoiceRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -52,12 +63,12 @@ async def create_invoice(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[InvoiceRead]:
     """Read a invoice."""
     invoice = await service.get_invoice(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
+    return await cache.keep(Envelope(data=InvoiceRead.model_validate(invoice, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,13 +6,15 @@ A customer's order, taken in a store or online.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.order import Order
 from shop.schemas.order import (
     OrderCancelRequest,
     OrderCreate,
@@ -25,18 +27,25 @@ from shop.services import order as service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=True))]
+
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_orders(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[OrderListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [OrderRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -60,13 +69,17 @@ async def create_order(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_order(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    cache: CachedRow,
 ) -> Envelope[OrderRead]:
     """Read a order."""
     order = await service.get_order(session, principal, id=id)
     response.headers["ETag"] = etag(order.version)
     context = read_context(principal)
-    return Envelope(data=OrderRead.model_validate(order, context=context))
+    return await cache.keep(Envelope(data=OrderRead.model_validate(order, context=context)))
 
 
 @router.patch(

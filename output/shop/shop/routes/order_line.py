@@ -6,8 +6,9 @@ One product on an order.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,6 +19,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.order_line import OrderLine
 from shop.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
@@ -28,18 +30,27 @@ from shop.services import order_line as service
 
 router = APIRouter(prefix="/order-lines", tags=["order-lines"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[OrderLineRead], OrderLine, per_caller=True))
+]
+
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_order_lines(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[OrderLineListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[OrderLineRead]:
     """List order lines, a page at a time."""
     page = await service.list_order_lines(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,12 +74,14 @@ async def create_order_line(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[OrderLineRead]:
     """Read a order line."""
     order_line = await service.get_order_line(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
+    return await cache.keep(
+        Envelope(data=OrderLineRead.model_validate(order_line, context=context))
+    )
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,16 +6,26 @@ A merchant. The tenant entity; every caller sees only its own organization.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.organization import Organization
 from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
 from shop.services import organization as service
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[OrganizationRead], Organization, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[OrganizationRead], Organization, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -23,22 +33,25 @@ async def list_organizations(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[OrganizationListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[OrganizationRead]:
     """List organizations, a page at a time."""
     page = await service.list_organizations(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [OrganizationRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
     organization = await service.get_organization(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=OrganizationRead.model_validate(organization, context=context))
+    return await cache.keep(
+        Envelope(data=OrganizationRead.model_validate(organization, context=context))
+    )
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,8 +6,9 @@ Something the merchant sells, physical or not.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -19,10 +20,19 @@ from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.product import Product
 from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from shop.services import product as service
 
 router = APIRouter(prefix="/products", tags=["products"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ProductRead], Product, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ProductRead], Product, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -30,12 +40,13 @@ async def list_products(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[ProductListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
     page = await service.list_products(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [ProductRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -59,13 +70,17 @@ async def create_product(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    cache: CachedRow,
 ) -> Envelope[ProductRead]:
     """Read a product."""
     product = await service.get_product(session, principal, id=id)
     response.headers["ETag"] = etag(product.version)
     context = read_context(principal)
-    return Envelope(data=ProductRead.model_validate(product, context=context))
+    return await cache.keep(Envelope(data=ProductRead.model_validate(product, context=context)))
 
 
 @router.patch(

@@ -6,8 +6,9 @@ One line of a stocktake, as a clerk scans shelves.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,6 +19,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.stock_count import StockCount
 from shop.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
@@ -28,18 +30,27 @@ from shop.services import stock_count as service
 
 router = APIRouter(prefix="/stock-counts", tags=["stock-counts"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StockCountRead], StockCount, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StockCountRead], StockCount, per_caller=True))
+]
+
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_stock_counts(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[StockCountListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[StockCountRead]:
     """List stock counts, a page at a time."""
     page = await service.list_stock_counts(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [StockCountRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,12 +74,14 @@ async def create_stock_count(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_stock_count(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[StockCountRead]:
     """Read a stock count."""
     stock_count = await service.get_stock_count(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
+    return await cache.keep(
+        Envelope(data=StockCountRead.model_validate(stock_count, context=context))
+    )
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

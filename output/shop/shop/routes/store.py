@@ -6,8 +6,9 @@ A shop, warehouse or pop-up location of the merchant.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -18,10 +19,17 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.store import Store
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from shop.services import store as service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StoreRead], Store, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=True))]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -29,12 +37,13 @@ async def list_stores(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[StoreListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
     page = await service.list_stores(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [StoreRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,12 +67,12 @@ async def create_store(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[StoreRead]:
     """Read a store."""
     store = await service.get_store(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=StoreRead.model_validate(store, context=context))
+    return await cache.keep(Envelope(data=StoreRead.model_validate(store, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -6,16 +6,26 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.store_sku import StoreSku
 from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead
 from shop.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StoreSkuRead], StoreSku, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -23,19 +33,20 @@ async def list_store_skus(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[StoreSkuListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[StoreSkuRead]:
     """List store skus, a page at a time."""
     page = await service.list_store_skus(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store_sku(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
     store_sku = await service.get_store_sku(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=StoreSkuRead.model_validate(store_sku, context=context))
+    return await cache.keep(Envelope(data=StoreSkuRead.model_validate(store_sku, context=context)))

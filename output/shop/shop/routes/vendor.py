@@ -6,15 +6,25 @@ Synthesized from `product` by the dependency `vendor_code -> vendor_name, vendor
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.vendor import Vendor
 from shop.schemas.vendor import VendorListParams, VendorRead
 from shop.services import vendor as service
 
 router = APIRouter(prefix="/vendors", tags=["vendors"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[VendorRead], Vendor, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[VendorRead], Vendor, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -22,19 +32,20 @@ async def list_vendors(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[VendorListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[VendorRead]:
     """List vendors, a page at a time."""
     page = await service.list_vendors(session, principal, params=params)
     context = read_context(principal)
     data = [VendorRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_vendor(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[VendorRead]:
     """Read a vendor."""
     vendor = await service.get_vendor(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=VendorRead.model_validate(vendor, context=context))
+    return await cache.keep(Envelope(data=VendorRead.model_validate(vendor, context=context)))

@@ -6,15 +6,25 @@ Synthesized from `address` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.models.zip_code import ZipCode
 from shop.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from shop.services import zip_code as service
 
 router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ZipCodeRead], ZipCode, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -22,19 +32,20 @@ async def list_zip_codes(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[ZipCodeListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[ZipCodeRead]:
     """List zip codes, a page at a time."""
     page = await service.list_zip_codes(session, principal, params=params)
     context = read_context(principal)
     data = [ZipCodeRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_zip_code(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=ZipCodeRead.model_validate(zip_code, context=context))
+    return await cache.keep(Envelope(data=ZipCodeRead.model_validate(zip_code, context=context)))

@@ -6,26 +6,36 @@ One observation sent by a station.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from weather.core.cache import CachedRead, cached_read
 from weather.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
+from weather.models.reading import Reading
 from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead
 from weather.services import reading as service
 
 router = APIRouter(prefix="/readings", tags=["readings"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ReadingRead], Reading, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ReadingRead], Reading, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_readings(
-    session: SessionDep, params: Annotated[ReadingListParams, Query()]
+    session: SessionDep, params: Annotated[ReadingListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ReadingRead]:
     """List readings, a page at a time."""
     page = await service.list_readings(session, params=params)
     context = {"include": included(params)}
     data = [ReadingRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -46,7 +56,7 @@ async def create_reading(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_reading(session: SessionDep, id: IdPath) -> Envelope[ReadingRead]:
+async def get_reading(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ReadingRead]:
     """Read a reading."""
     reading = await service.get_reading(session, id=id)
-    return Envelope(data=ReadingRead.model_validate(reading))
+    return await cache.keep(Envelope(data=ReadingRead.model_validate(reading)))

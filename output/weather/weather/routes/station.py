@@ -6,8 +6,9 @@ A place where weather is measured.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from weather.core.cache import CachedRead, cached_read
 from weather.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,21 +18,30 @@ from weather.core.envelope import (
 )
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
+from weather.models.station import Station
 from weather.schemas.station import StationCreate, StationListParams, StationRead, StationUpdate
 from weather.services import station as service
 
 router = APIRouter(prefix="/stations", tags=["stations"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StationRead], Station, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StationRead], Station, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_stations(
-    session: SessionDep, params: Annotated[StationListParams, Query()]
+    session: SessionDep, params: Annotated[StationListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StationRead]:
     """List stations, a page at a time."""
     page = await service.list_stations(session, params=params)
     context = {"include": included(params)}
     data = [StationRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -52,10 +62,10 @@ async def create_station(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_station(session: SessionDep, id: IdPath) -> Envelope[StationRead]:
+async def get_station(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StationRead]:
     """Read a station."""
     station = await service.get_station(session, id=id)
-    return Envelope(data=StationRead.model_validate(station))
+    return await cache.keep(Envelope(data=StationRead.model_validate(station)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

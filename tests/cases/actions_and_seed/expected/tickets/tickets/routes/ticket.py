@@ -3,24 +3,34 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from tickets.core.cache import CachedRead, cached_read
 from tickets.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from tickets.deps import IdPath, SessionDep
+from tickets.models.ticket import Ticket
 from tickets.schemas.ticket import TicketCloseRequest, TicketCreate, TicketListParams, TicketRead
 from tickets.services import ticket as service
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[TicketRead], Ticket, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[TicketRead], Ticket, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_tickets(
-    session: SessionDep, params: Annotated[TicketListParams, Query()]
+    session: SessionDep, params: Annotated[TicketListParams, Query()], cache: CachedList
 ) -> ListEnvelope[TicketRead]:
     """List tickets, a page at a time."""
     page = await service.list_tickets(session, params=params)
     data = [TicketRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -41,10 +51,10 @@ async def create_ticket(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_ticket(session: SessionDep, id: IdPath) -> Envelope[TicketRead]:
+async def get_ticket(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[TicketRead]:
     """Read a ticket."""
     ticket = await service.get_ticket(session, id=id)
-    return Envelope(data=TicketRead.model_validate(ticket))
+    return await cache.keep(Envelope(data=TicketRead.model_validate(ticket)))
 
 
 @router.post(

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from journal.core.cache import CachedRead, cached_read
 from journal.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -15,10 +16,17 @@ from journal.core.envelope import (
 from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
 from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
+from journal.models.entry import Entry
 from journal.schemas.entry import EntryCreate, EntryListParams, EntryRead, EntryUpdate
 from journal.services import entry as service
 
 router = APIRouter(prefix="/entries", tags=["entries"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[EntryRead], Entry, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EntryRead], Entry, per_caller=True))]
 
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
@@ -26,12 +34,13 @@ async def list_entries(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[EntryListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[EntryRead]:
     """List entries, a page at a time."""
     page = await service.list_entries(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [EntryRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -55,12 +64,12 @@ async def create_entry(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_entry(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[EntryRead]:
     """Read a entry."""
     entry = await service.get_entry(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=EntryRead.model_validate(entry, context=context))
+    return await cache.keep(Envelope(data=EntryRead.model_validate(entry, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

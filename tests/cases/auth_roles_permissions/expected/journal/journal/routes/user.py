@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from journal.core.cache import CachedRead, cached_read
 from journal.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,31 @@ from journal.core.envelope import (
 )
 from journal.core.permissions import read_context
 from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
+from journal.models.user import User
 from journal.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from journal.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[UserRead], User, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
+
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_users(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[UserListParams, Query()]
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    params: Annotated[UserListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
     context = read_context(principal)
     data = [UserRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -52,12 +63,12 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=UserRead.model_validate(user, context=context))
+    return await cache.keep(Envelope(data=UserRead.model_validate(user, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

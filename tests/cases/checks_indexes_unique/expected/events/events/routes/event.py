@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from events.core.cache import CachedRead, cached_read
 from events.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from events.core.envelope import (
     error_responses,
 )
 from events.deps import IdPath, SessionDep
+from events.models.event import Event
 from events.schemas.event import EventCreate, EventListParams, EventRead, EventUpdate
 from events.services import event as service
 
 router = APIRouter(prefix="/events", tags=["events"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[EventRead], Event, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[EventRead], Event, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_events(
-    session: SessionDep, params: Annotated[EventListParams, Query()]
+    session: SessionDep, params: Annotated[EventListParams, Query()], cache: CachedList
 ) -> ListEnvelope[EventRead]:
     """List events, a page at a time."""
     page = await service.list_events(session, params=params)
     data = [EventRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_event(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_event(session: SessionDep, id: IdPath) -> Envelope[EventRead]:
+async def get_event(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[EventRead]:
     """Read a event."""
     event = await service.get_event(session, id=id)
-    return Envelope(data=EventRead.model_validate(event))
+    return await cache.keep(Envelope(data=EventRead.model_validate(event)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

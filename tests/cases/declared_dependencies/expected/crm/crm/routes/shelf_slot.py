@@ -6,30 +6,42 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from crm.core.cache import CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
 from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
+from crm.models.shelf_slot import ShelfSlot
 from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead
 from crm.services import shelf_slot as service
 
 router = APIRouter(prefix="/shelf-slots", tags=["shelf-slots"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ShelfSlotRead], ShelfSlot, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ShelfSlotRead], ShelfSlot, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_shelf_slots(
-    session: SessionDep, params: Annotated[ShelfSlotListParams, Query()]
+    session: SessionDep, params: Annotated[ShelfSlotListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ShelfSlotRead]:
     """List shelf slots, a page at a time."""
     page = await service.list_shelf_slots(session, params=params)
     context = {"include": included(params)}
     data = [ShelfSlotRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_shelf_slot(session: SessionDep, id: IdPath) -> Envelope[ShelfSlotRead]:
+async def get_shelf_slot(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[ShelfSlotRead]:
     """Read a shelf slot."""
     shelf_slot = await service.get_shelf_slot(session, id=id)
-    return Envelope(data=ShelfSlotRead.model_validate(shelf_slot))
+    return await cache.keep(Envelope(data=ShelfSlotRead.model_validate(shelf_slot)))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from crm.core.cache import CachedRead, cached_read
 from crm.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,6 +15,7 @@ from crm.core.envelope import (
 )
 from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
+from crm.models.stock_count import StockCount
 from crm.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
@@ -24,16 +26,24 @@ from crm.services import stock_count as service
 
 router = APIRouter(prefix="/stock-counts", tags=["stock-counts"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StockCountRead], StockCount, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StockCountRead], StockCount, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_stock_counts(
-    session: SessionDep, params: Annotated[StockCountListParams, Query()]
+    session: SessionDep, params: Annotated[StockCountListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StockCountRead]:
     """List stock counts, a page at a time."""
     page = await service.list_stock_counts(session, params=params)
     context = {"include": included(params)}
     data = [StockCountRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -54,10 +64,12 @@ async def create_stock_count(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_stock_count(session: SessionDep, id: IdPath) -> Envelope[StockCountRead]:
+async def get_stock_count(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[StockCountRead]:
     """Read a stock count."""
     stock_count = await service.get_stock_count(session, id=id)
-    return Envelope(data=StockCountRead.model_validate(stock_count))
+    return await cache.keep(Envelope(data=StockCountRead.model_validate(stock_count)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -6,28 +6,40 @@ Synthesized from `customer` by the dependency `city -> country`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from geo.core.cache import CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.deps import IdPath, SessionDep
+from geo.models.city_country import CityCountry
 from geo.schemas.city_country import CityCountryListParams, CityCountryRead
 from geo.services import city_country as service
 
 router = APIRouter(prefix="/city-countries", tags=["city-countries"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CityCountryRead], CityCountry, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CityCountryRead], CityCountry, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_city_countries(
-    session: SessionDep, params: Annotated[CityCountryListParams, Query()]
+    session: SessionDep, params: Annotated[CityCountryListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CityCountryRead]:
     """List city countries, a page at a time."""
     page = await service.list_city_countries(session, params=params)
     data = [CityCountryRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_city_country(session: SessionDep, id: IdPath) -> Envelope[CityCountryRead]:
+async def get_city_country(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[CityCountryRead]:
     """Read a city country."""
     city_country = await service.get_city_country(session, id=id)
-    return Envelope(data=CityCountryRead.model_validate(city_country))
+    return await cache.keep(Envelope(data=CityCountryRead.model_validate(city_country)))

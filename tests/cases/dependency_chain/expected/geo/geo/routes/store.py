@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from geo.core.cache import CachedRead, cached_read
 from geo.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from geo.core.envelope import (
     error_responses,
 )
 from geo.deps import IdPath, SessionDep
+from geo.models.store import Store
 from geo.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from geo.services import store as service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StoreRead], Store, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_stores(
-    session: SessionDep, params: Annotated[StoreListParams, Query()]
+    session: SessionDep, params: Annotated[StoreListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
     page = await service.list_stores(session, params=params)
     data = [StoreRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_store(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_store(session: SessionDep, id: IdPath) -> Envelope[StoreRead]:
+async def get_store(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StoreRead]:
     """Read a store."""
     store = await service.get_store(session, id=id)
-    return Envelope(data=StoreRead.model_validate(store))
+    return await cache.keep(Envelope(data=StoreRead.model_validate(store)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

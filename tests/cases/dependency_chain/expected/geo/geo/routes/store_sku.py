@@ -6,30 +6,42 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from geo.core.cache import CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.core.relations import included
 from geo.deps import IdPath, SessionDep
+from geo.models.store_sku import StoreSku
 from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead
 from geo.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StoreSkuRead], StoreSku, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_store_skus(
-    session: SessionDep, params: Annotated[StoreSkuListParams, Query()]
+    session: SessionDep, params: Annotated[StoreSkuListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StoreSkuRead]:
     """List store skus, a page at a time."""
     page = await service.list_store_skus(session, params=params)
     context = {"include": included(params)}
     data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_store_sku(session: SessionDep, id: IdPath) -> Envelope[StoreSkuRead]:
+async def get_store_sku(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
     store_sku = await service.get_store_sku(session, id=id)
-    return Envelope(data=StoreSkuRead.model_validate(store_sku))
+    return await cache.keep(Envelope(data=StoreSkuRead.model_validate(store_sku)))

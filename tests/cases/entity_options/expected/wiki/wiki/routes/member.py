@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from wiki.core.cache import CachedRead, cached_read
 from wiki.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,10 +15,19 @@ from wiki.core.envelope import (
 )
 from wiki.core.permissions import read_context
 from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
+from wiki.models.member import Member
 from wiki.schemas.member import MemberCreate, MemberListParams, MemberRead, MemberUpdate
 from wiki.services import member as service
 
 router = APIRouter(prefix="/members", tags=["members"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[MemberRead], Member, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[MemberRead], Member, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -25,12 +35,13 @@ async def list_members(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[MemberListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[MemberRead]:
     """List members, a page at a time."""
     page = await service.list_members(session, principal, params=params)
     context = read_context(principal)
     data = [MemberRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -54,12 +65,12 @@ async def create_member(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_member(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[MemberRead]:
     """Read a member."""
     member = await service.get_member(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=MemberRead.model_validate(member, context=context))
+    return await cache.keep(Envelope(data=MemberRead.model_validate(member, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from wiki.core.cache import CachedRead, cached_read
 from wiki.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -15,10 +16,17 @@ from wiki.core.envelope import (
 from wiki.core.permissions import TOKEN_OPTIONAL, read_context
 from wiki.core.versions import WITH_ETAG, IfMatchHeader, etag
 from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
+from wiki.models.page import Page_
 from wiki.schemas.page import Page_Create, Page_ListParams, Page_Read, Page_Update
 from wiki.services import page as service
 
 router = APIRouter(prefix="/pages", tags=["pages"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[Page_Read], Page_, per_caller=True))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[Page_Read], Page_, per_caller=True))]
 
 
 @router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
@@ -26,12 +34,13 @@ async def list_pages(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[Page_ListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[Page_Read]:
     """List pages, a page at a time."""
     page = await service.list_pages(session, principal, params=params)
     context = read_context(principal)
     data = [Page_Read.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -57,13 +66,17 @@ async def create_page(
     "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
 )
 async def get_page(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    cache: CachedRow,
 ) -> Envelope[Page_Read]:
     """Read a page."""
     page = await service.get_page(session, principal, id=id)
     response.headers["ETag"] = etag(page.version)
     context = read_context(principal)
-    return Envelope(data=Page_Read.model_validate(page, context=context))
+    return await cache.keep(Envelope(data=Page_Read.model_validate(page, context=context)))
 
 
 @router.patch(

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from kinds.core.cache import CachedRead, cached_read
 from kinds.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from kinds.core.envelope import (
     error_responses,
 )
 from kinds.deps import IdPath, SessionDep
+from kinds.models.sample import Sample
 from kinds.schemas.sample import SampleCreate, SampleListParams, SampleRead, SampleUpdate
 from kinds.services import sample as service
 
 router = APIRouter(prefix="/samples", tags=["samples"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[SampleRead], Sample, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[SampleRead], Sample, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_samples(
-    session: SessionDep, params: Annotated[SampleListParams, Query()]
+    session: SessionDep, params: Annotated[SampleListParams, Query()], cache: CachedList
 ) -> ListEnvelope[SampleRead]:
     """List samples, a page at a time."""
     page = await service.list_samples(session, params=params)
     data = [SampleRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_sample(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_sample(session: SessionDep, id: IdPath) -> Envelope[SampleRead]:
+async def get_sample(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SampleRead]:
     """Read a sample."""
     sample = await service.get_sample(session, id=id)
-    return Envelope(data=SampleRead.model_validate(sample))
+    return await cache.keep(Envelope(data=SampleRead.model_validate(sample)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from lists.core.cache import CachedRead, cached_read
 from lists.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from lists.core.envelope import (
     error_responses,
 )
 from lists.deps import IdPath, SessionDep
+from lists.models.recipe import Recipe
 from lists.schemas.recipe import RecipeCreate, RecipeListParams, RecipeRead, RecipeUpdate
 from lists.services import recipe as service
 
 router = APIRouter(prefix="/recipes", tags=["recipes"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[RecipeRead], Recipe, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[RecipeRead], Recipe, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_recipes(
-    session: SessionDep, params: Annotated[RecipeListParams, Query()]
+    session: SessionDep, params: Annotated[RecipeListParams, Query()], cache: CachedList
 ) -> ListEnvelope[RecipeRead]:
     """List recipes, a page at a time."""
     page = await service.list_recipes(session, params=params)
     data = [RecipeRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_recipe(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_recipe(session: SessionDep, id: IdPath) -> Envelope[RecipeRead]:
+async def get_recipe(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[RecipeRead]:
     """Read a recipe."""
     recipe = await service.get_recipe(session, id=id)
-    return Envelope(data=RecipeRead.model_validate(recipe))
+    return await cache.keep(Envelope(data=RecipeRead.model_validate(recipe)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

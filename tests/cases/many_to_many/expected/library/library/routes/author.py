@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from library.core.cache import CachedRead, cached_read
 from library.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from library.core.envelope import (
     error_responses,
 )
 from library.deps import IdPath, SessionDep
+from library.models.author import Author
 from library.schemas.author import AuthorCreate, AuthorListParams, AuthorRead, AuthorUpdate
 from library.services import author as service
 
 router = APIRouter(prefix="/authors", tags=["authors"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[AuthorRead], Author, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[AuthorRead], Author, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_authors(
-    session: SessionDep, params: Annotated[AuthorListParams, Query()]
+    session: SessionDep, params: Annotated[AuthorListParams, Query()], cache: CachedList
 ) -> ListEnvelope[AuthorRead]:
     """List authors, a page at a time."""
     page = await service.list_authors(session, params=params)
     data = [AuthorRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_author(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_author(session: SessionDep, id: IdPath) -> Envelope[AuthorRead]:
+async def get_author(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[AuthorRead]:
     """Read a author."""
     author = await service.get_author(session, id=id)
-    return Envelope(data=AuthorRead.model_validate(author))
+    return await cache.keep(Envelope(data=AuthorRead.model_validate(author)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from library.core.cache import CachedRead, cached_read
 from library.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,28 @@ from library.core.envelope import (
 )
 from library.core.relations import included
 from library.deps import IdPath, SessionDep
+from library.models.book import Book
 from library.schemas.book import BookCreate, BookListParams, BookRead, BookUpdate
 from library.services import book as service
 
 router = APIRouter(prefix="/books", tags=["books"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[BookRead], Book, per_caller=False))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[BookRead], Book, per_caller=False))]
+
 
 @router.get("", responses=error_responses(422))
 async def list_books(
-    session: SessionDep, params: Annotated[BookListParams, Query()]
+    session: SessionDep, params: Annotated[BookListParams, Query()], cache: CachedList
 ) -> ListEnvelope[BookRead]:
     """List books, a page at a time."""
     page = await service.list_books(session, params=params)
     context = {"include": included(params)}
     data = [BookRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +57,10 @@ async def create_book(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_book(session: SessionDep, id: IdPath) -> Envelope[BookRead]:
+async def get_book(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[BookRead]:
     """Read a book."""
     book = await service.get_book(session, id=id)
-    return Envelope(data=BookRead.model_validate(book))
+    return await cache.keep(Envelope(data=BookRead.model_validate(book)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

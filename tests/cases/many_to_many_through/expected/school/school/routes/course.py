@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from school.core.cache import CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from school.core.envelope import (
     error_responses,
 )
 from school.deps import IdPath, SessionDep
+from school.models.course import Course
 from school.schemas.course import CourseCreate, CourseListParams, CourseRead, CourseUpdate
 from school.services import course as service
 
 router = APIRouter(prefix="/courses", tags=["courses"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CourseRead], Course, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CourseRead], Course, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_courses(
-    session: SessionDep, params: Annotated[CourseListParams, Query()]
+    session: SessionDep, params: Annotated[CourseListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CourseRead]:
     """List courses, a page at a time."""
     page = await service.list_courses(session, params=params)
     data = [CourseRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_course(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_course(session: SessionDep, id: IdPath) -> Envelope[CourseRead]:
+async def get_course(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CourseRead]:
     """Read a course."""
     course = await service.get_course(session, id=id)
-    return Envelope(data=CourseRead.model_validate(course))
+    return await cache.keep(Envelope(data=CourseRead.model_validate(course)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from school.core.cache import CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,6 +15,7 @@ from school.core.envelope import (
 )
 from school.core.relations import included
 from school.deps import IdPath, SessionDep
+from school.models.enrollment import Enrollment
 from school.schemas.enrollment import (
     EnrollmentCreate,
     EnrollmentListParams,
@@ -24,16 +26,24 @@ from school.services import enrollment as service
 
 router = APIRouter(prefix="/enrollments", tags=["enrollments"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[EnrollmentRead], Enrollment, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[EnrollmentRead], Enrollment, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_enrollments(
-    session: SessionDep, params: Annotated[EnrollmentListParams, Query()]
+    session: SessionDep, params: Annotated[EnrollmentListParams, Query()], cache: CachedList
 ) -> ListEnvelope[EnrollmentRead]:
     """List enrollments, a page at a time."""
     page = await service.list_enrollments(session, params=params)
     context = {"include": included(params)}
     data = [EnrollmentRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -54,10 +64,12 @@ async def create_enrollment(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_enrollment(session: SessionDep, id: IdPath) -> Envelope[EnrollmentRead]:
+async def get_enrollment(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[EnrollmentRead]:
     """Read a enrollment."""
     enrollment = await service.get_enrollment(session, id=id)
-    return Envelope(data=EnrollmentRead.model_validate(enrollment))
+    return await cache.keep(Envelope(data=EnrollmentRead.model_validate(enrollment)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

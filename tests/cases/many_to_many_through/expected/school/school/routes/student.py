@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from school.core.cache import CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from school.core.envelope import (
 )
 from school.core.relations import included
 from school.deps import IdPath, SessionDep
+from school.models.student import Student
 from school.schemas.student import StudentCreate, StudentListParams, StudentRead, StudentUpdate
 from school.services import student as service
 
 router = APIRouter(prefix="/students", tags=["students"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[StudentRead], Student, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StudentRead], Student, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_students(
-    session: SessionDep, params: Annotated[StudentListParams, Query()]
+    session: SessionDep, params: Annotated[StudentListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StudentRead]:
     """List students, a page at a time."""
     page = await service.list_students(session, params=params)
     context = {"include": included(params)}
     data = [StudentRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_student(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_student(session: SessionDep, id: IdPath) -> Envelope[StudentRead]:
+async def get_student(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StudentRead]:
     """Read a student."""
     student = await service.get_student(session, id=id)
-    return Envelope(data=StudentRead.model_validate(student))
+    return await cache.keep(Envelope(data=StudentRead.model_validate(student)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

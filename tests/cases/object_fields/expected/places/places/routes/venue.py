@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from places.core.cache import CachedRead, cached_read
 from places.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from places.core.envelope import (
     error_responses,
 )
 from places.deps import IdPath, SessionDep
+from places.models.venue import Venue
 from places.schemas.venue import VenueCreate, VenueListParams, VenueRead, VenueUpdate
 from places.services import venue as service
 
 router = APIRouter(prefix="/venues", tags=["venues"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[VenueRead], Venue, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[VenueRead], Venue, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_venues(
-    session: SessionDep, params: Annotated[VenueListParams, Query()]
+    session: SessionDep, params: Annotated[VenueListParams, Query()], cache: CachedList
 ) -> ListEnvelope[VenueRead]:
     """List venues, a page at a time."""
     page = await service.list_venues(session, params=params)
     data = [VenueRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_venue(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_venue(session: SessionDep, id: IdPath) -> Envelope[VenueRead]:
+async def get_venue(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[VenueRead]:
     """Read a venue."""
     venue = await service.get_venue(session, id=id)
-    return Envelope(data=VenueRead.model_validate(venue))
+    return await cache.keep(Envelope(data=VenueRead.model_validate(venue)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from forum.core.cache import CachedRead, cached_read
 from forum.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from forum.core.envelope import (
 )
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
+from forum.models.reply import Reply
 from forum.schemas.reply import ReplyCreate, ReplyListParams, ReplyRead, ReplyUpdate
 from forum.services import reply as service
 
 router = APIRouter(prefix="/replies", tags=["replies"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ReplyRead], Reply, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ReplyRead], Reply, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_replies(
-    session: SessionDep, params: Annotated[ReplyListParams, Query()]
+    session: SessionDep, params: Annotated[ReplyListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ReplyRead]:
     """List replies, a page at a time."""
     page = await service.list_replies(session, params=params)
     context = {"include": included(params)}
     data = [ReplyRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_reply(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_reply(session: SessionDep, id: IdPath) -> Envelope[ReplyRead]:
+async def get_reply(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ReplyRead]:
     """Read a reply."""
     reply = await service.get_reply(session, id=id)
-    return Envelope(data=ReplyRead.model_validate(reply))
+    return await cache.keep(Envelope(data=ReplyRead.model_validate(reply)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from forum.core.cache import CachedRead, cached_read
 from forum.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from forum.core.envelope import (
 )
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
+from forum.models.thread import Thread
 from forum.schemas.thread import ThreadCreate, ThreadListParams, ThreadRead, ThreadUpdate
 from forum.services import thread as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ThreadRead], Thread, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ThreadRead], Thread, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_threads(
-    session: SessionDep, params: Annotated[ThreadListParams, Query()]
+    session: SessionDep, params: Annotated[ThreadListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ThreadRead]:
     """List threads, a page at a time."""
     page = await service.list_threads(session, params=params)
     context = {"include": included(params)}
     data = [ThreadRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_thread(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_thread(session: SessionDep, id: IdPath) -> Envelope[ThreadRead]:
+async def get_thread(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ThreadRead]:
     """Read a thread."""
     thread = await service.get_thread(session, id=id)
-    return Envelope(data=ThreadRead.model_validate(thread))
+    return await cache.keep(Envelope(data=ThreadRead.model_validate(thread)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from shop.core.cache import CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from shop.core.envelope import (
     error_responses,
 )
 from shop.deps import IdPath, SessionDep
+from shop.models.group import Group
 from shop.schemas.group import GroupCreate, GroupListParams, GroupRead, GroupUpdate
 from shop.services import group as service
 
 router = APIRouter(prefix="/groups", tags=["groups"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[GroupRead], Group, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[GroupRead], Group, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_groups(
-    session: SessionDep, params: Annotated[GroupListParams, Query()]
+    session: SessionDep, params: Annotated[GroupListParams, Query()], cache: CachedList
 ) -> ListEnvelope[GroupRead]:
     """List groups, a page at a time."""
     page = await service.list_groups(session, params=params)
     data = [GroupRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_group(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_group(session: SessionDep, id: IdPath) -> Envelope[GroupRead]:
+async def get_group(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[GroupRead]:
     """Read a group."""
     group = await service.get_group(session, id=id)
-    return Envelope(data=GroupRead.model_validate(group))
+    return await cache.keep(Envelope(data=GroupRead.model_validate(group)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from contacts.core.cache import CachedRead, cached_read
 from contacts.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from contacts.core.envelope import (
     error_responses,
 )
 from contacts.deps import IdPath, SessionDep
+from contacts.models.company import Company
 from contacts.schemas.company import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
 from contacts.services import company as service
 
 router = APIRouter(prefix="/companies", tags=["companies"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CompanyRead], Company, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CompanyRead], Company, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_companies(
-    session: SessionDep, params: Annotated[CompanyListParams, Query()]
+    session: SessionDep, params: Annotated[CompanyListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CompanyRead]:
     """List companies, a page at a time."""
     page = await service.list_companies(session, params=params)
     data = [CompanyRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_company(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_company(session: SessionDep, id: IdPath) -> Envelope[CompanyRead]:
+async def get_company(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CompanyRead]:
     """Read a company."""
     company = await service.get_company(session, id=id)
-    return Envelope(data=CompanyRead.model_validate(company))
+    return await cache.keep(Envelope(data=CompanyRead.model_validate(company)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from contacts.core.cache import CachedRead, cached_read
 from contacts.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from contacts.core.envelope import (
 )
 from contacts.core.relations import included
 from contacts.deps import IdPath, SessionDep
+from contacts.models.contact import Contact
 from contacts.schemas.contact import ContactCreate, ContactListParams, ContactRead, ContactUpdate
 from contacts.services import contact as service
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ContactRead], Contact, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ContactRead], Contact, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_contacts(
-    session: SessionDep, params: Annotated[ContactListParams, Query()]
+    session: SessionDep, params: Annotated[ContactListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ContactRead]:
     """List contacts, a page at a time."""
     page = await service.list_contacts(session, params=params)
     context = {"include": included(params)}
     data = [ContactRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_contact(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_contact(session: SessionDep, id: IdPath) -> Envelope[ContactRead]:
+async def get_contact(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ContactRead]:
     """Read a contact."""
     contact = await service.get_contact(session, id=id)
-    return Envelope(data=ContactRead.model_validate(contact))
+    return await cache.keep(Envelope(data=ContactRead.model_validate(contact)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from saas.core.cache import CachedRead, cached_read
 from saas.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -15,10 +16,19 @@ from saas.core.envelope import (
 from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.models.project import Project
 from saas.schemas.project import ProjectCreate, ProjectListParams, ProjectRead, ProjectUpdate
 from saas.services import project as service
 
 router = APIRouter(prefix="/projects", tags=["projects"])
+
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ProjectRead], Project, per_caller=True))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ProjectRead], Project, per_caller=True))
+]
 
 
 @router.get("", responses=error_responses(401, 403, 422))
@@ -26,12 +36,13 @@ async def list_projects(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[ProjectListParams, Query()],
+    cache: CachedList,
 ) -> ListEnvelope[ProjectRead]:
     """List projects, a page at a time."""
     page = await service.list_projects(session, principal, params=params)
     context = read_context(principal, included(params))
     data = [ProjectRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -55,12 +66,12 @@ async def create_project(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_project(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[ProjectRead]:
     """Read a project."""
     project = await service.get_project(session, principal, id=id)
     context = read_context(principal)
-    return Envelope(data=ProjectRead.model_validate(project, context=context))
+    return await cache.keep(Envelope(data=ProjectRead.model_validate(project, context=context)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from orders.core.cache import CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from orders.core.envelope import (
 )
 from orders.core.relations import included
 from orders.deps import IdPath, SessionDep
+from orders.models.order import Order
 from orders.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
 from orders.services import order as service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_orders(
-    session: SessionDep, params: Annotated[OrderListParams, Query()]
+    session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
     context = {"include": included(params)}
     data = [OrderRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_order(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_order(session: SessionDep, id: IdPath) -> Envelope[OrderRead]:
+async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[OrderRead]:
     """Read a order."""
     order = await service.get_order(session, id=id)
-    return Envelope(data=OrderRead.model_validate(order))
+    return await cache.keep(Envelope(data=OrderRead.model_validate(order)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

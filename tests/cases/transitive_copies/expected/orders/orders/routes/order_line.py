@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from orders.core.cache import CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,6 +15,7 @@ from orders.core.envelope import (
 )
 from orders.core.relations import included
 from orders.deps import IdPath, SessionDep
+from orders.models.order_line import OrderLine
 from orders.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
@@ -24,16 +26,24 @@ from orders.services import order_line as service
 
 router = APIRouter(prefix="/order-lines", tags=["order-lines"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[OrderLineRead], OrderLine, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_order_lines(
-    session: SessionDep, params: Annotated[OrderLineListParams, Query()]
+    session: SessionDep, params: Annotated[OrderLineListParams, Query()], cache: CachedList
 ) -> ListEnvelope[OrderLineRead]:
     """List order lines, a page at a time."""
     page = await service.list_order_lines(session, params=params)
     context = {"include": included(params)}
     data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -54,10 +64,12 @@ async def create_order_line(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_order_line(session: SessionDep, id: IdPath) -> Envelope[OrderLineRead]:
+async def get_order_line(
+    session: SessionDep, id: IdPath, cache: CachedRow
+) -> Envelope[OrderLineRead]:
     """Read a order line."""
     order_line = await service.get_order_line(session, id=id)
-    return Envelope(data=OrderLineRead.model_validate(order_line))
+    return await cache.keep(Envelope(data=OrderLineRead.model_validate(order_line)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

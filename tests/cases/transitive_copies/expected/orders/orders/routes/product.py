@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from orders.core.cache import CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from orders.core.envelope import (
     error_responses,
 )
 from orders.deps import IdPath, SessionDep
+from orders.models.product import Product
 from orders.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from orders.services import product as service
 
 router = APIRouter(prefix="/products", tags=["products"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ProductRead], Product, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ProductRead], Product, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_products(
-    session: SessionDep, params: Annotated[ProductListParams, Query()]
+    session: SessionDep, params: Annotated[ProductListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
     page = await service.list_products(session, params=params)
     data = [ProductRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_product(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_product(session: SessionDep, id: IdPath) -> Envelope[ProductRead]:
+async def get_product(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ProductRead]:
     """Read a product."""
     product = await service.get_product(session, id=id)
-    return Envelope(data=ProductRead.model_validate(product))
+    return await cache.keep(Envelope(data=ProductRead.model_validate(product)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,24 +3,34 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from vault.core.cache import CachedRead, cached_read
 from vault.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from vault.deps import IdPath, SessionDep
+from vault.models.secret import Secret
 from vault.schemas.secret import SecretCreate, SecretListParams, SecretRead
 from vault.services import secret as service
 
 router = APIRouter(prefix="/secrets", tags=["secrets"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[SecretRead], Secret, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[SecretRead], Secret, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_secrets(
-    session: SessionDep, params: Annotated[SecretListParams, Query()]
+    session: SessionDep, params: Annotated[SecretListParams, Query()], cache: CachedList
 ) -> ListEnvelope[SecretRead]:
     """List secrets, a page at a time."""
     page = await service.list_secrets(session, params=params)
     data = [SecretRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -41,7 +51,7 @@ async def create_secret(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_secret(session: SessionDep, id: IdPath) -> Envelope[SecretRead]:
+async def get_secret(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SecretRead]:
     """Read a secret."""
     secret = await service.get_secret(session, id=id)
-    return Envelope(data=SecretRead.model_validate(secret))
+    return await cache.keep(Envelope(data=SecretRead.model_validate(secret)))

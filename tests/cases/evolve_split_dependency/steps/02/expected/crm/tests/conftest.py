@@ -118,6 +118,7 @@ def settings_for(engine: AsyncEngine, **overrides: Any) -> Settings:
         "CORS_ORIGINS": ["http://localhost:3000"],
         "REDIS_URL": TEST_REDIS_URL,
         "RATE_LIMIT_NAMESPACE": f"crm-test-{uuid.uuid4().hex}",
+        "CACHE_NAMESPACE": f"crm-test-cache-{uuid.uuid4().hex}",
         "RATE_LIMIT_ANONYMOUS": GENEROUS_LIMIT,
     }
     values.update(overrides)
@@ -137,8 +138,9 @@ def app(settings: Settings, engine: AsyncEngine) -> FastAPI:
 
 
 @pytest.fixture
-async def empty_database(engine: AsyncEngine) -> None:
-    """Delete every row, so that each test starts from empty tables."""
+async def empty_database(engine: AsyncEngine, app: FastAPI) -> None:
+    """Delete every row, so that each test starts from empty tables (and the app's response
+    cache forgets what it read from them)."""
     tables = list(reversed(Base.metadata.sorted_tables))
     async with engine.begin() as connection:
         if connection.dialect.name == "postgresql" and tables:
@@ -147,6 +149,7 @@ async def empty_database(engine: AsyncEngine) -> None:
         else:
             for table in tables:
                 await connection.execute(table.delete())
+    await app.state.cache.invalidate(table.name for table in tables)
 
 
 @pytest.fixture

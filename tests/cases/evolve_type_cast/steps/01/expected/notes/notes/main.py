@@ -12,9 +12,20 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notes import __version__
+from notes.core.activity import instrument_engine
+from notes.core.cache import (
+    CachedAnswer,
+    CacheInvalidationMiddleware,
+    CacheStore,
+    RedisStore,
+    ResponseCache,
+    answer_from_cache,
+)
 from notes.core.config import Settings, get_settings
 from notes.core.db import create_engine, create_sessionmaker
 from notes.core.handlers import EXCEPTION_HANDLERS
+from notes.core.metrics import Metrics, RequestMetricsMiddleware
+from notes.core.metrics import router as metrics_router
 from notes.core.ratelimit import RateLimiter
 from notes.middleware import add_middleware
 from notes.routes import BASE_PATH, api_router, health
@@ -40,27 +51,38 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: AsyncEngine | None = None,
+    cache_store: CacheStore | None = None,
+) -> FastAPI:
     """Build the application for `settings` (from the environment by default).
 
-    `engine` replaces the one built from `settings.DATABASE_URL`; tests use it.
+    `engine` replaces the one built from `settings.DATABASE_URL`, `cache_store` the response
+    cache's store (Redis or this process); tests use them.
     """
     settings = settings or get_settings()
     logger.setLevel(settings.LOG_LEVEL)
     if settings.uses_development_secret:
         logger.warning("SECRET_KEY is not set; using the development default")
     database = engine or create_engine(settings)
+    instrument_engine(database)
+    metrics = Metrics()
+    cache = ResponseCache(settings, cache_store, metrics)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        if isinstance(cache.store, RedisStore):
+            await cache.store.close()
         await database.dispose()
 
     app = FastAPI(
         title="Notes",
         version=__version__,
         lifespan=lifespan,
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, CachedAnswer: answer_from_cache},
         generate_unique_id_function=operation_id,
         docs_url="/docs",
         redoc_url="/redoc",
@@ -70,7 +92,18 @@ def create_app(settings: Settings | None = None, *, engine: AsyncEngine | None =
     app.state.engine = database
     app.state.sessionmaker = create_sessionmaker(database, debug=settings.DEBUG)
     app.state.rate_limiter = RateLimiter(settings)
+    app.state.metrics = metrics
+    app.state.cache = cache
     add_middleware(app, settings, app.state.rate_limiter)
+    # Outermost: the cache invalidation reads what the request wrote, which the metrics
+    # middleware records.
+    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
+    app.add_middleware(
+        RequestMetricsMiddleware,
+        metrics=metrics,
+        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
+    )
+    app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)
     return app

@@ -55,7 +55,15 @@ class Settings(BaseSettings):
     DB_POOL_SIZE: int = Field(default=5, ge=1)
     DB_MAX_OVERFLOW: int = Field(default=10, ge=0)
     DB_POOL_RECYCLE_SECONDS: int = Field(default=1800, ge=-1)
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=30, gt=0)
+    # Statements slower than this are logged as warnings.
+    SLOW_QUERY_MS: float = Field(default=200, ge=0)
     REDIS_URL: str | None = None
+
+    # The response cache of lists and reads (Redis when REDIS_URL is set); 0 turns it off.
+    CACHE_ENABLED: bool = True
+    CACHE_TTL_SECONDS: float = Field(default=0, ge=0)
+    CACHE_NAMESPACE: str = "notes:cache"
 
     SECRET_KEY: str = DEVELOPMENT_SECRET_KEY
     CORS_ORIGINS: Annotated[

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from notes.core.cache import CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from notes.core.envelope import (
     error_responses,
 )
 from notes.deps import IdPath, SessionDep
+from notes.models.label import Label
 from notes.schemas.label import LabelCreate, LabelListParams, LabelRead, LabelUpdate
 from notes.services import label as service
 
 router = APIRouter(prefix="/labels", tags=["labels"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[LabelRead], Label, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[LabelRead], Label, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_labels(
-    session: SessionDep, params: Annotated[LabelListParams, Query()]
+    session: SessionDep, params: Annotated[LabelListParams, Query()], cache: CachedList
 ) -> ListEnvelope[LabelRead]:
     """List labels, a page at a time."""
     page = await service.list_labels(session, params=params)
     data = [LabelRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_label(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_label(session: SessionDep, id: IdPath) -> Envelope[LabelRead]:
+async def get_label(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[LabelRead]:
     """Read a label."""
     label = await service.get_label(session, id=id)
-    return Envelope(data=LabelRead.model_validate(label))
+    return await cache.keep(Envelope(data=LabelRead.model_validate(label)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from notes.core.cache import CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -14,21 +15,30 @@ from notes.core.envelope import (
 )
 from notes.core.relations import included
 from notes.deps import IdPath, SessionDep
+from notes.models.remark import Remark
 from notes.schemas.remark import RemarkCreate, RemarkListParams, RemarkRead, RemarkUpdate
 from notes.services import remark as service
 
 router = APIRouter(prefix="/remarks", tags=["remarks"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[RemarkRead], Remark, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[RemarkRead], Remark, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_remarks(
-    session: SessionDep, params: Annotated[RemarkListParams, Query()]
+    session: SessionDep, params: Annotated[RemarkListParams, Query()], cache: CachedList
 ) -> ListEnvelope[RemarkRead]:
     """List remarks, a page at a time."""
     page = await service.list_remarks(session, params=params)
     context = {"include": included(params)}
     data = [RemarkRead.model_validate(row, context=context) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -49,10 +59,10 @@ async def create_remark(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_remark(session: SessionDep, id: IdPath) -> Envelope[RemarkRead]:
+async def get_remark(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[RemarkRead]:
     """Read a remark."""
     remark = await service.get_remark(session, id=id)
-    return Envelope(data=RemarkRead.model_validate(remark))
+    return await cache.keep(Envelope(data=RemarkRead.model_validate(remark)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

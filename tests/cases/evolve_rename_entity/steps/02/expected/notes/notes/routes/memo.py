@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from notes.core.cache import CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,27 @@ from notes.core.envelope import (
     error_responses,
 )
 from notes.deps import IdPath, SessionDep
+from notes.models.memo import Memo
 from notes.schemas.memo import MemoCreate, MemoListParams, MemoRead, MemoUpdate
 from notes.services import memo as service
 
 router = APIRouter(prefix="/memos", tags=["memos"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[MemoRead], Memo, per_caller=False))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[MemoRead], Memo, per_caller=False))]
+
 
 @router.get("", responses=error_responses(422))
 async def list_memos(
-    session: SessionDep, params: Annotated[MemoListParams, Query()]
+    session: SessionDep, params: Annotated[MemoListParams, Query()], cache: CachedList
 ) -> ListEnvelope[MemoRead]:
     """List memos, a page at a time."""
     page = await service.list_memos(session, params=params)
     data = [MemoRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +55,10 @@ async def create_memo(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_memo(session: SessionDep, id: IdPath) -> Envelope[MemoRead]:
+async def get_memo(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[MemoRead]:
     """Read a memo."""
     memo = await service.get_memo(session, id=id)
-    return Envelope(data=MemoRead.model_validate(memo))
+    return await cache.keep(Envelope(data=MemoRead.model_validate(memo)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from notes.core.cache import CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,27 @@ from notes.core.envelope import (
     error_responses,
 )
 from notes.deps import IdPath, SessionDep
+from notes.models.note import Note
 from notes.schemas.note import NoteCreate, NoteListParams, NoteRead, NoteUpdate
 from notes.services import note as service
 
 router = APIRouter(prefix="/notes", tags=["notes"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[NoteRead], Note, per_caller=False))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[NoteRead], Note, per_caller=False))]
+
 
 @router.get("", responses=error_responses(422))
 async def list_notes(
-    session: SessionDep, params: Annotated[NoteListParams, Query()]
+    session: SessionDep, params: Annotated[NoteListParams, Query()], cache: CachedList
 ) -> ListEnvelope[NoteRead]:
     """List notes, a page at a time."""
     page = await service.list_notes(session, params=params)
     data = [NoteRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +55,10 @@ async def create_note(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_note(session: SessionDep, id: IdPath) -> Envelope[NoteRead]:
+async def get_note(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[NoteRead]:
     """Read a note."""
     note = await service.get_note(session, id=id)
-    return Envelope(data=NoteRead.model_validate(note))
+    return await cache.keep(Envelope(data=NoteRead.model_validate(note)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

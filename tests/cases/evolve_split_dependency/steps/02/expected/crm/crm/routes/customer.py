@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from crm.core.cache import CachedRead, cached_read
 from crm.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from crm.core.envelope import (
     error_responses,
 )
 from crm.deps import IdPath, SessionDep
+from crm.models.customer import Customer
 from crm.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from crm.services import customer as service
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[CustomerRead], Customer, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[CustomerRead], Customer, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_customers(
-    session: SessionDep, params: Annotated[CustomerListParams, Query()]
+    session: SessionDep, params: Annotated[CustomerListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
     page = await service.list_customers(session, params=params)
     data = [CustomerRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_customer(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_customer(session: SessionDep, id: IdPath) -> Envelope[CustomerRead]:
+async def get_customer(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CustomerRead]:
     """Read a customer."""
     customer = await service.get_customer(session, id=id)
-    return Envelope(data=CustomerRead.model_validate(customer))
+    return await cache.keep(Envelope(data=CustomerRead.model_validate(customer)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

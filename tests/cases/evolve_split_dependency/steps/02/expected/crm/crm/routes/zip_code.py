@@ -6,28 +6,38 @@ Synthesized from `customer` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
+from crm.core.cache import CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
 from crm.deps import IdPath, SessionDep
+from crm.models.zip_code import ZipCode
 from crm.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from crm.services import zip_code as service
 
 router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ZipCodeRead], ZipCode, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_zip_codes(
-    session: SessionDep, params: Annotated[ZipCodeListParams, Query()]
+    session: SessionDep, params: Annotated[ZipCodeListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ZipCodeRead]:
     """List zip codes, a page at a time."""
     page = await service.list_zip_codes(session, params=params)
     data = [ZipCodeRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_zip_code(session: SessionDep, id: IdPath) -> Envelope[ZipCodeRead]:
+async def get_zip_code(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, id=id)
-    return Envelope(data=ZipCodeRead.model_validate(zip_code))
+    return await cache.keep(Envelope(data=ZipCodeRead.model_validate(zip_code)))

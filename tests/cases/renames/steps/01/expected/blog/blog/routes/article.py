@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,29 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.deps import IdPath, SessionDep
+from blog.models.article import Article
 from blog.schemas.article import ArticleCreate, ArticleListParams, ArticleRead, ArticleUpdate
 from blog.services import article as service
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[ArticleRead], Article, per_caller=False))
+]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[ArticleRead], Article, per_caller=False))
+]
+
 
 @router.get("", responses=error_responses(422))
 async def list_articles(
-    session: SessionDep, params: Annotated[ArticleListParams, Query()]
+    session: SessionDep, params: Annotated[ArticleListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ArticleRead]:
     """List articles, a page at a time."""
     page = await service.list_articles(session, params=params)
     data = [ArticleRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +57,10 @@ async def create_article(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_article(session: SessionDep, id: IdPath) -> Envelope[ArticleRead]:
+async def get_article(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ArticleRead]:
     """Read a article."""
     article = await service.get_article(session, id=id)
-    return Envelope(data=ArticleRead.model_validate(article))
+    return await cache.keep(Envelope(data=ArticleRead.model_validate(article)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

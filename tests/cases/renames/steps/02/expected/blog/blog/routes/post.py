@@ -3,8 +3,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from blog.core.cache import CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -13,20 +14,27 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.deps import IdPath, SessionDep
+from blog.models.post import Post
 from blog.schemas.post import PostCreate, PostListParams, PostRead, PostUpdate
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
 
+# Lists and reads answer from the response cache when they can (see `core.cache`).
+CachedList = Annotated[
+    CachedRead, Depends(cached_read(ListEnvelope[PostRead], Post, per_caller=False))
+]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=False))]
+
 
 @router.get("", responses=error_responses(422))
 async def list_posts(
-    session: SessionDep, params: Annotated[PostListParams, Query()]
+    session: SessionDep, params: Annotated[PostListParams, Query()], cache: CachedList
 ) -> ListEnvelope[PostRead]:
     """List posts, a page at a time."""
     page = await service.list_posts(session, params=params)
     data = [PostRead.model_validate(row) for row in page.items]
-    return ListEnvelope(data=data, meta=page.meta)
+    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -47,10 +55,10 @@ async def create_post(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_post(session: SessionDep, id: IdPath) -> Envelope[PostRead]:
+async def get_post(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[PostRead]:
     """Read a post."""
     post = await service.get_post(session, id=id)
-    return Envelope(data=PostRead.model_validate(post))
+    return await cache.keep(Envelope(data=PostRead.model_validate(post)))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
