@@ -633,12 +633,25 @@ def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> lis
     if kind == "datetime":
         module.use(f"{module.package}.core.types", "UtcDatetime")
         annotation = "UtcDatetime"
-    lines = [f"{name}: {annotation} | None = None"]
-    if kind in _EQUALITY:
-        lines.append(f"{name}__in: InList[{annotation}] | None = None")
-    if kind in _ORDERED:
-        lines += [
-            f"{name}__gte: {annotation} | None = None",
-            f"{name}__lte: {annotation} | None = None",
-        ]
-    return lines
+    return [
+        f"{name}{op}: InList[{annotation}] | None = None"
+        if op == "__in"
+        else f"{name}{op}: {annotation} | None = None"
+        for op in filter_operators(kind)
+    ]
+
+
+def filter_operators(kind: str) -> tuple[str, ...]:
+    """The list filters a field of this kind gets, as parameter suffixes: "" (equals),
+    "__in" (one of), "__gte" and "__lte" (bounds)."""
+    return (
+        ("",)
+        + (("__in",) if kind in _EQUALITY else ())
+        + (("__gte", "__lte") if kind in _ORDERED else ())
+    )
+
+
+def list_filters(entity: ir.Entity, timestamps: bool) -> list[tuple[str, str]]:
+    """(field, kind) of every filter `XListParams` declares, id__in apart."""
+    found = [(f.name, f.type.kind) for f in entity.fields if f.filterable and f.storage == "column"]
+    return found + ([("created_at", "datetime"), ("updated_at", "datetime")] if timestamps else [])
