@@ -104,16 +104,21 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         register += [_relation_input(module, project, r, update=False) for r in relations]
     embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
+    read_params: list[str] = []
     if embeds:
         module.use(f"{module.package}.core.relations", "include_by")
         module.use(f"{module.package}.core.relations", "only_if_included")
         module.use("pydantic", "field_validator")
-        params.insert(
-            0,
+        include = (
             "include: str | None = include_by("
             + ", ".join(py_literal(r.name) for r in includable(project, entity))
-            + ")",
+            + ")"
         )
+        params.insert(0, include)
+        if "read" in entity.crud:
+            module.use("pydantic", "BaseModel")
+            module.use("pydantic", "ConfigDict")
+            read_params = [include]
     return render(
         "schemas/entity.py.j2",
         header=header(project),
@@ -147,6 +152,8 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         ),
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
+        read_params=read_params,
+        read_params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}/{{id}}`."),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from generator import ir
 from generator.compile import naming
 from generator.emit.base import RenderedFile, header, render
-from generator.emit.entity_context import module_name
+from generator.emit.entity_context import entity_context, module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.policy import (
@@ -381,7 +381,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         }
         | (
             {Import("tests.factories", "count_statements")}
-            if includable(project, entity) and "list" in allowed
+            if includable(project, entity) and {"list", "read"} & set(allowed)
             else set()
         )
         | (
@@ -470,6 +470,9 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         ],
         include=[r.name for r in includable(project, entity)],
         embedded_to_one=[r for r in includable(project, entity) if r.column and r.required],
+        include_statements=sum(
+            load.count("selectinload(") for _, load in entity_context(project, entity).includes
+        ),
         uuid_ids=project.api.id_type == "uuid",
         plural_words=entity.plural.replace("_", " "),
         _re=re,

@@ -710,12 +710,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeCommentRead:
         """Get Comment (`GET /api/v1/comments/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/comments/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/comments/{id}", models.EnvelopeCommentRead)
@@ -822,12 +828,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeFollowRead:
         """Get Follow (`GET /api/v1/follows/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/follows/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/follows/{id}", models.EnvelopeFollowRead)
@@ -922,12 +934,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopePostRead:
         """Get Post (`GET /api/v1/posts/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/posts/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/posts/{id}", models.EnvelopePostRead)
@@ -1156,12 +1174,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeUserRead:
         """Get User (`GET /api/v1/users/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/users/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/users/{id}", models.EnvelopeUserRead)

@@ -18,7 +18,13 @@ from blog.core.envelope import (
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
-from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
+from blog.schemas.comment import (
+    CommentCreate,
+    CommentListParams,
+    CommentRead,
+    CommentReadParams,
+    CommentUpdate,
+)
 from blog.services import comment as service
 
 router = APIRouter(prefix="/comments", tags=["comments"])
@@ -58,11 +64,14 @@ async def create_comment(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CommentReadParams, Query()],
 ) -> Envelope[CommentRead]:
     """Read a comment."""
-    comment = await service.get_comment(session, principal, id=id)
-    context = read_context(principal)
+    comment = await service.get_comment(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 

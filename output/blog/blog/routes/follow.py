@@ -18,7 +18,7 @@ from blog.core.envelope import (
 from blog.core.permissions import read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
-from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead
+from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead, FollowReadParams
 from blog.services import follow as service
 
 router = APIRouter(prefix="/follows", tags=["follows"])
@@ -58,11 +58,14 @@ async def create_follow(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[FollowReadParams, Query()],
 ) -> Envelope[FollowRead]:
     """Read a follow."""
-    follow = await service.get_follow(session, principal, id=id)
-    context = read_context(principal)
+    follow = await service.get_follow(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 

@@ -19,7 +19,14 @@ from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
-from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostRead, PostUpdate
+from blog.schemas.post import (
+    PostCreate,
+    PostListParams,
+    PostPublishRequest,
+    PostRead,
+    PostReadParams,
+    PostUpdate,
+)
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
@@ -59,12 +66,16 @@ async def create_post(
     "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
 )
 async def get_post(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    params: Annotated[PostReadParams, Query()],
 ) -> Envelope[PostRead]:
     """Read a post."""
-    post = await service.get_post(session, principal, id=id)
+    post = await service.get_post(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(post.version)
-    context = read_context(principal)
+    context = read_context(principal, included(params))
     return Envelope(data=PostRead.model_validate(post, context=context))
 
 

@@ -898,12 +898,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeAddressRead:
         """Get Address (`GET /api/v1/addresses/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/addresses/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/addresses/{id}", models.EnvelopeAddressRead)
@@ -1060,12 +1066,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeCategoryRead:
         """Get Category (`GET /api/v1/categories/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/categories/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/categories/{id}", models.EnvelopeCategoryRead)
@@ -1217,12 +1229,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeCustomerRead:
         """Get Customer (`GET /api/v1/customers/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/customers/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/customers/{id}", models.EnvelopeCustomerRead)
@@ -1329,12 +1347,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeInventoryLevelRead:
         """Get Inventory Level (`GET /api/v1/stock-levels/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stock-levels/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stock-levels/{id}", models.EnvelopeInventoryLevelRead)
@@ -1439,12 +1463,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeInvoiceRead:
         """Get Invoice (`GET /api/v1/invoices/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/invoices/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/invoices/{id}", models.EnvelopeInvoiceRead)
@@ -1553,12 +1583,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeOrderRead:
         """Get Order (`GET /api/v1/orders/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/orders/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/orders/{id}", models.EnvelopeOrderRead)
@@ -1669,12 +1705,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeOrderLineRead:
         """Get Order Line (`GET /api/v1/order-lines/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/order-lines/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/order-lines/{id}", models.EnvelopeOrderLineRead)
@@ -1752,12 +1794,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeOrganizationRead:
         """Get Organization (`GET /api/v1/organizations/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/organizations/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/organizations/{id}", models.EnvelopeOrganizationRead)
@@ -1858,12 +1906,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeProductRead:
         """Get Product (`GET /api/v1/products/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/products/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/products/{id}", models.EnvelopeProductRead)
@@ -1970,12 +2024,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStockCountRead:
         """Get Stock Count (`GET /api/v1/stock-counts/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stock-counts/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stock-counts/{id}", models.EnvelopeStockCountRead)
@@ -2074,12 +2134,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStoreRead:
         """Get Store (`GET /api/v1/stores/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stores/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stores/{id}", models.EnvelopeStoreRead)
@@ -2157,12 +2223,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStoreSkuRead:
         """Get Store Sku (`GET /api/v1/store-skus/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/store-skus/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/store-skus/{id}", models.EnvelopeStoreSkuRead)
@@ -2231,12 +2303,18 @@ class ApiClient:
         self,
         id: str,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeUserRead:
         """Get User (`GET /api/v1/users/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/users/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/users/{id}", models.EnvelopeUserRead)

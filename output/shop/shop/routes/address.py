@@ -18,7 +18,13 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.address import AddressCreate, AddressListParams, AddressRead, AddressUpdate
+from shop.schemas.address import (
+    AddressCreate,
+    AddressListParams,
+    AddressRead,
+    AddressReadParams,
+    AddressUpdate,
+)
 from shop.services import address as service
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
@@ -58,11 +64,14 @@ async def create_address(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[AddressReadParams, Query()],
 ) -> Envelope[AddressRead]:
     """Read a address."""
-    address = await service.get_address(session, principal, id=id)
-    context = read_context(principal)
+    address = await service.get_address(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=AddressRead.model_validate(address, context=context))
 
 

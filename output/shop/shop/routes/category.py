@@ -18,7 +18,13 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
+from shop.schemas.category import (
+    CategoryCreate,
+    CategoryListParams,
+    CategoryRead,
+    CategoryReadParams,
+    CategoryUpdate,
+)
 from shop.services import category as service
 
 router = APIRouter(prefix="/categories", tags=["categories"])
@@ -58,11 +64,14 @@ async def create_category(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CategoryReadParams, Query()],
 ) -> Envelope[CategoryRead]:
     """Read a category."""
-    category = await service.get_category(session, principal, id=id)
-    context = read_context(principal)
+    category = await service.get_category(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 

@@ -18,7 +18,13 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
+from shop.schemas.customer import (
+    CustomerCreate,
+    CustomerListParams,
+    CustomerRead,
+    CustomerReadParams,
+    CustomerUpdate,
+)
 from shop.services import customer as service
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -58,11 +64,14 @@ async def create_customer(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CustomerReadParams, Query()],
 ) -> Envelope[CustomerRead]:
     """Read a customer."""
-    customer = await service.get_customer(session, principal, id=id)
-    context = read_context(principal)
+    customer = await service.get_customer(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 

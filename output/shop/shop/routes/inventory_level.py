@@ -22,6 +22,7 @@ from shop.schemas.inventory_level import (
     InventoryLevelCreate,
     InventoryLevelListParams,
     InventoryLevelRead,
+    InventoryLevelReadParams,
     InventoryLevelUpdate,
 )
 from shop.services import inventory_level as service
@@ -65,11 +66,16 @@ async def create_inventory_level(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[InventoryLevelReadParams, Query()],
 ) -> Envelope[InventoryLevelRead]:
     """Read a inventory level."""
-    inventory_level = await service.get_inventory_level(session, principal, id=id)
-    context = read_context(principal)
+    inventory_level = await service.get_inventory_level(
+        session, principal, id=id, include=included(params)
+    )
+    context = read_context(principal, included(params))
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 

@@ -12,7 +12,13 @@ from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, er
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
+from shop.schemas.invoice import (
+    InvoiceCreate,
+    InvoiceListParams,
+    InvoiceRead,
+    InvoiceReadParams,
+    InvoiceUpdate,
+)
 from shop.services import invoice as service
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
@@ -52,11 +58,14 @@ async def create_invoice(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[InvoiceReadParams, Query()],
 ) -> Envelope[InvoiceRead]:
     """Read a invoice."""
-    invoice = await service.get_invoice(session, principal, id=id)
-    context = read_context(principal)
+    invoice = await service.get_invoice(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 

@@ -19,6 +19,7 @@ from shop.schemas.order import (
     OrderFulfilRequest,
     OrderListParams,
     OrderRead,
+    OrderReadParams,
     OrderUpdate,
 )
 from shop.services import order as service
@@ -60,12 +61,16 @@ async def create_order(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_order(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    params: Annotated[OrderReadParams, Query()],
 ) -> Envelope[OrderRead]:
     """Read a order."""
-    order = await service.get_order(session, principal, id=id)
+    order = await service.get_order(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(order.version)
-    context = read_context(principal)
+    context = read_context(principal, included(params))
     return Envelope(data=OrderRead.model_validate(order, context=context))
 
 

@@ -22,6 +22,7 @@ from shop.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
     OrderLineRead,
+    OrderLineReadParams,
     OrderLineUpdate,
 )
 from shop.services import order_line as service
@@ -63,11 +64,14 @@ async def create_order_line(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[OrderLineReadParams, Query()],
 ) -> Envelope[OrderLineRead]:
     """Read a order line."""
-    order_line = await service.get_order_line(session, principal, id=id)
-    context = read_context(principal)
+    order_line = await service.get_order_line(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 

@@ -12,7 +12,12 @@ from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
+from shop.schemas.organization import (
+    OrganizationListParams,
+    OrganizationRead,
+    OrganizationReadParams,
+    OrganizationUpdate,
+)
 from shop.services import organization as service
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -33,11 +38,16 @@ async def list_organizations(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[OrganizationReadParams, Query()],
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
-    organization = await service.get_organization(session, principal, id=id)
-    context = read_context(principal)
+    organization = await service.get_organization(
+        session, principal, id=id, include=included(params)
+    )
+    context = read_context(principal, included(params))
     return Envelope(data=OrganizationRead.model_validate(organization, context=context))
 
 

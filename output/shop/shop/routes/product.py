@@ -19,7 +19,13 @@ from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
+from shop.schemas.product import (
+    ProductCreate,
+    ProductListParams,
+    ProductRead,
+    ProductReadParams,
+    ProductUpdate,
+)
 from shop.services import product as service
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -59,12 +65,16 @@ async def create_product(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    response: Response,
+    params: Annotated[ProductReadParams, Query()],
 ) -> Envelope[ProductRead]:
     """Read a product."""
-    product = await service.get_product(session, principal, id=id)
+    product = await service.get_product(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(product.version)
-    context = read_context(principal)
+    context = read_context(principal, included(params))
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 

@@ -22,6 +22,7 @@ from shop.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
     StockCountRead,
+    StockCountReadParams,
     StockCountUpdate,
 )
 from shop.services import stock_count as service
@@ -63,11 +64,14 @@ async def create_stock_count(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_stock_count(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StockCountReadParams, Query()],
 ) -> Envelope[StockCountRead]:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, principal, id=id)
-    context = read_context(principal)
+    stock_count = await service.get_stock_count(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
+from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreReadParams, StoreUpdate
 from shop.services import store as service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
@@ -58,11 +58,14 @@ async def create_store(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StoreReadParams, Query()],
 ) -> Envelope[StoreRead]:
     """Read a store."""
-    store = await service.get_store(session, principal, id=id)
-    context = read_context(principal)
+    store = await service.get_store(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=StoreRead.model_validate(store, context=context))
 
 

@@ -12,7 +12,7 @@ from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead
+from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from shop.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
@@ -33,9 +33,12 @@ async def list_store_skus(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store_sku(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StoreSkuReadParams, Query()],
 ) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, principal, id=id)
-    context = read_context(principal)
+    store_sku = await service.get_store_sku(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=StoreSkuRead.model_validate(store_sku, context=context))

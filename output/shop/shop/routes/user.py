@@ -18,7 +18,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
-from shop.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
+from shop.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from shop.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -56,11 +56,14 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[UserReadParams, Query()],
 ) -> Envelope[UserRead]:
     """Read a user."""
-    user = await service.get_user(session, principal, id=id)
-    context = read_context(principal)
+    user = await service.get_user(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 

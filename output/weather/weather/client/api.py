@@ -239,12 +239,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeReadingRead:
         """Get Reading (`GET /api/v1/readings/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/readings/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/readings/{id}", models.EnvelopeReadingRead)
@@ -305,12 +311,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStationRead:
         """Get Station (`GET /api/v1/stations/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stations/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stations/{id}", models.EnvelopeStationRead)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from weather.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
-from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead
+from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead, ReadingReadParams
 from weather.services import reading as service
 
 router = APIRouter(prefix="/readings", tags=["readings"])
@@ -46,7 +46,10 @@ async def create_reading(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_reading(session: SessionDep, id: IdPath) -> Envelope[ReadingRead]:
+async def get_reading(
+    session: SessionDep, id: IdPath, params: Annotated[ReadingReadParams, Query()]
+) -> Envelope[ReadingRead]:
     """Read a reading."""
-    reading = await service.get_reading(session, id=id)
-    return Envelope(data=ReadingRead.model_validate(reading))
+    reading = await service.get_reading(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=ReadingRead.model_validate(reading, context=context))

@@ -17,7 +17,13 @@ from weather.core.envelope import (
 )
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
-from weather.schemas.station import StationCreate, StationListParams, StationRead, StationUpdate
+from weather.schemas.station import (
+    StationCreate,
+    StationListParams,
+    StationRead,
+    StationReadParams,
+    StationUpdate,
+)
 from weather.services import station as service
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -52,10 +58,13 @@ async def create_station(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_station(session: SessionDep, id: IdPath) -> Envelope[StationRead]:
+async def get_station(
+    session: SessionDep, id: IdPath, params: Annotated[StationReadParams, Query()]
+) -> Envelope[StationRead]:
     """Read a station."""
-    station = await service.get_station(session, id=id)
-    return Envelope(data=StationRead.model_validate(station))
+    station = await service.get_station(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=StationRead.model_validate(station, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -149,6 +149,24 @@ async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
     assert all(row["author"] is None for row in plain)
 
 
+async def test_get_with_include_embeds_rows_without_a_query_per_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_entry(actors)
+    url = f"{ENTRIES}/{created['id']}"
+    with count_statements() as plain_statements:
+        plain = await client.get(url)
+    assert plain.status_code == 200, plain.text
+    assert all(plain.json()["data"][name] is None for name in ["author"])
+    with count_statements() as statements:
+        response = await client.get(url, params={"include": "author"})
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    assert data["author"]["id"] == data["author_id"]
+    # One statement per loader option at most: nothing is loaded row by row.
+    assert len(statements) <= len(plain_statements) + 1
+
+
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     response = await client.get(ENTRIES, params={"sort": "no_such_field"})
     assert response.status_code == 422

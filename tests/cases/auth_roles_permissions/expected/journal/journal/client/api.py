@@ -394,12 +394,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeEntryRead:
         """Get Entry (`GET /api/v1/entries/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/entries/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/entries/{id}", models.EnvelopeEntryRead)

@@ -15,7 +15,13 @@ from journal.core.envelope import (
 from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
 from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
-from journal.schemas.entry import EntryCreate, EntryListParams, EntryRead, EntryUpdate
+from journal.schemas.entry import (
+    EntryCreate,
+    EntryListParams,
+    EntryRead,
+    EntryReadParams,
+    EntryUpdate,
+)
 from journal.services import entry as service
 
 router = APIRouter(prefix="/entries", tags=["entries"])
@@ -55,11 +61,14 @@ async def create_entry(
 
 @router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
 async def get_entry(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[EntryReadParams, Query()],
 ) -> Envelope[EntryRead]:
     """Read a entry."""
-    entry = await service.get_entry(session, principal, id=id)
-    context = read_context(principal)
+    entry = await service.get_entry(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 

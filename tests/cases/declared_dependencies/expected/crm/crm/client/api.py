@@ -404,12 +404,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeShelfSlotRead:
         """Get Shelf Slot (`GET /api/v1/shelf-slots/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/shelf-slots/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/shelf-slots/{id}", models.EnvelopeShelfSlotRead)
@@ -472,12 +478,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStockCountRead:
         """Get Stock Count (`GET /api/v1/stock-counts/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stock-counts/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stock-counts/{id}", models.EnvelopeStockCountRead)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
 from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
-from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead
+from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead, ShelfSlotReadParams
 from crm.services import shelf_slot as service
 
 router = APIRouter(prefix="/shelf-slots", tags=["shelf-slots"])
@@ -29,7 +29,10 @@ async def list_shelf_slots(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_shelf_slot(session: SessionDep, id: IdPath) -> Envelope[ShelfSlotRead]:
+async def get_shelf_slot(
+    session: SessionDep, id: IdPath, params: Annotated[ShelfSlotReadParams, Query()]
+) -> Envelope[ShelfSlotRead]:
     """Read a shelf slot."""
-    shelf_slot = await service.get_shelf_slot(session, id=id)
-    return Envelope(data=ShelfSlotRead.model_validate(shelf_slot))
+    shelf_slot = await service.get_shelf_slot(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=ShelfSlotRead.model_validate(shelf_slot, context=context))

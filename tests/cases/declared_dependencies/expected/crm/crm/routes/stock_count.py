@@ -18,6 +18,7 @@ from crm.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
     StockCountRead,
+    StockCountReadParams,
     StockCountUpdate,
 )
 from crm.services import stock_count as service
@@ -54,10 +55,13 @@ async def create_stock_count(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_stock_count(session: SessionDep, id: IdPath) -> Envelope[StockCountRead]:
+async def get_stock_count(
+    session: SessionDep, id: IdPath, params: Annotated[StockCountReadParams, Query()]
+) -> Envelope[StockCountRead]:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, id=id)
-    return Envelope(data=StockCountRead.model_validate(stock_count))
+    stock_count = await service.get_stock_count(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -483,12 +483,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStockCountRead:
         """Get Stock Count (`GET /api/v1/stock-counts/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/stock-counts/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/stock-counts/{id}", models.EnvelopeStockCountRead)
@@ -662,12 +668,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStoreSkuRead:
         """Get Store Sku (`GET /api/v1/store-skus/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/store-skus/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/store-skus/{id}", models.EnvelopeStoreSkuRead)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.core.relations import included
 from geo.deps import IdPath, SessionDep
-from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead
+from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from geo.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
@@ -29,7 +29,10 @@ async def list_store_skus(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_store_sku(session: SessionDep, id: IdPath) -> Envelope[StoreSkuRead]:
+async def get_store_sku(
+    session: SessionDep, id: IdPath, params: Annotated[StoreSkuReadParams, Query()]
+) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, id=id)
-    return Envelope(data=StoreSkuRead.model_validate(store_sku))
+    store_sku = await service.get_store_sku(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=StoreSkuRead.model_validate(store_sku, context=context))

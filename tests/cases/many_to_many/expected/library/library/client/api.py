@@ -355,12 +355,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeBookRead:
         """Get Book (`GET /api/v1/books/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/books/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/books/{id}", models.EnvelopeBookRead)

@@ -14,7 +14,7 @@ from library.core.envelope import (
 )
 from library.core.relations import included
 from library.deps import IdPath, SessionDep
-from library.schemas.book import BookCreate, BookListParams, BookRead, BookUpdate
+from library.schemas.book import BookCreate, BookListParams, BookRead, BookReadParams, BookUpdate
 from library.services import book as service
 
 router = APIRouter(prefix="/books", tags=["books"])
@@ -49,10 +49,13 @@ async def create_book(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_book(session: SessionDep, id: IdPath) -> Envelope[BookRead]:
+async def get_book(
+    session: SessionDep, id: IdPath, params: Annotated[BookReadParams, Query()]
+) -> Envelope[BookRead]:
     """Read a book."""
-    book = await service.get_book(session, id=id)
-    return Envelope(data=BookRead.model_validate(book))
+    book = await service.get_book(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=BookRead.model_validate(book, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -393,12 +393,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeEnrollmentRead:
         """Get Enrollment (`GET /api/v1/enrollments/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/enrollments/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/enrollments/{id}", models.EnvelopeEnrollmentRead)
@@ -491,12 +497,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeStudentRead:
         """Get Student (`GET /api/v1/students/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/students/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/students/{id}", models.EnvelopeStudentRead)

@@ -18,6 +18,7 @@ from school.schemas.enrollment import (
     EnrollmentCreate,
     EnrollmentListParams,
     EnrollmentRead,
+    EnrollmentReadParams,
     EnrollmentUpdate,
 )
 from school.services import enrollment as service
@@ -54,10 +55,13 @@ async def create_enrollment(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_enrollment(session: SessionDep, id: IdPath) -> Envelope[EnrollmentRead]:
+async def get_enrollment(
+    session: SessionDep, id: IdPath, params: Annotated[EnrollmentReadParams, Query()]
+) -> Envelope[EnrollmentRead]:
     """Read a enrollment."""
-    enrollment = await service.get_enrollment(session, id=id)
-    return Envelope(data=EnrollmentRead.model_validate(enrollment))
+    enrollment = await service.get_enrollment(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=EnrollmentRead.model_validate(enrollment, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

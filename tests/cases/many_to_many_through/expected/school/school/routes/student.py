@@ -14,7 +14,13 @@ from school.core.envelope import (
 )
 from school.core.relations import included
 from school.deps import IdPath, SessionDep
-from school.schemas.student import StudentCreate, StudentListParams, StudentRead, StudentUpdate
+from school.schemas.student import (
+    StudentCreate,
+    StudentListParams,
+    StudentRead,
+    StudentReadParams,
+    StudentUpdate,
+)
 from school.services import student as service
 
 router = APIRouter(prefix="/students", tags=["students"])
@@ -49,10 +55,13 @@ async def create_student(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_student(session: SessionDep, id: IdPath) -> Envelope[StudentRead]:
+async def get_student(
+    session: SessionDep, id: IdPath, params: Annotated[StudentReadParams, Query()]
+) -> Envelope[StudentRead]:
     """Read a student."""
-    student = await service.get_student(session, id=id)
-    return Envelope(data=StudentRead.model_validate(student))
+    student = await service.get_student(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=StudentRead.model_validate(student, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -257,12 +257,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeReplyRead:
         """Get Reply (`GET /api/v1/replies/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/replies/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/replies/{id}", models.EnvelopeReplyRead)
@@ -355,12 +361,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeThreadRead:
         """Get Thread (`GET /api/v1/threads/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/threads/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/threads/{id}", models.EnvelopeThreadRead)

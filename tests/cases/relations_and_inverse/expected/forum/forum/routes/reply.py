@@ -14,7 +14,13 @@ from forum.core.envelope import (
 )
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
-from forum.schemas.reply import ReplyCreate, ReplyListParams, ReplyRead, ReplyUpdate
+from forum.schemas.reply import (
+    ReplyCreate,
+    ReplyListParams,
+    ReplyRead,
+    ReplyReadParams,
+    ReplyUpdate,
+)
 from forum.services import reply as service
 
 router = APIRouter(prefix="/replies", tags=["replies"])
@@ -49,10 +55,13 @@ async def create_reply(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_reply(session: SessionDep, id: IdPath) -> Envelope[ReplyRead]:
+async def get_reply(
+    session: SessionDep, id: IdPath, params: Annotated[ReplyReadParams, Query()]
+) -> Envelope[ReplyRead]:
     """Read a reply."""
-    reply = await service.get_reply(session, id=id)
-    return Envelope(data=ReplyRead.model_validate(reply))
+    reply = await service.get_reply(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=ReplyRead.model_validate(reply, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

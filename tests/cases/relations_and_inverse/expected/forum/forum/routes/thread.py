@@ -14,7 +14,13 @@ from forum.core.envelope import (
 )
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
-from forum.schemas.thread import ThreadCreate, ThreadListParams, ThreadRead, ThreadUpdate
+from forum.schemas.thread import (
+    ThreadCreate,
+    ThreadListParams,
+    ThreadRead,
+    ThreadReadParams,
+    ThreadUpdate,
+)
 from forum.services import thread as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -49,10 +55,13 @@ async def create_thread(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_thread(session: SessionDep, id: IdPath) -> Envelope[ThreadRead]:
+async def get_thread(
+    session: SessionDep, id: IdPath, params: Annotated[ThreadReadParams, Query()]
+) -> Envelope[ThreadRead]:
     """Read a thread."""
-    thread = await service.get_thread(session, id=id)
-    return Envelope(data=ThreadRead.model_validate(thread))
+    thread = await service.get_thread(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=ThreadRead.model_validate(thread, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -14,7 +14,13 @@ from contacts.core.envelope import (
 )
 from contacts.core.relations import included
 from contacts.deps import IdPath, SessionDep
-from contacts.schemas.contact import ContactCreate, ContactListParams, ContactRead, ContactUpdate
+from contacts.schemas.contact import (
+    ContactCreate,
+    ContactListParams,
+    ContactRead,
+    ContactReadParams,
+    ContactUpdate,
+)
 from contacts.services import contact as service
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -49,10 +55,13 @@ async def create_contact(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_contact(session: SessionDep, id: IdPath) -> Envelope[ContactRead]:
+async def get_contact(
+    session: SessionDep, id: IdPath, params: Annotated[ContactReadParams, Query()]
+) -> Envelope[ContactRead]:
     """Read a contact."""
-    contact = await service.get_contact(session, id=id)
-    return Envelope(data=ContactRead.model_validate(contact))
+    contact = await service.get_contact(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=ContactRead.model_validate(contact, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -469,12 +469,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeProjectRead:
         """Get Project (`GET /api/v1/projects/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/projects/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/projects/{id}", models.EnvelopeProjectRead)
@@ -567,12 +573,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeTaskRead:
         """Get Task (`GET /api/v1/tasks/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/tasks/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/tasks/{id}", models.EnvelopeTaskRead)
@@ -665,12 +677,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeUserRead:
         """Get User (`GET /api/v1/users/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/users/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/users/{id}", models.EnvelopeUserRead)

@@ -15,7 +15,13 @@ from saas.core.envelope import (
 from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
-from saas.schemas.project import ProjectCreate, ProjectListParams, ProjectRead, ProjectUpdate
+from saas.schemas.project import (
+    ProjectCreate,
+    ProjectListParams,
+    ProjectRead,
+    ProjectReadParams,
+    ProjectUpdate,
+)
 from saas.services import project as service
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -55,11 +61,14 @@ async def create_project(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_project(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[ProjectReadParams, Query()],
 ) -> Envelope[ProjectRead]:
     """Read a project."""
-    project = await service.get_project(session, principal, id=id)
-    context = read_context(principal)
+    project = await service.get_project(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 

@@ -15,7 +15,7 @@ from saas.core.envelope import (
 from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
-from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskUpdate
+from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskReadParams, TaskUpdate
 from saas.services import task as service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -53,11 +53,14 @@ async def create_task(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[TaskReadParams, Query()],
 ) -> Envelope[TaskRead]:
     """Read a task."""
-    task = await service.get_task(session, principal, id=id)
-    context = read_context(principal)
+    task = await service.get_task(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=TaskRead.model_validate(task, context=context))
 
 

@@ -15,7 +15,7 @@ from saas.core.envelope import (
 from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
-from saas.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
+from saas.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from saas.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -53,11 +53,14 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[UserReadParams, Query()],
 ) -> Envelope[UserRead]:
     """Read a user."""
-    user = await service.get_user(session, principal, id=id)
-    context = read_context(principal)
+    user = await service.get_user(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 

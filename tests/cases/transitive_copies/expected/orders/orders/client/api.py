@@ -433,12 +433,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeOrderRead:
         """Get Order (`GET /api/v1/orders/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/orders/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/orders/{id}", models.EnvelopeOrderRead)
@@ -531,12 +537,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeOrderLineRead:
         """Get Order Line (`GET /api/v1/order-lines/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/order-lines/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/order-lines/{id}", models.EnvelopeOrderLineRead)

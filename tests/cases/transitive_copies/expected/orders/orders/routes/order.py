@@ -14,7 +14,13 @@ from orders.core.envelope import (
 )
 from orders.core.relations import included
 from orders.deps import IdPath, SessionDep
-from orders.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
+from orders.schemas.order import (
+    OrderCreate,
+    OrderListParams,
+    OrderRead,
+    OrderReadParams,
+    OrderUpdate,
+)
 from orders.services import order as service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -49,10 +55,13 @@ async def create_order(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_order(session: SessionDep, id: IdPath) -> Envelope[OrderRead]:
+async def get_order(
+    session: SessionDep, id: IdPath, params: Annotated[OrderReadParams, Query()]
+) -> Envelope[OrderRead]:
     """Read a order."""
-    order = await service.get_order(session, id=id)
-    return Envelope(data=OrderRead.model_validate(order))
+    order = await service.get_order(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

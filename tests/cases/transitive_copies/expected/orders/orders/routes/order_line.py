@@ -18,6 +18,7 @@ from orders.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
     OrderLineRead,
+    OrderLineReadParams,
     OrderLineUpdate,
 )
 from orders.services import order_line as service
@@ -54,10 +55,13 @@ async def create_order_line(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_order_line(session: SessionDep, id: IdPath) -> Envelope[OrderLineRead]:
+async def get_order_line(
+    session: SessionDep, id: IdPath, params: Annotated[OrderLineReadParams, Query()]
+) -> Envelope[OrderLineRead]:
     """Read a order line."""
-    order_line = await service.get_order_line(session, id=id)
-    return Envelope(data=OrderLineRead.model_validate(order_line))
+    order_line = await service.get_order_line(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

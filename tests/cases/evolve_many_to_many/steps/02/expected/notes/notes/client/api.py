@@ -353,12 +353,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeNoteRead:
         """Get Note (`GET /api/v1/notes/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/notes/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/notes/{id}", models.EnvelopeNoteRead)

@@ -14,7 +14,7 @@ from notes.core.envelope import (
 )
 from notes.core.relations import included
 from notes.deps import IdPath, SessionDep
-from notes.schemas.note import NoteCreate, NoteListParams, NoteRead, NoteUpdate
+from notes.schemas.note import NoteCreate, NoteListParams, NoteRead, NoteReadParams, NoteUpdate
 from notes.services import note as service
 
 router = APIRouter(prefix="/notes", tags=["notes"])
@@ -49,10 +49,13 @@ async def create_note(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_note(session: SessionDep, id: IdPath) -> Envelope[NoteRead]:
+async def get_note(
+    session: SessionDep, id: IdPath, params: Annotated[NoteReadParams, Query()]
+) -> Envelope[NoteRead]:
     """Read a note."""
-    note = await service.get_note(session, id=id)
-    return Envelope(data=NoteRead.model_validate(note))
+    note = await service.get_note(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=NoteRead.model_validate(note, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

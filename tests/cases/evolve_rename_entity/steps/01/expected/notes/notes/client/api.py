@@ -353,12 +353,18 @@ class ApiClient:
         self,
         id: int,
         *,
+        include: str | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> models.EnvelopeRemarkRead:
         """Get Remark (`GET /api/v1/remarks/{id}`)."""
         response = await self._http.request(
             "GET",
             "/api/v1/remarks/" + _segment(id),
+            params=_query(
+                {
+                    "include": include,
+                }
+            ),
             headers=headers,
         )
         return _parse(response, "/api/v1/remarks/{id}", models.EnvelopeRemarkRead)

@@ -14,7 +14,13 @@ from notes.core.envelope import (
 )
 from notes.core.relations import included
 from notes.deps import IdPath, SessionDep
-from notes.schemas.remark import RemarkCreate, RemarkListParams, RemarkRead, RemarkUpdate
+from notes.schemas.remark import (
+    RemarkCreate,
+    RemarkListParams,
+    RemarkRead,
+    RemarkReadParams,
+    RemarkUpdate,
+)
 from notes.services import remark as service
 
 router = APIRouter(prefix="/remarks", tags=["remarks"])
@@ -49,10 +55,13 @@ async def create_remark(
 
 
 @router.get("/{id}", responses=error_responses(404, 422))
-async def get_remark(session: SessionDep, id: IdPath) -> Envelope[RemarkRead]:
+async def get_remark(
+    session: SessionDep, id: IdPath, params: Annotated[RemarkReadParams, Query()]
+) -> Envelope[RemarkRead]:
     """Read a remark."""
-    remark = await service.get_remark(session, id=id)
-    return Envelope(data=RemarkRead.model_validate(remark))
+    remark = await service.get_remark(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    return Envelope(data=RemarkRead.model_validate(remark, context=context))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
