@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
+from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
@@ -135,10 +136,12 @@ def build(
         from generator.format import format_python
 
         files = format_python(files, cache_dir=cache_dir)
+        clients: dict[str, str] = {}
         for project in projects:
-            files[f"{project.api.name}/openapi.json"] = openapi_document(
-                project.api.name, files, cache_dir
-            )
+            document = openapi_document(project.api.name, files, cache_dir)
+            files[f"{project.api.name}/openapi.json"] = document
+            clients.update(client_files(project, document, cache_dir))
+        files.update(format_python(clients, cache_dir=cache_dir))
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

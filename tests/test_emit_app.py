@@ -289,13 +289,13 @@ def test_uuid_ids_and_spec_settings_reach_the_code(variant: dict[str, str]) -> N
 
 
 def fastapi_keywords(source: str) -> set[str]:
-    """The keyword arguments of the `FastAPI(...)` call in `source`."""
+    """The keyword arguments of the app's constructor call (`Application`, FastAPI's subclass)."""
     calls = [
         node
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id == "FastAPI"
+        and node.func.id in ("FastAPI", "Application")
     ]
     assert len(calls) == 1
     return {k.arg for k in calls[0].keywords if k.arg}

@@ -46,6 +46,17 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     )
 
 
+def suite_command(example: str, backend: str) -> list[str]:
+    """The generated suite's pytest run; with GEN_JUNIT_DIR set (.ci/run sets it) it also
+    writes `<example>-<backend>.xml` there, for the per-check summary."""
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    junit_dir = os.environ.get("GEN_JUNIT_DIR")
+    if junit_dir:
+        report = Path(junit_dir).resolve() / f"{example}-{backend}.xml"
+        command.append(f"--junitxml={report}")
+    return command
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_ruff_check_passes(output: Path, example: str) -> None:
     assert_ok(run([str(BIN / "ruff"), "check", "."], output / example))
@@ -69,9 +80,7 @@ def test_mypy_strict_passes(output: Path, example: str) -> None:
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
-    assert_ok(
-        run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], output / example)
-    )
+    assert_ok(run(suite_command(example, "sqlite"), output / example))
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -79,10 +88,4 @@ def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> Non
     url = os.environ.get("TEST_DATABASE_URL")
     if url is None:
         pytest.skip("TEST_DATABASE_URL is not set")
-    assert_ok(
-        run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-            output / example,
-            TEST_DATABASE_URL=url,
-        )
-    )
+    assert_ok(run(suite_command(example, "postgresql"), output / example, TEST_DATABASE_URL=url))

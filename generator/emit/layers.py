@@ -246,19 +246,27 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         ("{pkg}.core.envelope", "error_responses"),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Read"),
     )
-    if "list" in c.crud and c.includes:
+    if {"list", "read"} & set(c.crud) and c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
     if {"list", "read"} & set(c.crud):
         imports |= _imports(
             c,
             ("typing", "Annotated"),
             ("fastapi", "Depends"),
+            ("{pkg}.core.cache", "NOT_MODIFIED"),
             ("{pkg}.core.cache", "CachedRead"),
             ("{pkg}.core.cache", "cached_read"),
             (f"{{pkg}}.models.{c.module}", c.class_name),
         )
     if "read" in c.crud:
         imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
+    if "read" in c.crud and c.includes:
+        imports |= _imports(
+            c,
+            ("typing", "Annotated"),
+            ("fastapi", "Query"),
+            (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ReadParams"),
+        )
     if "list" in c.crud:
         imports |= _imports(
             c,
@@ -313,8 +321,6 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         imports.add(Import(f"{c.package}.core.permissions", "read_context"))
         if public_operations(project, c):
             imports.add(Import(f"{c.package}.core.permissions", "TOKEN_OPTIONAL"))
-        if "list" in c.crud and c.includes:
-            imports.add(Import(f"{c.package}.core.relations", "included"))
     return render(
         "routes/entity.py.j2",
         header=header(project),

@@ -104,16 +104,21 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         register += [_relation_input(module, project, r, update=False) for r in relations]
     embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
+    read_params: list[str] = []
     if embeds:
         module.use(f"{module.package}.core.relations", "include_by")
         module.use(f"{module.package}.core.relations", "only_if_included")
         module.use("pydantic", "field_validator")
-        params.insert(
-            0,
+        include = (
             "include: str | None = include_by("
             + ", ".join(py_literal(r.name) for r in includable(project, entity))
-            + ")",
+            + ")"
         )
+        params.insert(0, include)
+        if "read" in entity.crud:
+            module.use("pydantic", "BaseModel")
+            module.use("pydantic", "ConfigDict")
+            read_params = [include]
     return render(
         "schemas/entity.py.j2",
         header=header(project),
@@ -147,6 +152,8 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         ),
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
+        read_params=read_params,
+        read_params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}/{{id}}`."),
     )
 
 
@@ -633,12 +640,25 @@ def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> lis
     if kind == "datetime":
         module.use(f"{module.package}.core.types", "UtcDatetime")
         annotation = "UtcDatetime"
-    lines = [f"{name}: {annotation} | None = None"]
-    if kind in _EQUALITY:
-        lines.append(f"{name}__in: InList[{annotation}] | None = None")
-    if kind in _ORDERED:
-        lines += [
-            f"{name}__gte: {annotation} | None = None",
-            f"{name}__lte: {annotation} | None = None",
-        ]
-    return lines
+    return [
+        f"{name}{op}: InList[{annotation}] | None = None"
+        if op == "__in"
+        else f"{name}{op}: {annotation} | None = None"
+        for op in filter_operators(kind)
+    ]
+
+
+def filter_operators(kind: str) -> tuple[str, ...]:
+    """The list filters a field of this kind gets, as parameter suffixes: "" (equals),
+    "__in" (one of), "__gte" and "__lte" (bounds)."""
+    return (
+        ("",)
+        + (("__in",) if kind in _EQUALITY else ())
+        + (("__gte", "__lte") if kind in _ORDERED else ())
+    )
+
+
+def list_filters(entity: ir.Entity, timestamps: bool) -> list[tuple[str, str]]:
+    """(field, kind) of every filter `XListParams` declares, id__in apart."""
+    found = [(f.name, f.type.kind) for f in entity.fields if f.filterable and f.storage == "column"]
+    return found + ([("created_at", "datetime"), ("updated_at", "datetime")] if timestamps else [])

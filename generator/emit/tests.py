@@ -11,7 +11,7 @@ from typing import Any
 from generator import ir
 from generator.compile import naming
 from generator.emit.base import RenderedFile, header, render
-from generator.emit.entity_context import module_name
+from generator.emit.entity_context import entity_context, module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.policy import (
@@ -24,8 +24,10 @@ from generator.emit.policy import (
 )
 from generator.emit.regex_sample import regex_samples
 from generator.emit.schemas import (
+    filter_operators,
     includable,
     input_relations,
+    list_filters,
     owner_relation,
     sort_fields,
     writable_fields,
@@ -119,7 +121,11 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 auth=project.auth is not None,
                 factories=[_factory(project, e) for e in entities],
             ),
-        )
+        ),
+        RenderedFile(
+            f"{package}/tests/filtering.py",
+            render("tests/filtering.py.j2", header=header(project)),
+        ),
     ]
     for e in entities:
         if "read" in e.crud:
@@ -136,6 +142,27 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 )
             )
     return files
+
+
+def _filter_imports(cases: list[tuple[str, str, str, str]]) -> set[Import]:
+    if not cases:
+        return set()
+    names = ["matches", "wire"] + (["SAMPLES"] if any("SAMPLES" in c[3] for c in cases) else [])
+    return {Import("pytest"), Import("typing", "Any")} | {
+        Import("tests.filtering", name) for name in names
+    }
+
+
+def filter_cases(project: ir.Project, entity: ir.Entity) -> list[tuple[str, str, str, str]]:
+    """(field, operator, kind, sample literal) for every list filter of the entity: the
+    generated test filters by a created row's value, or by the sample when none has one."""
+    cases = []
+    for name, kind in list_filters(entity, project.api.timestamps):
+        f = next((f for f in entity.fields if f.name == name), None)
+        values = _enum_values(project, f) if f is not None and kind == "enum" else ()
+        sample = py_literal(values[0]) if values else f"SAMPLES.get({py_literal(kind)})"
+        cases += [(name, op, kind, sample) for op in filter_operators(kind)]
+    return cases
 
 
 # Longer strings would trip the generated suite's body cap (413) before the validator (422).
@@ -354,7 +381,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         }
         | (
             {Import("tests.factories", "count_statements")}
-            if includable(project, entity) and "list" in allowed
+            if includable(project, entity) and {"list", "read"} & set(allowed)
             else set()
         )
         | (
@@ -363,6 +390,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             else set()
         )
         | ({Import("tests.factories", "if_match")} if entity.versioned else set())
+        | _filter_imports(filter_cases(project, entity) if "list" in allowed else [])
         | (
             {Import("asyncio")} if entity.versioned and "update" in allowed and tweakable else set()
         ),
@@ -400,6 +428,8 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             None,
         ),
         sortable=sort_fields(entity, project.api.timestamps),
+        filters=filter_cases(project, entity),
+        max_limit=project.api.max_limit,
         searchable=next(
             (
                 f
@@ -440,6 +470,9 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
         ],
         include=[r.name for r in includable(project, entity)],
         embedded_to_one=[r for r in includable(project, entity) if r.column and r.required],
+        include_statements=sum(
+            load.count("selectinload(") for _, load in entity_context(project, entity).includes
+        ),
         uuid_ids=project.api.id_type == "uuid",
         plural_words=entity.plural.replace("_", " "),
         _re=re,

@@ -8,6 +8,7 @@ from httpx import AsyncClient
 
 from tests.conftest import Actors
 from tests.factories import USERS, count_statements, create_user, user_body
+from tests.filtering import SAMPLES, matches, wire
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -81,6 +82,40 @@ async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, acto
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
+@pytest.mark.parametrize(
+    ("field", "operator", "kind", "sample"),
+    [
+        ("role", "", "enum", "admin"),
+        ("role", "__in", "enum", "admin"),
+        ("is_active", "", "boolean", SAMPLES.get("boolean")),
+        ("is_active", "__in", "boolean", SAMPLES.get("boolean")),
+        ("created_at", "", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__lte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__lte", "datetime", SAMPLES.get("datetime")),
+    ],
+)
+async def test_filter_returns_exactly_the_matching_rows(
+    client: AsyncClient, actors: Actors, field: str, operator: str, kind: str, sample: Any
+) -> None:
+    created = [await create_user(actors) for _ in range(3)]
+    everything = await client.get(USERS, params={"limit": 100})
+    assert everything.status_code == 200, everything.text
+    rows = everything.json()["data"]
+    holder = next((row for row in created if row.get(field) is not None), None)
+    reference = sample if holder is None else holder[field]
+    response = await client.get(USERS, params={f"{field}{operator}": wire(reference), "limit": 100})
+    assert response.status_code == 200, response.text
+    found = sorted(str(row["id"]) for row in response.json()["data"])
+    assert found == sorted(
+        str(row["id"]) for row in rows if matches(row.get(field), operator, reference, kind)
+    )
+    if holder is not None:
+        assert str(holder["id"]) in found
+
+
 async def test_sort_by_display_name_both_ways(client: AsyncClient, actors: Actors) -> None:
     await create_user(actors)
     for sort in ("display_name", "-display_name"):
@@ -124,6 +159,22 @@ async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
     assert counts[0] == counts[1]
     plain = (await client.get(USERS)).json()["data"]
     assert all(row["desk"] is None for row in plain)
+
+
+async def test_get_with_include_embeds_rows_without_a_query_per_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_user(actors)
+    url = f"{USERS}/{created['id']}"
+    with count_statements() as plain_statements:
+        plain = await client.get(url)
+    assert plain.status_code == 200, plain.text
+    assert all(plain.json()["data"][name] is None for name in ["desk", "posts"])
+    with count_statements() as statements:
+        response = await client.get(url, params={"include": "desk,posts"})
+    assert response.status_code == 200, response.text
+    # One statement per loader option at most: nothing is loaded row by row.
+    assert len(statements) <= len(plain_statements) + 4
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

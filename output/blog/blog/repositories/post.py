@@ -57,15 +57,23 @@ async def get_post(
     id: int,
     where: ColumnElement[bool] | None = None,
     deleted: bool = False,
+    embeds: tuple[ORMOption, ...] = (),
 ) -> Post | None:
     """Return the post `id` with what its responses embed, or None (also when `where`
     leaves it out); a deleted row only when `deleted`."""
-    statement = select(Post).where(Post.id == id).options(*LOAD)
+    statement = select(Post).where(Post.id == id).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Post.deleted_at.is_(None))
     return await session.scalar(statement.execution_options(populate_existing=True))
+
+
+def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names, narrowed to what the
+    caller may see."""
+    options = _include(principal)
+    return tuple(options[name] for name in sorted(names))
 
 
 async def list_posts(

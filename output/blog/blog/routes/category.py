@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -33,7 +33,9 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_categories(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -66,14 +68,19 @@ async def create_category(
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "/{id}",
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def get_category(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CategoryRead]:
     """Read a category."""
     category = await service.get_category(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=CategoryRead.model_validate(category, context=context)))
+    read = CategoryRead.model_validate(category, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

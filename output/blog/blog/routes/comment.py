@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,13 @@ from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.comment import Comment
-from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
+from blog.schemas.comment import (
+    CommentCreate,
+    CommentListParams,
+    CommentRead,
+    CommentReadParams,
+    CommentUpdate,
+)
 from blog.services import comment as service
 
 router = APIRouter(prefix="/comments", tags=["comments"])
@@ -34,7 +40,9 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_comments(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,14 +75,23 @@ async def create_comment(
     return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "/{id}",
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def get_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CommentReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[CommentRead]:
     """Read a comment."""
-    comment = await service.get_comment(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=CommentRead.model_validate(comment, context=context)))
+    comment = await service.get_comment(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = CommentRead.model_validate(comment, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,7 @@ from blog.core.permissions import read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.follow import Follow
-from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead
+from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead, FollowReadParams
 from blog.services import follow as service
 
 router = APIRouter(prefix="/follows", tags=["follows"])
@@ -34,7 +34,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_follows(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,14 +67,19 @@ async def create_follow(
     return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[FollowReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[FollowRead]:
     """Read a follow."""
-    follow = await service.get_follow(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=FollowRead.model_validate(follow, context=context)))
+    follow = await service.get_follow(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = FollowRead.model_validate(follow, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))

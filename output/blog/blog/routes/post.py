@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -21,7 +21,14 @@ from blog.core.relations import included
 from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.post import Post
-from blog.schemas.post import PostCreate, PostListParams, PostPublishRequest, PostRead, PostUpdate
+from blog.schemas.post import (
+    PostCreate,
+    PostListParams,
+    PostPublishRequest,
+    PostRead,
+    PostReadParams,
+    PostUpdate,
+)
 from blog.services import post as service
 
 router = APIRouter(prefix="/posts", tags=["posts"])
@@ -33,7 +40,9 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_posts(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,20 +76,24 @@ async def create_post(
 
 
 @router.get(
-    "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "/{id}",
+    responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_post(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     id: IdPath,
     response: Response,
+    params: Annotated[PostReadParams, Query()],
     cache: CachedRow,
 ) -> Envelope[PostRead]:
     """Read a post."""
-    post = await service.get_post(session, principal, id=id)
+    post = await service.get_post(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(post.version)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=PostRead.model_validate(post, context=context)))
+    context = read_context(principal, included(params))
+    read = PostRead.model_validate(post, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -31,7 +31,9 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TagRead], Tag, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_tags(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -64,14 +66,19 @@ async def create_tag(
     return Envelope(data=TagRead.model_validate(tag, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "/{id}",
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def get_tag(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[TagRead]:
     """Read a tag."""
     tag = await service.get_tag(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=TagRead.model_validate(tag, context=context)))
+    read = TagRead.model_validate(tag, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,7 @@ from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.user import User
-from blog.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
+from blog.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from blog.services import user as service
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -32,7 +32,9 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_users(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -65,14 +67,23 @@ async def create_user(
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "/{id}",
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[UserReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[UserRead]:
     """Read a user."""
-    user = await service.get_user(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=UserRead.model_validate(user, context=context)))
+    user = await service.get_user(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = UserRead.model_validate(user, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

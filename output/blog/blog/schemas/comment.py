@@ -83,3 +83,11 @@ class CommentListParams(ListParams):
     include_deleted: bool = Field(
         default=False, description="Also list deleted rows (for callers allowed to delete them)."
     )
+
+
+class CommentReadParams(BaseModel):
+    """Query parameters of `GET /comments/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("post", "author", "reply_to", "replies")

@@ -61,3 +61,11 @@ class FollowListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class FollowReadParams(BaseModel):
+    """Query parameters of `GET /follows/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("follower", "followed")

@@ -143,6 +143,14 @@ class PostListParams(ListParams):
     )
 
 
+class PostReadParams(BaseModel):
+    """Query parameters of `GET /posts/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("author", "category", "tags", "comments")
+
+
 class PostPublishRequest(BaseModel):
     """Body of `POST /posts/{id}/publish` (publish)."""
 

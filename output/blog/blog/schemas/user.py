@@ -145,3 +145,11 @@ class UserListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class UserReadParams(BaseModel):
+    """Query parameters of `GET /users/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("desk", "posts")

@@ -30,10 +30,24 @@ async def list_comments(
     )
 
 
-async def get_comment(session: AsyncSession, principal: Principal | None, *, id: int) -> Comment:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_comment(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Comment:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    comment = await repository.get_comment(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if comment is None:
+        raise NotFoundError.for_entity("comment", id)
+    return comment
 
 
 async def create_comment(

@@ -29,10 +29,24 @@ async def list_follows(
     )
 
 
-async def get_follow(session: AsyncSession, principal: Principal | None, *, id: int) -> Follow:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_follow(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Follow:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    follow = await repository.get_follow(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if follow is None:
+        raise NotFoundError.for_entity("follow", id)
+    return follow
 
 
 async def create_follow(

@@ -34,10 +34,24 @@ async def list_posts(
     )
 
 
-async def get_post(session: AsyncSession, principal: Principal | None, *, id: int) -> Post:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_post(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Post:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    post = await repository.get_post(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if post is None:
+        raise NotFoundError.for_entity("post", id)
+    return post
 
 
 async def create_post(

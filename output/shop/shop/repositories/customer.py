@@ -53,15 +53,23 @@ async def get_customer(
     id: uuid.UUID,
     where: ColumnElement[bool] | None = None,
     deleted: bool = False,
+    embeds: tuple[ORMOption, ...] = (),
 ) -> Customer | None:
     """Return the customer `id` with what its responses embed, or None (also when `where`
     leaves it out); a deleted row only when `deleted`."""
-    statement = select(Customer).where(Customer.id == id).options(*LOAD)
+    statement = select(Customer).where(Customer.id == id).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
     return await session.scalar(statement.execution_options(populate_existing=True))
+
+
+def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names, narrowed to what the
+    caller may see."""
+    options = _include(principal)
+    return tuple(options[name] for name in sorted(names))
 
 
 async def list_customers(

@@ -49,13 +49,21 @@ async def get_order_line(
     *,
     id: uuid.UUID,
     where: ColumnElement[bool] | None = None,
+    embeds: tuple[ORMOption, ...] = (),
 ) -> OrderLine | None:
     """Return the order line `id` with what its responses embed, or None (also when `where`
     leaves it out)."""
-    statement = select(OrderLine).where(OrderLine.id == id).options(*LOAD)
+    statement = select(OrderLine).where(OrderLine.id == id).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     return await session.scalar(statement.execution_options(populate_existing=True))
+
+
+def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names, narrowed to what the
+    caller may see."""
+    options = _include(principal)
+    return tuple(options[name] for name in sorted(names))
 
 
 async def list_order_lines(

@@ -49,13 +49,21 @@ async def get_store(
     *,
     id: uuid.UUID,
     where: ColumnElement[bool] | None = None,
+    embeds: tuple[ORMOption, ...] = (),
 ) -> Store | None:
     """Return the store `id` with what its responses embed, or None (also when `where`
     leaves it out)."""
-    statement = select(Store).where(Store.id == id).options(*LOAD)
+    statement = select(Store).where(Store.id == id).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     return await session.scalar(statement.execution_options(populate_existing=True))
+
+
+def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names, narrowed to what the
+    caller may see."""
+    options = _include(principal)
+    return tuple(options[name] for name in sorted(names))
 
 
 async def list_stores(

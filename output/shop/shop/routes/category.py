@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,13 @@ from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.category import Category
-from shop.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
+from shop.schemas.category import (
+    CategoryCreate,
+    CategoryListParams,
+    CategoryRead,
+    CategoryReadParams,
+    CategoryUpdate,
+)
 from shop.services import category as service
 
 router = APIRouter(prefix="/categories", tags=["categories"])
@@ -34,7 +40,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_categories(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,14 +73,19 @@ async def create_category(
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CategoryReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[CategoryRead]:
     """Read a category."""
-    category = await service.get_category(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=CategoryRead.model_validate(category, context=context)))
+    category = await service.get_category(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = CategoryRead.model_validate(category, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

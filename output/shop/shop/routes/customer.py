@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,13 @@ from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.customer import Customer
-from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
+from shop.schemas.customer import (
+    CustomerCreate,
+    CustomerListParams,
+    CustomerRead,
+    CustomerReadParams,
+    CustomerUpdate,
+)
 from shop.services import customer as service
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -34,7 +40,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_customers(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,14 +73,19 @@ async def create_customer(
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[CustomerReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[CustomerRead]:
     """Read a customer."""
-    customer = await service.get_customer(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=CustomerRead.model_validate(customer, context=context)))
+    customer = await service.get_customer(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = CustomerRead.model_validate(customer, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -24,6 +24,7 @@ from shop.schemas.inventory_level import (
     InventoryLevelCreate,
     InventoryLevelListParams,
     InventoryLevelRead,
+    InventoryLevelReadParams,
     InventoryLevelUpdate,
 )
 from shop.services import inventory_level as service
@@ -40,7 +41,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_inventory_levels(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -75,16 +76,21 @@ async def create_inventory_level(
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[InventoryLevelReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[InventoryLevelRead]:
     """Read a inventory level."""
-    inventory_level = await service.get_inventory_level(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(
-        Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
+    inventory_level = await service.get_inventory_level(
+        session, principal, id=id, include=included(params)
     )
+    context = read_context(principal, included(params))
+    read = InventoryLevelRead.model_validate(inventory_level, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,13 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.invoice import Invoice
-from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
+from shop.schemas.invoice import (
+    InvoiceCreate,
+    InvoiceListParams,
+    InvoiceRead,
+    InvoiceReadParams,
+    InvoiceUpdate,
+)
 from shop.services import invoice as service
 
 router = APIRouter(prefix="/invoices", tags=["invoices"])
@@ -28,7 +34,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_invoices(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -61,14 +67,19 @@ async def create_invoice(
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[InvoiceReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[InvoiceRead]:
     """Read a invoice."""
-    invoice = await service.get_invoice(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=InvoiceRead.model_validate(invoice, context=context)))
+    invoice = await service.get_invoice(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = InvoiceRead.model_validate(invoice, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
@@ -21,6 +21,7 @@ from shop.schemas.order import (
     OrderFulfilRequest,
     OrderListParams,
     OrderRead,
+    OrderReadParams,
     OrderUpdate,
 )
 from shop.services import order as service
@@ -34,7 +35,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_orders(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -67,19 +68,21 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
-@router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
+@router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_order(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     id: IdPath,
     response: Response,
+    params: Annotated[OrderReadParams, Query()],
     cache: CachedRow,
 ) -> Envelope[OrderRead]:
     """Read a order."""
-    order = await service.get_order(session, principal, id=id)
+    order = await service.get_order(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(order.version)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=OrderRead.model_validate(order, context=context)))
+    context = read_context(principal, included(params))
+    read = OrderRead.model_validate(order, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -24,6 +24,7 @@ from shop.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
     OrderLineRead,
+    OrderLineReadParams,
     OrderLineUpdate,
 )
 from shop.services import order_line as service
@@ -39,7 +40,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_order_lines(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -72,16 +73,19 @@ async def create_order_line(
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[OrderLineReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[OrderLineRead]:
     """Read a order line."""
-    order_line = await service.get_order_line(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(
-        Envelope(data=OrderLineRead.model_validate(order_line, context=context))
-    )
+    order_line = await service.get_order_line(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = OrderLineRead.model_validate(order_line, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

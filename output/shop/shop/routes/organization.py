@@ -8,13 +8,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.organization import Organization
-from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
+from shop.schemas.organization import (
+    OrganizationListParams,
+    OrganizationRead,
+    OrganizationReadParams,
+    OrganizationUpdate,
+)
 from shop.services import organization as service
 
 router = APIRouter(prefix="/organizations", tags=["organizations"])
@@ -28,7 +33,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_organizations(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -42,16 +47,21 @@ async def list_organizations(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[OrganizationReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
-    organization = await service.get_organization(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(
-        Envelope(data=OrganizationRead.model_validate(organization, context=context))
+    organization = await service.get_organization(
+        session, principal, id=id, include=included(params)
     )
+    context = read_context(principal, included(params))
+    read = OrganizationRead.model_validate(organization, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -21,7 +21,13 @@ from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.product import Product
-from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
+from shop.schemas.product import (
+    ProductCreate,
+    ProductListParams,
+    ProductRead,
+    ProductReadParams,
+    ProductUpdate,
+)
 from shop.services import product as service
 
 router = APIRouter(prefix="/products", tags=["products"])
@@ -35,7 +41,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_products(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -68,19 +74,21 @@ async def create_product(
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
-@router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
+@router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_product(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     id: IdPath,
     response: Response,
+    params: Annotated[ProductReadParams, Query()],
     cache: CachedRow,
 ) -> Envelope[ProductRead]:
     """Read a product."""
-    product = await service.get_product(session, principal, id=id)
+    product = await service.get_product(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(product.version)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=ProductRead.model_validate(product, context=context)))
+    context = read_context(principal, included(params))
+    read = ProductRead.model_validate(product, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch(

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -24,6 +24,7 @@ from shop.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
     StockCountRead,
+    StockCountReadParams,
     StockCountUpdate,
 )
 from shop.services import stock_count as service
@@ -39,7 +40,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_stock_counts(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -72,16 +73,19 @@ async def create_stock_count(
     return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_stock_count(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StockCountReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[StockCountRead]:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(
-        Envelope(data=StockCountRead.model_validate(stock_count, context=context))
-    )
+    stock_count = await service.get_stock_count(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = StockCountRead.model_validate(stock_count, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,7 +20,7 @@ from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.store import Store
-from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
+from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreReadParams, StoreUpdate
 from shop.services import store as service
 
 router = APIRouter(prefix="/stores", tags=["stores"])
@@ -32,7 +32,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_stores(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -65,14 +65,19 @@ async def create_store(
     return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StoreReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[StoreRead]:
     """Read a store."""
-    store = await service.get_store(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=StoreRead.model_validate(store, context=context)))
+    store = await service.get_store(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = StoreRead.model_validate(store, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

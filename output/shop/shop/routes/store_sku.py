@@ -8,13 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
 from shop.models.store_sku import StoreSku
-from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead
+from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from shop.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
@@ -28,7 +28,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_store_skus(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -42,11 +42,16 @@ async def list_store_skus(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_store_sku(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[StoreSkuReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=StoreSkuRead.model_validate(store_sku, context=context)))
+    store_sku = await service.get_store_sku(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = StoreSkuRead.model_validate(store_sku, context=context)
+    return await cache.keep(Envelope(data=read))

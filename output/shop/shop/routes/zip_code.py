@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
@@ -27,7 +27,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_zip_codes(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -41,11 +41,12 @@ async def list_zip_codes(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_zip_code(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=ZipCodeRead.model_validate(zip_code, context=context)))
+    read = ZipCodeRead.model_validate(zip_code, context=context)
+    return await cache.keep(Envelope(data=read))

@@ -82,3 +82,11 @@ class AddressListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class AddressReadParams(BaseModel):
+    """Query parameters of `GET /addresses/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("customer")

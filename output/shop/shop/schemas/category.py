@@ -86,3 +86,11 @@ class CategoryListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class CategoryReadParams(BaseModel):
+    """Query parameters of `GET /categories/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("organization", "parent", "children")

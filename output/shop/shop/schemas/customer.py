@@ -103,3 +103,11 @@ class CustomerListParams(ListParams):
     include_deleted: bool = Field(
         default=False, description="Also list deleted rows (for callers allowed to delete them)."
     )
+
+
+class CustomerReadParams(BaseModel):
+    """Query parameters of `GET /customers/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("organization", "addresses", "orders")

@@ -72,3 +72,11 @@ class InventoryLevelListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class InventoryLevelReadParams(BaseModel):
+    """Query parameters of `GET /stock-levels/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("store", "product")

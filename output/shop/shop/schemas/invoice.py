@@ -115,3 +115,11 @@ class InvoiceListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class InvoiceReadParams(BaseModel):
+    """Query parameters of `GET /invoices/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("order")

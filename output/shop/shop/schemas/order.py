@@ -125,6 +125,16 @@ class OrderListParams(ListParams):
     updated_at__lte: UtcDatetime | None = None
 
 
+class OrderReadParams(BaseModel):
+    """Query parameters of `GET /orders/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by(
+        "organization", "customer", "store", "sales_rep", "shipping_address", "lines"
+    )
+
+
 class OrderCancelRequest(BaseModel):
     """Body of `POST /orders/{id}/cancel` (cancel)."""
 

@@ -89,3 +89,11 @@ class OrganizationListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class OrganizationReadParams(BaseModel):
+    """Query parameters of `GET /organizations/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("currency")

@@ -331,3 +331,11 @@ class ProductListParams(ListParams):
     include_deleted: bool = Field(
         default=False, description="Also list deleted rows (for callers allowed to delete them)."
     )
+
+
+class ProductReadParams(BaseModel):
+    """Query parameters of `GET /products/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("organization", "categories")

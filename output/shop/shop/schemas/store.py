@@ -100,3 +100,11 @@ class StoreListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class StoreReadParams(BaseModel):
+    """Query parameters of `GET /stores/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("organization", "products")

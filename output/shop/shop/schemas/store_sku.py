@@ -64,3 +64,11 @@ class StoreSkuListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class StoreSkuReadParams(BaseModel):
+    """Query parameters of `GET /store-skus/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("store")

@@ -33,11 +33,23 @@ async def list_customers(
 
 
 async def get_customer(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> Customer:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    customer = await repository.get_customer(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if customer is None:
+        raise NotFoundError.for_entity("customer", id)
+    return customer
 
 
 async def create_customer(

@@ -36,11 +36,23 @@ async def list_inventory_levels(
 
 
 async def get_inventory_level(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> InventoryLevel:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    inventory_level = await repository.get_inventory_level(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if inventory_level is None:
+        raise NotFoundError.for_entity("inventory_level", id)
+    return inventory_level
 
 
 async def create_inventory_level(

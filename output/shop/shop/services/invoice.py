@@ -34,11 +34,23 @@ async def list_invoices(
 
 
 async def get_invoice(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> Invoice:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    invoice = await repository.get_invoice(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if invoice is None:
+        raise NotFoundError.for_entity("invoice", id)
+    return invoice
 
 
 async def create_invoice(

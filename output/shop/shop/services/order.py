@@ -41,10 +41,24 @@ async def list_orders(
     )
 
 
-async def get_order(session: AsyncSession, principal: Principal | None, *, id: uuid.UUID) -> Order:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_order(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
+) -> Order:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    order = await repository.get_order(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if order is None:
+        raise NotFoundError.for_entity("order", id)
+    return order
 
 
 async def create_order(

@@ -32,11 +32,23 @@ async def list_organizations(
 
 
 async def get_organization(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> Organization:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    organization = await repository.get_organization(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if organization is None:
+        raise NotFoundError.for_entity("organization", id)
+    return organization
 
 
 async def create_organization(

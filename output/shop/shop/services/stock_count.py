@@ -32,11 +32,23 @@ async def list_stock_counts(
 
 
 async def get_stock_count(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> StockCount:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    stock_count = await repository.get_stock_count(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if stock_count is None:
+        raise NotFoundError.for_entity("stock_count", id)
+    return stock_count
 
 
 async def create_stock_count(

@@ -32,10 +32,24 @@ async def list_stores(
     )
 
 
-async def get_store(session: AsyncSession, principal: Principal | None, *, id: uuid.UUID) -> Store:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_store(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
+) -> Store:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    store = await repository.get_store(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if store is None:
+        raise NotFoundError.for_entity("store", id)
+    return store
 
 
 async def create_store(

@@ -33,11 +33,23 @@ async def list_store_skus(
 
 
 async def get_store_sku(
-    session: AsyncSession, principal: Principal | None, *, id: uuid.UUID
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
 ) -> StoreSku:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    store_sku = await repository.get_store_sku(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if store_sku is None:
+        raise NotFoundError.for_entity("store_sku", id)
+    return store_sku
 
 
 async def create_store_sku(

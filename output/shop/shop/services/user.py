@@ -32,10 +32,24 @@ async def list_users(
     )
 
 
-async def get_user(session: AsyncSession, principal: Principal | None, *, id: uuid.UUID) -> User:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_user(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: uuid.UUID,
+    include: frozenset[str] = frozenset(),
+) -> User:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    user = await repository.get_user(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if user is None:
+        raise NotFoundError.for_entity("user", id)
+    return user
 
 
 async def create_user(

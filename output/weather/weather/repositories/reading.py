@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_reading(session: AsyncSession, *, id: int) -> Reading | None:
+async def get_reading(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Reading | None:
     """Return the reading `id` with what its responses embed, or None."""
-    return await session.get(Reading, id, options=LOAD, populate_existing=True)
+    return await session.get(Reading, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_readings(

@@ -22,9 +22,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_station(session: AsyncSession, *, id: int) -> Station | None:
+async def get_station(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Station | None:
     """Return the station `id` with what its responses embed, or None."""
-    return await session.get(Station, id, options=LOAD, populate_existing=True)
+    return await session.get(Station, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_stations(

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from weather.core.cache import CachedRead, cached_read
+from weather.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from weather.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
 from weather.models.reading import Reading
-from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead
+from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead, ReadingReadParams
 from weather.services import reading as service
 
 router = APIRouter(prefix="/readings", tags=["readings"])
@@ -27,7 +27,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_readings(
     session: SessionDep, params: Annotated[ReadingListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ReadingRead]:
@@ -55,8 +55,12 @@ async def create_reading(
     return Envelope(data=ReadingRead.model_validate(reading))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_reading(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ReadingRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_reading(
+    session: SessionDep, id: IdPath, params: Annotated[ReadingReadParams, Query()], cache: CachedRow
+) -> Envelope[ReadingRead]:
     """Read a reading."""
-    reading = await service.get_reading(session, id=id)
-    return await cache.keep(Envelope(data=ReadingRead.model_validate(reading)))
+    reading = await service.get_reading(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = ReadingRead.model_validate(reading, context=context)
+    return await cache.keep(Envelope(data=read))

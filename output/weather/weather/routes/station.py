@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from weather.core.cache import CachedRead, cached_read
+from weather.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from weather.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -19,7 +19,13 @@ from weather.core.envelope import (
 from weather.core.relations import included
 from weather.deps import IdPath, SessionDep
 from weather.models.station import Station
-from weather.schemas.station import StationCreate, StationListParams, StationRead, StationUpdate
+from weather.schemas.station import (
+    StationCreate,
+    StationListParams,
+    StationRead,
+    StationReadParams,
+    StationUpdate,
+)
 from weather.services import station as service
 
 router = APIRouter(prefix="/stations", tags=["stations"])
@@ -33,7 +39,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_stations(
     session: SessionDep, params: Annotated[StationListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StationRead]:
@@ -61,11 +67,15 @@ async def create_station(
     return Envelope(data=StationRead.model_validate(station))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_station(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StationRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_station(
+    session: SessionDep, id: IdPath, params: Annotated[StationReadParams, Query()], cache: CachedRow
+) -> Envelope[StationRead]:
     """Read a station."""
-    station = await service.get_station(session, id=id)
-    return await cache.keep(Envelope(data=StationRead.model_validate(station)))
+    station = await service.get_station(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = StationRead.model_validate(station, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

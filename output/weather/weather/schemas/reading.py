@@ -121,3 +121,11 @@ class ReadingListParams(ListParams):
     temperature_c: float | None = None
     temperature_c__gte: float | None = None
     temperature_c__lte: float | None = None
+
+
+class ReadingReadParams(BaseModel):
+    """Query parameters of `GET /readings/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("station")

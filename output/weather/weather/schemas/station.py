@@ -76,3 +76,11 @@ class StationListParams(ListParams):
     kind__in: InList[StationKind] | None = None
     is_active: bool | None = None
     is_active__in: InList[bool] | None = None
+
+
+class StationReadParams(BaseModel):
+    """Query parameters of `GET /stations/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("readings")

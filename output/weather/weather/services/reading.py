@@ -20,9 +20,14 @@ async def list_readings(session: AsyncSession, *, params: ReadingListParams) -> 
     return await repository.list_readings(session, params=params)
 
 
-async def get_reading(session: AsyncSession, *, id: int) -> Reading:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_reading(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Reading:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    reading = await repository.get_reading(session, id=id, embeds=repository.embeds(include))
+    if reading is None:
+        raise NotFoundError.for_entity("reading", id)
+    return reading
 
 
 async def create_reading(session: AsyncSession, *, data: ReadingCreate) -> Reading:

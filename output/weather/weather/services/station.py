@@ -20,9 +20,14 @@ async def list_stations(session: AsyncSession, *, params: StationListParams) -> 
     return await repository.list_stations(session, params=params)
 
 
-async def get_station(session: AsyncSession, *, id: int) -> Station:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_station(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Station:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    station = await repository.get_station(session, id=id, embeds=repository.embeds(include))
+    if station is None:
+        raise NotFoundError.for_entity("station", id)
+    return station
 
 
 async def create_station(session: AsyncSession, *, data: StationCreate) -> Station:

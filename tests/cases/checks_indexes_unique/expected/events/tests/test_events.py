@@ -8,6 +8,7 @@ from httpx import AsyncClient
 
 from tests.conftest import Actors
 from tests.factories import EVENTS, create_event, event_body
+from tests.filtering import SAMPLES, matches, wire
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -73,6 +74,38 @@ async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, acto
     response = await client.get(EVENTS, params={"id__in": str(first["id"])})
     assert response.status_code == 200, response.text
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
+
+
+@pytest.mark.parametrize(
+    ("field", "operator", "kind", "sample"),
+    [
+        ("created_at", "", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__lte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__lte", "datetime", SAMPLES.get("datetime")),
+    ],
+)
+async def test_filter_returns_exactly_the_matching_rows(
+    client: AsyncClient, actors: Actors, field: str, operator: str, kind: str, sample: Any
+) -> None:
+    created = [await create_event(actors) for _ in range(3)]
+    everything = await client.get(EVENTS, params={"limit": 100})
+    assert everything.status_code == 200, everything.text
+    rows = everything.json()["data"]
+    holder = next((row for row in created if row.get(field) is not None), None)
+    reference = sample if holder is None else holder[field]
+    response = await client.get(
+        EVENTS, params={f"{field}{operator}": wire(reference), "limit": 100}
+    )
+    assert response.status_code == 200, response.text
+    found = sorted(str(row["id"]) for row in response.json()["data"])
+    assert found == sorted(
+        str(row["id"]) for row in rows if matches(row.get(field), operator, reference, kind)
+    )
+    if holder is not None:
+        assert str(holder["id"]) in found
 
 
 async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:

@@ -9,7 +9,7 @@ are kept in process, or in Redis when TEST_REDIS_URL is set (under a namespace o
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from wiki.client import operation_responses
 from wiki.core.config import Settings
 from wiki.main import create_app
 from wiki.models import Base
@@ -159,7 +160,7 @@ async def client(app: FastAPI, empty_database: None) -> AsyncIterator[AsyncClien
     """An HTTP client talking to the app in process."""
     transport = ASGITransport(app=app)
     async with AsyncClient(
-        transport=transport, base_url="http://test", event_hooks={"response": [no_secrets]}
+        transport=transport, base_url="http://test", event_hooks={"response": RESPONSE_HOOKS}
     ) as client:
         yield client
 
@@ -219,11 +220,28 @@ def users(engine: AsyncEngine, settings: Settings, empty_database: None) -> User
     return Users(engine, settings)
 
 
+async def conforms_to_contract(response: Response) -> None:
+    """Every response of every test: its status is one its operation documents, and its JSON
+    body parses as the client model of that status (read from openapi.json, not the app)."""
+    request = response.request
+    statuses = operation_responses(request.method, request.url.path)
+    if statuses is None:
+        return  # not an operation: /docs, /openapi.json, unknown paths and methods
+    status = str(response.status_code)
+    assert status in statuses, f"{request.method} {request.url.path}: undocumented {status}"
+    model = statuses[status]
+    if model is not None:
+        model.model_validate_json(await response.aread())
+
+
 async def no_secrets(response: Response) -> None:
     """Every response of every test: no password hash and no test password in the body."""
     body = (await response.aread()).decode("utf-8", "replace")
     assert "$argon2" not in body, f"a password hash in the response to {response.request.url}"
     assert TEST_PASSWORD not in body, f"a password in the response to {response.request.url}"
+
+
+RESPONSE_HOOKS: list[Callable[..., Any]] = [no_secrets, conforms_to_contract]
 
 
 class Actors:
@@ -262,7 +280,7 @@ class Actors:
             transport=ASGITransport(app=self.app),
             base_url="http://test",
             headers=headers,
-            event_hooks={"response": [no_secrets]},
+            event_hooks={"response": RESPONSE_HOOKS},
         )
         return await self._stack.enter_async_context(client)
 

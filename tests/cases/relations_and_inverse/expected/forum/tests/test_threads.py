@@ -8,6 +8,7 @@ from httpx import AsyncClient
 
 from tests.conftest import Actors
 from tests.factories import THREADS, count_statements, create_thread, thread_body
+from tests.filtering import SAMPLES, matches, wire
 
 
 def assert_error(body: dict[str, Any], code: str) -> None:
@@ -75,6 +76,38 @@ async def test_id_in_filter_returns_exactly_those_rows(client: AsyncClient, acto
     assert [row["id"] for row in response.json()["data"]] == [first["id"]]
 
 
+@pytest.mark.parametrize(
+    ("field", "operator", "kind", "sample"),
+    [
+        ("created_at", "", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("created_at", "__lte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__gte", "datetime", SAMPLES.get("datetime")),
+        ("updated_at", "__lte", "datetime", SAMPLES.get("datetime")),
+    ],
+)
+async def test_filter_returns_exactly_the_matching_rows(
+    client: AsyncClient, actors: Actors, field: str, operator: str, kind: str, sample: Any
+) -> None:
+    created = [await create_thread(actors) for _ in range(3)]
+    everything = await client.get(THREADS, params={"limit": 100})
+    assert everything.status_code == 200, everything.text
+    rows = everything.json()["data"]
+    holder = next((row for row in created if row.get(field) is not None), None)
+    reference = sample if holder is None else holder[field]
+    response = await client.get(
+        THREADS, params={f"{field}{operator}": wire(reference), "limit": 100}
+    )
+    assert response.status_code == 200, response.text
+    found = sorted(str(row["id"]) for row in response.json()["data"])
+    assert found == sorted(
+        str(row["id"]) for row in rows if matches(row.get(field), operator, reference, kind)
+    )
+    if holder is not None:
+        assert str(holder["id"]) in found
+
+
 async def test_sort_by_created_at_both_ways(client: AsyncClient, actors: Actors) -> None:
     await create_thread(actors)
     for sort in ("created_at", "-created_at"):
@@ -104,6 +137,22 @@ async def test_include_embeds_rows_with_as_many_statements_for_1_or_6_rows(
     assert counts[0] == counts[1]
     plain = (await client.get(THREADS)).json()["data"]
     assert all(row["replies"] is None for row in plain)
+
+
+async def test_get_with_include_embeds_rows_without_a_query_per_row(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_thread(actors)
+    url = f"{THREADS}/{created['id']}"
+    with count_statements() as plain_statements:
+        plain = await client.get(url)
+    assert plain.status_code == 200, plain.text
+    assert all(plain.json()["data"][name] is None for name in ["replies", "pinned_reply"])
+    with count_statements() as statements:
+        response = await client.get(url, params={"include": "replies,pinned_reply"})
+    assert response.status_code == 200, response.text
+    # One statement per loader option at most: nothing is loaded row by row.
+    assert len(statements) <= len(plain_statements) + 2
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

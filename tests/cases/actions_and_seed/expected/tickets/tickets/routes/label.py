@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from tickets.core.cache import CachedRead, cached_read
+from tickets.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from tickets.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_labels(
     session: SessionDep, params: Annotated[LabelListParams, Query()], cache: CachedList
 ) -> ListEnvelope[LabelRead]:
@@ -56,11 +56,12 @@ async def create_label(
     return Envelope(data=LabelRead.model_validate(label))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_label(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[LabelRead]:
     """Read a label."""
     label = await service.get_label(session, id=id)
-    return await cache.keep(Envelope(data=LabelRead.model_validate(label)))
+    read = LabelRead.model_validate(label)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

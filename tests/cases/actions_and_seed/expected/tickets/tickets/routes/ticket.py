@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from tickets.core.cache import CachedRead, cached_read
+from tickets.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from tickets.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from tickets.deps import IdPath, SessionDep
 from tickets.models.ticket import Ticket
@@ -23,7 +23,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_tickets(
     session: SessionDep, params: Annotated[TicketListParams, Query()], cache: CachedList
 ) -> ListEnvelope[TicketRead]:
@@ -50,11 +50,12 @@ async def create_ticket(
     return Envelope(data=TicketRead.model_validate(ticket))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_ticket(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[TicketRead]:
     """Read a ticket."""
     ticket = await service.get_ticket(session, id=id)
-    return await cache.keep(Envelope(data=TicketRead.model_validate(ticket)))
+    read = TicketRead.model_validate(ticket)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.post(

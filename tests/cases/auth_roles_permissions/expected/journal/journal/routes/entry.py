@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from journal.core.cache import CachedRead, cached_read
+from journal.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from journal.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,7 +17,13 @@ from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
 from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
 from journal.models.entry import Entry
-from journal.schemas.entry import EntryCreate, EntryListParams, EntryRead, EntryUpdate
+from journal.schemas.entry import (
+    EntryCreate,
+    EntryListParams,
+    EntryRead,
+    EntryReadParams,
+    EntryUpdate,
+)
 from journal.services import entry as service
 
 router = APIRouter(prefix="/entries", tags=["entries"])
@@ -29,7 +35,9 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EntryRead], Entry, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_entries(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -62,14 +70,23 @@ async def create_entry(
     return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 404, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "/{id}",
+    responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
+)
 async def get_entry(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[EntryReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[EntryRead]:
     """Read a entry."""
-    entry = await service.get_entry(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=EntryRead.model_validate(entry, context=context)))
+    entry = await service.get_entry(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = EntryRead.model_validate(entry, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

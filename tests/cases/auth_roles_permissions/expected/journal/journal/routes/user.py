@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from journal.core.cache import CachedRead, cached_read
+from journal.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from journal.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -28,7 +28,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_users(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -61,14 +61,15 @@ async def create_user(
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_user(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=UserRead.model_validate(user, context=context)))
+    read = UserRead.model_validate(user, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -64,3 +64,11 @@ class EntryListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class EntryReadParams(BaseModel):
+    """Query parameters of `GET /entries/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("author")

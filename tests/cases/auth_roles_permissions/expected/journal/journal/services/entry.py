@@ -29,10 +29,24 @@ async def list_entries(
     )
 
 
-async def get_entry(session: AsyncSession, principal: Principal | None, *, id: int) -> Entry:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_entry(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Entry:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    entry = await repository.get_entry(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if entry is None:
+        raise NotFoundError.for_entity("entry", id)
+    return entry
 
 
 async def create_entry(

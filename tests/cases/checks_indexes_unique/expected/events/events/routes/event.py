@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from events.core.cache import CachedRead, cached_read
+from events.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from events.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_events(
     session: SessionDep, params: Annotated[EventListParams, Query()], cache: CachedList
 ) -> ListEnvelope[EventRead]:
@@ -56,11 +56,12 @@ async def create_event(
     return Envelope(data=EventRead.model_validate(event))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_event(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[EventRead]:
     """Read a event."""
     event = await service.get_event(session, id=id)
-    return await cache.keep(Envelope(data=EventRead.model_validate(event)))
+    read = EventRead.model_validate(event)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -24,9 +24,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount | None:
+async def get_stock_count(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> StockCount | None:
     """Return the stock count `id` with what its responses embed, or None."""
-    return await session.get(StockCount, id, options=LOAD, populate_existing=True)
+    return await session.get(StockCount, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_stock_counts(

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from crm.core.cache import CachedRead, cached_read
+from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_customers(
     session: SessionDep, params: Annotated[CustomerListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CustomerRead]:
@@ -56,11 +56,12 @@ async def create_customer(
     return Envelope(data=CustomerRead.model_validate(customer))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_customer(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CustomerRead]:
     """Read a customer."""
     customer = await service.get_customer(session, id=id)
-    return await cache.keep(Envelope(data=CustomerRead.model_validate(customer)))
+    read = CustomerRead.model_validate(customer)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from crm.core.cache import CachedRead, cached_read
+from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
 from crm.core.relations import included
 from crm.deps import IdPath, SessionDep
 from crm.models.shelf_slot import ShelfSlot
-from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead
+from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead, ShelfSlotReadParams
 from crm.services import shelf_slot as service
 
 router = APIRouter(prefix="/shelf-slots", tags=["shelf-slots"])
@@ -27,7 +27,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_shelf_slots(
     session: SessionDep, params: Annotated[ShelfSlotListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ShelfSlotRead]:
@@ -38,10 +38,15 @@ async def list_shelf_slots(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_shelf_slot(
-    session: SessionDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    id: IdPath,
+    params: Annotated[ShelfSlotReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[ShelfSlotRead]:
     """Read a shelf slot."""
-    shelf_slot = await service.get_shelf_slot(session, id=id)
-    return await cache.keep(Envelope(data=ShelfSlotRead.model_validate(shelf_slot)))
+    shelf_slot = await service.get_shelf_slot(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = ShelfSlotRead.model_validate(shelf_slot, context=context)
+    return await cache.keep(Envelope(data=read))

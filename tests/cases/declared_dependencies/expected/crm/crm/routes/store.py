@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from crm.core.cache import CachedRead, cached_read
+from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_stores(
     session: SessionDep, params: Annotated[StoreListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StoreRead]:
@@ -56,11 +56,12 @@ async def create_store(
     return Envelope(data=StoreRead.model_validate(store))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_store(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StoreRead]:
     """Read a store."""
     store = await service.get_store(session, id=id)
-    return await cache.keep(Envelope(data=StoreRead.model_validate(store)))
+    read = StoreRead.model_validate(store)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -22,9 +22,14 @@ async def list_shelf_slots(
     return await repository.list_shelf_slots(session, params=params)
 
 
-async def get_shelf_slot(session: AsyncSession, *, id: int) -> ShelfSlot:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_shelf_slot(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> ShelfSlot:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    shelf_slot = await repository.get_shelf_slot(session, id=id, embeds=repository.embeds(include))
+    if shelf_slot is None:
+        raise NotFoundError.for_entity("shelf_slot", id)
+    return shelf_slot
 
 
 async def create_shelf_slot(session: AsyncSession, *, data: ShelfSlotCreate) -> ShelfSlot:

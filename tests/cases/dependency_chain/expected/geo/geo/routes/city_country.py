@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from geo.core.cache import CachedRead, cached_read
+from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.deps import IdPath, SessionDep
 from geo.models.city_country import CityCountry
@@ -26,7 +26,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_city_countries(
     session: SessionDep, params: Annotated[CityCountryListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CityCountryRead]:
@@ -36,10 +36,11 @@ async def list_city_countries(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_city_country(
     session: SessionDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CityCountryRead]:
     """Read a city country."""
     city_country = await service.get_city_country(session, id=id)
-    return await cache.keep(Envelope(data=CityCountryRead.model_validate(city_country)))
+    read = CityCountryRead.model_validate(city_country)
+    return await cache.keep(Envelope(data=read))

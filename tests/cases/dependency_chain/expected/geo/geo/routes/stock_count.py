@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from geo.core.cache import CachedRead, cached_read
+from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,6 +20,7 @@ from geo.schemas.stock_count import (
     StockCountCreate,
     StockCountListParams,
     StockCountRead,
+    StockCountReadParams,
     StockCountUpdate,
 )
 from geo.services import stock_count as service
@@ -35,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_stock_counts(
     session: SessionDep, params: Annotated[StockCountListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StockCountRead]:
@@ -63,13 +64,18 @@ async def create_stock_count(
     return Envelope(data=StockCountRead.model_validate(stock_count))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_stock_count(
-    session: SessionDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    id: IdPath,
+    params: Annotated[StockCountReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[StockCountRead]:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, id=id)
-    return await cache.keep(Envelope(data=StockCountRead.model_validate(stock_count)))
+    stock_count = await service.get_stock_count(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = StockCountRead.model_validate(stock_count, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -8,12 +8,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from geo.core.cache import CachedRead, cached_read
+from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.core.relations import included
 from geo.deps import IdPath, SessionDep
 from geo.models.store_sku import StoreSku
-from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead
+from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from geo.services import store_sku as service
 
 router = APIRouter(prefix="/store-skus", tags=["store-skus"])
@@ -27,7 +27,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_store_skus(
     session: SessionDep, params: Annotated[StoreSkuListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StoreSkuRead]:
@@ -38,10 +38,15 @@ async def list_store_skus(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_store_sku(
-    session: SessionDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    id: IdPath,
+    params: Annotated[StoreSkuReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, id=id)
-    return await cache.keep(Envelope(data=StoreSkuRead.model_validate(store_sku)))
+    store_sku = await service.get_store_sku(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = StoreSkuRead.model_validate(store_sku, context=context)
+    return await cache.keep(Envelope(data=read))

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from geo.core.cache import CachedRead, cached_read
+from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.deps import IdPath, SessionDep
 from geo.models.zip_code import ZipCode
@@ -26,7 +26,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_zip_codes(
     session: SessionDep, params: Annotated[ZipCodeListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ZipCodeRead]:
@@ -36,8 +36,9 @@ async def list_zip_codes(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_zip_code(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, id=id)
-    return await cache.keep(Envelope(data=ZipCodeRead.model_validate(zip_code)))
+    read = ZipCodeRead.model_validate(zip_code)
+    return await cache.keep(Envelope(data=read))

@@ -63,3 +63,11 @@ class StockCountListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class StockCountReadParams(BaseModel):
+    """Query parameters of `GET /stock-counts/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("store")

@@ -21,9 +21,16 @@ async def list_stock_counts(
     return await repository.list_stock_counts(session, params=params)
 
 
-async def get_stock_count(session: AsyncSession, *, id: int) -> StockCount:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_stock_count(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> StockCount:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    stock_count = await repository.get_stock_count(
+        session, id=id, embeds=repository.embeds(include)
+    )
+    if stock_count is None:
+        raise NotFoundError.for_entity("stock_count", id)
+    return stock_count
 
 
 async def create_stock_count(session: AsyncSession, *, data: StockCountCreate) -> StockCount:

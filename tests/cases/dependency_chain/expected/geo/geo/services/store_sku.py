@@ -20,9 +20,14 @@ async def list_store_skus(session: AsyncSession, *, params: StoreSkuListParams) 
     return await repository.list_store_skus(session, params=params)
 
 
-async def get_store_sku(session: AsyncSession, *, id: int) -> StoreSku:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_store_sku(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> StoreSku:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    store_sku = await repository.get_store_sku(session, id=id, embeds=repository.embeds(include))
+    if store_sku is None:
+        raise NotFoundError.for_entity("store_sku", id)
+    return store_sku
 
 
 async def create_store_sku(session: AsyncSession, *, data: StoreSkuCreate) -> StoreSku:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from wiki.core.cache import CachedRead, cached_read
+from wiki.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from wiki.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -30,7 +30,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_members(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -63,14 +63,15 @@ async def create_member(
     return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_member(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[MemberRead]:
     """Read a member."""
     member = await service.get_member(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=MemberRead.model_validate(member, context=context)))
+    read = MemberRead.model_validate(member, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from wiki.core.cache import CachedRead, cached_read
+from wiki.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from wiki.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,9 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[Page_Read], Page_, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 422), openapi_extra=TOKEN_OPTIONAL)
+@router.get(
+    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+)
 async def list_pages(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -63,7 +65,9 @@ async def create_page(
 
 
 @router.get(
-    "/{id}", responses={**WITH_ETAG, **error_responses(401, 404, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "/{id}",
+    responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 404, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_page(
     session: SessionDep,
@@ -76,7 +80,8 @@ async def get_page(
     page = await service.get_page(session, principal, id=id)
     response.headers["ETag"] = etag(page.version)
     context = read_context(principal)
-    return await cache.keep(Envelope(data=Page_Read.model_validate(page, context=context)))
+    read = Page_Read.model_validate(page, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch(

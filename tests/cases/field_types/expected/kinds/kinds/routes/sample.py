@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from kinds.core.cache import CachedRead, cached_read
+from kinds.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from kinds.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_samples(
     session: SessionDep, params: Annotated[SampleListParams, Query()], cache: CachedList
 ) -> ListEnvelope[SampleRead]:
@@ -56,11 +56,12 @@ async def create_sample(
     return Envelope(data=SampleRead.model_validate(sample))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_sample(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SampleRead]:
     """Read a sample."""
     sample = await service.get_sample(session, id=id)
-    return await cache.keep(Envelope(data=SampleRead.model_validate(sample)))
+    read = SampleRead.model_validate(sample)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from lists.core.cache import CachedRead, cached_read
+from lists.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from lists.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_recipes(
     session: SessionDep, params: Annotated[RecipeListParams, Query()], cache: CachedList
 ) -> ListEnvelope[RecipeRead]:
@@ -56,11 +56,12 @@ async def create_recipe(
     return Envelope(data=RecipeRead.model_validate(recipe))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_recipe(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[RecipeRead]:
     """Read a recipe."""
     recipe = await service.get_recipe(session, id=id)
-    return await cache.keep(Envelope(data=RecipeRead.model_validate(recipe)))
+    read = RecipeRead.model_validate(recipe)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

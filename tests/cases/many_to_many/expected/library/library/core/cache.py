@@ -172,6 +172,18 @@ def content_etag(body: bytes) -> str:
     return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
+# The `responses=` entry of a cached read: 304, with no body, when `If-None-Match` names the
+# current `ETag`.
+NOT_MODIFIED: Final[dict[int | str, dict[str, Any]]] = {
+    304: {
+        "description": "Not modified: `If-None-Match` names the current `ETag`.",
+        "headers": {
+            "ETag": {"description": "The current entity tag.", "schema": {"type": "string"}}
+        },
+    }
+}
+
+
 def etag_matches(if_none_match: str | None, etag: str) -> bool:
     """Whether `If-None-Match` names `etag` (weak comparison, `*` matches any)."""
     if not if_none_match:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from library.core.cache import CachedRead, cached_read
+from library.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from library.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_authors(
     session: SessionDep, params: Annotated[AuthorListParams, Query()], cache: CachedList
 ) -> ListEnvelope[AuthorRead]:
@@ -56,11 +56,12 @@ async def create_author(
     return Envelope(data=AuthorRead.model_validate(author))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_author(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[AuthorRead]:
     """Read a author."""
     author = await service.get_author(session, id=id)
-    return await cache.keep(Envelope(data=AuthorRead.model_validate(author)))
+    read = AuthorRead.model_validate(author)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

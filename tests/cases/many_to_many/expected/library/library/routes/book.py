@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from library.core.cache import CachedRead, cached_read
+from library.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from library.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,7 @@ from library.core.envelope import (
 from library.core.relations import included
 from library.deps import IdPath, SessionDep
 from library.models.book import Book
-from library.schemas.book import BookCreate, BookListParams, BookRead, BookUpdate
+from library.schemas.book import BookCreate, BookListParams, BookRead, BookReadParams, BookUpdate
 from library.services import book as service
 
 router = APIRouter(prefix="/books", tags=["books"])
@@ -28,7 +28,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[BookRead], Book, per_caller=False))]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_books(
     session: SessionDep, params: Annotated[BookListParams, Query()], cache: CachedList
 ) -> ListEnvelope[BookRead]:
@@ -56,11 +56,15 @@ async def create_book(
     return Envelope(data=BookRead.model_validate(book))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_book(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[BookRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_book(
+    session: SessionDep, id: IdPath, params: Annotated[BookReadParams, Query()], cache: CachedRow
+) -> Envelope[BookRead]:
     """Read a book."""
-    book = await service.get_book(session, id=id)
-    return await cache.keep(Envelope(data=BookRead.model_validate(book)))
+    book = await service.get_book(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = BookRead.model_validate(book, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -60,3 +60,11 @@ class BookListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class BookReadParams(BaseModel):
+    """Query parameters of `GET /books/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("authors")

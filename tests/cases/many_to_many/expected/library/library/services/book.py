@@ -19,9 +19,14 @@ async def list_books(session: AsyncSession, *, params: BookListParams) -> Page[B
     return await repository.list_books(session, params=params)
 
 
-async def get_book(session: AsyncSession, *, id: int) -> Book:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_book(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Book:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    book = await repository.get_book(session, id=id, embeds=repository.embeds(include))
+    if book is None:
+        raise NotFoundError.for_entity("book", id)
+    return book
 
 
 async def create_book(session: AsyncSession, *, data: BookCreate) -> Book:

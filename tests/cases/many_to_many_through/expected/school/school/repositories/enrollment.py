@@ -25,9 +25,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment | None:
+async def get_enrollment(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Enrollment | None:
     """Return the enrollment `id` with what its responses embed, or None."""
-    return await session.get(Enrollment, id, options=LOAD, populate_existing=True)
+    return await session.get(Enrollment, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_enrollments(

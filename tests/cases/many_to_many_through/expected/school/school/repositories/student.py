@@ -22,9 +22,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_student(session: AsyncSession, *, id: int) -> Student | None:
+async def get_student(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Student | None:
     """Return the student `id` with what its responses embed, or None."""
-    return await session.get(Student, id, options=LOAD, populate_existing=True)
+    return await session.get(Student, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_students(

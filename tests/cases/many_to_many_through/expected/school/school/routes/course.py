@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from school.core.cache import CachedRead, cached_read
+from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_courses(
     session: SessionDep, params: Annotated[CourseListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CourseRead]:
@@ -56,11 +56,12 @@ async def create_course(
     return Envelope(data=CourseRead.model_validate(course))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_course(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CourseRead]:
     """Read a course."""
     course = await service.get_course(session, id=id)
-    return await cache.keep(Envelope(data=CourseRead.model_validate(course)))
+    read = CourseRead.model_validate(course)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

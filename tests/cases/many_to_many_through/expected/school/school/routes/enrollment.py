@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from school.core.cache import CachedRead, cached_read
+from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,6 +20,7 @@ from school.schemas.enrollment import (
     EnrollmentCreate,
     EnrollmentListParams,
     EnrollmentRead,
+    EnrollmentReadParams,
     EnrollmentUpdate,
 )
 from school.services import enrollment as service
@@ -35,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_enrollments(
     session: SessionDep, params: Annotated[EnrollmentListParams, Query()], cache: CachedList
 ) -> ListEnvelope[EnrollmentRead]:
@@ -63,13 +64,18 @@ async def create_enrollment(
     return Envelope(data=EnrollmentRead.model_validate(enrollment))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_enrollment(
-    session: SessionDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    id: IdPath,
+    params: Annotated[EnrollmentReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[EnrollmentRead]:
     """Read a enrollment."""
-    enrollment = await service.get_enrollment(session, id=id)
-    return await cache.keep(Envelope(data=EnrollmentRead.model_validate(enrollment)))
+    enrollment = await service.get_enrollment(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = EnrollmentRead.model_validate(enrollment, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

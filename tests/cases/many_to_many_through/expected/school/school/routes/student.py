@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from school.core.cache import CachedRead, cached_read
+from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from school.core.envelope import (
 from school.core.relations import included
 from school.deps import IdPath, SessionDep
 from school.models.student import Student
-from school.schemas.student import StudentCreate, StudentListParams, StudentRead, StudentUpdate
+from school.schemas.student import (
+    StudentCreate,
+    StudentListParams,
+    StudentRead,
+    StudentReadParams,
+    StudentUpdate,
+)
 from school.services import student as service
 
 router = APIRouter(prefix="/students", tags=["students"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_students(
     session: SessionDep, params: Annotated[StudentListParams, Query()], cache: CachedList
 ) -> ListEnvelope[StudentRead]:
@@ -58,11 +64,15 @@ async def create_student(
     return Envelope(data=StudentRead.model_validate(student))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_student(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StudentRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_student(
+    session: SessionDep, id: IdPath, params: Annotated[StudentReadParams, Query()], cache: CachedRow
+) -> Envelope[StudentRead]:
     """Read a student."""
-    student = await service.get_student(session, id=id)
-    return await cache.keep(Envelope(data=StudentRead.model_validate(student)))
+    student = await service.get_student(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = StudentRead.model_validate(student, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -65,3 +65,11 @@ class EnrollmentListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class EnrollmentReadParams(BaseModel):
+    """Query parameters of `GET /enrollments/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("student", "course")

@@ -57,3 +57,11 @@ class StudentListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class StudentReadParams(BaseModel):
+    """Query parameters of `GET /students/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("courses")

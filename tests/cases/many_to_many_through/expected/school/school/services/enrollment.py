@@ -21,9 +21,14 @@ async def list_enrollments(
     return await repository.list_enrollments(session, params=params)
 
 
-async def get_enrollment(session: AsyncSession, *, id: int) -> Enrollment:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_enrollment(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Enrollment:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    enrollment = await repository.get_enrollment(session, id=id, embeds=repository.embeds(include))
+    if enrollment is None:
+        raise NotFoundError.for_entity("enrollment", id)
+    return enrollment
 
 
 async def create_enrollment(session: AsyncSession, *, data: EnrollmentCreate) -> Enrollment:

@@ -19,9 +19,14 @@ async def list_students(session: AsyncSession, *, params: StudentListParams) -> 
     return await repository.list_students(session, params=params)
 
 
-async def get_student(session: AsyncSession, *, id: int) -> Student:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_student(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Student:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    student = await repository.get_student(session, id=id, embeds=repository.embeds(include))
+    if student is None:
+        raise NotFoundError.for_entity("student", id)
+    return student
 
 
 async def create_student(session: AsyncSession, *, data: StudentCreate) -> Student:

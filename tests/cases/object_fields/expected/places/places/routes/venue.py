@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from places.core.cache import CachedRead, cached_read
+from places.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from places.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_venues(
     session: SessionDep, params: Annotated[VenueListParams, Query()], cache: CachedList
 ) -> ListEnvelope[VenueRead]:
@@ -56,11 +56,12 @@ async def create_venue(
     return Envelope(data=VenueRead.model_validate(venue))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_venue(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[VenueRead]:
     """Read a venue."""
     venue = await service.get_venue(session, id=id)
-    return await cache.keep(Envelope(data=VenueRead.model_validate(venue)))
+    read = VenueRead.model_validate(venue)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

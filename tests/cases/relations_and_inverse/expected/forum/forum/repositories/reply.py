@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_reply(session: AsyncSession, *, id: int) -> Reply | None:
+async def get_reply(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Reply | None:
     """Return the reply `id` with what its responses embed, or None."""
-    return await session.get(Reply, id, options=LOAD, populate_existing=True)
+    return await session.get(Reply, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_replies(

@@ -24,9 +24,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_thread(session: AsyncSession, *, id: int) -> Thread | None:
+async def get_thread(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Thread | None:
     """Return the thread `id` with what its responses embed, or None."""
-    return await session.get(Thread, id, options=LOAD, populate_existing=True)
+    return await session.get(Thread, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_threads(

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from forum.core.cache import CachedRead, cached_read
+from forum.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from forum.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from forum.core.envelope import (
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
 from forum.models.reply import Reply
-from forum.schemas.reply import ReplyCreate, ReplyListParams, ReplyRead, ReplyUpdate
+from forum.schemas.reply import (
+    ReplyCreate,
+    ReplyListParams,
+    ReplyRead,
+    ReplyReadParams,
+    ReplyUpdate,
+)
 from forum.services import reply as service
 
 router = APIRouter(prefix="/replies", tags=["replies"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_replies(
     session: SessionDep, params: Annotated[ReplyListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ReplyRead]:
@@ -58,11 +64,15 @@ async def create_reply(
     return Envelope(data=ReplyRead.model_validate(reply))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_reply(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ReplyRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_reply(
+    session: SessionDep, id: IdPath, params: Annotated[ReplyReadParams, Query()], cache: CachedRow
+) -> Envelope[ReplyRead]:
     """Read a reply."""
-    reply = await service.get_reply(session, id=id)
-    return await cache.keep(Envelope(data=ReplyRead.model_validate(reply)))
+    reply = await service.get_reply(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = ReplyRead.model_validate(reply, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from forum.core.cache import CachedRead, cached_read
+from forum.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from forum.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from forum.core.envelope import (
 from forum.core.relations import included
 from forum.deps import IdPath, SessionDep
 from forum.models.thread import Thread
-from forum.schemas.thread import ThreadCreate, ThreadListParams, ThreadRead, ThreadUpdate
+from forum.schemas.thread import (
+    ThreadCreate,
+    ThreadListParams,
+    ThreadRead,
+    ThreadReadParams,
+    ThreadUpdate,
+)
 from forum.services import thread as service
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_threads(
     session: SessionDep, params: Annotated[ThreadListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ThreadRead]:
@@ -58,11 +64,15 @@ async def create_thread(
     return Envelope(data=ThreadRead.model_validate(thread))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_thread(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ThreadRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_thread(
+    session: SessionDep, id: IdPath, params: Annotated[ThreadReadParams, Query()], cache: CachedRow
+) -> Envelope[ThreadRead]:
     """Read a thread."""
-    thread = await service.get_thread(session, id=id)
-    return await cache.keep(Envelope(data=ThreadRead.model_validate(thread)))
+    thread = await service.get_thread(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = ThreadRead.model_validate(thread, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

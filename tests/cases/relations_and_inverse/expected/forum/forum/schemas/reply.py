@@ -61,3 +61,11 @@ class ReplyListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class ReplyReadParams(BaseModel):
+    """Query parameters of `GET /replies/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("parent", "thread")

@@ -63,3 +63,11 @@ class ThreadListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class ThreadReadParams(BaseModel):
+    """Query parameters of `GET /threads/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("replies", "pinned_reply")

@@ -19,9 +19,14 @@ async def list_replies(session: AsyncSession, *, params: ReplyListParams) -> Pag
     return await repository.list_replies(session, params=params)
 
 
-async def get_reply(session: AsyncSession, *, id: int) -> Reply:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_reply(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Reply:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    reply = await repository.get_reply(session, id=id, embeds=repository.embeds(include))
+    if reply is None:
+        raise NotFoundError.for_entity("reply", id)
+    return reply
 
 
 async def create_reply(session: AsyncSession, *, data: ReplyCreate) -> Reply:

@@ -19,9 +19,14 @@ async def list_threads(session: AsyncSession, *, params: ThreadListParams) -> Pa
     return await repository.list_threads(session, params=params)
 
 
-async def get_thread(session: AsyncSession, *, id: int) -> Thread:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_thread(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Thread:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    thread = await repository.get_thread(session, id=id, embeds=repository.embeds(include))
+    if thread is None:
+        raise NotFoundError.for_entity("thread", id)
+    return thread
 
 
 async def create_thread(session: AsyncSession, *, data: ThreadCreate) -> Thread:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_groups(
     session: SessionDep, params: Annotated[GroupListParams, Query()], cache: CachedList
 ) -> ListEnvelope[GroupRead]:
@@ -56,11 +56,12 @@ async def create_group(
     return Envelope(data=GroupRead.model_validate(group))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_group(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[GroupRead]:
     """Read a group."""
     group = await service.get_group(session, id=id)
-    return await cache.keep(Envelope(data=GroupRead.model_validate(group)))
+    read = GroupRead.model_validate(group)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

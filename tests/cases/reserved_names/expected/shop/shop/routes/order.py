@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from shop.core.cache import CachedRead, cached_read
+from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_orders(
     session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
 ) -> ListEnvelope[OrderRead]:
@@ -56,11 +56,12 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[OrderRead]:
     """Read a order."""
     order = await service.get_order(session, id=id)
-    return await cache.keep(Envelope(data=OrderRead.model_validate(order)))
+    read = OrderRead.model_validate(order)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

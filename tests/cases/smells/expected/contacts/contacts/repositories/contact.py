@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_contact(session: AsyncSession, *, id: int) -> Contact | None:
+async def get_contact(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Contact | None:
     """Return the contact `id` with what its responses embed, or None."""
-    return await session.get(Contact, id, options=LOAD, populate_existing=True)
+    return await session.get(Contact, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_contacts(

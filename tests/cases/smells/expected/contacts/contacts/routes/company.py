@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from contacts.core.cache import CachedRead, cached_read
+from contacts.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from contacts.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_companies(
     session: SessionDep, params: Annotated[CompanyListParams, Query()], cache: CachedList
 ) -> ListEnvelope[CompanyRead]:
@@ -56,11 +56,12 @@ async def create_company(
     return Envelope(data=CompanyRead.model_validate(company))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_company(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CompanyRead]:
     """Read a company."""
     company = await service.get_company(session, id=id)
-    return await cache.keep(Envelope(data=CompanyRead.model_validate(company)))
+    read = CompanyRead.model_validate(company)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

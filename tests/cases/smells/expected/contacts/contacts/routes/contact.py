@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from contacts.core.cache import CachedRead, cached_read
+from contacts.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from contacts.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from contacts.core.envelope import (
 from contacts.core.relations import included
 from contacts.deps import IdPath, SessionDep
 from contacts.models.contact import Contact
-from contacts.schemas.contact import ContactCreate, ContactListParams, ContactRead, ContactUpdate
+from contacts.schemas.contact import (
+    ContactCreate,
+    ContactListParams,
+    ContactRead,
+    ContactReadParams,
+    ContactUpdate,
+)
 from contacts.services import contact as service
 
 router = APIRouter(prefix="/contacts", tags=["contacts"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_contacts(
     session: SessionDep, params: Annotated[ContactListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ContactRead]:
@@ -58,11 +64,15 @@ async def create_contact(
     return Envelope(data=ContactRead.model_validate(contact))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_contact(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ContactRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_contact(
+    session: SessionDep, id: IdPath, params: Annotated[ContactReadParams, Query()], cache: CachedRow
+) -> Envelope[ContactRead]:
     """Read a contact."""
-    contact = await service.get_contact(session, id=id)
-    return await cache.keep(Envelope(data=ContactRead.model_validate(contact)))
+    contact = await service.get_contact(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = ContactRead.model_validate(contact, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -75,3 +75,11 @@ class ContactListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class ContactReadParams(BaseModel):
+    """Query parameters of `GET /contacts/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("company")

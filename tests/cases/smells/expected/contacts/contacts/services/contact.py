@@ -19,9 +19,14 @@ async def list_contacts(session: AsyncSession, *, params: ContactListParams) -> 
     return await repository.list_contacts(session, params=params)
 
 
-async def get_contact(session: AsyncSession, *, id: int) -> Contact:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_contact(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Contact:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    contact = await repository.get_contact(session, id=id, embeds=repository.embeds(include))
+    if contact is None:
+        raise NotFoundError.for_entity("contact", id)
+    return contact
 
 
 async def create_contact(session: AsyncSession, *, data: ContactCreate) -> Contact:

@@ -35,13 +35,21 @@ async def get_task(
     *,
     id: int,
     where: ColumnElement[bool] | None = None,
+    embeds: tuple[ORMOption, ...] = (),
 ) -> Task | None:
     """Return the task `id` with what its responses embed, or None (also when `where`
     leaves it out)."""
-    statement = select(Task).where(Task.id == id).options(*LOAD)
+    statement = select(Task).where(Task.id == id).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     return await session.scalar(statement.execution_options(populate_existing=True))
+
+
+def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names, narrowed to what the
+    caller may see."""
+    options = _include(principal)
+    return tuple(options[name] for name in sorted(names))
 
 
 async def list_tasks(

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from saas.core.cache import CachedRead, cached_read
+from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import Envelope, error_responses
 from saas.core.permissions import read_context
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
@@ -21,16 +21,15 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_organization(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
     organization = await service.get_organization(session, principal, id=id)
     context = read_context(principal)
-    return await cache.keep(
-        Envelope(data=OrganizationRead.model_validate(organization, context=context))
-    )
+    read = OrganizationRead.model_validate(organization, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

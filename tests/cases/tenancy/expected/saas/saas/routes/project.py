@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from saas.core.cache import CachedRead, cached_read
+from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,7 +17,13 @@ from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.models.project import Project
-from saas.schemas.project import ProjectCreate, ProjectListParams, ProjectRead, ProjectUpdate
+from saas.schemas.project import (
+    ProjectCreate,
+    ProjectListParams,
+    ProjectRead,
+    ProjectReadParams,
+    ProjectUpdate,
+)
 from saas.services import project as service
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -31,7 +37,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_projects(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -64,14 +70,19 @@ async def create_project(
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_project(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[ProjectReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[ProjectRead]:
     """Read a project."""
-    project = await service.get_project(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=ProjectRead.model_validate(project, context=context)))
+    project = await service.get_project(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = ProjectRead.model_validate(project, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

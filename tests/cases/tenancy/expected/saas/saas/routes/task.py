@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from saas.core.cache import CachedRead, cached_read
+from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -17,7 +17,7 @@ from saas.core.permissions import read_context
 from saas.core.relations import included
 from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
 from saas.models.task import Task
-from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskUpdate
+from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskReadParams, TaskUpdate
 from saas.services import task as service
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -29,7 +29,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TaskRead], Task, per_caller=True))]
 
 
-@router.get("", responses=error_responses(401, 403, 422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_tasks(
     session: SessionDep,
     principal: OptionalPrincipalDep,
@@ -62,14 +62,19 @@ async def create_task(
     return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
-@router.get("/{id}", responses=error_responses(401, 403, 404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    principal: OptionalPrincipalDep,
+    id: IdPath,
+    params: Annotated[TaskReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[TaskRead]:
     """Read a task."""
-    task = await service.get_task(session, principal, id=id)
-    context = read_context(principal)
-    return await cache.keep(Envelope(data=TaskRead.model_validate(task, context=context)))
+    task = await service.get_task(session, principal, id=id, include=included(params))
+    context = read_context(principal, included(params))
+    read = TaskRead.model_validate(task, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))

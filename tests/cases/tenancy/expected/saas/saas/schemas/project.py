@@ -62,3 +62,11 @@ class ProjectListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class ProjectReadParams(BaseModel):
+    """Query parameters of `GET /projects/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("organization")

@@ -60,3 +60,11 @@ class TaskListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class TaskReadParams(BaseModel):
+    """Query parameters of `GET /tasks/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("project")

@@ -29,10 +29,24 @@ async def list_projects(
     )
 
 
-async def get_project(session: AsyncSession, principal: Principal | None, *, id: int) -> Project:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_project(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Project:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    project = await repository.get_project(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if project is None:
+        raise NotFoundError.for_entity("project", id)
+    return project
 
 
 async def create_project(

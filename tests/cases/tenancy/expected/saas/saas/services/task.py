@@ -29,10 +29,24 @@ async def list_tasks(
     )
 
 
-async def get_task(session: AsyncSession, principal: Principal | None, *, id: int) -> Task:
-    """The row `id`; 404 when there is none or the caller may not see it."""
+async def get_task(
+    session: AsyncSession,
+    principal: Principal | None,
+    *,
+    id: int,
+    include: frozenset[str] = frozenset(),
+) -> Task:
+    """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    task = await repository.get_task(
+        session,
+        id=id,
+        where=policy.rows(principal, scope),
+        embeds=repository.embeds(principal, include),
+    )
+    if task is None:
+        raise NotFoundError.for_entity("task", id)
+    return task
 
 
 async def create_task(

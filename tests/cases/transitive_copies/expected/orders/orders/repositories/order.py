@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_order(session: AsyncSession, *, id: int) -> Order | None:
+async def get_order(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Order | None:
     """Return the order `id` with what its responses embed, or None."""
-    return await session.get(Order, id, options=LOAD, populate_existing=True)
+    return await session.get(Order, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_orders(

@@ -25,9 +25,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine | None:
+async def get_order_line(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> OrderLine | None:
     """Return the order line `id` with what its responses embed, or None."""
-    return await session.get(OrderLine, id, options=LOAD, populate_existing=True)
+    return await session.get(OrderLine, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_order_lines(

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from orders.core.cache import CachedRead, cached_read
+from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from orders.core.envelope import (
 from orders.core.relations import included
 from orders.deps import IdPath, SessionDep
 from orders.models.order import Order
-from orders.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
+from orders.schemas.order import (
+    OrderCreate,
+    OrderListParams,
+    OrderRead,
+    OrderReadParams,
+    OrderUpdate,
+)
 from orders.services import order as service
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_orders(
     session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
 ) -> ListEnvelope[OrderRead]:
@@ -58,11 +64,15 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[OrderRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_order(
+    session: SessionDep, id: IdPath, params: Annotated[OrderReadParams, Query()], cache: CachedRow
+) -> Envelope[OrderRead]:
     """Read a order."""
-    order = await service.get_order(session, id=id)
-    return await cache.keep(Envelope(data=OrderRead.model_validate(order)))
+    order = await service.get_order(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = OrderRead.model_validate(order, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

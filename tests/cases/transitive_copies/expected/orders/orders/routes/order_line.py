@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from orders.core.cache import CachedRead, cached_read
+from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -20,6 +20,7 @@ from orders.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
     OrderLineRead,
+    OrderLineReadParams,
     OrderLineUpdate,
 )
 from orders.services import order_line as service
@@ -35,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_order_lines(
     session: SessionDep, params: Annotated[OrderLineListParams, Query()], cache: CachedList
 ) -> ListEnvelope[OrderLineRead]:
@@ -63,13 +64,18 @@ async def create_order_line(
     return Envelope(data=OrderLineRead.model_validate(order_line))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_order_line(
-    session: SessionDep, id: IdPath, cache: CachedRow
+    session: SessionDep,
+    id: IdPath,
+    params: Annotated[OrderLineReadParams, Query()],
+    cache: CachedRow,
 ) -> Envelope[OrderLineRead]:
     """Read a order line."""
-    order_line = await service.get_order_line(session, id=id)
-    return await cache.keep(Envelope(data=OrderLineRead.model_validate(order_line)))
+    order_line = await service.get_order_line(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = OrderLineRead.model_validate(order_line, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

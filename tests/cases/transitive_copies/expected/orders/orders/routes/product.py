@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from orders.core.cache import CachedRead, cached_read
+from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_products(
     session: SessionDep, params: Annotated[ProductListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ProductRead]:
@@ -56,11 +56,12 @@ async def create_product(
     return Envelope(data=ProductRead.model_validate(product))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_product(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ProductRead]:
     """Read a product."""
     product = await service.get_product(session, id=id)
-    return await cache.keep(Envelope(data=ProductRead.model_validate(product)))
+    read = ProductRead.model_validate(product)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -58,3 +58,11 @@ class OrderListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class OrderReadParams(BaseModel):
+    """Query parameters of `GET /orders/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("customer")

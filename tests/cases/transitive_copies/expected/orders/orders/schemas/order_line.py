@@ -67,3 +67,11 @@ class OrderLineListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class OrderLineReadParams(BaseModel):
+    """Query parameters of `GET /order-lines/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("order", "product")

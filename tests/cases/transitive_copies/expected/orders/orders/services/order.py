@@ -19,9 +19,14 @@ async def list_orders(session: AsyncSession, *, params: OrderListParams) -> Page
     return await repository.list_orders(session, params=params)
 
 
-async def get_order(session: AsyncSession, *, id: int) -> Order:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_order(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Order:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    order = await repository.get_order(session, id=id, embeds=repository.embeds(include))
+    if order is None:
+        raise NotFoundError.for_entity("order", id)
+    return order
 
 
 async def create_order(session: AsyncSession, *, data: OrderCreate) -> Order:

@@ -21,9 +21,14 @@ async def list_order_lines(
     return await repository.list_order_lines(session, params=params)
 
 
-async def get_order_line(session: AsyncSession, *, id: int) -> OrderLine:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_order_line(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> OrderLine:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    order_line = await repository.get_order_line(session, id=id, embeds=repository.embeds(include))
+    if order_line is None:
+        raise NotFoundError.for_entity("order_line", id)
+    return order_line
 
 
 async def create_order_line(session: AsyncSession, *, data: OrderLineCreate) -> OrderLine:

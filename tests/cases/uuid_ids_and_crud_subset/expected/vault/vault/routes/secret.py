@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from vault.core.cache import CachedRead, cached_read
+from vault.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from vault.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from vault.deps import IdPath, SessionDep
 from vault.models.secret import Secret
@@ -23,7 +23,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_secrets(
     session: SessionDep, params: Annotated[SecretListParams, Query()], cache: CachedList
 ) -> ListEnvelope[SecretRead]:
@@ -50,8 +50,9 @@ async def create_secret(
     return Envelope(data=SecretRead.model_validate(secret))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_secret(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SecretRead]:
     """Read a secret."""
     secret = await service.get_secret(session, id=id)
-    return await cache.keep(Envelope(data=SecretRead.model_validate(secret)))
+    read = SecretRead.model_validate(secret)
+    return await cache.keep(Envelope(data=read))

@@ -9,7 +9,7 @@ are kept in process, or in Redis when TEST_REDIS_URL is set (under a namespace o
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from blog.client import operation_responses
 from blog.core.config import Settings
 from blog.main import create_app
 from blog.models import Base
@@ -157,15 +158,32 @@ async def client(app: FastAPI, empty_database: None) -> AsyncIterator[AsyncClien
     """An HTTP client talking to the app in process."""
     transport = ASGITransport(app=app)
     async with AsyncClient(
-        transport=transport, base_url="http://test", event_hooks={"response": [no_secrets]}
+        transport=transport, base_url="http://test", event_hooks={"response": RESPONSE_HOOKS}
     ) as client:
         yield client
+
+
+async def conforms_to_contract(response: Response) -> None:
+    """Every response of every test: its status is one its operation documents, and its JSON
+    body parses as the client model of that status (read from openapi.json, not the app)."""
+    request = response.request
+    statuses = operation_responses(request.method, request.url.path)
+    if statuses is None:
+        return  # not an operation: /docs, /openapi.json, unknown paths and methods
+    status = str(response.status_code)
+    assert status in statuses, f"{request.method} {request.url.path}: undocumented {status}"
+    model = statuses[status]
+    if model is not None:
+        model.model_validate_json(await response.aread())
 
 
 async def no_secrets(response: Response) -> None:
     """Every response of every test: no password hash in the body."""
     body = (await response.aread()).decode("utf-8", "replace")
     assert "$argon2" not in body, f"a password hash in the response to {response.request.url}"
+
+
+RESPONSE_HOOKS: list[Callable[..., Any]] = [no_secrets, conforms_to_contract]
 
 
 class Actors:
@@ -191,7 +209,7 @@ class Actors:
             transport=ASGITransport(app=self.app),
             base_url="http://test",
             headers=headers,
-            event_hooks={"response": [no_secrets]},
+            event_hooks={"response": RESPONSE_HOOKS},
         )
         return await self._stack.enter_async_context(client)
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from notes.core.cache import CachedRead, cached_read
+from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -27,7 +27,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[NoteRead], Note, per_caller=False))]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_notes(
     session: SessionDep, params: Annotated[NoteListParams, Query()], cache: CachedList
 ) -> ListEnvelope[NoteRead]:
@@ -54,11 +54,12 @@ async def create_note(
     return Envelope(data=NoteRead.model_validate(note))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_note(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[NoteRead]:
     """Read a note."""
     note = await service.get_note(session, id=id)
-    return await cache.keep(Envelope(data=NoteRead.model_validate(note)))
+    read = NoteRead.model_validate(note)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

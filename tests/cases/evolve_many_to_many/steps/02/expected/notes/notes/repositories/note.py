@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_note(session: AsyncSession, *, id: int) -> Note | None:
+async def get_note(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Note | None:
     """Return the note `id` with what its responses embed, or None."""
-    return await session.get(Note, id, options=LOAD, populate_existing=True)
+    return await session.get(Note, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_notes(

@@ -60,3 +60,11 @@ class NoteListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class NoteReadParams(BaseModel):
+    """Query parameters of `GET /notes/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("labels")

@@ -19,9 +19,14 @@ async def list_notes(session: AsyncSession, *, params: NoteListParams) -> Page[N
     return await repository.list_notes(session, params=params)
 
 
-async def get_note(session: AsyncSession, *, id: int) -> Note:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_note(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Note:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    note = await repository.get_note(session, id=id, embeds=repository.embeds(include))
+    if note is None:
+        raise NotFoundError.for_entity("note", id)
+    return note
 
 
 async def create_note(session: AsyncSession, *, data: NoteCreate) -> Note:

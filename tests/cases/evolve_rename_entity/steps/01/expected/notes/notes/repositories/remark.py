@@ -23,9 +23,16 @@ INCLUDE: dict[str, ORMOption] = {
 }
 
 
-async def get_remark(session: AsyncSession, *, id: int) -> Remark | None:
+async def get_remark(
+    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+) -> Remark | None:
     """Return the remark `id` with what its responses embed, or None."""
-    return await session.get(Remark, id, options=LOAD, populate_existing=True)
+    return await session.get(Remark, id, options=(*LOAD, *embeds), populate_existing=True)
+
+
+def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
+    """The loader options that embed the relations `include=` names."""
+    return tuple(INCLUDE[name] for name in sorted(names))
 
 
 async def list_remarks(

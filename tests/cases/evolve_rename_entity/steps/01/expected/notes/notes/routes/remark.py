@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from notes.core.cache import CachedRead, cached_read
+from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -16,7 +16,13 @@ from notes.core.envelope import (
 from notes.core.relations import included
 from notes.deps import IdPath, SessionDep
 from notes.models.remark import Remark
-from notes.schemas.remark import RemarkCreate, RemarkListParams, RemarkRead, RemarkUpdate
+from notes.schemas.remark import (
+    RemarkCreate,
+    RemarkListParams,
+    RemarkRead,
+    RemarkReadParams,
+    RemarkUpdate,
+)
 from notes.services import remark as service
 
 router = APIRouter(prefix="/remarks", tags=["remarks"])
@@ -30,7 +36,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_remarks(
     session: SessionDep, params: Annotated[RemarkListParams, Query()], cache: CachedList
 ) -> ListEnvelope[RemarkRead]:
@@ -58,11 +64,15 @@ async def create_remark(
     return Envelope(data=RemarkRead.model_validate(remark))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
-async def get_remark(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[RemarkRead]:
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+async def get_remark(
+    session: SessionDep, id: IdPath, params: Annotated[RemarkReadParams, Query()], cache: CachedRow
+) -> Envelope[RemarkRead]:
     """Read a remark."""
-    remark = await service.get_remark(session, id=id)
-    return await cache.keep(Envelope(data=RemarkRead.model_validate(remark)))
+    remark = await service.get_remark(session, id=id, include=included(params))
+    context = {"include": included(params)}
+    read = RemarkRead.model_validate(remark, context=context)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -19,9 +19,14 @@ async def list_remarks(session: AsyncSession, *, params: RemarkListParams) -> Pa
     return await repository.list_remarks(session, params=params)
 
 
-async def get_remark(session: AsyncSession, *, id: int) -> Remark:
-    """The row `id`; NotFoundError when there is none."""
-    return await _find(session, id)
+async def get_remark(
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
+) -> Remark:
+    """The row `id` and what `include` embeds; NotFoundError when there is none."""
+    remark = await repository.get_remark(session, id=id, embeds=repository.embeds(include))
+    if remark is None:
+        raise NotFoundError.for_entity("remark", id)
+    return remark
 
 
 async def create_remark(session: AsyncSession, *, data: RemarkCreate) -> Remark:

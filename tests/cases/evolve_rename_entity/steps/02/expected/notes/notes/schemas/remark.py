@@ -60,3 +60,11 @@ class RemarkListParams(ListParams):
     updated_at: UtcDatetime | None = None
     updated_at__gte: UtcDatetime | None = None
     updated_at__lte: UtcDatetime | None = None
+
+
+class RemarkReadParams(BaseModel):
+    """Query parameters of `GET /remarks/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    include: str | None = include_by("note")

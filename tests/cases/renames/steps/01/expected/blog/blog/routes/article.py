@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -29,7 +29,7 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_articles(
     session: SessionDep, params: Annotated[ArticleListParams, Query()], cache: CachedList
 ) -> ListEnvelope[ArticleRead]:
@@ -56,11 +56,12 @@ async def create_article(
     return Envelope(data=ArticleRead.model_validate(article))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_article(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ArticleRead]:
     """Read a article."""
     article = await service.get_article(session, id=id)
-    return await cache.keep(Envelope(data=ArticleRead.model_validate(article)))
+    read = ArticleRead.model_validate(article)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from blog.core.cache import CachedRead, cached_read
+from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
     CREATED_WITH_LOCATION,
     EmptyEnvelope,
@@ -27,7 +27,7 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=False))]
 
 
-@router.get("", responses=error_responses(422))
+@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
 async def list_posts(
     session: SessionDep, params: Annotated[PostListParams, Query()], cache: CachedList
 ) -> ListEnvelope[PostRead]:
@@ -54,11 +54,12 @@ async def create_post(
     return Envelope(data=PostRead.model_validate(post))
 
 
-@router.get("/{id}", responses=error_responses(404, 422))
+@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
 async def get_post(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[PostRead]:
     """Read a post."""
     post = await service.get_post(session, id=id)
-    return await cache.keep(Envelope(data=PostRead.model_validate(post)))
+    read = PostRead.model_validate(post)
+    return await cache.keep(Envelope(data=read))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
