@@ -11,6 +11,7 @@ from generator.emit.auth import emit as emit_auth
 from generator.emit.base import RenderedFile
 from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
+from generator.emit.fuzz import emit as emit_fuzz
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.emit.models import emit as emit_models
@@ -24,6 +25,7 @@ EMITTERS: tuple[Emitter, ...] = (
     emit_auth,
     emit_docs,
     emit_enums,
+    emit_fuzz,
     emit_models,
     emit_schemas,
     emit_layers,
