@@ -67,10 +67,18 @@ def test_mypy_strict_passes(output: Path, example: str) -> None:
     assert_ok(run([str(BIN / "mypy"), "--strict", example, "tests"], project))
 
 
+# The generated Schemathesis test runs once per example, in its own test below, to keep CI's time.
+SCHEMATHESIS_TEST = "tests/test_schemathesis.py"
+WITHOUT_SCHEMATHESIS = f"--ignore={SCHEMATHESIS_TEST}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
     assert_ok(
-        run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], output / example)
+        run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", WITHOUT_SCHEMATHESIS],
+            output / example,
+        )
     )
 
 
@@ -81,8 +89,23 @@ def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> Non
         pytest.skip("TEST_DATABASE_URL is not set")
     assert_ok(
         run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", WITHOUT_SCHEMATHESIS],
             output / example,
             TEST_DATABASE_URL=url,
+        )
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_schemathesis_finds_nothing(output: Path, example: str) -> None:
+    """The generated Schemathesis test (every check, stateful phase, fixed seed): on PostgreSQL
+    when TEST_DATABASE_URL is set, else on SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    database = {"TEST_DATABASE_URL": url} if url else {}
+    assert_ok(
+        run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", SCHEMATHESIS_TEST],
+            output / example,
+            **database,
         )
     )

@@ -647,7 +647,11 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
     lines.append(f"id__in: InList[{id_input_annotation(module, query=True)}] | None = None")
     for f in entity.fields:
         if f.filterable and f.storage == "column":
-            lines += _filters(module, f.name, read_type(module, f), f.type.kind)
+            # A decimal filter is written like a decimal input (a bare `Decimal` would document
+            # any string, the empty one included).
+            kind = f.type.kind
+            annotation = input_type(module, f) if kind == "decimal" else read_type(module, f)
+            lines += _filters(module, f.name, annotation, kind)
     if module.project.api.timestamps:
         module.use("datetime", "datetime")
         for name in ("created_at", "updated_at"):

@@ -25,14 +25,8 @@ from sqlalchemy import pool
 
 from blog.core.config import Settings
 from blog.main import create_app
-from tests.conftest import (
-    PROJECT_DIR,
-    TEST_PASSWORD,
-    TestDatabase,
-    Users,
-    settings_for,
-    upgrade_to_head,
-)
+from tests.conftest import PROJECT_DIR, TEST_PASSWORD, Users, settings_for, upgrade_to_head
+from tests.conftest import TestDatabase as Database
 
 CONFIG_FILE = PROJECT_DIR / "schemathesis.toml"
 WFC_AUTH_FILE = PROJECT_DIR / "wfc-auth.json"
@@ -101,7 +95,7 @@ async def create_users(users: Users) -> None:
         await users.create(role, **{"email": username})
 
 
-async def prepare(database: TestDatabase, settings: Settings) -> None:
+async def prepare(database: Database, settings: Settings) -> None:
     """An empty database at the latest migration, holding the WFC users."""
     await database.reset()
     engine = database.create_engine(poolclass=pool.NullPool)
@@ -116,7 +110,7 @@ async def prepare(database: TestDatabase, settings: Settings) -> None:
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app on a database of its own."""
-    database = TestDatabase.for_purpose("schemathesis", tmp_path_factory.mktemp("schemathesis"))
+    database = Database.for_purpose("schemathesis", tmp_path_factory.mktemp("schemathesis"))
     engine = database.create_engine(poolclass=pool.NullPool)
     settings = settings_for(engine)
     asyncio.run(prepare(database, settings))

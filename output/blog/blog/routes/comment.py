@@ -17,7 +17,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.comment import CommentCreate, CommentListParams, CommentRead, CommentUpdate
 from blog.services import comment as service
 
@@ -46,7 +46,7 @@ async def create_comment(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CommentCreate,
 ) -> Envelope[CommentRead]:
     """Create a comment."""
@@ -68,7 +68,7 @@ async def get_comment(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CommentUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CommentUpdate
 ) -> Envelope[CommentRead]:
     """Change some fields of a comment."""
     comment = await service.update_comment(session, principal, id=id, data=data)
@@ -78,7 +78,7 @@ async def update_comment(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a comment."""
     await service.delete_comment(session, principal, id=id)
@@ -87,7 +87,7 @@ async def delete_comment(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CommentRead]:
     """Restore a deleted comment."""
     comment = await service.restore_comment(session, principal, id=id)

@@ -17,7 +17,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import read_context
 from blog.core.relations import included
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, SessionDep
 from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead
 from blog.services import follow as service
 
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/follows", tags=["follows"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_follows(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[FollowListParams, Query()],
 ) -> ListEnvelope[FollowRead]:
     """List follows, a page at a time."""
@@ -46,7 +46,7 @@ async def create_follow(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: FollowCreate,
 ) -> Envelope[FollowRead]:
     """Create a follow."""
@@ -58,7 +58,7 @@ async def create_follow(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[FollowRead]:
     """Read a follow."""
     follow = await service.get_follow(session, principal, id=id)
@@ -68,7 +68,7 @@ async def get_follow(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a follow."""
     await service.delete_follow(session, principal, id=id)

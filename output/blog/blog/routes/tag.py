@@ -16,7 +16,7 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.schemas.tag import TagCreate, TagListParams, TagRead
 from blog.services import tag as service
 
@@ -43,7 +43,7 @@ async def create_tag(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: TagCreate,
 ) -> Envelope[TagRead]:
     """Create a tag."""
@@ -65,7 +65,7 @@ async def get_tag(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_tag(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a tag."""
     await service.delete_tag(session, principal, id=id)

@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.address import AddressCreate, AddressListParams, AddressRead, AddressUpdate
 from shop.services import address as service
 
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/addresses", tags=["addresses"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_addresses(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[AddressListParams, Query()],
 ) -> ListEnvelope[AddressRead]:
     """List addresses, a page at a time."""
@@ -46,7 +46,7 @@ async def create_address(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: AddressCreate,
 ) -> Envelope[AddressRead]:
     """Create a address."""
@@ -58,7 +58,7 @@ async def create_address(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[AddressRead]:
     """Read a address."""
     address = await service.get_address(session, principal, id=id)
@@ -68,7 +68,7 @@ async def get_address(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: AddressUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: AddressUpdate
 ) -> Envelope[AddressRead]:
     """Change some fields of a address."""
     address = await service.update_address(session, principal, id=id, data=data)
@@ -78,7 +78,7 @@ async def update_address(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a address."""
     await service.delete_address(session, principal, id=id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.currency import CurrencyListParams, CurrencyRead
 from shop.services import currency as service
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/currencies", tags=["currencies"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_currencies(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[CurrencyListParams, Query()],
 ) -> ListEnvelope[CurrencyRead]:
     """List currencies, a page at a time."""
@@ -32,7 +32,7 @@ async def list_currencies(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_currency(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CurrencyRead]:
     """Read a currency."""
     currency = await service.get_currency(session, principal, id=id)

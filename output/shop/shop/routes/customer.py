@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from shop.services import customer as service
 
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_customers(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[CustomerListParams, Query()],
 ) -> ListEnvelope[CustomerRead]:
     """List customers, a page at a time."""
@@ -46,7 +46,7 @@ async def create_customer(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CustomerCreate,
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
@@ -58,7 +58,7 @@ async def create_customer(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CustomerRead]:
     """Read a customer."""
     customer = await service.get_customer(session, principal, id=id)
@@ -68,7 +68,7 @@ async def get_customer(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CustomerUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CustomerUpdate
 ) -> Envelope[CustomerRead]:
     """Change some fields of a customer."""
     customer = await service.update_customer(session, principal, id=id, data=data)
@@ -78,7 +78,7 @@ async def update_customer(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a customer."""
     await service.delete_customer(session, principal, id=id)
@@ -87,7 +87,7 @@ async def delete_customer(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CustomerRead]:
     """Restore a deleted customer."""
     customer = await service.restore_customer(session, principal, id=id)

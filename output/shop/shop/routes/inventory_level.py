@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.inventory_level import (
     InventoryLevelCreate,
     InventoryLevelListParams,
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/stock-levels", tags=["stock-levels"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_inventory_levels(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[InventoryLevelListParams, Query()],
 ) -> ListEnvelope[InventoryLevelRead]:
     """List inventory levels, a page at a time."""
@@ -51,7 +51,7 @@ async def create_inventory_level(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: InventoryLevelCreate,
 ) -> Envelope[InventoryLevelRead]:
     """Create a inventory level."""
@@ -65,7 +65,7 @@ async def create_inventory_level(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[InventoryLevelRead]:
     """Read a inventory level."""
     inventory_level = await service.get_inventory_level(session, principal, id=id)
@@ -75,7 +75,7 @@ async def get_inventory_level(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InventoryLevelUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InventoryLevelUpdate
 ) -> Envelope[InventoryLevelRead]:
     """Change some fields of a inventory level."""
     inventory_level = await service.update_inventory_level(session, principal, id=id, data=data)
@@ -85,7 +85,7 @@ async def update_inventory_level(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a inventory level."""
     await service.delete_inventory_level(session, principal, id=id)

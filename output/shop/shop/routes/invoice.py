@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.invoice import InvoiceCreate, InvoiceListParams, InvoiceRead, InvoiceUpdate
 from shop.services import invoice as service
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/invoices", tags=["invoices"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_invoices(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[InvoiceListParams, Query()],
 ) -> ListEnvelope[InvoiceRead]:
     """List invoices, a page at a time."""
@@ -40,7 +40,7 @@ async def create_invoice(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: InvoiceCreate,
 ) -> Envelope[InvoiceRead]:
     """Create a invoice."""
@@ -52,7 +52,7 @@ async def create_invoice(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[InvoiceRead]:
     """Read a invoice."""
     invoice = await service.get_invoice(session, principal, id=id)
@@ -62,7 +62,7 @@ async def get_invoice(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InvoiceUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InvoiceUpdate
 ) -> Envelope[InvoiceRead]:
     """Change some fields of a invoice."""
     invoice = await service.update_invoice(session, principal, id=id, data=data)
@@ -76,7 +76,7 @@ async def update_invoice(
     responses=error_responses(401, 403, 404, 422),
 )
 async def send_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[InvoiceRead]:
     """Email the invoice to the customer"""
     result = await service.send_invoice(session, principal, id=id)

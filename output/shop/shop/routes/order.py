@@ -12,7 +12,7 @@ from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, er
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.order import (
     OrderCancelRequest,
     OrderCreate,
@@ -28,9 +28,7 @@ router = APIRouter(prefix="/orders", tags=["orders"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_orders(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[OrderListParams, Query()],
+    session: SessionDep, principal: CurrentPrincipalDep, params: Annotated[OrderListParams, Query()]
 ) -> ListEnvelope[OrderRead]:
     """List orders, a page at a time."""
     page = await service.list_orders(session, principal, params=params)
@@ -48,7 +46,7 @@ async def create_order(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: OrderCreate,
 ) -> Envelope[OrderRead]:
     """Create a order."""
@@ -60,7 +58,7 @@ async def create_order(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_order(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, response: Response
 ) -> Envelope[OrderRead]:
     """Read a order."""
     order = await service.get_order(session, principal, id=id)
@@ -74,7 +72,7 @@ async def get_order(
 )
 async def update_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderUpdate,
     response: Response,
@@ -94,7 +92,7 @@ async def update_order(
 )
 async def cancel_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderCancelRequest,
     if_match: IfMatchHeader = None,
@@ -112,7 +110,7 @@ async def cancel_order(
 )
 async def fulfil_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderFulfilRequest,
     if_match: IfMatchHeader = None,

@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.order_line import (
     OrderLineCreate,
     OrderLineListParams,
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/order-lines", tags=["order-lines"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_order_lines(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[OrderLineListParams, Query()],
 ) -> ListEnvelope[OrderLineRead]:
     """List order lines, a page at a time."""
@@ -51,7 +51,7 @@ async def create_order_line(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: OrderLineCreate,
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
@@ -63,7 +63,7 @@ async def create_order_line(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[OrderLineRead]:
     """Read a order line."""
     order_line = await service.get_order_line(session, principal, id=id)
@@ -73,7 +73,7 @@ async def get_order_line(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrderLineUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrderLineUpdate
 ) -> Envelope[OrderLineRead]:
     """Change some fields of a order line."""
     order_line = await service.update_order_line(session, principal, id=id, data=data)
@@ -83,7 +83,7 @@ async def update_order_line(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a order line."""
     await service.delete_order_line(session, principal, id=id)

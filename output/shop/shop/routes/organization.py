@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.organization import OrganizationListParams, OrganizationRead, OrganizationUpdate
 from shop.services import organization as service
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/organizations", tags=["organizations"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_organizations(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[OrganizationListParams, Query()],
 ) -> ListEnvelope[OrganizationRead]:
     """List organizations, a page at a time."""
@@ -33,7 +33,7 @@ async def list_organizations(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
     organization = await service.get_organization(session, principal, id=id)
@@ -43,7 +43,7 @@ async def get_organization(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrganizationUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
     organization = await service.update_organization(session, principal, id=id, data=data)

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from shop.services import product as service
 
@@ -28,7 +28,7 @@ router = APIRouter(prefix="/products", tags=["products"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_products(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[ProductListParams, Query()],
 ) -> ListEnvelope[ProductRead]:
     """List products, a page at a time."""
@@ -47,7 +47,7 @@ async def create_product(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: ProductCreate,
 ) -> Envelope[ProductRead]:
     """Create a product."""
@@ -59,7 +59,7 @@ async def create_product(
 
 @router.get("/{id}", responses={**WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, response: Response
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, response: Response
 ) -> Envelope[ProductRead]:
     """Read a product."""
     product = await service.get_product(session, principal, id=id)
@@ -73,7 +73,7 @@ async def get_product(
 )
 async def update_product(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: ProductUpdate,
     response: Response,
@@ -88,7 +88,7 @@ async def update_product(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def delete_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a product (`If-Match`: the version it is based on)."""
     await service.delete_product(session, principal, id=id, if_match=if_match)
@@ -97,7 +97,7 @@ async def delete_product(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[ProductRead]:
     """Restore a deleted product."""
     product = await service.restore_product(session, principal, id=id)

@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from shop.services import store as service
 
@@ -26,9 +26,7 @@ router = APIRouter(prefix="/stores", tags=["stores"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_stores(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[StoreListParams, Query()],
+    session: SessionDep, principal: CurrentPrincipalDep, params: Annotated[StoreListParams, Query()]
 ) -> ListEnvelope[StoreRead]:
     """List stores, a page at a time."""
     page = await service.list_stores(session, principal, params=params)
@@ -46,7 +44,7 @@ async def create_store(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: StoreCreate,
 ) -> Envelope[StoreRead]:
     """Create a store."""
@@ -58,7 +56,7 @@ async def create_store(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[StoreRead]:
     """Read a store."""
     store = await service.get_store(session, principal, id=id)
@@ -68,7 +66,7 @@ async def get_store(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: StoreUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: StoreUpdate
 ) -> Envelope[StoreRead]:
     """Change some fields of a store."""
     store = await service.update_store(session, principal, id=id, data=data)
@@ -78,7 +76,7 @@ async def update_store(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a store."""
     await service.delete_store(session, principal, id=id)

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead
 from shop.services import store_sku as service
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/store-skus", tags=["store-skus"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_store_skus(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[StoreSkuListParams, Query()],
 ) -> ListEnvelope[StoreSkuRead]:
     """List store skus, a page at a time."""
@@ -33,7 +33,7 @@ async def list_store_skus(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_store_sku(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[StoreSkuRead]:
     """Read a store sku."""
     store_sku = await service.get_store_sku(session, principal, id=id)

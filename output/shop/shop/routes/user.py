@@ -17,7 +17,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from shop.services import user as service
 
@@ -26,7 +26,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_users(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[UserListParams, Query()]
+    session: SessionDep, principal: CurrentPrincipalDep, params: Annotated[UserListParams, Query()]
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
@@ -44,7 +44,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -56,7 +56,7 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
@@ -66,7 +66,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -76,7 +76,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.vendor import VendorListParams, VendorRead
 from shop.services import vendor as service
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/vendors", tags=["vendors"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_vendors(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[VendorListParams, Query()],
 ) -> ListEnvelope[VendorRead]:
     """List vendors, a page at a time."""
@@ -32,7 +32,7 @@ async def list_vendors(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_vendor(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[VendorRead]:
     """Read a vendor."""
     vendor = await service.get_vendor(session, principal, id=id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from shop.services import zip_code as service
 
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_zip_codes(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[ZipCodeListParams, Query()],
 ) -> ListEnvelope[ZipCodeRead]:
     """List zip codes, a page at a time."""
@@ -32,7 +32,7 @@ async def list_zip_codes(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_zip_code(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, principal, id=id)

@@ -324,9 +324,69 @@ class ProductListParams(ListParams):
     id__in: InList[uuid.UUID] | None = None
     type: ProductType | None = None
     type__in: InList[ProductType] | None = None
-    price: Decimal | None = None
-    price__gte: Decimal | None = None
-    price__lte: Decimal | None = None
+    price: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
+    price__gte: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
+    price__lte: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
     content_rating: ContentRating | None = None
     content_rating__in: InList[ContentRating] | None = None
     is_active: bool | None = None

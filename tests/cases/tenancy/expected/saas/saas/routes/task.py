@@ -14,7 +14,7 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskUpdate
 from saas.services import task as service
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_tasks(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[TaskListParams, Query()]
+    session: SessionDep, principal: CurrentPrincipalDep, params: Annotated[TaskListParams, Query()]
 ) -> ListEnvelope[TaskRead]:
     """List tasks, a page at a time."""
     page = await service.list_tasks(session, principal, params=params)
@@ -41,7 +41,7 @@ async def create_task(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: TaskCreate,
 ) -> Envelope[TaskRead]:
     """Create a task."""
@@ -53,7 +53,7 @@ async def create_task(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[TaskRead]:
     """Read a task."""
     task = await service.get_task(session, principal, id=id)
@@ -63,7 +63,7 @@ async def get_task(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: TaskUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: TaskUpdate
 ) -> Envelope[TaskRead]:
     """Change some fields of a task."""
     task = await service.update_task(session, principal, id=id, data=data)
@@ -73,7 +73,7 @@ async def update_task(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a task."""
     await service.delete_task(session, principal, id=id)

@@ -14,7 +14,7 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from saas.services import user as service
 
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 
 @router.get("", responses=error_responses(401, 403, 422))
 async def list_users(
-    session: SessionDep, principal: OptionalPrincipalDep, params: Annotated[UserListParams, Query()]
+    session: SessionDep, principal: CurrentPrincipalDep, params: Annotated[UserListParams, Query()]
 ) -> ListEnvelope[UserRead]:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
@@ -41,7 +41,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -53,7 +53,7 @@ async def create_user(
 
 @router.get("/{id}", responses=error_responses(401, 403, 404, 422))
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
@@ -63,7 +63,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -73,7 +73,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

@@ -22,12 +22,8 @@ from sqlalchemy import pool
 
 from notes.core.config import Settings
 from notes.main import create_app
-from tests.conftest import (
-    PROJECT_DIR,
-    TestDatabase,
-    settings_for,
-    upgrade_to_head,
-)
+from tests.conftest import PROJECT_DIR, settings_for, upgrade_to_head
+from tests.conftest import TestDatabase as Database
 
 CONFIG_FILE = PROJECT_DIR / "schemathesis.toml"
 # Error codes of the 422s that the spec language prescribes for schema-valid input, because they
@@ -40,8 +36,7 @@ Case = schemathesis.Case[Any]
 
 def fuzz_config() -> SchemathesisConfig:
     """schemathesis.toml."""
-    config = SchemathesisConfig.from_path(CONFIG_FILE)
-    return config
+    return SchemathesisConfig.from_path(CONFIG_FILE)
 
 
 @schemathesis.check
@@ -74,7 +69,7 @@ def rejected_by_stored_rows(response: schemathesis.Response) -> bool:
     return bool(codes) and codes <= STATE_DEPENDENT_CODES
 
 
-async def prepare(database: TestDatabase, settings: Settings) -> None:
+async def prepare(database: Database, settings: Settings) -> None:
     """An empty database at the latest migration."""
     await database.reset()
     engine = database.create_engine(poolclass=pool.NullPool)
@@ -88,7 +83,7 @@ async def prepare(database: TestDatabase, settings: Settings) -> None:
 @pytest.fixture(scope="module")
 def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     """The app on a database of its own."""
-    database = TestDatabase.for_purpose("schemathesis", tmp_path_factory.mktemp("schemathesis"))
+    database = Database.for_purpose("schemathesis", tmp_path_factory.mktemp("schemathesis"))
     engine = database.create_engine(poolclass=pool.NullPool)
     settings = settings_for(engine)
     asyncio.run(prepare(database, settings))
