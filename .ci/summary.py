@@ -71,7 +71,9 @@ def summary(report: Path, examples: frozenset[str], junit_dir: Path | None) -> l
     if report.is_file():
         counts.update(tally(report, lambda case: [outer_label(case, examples)]))
     for inner in sorted(junit_dir.glob("*-*.xml")) if junit_dir else ():
-        example, _, backend = inner.stem.partition("-")
+        # <example>-<backend>[-<part>]: a part (a tool run on its own) counts for its backend.
+        example, _, rest = inner.stem.partition("-")
+        backend = rest.split("-")[0]
         if example in examples:
             found = tally(inner, functools.partial(inner_labels, example=example, backend=backend))
             for label, counter in found.items():

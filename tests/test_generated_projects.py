@@ -46,13 +46,14 @@ def assert_ok(result: subprocess.CompletedProcess[str]) -> None:
     )
 
 
-def suite_command(example: str, backend: str) -> list[str]:
+def suite_command(example: str, backend: str, part: str = "") -> list[str]:
     """The generated suite's pytest run; with GEN_JUNIT_DIR set (.ci/run sets it) it also
-    writes `<example>-<backend>.xml` there, for the per-check summary."""
+    writes `<example>-<backend>[-<part>].xml` there, for the per-check summary."""
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     junit_dir = os.environ.get("GEN_JUNIT_DIR")
     if junit_dir:
-        report = Path(junit_dir).resolve() / f"{example}-{backend}.xml"
+        name = "-".join(filter(None, (example, backend, part)))
+        report = Path(junit_dir).resolve() / f"{name}.xml"
         command.append(f"--junitxml={report}")
     return command
 
@@ -78,9 +79,14 @@ def test_mypy_strict_passes(output: Path, example: str) -> None:
     assert_ok(run([str(BIN / "mypy"), "--strict", example, "tests"], project))
 
 
+# The generated Schemathesis test runs once per example, in its own test below, to keep CI's time.
+SCHEMATHESIS_TEST = "tests/test_schemathesis.py"
+WITHOUT_SCHEMATHESIS = f"--ignore={SCHEMATHESIS_TEST}"
+
+
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
-    assert_ok(run(suite_command(example, "sqlite"), output / example))
+    assert_ok(run([*suite_command(example, "sqlite"), WITHOUT_SCHEMATHESIS], output / example))
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
@@ -88,4 +94,16 @@ def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> Non
     url = os.environ.get("TEST_DATABASE_URL")
     if url is None:
         pytest.skip("TEST_DATABASE_URL is not set")
-    assert_ok(run(suite_command(example, "postgresql"), output / example, TEST_DATABASE_URL=url))
+    command = [*suite_command(example, "postgresql"), WITHOUT_SCHEMATHESIS]
+    assert_ok(run(command, output / example, TEST_DATABASE_URL=url))
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_schemathesis_finds_nothing(output: Path, example: str) -> None:
+    """The generated Schemathesis test (every check, stateful phase, fixed seed): on PostgreSQL
+    when TEST_DATABASE_URL is set, else on SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    database = {"TEST_DATABASE_URL": url} if url else {}
+    backend = "postgresql" if url else "sqlite"
+    command = [*suite_command(example, backend, part="schemathesis"), SCHEMATHESIS_TEST]
+    assert_ok(run(command, output / example, **database))

@@ -12,6 +12,7 @@ from generator.emit.base import RenderedFile
 from generator.emit.cache_tests import emit as emit_cache_tests
 from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
+from generator.emit.fuzz import emit as emit_fuzz
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.emit.models import emit as emit_models
@@ -25,6 +26,7 @@ EMITTERS: tuple[Emitter, ...] = (
     emit_auth,
     emit_docs,
     emit_enums,
+    emit_fuzz,
     emit_models,
     emit_schemas,
     emit_layers,

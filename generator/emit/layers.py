@@ -316,8 +316,11 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         )
     if c.entity.soft_delete and "delete" in c.crud:
         imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
+    callers = principal_parameters(project, c)
+    for dependency in ("OptionalPrincipalDep", "CurrentPrincipalDep"):
+        if any(dependency in parameter for parameter in callers.values()):
+            imports.add(Import(f"{c.package}.deps", dependency))
     if c.secured:
-        imports.add(Import(f"{c.package}.deps", "OptionalPrincipalDep"))
         imports.add(Import(f"{c.package}.core.permissions", "read_context"))
         if public_operations(project, c):
             imports.add(Import(f"{c.package}.core.permissions", "TOKEN_OPTIONAL"))
@@ -328,7 +331,24 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         imports=render_imports(imports, c.package),
         statuses=route_statuses(project, c),
         public=public_operations(project, c),
+        callers=callers,
     )
+
+
+def principal_parameters(project: ir.Project, c: EntityContext) -> dict[str, str]:
+    """The caller parameter of each operation's handler: an operation anonymous callers may do
+    takes an optional principal; any other requires one, so that a request without credentials
+    is a 401 before its path, query and body are validated (not a 422)."""
+    names = ["list", "create", "read", "update", "delete", "restore", *(a.name for a in c.actions)]
+    if not c.secured:
+        return dict.fromkeys(names, "")
+    public = public_operations(project, c)
+    if "delete" in public:
+        public.add("restore")  # restoring takes the delete permission
+    return {
+        name: f", principal: {'Optional' if name in public else 'Current'}PrincipalDep"
+        for name in names
+    }
 
 
 def public_operations(project: ir.Project, c: EntityContext) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from generator import ir
 from generator.compile import naming
@@ -17,7 +18,9 @@ from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
 
 INT32 = (-(2**31), 2**31 - 1)
-INT64 = (-(2**63), 2**63 - 1)
+# A bigint on the wire: what every JSON reader holds exactly (I-JSON, RFC 7493), not the column's
+# 64 bits; a bound near 2**63 is not even exact as the float some validators compare it as.
+BIGINT_WIRE = (-(2**53 - 1), 2**53 - 1)
 MAX_RELATED_IDS = 1000
 MAX_LIST_ITEMS = 1000
 URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\x00]+$"
@@ -371,12 +374,14 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
     if kind in ("string", "text", "email", "url", "slug", "password"):
         return _string(module, f)
     if kind in ("integer", "bigint"):
-        low, high = INT32 if kind == "integer" else INT64
-        return _annotated(
+        low, high = INT32 if kind == "integer" else BIGINT_WIRE
+        module.use(f"{module.package}.core.types", "IntegralFloatAsInt")
+        constrained = _annotated(
             module, "int", strict=True, ge=_bound(f.min, low, max), le=_bound(f.max, high, min)
         )
+        return f"{constrained[:-1]}, IntegralFloatAsInt]"
     if kind == "float":
-        return _annotated(module, "float", ge=f.min, le=f.max, allow_inf_nan=False)
+        return _annotated(module, "float", strict=True, ge=f.min, le=f.max, allow_inf_nan=False)
     if kind == "decimal":
         module.use("decimal", "Decimal")
         module.use("pydantic", "WithJsonSchema")
@@ -389,20 +394,27 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
             le=f.max,
             allow_inf_nan=False,
         )
+        module.use(f"{module.package}.core.types", "rounded_to_scale")
         schema = py_literal(decimal_json_schema(f))
-        return f"{constrained[:-1]}, WithJsonSchema({schema}, mode='validation')]"
+        scale = f.type.scale or 0
+        return (
+            f"{constrained[:-1]}, rounded_to_scale({scale}), "
+            f"WithJsonSchema({schema}, mode='validation')]"
+        )
     return _plain_type(module, kind)
 
 
 def decimal_json_schema(f: ir.Field) -> dict[str, object]:
-    """A decimal on input: a JSON number within bounds, or a bounded numeric string."""
+    """A decimal on input: a JSON number within bounds (the spec's, and what `precision` digits
+    hold), or a bounded numeric string."""
     precision = f.type.precision or 18
     scale = f.type.scale or 0
-    number: dict[str, object] = {"type": "number"}
-    if f.min is not None:
-        number["minimum"] = f.min
-    if f.max is not None:
-        number["maximum"] = f.max
+    largest = float(10 ** (precision - scale) - Decimal(1).scaleb(-scale))
+    number: dict[str, object] = {
+        "type": "number",
+        "minimum": -largest if f.min is None else max(f.min, -largest),
+        "maximum": largest if f.max is None else min(f.max, largest),
+    }
     digits = f"\\d{{1,{max(precision - scale, 1)}}}"
     fraction = f"(\\.\\d{{1,{scale}}})?" if scale else ""
     text = {"type": "string", "maxLength": precision + 2, "pattern": f"^-?{digits}{fraction}$"}
@@ -451,7 +463,10 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
     if kind == "datetime":
         module.use(f"{module.package}.core.types", "UtcDatetime")
         return "UtcDatetime"
-    if kind in ("date", "time"):
+    if kind == "date":
+        module.use(f"{module.package}.core.types", "IsoDate")
+        return "IsoDate"
+    if kind == "time":
         module.use("datetime", kind)
         return kind
     if kind == "uuid":
@@ -460,7 +475,10 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
     if kind == "json":
         module.use("pydantic", "JsonValue")
         return "JsonValue"
-    return "bool" if kind == "boolean" else "str"
+    if kind == "boolean":
+        module.use("pydantic", "StrictBool")
+        return "StrictBool"
+    return "str"
 
 
 def read_type(module: SchemaModule, f: ir.Field) -> str:
@@ -483,6 +501,11 @@ def read_type(module: SchemaModule, f: ir.Field) -> str:
         return "float"
     if kind in ("integer", "bigint"):
         return "int"
+    if kind == "boolean":
+        return "bool"
+    if kind == "date":
+        module.use("datetime", "date")
+        return "date"
     return _plain_type(module, kind)
 
 
@@ -573,10 +596,20 @@ def id_annotation(module: SchemaModule) -> str:
     return "int"
 
 
+def id_input_annotation(module: SchemaModule, *, query: bool = False) -> str:
+    """An id sent by the client: a UUID, or an integer within the id column's range (strict in a
+    JSON body, read from text in a query)."""
+    if module.project.api.id_type == "uuid":
+        return id_annotation(module)
+    name = "IdQuery" if query else "IdInput"
+    module.use(f"{module.package}.core.types", name)
+    return name
+
+
 def _relation_input(
     module: SchemaModule, project: ir.Project, r: ir.Relation, update: bool, optional: bool = False
 ) -> str:
-    ident = id_annotation(module)
+    ident = id_input_annotation(module)
     if r.kind == "many_to_many":
         module.use("typing", "Annotated")
         module.use("pydantic", "Field")
@@ -618,10 +651,14 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
         module.use(f"{module.package}.core.pagination", "SearchText")
         lines.append("q: SearchText = None")
     module.use(f"{module.package}.core.pagination", "InList")
-    lines.append(f"id__in: InList[{id_annotation(module)}] | None = None")
+    lines.append(f"id__in: InList[{id_input_annotation(module, query=True)}] | None = None")
     for f in entity.fields:
         if f.filterable and f.storage == "column":
-            lines += _filters(module, f.name, read_type(module, f), f.type.kind)
+            # A decimal filter is written like a decimal input (a bare `Decimal` would document
+            # any string, the empty one included).
+            kind = f.type.kind
+            annotation = input_type(module, f) if kind == "decimal" else read_type(module, f)
+            lines += _filters(module, f.name, annotation, kind)
     if module.project.api.timestamps:
         module.use("datetime", "datetime")
         for name in ("created_at", "updated_at"):
@@ -636,10 +673,18 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
     return lines
 
 
+# Query filters of these types accept only what the OpenAPI format says (no Unix times).
+_FILTER_TYPES = {"datetime": "UtcDatetime", "date": "IsoDate"}
+
+
 def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> list[str]:
-    if kind == "datetime":
-        module.use(f"{module.package}.core.types", "UtcDatetime")
-        annotation = "UtcDatetime"
+    if kind in _FILTER_TYPES:
+        module.use(f"{module.package}.core.types", _FILTER_TYPES[kind])
+        annotation = _FILTER_TYPES[kind]
+    elif kind in ("integer", "bigint"):
+        # Within the column's range: a larger number would overflow the database driver.
+        low, high = INT32 if kind == "integer" else BIGINT_WIRE
+        annotation = _annotated(module, "int", ge=low, le=high)
     return [
         f"{name}{op}: InList[{annotation}] | None = None"
         if op == "__in"

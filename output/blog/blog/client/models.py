@@ -68,6 +68,10 @@ class CategoryUpdate(BaseModel):
     position: Annotated[int | None, Field(ge=0, le=1000, title="Position")] = None
 
 
+class ReplyToId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Reply To Id")]
+
+
 class CommentStatus(StrEnum):
     """
     Values of `comment_status`.
@@ -90,8 +94,8 @@ class CommentUpdate(BaseModel):
         str | None, Field(max_length=5000, min_length=1, pattern="^[^\\x00]*$", title="Body")
     ] = None
     status: CommentStatus | None = None
-    post_id: Annotated[int | None, Field(title="Post Id")] = None
-    reply_to_id: Annotated[int | None, Field(title="Reply To Id")] = None
+    post_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Post Id")] = None
+    reply_to_id: Annotated[ReplyToId | None, Field(title="Reply To Id")] = None
 
 
 class EmptyEnvelope(BaseModel):
@@ -156,7 +160,7 @@ class FollowCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    followed_id: Annotated[int, Field(title="Followed Id")]
+    followed_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Followed Id")]
 
 
 class Status(StrEnum):
@@ -231,6 +235,18 @@ class LegacyHtml(RootModel[str]):
     root: Annotated[str, Field(max_length=200000, pattern="^[^\\x00]*$", title="Legacy Html")]
 
 
+class AuthorId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Author Id")]
+
+
+class CategoryId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Category Id")]
+
+
+class TagId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991)]
+
+
 class Note(RootModel[str]):
     root: Annotated[str, Field(max_length=500, pattern="^[^\\x00]*$", title="Note")]
 
@@ -283,9 +299,9 @@ class PostUpdate(BaseModel):
     keywords: Annotated[list[Keyword] | None, Field(max_length=20, title="Keywords")] = None
     editor_notes: Annotated[EditorNotes | None, Field(title="Editor Notes")] = None
     legacy_html: Annotated[LegacyHtml | None, Field(title="Legacy Html")] = None
-    author_id: Annotated[int | None, Field(title="Author Id")] = None
-    category_id: Annotated[int | None, Field(title="Category Id")] = None
-    tag_ids: Annotated[list[int] | None, Field(max_length=1000, title="Tag Ids")] = None
+    author_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Author Id")] = None
+    category_id: Annotated[CategoryId | None, Field(title="Category Id")] = None
+    tag_ids: Annotated[list[TagId] | None, Field(max_length=1000, title="Tag Ids")] = None
 
 
 class RefreshRequest(BaseModel):
@@ -366,6 +382,10 @@ class CrosspostToken(RootModel[str]):
     root: Annotated[str, Field(max_length=200, pattern="^[^\\x00]*$", title="Crosspost Token")]
 
 
+class DeskId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Desk Id")]
+
+
 class UserNotifyOnItem(StrEnum):
     """
     Values of `user_notify_on_item`.
@@ -442,7 +462,7 @@ class UserUpdate(BaseModel):
         None
     )
     crosspost_token: Annotated[CrosspostToken | None, Field(title="Crosspost Token")] = None
-    desk_id: Annotated[int | None, Field(title="Desk Id")] = None
+    desk_id: Annotated[DeskId | None, Field(title="Desk Id")] = None
 
 
 class CommentCreate(BaseModel):
@@ -455,8 +475,8 @@ class CommentCreate(BaseModel):
     )
     body: Annotated[str, Field(max_length=5000, min_length=1, pattern="^[^\\x00]*$", title="Body")]
     status: CommentStatus | None = None
-    post_id: Annotated[int, Field(title="Post Id")]
-    reply_to_id: Annotated[int | None, Field(title="Reply To Id")] = None
+    post_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Post Id")]
+    reply_to_id: Annotated[ReplyToId | None, Field(title="Reply To Id")] = None
 
 
 class EnvelopeHealthStatus(BaseModel):
@@ -546,9 +566,9 @@ class PostCreate(BaseModel):
     keywords: Annotated[list[Keyword] | None, Field(max_length=20, title="Keywords")] = None
     editor_notes: Annotated[EditorNotes | None, Field(title="Editor Notes")] = None
     legacy_html: Annotated[LegacyHtml | None, Field(title="Legacy Html")] = None
-    author_id: Annotated[int | None, Field(title="Author Id")] = None
-    category_id: Annotated[int | None, Field(title="Category Id")] = None
-    tag_ids: Annotated[list[int] | None, Field(max_length=1000, title="Tag Ids")] = None
+    author_id: Annotated[AuthorId | None, Field(title="Author Id")] = None
+    category_id: Annotated[CategoryId | None, Field(title="Category Id")] = None
+    tag_ids: Annotated[list[TagId] | None, Field(max_length=1000, title="Tag Ids")] = None
 
 
 class UserCreate(BaseModel):
@@ -578,7 +598,7 @@ class UserCreate(BaseModel):
         None
     )
     crosspost_token: Annotated[CrosspostToken | None, Field(title="Crosspost Token")] = None
-    desk_id: Annotated[int | None, Field(title="Desk Id")] = None
+    desk_id: Annotated[DeskId | None, Field(title="Desk Id")] = None
 
 
 class CommentRead(BaseModel):

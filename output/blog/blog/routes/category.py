@@ -17,7 +17,7 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.category import Category
 from blog.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from blog.services import category as service
@@ -58,7 +58,7 @@ async def create_category(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CategoryCreate,
 ) -> Envelope[CategoryRead]:
     """Create a category."""
@@ -85,7 +85,7 @@ async def get_category(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CategoryUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CategoryUpdate
 ) -> Envelope[CategoryRead]:
     """Change some fields of a category."""
     category = await service.update_category(session, principal, id=id, data=data)
@@ -95,7 +95,7 @@ async def update_category(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a category."""
     await service.delete_category(session, principal, id=id)

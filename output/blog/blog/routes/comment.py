@@ -18,7 +18,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.comment import Comment
 from blog.schemas.comment import (
     CommentCreate,
@@ -65,7 +65,7 @@ async def create_comment(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CommentCreate,
 ) -> Envelope[CommentRead]:
     """Create a comment."""
@@ -96,7 +96,7 @@ async def get_comment(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CommentUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CommentUpdate
 ) -> Envelope[CommentRead]:
     """Change some fields of a comment."""
     comment = await service.update_comment(session, principal, id=id, data=data)
@@ -106,7 +106,7 @@ async def update_comment(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a comment."""
     await service.delete_comment(session, principal, id=id)
@@ -115,7 +115,7 @@ async def delete_comment(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_comment(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CommentRead]:
     """Restore a deleted comment."""
     comment = await service.restore_comment(session, principal, id=id)

@@ -18,7 +18,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import read_context
 from blog.core.relations import included
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, SessionDep
 from blog.models.follow import Follow
 from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead, FollowReadParams
 from blog.services import follow as service
@@ -37,7 +37,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_follows(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[FollowListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[FollowRead]:
@@ -57,7 +57,7 @@ async def create_follow(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: FollowCreate,
 ) -> Envelope[FollowRead]:
     """Create a follow."""
@@ -70,7 +70,7 @@ async def create_follow(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_follow(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[FollowReadParams, Query()],
     cache: CachedRow,
@@ -84,7 +84,7 @@ async def get_follow(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_follow(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a follow."""
     await service.delete_follow(session, principal, id=id)

@@ -19,7 +19,7 @@ from blog.core.envelope import (
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
 from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.post import Post
 from blog.schemas.post import (
     PostCreate,
@@ -65,7 +65,7 @@ async def create_post(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: PostCreate,
 ) -> Envelope[PostRead]:
     """Create a post."""
@@ -101,7 +101,7 @@ async def get_post(
 )
 async def update_post(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: PostUpdate,
     response: Response,
@@ -116,7 +116,7 @@ async def update_post(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def delete_post(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a post (`If-Match`: the version it is based on)."""
     await service.delete_post(session, principal, id=id, if_match=if_match)
@@ -125,7 +125,7 @@ async def delete_post(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_post(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[PostRead]:
     """Restore a deleted post."""
     post = await service.restore_post(session, principal, id=id)
@@ -139,7 +139,7 @@ async def restore_post(
     responses=error_responses(401, 403, 404, 412, 422, 428),
 )
 async def submit_post(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> Envelope[PostRead]:
     """Submit a draft for review"""
     result = await service.submit_post(session, principal, id=id, if_match=if_match)
@@ -154,7 +154,7 @@ async def submit_post(
 )
 async def publish_post(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: PostPublishRequest,
     if_match: IfMatchHeader = None,

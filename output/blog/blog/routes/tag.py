@@ -17,7 +17,7 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.tag import Tag
 from blog.schemas.tag import TagCreate, TagListParams, TagRead
 from blog.services import tag as service
@@ -56,7 +56,7 @@ async def create_tag(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: TagCreate,
 ) -> Envelope[TagRead]:
     """Create a tag."""
@@ -83,7 +83,7 @@ async def get_tag(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_tag(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a tag."""
     await service.delete_tag(session, principal, id=id)

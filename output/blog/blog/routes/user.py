@@ -18,7 +18,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.user import User
 from blog.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from blog.services import user as service
@@ -57,7 +57,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -88,7 +88,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -98,7 +98,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from blog.core.pagination import InList, ListParams, sort_by
-from blog.core.types import NO_NUL, UtcDatetime
+from blog.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 
 class CategoryCreate(BaseModel):
@@ -19,7 +19,7 @@ class CategoryCreate(BaseModel):
     slug: Annotated[str, Field(max_length=80, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     description: Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | None = None
     color: Annotated[str, Field(max_length=7, pattern="^#[0-9a-f]{6}$")] = "#6b7280"
-    position: Annotated[int, Field(strict=True, ge=0, le=1000)] = 0
+    position: Annotated[int, Field(strict=True, ge=0, le=1000), IntegralFloatAsInt] = 0
 
 
 class CategoryUpdate(BaseModel):
@@ -33,7 +33,9 @@ class CategoryUpdate(BaseModel):
     )
     description: Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | MISSING | None = MISSING
     color: Annotated[str, Field(max_length=7, pattern="^#[0-9a-f]{6}$")] | MISSING = MISSING
-    position: Annotated[int, Field(strict=True, ge=0, le=1000)] | MISSING = MISSING
+    position: Annotated[int, Field(strict=True, ge=0, le=1000), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
 
 
 class CategoryRead(BaseModel):
@@ -57,7 +59,7 @@ class CategoryListParams(ListParams):
     """Query parameters of `GET /categories`."""
 
     sort: str | None = sort_by("name", "position", "created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
 from blog.core.relations import include_by, only_if_included
-from blog.core.types import NO_NUL, UtcDatetime
+from blog.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 from blog.enums import CommentStatus
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ class CommentCreate(BaseModel):
 
     body: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)]
     status: CommentStatus = CommentStatus.PENDING
-    post_id: int
-    reply_to_id: int | None = None
+    post_id: IdInput
+    reply_to_id: IdInput | None = None
 
 
 class CommentUpdate(BaseModel):
@@ -34,8 +34,8 @@ class CommentUpdate(BaseModel):
 
     body: Annotated[str, Field(min_length=1, max_length=5000, pattern=NO_NUL)] | MISSING = MISSING
     status: CommentStatus | MISSING = MISSING
-    post_id: int | MISSING = MISSING
-    reply_to_id: int | MISSING | None = MISSING
+    post_id: IdInput | MISSING = MISSING
+    reply_to_id: IdInput | MISSING | None = MISSING
 
 
 class CommentRead(BaseModel):
@@ -71,7 +71,7 @@ class CommentListParams(ListParams):
     include: str | None = include_by("post", "author", "reply_to", "replies")
     sort: str | None = sort_by("score", "created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     status: CommentStatus | None = None
     status__in: InList[CommentStatus] | None = None
     created_at: UtcDatetime | None = None

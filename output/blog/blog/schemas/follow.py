@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from blog.core.pagination import InList, ListParams, sort_by
 from blog.core.relations import include_by, only_if_included
-from blog.core.types import UtcDatetime
+from blog.core.types import IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from blog.schemas.user import UserRead
@@ -19,7 +19,7 @@ class FollowCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    followed_id: int
+    followed_id: IdInput
 
 
 class FollowUpdate(BaseModel):
@@ -27,7 +27,7 @@ class FollowUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    followed_id: int | MISSING = MISSING
+    followed_id: IdInput | MISSING = MISSING
 
 
 class FollowRead(BaseModel):
@@ -54,7 +54,7 @@ class FollowListParams(ListParams):
 
     include: str | None = include_by("follower", "followed")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

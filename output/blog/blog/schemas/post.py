@@ -4,12 +4,12 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
 from blog.core.permissions import readable_by
 from blog.core.relations import ItemValues, include_by, only_if_included
-from blog.core.types import NO_NUL, UtcDatetime
+from blog.core.types import NO_NUL, IdInput, IdQuery, IntegralFloatAsInt, UtcDatetime
 from blog.enums import PostStatus
 
 if TYPE_CHECKING:
@@ -29,8 +29,10 @@ class PostCreate(BaseModel):
     summary: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = None
     body: Annotated[str, Field(max_length=200000, pattern=NO_NUL)]
     status: PostStatus = PostStatus.DRAFT
-    featured: bool = False
-    reading_minutes: Annotated[int, Field(strict=True, ge=1, le=240)] | None = None
+    featured: StrictBool = False
+    reading_minutes: Annotated[int, Field(strict=True, ge=1, le=240), IntegralFloatAsInt] | None = (
+        None
+    )
     cover_image_url: (
         Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
         | None
@@ -40,9 +42,9 @@ class PostCreate(BaseModel):
     ] = Field(default_factory=list)
     editor_notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | None = None
     legacy_html: Annotated[str, Field(max_length=200000, pattern=NO_NUL)] | None = None
-    author_id: int | None = None
-    category_id: int | None = None
-    tag_ids: Annotated[list[int], Field(max_length=1000)] = Field(default_factory=list)
+    author_id: IdInput | None = None
+    category_id: IdInput | None = None
+    tag_ids: Annotated[list[IdInput], Field(max_length=1000)] = Field(default_factory=list)
 
 
 class PostUpdate(BaseModel):
@@ -57,8 +59,10 @@ class PostUpdate(BaseModel):
     summary: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | MISSING | None = MISSING
     body: Annotated[str, Field(max_length=200000, pattern=NO_NUL)] | MISSING = MISSING
     status: PostStatus | MISSING = MISSING
-    featured: bool | MISSING = MISSING
-    reading_minutes: Annotated[int, Field(strict=True, ge=1, le=240)] | MISSING | None = MISSING
+    featured: StrictBool | MISSING = MISSING
+    reading_minutes: (
+        Annotated[int, Field(strict=True, ge=1, le=240), IntegralFloatAsInt] | MISSING | None
+    ) = MISSING
     cover_image_url: (
         Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
         | MISSING
@@ -70,9 +74,9 @@ class PostUpdate(BaseModel):
     ) = MISSING
     editor_notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | MISSING | None = MISSING
     legacy_html: Annotated[str, Field(max_length=200000, pattern=NO_NUL)] | MISSING | None = MISSING
-    author_id: int | MISSING = MISSING
-    category_id: int | MISSING | None = MISSING
-    tag_ids: Annotated[list[int], Field(max_length=1000)] | MISSING = MISSING
+    author_id: IdInput | MISSING = MISSING
+    category_id: IdInput | MISSING | None = MISSING
+    tag_ids: Annotated[list[IdInput], Field(max_length=1000)] | MISSING = MISSING
 
 
 class PostRead(BaseModel):
@@ -124,7 +128,7 @@ class PostListParams(ListParams):
     include: str | None = include_by("author", "category", "tags", "comments")
     sort: str | None = sort_by("title", "published_at", "created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     status: PostStatus | None = None
     status__in: InList[PostStatus] | None = None
     featured: bool | None = None
@@ -157,4 +161,4 @@ class PostPublishRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = None
-    feature: bool = False
+    feature: StrictBool = False

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
-from blog.core.types import NO_NUL, UtcDatetime
+from blog.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class TagCreate(BaseModel):
@@ -47,7 +47,7 @@ class TagListParams(ListParams):
 
     sort: str | None = sort_by("name", "created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -4,13 +4,13 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from blog.core.clock import utcnow
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
 from blog.core.permissions import readable_by
 from blog.core.relations import ItemValues, include_by, only_if_included
-from blog.core.types import NO_NUL, UtcDatetime
+from blog.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 from blog.enums import UserNotifyOnItem, UserRole
 
 if TYPE_CHECKING:
@@ -36,11 +36,11 @@ class UserCreate(BaseModel):
         Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
         | None
     ) = None
-    is_active: bool = True
+    is_active: StrictBool = True
     terms_accepted_at: UtcDatetime = Field(default_factory=utcnow)
     notify_on: Annotated[list[UserNotifyOnItem], Field(max_length=4)] = Field(default_factory=list)
     crosspost_token: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
-    desk_id: int | None = None
+    desk_id: IdInput | None = None
 
 
 class UserRegister(BaseModel):
@@ -91,13 +91,13 @@ class UserUpdate(BaseModel):
         | MISSING
         | None
     ) = MISSING
-    is_active: bool | MISSING = MISSING
+    is_active: StrictBool | MISSING = MISSING
     terms_accepted_at: UtcDatetime | MISSING = MISSING
     notify_on: Annotated[list[UserNotifyOnItem], Field(max_length=4)] | MISSING = MISSING
     crosspost_token: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | MISSING | None = (
         MISSING
     )
-    desk_id: int | MISSING | None = MISSING
+    desk_id: IdInput | MISSING | None = MISSING
 
 
 class UserRead(BaseModel):
@@ -134,7 +134,7 @@ class UserListParams(ListParams):
     include: str | None = include_by("desk", "posts")
     sort: str | None = sort_by("display_name", "last_seen_at", "created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     role: UserRole | None = None
     role__in: InList[UserRole] | None = None
     is_active: bool | None = None

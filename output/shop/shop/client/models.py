@@ -309,7 +309,7 @@ class InventoryLevelUpdate(BaseModel):
 
 
 class Amount(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Amount")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Amount")]
 
 
 class Amount1(RootModel[str]):
@@ -335,7 +335,7 @@ class InvoiceCreate(BaseModel):
 
 
 class Amount2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Amount")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Amount")]
 
 
 class Amount3(RootModel[str]):
@@ -449,7 +449,7 @@ class OrderFulfilRequest(BaseModel):
 
 
 class DiscountAmount(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Discount Amount")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Discount Amount")]
 
 
 class DiscountAmount1(RootModel[str]):
@@ -480,7 +480,7 @@ class OrderLineCreate(BaseModel):
 
 
 class DiscountAmount2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Discount Amount")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Discount Amount")]
 
 
 class DiscountAmount3(RootModel[str]):
@@ -623,7 +623,7 @@ class Description(RootModel[str]):
 
 
 class Price(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Price")]
 
 
 class Price1(RootModel[str]):
@@ -631,7 +631,7 @@ class Price1(RootModel[str]):
 
 
 class CompareAtPrice(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Compare At Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Compare At Price")]
 
 
 class CompareAtPrice1(RootModel[str]):
@@ -641,7 +641,7 @@ class CompareAtPrice1(RootModel[str]):
 
 
 class CostPrice(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Cost Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Cost Price")]
 
 
 class CostPrice1(RootModel[str]):
@@ -675,7 +675,7 @@ class ProductType(StrEnum):
 
 
 class Price2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Price")]
 
 
 class Price3(RootModel[str]):
@@ -683,7 +683,7 @@ class Price3(RootModel[str]):
 
 
 class CompareAtPrice2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Compare At Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Compare At Price")]
 
 
 class CompareAtPrice3(RootModel[str]):
@@ -693,7 +693,7 @@ class CompareAtPrice3(RootModel[str]):
 
 
 class CostPrice2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Cost Price")]
+    root: Annotated[float, Field(ge=0.0, le=9999999999.99, title="Cost Price")]
 
 
 class CostPrice3(RootModel[str]):

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.address import Address
 from shop.schemas.address import (
     AddressCreate,
@@ -43,7 +43,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_addresses(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[AddressListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[AddressRead]:
@@ -63,7 +63,7 @@ async def create_address(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: AddressCreate,
 ) -> Envelope[AddressRead]:
     """Create a address."""
@@ -76,7 +76,7 @@ async def create_address(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_address(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[AddressReadParams, Query()],
     cache: CachedRow,
@@ -90,7 +90,7 @@ async def get_address(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: AddressUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: AddressUpdate
 ) -> Envelope[AddressRead]:
     """Change some fields of a address."""
     address = await service.update_address(session, principal, id=id, data=data)
@@ -100,7 +100,7 @@ async def update_address(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_address(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a address."""
     await service.delete_address(session, principal, id=id)

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.category import Category
 from shop.schemas.category import (
     CategoryCreate,
@@ -43,7 +43,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_categories(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[CategoryListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[CategoryRead]:
@@ -63,7 +63,7 @@ async def create_category(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CategoryCreate,
 ) -> Envelope[CategoryRead]:
     """Create a category."""
@@ -76,7 +76,7 @@ async def create_category(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_category(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[CategoryReadParams, Query()],
     cache: CachedRow,
@@ -90,7 +90,7 @@ async def get_category(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CategoryUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CategoryUpdate
 ) -> Envelope[CategoryRead]:
     """Change some fields of a category."""
     category = await service.update_category(session, principal, id=id, data=data)
@@ -100,7 +100,7 @@ async def update_category(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a category."""
     await service.delete_category(session, principal, id=id)

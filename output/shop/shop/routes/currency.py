@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.currency import Currency
 from shop.schemas.currency import CurrencyListParams, CurrencyRead
 from shop.services import currency as service
@@ -30,7 +30,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_currencies(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[CurrencyListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[CurrencyRead]:
@@ -43,7 +43,7 @@ async def list_currencies(
 
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_currency(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[CurrencyRead]:
     """Read a currency."""
     currency = await service.get_currency(session, principal, id=id)

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.customer import Customer
 from shop.schemas.customer import (
     CustomerCreate,
@@ -43,7 +43,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_customers(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[CustomerListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[CustomerRead]:
@@ -63,7 +63,7 @@ async def create_customer(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: CustomerCreate,
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
@@ -76,7 +76,7 @@ async def create_customer(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_customer(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[CustomerReadParams, Query()],
     cache: CachedRow,
@@ -90,7 +90,7 @@ async def get_customer(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: CustomerUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CustomerUpdate
 ) -> Envelope[CustomerRead]:
     """Change some fields of a customer."""
     customer = await service.update_customer(session, principal, id=id, data=data)
@@ -100,7 +100,7 @@ async def update_customer(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a customer."""
     await service.delete_customer(session, principal, id=id)
@@ -109,7 +109,7 @@ async def delete_customer(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_customer(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[CustomerRead]:
     """Restore a deleted customer."""
     customer = await service.restore_customer(session, principal, id=id)

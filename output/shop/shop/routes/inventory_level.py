@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.inventory_level import InventoryLevel
 from shop.schemas.inventory_level import (
     InventoryLevelCreate,
@@ -44,7 +44,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_inventory_levels(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[InventoryLevelListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[InventoryLevelRead]:
@@ -64,7 +64,7 @@ async def create_inventory_level(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: InventoryLevelCreate,
 ) -> Envelope[InventoryLevelRead]:
     """Create a inventory level."""
@@ -79,7 +79,7 @@ async def create_inventory_level(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_inventory_level(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[InventoryLevelReadParams, Query()],
     cache: CachedRow,
@@ -95,7 +95,7 @@ async def get_inventory_level(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InventoryLevelUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InventoryLevelUpdate
 ) -> Envelope[InventoryLevelRead]:
     """Change some fields of a inventory level."""
     inventory_level = await service.update_inventory_level(session, principal, id=id, data=data)
@@ -105,7 +105,7 @@ async def update_inventory_level(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_inventory_level(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a inventory level."""
     await service.delete_inventory_level(session, principal, id=id)

@@ -12,7 +12,7 @@ from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.invoice import Invoice
 from shop.schemas.invoice import (
     InvoiceCreate,
@@ -37,7 +37,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_invoices(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[InvoiceListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[InvoiceRead]:
@@ -57,7 +57,7 @@ async def create_invoice(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: InvoiceCreate,
 ) -> Envelope[InvoiceRead]:
     """Create a invoice."""
@@ -70,7 +70,7 @@ async def create_invoice(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_invoice(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[InvoiceReadParams, Query()],
     cache: CachedRow,
@@ -84,7 +84,7 @@ async def get_invoice(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: InvoiceUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InvoiceUpdate
 ) -> Envelope[InvoiceRead]:
     """Change some fields of a invoice."""
     invoice = await service.update_invoice(session, principal, id=id, data=data)
@@ -98,7 +98,7 @@ async def update_invoice(
     responses=error_responses(401, 403, 404, 422),
 )
 async def send_invoice(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[InvoiceRead]:
     """Email the invoice to the customer"""
     result = await service.send_invoice(session, principal, id=id)

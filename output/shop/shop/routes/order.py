@@ -13,7 +13,7 @@ from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, er
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.order import Order
 from shop.schemas.order import (
     OrderCancelRequest,
@@ -38,7 +38,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_orders(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[OrderListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[OrderRead]:
@@ -58,7 +58,7 @@ async def create_order(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: OrderCreate,
 ) -> Envelope[OrderRead]:
     """Create a order."""
@@ -71,7 +71,7 @@ async def create_order(
 @router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     response: Response,
     params: Annotated[OrderReadParams, Query()],
@@ -90,7 +90,7 @@ async def get_order(
 )
 async def update_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderUpdate,
     response: Response,
@@ -110,7 +110,7 @@ async def update_order(
 )
 async def cancel_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderCancelRequest,
     if_match: IfMatchHeader = None,
@@ -128,7 +128,7 @@ async def cancel_order(
 )
 async def fulfil_order(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: OrderFulfilRequest,
     if_match: IfMatchHeader = None,

@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.order_line import OrderLine
 from shop.schemas.order_line import (
     OrderLineCreate,
@@ -43,7 +43,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_order_lines(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[OrderLineListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[OrderLineRead]:
@@ -63,7 +63,7 @@ async def create_order_line(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: OrderLineCreate,
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
@@ -76,7 +76,7 @@ async def create_order_line(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_order_line(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[OrderLineReadParams, Query()],
     cache: CachedRow,
@@ -90,7 +90,7 @@ async def get_order_line(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrderLineUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrderLineUpdate
 ) -> Envelope[OrderLineRead]:
     """Change some fields of a order line."""
     order_line = await service.update_order_line(session, principal, id=id, data=data)
@@ -100,7 +100,7 @@ async def update_order_line(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_order_line(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a order line."""
     await service.delete_order_line(session, principal, id=id)

@@ -12,7 +12,7 @@ from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.organization import Organization
 from shop.schemas.organization import (
     OrganizationListParams,
@@ -36,7 +36,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_organizations(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[OrganizationListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[OrganizationRead]:
@@ -50,7 +50,7 @@ async def list_organizations(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_organization(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[OrganizationReadParams, Query()],
     cache: CachedRow,
@@ -66,7 +66,7 @@ async def get_organization(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrganizationUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
     organization = await service.update_organization(session, principal, id=id, data=data)

@@ -19,7 +19,7 @@ from shop.core.envelope import (
 from shop.core.permissions import read_context
 from shop.core.relations import included
 from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.product import Product
 from shop.schemas.product import (
     ProductCreate,
@@ -44,7 +44,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_products(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[ProductListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[ProductRead]:
@@ -64,7 +64,7 @@ async def create_product(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: ProductCreate,
 ) -> Envelope[ProductRead]:
     """Create a product."""
@@ -77,7 +77,7 @@ async def create_product(
 @router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
 async def get_product(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     response: Response,
     params: Annotated[ProductReadParams, Query()],
@@ -96,7 +96,7 @@ async def get_product(
 )
 async def update_product(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: ProductUpdate,
     response: Response,
@@ -111,7 +111,7 @@ async def update_product(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def delete_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a product (`If-Match`: the version it is based on)."""
     await service.delete_product(session, principal, id=id, if_match=if_match)
@@ -120,7 +120,7 @@ async def delete_product(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_product(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[ProductRead]:
     """Restore a deleted product."""
     product = await service.restore_product(session, principal, id=id)

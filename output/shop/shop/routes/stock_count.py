@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.stock_count import StockCount
 from shop.schemas.stock_count import (
     StockCountCreate,
@@ -43,7 +43,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_stock_counts(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[StockCountListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[StockCountRead]:
@@ -63,7 +63,7 @@ async def create_stock_count(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: StockCountCreate,
 ) -> Envelope[StockCountRead]:
     """Create a stock count."""
@@ -76,7 +76,7 @@ async def create_stock_count(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_stock_count(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StockCountReadParams, Query()],
     cache: CachedRow,
@@ -90,7 +90,7 @@ async def get_stock_count(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_stock_count(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: StockCountUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: StockCountUpdate
 ) -> Envelope[StockCountRead]:
     """Change some fields of a stock count."""
     stock_count = await service.update_stock_count(session, principal, id=id, data=data)
@@ -100,7 +100,7 @@ async def update_stock_count(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_stock_count(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a stock count."""
     await service.delete_stock_count(session, principal, id=id)

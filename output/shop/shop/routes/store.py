@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.store import Store
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreReadParams, StoreUpdate
 from shop.services import store as service
@@ -35,7 +35,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_stores(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[StoreListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[StoreRead]:
@@ -55,7 +55,7 @@ async def create_store(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: StoreCreate,
 ) -> Envelope[StoreRead]:
     """Create a store."""
@@ -68,7 +68,7 @@ async def create_store(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_store(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StoreReadParams, Query()],
     cache: CachedRow,
@@ -82,7 +82,7 @@ async def get_store(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: StoreUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: StoreUpdate
 ) -> Envelope[StoreRead]:
     """Change some fields of a store."""
     store = await service.update_store(session, principal, id=id, data=data)
@@ -92,7 +92,7 @@ async def update_store(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_store(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a store."""
     await service.delete_store(session, principal, id=id)

@@ -12,7 +12,7 @@ from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.store_sku import StoreSku
 from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from shop.services import store_sku as service
@@ -31,7 +31,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_store_skus(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[StoreSkuListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[StoreSkuRead]:
@@ -45,7 +45,7 @@ async def list_store_skus(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_store_sku(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StoreSkuReadParams, Query()],
     cache: CachedRow,

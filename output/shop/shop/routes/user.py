@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.user import User
 from shop.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from shop.services import user as service
@@ -35,7 +35,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, 
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_users(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[UserListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[UserRead]:
@@ -55,7 +55,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -68,7 +68,7 @@ async def create_user(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_user(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[UserReadParams, Query()],
     cache: CachedRow,
@@ -82,7 +82,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -92,7 +92,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

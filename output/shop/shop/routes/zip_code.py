@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import IdPath, OptionalPrincipalDep, SessionDep
+from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.zip_code import ZipCode
 from shop.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from shop.services import zip_code as service
@@ -30,7 +30,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_zip_codes(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[ZipCodeListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[ZipCodeRead]:
@@ -43,7 +43,7 @@ async def list_zip_codes(
 
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_zip_code(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[ZipCodeRead]:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, principal, id=id)

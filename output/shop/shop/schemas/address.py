@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.relations import include_by, only_if_included
@@ -27,7 +27,7 @@ class AddressCreate(BaseModel):
     zip_code: Annotated[str, Field(max_length=5, pattern="^[0-9]{5}$")]
     city: Annotated[str, Field(max_length=100, pattern=NO_NUL)]
     state: Annotated[str, Field(max_length=2, pattern="^[A-Z]{2}$")]
-    is_default: bool = False
+    is_default: StrictBool = False
     customer_id: uuid.UUID
 
 
@@ -43,7 +43,7 @@ class AddressUpdate(BaseModel):
     zip_code: Annotated[str, Field(max_length=5, pattern="^[0-9]{5}$")] | MISSING = MISSING
     city: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | MISSING = MISSING
     state: Annotated[str, Field(max_length=2, pattern="^[A-Z]{2}$")] | MISSING = MISSING
-    is_default: bool | MISSING = MISSING
+    is_default: StrictBool | MISSING = MISSING
     customer_id: uuid.UUID | MISSING = MISSING
 
 

@@ -5,11 +5,11 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IntegralFloatAsInt, UtcDatetime
 
 if TYPE_CHECKING:
     from shop.schemas.organization import OrganizationRead
@@ -22,8 +22,8 @@ class CategoryCreate(BaseModel):
 
     name: Annotated[str, Field(max_length=80, pattern=NO_NUL)]
     slug: Annotated[str, Field(max_length=80, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")]
-    position: Annotated[int, Field(strict=True, ge=0, le=10000)] = 0
-    is_visible: bool = True
+    position: Annotated[int, Field(strict=True, ge=0, le=10000), IntegralFloatAsInt] = 0
+    is_visible: StrictBool = True
     organization_id: uuid.UUID
     parent_id: uuid.UUID | None = None
 
@@ -37,8 +37,10 @@ class CategoryUpdate(BaseModel):
     slug: Annotated[str, Field(max_length=80, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")] | MISSING = (
         MISSING
     )
-    position: Annotated[int, Field(strict=True, ge=0, le=10000)] | MISSING = MISSING
-    is_visible: bool | MISSING = MISSING
+    position: Annotated[int, Field(strict=True, ge=0, le=10000), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
+    is_visible: StrictBool | MISSING = MISSING
     organization_id: uuid.UUID | MISSING = MISSING
     parent_id: uuid.UUID | MISSING | None = MISSING
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from shop.core.pagination import InList, ListParams, sort_by
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IntegralFloatAsInt, UtcDatetime
 
 
 class CurrencyCreate(BaseModel):
@@ -19,7 +19,7 @@ class CurrencyCreate(BaseModel):
     code: Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")]
     name: Annotated[str, Field(max_length=60, pattern=NO_NUL)]
     symbol: Annotated[str, Field(max_length=5, pattern=NO_NUL)]
-    minor_units: Annotated[int, Field(strict=True, ge=0, le=4)] = 2
+    minor_units: Annotated[int, Field(strict=True, ge=0, le=4), IntegralFloatAsInt] = 2
 
 
 class CurrencyUpdate(BaseModel):
@@ -32,7 +32,9 @@ class CurrencyUpdate(BaseModel):
     )
     name: Annotated[str, Field(max_length=60, pattern=NO_NUL)] | MISSING = MISSING
     symbol: Annotated[str, Field(max_length=5, pattern=NO_NUL)] | MISSING = MISSING
-    minor_units: Annotated[int, Field(strict=True, ge=0, le=4)] | MISSING = MISSING
+    minor_units: Annotated[int, Field(strict=True, ge=0, le=4), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
 
 
 class CurrencyRead(BaseModel):

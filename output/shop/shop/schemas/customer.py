@@ -5,12 +5,12 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.permissions import readable_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IsoDate, UtcDatetime
 
 if TYPE_CHECKING:
     from shop.schemas.address import AddressRead
@@ -26,8 +26,8 @@ class CustomerCreate(BaseModel):
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
-    birth_date: date | None = None
-    marketing_opt_in: bool = False
+    birth_date: IsoDate | None = None
+    marketing_opt_in: StrictBool = False
     notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | None = None
     organization_id: uuid.UUID
 
@@ -44,8 +44,8 @@ class CustomerUpdate(BaseModel):
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | MISSING | None = (
         MISSING
     )
-    birth_date: date | MISSING | None = MISSING
-    marketing_opt_in: bool | MISSING = MISSING
+    birth_date: IsoDate | MISSING | None = MISSING
+    marketing_opt_in: StrictBool | MISSING = MISSING
     notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | MISSING | None = MISSING
     organization_id: uuid.UUID | MISSING = MISSING
 

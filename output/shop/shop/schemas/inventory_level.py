@@ -9,7 +9,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import UtcDatetime
+from shop.core.types import IntegralFloatAsInt, IsoDate, UtcDatetime
 
 if TYPE_CHECKING:
     from shop.schemas.product import ProductRead
@@ -21,9 +21,9 @@ class InventoryLevelCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    on_hand: Annotated[int, Field(strict=True, ge=0, le=2147483647)] = 0
-    reorder_point: Annotated[int, Field(strict=True, ge=0, le=100000)] = 5
-    last_restocked_on: date | None = None
+    on_hand: Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt] = 0
+    reorder_point: Annotated[int, Field(strict=True, ge=0, le=100000), IntegralFloatAsInt] = 5
+    last_restocked_on: IsoDate | None = None
     store_id: uuid.UUID
     product_id: uuid.UUID
 
@@ -33,9 +33,13 @@ class InventoryLevelUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    on_hand: Annotated[int, Field(strict=True, ge=0, le=2147483647)] | MISSING = MISSING
-    reorder_point: Annotated[int, Field(strict=True, ge=0, le=100000)] | MISSING = MISSING
-    last_restocked_on: date | MISSING | None = MISSING
+    on_hand: (
+        Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt] | MISSING
+    ) = MISSING
+    reorder_point: (
+        Annotated[int, Field(strict=True, ge=0, le=100000), IntegralFloatAsInt] | MISSING
+    ) = MISSING
+    last_restocked_on: IsoDate | MISSING | None = MISSING
     store_id: uuid.UUID | MISSING = MISSING
     product_id: uuid.UUID | MISSING = MISSING
 

@@ -6,12 +6,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    MISSING,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    WithJsonSchema,
+    field_validator,
+)
 
 from shop.core.clock import today
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import UtcDatetime
+from shop.core.types import IsoDate, UtcDatetime, rounded_to_scale
 
 if TYPE_CHECKING:
     from shop.schemas.order import OrderRead
@@ -23,22 +31,23 @@ class InvoiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     number: Annotated[str, Field(max_length=30, pattern="^INV-[0-9]{4}-[0-9]{5}$")]
-    issued_on: date = Field(default_factory=today)
-    due_on: date
+    issued_on: IsoDate = Field(default_factory=today)
+    due_on: IsoDate
     amount: Annotated[
         Decimal,
         Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        rounded_to_scale(2),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number", "minimum": 0},
+                    {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                     {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
         ),
     ]
-    is_paid: bool = False
+    is_paid: StrictBool = False
     order_id: uuid.UUID
 
 
@@ -50,16 +59,17 @@ class InvoiceUpdate(BaseModel):
     number: Annotated[str, Field(max_length=30, pattern="^INV-[0-9]{4}-[0-9]{5}$")] | MISSING = (
         MISSING
     )
-    issued_on: date | MISSING = MISSING
-    due_on: date | MISSING = MISSING
+    issued_on: IsoDate | MISSING = MISSING
+    due_on: IsoDate | MISSING = MISSING
     amount: (
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -72,7 +82,7 @@ class InvoiceUpdate(BaseModel):
         ]
         | MISSING
     ) = MISSING
-    is_paid: bool | MISSING = MISSING
+    is_paid: StrictBool | MISSING = MISSING
     order_id: uuid.UUID | MISSING = MISSING
 
 
@@ -103,10 +113,10 @@ class InvoiceListParams(ListParams):
     include: str | None = include_by("order")
     sort: str | None = sort_by("issued_on", "due_on", "created_at", "updated_at")
     id__in: InList[uuid.UUID] | None = None
-    due_on: date | None = None
-    due_on__in: InList[date] | None = None
-    due_on__gte: date | None = None
-    due_on__lte: date | None = None
+    due_on: IsoDate | None = None
+    due_on__in: InList[IsoDate] | None = None
+    due_on__gte: IsoDate | None = None
+    due_on__lte: IsoDate | None = None
     is_paid: bool | None = None
     is_paid__in: InList[bool] | None = None
     created_at: UtcDatetime | None = None

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shop.core.clock import utcnow
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
@@ -141,7 +141,7 @@ class OrderCancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[str, Field(min_length=3, max_length=500, pattern=NO_NUL)]
-    restock: bool = True
+    restock: StrictBool = True
 
 
 class OrderFulfilRequest(BaseModel):

@@ -10,7 +10,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema, fiel
 
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IntegralFloatAsInt, UtcDatetime, rounded_to_scale
 
 if TYPE_CHECKING:
     from shop.schemas.order import OrderRead
@@ -22,14 +22,15 @@ class OrderLineCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: Annotated[int, Field(strict=True, ge=1, le=999)] = 1
+    quantity: Annotated[int, Field(strict=True, ge=1, le=999), IntegralFloatAsInt] = 1
     discount_amount: Annotated[
         Decimal,
         Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        rounded_to_scale(2),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number", "minimum": 0},
+                    {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                     {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
@@ -46,15 +47,18 @@ class OrderLineUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: Annotated[int, Field(strict=True, ge=1, le=999)] | MISSING = MISSING
+    quantity: Annotated[int, Field(strict=True, ge=1, le=999), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
     discount_amount: (
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,

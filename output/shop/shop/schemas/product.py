@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     JsonValue,
+    StrictBool,
     WithJsonSchema,
     field_validator,
 )
@@ -19,7 +20,7 @@ from pydantic import (
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.permissions import readable_by
 from shop.core.relations import ItemValues, include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IntegralFloatAsInt, IsoDate, UtcDatetime, rounded_to_scale
 from shop.enums import ContentRating, ProductType
 
 if TYPE_CHECKING:
@@ -35,10 +36,12 @@ class Specs(BaseModel):
 
 class Dimensions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    length_cm: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    width_cm: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    height_cm: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
-    weight_g: Annotated[int, Field(strict=True, ge=0, le=2147483647)] | None = None
+    length_cm: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    width_cm: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    height_cm: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    weight_g: Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt] | None = (
+        None
+    )
 
 
 class SpecsRead(BaseModel):
@@ -68,10 +71,11 @@ class ProductCreate(BaseModel):
     price: Annotated[
         Decimal,
         Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+        rounded_to_scale(2),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number", "minimum": 0},
+                    {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                     {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
@@ -82,10 +86,11 @@ class ProductCreate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -102,10 +107,11 @@ class ProductCreate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -119,8 +125,8 @@ class ProductCreate(BaseModel):
         | None
     ) = None
     content_rating: ContentRating = ContentRating.NOT_RATED
-    is_active: bool = True
-    launch_date: date | None = None
+    is_active: StrictBool = True
+    launch_date: IsoDate | None = None
     image_urls: Annotated[
         list[
             Annotated[
@@ -160,10 +166,11 @@ class ProductUpdate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -180,10 +187,11 @@ class ProductUpdate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -201,10 +209,11 @@ class ProductUpdate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
                         {
                             "type": "string",
                             "maxLength": 14,
@@ -219,8 +228,8 @@ class ProductUpdate(BaseModel):
         | None
     ) = MISSING
     content_rating: ContentRating | MISSING = MISSING
-    is_active: bool | MISSING = MISSING
-    launch_date: date | MISSING | None = MISSING
+    is_active: StrictBool | MISSING = MISSING
+    launch_date: IsoDate | MISSING | None = MISSING
     image_urls: (
         Annotated[
             list[
@@ -315,9 +324,69 @@ class ProductListParams(ListParams):
     id__in: InList[uuid.UUID] | None = None
     type: ProductType | None = None
     type__in: InList[ProductType] | None = None
-    price: Decimal | None = None
-    price__gte: Decimal | None = None
-    price__lte: Decimal | None = None
+    price: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
+    price__gte: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
+    price__lte: (
+        Annotated[
+            Decimal,
+            Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
+            WithJsonSchema(
+                {
+                    "anyOf": [
+                        {"type": "number", "minimum": 0, "maximum": 9999999999.99},
+                        {
+                            "type": "string",
+                            "maxLength": 14,
+                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
+                        },
+                    ]
+                },
+                mode="validation",
+            ),
+        ]
+        | None
+    ) = None
     content_rating: ContentRating | None = None
     content_rating__in: InList[ContentRating] | None = None
     is_active: bool | None = None

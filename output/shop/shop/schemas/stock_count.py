@@ -10,7 +10,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 from shop.core.clock import today
 from shop.core.pagination import InList, ListParams, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IntegralFloatAsInt, IsoDate, UtcDatetime
 
 if TYPE_CHECKING:
     from shop.schemas.store import StoreRead
@@ -24,8 +24,8 @@ class StockCountCreate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern="^[A-Z0-9-]{4,32}$")]
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
-    quantity: Annotated[int, Field(strict=True, ge=0, le=1000000)]
-    counted_on: date = Field(default_factory=today)
+    quantity: Annotated[int, Field(strict=True, ge=0, le=1000000), IntegralFloatAsInt]
+    counted_on: IsoDate = Field(default_factory=today)
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | None = None
     store_id: uuid.UUID
 
@@ -37,8 +37,10 @@ class StockCountUpdate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern="^[A-Z0-9-]{4,32}$")] | MISSING = MISSING
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
-    quantity: Annotated[int, Field(strict=True, ge=0, le=1000000)] | MISSING = MISSING
-    counted_on: date | MISSING = MISSING
+    quantity: Annotated[int, Field(strict=True, ge=0, le=1000000), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
+    counted_on: IsoDate | MISSING = MISSING
     note: Annotated[str, Field(max_length=300, pattern=NO_NUL)] | MISSING | None = MISSING
     store_id: uuid.UUID | MISSING = MISSING
 

@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.relations import ItemValues, include_by, only_if_included
@@ -30,7 +30,7 @@ class UserCreate(BaseModel):
     )
     mfa_method: MfaMethod = MfaMethod.NONE
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
-    is_active: bool = True
+    is_active: StrictBool = True
     organization_id: uuid.UUID
     store_id: uuid.UUID | None = None
 
@@ -52,7 +52,7 @@ class UserUpdate(BaseModel):
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | MISSING | None = (
         MISSING
     )
-    is_active: bool | MISSING = MISSING
+    is_active: StrictBool | MISSING = MISSING
     organization_id: uuid.UUID | MISSING = MISSING
     store_id: uuid.UUID | MISSING | None = MISSING
 

@@ -93,7 +93,7 @@ class PressureHpa(RootModel[float]):
 
 
 class RainfallMm(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="Rainfall Mm")]
+    root: Annotated[float, Field(ge=0.0, le=99999.9, title="Rainfall Mm")]
 
 
 class RainfallMm1(RootModel[str]):
@@ -198,14 +198,14 @@ class ReadingCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    sequence_no: Annotated[int, Field(ge=0, le=9223372036854776000, title="Sequence No")]
+    sequence_no: Annotated[int, Field(ge=0, le=9007199254740991, title="Sequence No")]
     observed_at: Annotated[AwareDatetime | None, Field(title="Observed At")] = None
     temperature_c: Annotated[float, Field(ge=-90.0, le=60.0, title="Temperature C")]
     humidity_pct: Annotated[HumidityPct | None, Field(title="Humidity Pct")] = None
     pressure_hpa: Annotated[PressureHpa | None, Field(title="Pressure Hpa")] = None
     rainfall_mm: Annotated[RainfallMm | RainfallMm1 | None, Field(title="Rainfall Mm")] = None
     wind: Wind
-    station_id: Annotated[int, Field(title="Station Id")]
+    station_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Station Id")]
 
 
 class StationCreate(BaseModel):

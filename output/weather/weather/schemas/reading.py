@@ -10,7 +10,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema, fiel
 from weather.core.clock import utcnow
 from weather.core.pagination import InList, ListParams, sort_by
 from weather.core.relations import include_by, only_if_included
-from weather.core.types import UtcDatetime
+from weather.core.types import IdInput, IdQuery, IntegralFloatAsInt, UtcDatetime, rounded_to_scale
 
 if TYPE_CHECKING:
     from weather.schemas.station import StationRead
@@ -18,8 +18,10 @@ if TYPE_CHECKING:
 
 class Wind(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    speed_ms: Annotated[float, Field(ge=0, le=120, allow_inf_nan=False)] | None = None
-    direction_deg: Annotated[int, Field(strict=True, ge=0, le=359)] | None = None
+    speed_ms: Annotated[float, Field(strict=True, ge=0, le=120, allow_inf_nan=False)] | None = None
+    direction_deg: Annotated[int, Field(strict=True, ge=0, le=359), IntegralFloatAsInt] | None = (
+        None
+    )
 
 
 class WindRead(BaseModel):
@@ -33,18 +35,21 @@ class ReadingCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sequence_no: Annotated[int, Field(strict=True, ge=0, le=9223372036854775807)]
+    sequence_no: Annotated[int, Field(strict=True, ge=0, le=9007199254740991), IntegralFloatAsInt]
     observed_at: UtcDatetime = Field(default_factory=utcnow)
-    temperature_c: Annotated[float, Field(ge=-90, le=60, allow_inf_nan=False)]
-    humidity_pct: Annotated[int, Field(strict=True, ge=0, le=100)] | None = None
-    pressure_hpa: Annotated[float, Field(ge=800, le=1100, allow_inf_nan=False)] | None = None
+    temperature_c: Annotated[float, Field(strict=True, ge=-90, le=60, allow_inf_nan=False)]
+    humidity_pct: Annotated[int, Field(strict=True, ge=0, le=100), IntegralFloatAsInt] | None = None
+    pressure_hpa: (
+        Annotated[float, Field(strict=True, ge=800, le=1100, allow_inf_nan=False)] | None
+    ) = None
     rainfall_mm: Annotated[
         Decimal,
         Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False),
+        rounded_to_scale(1),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number", "minimum": 0},
+                    {"type": "number", "minimum": 0, "maximum": 99999.9},
                     {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
                 ]
             },
@@ -52,7 +57,7 @@ class ReadingCreate(BaseModel):
         ),
     ] = Decimal("0")
     wind: Wind
-    station_id: int
+    station_id: IdInput
 
 
 class ReadingUpdate(BaseModel):
@@ -60,23 +65,28 @@ class ReadingUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sequence_no: Annotated[int, Field(strict=True, ge=0, le=9223372036854775807)] | MISSING = (
-        MISSING
-    )
+    sequence_no: (
+        Annotated[int, Field(strict=True, ge=0, le=9007199254740991), IntegralFloatAsInt] | MISSING
+    ) = MISSING
     observed_at: UtcDatetime | MISSING = MISSING
-    temperature_c: Annotated[float, Field(ge=-90, le=60, allow_inf_nan=False)] | MISSING = MISSING
-    humidity_pct: Annotated[int, Field(strict=True, ge=0, le=100)] | MISSING | None = MISSING
-    pressure_hpa: Annotated[float, Field(ge=800, le=1100, allow_inf_nan=False)] | MISSING | None = (
-        MISSING
-    )
+    temperature_c: (
+        Annotated[float, Field(strict=True, ge=-90, le=60, allow_inf_nan=False)] | MISSING
+    ) = MISSING
+    humidity_pct: (
+        Annotated[int, Field(strict=True, ge=0, le=100), IntegralFloatAsInt] | MISSING | None
+    ) = MISSING
+    pressure_hpa: (
+        Annotated[float, Field(strict=True, ge=800, le=1100, allow_inf_nan=False)] | MISSING | None
+    ) = MISSING
     rainfall_mm: (
         Annotated[
             Decimal,
             Field(max_digits=6, decimal_places=1, ge=0, allow_inf_nan=False),
+            rounded_to_scale(1),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 99999.9},
                         {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
                     ]
                 },
@@ -86,7 +96,7 @@ class ReadingUpdate(BaseModel):
         | MISSING
     ) = MISSING
     wind: Wind | MISSING = MISSING
-    station_id: int | MISSING = MISSING
+    station_id: IdInput | MISSING = MISSING
 
 
 class ReadingRead(BaseModel):
@@ -114,7 +124,7 @@ class ReadingListParams(ListParams):
 
     include: str | None = include_by("station")
     sort: str | None = sort_by("observed_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     observed_at: UtcDatetime | None = None
     observed_at__gte: UtcDatetime | None = None
     observed_at__lte: UtcDatetime | None = None

@@ -4,11 +4,11 @@
 from datetime import date
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from weather.core.pagination import InList, ListParams, SearchText, sort_by
 from weather.core.relations import include_by, only_if_included
-from weather.core.types import NO_NUL
+from weather.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, IsoDate
 from weather.enums import StationKind
 
 if TYPE_CHECKING:
@@ -23,11 +23,11 @@ class StationCreate(BaseModel):
     code: Annotated[str, Field(max_length=10, pattern="^[A-Z]{2}[0-9]{3,8}$")]
     name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     kind: StationKind = StationKind.AUTOMATIC
-    latitude: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
-    longitude: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
-    elevation_m: Annotated[int, Field(strict=True, ge=-500, le=9000)]
-    installed_on: date | None = None
-    is_active: bool = True
+    latitude: Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)]
+    longitude: Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)]
+    elevation_m: Annotated[int, Field(strict=True, ge=-500, le=9000), IntegralFloatAsInt]
+    installed_on: IsoDate | None = None
+    is_active: StrictBool = True
 
 
 class StationUpdate(BaseModel):
@@ -38,11 +38,17 @@ class StationUpdate(BaseModel):
     code: Annotated[str, Field(max_length=10, pattern="^[A-Z]{2}[0-9]{3,8}$")] | MISSING = MISSING
     name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     kind: StationKind | MISSING = MISSING
-    latitude: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)] | MISSING = MISSING
-    longitude: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)] | MISSING = MISSING
-    elevation_m: Annotated[int, Field(strict=True, ge=-500, le=9000)] | MISSING = MISSING
-    installed_on: date | MISSING | None = MISSING
-    is_active: bool | MISSING = MISSING
+    latitude: Annotated[float, Field(strict=True, ge=-90, le=90, allow_inf_nan=False)] | MISSING = (
+        MISSING
+    )
+    longitude: (
+        Annotated[float, Field(strict=True, ge=-180, le=180, allow_inf_nan=False)] | MISSING
+    ) = MISSING
+    elevation_m: (
+        Annotated[int, Field(strict=True, ge=-500, le=9000), IntegralFloatAsInt] | MISSING
+    ) = MISSING
+    installed_on: IsoDate | MISSING | None = MISSING
+    is_active: StrictBool | MISSING = MISSING
 
 
 class StationRead(BaseModel):
@@ -71,7 +77,7 @@ class StationListParams(ListParams):
     include: str | None = include_by("readings")
     sort: str | None = sort_by("name")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     kind: StationKind | None = None
     kind__in: InList[StationKind] | None = None
     is_active: bool | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from tickets.core.pagination import InList, ListParams, sort_by
-from tickets.core.types import NO_NUL, UtcDatetime
+from tickets.core.types import NO_NUL, IdQuery, UtcDatetime
 from tickets.enums import TicketState
 
 
@@ -45,7 +45,7 @@ class TicketListParams(ListParams):
     """Query parameters of `GET /tickets`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -15,7 +15,7 @@ from journal.core.envelope import (
 )
 from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
-from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
+from journal.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from journal.models.entry import Entry
 from journal.schemas.entry import (
     EntryCreate,
@@ -60,7 +60,7 @@ async def create_entry(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: EntryCreate,
 ) -> Envelope[EntryRead]:
     """Create a entry."""
@@ -91,7 +91,7 @@ async def get_entry(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_entry(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: EntryUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: EntryUpdate
 ) -> Envelope[EntryRead]:
     """Change some fields of a entry."""
     entry = await service.update_entry(session, principal, id=id, data=data)
@@ -101,7 +101,7 @@ async def update_entry(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_entry(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a entry."""
     await service.delete_entry(session, principal, id=id)

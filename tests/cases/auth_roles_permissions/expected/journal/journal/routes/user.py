@@ -14,7 +14,7 @@ from journal.core.envelope import (
     error_responses,
 )
 from journal.core.permissions import read_context
-from journal.deps import IdPath, OptionalPrincipalDep, SessionDep
+from journal.deps import CurrentPrincipalDep, IdPath, SessionDep
 from journal.models.user import User
 from journal.schemas.user import UserCreate, UserListParams, UserRead, UserUpdate
 from journal.services import user as service
@@ -31,7 +31,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, 
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_users(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[UserListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[UserRead]:
@@ -51,7 +51,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -63,7 +63,7 @@ async def create_user(
 
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[UserRead]:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
@@ -74,7 +74,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -84,7 +84,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

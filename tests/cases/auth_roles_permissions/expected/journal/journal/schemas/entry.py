@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from journal.core.pagination import InList, ListParams, sort_by
 from journal.core.relations import include_by, only_if_included
-from journal.core.types import NO_NUL, UtcDatetime
+from journal.core.types import NO_NUL, IdQuery, UtcDatetime
 from journal.enums import EntryStatus
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ class EntryListParams(ListParams):
 
     include: str | None = include_by("author")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     status: EntryStatus | None = None
     status__in: InList[EntryStatus] | None = None
     created_at: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from journal.core.pagination import InList, ListParams, sort_by
-from journal.core.types import NO_NUL, UtcDatetime
+from journal.core.types import NO_NUL, IdQuery, UtcDatetime
 from journal.enums import Role
 
 
@@ -60,7 +60,7 @@ class UserListParams(ListParams):
     """Query parameters of `GET /users`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -4,10 +4,10 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool
 
 from notes.core.pagination import InList, ListParams, SearchText, sort_by
-from notes.core.types import NO_NUL, Text, UtcDatetime
+from notes.core.types import NO_NUL, IdQuery, Text, UtcDatetime
 
 
 class NoteCreate(BaseModel):
@@ -17,7 +17,7 @@ class NoteCreate(BaseModel):
 
     title: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     body: Text | None = None
-    pinned: bool = False
+    pinned: StrictBool = False
 
 
 class NoteUpdate(BaseModel):
@@ -27,7 +27,7 @@ class NoteUpdate(BaseModel):
 
     title: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     body: Text | MISSING | None = MISSING
-    pinned: bool | MISSING = MISSING
+    pinned: StrictBool | MISSING = MISSING
 
 
 class NoteRead(BaseModel):
@@ -48,7 +48,7 @@ class NoteListParams(ListParams):
 
     sort: str | None = sort_by("title", "created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     pinned: bool | None = None
     pinned__in: InList[bool] | None = None
     created_at: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from events.core.pagination import InList, ListParams, sort_by
-from events.core.types import NO_NUL, UtcDatetime
+from events.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 
 class EventCreate(BaseModel):
@@ -19,7 +19,7 @@ class EventCreate(BaseModel):
     venue: Annotated[str, Field(max_length=80, pattern=NO_NUL)]
     starts_at: UtcDatetime
     ends_at: UtcDatetime
-    capacity: Annotated[int, Field(strict=True, ge=1, le=100000)]
+    capacity: Annotated[int, Field(strict=True, ge=1, le=100000), IntegralFloatAsInt]
 
 
 class EventUpdate(BaseModel):
@@ -31,7 +31,9 @@ class EventUpdate(BaseModel):
     venue: Annotated[str, Field(max_length=80, pattern=NO_NUL)] | MISSING = MISSING
     starts_at: UtcDatetime | MISSING = MISSING
     ends_at: UtcDatetime | MISSING = MISSING
-    capacity: Annotated[int, Field(strict=True, ge=1, le=100000)] | MISSING = MISSING
+    capacity: Annotated[int, Field(strict=True, ge=1, le=100000), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
 
 
 class EventRead(BaseModel):
@@ -53,7 +55,7 @@ class EventListParams(ListParams):
     """Query parameters of `GET /events`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from crm.core.pagination import InList, ListParams, sort_by
 from crm.core.relations import include_by, only_if_included
-from crm.core.types import NO_NUL, UtcDatetime
+from crm.core.types import NO_NUL, IdInput, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 if TYPE_CHECKING:
     from crm.schemas.store import StoreRead
@@ -21,8 +21,8 @@ class StockCountCreate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)]
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
-    quantity: Annotated[int, Field(strict=True, ge=0, le=2147483647)]
-    store_id: int
+    quantity: Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt]
+    store_id: IdInput
 
 
 class StockCountUpdate(BaseModel):
@@ -32,8 +32,10 @@ class StockCountUpdate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)] | MISSING = MISSING
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
-    quantity: Annotated[int, Field(strict=True, ge=0, le=2147483647)] | MISSING = MISSING
-    store_id: int | MISSING = MISSING
+    quantity: (
+        Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt] | MISSING
+    ) = MISSING
+    store_id: IdInput | MISSING = MISSING
 
 
 class StockCountRead(BaseModel):
@@ -59,7 +61,7 @@ class StockCountListParams(ListParams):
 
     include: str | None = include_by("store")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from crm.core.pagination import InList, ListParams, sort_by
-from crm.core.types import NO_NUL, UtcDatetime
+from crm.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class StoreCreate(BaseModel):
@@ -41,7 +41,7 @@ class StoreListParams(ListParams):
     """Query parameters of `GET /stores`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -176,7 +176,7 @@ class StockCountCreate(BaseModel):
     )
     sku: Annotated[str, Field(max_length=32, pattern="^[^\\x00]*$", title="Sku")]
     shelf: Annotated[str, Field(max_length=12, pattern="^[^\\x00]*$", title="Shelf")]
-    store_id: Annotated[int, Field(title="Store Id")]
+    store_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Store Id")]
 
 
 class StockCountUpdate(BaseModel):
@@ -189,7 +189,7 @@ class StockCountUpdate(BaseModel):
     )
     sku: Annotated[str | None, Field(max_length=32, pattern="^[^\\x00]*$", title="Sku")] = None
     shelf: Annotated[str | None, Field(max_length=12, pattern="^[^\\x00]*$", title="Shelf")] = None
-    store_id: Annotated[int | None, Field(title="Store Id")] = None
+    store_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Store Id")] = None
 
 
 class StoreCreate(BaseModel):

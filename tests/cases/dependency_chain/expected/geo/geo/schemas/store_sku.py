@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from geo.core.pagination import InList, ListParams, sort_by
 from geo.core.relations import include_by, only_if_included
-from geo.core.types import NO_NUL, UtcDatetime
+from geo.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from geo.schemas.store import StoreRead
@@ -21,7 +21,7 @@ class StoreSkuCreate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)]
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
-    store_id: int
+    store_id: IdInput
 
 
 class StoreSkuUpdate(BaseModel):
@@ -31,7 +31,7 @@ class StoreSkuUpdate(BaseModel):
 
     sku: Annotated[str, Field(max_length=32, pattern=NO_NUL)] | MISSING = MISSING
     shelf: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
-    store_id: int | MISSING = MISSING
+    store_id: IdInput | MISSING = MISSING
 
 
 class StoreSkuRead(BaseModel):
@@ -56,7 +56,7 @@ class StoreSkuListParams(ListParams):
 
     include: str | None = include_by("store")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -14,7 +14,7 @@ from wiki.core.envelope import (
     error_responses,
 )
 from wiki.core.permissions import read_context
-from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
+from wiki.deps import CurrentPrincipalDep, IdPath, SessionDep
 from wiki.models.member import Member
 from wiki.schemas.member import MemberCreate, MemberListParams, MemberRead, MemberUpdate
 from wiki.services import member as service
@@ -33,7 +33,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_members(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[MemberListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[MemberRead]:
@@ -53,7 +53,7 @@ async def create_member(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: MemberCreate,
 ) -> Envelope[MemberRead]:
     """Create a member."""
@@ -65,7 +65,7 @@ async def create_member(
 
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_member(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[MemberRead]:
     """Read a member."""
     member = await service.get_member(session, principal, id=id)
@@ -76,7 +76,7 @@ async def get_member(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_member(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: MemberUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: MemberUpdate
 ) -> Envelope[MemberRead]:
     """Change some fields of a member."""
     member = await service.update_member(session, principal, id=id, data=data)
@@ -86,7 +86,7 @@ async def update_member(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_member(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a member."""
     await service.delete_member(session, principal, id=id)

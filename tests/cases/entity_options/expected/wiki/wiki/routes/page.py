@@ -15,7 +15,7 @@ from wiki.core.envelope import (
 )
 from wiki.core.permissions import TOKEN_OPTIONAL, read_context
 from wiki.core.versions import WITH_ETAG, IfMatchHeader, etag
-from wiki.deps import IdPath, OptionalPrincipalDep, SessionDep
+from wiki.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from wiki.models.page import Page_
 from wiki.schemas.page import Page_Create, Page_ListParams, Page_Read, Page_Update
 from wiki.services import page as service
@@ -54,7 +54,7 @@ async def create_page(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: Page_Create,
 ) -> Envelope[Page_Read]:
     """Create a page."""
@@ -89,7 +89,7 @@ async def get_page(
 )
 async def update_page(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     data: Page_Update,
     response: Response,
@@ -104,7 +104,7 @@ async def update_page(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
 async def delete_page(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a page (`If-Match`: the version it is based on)."""
     await service.delete_page(session, principal, id=id, if_match=if_match)
@@ -113,7 +113,7 @@ async def delete_page(
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
 async def restore_page(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> Envelope[Page_Read]:
     """Restore a deleted page."""
     page = await service.restore_page(session, principal, id=id)

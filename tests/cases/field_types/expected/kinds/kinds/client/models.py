@@ -110,11 +110,11 @@ class SampleAnInlineEnum(StrEnum):
 
 
 class ABigint(RootModel[int]):
-    root: Annotated[int, Field(ge=-9223372036854776000, le=9223372036854776000, title="A Bigint")]
+    root: Annotated[int, Field(ge=-9007199254740991, le=9007199254740991, title="A Bigint")]
 
 
 class ADecimal(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="A Decimal")]
+    root: Annotated[float, Field(ge=0.0, le=99999999.99, title="A Decimal")]
 
 
 class ADecimal1(RootModel[str]):
@@ -192,7 +192,7 @@ class SampleRead(BaseModel):
 
 
 class ADecimal2(RootModel[float]):
-    root: Annotated[float, Field(ge=0.0, title="A Decimal")]
+    root: Annotated[float, Field(ge=0.0, le=99999999.99, title="A Decimal")]
 
 
 class ADecimal3(RootModel[str]):

@@ -6,11 +6,18 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue, WithJsonSchema
+from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue, StrictBool, WithJsonSchema
 
 from kinds.core.clock import today
 from kinds.core.pagination import InList, ListParams
-from kinds.core.types import Text, UtcDatetime
+from kinds.core.types import (
+    IdQuery,
+    IntegralFloatAsInt,
+    IsoDate,
+    Text,
+    UtcDatetime,
+    rounded_to_scale,
+)
 from kinds.enums import Rating, SampleAnInlineEnum
 
 
@@ -21,26 +28,30 @@ class SampleCreate(BaseModel):
 
     a_string: Annotated[str, Field(min_length=2, max_length=40, pattern="^[A-Z][a-z]+$")]
     a_text: Text
-    an_integer: Annotated[int, Field(strict=True, ge=1, le=10)] = 5
+    an_integer: Annotated[int, Field(strict=True, ge=1, le=10), IntegralFloatAsInt] = 5
     a_bigint: (
-        Annotated[int, Field(strict=True, ge=-9223372036854775808, le=9223372036854775807)] | None
+        Annotated[
+            int, Field(strict=True, ge=-9007199254740991, le=9007199254740991), IntegralFloatAsInt
+        ]
+        | None
     ) = None
-    a_float: Annotated[float, Field(ge=0.5, le=99.5, allow_inf_nan=False)]
+    a_float: Annotated[float, Field(strict=True, ge=0.5, le=99.5, allow_inf_nan=False)]
     a_decimal: Annotated[
         Decimal,
         Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False),
+        rounded_to_scale(2),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number", "minimum": 0},
+                    {"type": "number", "minimum": 0, "maximum": 99999999.99},
                     {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
         ),
     ]
-    a_boolean: bool = True
-    a_date: date = Field(default_factory=today)
+    a_boolean: StrictBool = True
+    a_date: IsoDate = Field(default_factory=today)
     a_datetime: UtcDatetime | None = None
     a_time: time | None = None
     a_uuid: uuid.UUID | None = None
@@ -64,21 +75,28 @@ class SampleUpdate(BaseModel):
         Annotated[str, Field(min_length=2, max_length=40, pattern="^[A-Z][a-z]+$")] | MISSING
     ) = MISSING
     a_text: Text | MISSING = MISSING
-    an_integer: Annotated[int, Field(strict=True, ge=1, le=10)] | MISSING = MISSING
+    an_integer: Annotated[int, Field(strict=True, ge=1, le=10), IntegralFloatAsInt] | MISSING = (
+        MISSING
+    )
     a_bigint: (
-        Annotated[int, Field(strict=True, ge=-9223372036854775808, le=9223372036854775807)]
+        Annotated[
+            int, Field(strict=True, ge=-9007199254740991, le=9007199254740991), IntegralFloatAsInt
+        ]
         | MISSING
         | None
     ) = MISSING
-    a_float: Annotated[float, Field(ge=0.5, le=99.5, allow_inf_nan=False)] | MISSING = MISSING
+    a_float: (
+        Annotated[float, Field(strict=True, ge=0.5, le=99.5, allow_inf_nan=False)] | MISSING
+    ) = MISSING
     a_decimal: (
         Annotated[
             Decimal,
             Field(max_digits=10, decimal_places=2, ge=0, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number", "minimum": 0},
+                        {"type": "number", "minimum": 0, "maximum": 99999999.99},
                         {
                             "type": "string",
                             "maxLength": 12,
@@ -91,8 +109,8 @@ class SampleUpdate(BaseModel):
         ]
         | MISSING
     ) = MISSING
-    a_boolean: bool | MISSING = MISSING
-    a_date: date | MISSING = MISSING
+    a_boolean: StrictBool | MISSING = MISSING
+    a_date: IsoDate | MISSING = MISSING
     a_datetime: UtcDatetime | MISSING | None = MISSING
     a_time: time | MISSING | None = MISSING
     a_uuid: uuid.UUID | MISSING | None = MISSING
@@ -140,4 +158,4 @@ class SampleRead(BaseModel):
 class SampleListParams(ListParams):
     """Query parameters of `GET /samples`."""
 
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None

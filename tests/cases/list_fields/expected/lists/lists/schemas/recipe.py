@@ -8,14 +8,14 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from lists.core.pagination import InList, ListParams, sort_by
 from lists.core.relations import ItemValues
-from lists.core.types import NO_NUL, UtcDatetime
+from lists.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 from lists.enums import RecipeDaysItem
 
 
 class Ingredients(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    grams: Annotated[int, Field(strict=True, ge=0, le=2147483647)]
+    grams: Annotated[int, Field(strict=True, ge=0, le=2147483647), IntegralFloatAsInt]
 
 
 class IngredientsRead(BaseModel):
@@ -81,7 +81,7 @@ class RecipeListParams(ListParams):
     """Query parameters of `GET /recipes`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class AuthorCreate(BaseModel):
@@ -44,6 +44,10 @@ class AuthorUpdate(BaseModel):
     name: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")] = None
 
 
+class AuthorId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991)]
+
+
 class BookCreate(BaseModel):
     """
     Body of `POST /books`.
@@ -53,7 +57,7 @@ class BookCreate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")]
-    author_ids: Annotated[list[int] | None, Field(max_length=1000, title="Author Ids")] = None
+    author_ids: Annotated[list[AuthorId] | None, Field(max_length=1000, title="Author Ids")] = None
 
 
 class BookRead(BaseModel):
@@ -81,7 +85,7 @@ class BookUpdate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")] = None
-    author_ids: Annotated[list[int] | None, Field(max_length=1000, title="Author Ids")] = None
+    author_ids: Annotated[list[AuthorId] | None, Field(max_length=1000, title="Author Ids")] = None
 
 
 class EmptyEnvelope(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from library.core.pagination import InList, ListParams, SearchText, sort_by
-from library.core.types import NO_NUL, UtcDatetime
+from library.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class AuthorCreate(BaseModel):
@@ -42,7 +42,7 @@ class AuthorListParams(ListParams):
 
     sort: str | None = sort_by("created_at", "updated_at")
     q: SearchText = None
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from library.core.pagination import InList, ListParams, sort_by
 from library.core.relations import include_by, only_if_included
-from library.core.types import NO_NUL, UtcDatetime
+from library.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from library.schemas.author import AuthorRead
@@ -20,7 +20,7 @@ class BookCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    author_ids: Annotated[list[int], Field(max_length=1000)] = Field(default_factory=list)
+    author_ids: Annotated[list[IdInput], Field(max_length=1000)] = Field(default_factory=list)
 
 
 class BookUpdate(BaseModel):
@@ -29,7 +29,7 @@ class BookUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    author_ids: Annotated[list[int], Field(max_length=1000)] | MISSING = MISSING
+    author_ids: Annotated[list[IdInput], Field(max_length=1000)] | MISSING = MISSING
 
 
 class BookRead(BaseModel):
@@ -53,7 +53,7 @@ class BookListParams(ListParams):
 
     include: str | None = include_by("authors")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

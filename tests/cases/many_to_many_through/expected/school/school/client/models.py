@@ -69,8 +69,8 @@ class EnrollmentCreate(BaseModel):
         extra="forbid",
     )
     grade: Annotated[Grade | None, Field(title="Grade")] = None
-    student_id: Annotated[int, Field(title="Student Id")]
-    course_id: Annotated[int, Field(title="Course Id")]
+    student_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Student Id")]
+    course_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Course Id")]
 
 
 class EnrollmentUpdate(BaseModel):
@@ -82,8 +82,8 @@ class EnrollmentUpdate(BaseModel):
         extra="forbid",
     )
     grade: Annotated[Grade | None, Field(title="Grade")] = None
-    student_id: Annotated[int | None, Field(title="Student Id")] = None
-    course_id: Annotated[int | None, Field(title="Course Id")] = None
+    student_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Student Id")] = None
+    course_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Course Id")] = None
 
 
 class EnvelopeCourseRead(BaseModel):

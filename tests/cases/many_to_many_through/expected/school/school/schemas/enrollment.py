@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from school.core.pagination import InList, ListParams, sort_by
 from school.core.relations import include_by, only_if_included
-from school.core.types import NO_NUL, UtcDatetime
+from school.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from school.schemas.course import CourseRead
@@ -21,8 +21,8 @@ class EnrollmentCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grade: Annotated[str, Field(max_length=2, pattern=NO_NUL)] | None = None
-    student_id: int
-    course_id: int
+    student_id: IdInput
+    course_id: IdInput
 
 
 class EnrollmentUpdate(BaseModel):
@@ -31,8 +31,8 @@ class EnrollmentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     grade: Annotated[str, Field(max_length=2, pattern=NO_NUL)] | MISSING | None = MISSING
-    student_id: int | MISSING = MISSING
-    course_id: int | MISSING = MISSING
+    student_id: IdInput | MISSING = MISSING
+    course_id: IdInput | MISSING = MISSING
 
 
 class EnrollmentRead(BaseModel):
@@ -58,7 +58,7 @@ class EnrollmentListParams(ListParams):
 
     include: str | None = include_by("student", "course")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

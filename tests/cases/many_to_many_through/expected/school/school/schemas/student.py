@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from school.core.pagination import InList, ListParams, sort_by
 from school.core.relations import include_by, only_if_included
-from school.core.types import NO_NUL, UtcDatetime
+from school.core.types import NO_NUL, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from school.schemas.course import CourseRead
@@ -50,7 +50,7 @@ class StudentListParams(ListParams):
 
     include: str | None = include_by("courses")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from places.core.pagination import InList, ListParams, sort_by
-from places.core.types import NO_NUL, UtcDatetime
+from places.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class Address(BaseModel):
@@ -58,7 +58,7 @@ class VenueListParams(ListParams):
     """Query parameters of `GET /venues`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class EmptyEnvelope(BaseModel):
@@ -83,6 +83,10 @@ class PageMeta(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
+class ParentId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Parent Id")]
+
+
 class ReplyCreate(BaseModel):
     """
     Body of `POST /replies`.
@@ -92,7 +96,7 @@ class ReplyCreate(BaseModel):
         extra="forbid",
     )
     body: Annotated[str, Field(max_length=65535, pattern="^[^\\x00]*$", title="Body")]
-    parent_id: Annotated[int | None, Field(title="Parent Id")] = None
+    parent_id: Annotated[ParentId | None, Field(title="Parent Id")] = None
 
 
 class ReplyUpdate(BaseModel):
@@ -104,7 +108,11 @@ class ReplyUpdate(BaseModel):
         extra="forbid",
     )
     body: Annotated[str | None, Field(max_length=65535, pattern="^[^\\x00]*$", title="Body")] = None
-    parent_id: Annotated[int | None, Field(title="Parent Id")] = None
+    parent_id: Annotated[ParentId | None, Field(title="Parent Id")] = None
+
+
+class PinnedReplyId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991, title="Pinned Reply Id")]
 
 
 class ThreadCreate(BaseModel):
@@ -116,7 +124,7 @@ class ThreadCreate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")]
-    pinned_reply_id: Annotated[int | None, Field(title="Pinned Reply Id")] = None
+    pinned_reply_id: Annotated[PinnedReplyId | None, Field(title="Pinned Reply Id")] = None
 
 
 class ThreadUpdate(BaseModel):
@@ -128,7 +136,7 @@ class ThreadUpdate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")] = None
-    pinned_reply_id: Annotated[int | None, Field(title="Pinned Reply Id")] = None
+    pinned_reply_id: Annotated[PinnedReplyId | None, Field(title="Pinned Reply Id")] = None
 
 
 class EnvelopeHealthStatus(BaseModel):

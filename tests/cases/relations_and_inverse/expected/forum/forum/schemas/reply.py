@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from forum.core.pagination import InList, ListParams, sort_by
 from forum.core.relations import include_by, only_if_included
-from forum.core.types import Text, UtcDatetime
+from forum.core.types import IdInput, IdQuery, Text, UtcDatetime
 
 if TYPE_CHECKING:
     from forum.schemas.thread import ThreadRead
@@ -20,7 +20,7 @@ class ReplyCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Text
-    parent_id: int | None = None
+    parent_id: IdInput | None = None
 
 
 class ReplyUpdate(BaseModel):
@@ -29,7 +29,7 @@ class ReplyUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     body: Text | MISSING = MISSING
-    parent_id: int | MISSING | None = MISSING
+    parent_id: IdInput | MISSING | None = MISSING
 
 
 class ReplyRead(BaseModel):
@@ -54,7 +54,7 @@ class ReplyListParams(ListParams):
 
     include: str | None = include_by("parent", "thread")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from forum.core.pagination import InList, ListParams, sort_by
 from forum.core.relations import include_by, only_if_included
-from forum.core.types import NO_NUL, UtcDatetime
+from forum.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from forum.schemas.reply import ReplyRead
@@ -20,7 +20,7 @@ class ThreadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    pinned_reply_id: int | None = None
+    pinned_reply_id: IdInput | None = None
 
 
 class ThreadUpdate(BaseModel):
@@ -29,7 +29,7 @@ class ThreadUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    pinned_reply_id: int | MISSING | None = MISSING
+    pinned_reply_id: IdInput | MISSING | None = MISSING
 
 
 class ThreadRead(BaseModel):
@@ -56,7 +56,7 @@ class ThreadListParams(ListParams):
 
     include: str | None = include_by("replies", "pinned_reply")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

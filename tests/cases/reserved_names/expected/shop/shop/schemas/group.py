@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from shop.core.pagination import InList, ListParams, sort_by
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 
 class GroupCreate(BaseModel):
@@ -18,7 +18,9 @@ class GroupCreate(BaseModel):
     from_: Annotated[
         Annotated[str, Field(max_length=255, pattern=NO_NUL)], Field(validation_alias="from")
     ]
-    select: Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647)] = 0
+    select: Annotated[
+        int, Field(strict=True, ge=-2147483648, le=2147483647), IntegralFloatAsInt
+    ] = 0
 
 
 class GroupUpdate(BaseModel):
@@ -30,7 +32,10 @@ class GroupUpdate(BaseModel):
         Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING,
         Field(validation_alias="from"),
     ] = MISSING
-    select: Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647)] | MISSING = MISSING
+    select: (
+        Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647), IntegralFloatAsInt]
+        | MISSING
+    ) = MISSING
 
 
 class GroupRead(BaseModel):
@@ -49,7 +54,7 @@ class GroupListParams(ListParams):
     """Query parameters of `GET /groups`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field, JsonValue
 
 from shop.core.pagination import InList, ListParams, sort_by
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class OrderCreate(BaseModel):
@@ -68,7 +68,7 @@ class OrderListParams(ListParams):
     """Query parameters of `GET /orders`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

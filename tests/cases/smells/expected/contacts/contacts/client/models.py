@@ -72,7 +72,7 @@ class ContactCreate(BaseModel):
     ]
     address_line_2: Annotated[AddressLine2 | None, Field(title="Address Line 2")] = None
     company_name: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Company Name")]
-    company_id: Annotated[int, Field(title="Company Id")]
+    company_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Company Id")]
 
 
 class ContactRead(BaseModel):
@@ -116,7 +116,7 @@ class ContactUpdate(BaseModel):
     company_name: Annotated[
         str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Company Name")
     ] = None
-    company_id: Annotated[int | None, Field(title="Company Id")] = None
+    company_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Company Id")] = None
 
 
 class EmptyEnvelope(BaseModel):

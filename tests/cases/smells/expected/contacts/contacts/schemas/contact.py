@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from contacts.core.pagination import InList, ListParams, sort_by
 from contacts.core.relations import include_by, only_if_included
-from contacts.core.types import NO_NUL, UtcDatetime
+from contacts.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from contacts.schemas.company import CompanyRead
@@ -25,7 +25,7 @@ class ContactCreate(BaseModel):
     address_line_1: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
     address_line_2: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | None = None
     company_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    company_id: int
+    company_id: IdInput
 
 
 class ContactUpdate(BaseModel):
@@ -39,7 +39,7 @@ class ContactUpdate(BaseModel):
     address_line_1: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
     address_line_2: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING | None = MISSING
     company_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    company_id: int | MISSING = MISSING
+    company_id: IdInput | MISSING = MISSING
 
 
 class ContactRead(BaseModel):
@@ -68,7 +68,7 @@ class ContactListParams(ListParams):
 
     include: str | None = include_by("company")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -129,7 +129,7 @@ class ProjectCreate(BaseModel):
         extra="forbid",
     )
     name: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")]
-    organization_id: Annotated[int, Field(title="Organization Id")]
+    organization_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Organization Id")]
 
 
 class ProjectRead(BaseModel):
@@ -157,7 +157,9 @@ class ProjectUpdate(BaseModel):
         extra="forbid",
     )
     name: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")] = None
-    organization_id: Annotated[int | None, Field(title="Organization Id")] = None
+    organization_id: Annotated[
+        int | None, Field(ge=1, le=9007199254740991, title="Organization Id")
+    ] = None
 
 
 class RefreshRequest(BaseModel):
@@ -180,7 +182,7 @@ class TaskCreate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")]
-    project_id: Annotated[int, Field(title="Project Id")]
+    project_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Project Id")]
 
 
 class TaskRead(BaseModel):
@@ -208,7 +210,7 @@ class TaskUpdate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")] = None
-    project_id: Annotated[int | None, Field(title="Project Id")] = None
+    project_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Project Id")] = None
 
 
 class TokenPair(BaseModel):
@@ -251,7 +253,9 @@ class UserUpdate(BaseModel):
         str | None, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")
     ] = None
     role: UserRole | None = None
-    organization_id: Annotated[int | None, Field(title="Organization Id")] = None
+    organization_id: Annotated[
+        int | None, Field(ge=1, le=9007199254740991, title="Organization Id")
+    ] = None
 
 
 class EnvelopeHealthStatus(BaseModel):
@@ -351,7 +355,7 @@ class UserCreate(BaseModel):
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
     role: UserRole | None = None
-    organization_id: Annotated[int, Field(title="Organization Id")]
+    organization_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Organization Id")]
 
 
 class UserRead(BaseModel):

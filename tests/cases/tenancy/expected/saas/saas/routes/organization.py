@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import Envelope, error_responses
 from saas.core.permissions import read_context
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.models.organization import Organization
 from saas.schemas.organization import OrganizationRead, OrganizationUpdate
 from saas.services import organization as service
@@ -23,7 +23,7 @@ CachedRow = Annotated[
 
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
 ) -> Envelope[OrganizationRead]:
     """Read a organization."""
     organization = await service.get_organization(session, principal, id=id)
@@ -34,7 +34,7 @@ async def get_organization(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: OrganizationUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
     organization = await service.update_organization(session, principal, id=id, data=data)

@@ -15,7 +15,7 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.models.project import Project
 from saas.schemas.project import (
     ProjectCreate,
@@ -40,7 +40,7 @@ CachedRow = Annotated[
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_projects(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[ProjectListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[ProjectRead]:
@@ -60,7 +60,7 @@ async def create_project(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: ProjectCreate,
 ) -> Envelope[ProjectRead]:
     """Create a project."""
@@ -73,7 +73,7 @@ async def create_project(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_project(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[ProjectReadParams, Query()],
     cache: CachedRow,
@@ -87,7 +87,7 @@ async def get_project(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_project(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: ProjectUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: ProjectUpdate
 ) -> Envelope[ProjectRead]:
     """Change some fields of a project."""
     project = await service.update_project(session, principal, id=id, data=data)
@@ -97,7 +97,7 @@ async def update_project(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_project(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a project."""
     await service.delete_project(session, principal, id=id)

@@ -15,7 +15,7 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.models.task import Task
 from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskReadParams, TaskUpdate
 from saas.services import task as service
@@ -32,7 +32,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TaskRead], Task, 
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_tasks(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[TaskListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[TaskRead]:
@@ -52,7 +52,7 @@ async def create_task(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: TaskCreate,
 ) -> Envelope[TaskRead]:
     """Create a task."""
@@ -65,7 +65,7 @@ async def create_task(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_task(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[TaskReadParams, Query()],
     cache: CachedRow,
@@ -79,7 +79,7 @@ async def get_task(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: TaskUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: TaskUpdate
 ) -> Envelope[TaskRead]:
     """Change some fields of a task."""
     task = await service.update_task(session, principal, id=id, data=data)
@@ -89,7 +89,7 @@ async def update_task(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_task(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a task."""
     await service.delete_task(session, principal, id=id)

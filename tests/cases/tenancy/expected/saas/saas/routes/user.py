@@ -15,7 +15,7 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import IdPath, OptionalPrincipalDep, SessionDep
+from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
 from saas.models.user import User
 from saas.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from saas.services import user as service
@@ -32,7 +32,7 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, 
 @router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
 async def list_users(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     params: Annotated[UserListParams, Query()],
     cache: CachedList,
 ) -> ListEnvelope[UserRead]:
@@ -52,7 +52,7 @@ async def create_user(
     request: Request,
     response: Response,
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
@@ -65,7 +65,7 @@ async def create_user(
 @router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
 async def get_user(
     session: SessionDep,
-    principal: OptionalPrincipalDep,
+    principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[UserReadParams, Query()],
     cache: CachedRow,
@@ -79,7 +79,7 @@ async def get_user(
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, data: UserUpdate
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
     user = await service.update_user(session, principal, id=id, data=data)
@@ -89,7 +89,7 @@ async def update_user(
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
 async def delete_user(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath
+    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
 ) -> EmptyEnvelope:
     """Delete a user."""
     await service.delete_user(session, principal, id=id)

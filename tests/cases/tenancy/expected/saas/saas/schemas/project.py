@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
 from saas.core.relations import include_by, only_if_included
-from saas.core.types import NO_NUL, UtcDatetime
+from saas.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from saas.schemas.organization import OrganizationRead
@@ -20,7 +20,7 @@ class ProjectCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    organization_id: int
+    organization_id: IdInput
 
 
 class ProjectUpdate(BaseModel):
@@ -29,7 +29,7 @@ class ProjectUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    organization_id: int | MISSING = MISSING
+    organization_id: IdInput | MISSING = MISSING
 
 
 class ProjectRead(BaseModel):
@@ -55,7 +55,7 @@ class ProjectListParams(ListParams):
 
     include: str | None = include_by("organization")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
 from saas.core.relations import include_by, only_if_included
-from saas.core.types import NO_NUL, UtcDatetime
+from saas.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from saas.schemas.project import ProjectRead
@@ -20,7 +20,7 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    project_id: int
+    project_id: IdInput
 
 
 class TaskUpdate(BaseModel):
@@ -29,7 +29,7 @@ class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    project_id: int | MISSING = MISSING
+    project_id: IdInput | MISSING = MISSING
 
 
 class TaskRead(BaseModel):
@@ -53,7 +53,7 @@ class TaskListParams(ListParams):
 
     include: str | None = include_by("project")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
 from saas.core.relations import include_by, only_if_included
-from saas.core.types import NO_NUL, UtcDatetime
+from saas.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 from saas.enums import UserRole
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ class UserCreate(BaseModel):
     email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     role: UserRole = UserRole.MEMBER
-    organization_id: int
+    organization_id: IdInput
 
 
 class UserUpdate(BaseModel):
@@ -36,7 +36,7 @@ class UserUpdate(BaseModel):
     ) = MISSING
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)] | MISSING = MISSING
     role: UserRole | MISSING = MISSING
-    organization_id: int | MISSING = MISSING
+    organization_id: IdInput | MISSING = MISSING
 
 
 class UserRead(BaseModel):
@@ -63,7 +63,7 @@ class UserListParams(ListParams):
 
     include: str | None = include_by("organization")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -126,7 +126,7 @@ class OrderCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    customer_id: Annotated[int, Field(title="Customer Id")]
+    customer_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Customer Id")]
 
 
 class OrderLineCreate(BaseModel):
@@ -138,8 +138,8 @@ class OrderLineCreate(BaseModel):
         extra="forbid",
     )
     quantity: Annotated[int, Field(ge=1, le=2147483647, title="Quantity")]
-    order_id: Annotated[int, Field(title="Order Id")]
-    product_id: Annotated[int, Field(title="Product Id")]
+    order_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Order Id")]
+    product_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Product Id")]
 
 
 class OrderLineUpdate(BaseModel):
@@ -151,8 +151,8 @@ class OrderLineUpdate(BaseModel):
         extra="forbid",
     )
     quantity: Annotated[int | None, Field(ge=1, le=2147483647, title="Quantity")] = None
-    order_id: Annotated[int | None, Field(title="Order Id")] = None
-    product_id: Annotated[int | None, Field(title="Product Id")] = None
+    order_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Order Id")] = None
+    product_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Product Id")] = None
 
 
 class OrderRead(BaseModel):
@@ -179,7 +179,7 @@ class OrderUpdate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    customer_id: Annotated[int | None, Field(title="Customer Id")] = None
+    customer_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Customer Id")] = None
 
 
 class PageMeta(BaseModel):
@@ -195,7 +195,11 @@ class PageMeta(BaseModel):
     total: Annotated[int, Field(title="Total")]
 
 
-class Price(RootModel[str]):
+class Price(RootModel[float]):
+    root: Annotated[float, Field(ge=-99999999.99, le=99999999.99, title="Price")]
+
+
+class Price1(RootModel[str]):
     root: Annotated[str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
 
 
@@ -208,7 +212,7 @@ class ProductCreate(BaseModel):
         extra="forbid",
     )
     name: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")]
-    price: Annotated[float | Price, Field(title="Price")]
+    price: Annotated[Price | Price1, Field(title="Price")]
 
 
 class ProductRead(BaseModel):
@@ -226,6 +230,14 @@ class ProductRead(BaseModel):
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
 
 
+class Price2(RootModel[float]):
+    root: Annotated[float, Field(ge=-99999999.99, le=99999999.99, title="Price")]
+
+
+class Price3(RootModel[str]):
+    root: Annotated[str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
+
+
 class ProductUpdate(BaseModel):
     """
     Body of `PATCH /products/{id}`: only the fields sent are changed.
@@ -235,7 +247,7 @@ class ProductUpdate(BaseModel):
         extra="forbid",
     )
     name: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")] = None
-    price: Annotated[float | Price | None, Field(title="Price")] = None
+    price: Annotated[Price2 | Price3 | None, Field(title="Price")] = None
 
 
 class EnvelopeHealthStatus(BaseModel):

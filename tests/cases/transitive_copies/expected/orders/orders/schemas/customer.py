@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from orders.core.pagination import InList, ListParams, sort_by
-from orders.core.types import UtcDatetime
+from orders.core.types import IdQuery, UtcDatetime
 
 
 class CustomerCreate(BaseModel):
@@ -43,7 +43,7 @@ class CustomerListParams(ListParams):
     """Query parameters of `GET /customers`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from orders.core.pagination import InList, ListParams, sort_by
 from orders.core.relations import include_by, only_if_included
-from orders.core.types import UtcDatetime
+from orders.core.types import IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from orders.schemas.customer import CustomerRead
@@ -19,7 +19,7 @@ class OrderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int
+    customer_id: IdInput
 
 
 class OrderUpdate(BaseModel):
@@ -27,7 +27,7 @@ class OrderUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: int | MISSING = MISSING
+    customer_id: IdInput | MISSING = MISSING
 
 
 class OrderRead(BaseModel):
@@ -51,7 +51,7 @@ class OrderListParams(ListParams):
 
     include: str | None = include_by("customer")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -9,7 +9,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from orders.core.pagination import InList, ListParams, sort_by
 from orders.core.relations import include_by, only_if_included
-from orders.core.types import UtcDatetime
+from orders.core.types import IdInput, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 if TYPE_CHECKING:
     from orders.schemas.order import OrderRead
@@ -21,9 +21,9 @@ class OrderLineCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: Annotated[int, Field(strict=True, ge=1, le=2147483647)]
-    order_id: int
-    product_id: int
+    quantity: Annotated[int, Field(strict=True, ge=1, le=2147483647), IntegralFloatAsInt]
+    order_id: IdInput
+    product_id: IdInput
 
 
 class OrderLineUpdate(BaseModel):
@@ -31,9 +31,11 @@ class OrderLineUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quantity: Annotated[int, Field(strict=True, ge=1, le=2147483647)] | MISSING = MISSING
-    order_id: int | MISSING = MISSING
-    product_id: int | MISSING = MISSING
+    quantity: (
+        Annotated[int, Field(strict=True, ge=1, le=2147483647), IntegralFloatAsInt] | MISSING
+    ) = MISSING
+    order_id: IdInput | MISSING = MISSING
+    product_id: IdInput | MISSING = MISSING
 
 
 class OrderLineRead(BaseModel):
@@ -60,7 +62,7 @@ class OrderLineListParams(ListParams):
 
     include: str | None = include_by("order", "product")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field, WithJsonSchema
 
 from orders.core.pagination import InList, ListParams, sort_by
-from orders.core.types import NO_NUL, UtcDatetime
+from orders.core.types import NO_NUL, IdQuery, UtcDatetime, rounded_to_scale
 
 
 class ProductCreate(BaseModel):
@@ -20,10 +20,11 @@ class ProductCreate(BaseModel):
     price: Annotated[
         Decimal,
         Field(max_digits=10, decimal_places=2, allow_inf_nan=False),
+        rounded_to_scale(2),
         WithJsonSchema(
             {
                 "anyOf": [
-                    {"type": "number"},
+                    {"type": "number", "minimum": -99999999.99, "maximum": 99999999.99},
                     {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
                 ]
             },
@@ -42,10 +43,11 @@ class ProductUpdate(BaseModel):
         Annotated[
             Decimal,
             Field(max_digits=10, decimal_places=2, allow_inf_nan=False),
+            rounded_to_scale(2),
             WithJsonSchema(
                 {
                     "anyOf": [
-                        {"type": "number"},
+                        {"type": "number", "minimum": -99999999.99, "maximum": 99999999.99},
                         {
                             "type": "string",
                             "maxLength": 12,
@@ -76,7 +78,7 @@ class ProductListParams(ListParams):
     """Query parameters of `GET /products`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from notes.core.pagination import InList, ListParams, sort_by
-from notes.core.types import NO_NUL, UtcDatetime
+from notes.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 
 
 class NoteCreate(BaseModel):
@@ -16,7 +16,7 @@ class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=50, pattern=NO_NUL)]
-    priority: Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647)]
+    priority: Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647), IntegralFloatAsInt]
 
 
 class NoteUpdate(BaseModel):
@@ -25,7 +25,10 @@ class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=50, pattern=NO_NUL)] | MISSING = MISSING
-    priority: Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647)] | MISSING = MISSING
+    priority: (
+        Annotated[int, Field(strict=True, ge=-2147483648, le=2147483647), IntegralFloatAsInt]
+        | MISSING
+    ) = MISSING
 
 
 class NoteRead(BaseModel):
@@ -44,7 +47,7 @@ class NoteListParams(ListParams):
     """Query parameters of `GET /notes`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

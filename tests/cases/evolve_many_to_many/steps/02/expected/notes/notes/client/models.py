@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 
 
 class EmptyEnvelope(BaseModel):
@@ -106,6 +106,10 @@ class LabelUpdate(BaseModel):
     name: Annotated[str | None, Field(max_length=40, pattern="^[^\\x00]*$", title="Name")] = None
 
 
+class LabelId(RootModel[int]):
+    root: Annotated[int, Field(ge=1, le=9007199254740991)]
+
+
 class NoteCreate(BaseModel):
     """
     Body of `POST /notes`.
@@ -115,7 +119,7 @@ class NoteCreate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str, Field(max_length=100, pattern="^[^\\x00]*$", title="Title")]
-    label_ids: Annotated[list[int] | None, Field(max_length=1000, title="Label Ids")] = None
+    label_ids: Annotated[list[LabelId] | None, Field(max_length=1000, title="Label Ids")] = None
 
 
 class NoteRead(BaseModel):
@@ -143,7 +147,7 @@ class NoteUpdate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str | None, Field(max_length=100, pattern="^[^\\x00]*$", title="Title")] = None
-    label_ids: Annotated[list[int] | None, Field(max_length=1000, title="Label Ids")] = None
+    label_ids: Annotated[list[LabelId] | None, Field(max_length=1000, title="Label Ids")] = None
 
 
 class PageMeta(BaseModel):

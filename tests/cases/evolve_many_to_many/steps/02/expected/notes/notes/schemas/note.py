@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from notes.core.pagination import InList, ListParams, sort_by
 from notes.core.relations import include_by, only_if_included
-from notes.core.types import NO_NUL, UtcDatetime
+from notes.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from notes.schemas.label import LabelRead
@@ -20,7 +20,7 @@ class NoteCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=100, pattern=NO_NUL)]
-    label_ids: Annotated[list[int], Field(max_length=1000)] = Field(default_factory=list)
+    label_ids: Annotated[list[IdInput], Field(max_length=1000)] = Field(default_factory=list)
 
 
 class NoteUpdate(BaseModel):
@@ -29,7 +29,7 @@ class NoteUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=100, pattern=NO_NUL)] | MISSING = MISSING
-    label_ids: Annotated[list[int], Field(max_length=1000)] | MISSING = MISSING
+    label_ids: Annotated[list[IdInput], Field(max_length=1000)] | MISSING = MISSING
 
 
 class NoteRead(BaseModel):
@@ -53,7 +53,7 @@ class NoteListParams(ListParams):
 
     include: str | None = include_by("labels")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

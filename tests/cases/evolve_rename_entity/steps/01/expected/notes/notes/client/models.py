@@ -128,7 +128,7 @@ class RemarkCreate(BaseModel):
         extra="forbid",
     )
     text: Annotated[str, Field(max_length=200, pattern="^[^\\x00]*$", title="Text")]
-    note_id: Annotated[int, Field(title="Note Id")]
+    note_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Note Id")]
 
 
 class RemarkRead(BaseModel):
@@ -156,7 +156,7 @@ class RemarkUpdate(BaseModel):
         extra="forbid",
     )
     text: Annotated[str | None, Field(max_length=200, pattern="^[^\\x00]*$", title="Text")] = None
-    note_id: Annotated[int | None, Field(title="Note Id")] = None
+    note_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Note Id")] = None
 
 
 class EnvelopeHealthStatus(BaseModel):

@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from notes.core.pagination import InList, ListParams, sort_by
 from notes.core.relations import include_by, only_if_included
-from notes.core.types import NO_NUL, UtcDatetime
+from notes.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from notes.schemas.memo import MemoRead
@@ -20,7 +20,7 @@ class RemarkCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[str, Field(max_length=200, pattern=NO_NUL)]
-    note_id: int
+    note_id: IdInput
 
 
 class RemarkUpdate(BaseModel):
@@ -29,7 +29,7 @@ class RemarkUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | MISSING = MISSING
-    note_id: int | MISSING = MISSING
+    note_id: IdInput | MISSING = MISSING
 
 
 class RemarkRead(BaseModel):
@@ -53,7 +53,7 @@ class RemarkListParams(ListParams):
 
     include: str | None = include_by("note")
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

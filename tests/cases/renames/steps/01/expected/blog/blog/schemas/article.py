@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from blog.core.pagination import InList, ListParams, sort_by
-from blog.core.types import NO_NUL, Text, UtcDatetime
+from blog.core.types import NO_NUL, IdQuery, Text, UtcDatetime
 
 
 class ArticleCreate(BaseModel):
@@ -44,7 +44,7 @@ class ArticleListParams(ListParams):
     """Query parameters of `GET /articles`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

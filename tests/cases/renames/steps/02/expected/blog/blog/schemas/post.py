@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import MISSING, BaseModel, ConfigDict, Field
 
 from blog.core.pagination import InList, ListParams, sort_by
-from blog.core.types import NO_NUL, Text, UtcDatetime
+from blog.core.types import NO_NUL, IdQuery, Text, UtcDatetime
 from blog.enums import PostStatus
 
 
@@ -48,7 +48,7 @@ class PostListParams(ListParams):
     """Query parameters of `GET /posts`."""
 
     sort: str | None = sort_by("created_at", "updated_at")
-    id__in: InList[int] | None = None
+    id__in: InList[IdQuery] | None = None
     created_at: UtcDatetime | None = None
     created_at__gte: UtcDatetime | None = None
     created_at__lte: UtcDatetime | None = None

@@ -1,0 +1,182 @@
+"""Fuzz emitter: the Schemathesis run of a generated project.
+
+Three files: `schemathesis.toml` (checks, phases, seed and example counts), `wfc-auth.json` (a Web
+Fuzzing Commons auth document: how to sign in, two users per role, all of them peers) and
+`tests/test_schemathesis.py`, which creates those users in a database of its own and runs every
+check against the app in process, the stateful phase included.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from generator import ir
+from generator.emit.base import RenderedFile, header, render
+from generator.emit.imports import Import, render_imports
+from generator.emit.tests import creatable
+
+# One seed for every run: a failure found once is found again, on any machine.
+SEED = 20261206
+# Examples per operation and phase, and steps per stateful scenario: enough to reach every
+# operation with valid and invalid input, small enough for CI (see docs/fuzzing.md).
+MAX_EXAMPLES = 4
+STATEFUL_MAX_EXAMPLES = 12
+STATEFUL_MAX_STEPS = 8
+USERS_PER_ROLE = 2
+WFC_AUTH_FILE = "wfc-auth.json"
+# Statuses that reject a request: what Schemathesis expects for schema-violating input, plus
+# 413, which a body over MAX_BODY_SIZE gets before its contents are looked at.
+REJECTION_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429)
+# `error.details[].code` of the 422s the spec language prescribes for schema-valid input that
+# contradicts stored rows (core/relations.py): an unknown related id, a changed immutable field.
+STATE_DEPENDENT_CODES = ("immutable", "not_found")
+
+
+@dataclass(frozen=True)
+class FuzzUser:
+    """One entry of the WFC document: a user the test creates, holding one role."""
+
+    name: str
+    role: str
+    username: str
+
+
+def fuzz_users(project: ir.Project) -> list[FuzzUser]:
+    """Two users per role, least privileged role first: Schemathesis sends each operation as the
+    document's first user (its CLI moves an operation on to the next user when it is refused;
+    the pytest integration does not)."""
+    if project.auth is None:
+        return []
+    email = _username_is_email(project, project.auth)
+    users = []
+    for role in roles_by_privilege(project):
+        for number in range(1, USERS_PER_ROLE + 1):
+            name = f"{role.name}-{number}"
+            users.append(FuzzUser(name, role.name, f"{name}@example.com" if email else name))
+    return users
+
+
+def roles_by_privilege(project: ir.Project) -> list[ir.Role]:
+    """Roles ordered by how many roles they hold (themselves and what they inherit), then as
+    declared: a role comes after every role it inherits."""
+    order = {role.name: index for index, role in enumerate(project.roles)}
+    return sorted(project.roles, key=lambda r: (len(r.closure), order[r.name]))
+
+
+def _username_is_email(project: ir.Project, auth: ir.Auth) -> bool:
+    user = project.entity(auth.user_entity)
+    field = next((f for f in user.fields if f.name == auth.username_field), None)
+    return field is not None and field.type.kind == "email"
+
+
+def wfc_document(project: ir.Project, password: str) -> dict[str, Any]:
+    """The WFC auth document: each user signs in at `POST <base>/auth/login` and sends the
+    access token as a bearer token."""
+    assert project.auth is not None
+    prefix = "" if project.api.base_path == "/" else project.api.base_path
+    template = {
+        "loginEndpointAuth": {
+            "endpoint": f"{prefix}/auth/login",
+            "verb": "POST",
+            "contentType": "application/json",
+            "token": {
+                "extractFrom": "body",
+                "extractSelector": "/data/access_token",
+                "sendIn": "header",
+                "sendName": "Authorization",
+                "sendTemplate": "Bearer {token}",
+            },
+        }
+    }
+    entries = [
+        {
+            "name": user.name,
+            "loginEndpointAuth": {
+                "payloadUserPwd": {
+                    "username": user.username,
+                    "usernameField": project.auth.username_field,
+                    "password": password,
+                    "passwordField": project.auth.password_field,
+                }
+            },
+        }
+        for user in fuzz_users(project)
+    ]
+    return {"schemaVersion": "0.2.0", "authTemplate": template, "auth": entries}
+
+
+def signs_in(project: ir.Project) -> bool:
+    """True when the test can create users and sign in as them."""
+    if project.auth is None:
+        return False
+    return creatable(project, project.entity(project.auth.user_entity))
+
+
+# The password of every user the generated tests create (tests/conftest.py's TEST_PASSWORD).
+TEST_PASSWORD = "correct horse battery staple 42"  # nosec B105
+
+
+def test_imports(package: str, signing_in: bool) -> str:
+    """The import block of tests/test_schemathesis.py."""
+    imports = {
+        Import("asyncio"),
+        Import("collections.abc", "Iterator"),
+        Import("typing", "Any"),
+        Import("hypothesis"),
+        Import("pytest"),
+        Import("schemathesis"),
+        Import("fastapi", "FastAPI"),
+        Import("schemathesis.config", "SchemathesisConfig"),
+        Import("schemathesis.openapi.checks", "RejectedPositiveData"),
+        Import("schemathesis.specs.openapi.checks", "positive_data_acceptance"),
+        Import("schemathesis.specs.openapi.schemas", "OpenApiSchema"),
+        Import("sqlalchemy", "pool"),
+        Import(f"{package}.core.config", "Settings"),
+        Import(f"{package}.main", "create_app"),
+        Import("tests.conftest", "PROJECT_DIR"),
+        Import("tests.conftest", "settings_for"),
+        Import("tests.conftest", "upgrade_to_head"),
+        # Renamed: pytest would try to collect a `Test...` class in this module.
+        Import("tests.conftest", "TestDatabase", "Database"),
+    }
+    if signing_in:
+        imports |= {
+            Import("json"),
+            Import("tests.conftest", "TEST_PASSWORD"),
+            Import("tests.conftest", "Users"),
+        }
+    return render_imports(imports, package)
+
+
+def emit(project: ir.Project) -> list[RenderedFile]:
+    """schemathesis.toml, tests/test_schemathesis.py and, when users can sign in, the WFC file."""
+    package = project.api.name
+    users = fuzz_users(project) if signs_in(project) else []
+    context = {
+        "header": header(project),
+        "imports": test_imports(package, bool(users)),
+        "seed": SEED,
+        "max_examples": MAX_EXAMPLES,
+        "stateful_max_examples": STATEFUL_MAX_EXAMPLES,
+        "stateful_max_steps": STATEFUL_MAX_STEPS,
+        "rejection_statuses": ", ".join(str(s) for s in REJECTION_STATUSES),
+        "state_dependent_codes": ", ".join(json.dumps(c) for c in STATE_DEPENDENT_CODES),
+        "wfc_auth_file": WFC_AUTH_FILE if users else None,
+        "peers": ", ".join(json.dumps(u.name) for u in users),
+        "username_field": project.auth.username_field if project.auth else None,
+    }
+    files = [
+        RenderedFile(
+            f"{package}/schemathesis.toml", render("fuzz/schemathesis.toml.j2", **context)
+        ),
+        RenderedFile(
+            f"{package}/tests/test_schemathesis.py",
+            render("fuzz/test_schemathesis.py.j2", **context),
+        ),
+    ]
+    if users:
+        document = json.dumps(wfc_document(project, TEST_PASSWORD), indent=2) + "\n"
+        files.append(RenderedFile(f"{package}/{WFC_AUTH_FILE}", document))
+    return files

@@ -1,0 +1,135 @@
+"""The fuzz emitter: Schemathesis settings, the WFC auth document and who signs in, and the
+input rules the Schemathesis run holds the generated schemas to."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+import pytest
+from schemathesis.config import SchemathesisConfig
+from schemathesis.wfc.loader import load_from_dict
+
+from generator import ir
+from generator.emit import fuzz
+from generator.emit.entity_context import entity_context
+from generator.emit.layers import principal_parameters
+from generator.emit.schemas import decimal_json_schema
+from generator.pipeline import compile_specs
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@cache
+def example(name: str) -> ir.Project:
+    projects, diags = compile_specs(ROOT / "specs" / name)
+    assert not diags.has_errors
+    return projects[0]
+
+
+def files(project: ir.Project) -> dict[str, str]:
+    package = project.api.name
+    return {f.path.removeprefix(f"{package}/"): f.content for f in fuzz.emit(project)}
+
+
+def test_roles_come_least_privileged_first() -> None:
+    names = [role.name for role in fuzz.roles_by_privilege(example("blog"))]
+
+    assert names == ["user", "author", "editor", "admin"]
+
+
+def test_two_users_per_role_named_for_the_role() -> None:
+    users = fuzz.fuzz_users(example("blog"))
+
+    assert [(u.name, u.role, u.username) for u in users[:2]] == [
+        ("user-1", "user", "user-1@example.com"),
+        ("user-2", "user", "user-2@example.com"),
+    ]
+    assert users[-1].role == "admin"
+    assert len(users) == 2 * len(example("blog").roles)
+
+
+def test_the_wfc_document_is_one_schemathesis_loads() -> None:
+    document = json.loads(files(example("blog"))["wfc-auth.json"])
+
+    entries = load_from_dict(document)
+
+    assert [e.name for e in entries] == [u.name for u in fuzz.fuzz_users(example("blog"))]
+    login = entries[0].login_endpoint_auth
+    assert login is not None and login.endpoint == "/api/v1/auth/login"
+    assert login.credentials is not None and login.credentials.username_field == "email"
+    assert login.token is not None and login.token.send_template == "Bearer {token}"
+
+
+def test_every_wfc_user_is_a_peer() -> None:
+    emitted = files(example("blog"))
+    settings = tomllib.loads(emitted["schemathesis.toml"])
+    names = [entry["name"] for entry in json.loads(emitted["wfc-auth.json"])["auth"]]
+
+    assert settings["auth"]["wfc"] == {"path": "wfc-auth.json", "peers": names}
+
+
+@pytest.mark.parametrize("name", ["blog", "shop", "weather"])
+def test_the_settings_are_schemathesis_config(name: str) -> None:
+    text = files(example(name))["schemathesis.toml"]
+
+    config = SchemathesisConfig.from_str(text)
+
+    assert config.seed == fuzz.SEED
+    settings = tomllib.loads(text)
+    assert settings["checks"]["enabled"] is True
+    assert settings["checks"]["positive_data_acceptance"] == {"enabled": False}
+    assert 413 in settings["checks"]["negative_data_rejection"]["expected-statuses"]
+    assert all(settings["phases"][phase]["enabled"] for phase in settings["phases"])
+    assert set(settings["phases"]) == {"examples", "coverage", "fuzzing", "stateful"}
+
+
+@pytest.mark.parametrize("name", ["shop", "weather"])
+def test_no_wfc_file_without_users_the_test_can_create(name: str) -> None:
+    emitted = files(example(name))
+
+    assert "wfc-auth.json" not in emitted
+    assert "auth" not in tomllib.loads(emitted["schemathesis.toml"])
+    assert "create_users" not in emitted["tests/test_schemathesis.py"]
+
+
+def test_the_test_module_runs_both_phases_of_the_contract_check() -> None:
+    module = files(example("blog"))["tests/test_schemathesis.py"]
+
+    assert "@schema.parametrize()" in module
+    assert "as_state_machine()" in module
+    assert 'STATE_DEPENDENT_CODES = frozenset({"immutable", "not_found"})' in module
+
+
+def test_a_decimal_number_is_bounded_by_its_precision() -> None:
+    field = next(
+        f for e in example("weather").entities for f in e.fields if f.name == "rainfall_mm"
+    )
+
+    number, text = decimal_json_schema(field)["anyOf"]  # type: ignore[misc]
+
+    digits = (field.type.precision or 0) - (field.type.scale or 0)
+    assert number["maximum"] == float(10**digits - Decimal(1).scaleb(-(field.type.scale or 0)))
+    assert number["minimum"] == 0
+    assert text["type"] == "string"
+
+
+def test_only_public_operations_take_an_optional_principal() -> None:
+    project = example("blog")
+    post = next(e for e in project.entities if e.name == "post")
+
+    callers = principal_parameters(project, entity_context(project, post))
+
+    assert callers["read"] == ", principal: OptionalPrincipalDep"
+    assert callers["create"] == ", principal: CurrentPrincipalDep"
+    assert callers["restore"] == ", principal: CurrentPrincipalDep"
+
+
+def test_without_auth_no_principal_at_all() -> None:
+    project = example("weather")
+    station = project.entities[0]
+
+    assert set(principal_parameters(project, entity_context(project, station)).values()) == {""}
