@@ -15,21 +15,23 @@ if TYPE_CHECKING:
 
 
 class ProjectCreate(BaseModel):
-    """Body of `POST /projects`."""
+    """Body of `POST /projects`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    organization_id: int
 
 
 class ProjectUpdate(BaseModel):
-    """Body of `PATCH /projects/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /projects/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    organization_id: int | MISSING = MISSING
 
 
 class ProjectRead(BaseModel):
