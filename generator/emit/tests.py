@@ -211,7 +211,24 @@ def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
             and f.name == project.auth.username_field
         )
     ]
+    actions: list[dict[str, Any]] = [
+        {
+            "method": a.method.lower(),
+            "path": a.path.removeprefix("/{id}"),
+            "body": None
+            if a.request is None
+            else [
+                (f.name, value_expression(f, project).replace("number", "1"))
+                for f in a.request
+                if not f.nullable or f.default is None
+            ],
+        }
+        for a in entity.actions
+        if a.path.startswith("/{id}") and a.method in ("POST", "PUT", "PATCH", "DELETE")
+    ]
+    code = " ".join(value for a in actions for _, value in a["body"] or ())
     helpers = {constant, f"create_{name}", f"{name}_body"}
+    helpers |= {h for h in ("text", "slug", "pick") if f"{h}(" in code}
     helpers |= {f"create_{p['target']}" for p in parents}
     if entity.versioned:
         helpers.add("if_match")
@@ -236,6 +253,8 @@ def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
         uuid_ids=project.api.id_type == "uuid",
         parents=parents,
         tenant_key=own_key.wire_name if own_key else None,
+        soft_delete=entity.soft_delete and "delete" in entity.crud,
+        actions=actions,
         unique=unique,
     )
 
@@ -454,7 +473,7 @@ def writer_operations(project: ir.Project, entity: ir.Entity) -> tuple[str | Non
     ops = []
     for op in entity.crud:
         reach = scope(project, policy.roles(op), held)
-        if reach == "all" or (reach == "own" and writer == made_by):
+        if reach == "all" or (reach == "own" and writer == made_by and entity.owner != "self"):
             ops.append(op)
     return writer, ops
 
@@ -596,7 +615,9 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
 def _verdict(
     project: ir.Project, listed: tuple[str, ...], role: str | None, creator: str | None, kind: str
 ) -> str:
-    """What the access matrix expects of `role` on an operation open to `listed`."""
+    """What the access matrix expects of `role` on an operation open to `listed` (`creator`:
+    the role whose rows the factories' rows are; None with `owner: self`, where a created user
+    is its own owner)."""
     reach = scope(project, listed, None if role is None else (role,))
     if reach == "all" or (reach == "own" and (role == creator or kind in ("list", "create"))):
         return "allowed"
@@ -611,6 +632,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
     constant = naming.py_attr(entity.plural).upper()
     policy = entity_policy(project, entity)
     made_by = creator(project, entity)
+    owning = None if entity.owner == "self" else made_by
     roles: list[str | None] = [None, *sorted(r.name for r in project.roles)]
     held = None if made_by is None else (made_by,)
     matrix: list[dict[str, Any]] = []
@@ -621,7 +643,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
                 "name": op,
                 "kind": op,
                 "needs_row": op in ("read", "update", "delete"),
-                "cases": [(r, _verdict(project, listed, r, made_by, op)) for r in roles],
+                "cases": [(r, _verdict(project, listed, r, owning, op)) for r in roles],
             }
         )
     for a in entity.actions:
@@ -640,7 +662,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
                 "method": a.method,
                 "path": a.path,
                 "body": body,
-                "cases": [(r, _verdict(project, a.roles, r, made_by, "action")) for r in roles],
+                "cases": [(r, _verdict(project, a.roles, r, owning, "action")) for r in roles],
             }
         )
     own = {op for op in entity.crud if scope(project, policy.roles(op), held) == "own"}
@@ -731,7 +753,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
         write_rules=write_rules,
         read_rules=read_rules,
         include_deleted_cases=[
-            (r, _verdict(project, policy.roles("delete"), r, made_by, "list")) for r in roles
+            (r, _verdict(project, policy.roles("delete"), r, owning, "list")) for r in roles
         ]
         if entity.soft_delete and "list" in entity.crud and "delete" in entity.crud
         else [],

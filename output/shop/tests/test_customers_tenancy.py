@@ -35,6 +35,8 @@ async def test_another_organization_gets_404_on_every_route_and_the_row_is_uncha
     assert response.status_code == 404, response.text
     response = await theirs.delete(url)
     assert response.status_code == 404, response.text
+    response = await theirs.post(f"{url}/restore")
+    assert response.status_code == 404, response.text
     assert (await mine.get(url)).json()["data"] == before
 
 

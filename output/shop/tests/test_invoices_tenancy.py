@@ -33,6 +33,8 @@ async def test_another_organization_gets_404_on_every_route_and_the_row_is_uncha
     assert (await theirs.get(url)).status_code == 404
     response = await theirs.patch(url, json={})
     assert response.status_code == 404, response.text
+    response = await theirs.post(f"{url}/send")
+    assert response.status_code == 404, response.text
     assert (await mine.get(url)).json()["data"] == before
 
 

@@ -15,6 +15,8 @@ from tests.factories import (
     create_store,
     if_match,
     order_body,
+    pick,
+    text,
 )
 
 TOP = "org_owner"
@@ -39,6 +41,24 @@ async def test_another_organization_gets_404_on_every_route_and_the_row_is_uncha
     theirs = await others.client(TOP)
     assert (await theirs.get(url)).status_code == 404
     response = await theirs.patch(url, json={}, headers=if_match(row))
+    assert response.status_code == 404, response.text
+    response = await theirs.post(
+        f"{url}/cancel",
+        json={
+            "reason": text("reason", 1, 3, 500),
+            "restock": 1 % 2 == 0,
+        },
+        headers=if_match(row),
+    )
+    assert response.status_code == 404, response.text
+    response = await theirs.post(
+        f"{url}/fulfil",
+        json={
+            "carrier": pick(["ups", "fedex", "usps", "dhl"], 1),
+            "tracking_number": text("tracking_1", 1, 0, 60),
+        },
+        headers=if_match(row),
+    )
     assert response.status_code == 404, response.text
     assert (await mine.get(url)).json()["data"] == before
 

@@ -50,7 +50,7 @@ async def test_create_is_open_to_exactly_its_roles(
 
 
 @pytest.mark.parametrize(
-    ("role", "expected"), [(None, "401"), ("member", "own"), ("owner_role", "allowed")]
+    ("role", "expected"), [(None, "401"), ("member", "own"), ("owner_role", "own")]
 )
 async def test_update_is_open_to_exactly_its_roles(
     actors: Actors, role: str | None, expected: str
