@@ -492,6 +492,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             and not f.pattern
             and not f.immutable
             and not f.unique
+            and not any(f.name in link.dependents for link in entity.dependencies)
         ),
         None,
     )
@@ -780,7 +781,7 @@ def _write_rule_tests(
     for attr, roles in policy.write_rules:
         f = fields.get(attr)
         if attr in to_user:
-            value = "me.id"
+            value = "me.wire_id"
         elif f is None or f.type.kind in ("list", "object", "password"):
             continue
         else:
@@ -803,7 +804,7 @@ def _write_rule_tests(
         tests.append(
             {
                 "field": f.name if f is not None else attr,
-                "uses_me": value == "me.id",
+                "uses_me": value == "me.wire_id",
                 "label": "_or_".join(roles),
                 "denied": denied[0],
                 "allowed": allowed[0] if allowed else None,

@@ -161,11 +161,11 @@ async def test_sales_rep_id_may_be_written_only_by_manager(actors: Actors) -> No
     me = await actors.user("manager")
     body = await order_body(actors)
     denied = await actors.client("clerk")
-    response = await denied.post(ORDERS, json={**body, "sales_rep_id": me.id})
+    response = await denied.post(ORDERS, json={**body, "sales_rep_id": me.wire_id})
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "FORBIDDEN"
     allowed = await actors.client("manager")
-    response = await allowed.post(ORDERS, json={**body, "sales_rep_id": me.id})
+    response = await allowed.post(ORDERS, json={**body, "sales_rep_id": me.wire_id})
     assert response.status_code not in (401, 403), response.text
 
 

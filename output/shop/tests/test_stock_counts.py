@@ -122,15 +122,15 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
 
 async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: Actors) -> None:
     created = await create_stock_count(actors)
-    new_value = (await stock_count_body(actors))["shelf"]
+    new_value = (await stock_count_body(actors))["note"]
     response = await client.patch(
         f"{STOCK_COUNTS}/{created['id']}",
-        json={"shelf": new_value},
+        json={"note": new_value},
     )
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
-    assert updated["shelf"] == new_value
-    moving = ["shelf", "updated_at", "version"]
+    assert updated["note"] == new_value
+    moving = ["note", "updated_at", "version"]
     unchanged = {k: v for k, v in updated.items() if k not in moving}
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
