@@ -322,7 +322,12 @@ def _entity_table(
         indexes.append(_index(table, cols))
     columns.extend(_option_columns(entity, api, fks, table, index))
     uniques = [tuple(columns_for(entity, c) for c in group) for group in entity.unique]
-    uniques += [(f.name,) for f in entity.fields if f.unique and f.storage == "column"]
+    tenant_key = tenant_key_column(entity, api, spec)
+    uniques += [
+        (*tenant_key, f.name) if not _is_username(entity, f, spec) else (f.name,)
+        for f in entity.fields
+        if f.unique and f.storage == "column"
+    ]
     for cols in uniques:
         if entity.soft_delete:  # deleted rows must not block re-creating their values
             indexes.append(_live_unique(table, cols))
@@ -472,6 +477,31 @@ def _check_right(check: ir.Check) -> str:
 
 def _check(table: str, suffix: str, sql: str) -> ir.Constraint:
     return ir.Constraint(naming.constraint_name(f"ck_{table}_{suffix}"), "check", sql=sql)
+
+
+def tenant_key_column(entity: ir.Entity, api: ir.Api, spec: SpecSet) -> tuple[str, ...]:
+    """The tenant key that makes a field's `unique` per tenant: the column of the entity's own
+    many_to_one to the tenant entity (with auth); empty when values are unique across tenants
+    (an unscoped entity, or one scoped through a `tenant:` path, which holds no such column)."""
+    if api.tenant_entity is None or spec.auth is None or entity.name == api.tenant_entity:
+        return ()
+    for relation in entity.relations:
+        if (
+            relation.kind == "many_to_one"
+            and relation.target == api.tenant_entity
+            and relation.column
+        ):
+            return (relation.column,)
+    return ()
+
+
+def _is_username(entity: ir.Entity, field: ir.Field, spec: SpecSet) -> bool:
+    """The auth username stays unique across tenants: it names one login."""
+    auth = spec.auth.value if spec.auth is not None else None
+    return auth is not None and (entity.name, field.name) == (
+        auth.user_entity,
+        auth.username_field,
+    )
 
 
 def _unique(table: str, columns: tuple[str, ...]) -> ir.Constraint:

@@ -23,6 +23,11 @@ from generator.emit.base import (
 from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.schemas import registers
+from generator.emit.tenancy import (
+    registration_tenant_fields,
+    tenant_entity,
+    user_tenant_relation,
+)
 from generator.emit.tests import creatable, signed_in_role
 
 # (template under templates/app/, output path under the project folder ({package} is the
@@ -179,6 +184,8 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "auth": project.auth is not None,
         # The generated tests sign in as users they create through the API's own validation.
         "test_users": auth_user is not None and creatable(project, auth_user),
+        "test_tenant": _test_tenant(project),
+        "readme_tenancy": _readme_tenancy(project),
         "top_role": project.roles[0].name if project.roles else "",
         "test_role": signed_in_role(project),
         "auth_user_module": module_name(auth_user) if auth_user else None,
@@ -201,6 +208,34 @@ def _context(project: ir.Project) -> dict[str, Any]:
         ),
         "readme": _readme(project, routed, prefix),
         "rate_limit_test_imports": _rate_limit_test_imports(project, auth_user),
+    }
+
+
+def _test_tenant(project: ir.Project) -> dict[str, str] | None:
+    """The tenant the generated tests' users belong to (`api.tenancy`); None without one."""
+    tenant = tenant_entity(project)
+    relation = user_tenant_relation(project)
+    if tenant is None or relation is None:
+        return None
+    return {
+        "name": tenant.name.replace("_", " "),
+        "module": module_name(tenant),
+        "user_wire": relation.wire_name,
+    }
+
+
+def _readme_tenancy(project: ir.Project) -> dict[str, str] | None:
+    """What the generated README says of tenancy; None without it."""
+    tenant = tenant_entity(project)
+    relation = user_tenant_relation(project)
+    if tenant is None or relation is None or project.auth is None:
+        return None
+    keys = ", ".join(f"`{key}`" for key, _ in registration_tenant_fields(project))
+    return {
+        "name": tenant.name.replace("_", " "),
+        "key": relation.wire_name,
+        "register_keys": keys if project.auth.registration_enabled else "",
+        "role": project.auth.tenant_role or "",
     }
 
 

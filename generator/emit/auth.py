@@ -13,6 +13,7 @@ from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
 from generator.emit.schemas import registers, registration_inputs
+from generator.emit.tenancy import registration_tenant_fields, tenant_entity, user_tenant_relation
 from generator.emit.tests import creatable, required_parents, signed_in_role
 
 # Error statuses of `POST /auth/register` (409: the username is taken).
@@ -57,16 +58,18 @@ def _test_context(project: ir.Project, user: ir.Entity) -> dict[str, object]:
     auth = project.auth
     assert auth is not None
     role = signed_in_role(project) or ""
+    registered = (auth.tenant_role if auth.creates_tenant else None) or role
     context: dict[str, object] = {
         "role": role,
         "base_path_prefix": "" if project.api.base_path == "/" else project.api.base_path,
         "password_field": auth.password_field,
         "roles_field": auth.roles_field,
-        "default_role_json": [role] if auth.multiple_roles else role,
+        "default_role_json": [registered] if auth.multiple_roles else registered,
         "multiple_roles": auth.multiple_roles,
         "password_changer": password_changer(project, user),
         "user_path": user.path,
         "user_versioned": user.versioned,
+        "tenant_cli": _cli_tenant(project),
     }
     if registers(project, user):
         fields, relations = registration_inputs(project, user)
@@ -117,10 +120,45 @@ def _context(project: ir.Project, auth: ir.Auth) -> dict[str, object]:
         "default_role": f"[{role}]" if auth.multiple_roles else role,
         "default_role_name": default_role,
         "register": registers(project, user),
+        "tenant": _register_tenant(project, auth) if registers(project, user) else None,
         "register_responses": f"error_responses{REGISTER_ERRORS}",
         "location": "read" in user.crud,
         "soft_deleted_user": user.soft_delete,
         "id_type": "uuid.UUID" if project.api.id_type == "uuid" else "int",
+    }
+
+
+def _cli_tenant(project: ir.Project) -> dict[str, str] | None:
+    """The tenant `create-user` takes the id of (`--organization-id`); None without tenancy."""
+    tenant = tenant_entity(project)
+    relation = user_tenant_relation(project)
+    if tenant is None or relation is None:
+        return None
+    name = tenant.name.replace("_", " ")
+    return {"name": name, "module": module_name(tenant), "user_wire": relation.wire_name}
+
+
+def _register_tenant(project: ir.Project, auth: ir.Auth) -> dict[str, object] | None:
+    """How sign-up creates the registrant's tenant (`creates_tenant`); None when it does not."""
+    fields = registration_tenant_fields(project)
+    tenant = tenant_entity(project)
+    user_relation = user_tenant_relation(project)
+    if not auth.creates_tenant or tenant is None or user_relation is None:
+        return None
+    role = py_literal(auth.tenant_role or "")
+    module = module_name(tenant)
+    return {
+        "name": tenant.name.replace("_", " "),
+        "var": naming.py_attr(tenant.name),
+        "module": module,
+        "repository": f"{module.rstrip('_')}_repository",
+        "fields": [(key, f.attr) for key, f in fields],
+        "user_wire": user_relation.wire_name,
+        "role": f"[{role}]" if auth.multiple_roles else role,
+        "role_name": f"`{auth.tenant_role}`",
+        "prefix": tenant.name,
+        "listed": "list" in tenant.crud,
+        "url": f"{'' if project.api.base_path == '/' else project.api.base_path}/{tenant.path}",
     }
 
 
@@ -193,6 +231,10 @@ def _service_imports(project: ir.Project, c: dict[str, object]) -> str:
     ]
     imports = _imports(project, tuple(items))
     imports.add(Import(f"{project.api.name}.repositories", str(c["user_module"]), "users"))
+    tenant = c["tenant"]
+    if isinstance(tenant, dict):
+        module = str(tenant["module"])
+        imports.add(Import(f"{project.api.name}.repositories", module, str(tenant["repository"])))
     if c["register"]:
         imports.add(Import(f"{project.api.name}.custom", str(c["user_module"]), "hooks"))
         imports.add(

@@ -9,6 +9,7 @@ from generator.compile import naming
 from generator.compile.normalize import columns_for
 from generator.emit.models import child_class_name
 from generator.emit.schemas import includable, writable_relations
+from generator.emit.tenancy import tenant_relation
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
                 _where(project, project.entity(r.target)),
             )
             for r in relations
-            if r.column
+            if r.column and r is not tenant_relation(project, entity)
         ),
         lists=tuple(
             ListField(

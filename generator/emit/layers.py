@@ -463,9 +463,11 @@ def policy(project: ir.Project, c: EntityContext) -> str:
     imports.add(Import("sqlalchemy", "false"))
     if p.filters:
         imports.add(Import(f"{c.package}.core.permissions", "filter_keys"))
-    if "equals(" in " ".join(b.sql for b in p.filters):
+    code = " ".join([*(b.sql for b in p.filters), p.tenant_sql or ""])
+    if "equals(" in code:
         imports.add(Import(f"{c.package}.core.permissions", "equals"))
-    code = " ".join(b.sql for b in p.filters)
+    if p.tenant_sql:
+        imports.add(Import("sqlalchemy", "and_"))
     if re.search(r"(?<![.\w])and_\(", code):
         imports.add(Import("sqlalchemy", "and_"))
     for class_name, module in p.models:

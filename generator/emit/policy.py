@@ -15,6 +15,7 @@ from typing import Literal
 from generator import ir
 from generator.emit.entity_context import module_name
 from generator.emit.literals import py_literal
+from generator.emit.tenancy import tenant_condition, tenant_relation, user_tenant_relation
 
 ANONYMOUS = "anonymous"
 AUTHENTICATED = "authenticated"
@@ -49,6 +50,9 @@ class EntityPolicy:
     filters: tuple[FilterBranch, ...]
     models: tuple[tuple[str, str], ...]
     enums: tuple[str, ...]
+    tenant_sql: str | None = None
+    tenant_wire: str | None = None
+    user_tenant_wire: str | None = None
 
     def roles(self, operation: str) -> tuple[str, ...]:
         """The roles listed for `operation` (empty: closed to everyone)."""
@@ -111,6 +115,10 @@ def entity_policy(project: ir.Project, entity: ir.Entity) -> EntityPolicy:
         FilterBranch(f.role, builder.row_filter(entity, f), _uses_me(f)) for f in entity.row_filters
     )
     owner_column = "id" if entity.owner == "self" else (owner.wire_name if owner else None)
+    condition = tenant_condition(project, entity)
+    tenant_sql = None if condition is None else builder.conjunction(entity, [condition])
+    own_tenant = tenant_relation(project, entity)
+    user_tenant = user_tenant_relation(project)
     return EntityPolicy(
         operations=tuple((p.operation, tuple(sorted(p.roles))) for p in entity.permissions),
         actions=tuple((a.name, tuple(sorted(a.roles))) for a in entity.actions),
@@ -122,6 +130,9 @@ def entity_policy(project: ir.Project, entity: ir.Entity) -> EntityPolicy:
         filters=filters,
         models=tuple(sorted(builder.models)),
         enums=tuple(sorted(builder.enums)),
+        tenant_sql=tenant_sql,
+        tenant_wire=own_tenant.wire_name if own_tenant else None,
+        user_tenant_wire=user_tenant.wire_name if user_tenant else None,
     )
 
 

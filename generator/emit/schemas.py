@@ -6,6 +6,7 @@ read-only and server-set fields sent in a body are a 422 (no mass assignment).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -16,6 +17,7 @@ from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.tenancy import registration_tenant_fields, tenant_entity, tenant_relation
 
 INT32 = (-(2**31), 2**31 - 1)
 # A bigint on the wire: what every JSON reader holds exactly (I-JSON, RFC 7493), not the column's
@@ -105,6 +107,10 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         fields, relations = registration_inputs(project, entity)
         register = [_input_field(module, f, update=False) for f in fields]
         register += [_relation_input(module, project, r, update=False) for r in relations]
+        register += [
+            _input_field(module, dataclasses.replace(f, name=key, attr=key), update=False)
+            for key, f in registration_tenant_fields(project)
+        ]
     embeds = [_embedded(module, project, entity, r) for r in includable(project, entity)]
     params = _list_params(module, entity)
     read_params: list[str] = []
@@ -136,6 +142,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         register=register,
         register_doc=docstring_wrapped(
             "Body of `POST /auth/register`: no role and no other field only some roles may write."
+            + _register_tenant_note(project)
         ),
         update=update,
         read=[
@@ -149,9 +156,12 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         embed_names=", ".join(py_literal(r.attr) for r in includable(project, entity)),
         hidden=hidden,
         type_checking=render_imports(module.type_checking, module.package),
-        create_doc=docstring_wrapped(f"Body of `POST /{entity.path}`."),
+        create_doc=docstring_wrapped(
+            f"Body of `POST /{entity.path}`.{_tenant_note(project, entity)}"
+        ),
         update_doc=docstring_wrapped(
             f"Body of `PATCH /{entity.path}/{{id}}`: only the fields sent are changed."
+            + _tenant_note(project, entity)
         ),
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
@@ -160,14 +170,37 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     )
 
 
+def _tenant_note(project: ir.Project, entity: ir.Entity) -> str:
+    """What a body says of the tenant key it may not carry."""
+    tenant = tenant_relation(project, entity)
+    if tenant is None:
+        return ""
+    return (
+        f" `{tenant.wire_name}` is not part of it: the row belongs to the caller's"
+        f" {tenant.target.replace('_', ' ')}, and sending it is a 422."
+    )
+
+
+def _register_tenant_note(project: ir.Project) -> str:
+    """What a sign-up body that creates the tenant says of it."""
+    fields = registration_tenant_fields(project)
+    tenant = tenant_entity(project)
+    if not fields or tenant is None:
+        return ""
+    names = ", ".join(f"`{key}`" for key, _ in fields)
+    what = tenant.name.replace("_", " ")
+    return f" Signing up creates a new {what} ({names}) and makes the registrant its first member."
+
+
 def registers(project: ir.Project, entity: ir.Entity) -> bool:
-    """True when `entity` is the auth user and people may sign up (`POST /auth/register`)."""
+    """True when `entity` is the auth user and people may sign up (`POST /auth/register`): a
+    user that belongs to a tenant signs up only when signing up creates the tenant."""
     auth = project.auth
     return (
         auth is not None
         and auth.user_entity == entity.name
         and auth.registration_enabled
-        and not auth.creates_tenant
+        and (auth.creates_tenant or tenant_relation(project, entity) is None)
     )
 
 
@@ -273,12 +306,15 @@ def owner_relation(project: ir.Project, entity: ir.Entity) -> ir.Relation | None
 
 def input_relations(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
     """Relations a body may write: the owner relation only when `field_permissions` lets some
-    role write it (it is set from the caller otherwise)."""
+    role write it (it is set from the caller otherwise), and never the relation to the tenant
+    (the caller's own tenant)."""
+    tenant = tenant_relation(project, entity)
+    relations = [r for r in writable_relations(entity) if r is not tenant]
     owner = owner_relation(project, entity)
     if owner is None:
-        return writable_relations(entity)
+        return relations
     opened = any(p.field == owner.name and p.write for p in entity.field_permissions)
-    return [r for r in writable_relations(entity) if r is not owner or opened]
+    return [r for r in relations if r is not owner or opened]
 
 
 def _read_rules(entity: ir.Entity) -> dict[str, tuple[str, ...]]:
@@ -484,6 +520,9 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
 def read_type(module: SchemaModule, f: ir.Field) -> str:
     """The annotation of a field in responses (no input constraints)."""
     kind = f.type.kind
+    if kind == "list" and f.item is not None and f.item.type.kind == "object":
+        # Object items are read from their child rows' attributes, one of which may be `value`.
+        return f"list[{read_type(module, f.item)}]"
     if kind == "list" and f.item is not None:
         module.use(f"{module.package}.core.relations", "ItemValues")
         return f"ItemValues[{read_type(module, f.item)}]"

@@ -13,7 +13,7 @@ from generator.compile import naming
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import entity_context, module_name
 from generator.emit.imports import Import, render_imports
-from generator.emit.literals import py_literal
+from generator.emit.literals import docstring_wrapped, py_literal
 from generator.emit.policy import (
     acting_role,
     can_create,
@@ -31,6 +31,12 @@ from generator.emit.schemas import (
     owner_relation,
     sort_fields,
     writable_fields,
+)
+from generator.emit.tenancy import (
+    tenant_entity,
+    tenant_path,
+    tenant_relation,
+    user_tenant_relation,
 )
 
 SAMPLES = 24
@@ -120,6 +126,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 package=package,
                 auth=project.auth is not None,
                 factories=[_factory(project, e) for e in entities],
+                tenant_fields=tenant_factory_fields(project),
             ),
         ),
         RenderedFile(
@@ -141,6 +148,21 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                     _access_module(project, e),
                 )
             )
+        if "read" in e.crud and tenant_path(project, e) is not None:
+            files.append(
+                RenderedFile(
+                    f"{package}/tests/test_{naming.py_attr(e.plural)}_tenancy.py",
+                    _tenancy_module(project, e),
+                )
+            )
+    tenant = tenant_entity(project)
+    if tenant is not None and user_tenant_relation(project) and "list" in tenant.crud:
+        files.append(
+            RenderedFile(
+                f"{package}/tests/test_{naming.py_attr(tenant.plural)}_tenancy.py",
+                _tenant_module(project, tenant),
+            )
+        )
     return files
 
 
@@ -163,6 +185,117 @@ def filter_cases(project: ir.Project, entity: ir.Entity) -> list[tuple[str, str,
         sample = py_literal(values[0]) if values else f"SAMPLES.get({py_literal(kind)})"
         cases += [(name, op, kind, sample) for op in filter_operators(kind)]
     return cases
+
+
+def _tenant_module(project: ir.Project, tenant: ir.Entity) -> str:
+    """tests/test_<tenant plural>_tenancy.py: each caller sees only its own tenant row."""
+    imports = {Import("tests.conftest", "Actors"), Import("tests.conftest", "Users")}
+    imports.add(Import(f"{project.api.name}.routes", "BASE_PATH"))
+    if tenant.versioned:
+        imports.add(Import("tests.factories", "if_match"))
+    return render(
+        "tests/test_tenant.py.j2",
+        header=header(project),
+        imports=render_imports(imports, project.api.name),
+        tenant=tenant.name.replace("_", " "),
+        tenant_var=naming.py_attr(tenant.name),
+        constant=naming.py_attr(tenant.plural).upper(),
+        path=tenant.path,
+        crud=tenant.crud,
+        versioned=tenant.versioned,
+        top=top_role(project),
+        uuid_ids=project.api.id_type == "uuid",
+    )
+
+
+def top_role(project: ir.Project) -> str:
+    """The role that inherits the most: the generated tenancy tests act as it."""
+    return max(project.roles, key=lambda r: (len(r.closure), r.name)).name
+
+
+def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
+    """tests/test_<plural>_tenancy.py: another tenant's users against this tenant's rows."""
+    tenant = tenant_entity(project)
+    assert tenant is not None
+    name = module_name(entity)
+    constant = naming.py_attr(entity.plural).upper()
+    own_key = tenant_relation(project, entity)
+    parents = [
+        {"key": r.wire_name, "target": module_name(project.entity(r.target))}
+        for r in required_parents(project, entity)
+        if r.target != entity.name and tenant_path(project, project.entity(r.target))
+    ]
+    searchable = [f.name for f in entity.fields if f.searchable and f.storage == "column"]
+    unique = [
+        f.name
+        for f in writable_fields(entity)
+        if f.unique
+        and f.storage == "column"
+        and own_key is not None
+        and not (
+            project.auth
+            and entity.name == project.auth.user_entity
+            and f.name == project.auth.username_field
+        )
+    ]
+    actions: list[dict[str, Any]] = [
+        {
+            "method": a.method.lower(),
+            "path": a.path.removeprefix("/{id}"),
+            "body": None
+            if a.request is None
+            else [
+                (f.name, value_expression(f, project).replace("number", "1"))
+                for f in a.request
+                if not f.nullable or f.default is None
+            ],
+        }
+        for a in entity.actions
+        if a.path.startswith("/{id}") and a.method in ("POST", "PUT", "PATCH", "DELETE")
+    ]
+    code = " ".join(value for a in actions for _, value in a["body"] or ())
+    helpers = {constant, f"create_{name}", f"{name}_body"}
+    helpers |= {h for h in ("text", "slug", "pick") if f"{h}(" in code}
+    helpers |= {f"create_{p['target']}" for p in parents}
+    if entity.versioned:
+        helpers.add("if_match")
+    imports = {Import("tests.factories", h) for h in helpers}
+    imports |= {Import("tests.conftest", "Actors"), Import("tests.conftest", "Users")}
+    return render(
+        "tests/test_tenancy.py.j2",
+        header=header(project),
+        imports=render_imports(imports, project.api.name),
+        entity=entity.name,
+        tenant=tenant.name.replace("_", " "),
+        tenant_var=naming.py_attr(tenant.name),
+        name=name,
+        constant=constant,
+        crud=entity.crud,
+        versioned=entity.versioned,
+        top=top_role(project),
+        creator=creator(project, entity),
+        limit=project.api.max_limit,
+        search=searchable[0] if searchable else None,
+        includes=",".join(r.name for r in includable(project, entity)),
+        uuid_ids=project.api.id_type == "uuid",
+        parents=parents,
+        tenant_key=own_key.wire_name if own_key else None,
+        soft_delete=entity.soft_delete and "delete" in entity.crud,
+        actions=actions,
+        unique=unique,
+    )
+
+
+def tenant_factory_fields(project: ir.Project) -> list[FactoryField] | None:
+    """The fields of a new tenant row the tests' users belong to; None without tenancy."""
+    tenant = tenant_entity(project)
+    if tenant is None or user_tenant_relation(project) is None:
+        return None
+    return [
+        FactoryField(f.name, value_expression(f, project))
+        for f in tenant.fields
+        if f.storage == "column" and not f.read_only and not f.nullable and f.default is None
+    ]
 
 
 # Longer strings would trip the generated suite's body cap (413) before the validator (422).
@@ -248,10 +381,13 @@ def creator(project: ir.Project, entity: ir.Entity) -> str | None:
 def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
     role = creator(project, entity)
     denied = _unwritable(project, entity, role)
+    defaulted, later = checked_fields(entity)
     fields = [
-        FactoryField(f.name, value_expression(f, project))
+        FactoryField(f.name, _later(value_expression(f, project), f.name in later))
         for f in writable_fields(entity)
-        if (not f.nullable or f.default is None) and f.attr not in denied
+        if (not f.nullable or f.default is None)
+        and f.attr not in denied
+        and f.name not in defaulted
     ]
     parents = []
     for r in required_parents(project, entity):
@@ -278,6 +414,31 @@ def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
         "constant": naming.py_attr(entity.plural).upper(),
         "role": py_literal(role),
     }
+
+
+def checked_fields(entity: ir.Entity) -> tuple[set[str], set[str]]:
+    """Fields of two-field `checks` the factories treat with care: those with a default or
+    nullable are left out (the defaults, or NULL, satisfy the check), and the greater of a
+    pair with a defaulted field (`due_on >= issued_on`, issued today) gets a late value."""
+    fields = {f.name: f for f in entity.fields}
+    defaulted: set[str] = set()
+    later: set[str] = set()
+    for check in entity.checks:
+        if check.right_field is None:
+            continue
+        pair = (check.left, check.right_field)
+        defaulted |= {
+            n for n in pair if n in fields and (fields[n].default is not None or fields[n].nullable)
+        }
+        greater = check.left if check.op in (">", ">=") else check.right_field
+        if greater not in defaulted and greater in fields:
+            later.add(greater)
+    return defaulted, later
+
+
+def _later(expression: str, later: bool) -> str:
+    """`expression` moved to the year 2099 (dates and datetimes written as 2024-...)."""
+    return expression.replace('f"2024-', 'f"2099-') if later else expression
 
 
 def _unwritable(project: ir.Project, entity: ir.Entity, role: str | None) -> set[str]:
@@ -316,6 +477,10 @@ def _dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str,
             {
                 "name": link.entity,
                 "fd": link.fd,
+                "doc": docstring_wrapped(
+                    f"`{link.fd}`: the same determinant with another `{dependent.name}` is a "
+                    "conflict."
+                ),
                 "dependent": dependent.name,
                 "selectors": [wire.get(n, n) for n in link.determinant],
                 "other": py_literal("zz-other"[: max(length, 1)]),
@@ -335,7 +500,7 @@ def writer_operations(project: ir.Project, entity: ir.Entity) -> tuple[str | Non
     ops = []
     for op in entity.crud:
         reach = scope(project, policy.roles(op), held)
-        if reach == "all" or (reach == "own" and writer == made_by):
+        if reach == "all" or (reach == "own" and writer == made_by and entity.owner != "self"):
             ops.append(op)
     return writer, ops
 
@@ -354,6 +519,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             and not f.pattern
             and not f.immutable
             and not f.unique
+            and not any(f.name in link.dependents for link in entity.dependencies)
         ),
         None,
     )
@@ -411,6 +577,7 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
             {
                 "updated_at",
                 "version",
+                *(["updated_by"] if entity.audit else []),
                 *(f.name for f in entity.fields if f.on_update_now),
                 *([tweakable.name] if tweakable else []),
             }
@@ -482,7 +649,9 @@ def _test_module(project: ir.Project, entity: ir.Entity) -> str:
 def _verdict(
     project: ir.Project, listed: tuple[str, ...], role: str | None, creator: str | None, kind: str
 ) -> str:
-    """What the access matrix expects of `role` on an operation open to `listed`."""
+    """What the access matrix expects of `role` on an operation open to `listed` (`creator`:
+    the role whose rows the factories' rows are; None with `owner: self`, where a created user
+    is its own owner)."""
     reach = scope(project, listed, None if role is None else (role,))
     if reach == "all" or (reach == "own" and (role == creator or kind in ("list", "create"))):
         return "allowed"
@@ -497,6 +666,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
     constant = naming.py_attr(entity.plural).upper()
     policy = entity_policy(project, entity)
     made_by = creator(project, entity)
+    owning = None if entity.owner == "self" else made_by
     roles: list[str | None] = [None, *sorted(r.name for r in project.roles)]
     held = None if made_by is None else (made_by,)
     matrix: list[dict[str, Any]] = []
@@ -507,7 +677,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
                 "name": op,
                 "kind": op,
                 "needs_row": op in ("read", "update", "delete"),
-                "cases": [(r, _verdict(project, listed, r, made_by, op)) for r in roles],
+                "cases": [(r, _verdict(project, listed, r, owning, op)) for r in roles],
             }
         )
     for a in entity.actions:
@@ -526,7 +696,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
                 "method": a.method,
                 "path": a.path,
                 "body": body,
-                "cases": [(r, _verdict(project, a.roles, r, made_by, "action")) for r in roles],
+                "cases": [(r, _verdict(project, a.roles, r, owning, "action")) for r in roles],
             }
         )
     own = {op for op in entity.crud if scope(project, policy.roles(op), held) == "own"}
@@ -617,7 +787,7 @@ def _access_module(project: ir.Project, entity: ir.Entity) -> str:
         write_rules=write_rules,
         read_rules=read_rules,
         include_deleted_cases=[
-            (r, _verdict(project, policy.roles("delete"), r, made_by, "list")) for r in roles
+            (r, _verdict(project, policy.roles("delete"), r, owning, "list")) for r in roles
         ]
         if entity.soft_delete and "list" in entity.crud and "delete" in entity.crud
         else [],
@@ -644,7 +814,7 @@ def _write_rule_tests(
     for attr, roles in policy.write_rules:
         f = fields.get(attr)
         if attr in to_user:
-            value = "me.id"
+            value = "me.wire_id"
         elif f is None or f.type.kind in ("list", "object", "password"):
             continue
         else:
@@ -667,7 +837,7 @@ def _write_rule_tests(
         tests.append(
             {
                 "field": f.name if f is not None else attr,
-                "uses_me": value == "me.id",
+                "uses_me": value == "me.wire_id",
                 "label": "_or_".join(roles),
                 "denied": denied[0],
                 "allowed": allowed[0] if allowed else None,

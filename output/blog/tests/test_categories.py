@@ -157,7 +157,7 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: 
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["description"] == new_value
-    moving = ["description", "updated_at", "version"]
+    moving = ["description", "updated_at", "updated_by", "version"]
     unchanged = {k: v for k, v in updated.items() if k not in moving}
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
@@ -208,7 +208,9 @@ async def test_created_by_and_updated_by_come_from_the_caller(
 ) -> None:
     me = await actors.user("admin")
     created = await create_category(actors)
-    assert created["created_by"] == me.id
-    assert created["updated_by"] == me.id
-    response = await client.post(CATEGORIES, json=await category_body(actors, created_by=me.id))
+    assert created["created_by"] == me.wire_id
+    assert created["updated_by"] == me.wire_id
+    response = await client.post(
+        CATEGORIES, json=await category_body(actors, created_by=me.wire_id)
+    )
     assert response.status_code == 422, response.text

@@ -83,10 +83,10 @@ async def test_the_owner_comes_from_the_caller_and_cannot_be_sent(actors: Actors
     me = await actors.user("admin")
     client = await actors.client("admin")
     body = await follow_body(actors)
-    response = await client.post(FOLLOWS, json={**body, "follower_id": me.id})
+    response = await client.post(FOLLOWS, json={**body, "follower_id": me.wire_id})
     assert response.status_code == 422, response.text
     row = await create_follow(actors)
-    assert row["follower_id"] == me.id
+    assert row["follower_id"] == me.wire_id
 
 
 def assert_allowed_as_expected(response: Response, expected: str) -> None:

@@ -215,7 +215,7 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: 
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["title"] == new_value
-    moving = ["edited_at", "title", "updated_at", "version"]
+    moving = ["edited_at", "title", "updated_at", "updated_by", "version"]
     unchanged = {k: v for k, v in updated.items() if k not in moving}
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
@@ -363,7 +363,7 @@ async def test_created_by_and_updated_by_come_from_the_caller(
 ) -> None:
     me = await actors.user("author")
     created = await create_post(actors)
-    assert created["created_by"] == me.id
-    assert created["updated_by"] == me.id
-    response = await client.post(POSTS, json=await post_body(actors, created_by=me.id))
+    assert created["created_by"] == me.wire_id
+    assert created["updated_by"] == me.wire_id
+    response = await client.post(POSTS, json=await post_body(actors, created_by=me.wire_id))
     assert response.status_code == 422, response.text

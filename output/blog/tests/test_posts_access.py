@@ -192,11 +192,11 @@ async def test_author_id_may_be_written_only_by_editor(actors: Actors) -> None:
     me = await actors.user("author")
     body = await post_body(actors)
     denied = await actors.client("author")
-    response = await denied.post(POSTS, json={**body, "author_id": me.id})
+    response = await denied.post(POSTS, json={**body, "author_id": me.wire_id})
     assert response.status_code == 403, response.text
     assert response.json()["error"]["code"] == "FORBIDDEN"
     allowed = await actors.client("editor")
-    response = await allowed.post(POSTS, json={**body, "author_id": me.id})
+    response = await allowed.post(POSTS, json={**body, "author_id": me.wire_id})
     assert response.status_code not in (401, 403), response.text
 
 

@@ -5,6 +5,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ def create_user_fields() -> list[str]:
         for name, field in UserCreate.model_fields.items()
         if field.is_required() and name != "password"
     ]
-    return [*required, *(["roles"] if "roles" not in required else [])]
+    return [*required, *(["roles"] if "roles" not in required else []), "organization_id"]
 
 
 def read_password() -> str:
@@ -67,11 +68,16 @@ def create_user(values: dict[str, Any]) -> None:
 
     values["roles"] = values["roles"].split(",")
     values["password"] = read_password()
+    # The organization the user joins: the id of an existing row (sign-up creates new ones).
+    tenant = values.pop("organization_id")
     try:
         data = UserCreate.model_validate(values).model_dump()
+        data["organization_id"] = uuid.UUID(tenant)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
         raise SystemExit(f"invalid user: {problems}") from None
+    except ValueError:
+        raise SystemExit(f"invalid user: organization_id: not an id: {tenant!r}") from None
     user_id = asyncio.run(_insert_user(data))
     print(f"created user {user_id}")
 

@@ -9,6 +9,21 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from shop.routes import BASE_PATH
+from tests.conftest import Actors
+
+ADDRESSES = f"{BASE_PATH}/addresses"
+CATEGORIES = f"{BASE_PATH}/categories"
+CUSTOMERS = f"{BASE_PATH}/customers"
+INVENTORY_LEVELS = f"{BASE_PATH}/stock-levels"
+INVOICES = f"{BASE_PATH}/invoices"
+ORDERS = f"{BASE_PATH}/orders"
+ORDER_LINES = f"{BASE_PATH}/order-lines"
+PRODUCTS = f"{BASE_PATH}/products"
+STOCK_COUNTS = f"{BASE_PATH}/stock-counts"
+STORES = f"{BASE_PATH}/stores"
+USERS = f"{BASE_PATH}/users"
+
 _sequence = itertools.count(1)
 
 
@@ -30,6 +45,14 @@ def pick(values: Sequence[Any], number: int) -> Any:
     return values[number % len(values)]
 
 
+def tenant_payload() -> dict[str, Any]:
+    """The values of a new tenant row (a test's users belong to one)."""
+    number = next(_sequence)
+    return {
+        "name": text("name", number, 2, 120),
+    }
+
+
 def if_match(row: dict[str, Any]) -> dict[str, str]:
     """The `If-Match` header that names the version `row` was read at."""
     return {"If-Match": f'"{row["version"]}"'}
@@ -48,3 +71,696 @@ def count_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+
+
+def address_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /addresses`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "label": text("label", number, 0, 40),
+        "recipient": text("recipient", number, 0, 120),
+        "line1": text("line1", number, 0, 200),
+        "line2": text("line2", number, 0, 200),
+        "zip_code": pick(
+            [
+                "00000",
+                "10000",
+                "20000",
+                "30000",
+                "40000",
+                "50000",
+                "60000",
+                "70000",
+                "80000",
+                "90000",
+                "01000",
+                "11000",
+                "21000",
+                "31000",
+                "41000",
+                "51000",
+                "61000",
+                "71000",
+                "81000",
+                "91000",
+                "02000",
+                "12000",
+                "22000",
+                "32000",
+            ],
+            number,
+        ),
+        "city": text("city", number, 0, 100),
+        "state": pick(
+            [
+                "AA",
+                "BA",
+                "CA",
+                "DA",
+                "EA",
+                "FA",
+                "GA",
+                "HA",
+                "IA",
+                "JA",
+                "KA",
+                "LA",
+                "MA",
+                "NA",
+                "OA",
+                "PA",
+                "QA",
+                "RA",
+                "SA",
+                "TA",
+                "UA",
+                "VA",
+                "WA",
+                "XA",
+            ],
+            number,
+        ),
+        "is_default": number % 2 == 0,
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def address_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /addresses`; the rows it refers to are created first."""
+    if "customer_id" not in overrides:
+        overrides["customer_id"] = (await create_customer(actors, acting_as="clerk"))["id"]
+    return address_payload(**overrides)
+
+
+async def create_address(
+    actors: Actors, acting_as: str | None = "clerk", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ADDRESSES, json=await address_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def category_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /categories`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "name": text("name", number, 0, 80),
+        "slug": slug("slug", number, 80),
+        "position": 0 + number % 10001,
+        "is_visible": number % 2 == 0,
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def category_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /categories`; the rows it refers to are created first."""
+    return category_payload(**overrides)
+
+
+async def create_category(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CATEGORIES, json=await category_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def customer_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /customers`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "full_name": text("full_name", number, 0, 120),
+        "email": f"user{number}@example.com",
+        "phone": pick(
+            [
+                "0000000",
+                "+0000000",
+                "00000000",
+                "+00000000",
+                "1000000",
+                "+1000000",
+                "10000000",
+                "+10000000",
+                "2000000",
+                "+2000000",
+                "20000000",
+                "+20000000",
+                "3000000",
+                "+3000000",
+                "30000000",
+                "+30000000",
+                "4000000",
+                "+4000000",
+                "40000000",
+                "+40000000",
+                "5000000",
+                "+5000000",
+                "50000000",
+                "+50000000",
+            ],
+            number,
+        ),
+        "birth_date": f"2024-01-{number % 28 + 1:02d}",
+        "marketing_opt_in": number % 2 == 0,
+        "notes": text("notes", number, 0, 5000),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def customer_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /customers`; the rows it refers to are created first."""
+    return customer_payload(**overrides)
+
+
+async def create_customer(
+    actors: Actors, acting_as: str | None = "clerk", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(CUSTOMERS, json=await customer_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def inventory_level_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stock-levels`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "on_hand": 0 + number % 1000000,
+        "reorder_point": 0 + number % 100001,
+        "last_restocked_on": f"2024-01-{number % 28 + 1:02d}",
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def inventory_level_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stock-levels`; the rows it refers to are created first."""
+    if "store_id" not in overrides:
+        overrides["store_id"] = (await create_store(actors, acting_as="manager"))["id"]
+    if "product_id" not in overrides:
+        overrides["product_id"] = (await create_product(actors, acting_as="manager"))["id"]
+    return inventory_level_payload(**overrides)
+
+
+async def create_inventory_level(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(
+        INVENTORY_LEVELS, json=await inventory_level_body(actors, **overrides)
+    )
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def invoice_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /invoices`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "number": pick(
+            [
+                "INV-0000-00000",
+                "INV-1000-00000",
+                "INV-2000-00000",
+                "INV-3000-00000",
+                "INV-4000-00000",
+                "INV-5000-00000",
+                "INV-6000-00000",
+                "INV-7000-00000",
+                "INV-8000-00000",
+                "INV-9000-00000",
+                "INV-0100-00000",
+                "INV-1100-00000",
+                "INV-2100-00000",
+                "INV-3100-00000",
+                "INV-4100-00000",
+                "INV-5100-00000",
+                "INV-6100-00000",
+                "INV-7100-00000",
+                "INV-8100-00000",
+                "INV-9100-00000",
+                "INV-0200-00000",
+                "INV-1200-00000",
+                "INV-2200-00000",
+                "INV-3200-00000",
+            ],
+            number,
+        ),
+        "due_on": f"2099-01-{number % 28 + 1:02d}",
+        "amount": "500.00",
+        "is_paid": number % 2 == 0,
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def invoice_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /invoices`; the rows it refers to are created first."""
+    if "order_id" not in overrides:
+        overrides["order_id"] = (await create_order(actors, acting_as="manager"))["id"]
+    return invoice_payload(**overrides)
+
+
+async def create_invoice(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(INVOICES, json=await invoice_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def order_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /orders`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "reference": text("reference", number, 0, 40),
+        "status": pick(["pending", "paid", "fulfilled", "cancelled", "refunded"], number),
+        "channel": pick(["web", "pos", "phone", "marketplace"], number),
+        "idempotency_key": f"00000000-0000-4000-8000-{number:012d}",
+        "notes": text("notes", number, 0, 2000),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def order_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /orders`; the rows it refers to are created first."""
+    if "customer_id" not in overrides:
+        overrides["customer_id"] = (await create_customer(actors, acting_as="manager"))["id"]
+    if "store_id" not in overrides:
+        overrides["store_id"] = (await create_store(actors, acting_as="manager"))["id"]
+    return order_payload(**overrides)
+
+
+async def create_order(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ORDERS, json=await order_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def order_line_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /order-lines`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "quantity": 1 + number % 999,
+        "note": text("note", number, 0, 300),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def order_line_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /order-lines`; the rows it refers to are created first."""
+    if "order_id" not in overrides:
+        overrides["order_id"] = (await create_order(actors, acting_as="manager"))["id"]
+    if "product_id" not in overrides:
+        overrides["product_id"] = (await create_product(actors, acting_as="manager"))["id"]
+    return order_line_payload(**overrides)
+
+
+async def create_order_line(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(ORDER_LINES, json=await order_line_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def product_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /products`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "name": text("name", number, 0, 200),
+        "sku": pick(
+            [
+                "AAAA",
+                "AAAAA",
+                "BAAA",
+                "BAAAA",
+                "CAAA",
+                "CAAAA",
+                "DAAA",
+                "DAAAA",
+                "EAAA",
+                "EAAAA",
+                "FAAA",
+                "FAAAA",
+                "GAAA",
+                "GAAAA",
+                "HAAA",
+                "HAAAA",
+                "IAAA",
+                "IAAAA",
+                "JAAA",
+                "JAAAA",
+                "KAAA",
+                "KAAAA",
+                "LAAA",
+                "LAAAA",
+            ],
+            number,
+        ),
+        "slug": slug("slug", number, 200),
+        "type": pick(["physical", "digital", "service"], number),
+        "description": text("description", number, 0, 20000),
+        "price": "500.00",
+        "cost_price": "500.00",
+        "content_rating": pick(["G", "PG", "PG-13", "R", "NC-17", "not rated"], number),
+        "is_active": number % 2 == 0,
+        "launch_date": f"2024-01-{number % 28 + 1:02d}",
+        "image_urls": [f"https://example.com/{number}" for _ in range(1)],
+        "tags": [
+            pick(
+                [
+                    "a",
+                    "aa",
+                    "b",
+                    "ba",
+                    "c",
+                    "ca",
+                    "d",
+                    "da",
+                    "e",
+                    "ea",
+                    "f",
+                    "fa",
+                    "g",
+                    "ga",
+                    "h",
+                    "ha",
+                    "i",
+                    "ia",
+                    "j",
+                    "ja",
+                    "k",
+                    "ka",
+                    "l",
+                    "la",
+                ],
+                number,
+            )
+            for _ in range(1)
+        ],
+        "specs": [
+            {"label": text("label", number, 0, 60), "value": text("value", number, 0, 200)}
+            for _ in range(1)
+        ],
+        "dimensions": {
+            "length_cm": 500.0,
+            "width_cm": 500.0,
+            "height_cm": 500.0,
+            "weight_g": 0 + number % 1000000,
+        },
+        "metadata": {"number": number},
+        "vendor_code": pick(
+            [
+                "AA",
+                "AAA",
+                "BA",
+                "BAA",
+                "CA",
+                "CAA",
+                "DA",
+                "DAA",
+                "EA",
+                "EAA",
+                "FA",
+                "FAA",
+                "GA",
+                "GAA",
+                "HA",
+                "HAA",
+                "IA",
+                "IAA",
+                "JA",
+                "JAA",
+                "KA",
+                "KAA",
+                "LA",
+                "LAA",
+            ],
+            number,
+        ),
+        "vendor_name": text("vendor_name", number, 0, 120),
+        "vendor_email": f"user{number}@example.com",
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def product_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /products`; the rows it refers to are created first."""
+    return product_payload(**overrides)
+
+
+async def create_product(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(PRODUCTS, json=await product_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def stock_count_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stock-counts`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "sku": pick(
+            [
+                "AAAA",
+                "AAAAA",
+                "BAAA",
+                "BAAAA",
+                "CAAA",
+                "CAAAA",
+                "DAAA",
+                "DAAAA",
+                "EAAA",
+                "EAAAA",
+                "FAAA",
+                "FAAAA",
+                "GAAA",
+                "GAAAA",
+                "HAAA",
+                "HAAAA",
+                "IAAA",
+                "IAAAA",
+                "JAAA",
+                "JAAAA",
+                "KAAA",
+                "KAAAA",
+                "LAAA",
+                "LAAAA",
+            ],
+            number,
+        ),
+        "shelf": text("shelf", number, 0, 12),
+        "quantity": 0 + number % 1000001,
+        "counted_on": f"2024-01-{number % 28 + 1:02d}",
+        "note": text("note", number, 0, 300),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def stock_count_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stock-counts`; the rows it refers to are created first."""
+    if "store_id" not in overrides:
+        overrides["store_id"] = (await create_store(actors, acting_as="manager"))["id"]
+    return stock_count_payload(**overrides)
+
+
+async def create_stock_count(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STOCK_COUNTS, json=await stock_count_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def store_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stores`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "name": text("name", number, 0, 120),
+        "code": pick(
+            [
+                "AAA",
+                "AAAA",
+                "BAA",
+                "BAAA",
+                "CAA",
+                "CAAA",
+                "DAA",
+                "DAAA",
+                "EAA",
+                "EAAA",
+                "FAA",
+                "FAAA",
+                "GAA",
+                "GAAA",
+                "HAA",
+                "HAAA",
+                "IAA",
+                "IAAA",
+                "JAA",
+                "JAAA",
+                "KAA",
+                "KAAA",
+                "LAA",
+                "LAAA",
+            ],
+            number,
+        ),
+        "kind": pick(["retail", "warehouse", "pop-up"], number),
+        "email": f"user{number}@example.com",
+        "phone": pick(
+            [
+                "0000000",
+                "+0000000",
+                "00000000",
+                "+00000000",
+                "1000000",
+                "+1000000",
+                "10000000",
+                "+10000000",
+                "2000000",
+                "+2000000",
+                "20000000",
+                "+20000000",
+                "3000000",
+                "+3000000",
+                "30000000",
+                "+30000000",
+                "4000000",
+                "+4000000",
+                "40000000",
+                "+40000000",
+                "5000000",
+                "+5000000",
+                "50000000",
+                "+50000000",
+            ],
+            number,
+        ),
+        "timezone": text("timezone", number, 0, 64),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def store_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /stores`; the rows it refers to are created first."""
+    return store_payload(**overrides)
+
+
+async def create_store(
+    actors: Actors, acting_as: str | None = "manager", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(STORES, json=await store_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def user_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /users`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "email": f"user{number}@example.com",
+        "password": text("secret-password", number, 12, 128),
+        "full_name": text("full_name", number, 0, 120),
+        "roles": [pick(["org_owner", "manager", "clerk", "viewer"], number) for _ in range(1)],
+        "mfa_method": pick(["none", "2fa", "passkey"], number),
+        "phone": pick(
+            [
+                "0000000",
+                "+0000000",
+                "00000000",
+                "+00000000",
+                "1000000",
+                "+1000000",
+                "10000000",
+                "+10000000",
+                "2000000",
+                "+2000000",
+                "20000000",
+                "+20000000",
+                "3000000",
+                "+3000000",
+                "30000000",
+                "+30000000",
+                "4000000",
+                "+4000000",
+                "40000000",
+                "+40000000",
+                "5000000",
+                "+5000000",
+                "50000000",
+                "+50000000",
+            ],
+            number,
+        ),
+        "is_active": number % 2 == 0,
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def user_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /users`; the rows it refers to are created first."""
+    return user_payload(**overrides)
+
+
+async def create_user(
+    actors: Actors, acting_as: str | None = "org_owner", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(USERS, json=await user_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data

@@ -76,6 +76,14 @@ RESPONSES: Final[Mapping[tuple[str, str], Mapping[str, type[BaseModel] | None]]]
         "422": models.ErrorEnvelope,
         "429": models.ErrorEnvelope,
     },
+    ("POST", "/api/v1/auth/register"): {
+        "201": models.EnvelopeUserRead,
+        "400": models.ErrorEnvelope,
+        "409": models.ErrorEnvelope,
+        "413": models.ErrorEnvelope,
+        "422": models.ErrorEnvelope,
+        "429": models.ErrorEnvelope,
+    },
     ("POST", "/api/v1/auth/login"): {
         "200": models.EnvelopeTokenPair,
         "400": models.ErrorEnvelope,
@@ -719,6 +727,7 @@ _PATTERNS: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     ("GET", re.compile("^/api/v1/addresses/[^/]+$"), "/api/v1/addresses/{id}"),
     ("DELETE", re.compile("^/api/v1/addresses/[^/]+$"), "/api/v1/addresses/{id}"),
     ("PATCH", re.compile("^/api/v1/addresses/[^/]+$"), "/api/v1/addresses/{id}"),
+    ("POST", re.compile("^/api/v1/auth/register$"), "/api/v1/auth/register"),
     ("POST", re.compile("^/api/v1/auth/login$"), "/api/v1/auth/login"),
     ("POST", re.compile("^/api/v1/auth/refresh$"), "/api/v1/auth/refresh"),
     ("POST", re.compile("^/api/v1/auth/logout$"), "/api/v1/auth/logout"),
@@ -975,6 +984,21 @@ class ApiClient:
             headers=headers,
         )
         return _parse(response, "/api/v1/addresses/{id}", models.EnvelopeAddressRead)
+
+    async def register(
+        self,
+        body: models.UserRegister,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> models.EnvelopeUserRead:
+        """Register (`POST /api/v1/auth/register`)."""
+        response = await self._http.request(
+            "POST",
+            "/api/v1/auth/register",
+            json=body.model_dump(mode="json", exclude_unset=True),
+            headers=headers,
+        )
+        return _parse(response, "/api/v1/auth/register", models.EnvelopeUserRead)
 
     async def login(
         self,

@@ -62,7 +62,8 @@ class AddressUpdate(BaseModel):
 
 class CategoryCreate(BaseModel):
     """
-    Body of `POST /categories`.
+    Body of `POST /categories`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -72,13 +73,13 @@ class CategoryCreate(BaseModel):
     slug: Annotated[str, Field(max_length=80, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$", title="Slug")]
     position: Annotated[int | None, Field(ge=0, le=10000, title="Position")] = None
     is_visible: Annotated[bool | None, Field(title="Is Visible")] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
     parent_id: Annotated[UUID | None, Field(title="Parent Id")] = None
 
 
 class CategoryUpdate(BaseModel):
     """
-    Body of `PATCH /categories/{id}`: only the fields sent are changed.
+    Body of `PATCH /categories/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -90,7 +91,6 @@ class CategoryUpdate(BaseModel):
     ] = None
     position: Annotated[int | None, Field(ge=0, le=10000, title="Position")] = None
     is_visible: Annotated[bool | None, Field(title="Is Visible")] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
     parent_id: Annotated[UUID | None, Field(title="Parent Id")] = None
 
 
@@ -134,7 +134,8 @@ class Notes(RootModel[str]):
 
 class CustomerCreate(BaseModel):
     """
-    Body of `POST /customers`.
+    Body of `POST /customers`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -148,12 +149,12 @@ class CustomerCreate(BaseModel):
     birth_date: Annotated[date | None, Field(title="Birth Date")] = None
     marketing_opt_in: Annotated[bool | None, Field(title="Marketing Opt In")] = None
     notes: Annotated[Notes | None, Field(title="Notes")] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
 
 
 class CustomerUpdate(BaseModel):
     """
-    Body of `PATCH /customers/{id}`: only the fields sent are changed.
+    Body of `PATCH /customers/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -169,7 +170,6 @@ class CustomerUpdate(BaseModel):
     birth_date: Annotated[date | None, Field(title="Birth Date")] = None
     marketing_opt_in: Annotated[bool | None, Field(title="Marketing Opt In")] = None
     notes: Annotated[Notes | None, Field(title="Notes")] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
 
 
 class LengthCm(RootModel[float]):
@@ -520,7 +520,8 @@ class OrderStatus(StrEnum):
 
 class OrderUpdate(BaseModel):
     """
-    Body of `PATCH /orders/{id}`: only the fields sent are changed.
+    Body of `PATCH /orders/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -532,7 +533,6 @@ class OrderUpdate(BaseModel):
     placed_at: Annotated[AwareDatetime | None, Field(title="Placed At")] = None
     idempotency_key: Annotated[UUID | None, Field(title="Idempotency Key")] = None
     notes: Annotated[Notes2 | None, Field(title="Notes")] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
     customer_id: Annotated[UUID | None, Field(title="Customer Id")] = None
     store_id: Annotated[UUID | None, Field(title="Store Id")] = None
     sales_rep_id: Annotated[UUID | None, Field(title="Sales Rep Id")] = None
@@ -792,7 +792,8 @@ class StoreKind(StrEnum):
 
 class StoreUpdate(BaseModel):
     """
-    Body of `PATCH /stores/{id}`: only the fields sent are changed.
+    Body of `PATCH /stores/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -808,7 +809,6 @@ class StoreUpdate(BaseModel):
     timezone: Annotated[
         str | None, Field(max_length=64, pattern="^[^\\x00]*$", title="Timezone")
     ] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
 
 
 class TokenPair(BaseModel):
@@ -829,7 +829,8 @@ class TokenPair(BaseModel):
 
 class UserCreate(BaseModel):
     """
-    Body of `POST /users`.
+    Body of `POST /users`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -848,13 +849,37 @@ class UserCreate(BaseModel):
     mfa_method: MfaMethod | None = None
     phone: Annotated[Phone | None, Field(title="Phone")] = None
     is_active: Annotated[bool | None, Field(title="Is Active")] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
     store_id: Annotated[UUID | None, Field(title="Store Id")] = None
+
+
+class UserRegister(BaseModel):
+    """
+    Body of `POST /auth/register`: no role and no other field only some roles may write.
+    Signing up creates a new organization (`organization_name`) and makes the registrant its
+    first member.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+    ]
+    password: Annotated[
+        str, Field(max_length=128, min_length=10, pattern="^[^\\x00]*$", title="Password")
+    ]
+    full_name: Annotated[str, Field(max_length=120, pattern="^[^\\x00]*$", title="Full Name")]
+    mfa_method: MfaMethod | None = None
+    phone: Annotated[Phone | None, Field(title="Phone")] = None
+    organization_name: Annotated[
+        str, Field(max_length=120, min_length=2, pattern="^[^\\x00]*$", title="Organization Name")
+    ]
 
 
 class UserUpdate(BaseModel):
     """
-    Body of `PATCH /users/{id}`: only the fields sent are changed.
+    Body of `PATCH /users/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -875,7 +900,6 @@ class UserUpdate(BaseModel):
     mfa_method: MfaMethod | None = None
     phone: Annotated[Phone | None, Field(title="Phone")] = None
     is_active: Annotated[bool | None, Field(title="Is Active")] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
     store_id: Annotated[UUID | None, Field(title="Store Id")] = None
 
 
@@ -1054,7 +1078,8 @@ class ListEnvelopeZipCodeRead(BaseModel):
 
 class OrderCreate(BaseModel):
     """
-    Body of `POST /orders`.
+    Body of `POST /orders`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -1066,7 +1091,6 @@ class OrderCreate(BaseModel):
     placed_at: Annotated[AwareDatetime | None, Field(title="Placed At")] = None
     idempotency_key: Annotated[UUID | None, Field(title="Idempotency Key")] = None
     notes: Annotated[Notes2 | None, Field(title="Notes")] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
     customer_id: Annotated[UUID, Field(title="Customer Id")]
     store_id: Annotated[UUID, Field(title="Store Id")]
     sales_rep_id: Annotated[UUID | None, Field(title="Sales Rep Id")] = None
@@ -1075,7 +1099,8 @@ class OrderCreate(BaseModel):
 
 class ProductCreate(BaseModel):
     """
-    Body of `POST /products`.
+    Body of `POST /products`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -1104,7 +1129,6 @@ class ProductCreate(BaseModel):
     ]
     vendor_name: Annotated[str, Field(max_length=120, pattern="^[^\\x00]*$", title="Vendor Name")]
     vendor_email: Annotated[VendorEmail | None, Field(title="Vendor Email")] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
     category_ids: Annotated[list[UUID] | None, Field(max_length=1000, title="Category Ids")] = None
 
 
@@ -1152,7 +1176,8 @@ class ProductRead(BaseModel):
 
 class ProductUpdate(BaseModel):
     """
-    Body of `PATCH /products/{id}`: only the fields sent are changed.
+    Body of `PATCH /products/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -1187,13 +1212,13 @@ class ProductUpdate(BaseModel):
         str | None, Field(max_length=120, pattern="^[^\\x00]*$", title="Vendor Name")
     ] = None
     vendor_email: Annotated[VendorEmail | None, Field(title="Vendor Email")] = None
-    organization_id: Annotated[UUID | None, Field(title="Organization Id")] = None
     category_ids: Annotated[list[UUID] | None, Field(max_length=1000, title="Category Ids")] = None
 
 
 class StoreCreate(BaseModel):
     """
-    Body of `POST /stores`.
+    Body of `POST /stores`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -1209,7 +1234,6 @@ class StoreCreate(BaseModel):
     timezone: Annotated[
         str | None, Field(max_length=64, pattern="^[^\\x00]*$", title="Timezone")
     ] = None
-    organization_id: Annotated[UUID, Field(title="Organization Id")]
 
 
 class StoreRead(BaseModel):

@@ -13,6 +13,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from shop.core.clock import utcnow
 from shop.core.config import Settings
@@ -113,7 +114,7 @@ def user_id(subject: Any) -> uuid.UUID:
 def held_roles(user: User) -> frozenset[str]:
     """The roles stored on the user row, as plain strings."""
     roles = user.roles
-    return frozenset(str(role) for role in roles)
+    return frozenset(str(role.value) for role in roles)
 
 
 async def optional_principal(
@@ -134,7 +135,7 @@ async def optional_principal(
 
 async def active_user(session: AsyncSession, id: uuid.UUID) -> User | None:
     """The user `id` when it exists; tokens of anyone else are refused."""
-    return await session.get(User, id)
+    return await session.get(User, id, options=[selectinload(User.roles)])
 
 
 async def current_principal(

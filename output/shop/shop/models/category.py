@@ -31,8 +31,8 @@ class Category(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("position <= 10000", name="position_max"),
         CheckConstraint("position >= 0", name="position_min"),
+        UniqueConstraint("organization_id", "slug", name="uq_categories_organization_id_slug"),
         UniqueConstraint("parent_id", "name", name="uq_categories_parent_id_name"),
-        UniqueConstraint("slug", name="uq_categories_slug"),
         Index("ix_categories_is_visible", "is_visible"),
         Index("ix_categories_name", "name"),
         Index("ix_categories_organization_id", "organization_id"),

@@ -39,7 +39,8 @@ class Customer(TimestampMixin, Base):
         Index("ix_customers_marketing_opt_in", "marketing_opt_in"),
         Index("ix_customers_organization_id", "organization_id"),
         Index(
-            "uq_customers_email",
+            "uq_customers_organization_id_email",
+            "organization_id",
             "email",
             unique=True,
             sqlite_where=text("deleted_at IS NULL"),

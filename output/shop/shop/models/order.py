@@ -46,7 +46,9 @@ class Order(TimestampMixin, Base):
             name="status_enum",
         ),
         CheckConstraint("total >= 0", name="total_min"),
-        UniqueConstraint("idempotency_key", name="uq_orders_idempotency_key"),
+        UniqueConstraint(
+            "organization_id", "idempotency_key", name="uq_orders_organization_id_idempotency_key"
+        ),
         Index("ix_orders_channel", "channel"),
         Index("ix_orders_customer_id", "customer_id"),
         Index("ix_orders_organization_id", "organization_id"),

@@ -95,14 +95,16 @@ class Product(TimestampMixin, Base):
         Index("ix_products_type_is_active", "type", "is_active"),
         Index("ix_products_vendor_code", "vendor_code"),
         Index(
-            "uq_products_sku",
+            "uq_products_organization_id_sku",
+            "organization_id",
             "sku",
             unique=True,
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
         Index(
-            "uq_products_slug",
+            "uq_products_organization_id_slug",
+            "organization_id",
             "slug",
             unique=True,
             sqlite_where=text("deleted_at IS NULL"),

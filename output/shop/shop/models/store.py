@@ -34,7 +34,7 @@ class Store(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("closes_at > opens_at", name="closes_at_gt"),
         CheckConstraint("kind IN ('retail', 'warehouse', 'pop-up')", name="kind_enum"),
-        UniqueConstraint("code", name="uq_stores_code"),
+        UniqueConstraint("organization_id", "code", name="uq_stores_organization_id_code"),
         Index("ix_stores_kind", "kind"),
         Index("ix_stores_name", "name"),
         Index("ix_stores_organization_id", "organization_id"),

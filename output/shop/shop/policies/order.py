@@ -55,12 +55,19 @@ def row_filter(principal: Principal | None) -> ColumnElement[bool]:
     return or_(*allowed)
 
 
+def tenant(principal: Principal | None) -> ColumnElement[bool]:
+    """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
+    if principal is None:
+        return false()
+    return equals(Order.organization_id, principal.user.organization_id)
+
+
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:
-    """The rows the caller works on with `scope`: its own, or all its row filter lets through
-    and its own."""
+    """The rows of the caller's tenant it works on with `scope`: its own, or all its row
+    filter lets through and its own."""
     if scope is Scope.OWN:
-        return owned(principal)
-    return or_(row_filter(principal), owned(principal))
+        return and_(tenant(principal), owned(principal))
+    return and_(tenant(principal), or_(row_filter(principal), owned(principal)))
 
 
 def visible(principal: Principal | None) -> ColumnElement[bool]:

@@ -16,7 +16,6 @@ from shop.core.pagination import Page, paginate
 from shop.core.relations import ensure_exists, included
 from shop.core.security import Principal
 from shop.models.category import Category
-from shop.models.organization import Organization
 from shop.policies import category as category_policy
 from shop.policies import organization as organization_policy
 from shop.schemas.category import CategoryListParams
@@ -86,13 +85,6 @@ async def create_category(
     values = dict(data)
     await ensure_exists(
         session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
-    await ensure_exists(
-        session,
         Category,
         values.get("parent_id"),
         field="parent_id",
@@ -113,14 +105,6 @@ async def update_category(
 ) -> Category:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     if "parent_id" in values:
         await ensure_exists(
             session,

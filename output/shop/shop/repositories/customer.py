@@ -14,12 +14,11 @@ from shop.core.clock import utcnow
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, included
+from shop.core.relations import included
 from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
-from shop.models.organization import Organization
 from shop.policies import address as address_policy
 from shop.policies import order as order_policy
 from shop.policies import organization as organization_policy
@@ -104,13 +103,6 @@ async def create_customer(
 ) -> Customer:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
     customer = Customer(**values)
     session.add(customer)
     await flush(session)
@@ -126,14 +118,6 @@ async def update_customer(
 ) -> Customer:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     for name, value in values.items():
         setattr(customer, name, value)
     await flush(session)

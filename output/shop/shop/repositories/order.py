@@ -18,7 +18,6 @@ from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
-from shop.models.organization import Organization
 from shop.models.store import Store
 from shop.models.user import User
 from shop.policies import address as address_policy
@@ -103,13 +102,6 @@ async def create_order(
     values = dict(data)
     await ensure_exists(
         session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
-    await ensure_exists(
-        session,
         Customer,
         values.get("customer_id"),
         field="customer_id",
@@ -151,14 +143,6 @@ async def update_order(
 ) -> Order:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     if "customer_id" in values:
         await ensure_exists(
             session,

@@ -14,10 +14,9 @@ from shop.core.clock import utcnow
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, fetch_related, find_or_create, included
+from shop.core.relations import fetch_related, find_or_create, included
 from shop.core.security import Principal
 from shop.models.category import Category
-from shop.models.organization import Organization
 from shop.models.product import Product, ProductImageUrl, ProductSpec, ProductTag
 from shop.models.vendor import Vendor
 from shop.policies import category as category_policy
@@ -112,13 +111,6 @@ async def create_product(
         field="category_ids",
         where=category_policy.visible(principal),
     )
-    await ensure_exists(
-        session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
     image_urls = values.pop("image_urls")
     tags = values.pop("tags")
     specs = values.pop("specs")
@@ -160,14 +152,6 @@ async def update_product(
             values.pop("category_ids"),
             field="category_ids",
             where=category_policy.visible(principal),
-        )
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
         )
     if "image_urls" in values:
         product.image_urls = ProductImageUrl.items(values.pop("image_urls"))

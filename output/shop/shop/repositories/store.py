@@ -13,9 +13,8 @@ from sqlalchemy.orm.interfaces import ORMOption
 from shop.core.db import flush
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, paginate
-from shop.core.relations import ensure_exists, included
+from shop.core.relations import included
 from shop.core.security import Principal
-from shop.models.organization import Organization
 from shop.models.product import Product
 from shop.models.store import Store
 from shop.policies import organization as organization_policy
@@ -92,13 +91,6 @@ async def create_store(
 ) -> Store:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
     store = Store(**values)
     session.add(store)
     await flush(session)
@@ -114,14 +106,6 @@ async def update_store(
 ) -> Store:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     for name, value in values.items():
         setattr(store, name, value)
     await flush(session)

@@ -16,7 +16,6 @@ from shop.core.pagination import Page, paginate
 from shop.core.passwords import hash_password
 from shop.core.relations import ensure_exists, included
 from shop.core.security import Principal
-from shop.models.organization import Organization
 from shop.models.store import Store
 from shop.models.user import User, UserRole
 from shop.policies import organization as organization_policy
@@ -87,13 +86,6 @@ async def create_user(
     values = dict(data)
     await ensure_exists(
         session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
-    await ensure_exists(
-        session,
         Store,
         values.get("store_id"),
         field="store_id",
@@ -117,14 +109,6 @@ async def update_user(
 ) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     if "store_id" in values:
         await ensure_exists(
             session,

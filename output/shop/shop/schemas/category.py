@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 class CategoryCreate(BaseModel):
-    """Body of `POST /categories`."""
+    """Body of `POST /categories`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,12 +26,13 @@ class CategoryCreate(BaseModel):
     slug: Annotated[str, Field(max_length=80, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")]
     position: Annotated[int, Field(strict=True, ge=0, le=10000), IntegralFloatAsInt] = 0
     is_visible: StrictBool = True
-    organization_id: uuid.UUID
     parent_id: uuid.UUID | None = None
 
 
 class CategoryUpdate(BaseModel):
-    """Body of `PATCH /categories/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /categories/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -41,7 +44,6 @@ class CategoryUpdate(BaseModel):
         MISSING
     )
     is_visible: StrictBool | MISSING = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
     parent_id: uuid.UUID | MISSING | None = MISSING
 
 

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 
 
 class CustomerCreate(BaseModel):
-    """Body of `POST /customers`."""
+    """Body of `POST /customers`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,11 +31,12 @@ class CustomerCreate(BaseModel):
     birth_date: IsoDate | None = None
     marketing_opt_in: StrictBool = False
     notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | None = None
-    organization_id: uuid.UUID
 
 
 class CustomerUpdate(BaseModel):
-    """Body of `PATCH /customers/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /customers/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -47,7 +50,6 @@ class CustomerUpdate(BaseModel):
     birth_date: IsoDate | MISSING | None = MISSING
     marketing_opt_in: StrictBool | MISSING = MISSING
     notes: Annotated[str, Field(max_length=5000, pattern=NO_NUL)] | MISSING | None = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
 
 
 class CustomerRead(BaseModel):

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 
 class OrderCreate(BaseModel):
-    """Body of `POST /orders`."""
+    """Body of `POST /orders`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,7 +36,6 @@ class OrderCreate(BaseModel):
     placed_at: UtcDatetime = Field(default_factory=utcnow)
     idempotency_key: uuid.UUID | None = None
     notes: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
-    organization_id: uuid.UUID
     customer_id: uuid.UUID
     store_id: uuid.UUID
     sales_rep_id: uuid.UUID | None = None
@@ -42,7 +43,9 @@ class OrderCreate(BaseModel):
 
 
 class OrderUpdate(BaseModel):
-    """Body of `PATCH /orders/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /orders/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,7 +55,6 @@ class OrderUpdate(BaseModel):
     placed_at: UtcDatetime | MISSING = MISSING
     idempotency_key: uuid.UUID | MISSING | None = MISSING
     notes: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | MISSING | None = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
     customer_id: uuid.UUID | MISSING = MISSING
     store_id: uuid.UUID | MISSING = MISSING
     sales_rep_id: uuid.UUID | MISSING | None = MISSING

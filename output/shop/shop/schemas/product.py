@@ -59,7 +59,9 @@ class DimensionsRead(BaseModel):
 
 
 class ProductCreate(BaseModel):
-    """Body of `POST /products`."""
+    """Body of `POST /products`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -146,12 +148,13 @@ class ProductCreate(BaseModel):
     vendor_email: (
         Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
     ) = None
-    organization_id: uuid.UUID
     category_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] = Field(default_factory=list)
 
 
 class ProductUpdate(BaseModel):
-    """Body of `PATCH /products/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /products/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -259,7 +262,6 @@ class ProductUpdate(BaseModel):
         | MISSING
         | None
     ) = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
     category_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] | MISSING = MISSING
 
 
@@ -284,7 +286,7 @@ class ProductRead(BaseModel):
     rating_average: float | None
     image_urls: ItemValues[str]
     tags: ItemValues[str]
-    specs: ItemValues[SpecsRead]
+    specs: list[SpecsRead]
     dimensions: DimensionsRead
     metadata_: Annotated[JsonValue | None, Field(serialization_alias="metadata")]
     vendor_code: str

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class StoreCreate(BaseModel):
-    """Body of `POST /stores`."""
+    """Body of `POST /stores`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -32,11 +34,12 @@ class StoreCreate(BaseModel):
     opens_at: time = time.fromisoformat("09:00:00")
     closes_at: time = time.fromisoformat("21:00:00")
     timezone: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = "America/New_York"
-    organization_id: uuid.UUID
 
 
 class StoreUpdate(BaseModel):
-    """Body of `PATCH /stores/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /stores/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -54,7 +57,6 @@ class StoreUpdate(BaseModel):
     opens_at: time | MISSING = MISSING
     closes_at: time | MISSING = MISSING
     timezone: Annotated[str, Field(max_length=64, pattern=NO_NUL)] | MISSING = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
 
 
 class StoreRead(BaseModel):

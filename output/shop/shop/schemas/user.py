@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class UserCreate(BaseModel):
-    """Body of `POST /users`."""
+    """Body of `POST /users`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,12 +33,29 @@ class UserCreate(BaseModel):
     mfa_method: MfaMethod = MfaMethod.NONE
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
     is_active: StrictBool = True
-    organization_id: uuid.UUID
     store_id: uuid.UUID | None = None
 
 
+class UserRegister(BaseModel):
+    """Body of `POST /auth/register`: no role and no other field only some roles may write.
+    Signing up creates a new organization (`organization_name`) and makes the registrant its
+    first member.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)]
+    full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
+    mfa_method: MfaMethod = MfaMethod.NONE
+    phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
+    organization_name: Annotated[str, Field(min_length=2, max_length=120, pattern=NO_NUL)]
+
+
 class UserUpdate(BaseModel):
-    """Body of `PATCH /users/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /users/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,7 +72,6 @@ class UserUpdate(BaseModel):
         MISSING
     )
     is_active: StrictBool | MISSING = MISSING
-    organization_id: uuid.UUID | MISSING = MISSING
     store_id: uuid.UUID | MISSING | None = MISSING
 
 

@@ -26,11 +26,14 @@ from shop.core.security import (
     issue_refresh_token,
     token_digest,
 )
+from shop.custom import user as hooks
 from shop.models.refresh_token import RefreshToken
 from shop.models.user import User
 from shop.repositories import auth as repository
+from shop.repositories import organization as organization_repository
 from shop.repositories import user as users
 from shop.schemas.auth import LoginRequest, TokenPair
+from shop.schemas.user import UserRegister
 
 
 async def login(session: AsyncSession, settings: Settings, data: LoginRequest) -> TokenPair:
@@ -77,6 +80,26 @@ async def me(session: AsyncSession, principal: Principal) -> User:
     user = await users.get_user(session, id=principal.id)
     if user is None:  # deleted since the token was checked
         raise UnauthorizedError
+    return user
+
+
+async def register(session: AsyncSession, data: UserRegister) -> User:
+    """Create a new organization and its first account, holding `org_owner`, in one
+    transaction; a taken email is a 409 and creates neither."""
+    values = data.model_dump()
+    organization = await organization_repository.create_organization(
+        session,
+        None,
+        data={
+            "name": values.pop("organization_name"),
+        },
+    )
+    values["organization_id"] = organization.id
+    values["roles"] = ["org_owner"]
+    values = await hooks.before_create(session, values)
+    user = await users.create_user(session, None, data=values)
+    await hooks.after_create(session, user)
+    await session.commit()
     return user
 
 

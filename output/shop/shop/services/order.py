@@ -70,6 +70,7 @@ async def create_order(
     values = data.model_dump()
     if values.get("sales_rep_id") is None and principal is not None:
         values["sales_rep_id"] = principal.id
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values["created_by"] = values["updated_by"] = principal.id if principal is not None else None
     values = await hooks.before_create(session, values)
     order = await repository.create_order(session, principal, data=values)

@@ -60,6 +60,7 @@ async def create_product(
     authorize(principal, policy.CREATE)
     deny_unwritable(principal, data.model_fields_set, policy.WRITE_RULES)
     values = data.model_dump()
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values["created_by"] = values["updated_by"] = principal.id if principal is not None else None
     values = await hooks.before_create(session, values)
     product = await repository.create_product(session, principal, data=values)

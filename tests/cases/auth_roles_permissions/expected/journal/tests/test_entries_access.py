@@ -104,12 +104,12 @@ async def test_the_owner_comes_from_the_caller_and_cannot_be_sent(actors: Actors
     me = await actors.user("writer")
     client = await actors.client("writer")
     body = await entry_body(actors)
-    response = await client.post(ENTRIES, json={**body, "author_id": me.id})
+    response = await client.post(ENTRIES, json={**body, "author_id": me.wire_id})
     assert response.status_code == 422, response.text
     row = await create_entry(actors)
-    assert row["author_id"] == me.id
+    assert row["author_id"] == me.wire_id
     url = f"{ENTRIES}/{row['id']}"
-    response = await client.patch(url, json={"author_id": me.id})
+    response = await client.patch(url, json={"author_id": me.wire_id})
     assert response.status_code == 422, response.text
     assert (await client.get(url)).json()["data"] == row
 

@@ -62,7 +62,7 @@ def event_payload(**overrides: Any) -> dict[str, Any]:
         "name": text("name", number, 0, 255),
         "venue": text("venue", number, 0, 80),
         "starts_at": f"2024-01-{number % 28 + 1:02d}T12:00:00+00:00",
-        "ends_at": f"2024-01-{number % 28 + 1:02d}T12:00:00+00:00",
+        "ends_at": f"2099-01-{number % 28 + 1:02d}T12:00:00+00:00",
         "capacity": 1 + number % 100000,
     }
     payload.update(overrides)

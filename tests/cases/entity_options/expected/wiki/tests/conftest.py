@@ -183,6 +183,11 @@ class TestUser:
     token: str
 
     @property
+    def wire_id(self) -> Any:
+        """The id as JSON carries it (a UUID is a string there)."""
+        return self.id
+
+    @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 

@@ -31,7 +31,7 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
     get_settings.cache_clear()
 
 
-def arguments(**overrides: str) -> list[str]:
+def arguments(url: str, **overrides: str) -> list[str]:
     """`create-user` arguments for a valid user, with `overrides`."""
     values = member_payload()
     values["role"] = ROLE
@@ -52,7 +52,7 @@ async def stored(url: str, username: str) -> Member | None:
 
 
 def test_create_user_stores_a_user_with_the_role_and_a_hashed_password(database_url: str) -> None:
-    argv = arguments()
+    argv = arguments(database_url)
     username = argv[argv.index("--login") + 1]
     main(argv)
     row = asyncio.run(stored(database_url, username))
@@ -64,11 +64,11 @@ def test_create_user_stores_a_user_with_the_role_and_a_hashed_password(database_
 
 def test_create_user_refuses_an_unknown_role(database_url: str) -> None:
     with pytest.raises(SystemExit, match="invalid user"):
-        main(arguments(**{"role": "no-such-role"}))
+        main(arguments(database_url, **{"role": "no-such-role"}))
 
 
 def test_create_user_refuses_a_taken_login(database_url: str) -> None:
-    argv = arguments()
+    argv = arguments(database_url)
     main(argv)
     with pytest.raises(SystemExit, match="CONFLICT"):
         main(argv)

@@ -133,17 +133,6 @@ async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_delete_answers_200_with_null_data_then_404(
-    client: AsyncClient, actors: Actors
-) -> None:
-    created = await create_member(actors)
-    response = await client.delete(f"{MEMBERS}/{created['id']}")
-    assert response.status_code == 200, response.text
-    assert response.json() == {"success": True, "data": None}
-    response = await client.get(f"{MEMBERS}/{created['id']}")
-    assert response.status_code == 404
-
-
 @pytest.mark.parametrize(
     ("field", "value"),
     [

@@ -43,7 +43,7 @@ async def test_create_is_open_to_exactly_its_roles(
     assert_allowed_as_expected(response, expected)
 
 
-@pytest.mark.parametrize(("role", "expected"), [(None, "401"), ("user", "allowed")])
+@pytest.mark.parametrize(("role", "expected"), [(None, "401"), ("user", "own")])
 async def test_update_is_open_to_exactly_its_roles(
     actors: Actors, role: str | None, expected: str
 ) -> None:
@@ -54,7 +54,7 @@ async def test_update_is_open_to_exactly_its_roles(
     assert_allowed_as_expected(response, expected)
 
 
-@pytest.mark.parametrize(("role", "expected"), [(None, "401"), ("user", "allowed")])
+@pytest.mark.parametrize(("role", "expected"), [(None, "401"), ("user", "own")])
 async def test_delete_is_open_to_exactly_its_roles(
     actors: Actors, role: str | None, expected: str
 ) -> None:

@@ -143,7 +143,7 @@ async def test_update_changes_only_the_fields_sent(client: AsyncClient, actors: 
     assert response.status_code == 200, response.text
     updated = response.json()["data"]
     assert updated["body"] == new_value
-    moving = ["body", "updated_at", "version"]
+    moving = ["body", "updated_at", "updated_by", "version"]
     unchanged = {k: v for k, v in updated.items() if k not in moving}
     assert unchanged == {k: v for k, v in created.items() if k in unchanged}
 
@@ -243,12 +243,27 @@ async def test_a_deleted_row_is_hidden_and_can_be_restored(
     assert (await client.get(url)).status_code == 200
 
 
+async def test_a_deleted_rows_title_can_be_reused_and_restoring_it_is_then_409(
+    client: AsyncClient, actors: Actors
+) -> None:
+    created = await create_page(actors)
+    url = f"{PAGES}/{created['id']}"
+    response = await client.delete(url, headers=if_match(created))
+    assert response.status_code == 200, response.text
+    payload = await page_body(actors, **{"title": created["title"]})
+    response = await client.post(PAGES, json=payload)
+    assert response.status_code == 201, response.text
+    response = await client.post(f"{url}/restore")
+    assert response.status_code == 409, response.text
+    assert (await client.get(url)).status_code == 404
+
+
 async def test_created_by_and_updated_by_come_from_the_caller(
     client: AsyncClient, actors: Actors
 ) -> None:
     me = await actors.user("user")
     created = await create_page(actors)
-    assert created["created_by"] == me.id
-    assert created["updated_by"] == me.id
-    response = await client.post(PAGES, json=await page_body(actors, created_by=me.id))
+    assert created["created_by"] == me.wire_id
+    assert created["updated_by"] == me.wire_id
+    response = await client.post(PAGES, json=await page_body(actors, created_by=me.wire_id))
     assert response.status_code == 422, response.text

@@ -120,7 +120,7 @@ UNLIMITED_PATHS = frozenset(
     {"/health", "/ready", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
 # Guessing passwords and replaying tokens go through these: a stricter budget, per address.
-SIGN_IN_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/refresh"})
+SIGN_IN_PATHS = frozenset({"/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/register"})
 RATE_LIMIT_HEADERS = ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "Retry-After"]
 
 

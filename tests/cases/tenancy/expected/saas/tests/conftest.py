@@ -165,6 +165,86 @@ async def client(app: FastAPI, empty_database: None) -> AsyncIterator[AsyncClien
         yield client
 
 
+# -- users: one per role, each with an access token ---------------------------------------
+
+TEST_PASSWORD = "correct horse battery staple 42"  # noqa: S105  # nosec B105
+
+
+@dataclass(frozen=True)
+class TestUser:
+    """A user created for a test, with the credentials it signs in with."""
+
+    __test__ = False  # not a test class, whatever pytest's naming rule says
+
+    id: Any
+    username: str
+    password: str
+    roles: tuple[str, ...]
+    token: str
+
+    @property
+    def wire_id(self) -> Any:
+        """The id as JSON carries it (a UUID is a string there)."""
+        return self.id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Users:
+    """Creates users holding a role, stored through the repository as the API would."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self._tenant_id: Any = None
+
+    async def tenant_id(self) -> Any:
+        """This test's organization, created on first use: every user here belongs to it."""
+        if self._tenant_id is None:
+            from sqlalchemy.ext.asyncio import AsyncSession
+
+            from saas.repositories import organization as tenants
+            from tests.factories import tenant_payload
+
+            async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                row = await tenants.create_organization(session, None, data=tenant_payload())
+                await session.commit()
+            self._tenant_id = row.id
+        return self._tenant_id
+
+    def in_another_tenant(self) -> "Users":
+        """Users of a second organization, which sees none of this one's rows."""
+        return Users(self.engine, self.settings)
+
+    async def create(self, role: str, **overrides: Any) -> TestUser:
+        """A new user holding `role`, with an access token."""
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from saas.core.security import issue_access_token
+        from saas.repositories import user as repository
+        from saas.schemas.user import UserCreate
+        from tests.factories import user_payload
+
+        values = user_payload(**overrides)
+        values["role"] = role
+        values["password"] = TEST_PASSWORD
+        values = UserCreate.model_validate(values).model_dump()
+        values["organization_id"] = await self.tenant_id()
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            user = await repository.create_user(session, None, data=values)
+            await session.commit()
+        token, _ = issue_access_token(self.settings, subject=str(user.id))
+        return TestUser(user.id, str(values["email"]), TEST_PASSWORD, (role,), token)
+
+
+@pytest.fixture
+def users(engine: AsyncEngine, settings: Settings, empty_database: None) -> Users:
+    """The users of this test."""
+    return Users(engine, settings)
+
+
 async def conforms_to_contract(response: Response) -> None:
     """Every response of every test: its status is one its operation documents, and its JSON
     body parses as the client model of that status (read from openapi.json, not the app)."""
@@ -180,29 +260,43 @@ async def conforms_to_contract(response: Response) -> None:
 
 
 async def no_secrets(response: Response) -> None:
-    """Every response of every test: no password hash in the body."""
+    """Every response of every test: no password hash and no test password in the body."""
     body = (await response.aread()).decode("utf-8", "replace")
     assert "$argon2" not in body, f"a password hash in the response to {response.request.url}"
+    assert TEST_PASSWORD not in body, f"a password in the response to {response.request.url}"
 
 
 RESPONSE_HOOKS: list[Callable[..., Any]] = [no_secrets, conforms_to_contract]
 
 
 class Actors:
-    """HTTP clients acting as a role.
+    """HTTP clients acting as a role: one user per role in each test, more on request.
 
-    `await actors.client(None)` is anonymous.
+    `await actors.client(None)` is anonymous; `await actors.client("editor")` sends the
+    access token of a user holding `editor`.
     """
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, users: Users) -> None:
         self.app = app
+        self.users = users
+        self._users: dict[str, TestUser] = {}
         self._clients: dict[str | None, AsyncClient] = {}
         self._stack = AsyncExitStack()
+
+    async def user(self, role: str) -> TestUser:
+        """The test's user holding `role` (created on first use)."""
+        if role not in self._users:
+            self._users[role] = await self.users.create(role)
+        return self._users[role]
+
+    async def another(self, role: str) -> AsyncClient:
+        """A client for a second, distinct user holding `role`."""
+        return await self._open((await self.users.create(role)).headers)
 
     async def client(self, role: str | None) -> AsyncClient:
         """The client acting as `role` (None: anonymous)."""
         if role not in self._clients:
-            headers: dict[str, str] = {}
+            headers = {} if role is None else (await self.user(role)).headers
             self._clients[role] = await self._open(headers)
         return self._clients[role]
 
@@ -220,9 +314,9 @@ class Actors:
 
 
 @pytest.fixture
-async def actors(app: FastAPI, empty_database: None) -> AsyncIterator[Actors]:
+async def actors(app: FastAPI, users: Users, empty_database: None) -> AsyncIterator[Actors]:
     """Clients acting as each role, for this test."""
-    acting = Actors(app)
+    acting = Actors(app, users)
     yield acting
     await acting.aclose()
 

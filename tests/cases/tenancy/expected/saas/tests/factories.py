@@ -9,6 +9,13 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from saas.routes import BASE_PATH
+from tests.conftest import Actors
+
+PROJECTS = f"{BASE_PATH}/projects"
+TASKS = f"{BASE_PATH}/tasks"
+USERS = f"{BASE_PATH}/users"
+
 _sequence = itertools.count(1)
 
 
@@ -30,6 +37,14 @@ def pick(values: Sequence[Any], number: int) -> Any:
     return values[number % len(values)]
 
 
+def tenant_payload() -> dict[str, Any]:
+    """The values of a new tenant row (a test's users belong to one)."""
+    number = next(_sequence)
+    return {
+        "name": text("name", number, 0, 255),
+    }
+
+
 def if_match(row: dict[str, Any]) -> dict[str, str]:
     """The `If-Match` header that names the version `row` was read at."""
     return {"If-Match": f'"{row["version"]}"'}
@@ -48,3 +63,88 @@ def count_statements() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(Engine, "before_cursor_execute", record)
+
+
+def project_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /projects`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "name": text("name", number, 0, 255),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def project_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /projects`; the rows it refers to are created first."""
+    return project_payload(**overrides)
+
+
+async def create_project(
+    actors: Actors, acting_as: str | None = "member", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(PROJECTS, json=await project_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def task_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /tasks`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "title": text("title", number, 0, 255),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def task_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /tasks`; the rows it refers to are created first."""
+    if "project_id" not in overrides:
+        overrides["project_id"] = (await create_project(actors, acting_as="member"))["id"]
+    return task_payload(**overrides)
+
+
+async def create_task(
+    actors: Actors, acting_as: str | None = "member", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(TASKS, json=await task_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data
+
+
+def user_payload(**overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /users`, less the ids of the rows it needs."""
+    number = next(_sequence)
+    payload: dict[str, Any] = {
+        "email": f"user{number}@example.com",
+        "password": text("secret-password", number, 12, 255),
+        "role": pick(["owner_role", "member"], number),
+    }
+    payload.update(overrides)
+    return payload
+
+
+async def user_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
+    """A valid body for `POST /users`; the rows it refers to are created first."""
+    return user_payload(**overrides)
+
+
+async def create_user(
+    actors: Actors, acting_as: str | None = "owner_role", **overrides: Any
+) -> dict[str, Any]:
+    """Create a row (and the rows it needs) through the API as a user holding `acting_as`;
+    return its `data`."""
+    client = await actors.client(acting_as)
+    response = await client.post(USERS, json=await user_body(actors, **overrides))
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["data"]
+    return data

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from saas.core.config import Settings
 from saas.main import create_app
-from tests.conftest import TEST_REDIS_URL, settings_for
+from tests.conftest import TEST_REDIS_URL, Users, settings_for
 
 # Not a route: a 404 spends the budget like any other answer under the API's path.
 PROBE = "/api/v1/rate-limit-probe"
@@ -69,6 +69,17 @@ async def test_sign_in_has_a_stricter_budget_of_its_own(
     assert [first.status_code, second.status_code, third.status_code] == [401, 401, 429]
     assert third.json()["error"]["code"] == "RATE_LIMITED"
     assert elsewhere.status_code != 429
+
+
+async def test_each_user_has_a_budget_of_its_own(engine: AsyncEngine, users: Users) -> None:
+    settings = settings_for(engine, RATE_LIMIT_AUTHENTICATED="2/minute")
+    first, second = await users.create("owner_role"), await users.create("owner_role")
+    async with client_for(settings, engine) as client:
+        spent = [(await client.get(PROBE, headers=first.headers)).status_code for _ in range(3)]
+        other = await client.get(PROBE, headers=second.headers)
+    assert spent[-1] == 429
+    assert 429 not in spent[:2]
+    assert other.status_code != 429
 
 
 @pytest.mark.skipif(

@@ -72,7 +72,7 @@ class RecipeRead(BaseModel):
     steps: ItemValues[str]
     tags: ItemValues[str]
     days: ItemValues[RecipeDaysItem]
-    ingredients: ItemValues[IngredientsRead]
+    ingredients: list[IngredientsRead]
     created_at: datetime
     updated_at: datetime
 

@@ -29,6 +29,14 @@ RESPONSES: Final[Mapping[tuple[str, str], Mapping[str, type[BaseModel] | None]]]
         "200": models.EnvelopeHealthStatus,
         "503": models.ErrorEnvelope,
     },
+    ("POST", "/api/v1/auth/register"): {
+        "201": models.EnvelopeUserRead,
+        "400": models.ErrorEnvelope,
+        "409": models.ErrorEnvelope,
+        "413": models.ErrorEnvelope,
+        "422": models.ErrorEnvelope,
+        "429": models.ErrorEnvelope,
+    },
     ("POST", "/api/v1/auth/login"): {
         "200": models.EnvelopeTokenPair,
         "400": models.ErrorEnvelope,
@@ -224,6 +232,7 @@ RESPONSES: Final[Mapping[tuple[str, str], Mapping[str, type[BaseModel] | None]]]
 _PATTERNS: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     ("GET", re.compile("^/health$"), "/health"),
     ("GET", re.compile("^/ready$"), "/ready"),
+    ("POST", re.compile("^/api/v1/auth/register$"), "/api/v1/auth/register"),
     ("POST", re.compile("^/api/v1/auth/login$"), "/api/v1/auth/login"),
     ("POST", re.compile("^/api/v1/auth/refresh$"), "/api/v1/auth/refresh"),
     ("POST", re.compile("^/api/v1/auth/logout$"), "/api/v1/auth/logout"),
@@ -329,6 +338,21 @@ class ApiClient:
             headers=headers,
         )
         return _parse(response, "/ready", models.EnvelopeHealthStatus)
+
+    async def register(
+        self,
+        body: models.UserRegister,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> models.EnvelopeUserRead:
+        """Register (`POST /api/v1/auth/register`)."""
+        response = await self._http.request(
+            "POST",
+            "/api/v1/auth/register",
+            json=body.model_dump(mode="json", exclude_unset=True),
+            headers=headers,
+        )
+        return _parse(response, "/api/v1/auth/register", models.EnvelopeUserRead)
 
     async def login(
         self,

@@ -122,14 +122,14 @@ class PageMeta(BaseModel):
 
 class ProjectCreate(BaseModel):
     """
-    Body of `POST /projects`.
+    Body of `POST /projects`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
     name: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")]
-    organization_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Organization Id")]
 
 
 class ProjectRead(BaseModel):
@@ -150,16 +150,14 @@ class ProjectRead(BaseModel):
 
 class ProjectUpdate(BaseModel):
     """
-    Body of `PATCH /projects/{id}`: only the fields sent are changed.
+    Body of `PATCH /projects/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
         extra="forbid",
     )
     name: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Name")] = None
-    organization_id: Annotated[
-        int | None, Field(ge=1, le=9007199254740991, title="Organization Id")
-    ] = None
 
 
 class RefreshRequest(BaseModel):
@@ -229,6 +227,25 @@ class TokenPair(BaseModel):
     ]
 
 
+class UserRegister(BaseModel):
+    """
+    Body of `POST /auth/register`: no role and no other field only some roles may write.
+    Signing up creates a new organization (`organization_name`) and makes the registrant its
+    first member.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+    ]
+    password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
+    organization_name: Annotated[
+        str, Field(max_length=255, pattern="^[^\\x00]*$", title="Organization Name")
+    ]
+
+
 class UserRole(StrEnum):
     """
     Values of `user_role`.
@@ -240,7 +257,8 @@ class UserRole(StrEnum):
 
 class UserUpdate(BaseModel):
     """
-    Body of `PATCH /users/{id}`: only the fields sent are changed.
+    Body of `PATCH /users/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -253,9 +271,6 @@ class UserUpdate(BaseModel):
         str | None, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")
     ] = None
     role: UserRole | None = None
-    organization_id: Annotated[
-        int | None, Field(ge=1, le=9007199254740991, title="Organization Id")
-    ] = None
 
 
 class EnvelopeHealthStatus(BaseModel):
@@ -344,7 +359,8 @@ class ListEnvelopeTaskRead(BaseModel):
 
 class UserCreate(BaseModel):
     """
-    Body of `POST /users`.
+    Body of `POST /users`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -355,7 +371,6 @@ class UserCreate(BaseModel):
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
     role: UserRole | None = None
-    organization_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Organization Id")]
 
 
 class UserRead(BaseModel):

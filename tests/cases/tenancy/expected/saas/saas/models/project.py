@@ -18,7 +18,7 @@ class Project(TimestampMixin, Base):
 
     __tablename__ = "projects"
     __table_args__ = (
-        UniqueConstraint("name", name="uq_projects_name"),
+        UniqueConstraint("organization_id", "name", name="uq_projects_organization_id_name"),
         Index("ix_projects_organization_id", "organization_id"),
     )
 

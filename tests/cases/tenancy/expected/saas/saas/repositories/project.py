@@ -12,9 +12,8 @@ from sqlalchemy.orm.interfaces import ORMOption
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
-from saas.core.relations import ensure_exists, included
+from saas.core.relations import included
 from saas.core.security import Principal
-from saas.models.organization import Organization
 from saas.models.project import Project
 from saas.policies import organization as organization_policy
 from saas.schemas.project import ProjectListParams
@@ -80,13 +79,6 @@ async def create_project(
 ) -> Project:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
     project = Project(**values)
     session.add(project)
     await flush(session)
@@ -102,14 +94,6 @@ async def update_project(
 ) -> Project:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     for name, value in values.items():
         setattr(project, name, value)
     await flush(session)

@@ -13,9 +13,8 @@ from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
 from saas.core.passwords import hash_password
-from saas.core.relations import ensure_exists, included
+from saas.core.relations import included
 from saas.core.security import Principal
-from saas.models.organization import Organization
 from saas.models.user import User
 from saas.policies import organization as organization_policy
 from saas.schemas.user import UserListParams
@@ -81,13 +80,6 @@ async def create_user(
 ) -> User:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        Organization,
-        values.get("organization_id"),
-        field="organization_id",
-        where=organization_policy.visible(principal),
-    )
     values["password"] = hash_password(values["password"])
     user = User(**values)
     session.add(user)
@@ -104,14 +96,6 @@ async def update_user(
 ) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "organization_id" in values:
-        await ensure_exists(
-            session,
-            Organization,
-            values["organization_id"],
-            field="organization_id",
-            where=organization_policy.visible(principal),
-        )
     if "password" in values:
         values["password"] = hash_password(values["password"])
     for name, value in values.items():

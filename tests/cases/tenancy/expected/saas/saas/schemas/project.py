@@ -8,28 +8,30 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
 from saas.core.relations import include_by, only_if_included
-from saas.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
+from saas.core.types import NO_NUL, IdQuery, UtcDatetime
 
 if TYPE_CHECKING:
     from saas.schemas.organization import OrganizationRead
 
 
 class ProjectCreate(BaseModel):
-    """Body of `POST /projects`."""
+    """Body of `POST /projects`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
-    organization_id: IdInput
 
 
 class ProjectUpdate(BaseModel):
-    """Body of `PATCH /projects/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /projects/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
-    organization_id: IdInput | MISSING = MISSING
 
 
 class ProjectRead(BaseModel):

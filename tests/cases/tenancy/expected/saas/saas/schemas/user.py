@@ -8,7 +8,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from saas.core.pagination import InList, ListParams, sort_by
 from saas.core.relations import include_by, only_if_included
-from saas.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
+from saas.core.types import NO_NUL, IdQuery, UtcDatetime
 from saas.enums import UserRole
 
 if TYPE_CHECKING:
@@ -16,18 +16,34 @@ if TYPE_CHECKING:
 
 
 class UserCreate(BaseModel):
-    """Body of `POST /users`."""
+    """Body of `POST /users`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     role: UserRole = UserRole.MEMBER
-    organization_id: IdInput
+
+
+class UserRegister(BaseModel):
+    """Body of `POST /auth/register`: no role and no other field only some roles may write.
+    Signing up creates a new organization (`organization_name`) and makes the registrant its
+    first member.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
+    organization_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
 
 
 class UserUpdate(BaseModel):
-    """Body of `PATCH /users/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /users/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -36,7 +52,6 @@ class UserUpdate(BaseModel):
     ) = MISSING
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)] | MISSING = MISSING
     role: UserRole | MISSING = MISSING
-    organization_id: IdInput | MISSING = MISSING
 
 
 class UserRead(BaseModel):

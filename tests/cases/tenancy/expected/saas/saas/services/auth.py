@@ -25,11 +25,14 @@ from saas.core.security import (
     issue_refresh_token,
     token_digest,
 )
+from saas.custom import user as hooks
 from saas.models.refresh_token import RefreshToken
 from saas.models.user import User
 from saas.repositories import auth as repository
+from saas.repositories import organization as organization_repository
 from saas.repositories import user as users
 from saas.schemas.auth import LoginRequest, TokenPair
+from saas.schemas.user import UserRegister
 
 
 async def login(session: AsyncSession, settings: Settings, data: LoginRequest) -> TokenPair:
@@ -76,6 +79,26 @@ async def me(session: AsyncSession, principal: Principal) -> User:
     user = await users.get_user(session, id=principal.id)
     if user is None:  # deleted since the token was checked
         raise UnauthorizedError
+    return user
+
+
+async def register(session: AsyncSession, data: UserRegister) -> User:
+    """Create a new organization and its first account, holding `owner_role`, in one
+    transaction; a taken email is a 409 and creates neither."""
+    values = data.model_dump()
+    organization = await organization_repository.create_organization(
+        session,
+        None,
+        data={
+            "name": values.pop("organization_name"),
+        },
+    )
+    values["organization_id"] = organization.id
+    values["role"] = "owner_role"
+    values = await hooks.before_create(session, values)
+    user = await users.create_user(session, None, data=values)
+    await hooks.after_create(session, user)
+    await session.commit()
     return user
 
 
