@@ -9,7 +9,7 @@ import pytest
 
 from generator import ir
 from generator.emit.app import emit as emit_app
-from generator.emit.cache_tests import cache_subject, emit, tweakable
+from generator.emit.cache_tests import cache_subject, emit, principal_statements, tweakable
 from generator.emit.layers import emit as emit_layers
 from generator.pipeline import compile_specs
 
@@ -44,11 +44,14 @@ def test_an_api_without_auth_tests_its_cache_as_an_anonymous_caller(
     assert "test_callers_with_different_visibility" not in test_file.content
 
 
-def test_no_cache_tests_when_no_entity_can_be_created_and_read(
+def test_a_hit_still_loads_the_caller_and_the_roles_of_a_user_with_several(
     projects: dict[str, ir.Project],
 ) -> None:
-    assert cache_subject(projects["shop"]) is None
-    assert emit(projects["shop"]) == []
+    assert principal_statements(projects["weather"]) == 0  # no auth
+    assert principal_statements(projects["blog"]) == 1  # one role, a column of the user row
+    assert principal_statements(projects["shop"]) == 2  # a list of roles: a child table
+    [test_file] = emit(projects["shop"])
+    assert "HIT_STATEMENTS = 2\n" in test_file.content
 
 
 def test_a_tweakable_field_is_plain_text_that_may_change(projects: dict[str, ir.Project]) -> None:
@@ -74,3 +77,12 @@ def test_every_list_and_read_route_goes_through_the_cache(projects: dict[str, ir
     assert "Depends(cached_read(ListEnvelope[PostRead], Post, per_caller=True))" in post
     assert "Depends(cached_read(Envelope[PostRead], Post, per_caller=True))" in post
     assert post.count("return await cache.keep(") == 2
+
+
+def test_no_cache_tests_when_the_spec_does_not_cache(tmp_path: Path) -> None:
+    spec = "api: {name: plain}\nentities:\n  note:\n    fields:\n      title: string\n"
+    (tmp_path / "api.yaml").write_text(spec, encoding="utf-8")
+    [project], diags = compile_specs(tmp_path)
+    assert not diags.has_errors
+    assert cache_subject(project) is not None
+    assert emit(project) == []

@@ -1791,7 +1791,8 @@ def test_every_code_reported_is_in_the_code_table_and_the_reverse() -> None:
 
 
 def test_dependencies_with_one_determinant_are_one_table_not_an_error() -> None:
-    assert check("""
+    assert (
+        check("""
         api: {name: shop}
         entities:
           customer:
@@ -1802,7 +1803,9 @@ def test_dependencies_with_one_determinant_are_one_table_not_an_error() -> None:
             dependencies:
               - "zip_code -> city"
               - "zip_code -> state"
-        """) == ""
+        """)
+        == ""
+    )
 
 
 def test_an_entity_must_not_take_the_refresh_token_table_or_the_auth_modules() -> None:

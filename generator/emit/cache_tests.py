@@ -100,10 +100,19 @@ def _subject(
     )
 
 
+def principal_statements(project: ir.Project) -> int:
+    """Statements a cache hit still runs: it looks the caller up (a deleted user is refused),
+    with a second statement for the roles of a user who may hold several."""
+    if project.auth is None:
+        return 0
+    return 2 if project.auth.multiple_roles else 1
+
+
 def emit(project: ir.Project) -> list[RenderedFile]:
-    """tests/test_cache.py, when some entity can be listed and read."""
+    """tests/test_cache.py, when the spec caches (`api.cache`) and some entity can be listed
+    and read."""
     subject = cache_subject(project)
-    if subject is None:
+    if subject is None or not project.api.cache_ttl_seconds:
         return []
     package = project.api.name
     return [
@@ -118,8 +127,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                 s=subject,
                 writer=py_literal(subject.writer),
                 related_role=py_literal(subject.related_role),
-                # A cache hit still looks the caller up (a deleted user is refused): one statement.
-                hit_statements=0 if subject.writer is None else 1,
+                hit_statements=principal_statements(project) if subject.writer else 0,
                 ttl=project.api.cache_ttl_seconds or 0,
             ),
         )

@@ -15,6 +15,7 @@ from typing import Any
 from generator import ir
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
+from generator.emit.policy import entity_policy, scope
 from generator.emit.tests import creatable
 
 # One seed for every run: a failure found once is found again, on any machine.
@@ -107,6 +108,20 @@ def wfc_document(project: ir.Project, password: str) -> dict[str, Any]:
     return {"schemaVersion": "0.2.0", "authTemplate": template, "auth": entries}
 
 
+def private_peers(project: ir.Project, users: list[FuzzUser]) -> list[FuzzUser]:
+    """The users whose objects must stay private to each other (WFC `peers`): those whose role
+    reads every row of no private entity (one that some role reads only its own rows of). An
+    administrator reading a member's note is allowed, so it is nobody's peer."""
+    sees_all: set[str] = set()
+    for entity in project.entities:
+        readers = entity_policy(project, entity).roles("read")
+        reach = {role.name: scope(project, readers, (role.name,)) for role in project.roles}
+        if "own" in reach.values():
+            sees_all |= {name for name, how in reach.items() if how == "all"}
+    peers = [u for u in users if u.role not in sees_all]
+    return peers if len(peers) >= 2 else []
+
+
 def signs_in(project: ir.Project) -> bool:
     """True when the test can create users and sign in as them."""
     if project.auth is None:
@@ -164,7 +179,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         "rejection_statuses": ", ".join(str(s) for s in REJECTION_STATUSES),
         "state_dependent_codes": ", ".join(json.dumps(c) for c in STATE_DEPENDENT_CODES),
         "wfc_auth_file": WFC_AUTH_FILE if users else None,
-        "peers": ", ".join(json.dumps(u.name) for u in users),
+        "peers": ", ".join(json.dumps(u.name) for u in private_peers(project, users)),
         "username_field": project.auth.username_field if project.auth else None,
     }
     files = [

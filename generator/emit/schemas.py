@@ -389,8 +389,9 @@ def _id_and_timestamps(
 # --- field types -------------------------------------------------------------------------------
 
 
-def input_type(module: SchemaModule, f: ir.Field) -> str:
-    """The validated annotation of a field on input, every constraint included."""
+def input_type(module: SchemaModule, f: ir.Field, *, query: bool = False) -> str:
+    """The validated annotation of a field on input, every constraint included; `query`: in a
+    query string, where every value is text (decimals then round numbers written as text)."""
     kind = f.type.kind
     if kind == "list" and f.item is not None:
         item = input_type(module, f.item)
@@ -434,7 +435,7 @@ def input_type(module: SchemaModule, f: ir.Field) -> str:
         schema = py_literal(decimal_json_schema(f))
         scale = f.type.scale or 0
         return (
-            f"{constrained[:-1]}, rounded_to_scale({scale}), "
+            f"{constrained[:-1]}, rounded_to_scale({scale}{', query=True' if query else ''}), "
             f"WithJsonSchema({schema}, mode='validation')]"
         )
     return _plain_type(module, kind)
@@ -696,7 +697,9 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
             # A decimal filter is written like a decimal input (a bare `Decimal` would document
             # any string, the empty one included).
             kind = f.type.kind
-            annotation = input_type(module, f) if kind == "decimal" else read_type(module, f)
+            annotation = (
+                input_type(module, f, query=True) if kind == "decimal" else read_type(module, f)
+            )
             lines += _filters(module, f.name, annotation, kind)
     if module.project.api.timestamps:
         module.use("datetime", "datetime")

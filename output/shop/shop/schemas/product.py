@@ -330,7 +330,7 @@ class ProductListParams(ListParams):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
-            rounded_to_scale(2),
+            rounded_to_scale(2, query=True),
             WithJsonSchema(
                 {
                     "anyOf": [
@@ -351,7 +351,7 @@ class ProductListParams(ListParams):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
-            rounded_to_scale(2),
+            rounded_to_scale(2, query=True),
             WithJsonSchema(
                 {
                     "anyOf": [
@@ -372,7 +372,7 @@ class ProductListParams(ListParams):
         Annotated[
             Decimal,
             Field(max_digits=12, decimal_places=2, ge=0, allow_inf_nan=False),
-            rounded_to_scale(2),
+            rounded_to_scale(2, query=True),
             WithJsonSchema(
                 {
                     "anyOf": [

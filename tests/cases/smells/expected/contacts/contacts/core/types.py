@@ -85,17 +85,26 @@ IdQuery = Annotated[int, Field(ge=1, le=MAX_ID)]
 """An integer id in a query string (`?id__in=1,2`)."""
 
 
-def rounded_to_scale(scale: int) -> BeforeValidator:
+# A number as JSON writes it (RFC 8259, section 6).
+JSON_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+
+
+def rounded_to_scale(scale: int, *, query: bool = False) -> BeforeValidator:
     """A JSON number for a decimal of `scale` places, rounded half-even to them as PostgreSQL's
     numeric does (a binary float rarely has the exact decimal value); a string stays as written
-    and must fit the pattern."""
+    and must fit the pattern. In a query string (`query`) every value is text: there a number
+    written as JSON writes numbers (`2.5e-3`, more places than `scale`) is rounded the same way."""
     step = Decimal(1).scaleb(-scale)
 
     def round_number(value: object) -> object:
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if query and isinstance(value, str) and JSON_NUMBER.fullmatch(value):
+            value = Decimal(value)
+        elif isinstance(value, bool) or not isinstance(value, int | float):
             return value
         try:
-            return Decimal(repr(value)).quantize(step, rounding=ROUND_HALF_EVEN)
+            return Decimal(repr(value) if isinstance(value, float) else value).quantize(
+                step, rounding=ROUND_HALF_EVEN
+            )
         except InvalidOperation:  # too many digits to round: max_digits refuses it
             return value
 
