@@ -3,9 +3,10 @@
 
 schemathesis.toml holds the settings (checks, phases, seed, example counts); wfc-auth.json
 describes how to sign in and as whom (Web Fuzzing Commons), two users per role; the peers
-among them (roles that read only some rows) must not see each other's objects. The users are created before the run. The app gets a
-database of its own: Schemathesis calls it from an event loop of its own, so no connection is
-pooled across loops.
+among them (roles that read only some rows) must not see each other's objects. The users
+are created before the run.
+The app gets a database of its own: Schemathesis calls it from an event loop of its own, so no
+connection is pooled across loops.
 """
 
 import asyncio

@@ -325,7 +325,7 @@ class CachedRead:
     async def keep(self, envelope: ModelT) -> ModelT:
         """Store `envelope` (under the ETag the handler set, else a digest of its JSON), tag
         the response with that ETag, and answer 304 when `If-None-Match` names it."""
-        body = envelope.model_dump_json().encode()
+        body = envelope.model_dump_json(by_alias=True).encode()  # as FastAPI sends it
         etag = self.response.headers.get("ETag") or content_etag(body)
         self.response.headers["ETag"] = etag
         if self.key is not None:
