@@ -80,15 +80,30 @@ async def prepare(database: Database, settings: Settings) -> None:
         await engine.dispose()
 
 
-@pytest.fixture(scope="module")
-def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def app_on_own_database(factory: pytest.TempPathFactory, purpose: str) -> Iterator[FastAPI]:
     """The app on a database of its own."""
-    database = Database.for_purpose("schemathesis", tmp_path_factory.mktemp("schemathesis"))
+    database = Database.for_purpose(purpose, factory.mktemp(purpose))
     engine = database.create_engine(poolclass=pool.NullPool)
-    settings = settings_for(engine)
+    # No response cache: an entry kept from one example would answer the next one's replay
+    # differently, and Hypothesis needs every example to replay alike.
+    settings = settings_for(engine, CACHE_ENABLED=False)
     asyncio.run(prepare(database, settings))
     yield create_app(settings, engine=engine)
     asyncio.run(database.drop())
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    """The app the examples, coverage and fuzzing phases call."""
+    yield from app_on_own_database(tmp_path_factory, "schemathesis")
+
+
+@pytest.fixture
+def stateful_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSchema]:
+    """The document of a second app on a fresh database: rows the other phases left would
+    answer the stateful phase's replays differently, and Hypothesis needs them alike."""
+    for app in app_on_own_database(tmp_path_factory, "schemathesis_stateful"):
+        yield schemathesis.openapi.from_asgi("/openapi.json", app, config=fuzz_config())
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +121,8 @@ def test_operation_conforms(case: Case) -> None:
     case.call_and_validate()
 
 
-def test_stateful_sequences_conform(api_schema: OpenApiSchema) -> None:
+def test_stateful_sequences_conform(stateful_schema: OpenApiSchema) -> None:
     """Sequences of calls, each using what an earlier one returned (links and inferred ones)."""
-    config = api_schema.config
-    state_machine = hypothesis.seed(config.seed)(api_schema.as_state_machine())
+    config = stateful_schema.config
+    state_machine = hypothesis.seed(config.seed)(stateful_schema.as_state_machine())
     state_machine.run(settings=config.get_hypothesis_settings(phase="stateful"))
