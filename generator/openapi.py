@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 _DUMP = (
@@ -38,9 +38,15 @@ def openapi_document(package: str, files: Mapping[str, str], cache_dir: Path | N
     for path, text in modules.items():
         digest.update(f"{path}\0{text}\0".encode())
     cached = cache_dir / f"openapi-{digest.hexdigest()}.json" if cache_dir else None
+    return cached_text(cached, lambda: _dump(package, modules))
+
+
+def cached_text(cached: Path | None, produce: Callable[[], str]) -> str:
+    """The text stored at `cached` (a content-addressed cache file), or `produce()` stored
+    there atomically first; no cache when `cached` is None."""
     if cached is not None and cached.is_file():
         return cached.read_text(encoding="utf-8")
-    text = _dump(package, modules)
+    text = produce()
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         temporary = cached.with_suffix(f".{os.getpid()}.tmp")
