@@ -25,7 +25,7 @@ from generator.diff.data import (
     RestoreValuesOp,
     Split,
 )
-from generator.diff.sqla import sa_column, sa_metadata, sa_type
+from generator.diff.sqla import LazyMetadata, sa_column, sa_type
 
 Risk = Literal["safe", "review", "destructive"]
 
@@ -80,7 +80,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     """
     plan = MigrationPlan()
     old_by_name = {t.name: t for t in old}
-    new_meta, old_meta = sa_metadata(new), sa_metadata(old)
+    new_meta, old_meta = LazyMetadata(new), LazyMetadata(old)
     renamed = {
         t.renamed_from: t.name
         for t in new
@@ -118,7 +118,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         )
     deferred = deferred_foreign_keys(creating)
     for table in creation_order(creating):
-        created = new_meta.tables[table.name]
+        created = new_meta.table(table.name)
         create = ops.CreateTableOp.from_table(created)
         create.columns = [
             c
@@ -136,7 +136,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     for table in creation_order(creating):
         closing = [
             c
-            for c in new_meta.tables[table.name].constraints
+            for c in new_meta.table(table.name).constraints
             if isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred
         ]
         if closing:
@@ -159,7 +159,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     for table in reversed(
         creation_order([t for n, t in current.items() if n not in {t.name for t in new}])
     ):
-        drop = ops.DropTableOp.from_table(old_meta.tables[table.name])
+        drop = ops.DropTableOp.from_table(old_meta.table(table.name))
         plan.operations.append(drop)
         plan.changes.append(
             Change(
@@ -177,7 +177,7 @@ def _drop_references_to_renamed(
     current: dict[str, ir.Table],
     new: tuple[ir.Table, ...],
     renamed: dict[str, str],
-    old_meta: sa.MetaData,
+    old_meta: LazyMetadata,
 ) -> frozenset[str]:
     """Foreign keys to a table being renamed that change: dropped before the rename, so that
     the downgrade adds them back only after the table has its old name again (PostgreSQL
@@ -194,12 +194,13 @@ def _drop_references_to_renamed(
         ]
         if not early:
             continue
-        old_t = old_meta.tables[before.name]
         plan.operations.append(
             ops.ModifyTableOps(
                 before.name,
                 [
-                    ops.DropConstraintOp.from_constraint(_sa_constraint(old_t, fk.name))
+                    ops.DropConstraintOp.from_constraint(
+                        _sa_constraint(old_meta, before.name, fk.name)
+                    )
                     for fk in sorted(early, key=lambda fk: fk.name)
                 ],
             )
@@ -338,8 +339,8 @@ def _alter_table(
     plan: MigrationPlan,
     old: ir.Table,
     new: ir.Table,
-    old_meta: sa.MetaData,
-    new_meta: sa.MetaData,
+    old_meta: LazyMetadata,
+    new_meta: LazyMetadata,
     moved_out: set[str] | frozenset[str] = frozenset(),
     dropped_early: frozenset[str] = frozenset(),
 ) -> None:
@@ -693,8 +694,8 @@ def _constraint_ops(
     plan: MigrationPlan,
     old: ir.Table,
     new: ir.Table,
-    old_meta: sa.MetaData,
-    new_meta: sa.MetaData,
+    old_meta: LazyMetadata,
+    new_meta: LazyMetadata,
     dropped_early: frozenset[str] = frozenset(),
 ) -> tuple[list[ops.MigrateOperation], list[ops.MigrateOperation]]:
     """(drops, adds) of constraints and indexes, compared by name and content; a changed one
@@ -702,19 +703,18 @@ def _constraint_ops(
     loses values is destructive (rows holding them fail the upgrade)."""
     drops: list[ops.MigrateOperation] = []
     adds: list[ops.MigrateOperation] = []
-    old_t, new_t = old_meta.tables[old.name], new_meta.tables[new.name]
     old_items, new_items = _named_constraints(old), _named_constraints(new)
     changed = {n for n in old_items if n in new_items and old_items[n] != new_items[n]}
     enums = {n: e for n in changed if (e := _enum_change(old_items[n], new_items[n])) is not None}
     for name in sorted(set(old_items) - set(new_items) | changed):
         if name in dropped_early:
             continue
-        drops.append(ops.DropConstraintOp.from_constraint(_sa_constraint(old_t, name)))
+        drops.append(ops.DropConstraintOp.from_constraint(_sa_constraint(old_meta, old.name, name)))
         if name not in enums:
             risk: Risk = "review" if _is_check(old_items[name]) else "safe"
             plan.changes.append(Change(new.name, f"drop constraint `{name}`", risk))
     for name in sorted(set(new_items) - set(old_items) | changed):
-        adds.append(ops.AddConstraintOp.from_constraint(_sa_constraint(new_t, name)))
+        adds.append(ops.AddConstraintOp.from_constraint(_sa_constraint(new_meta, new.name, name)))
         if name in enums:
             plan.changes.append(_enum_change_summary(new.name, name, *enums[name]))
             continue
@@ -731,10 +731,10 @@ def _constraint_ops(
     new_ix = {i.name: i for i in new.indexes}
     changed_ix = {n for n in old_ix.keys() & new_ix.keys() if old_ix[n] != new_ix[n]}
     for name in sorted(old_ix.keys() - new_ix.keys() | changed_ix):
-        drops.append(ops.DropIndexOp.from_index(_sa_index(old_t, name)))
+        drops.append(ops.DropIndexOp.from_index(_sa_index(old_meta, old.name, name)))
         plan.changes.append(Change(new.name, f"drop index `{name}`"))
     for name in sorted(new_ix.keys() - old_ix.keys() | changed_ix):
-        adds.append(ops.CreateIndexOp.from_index(_sa_index(new_t, name)))
+        adds.append(ops.CreateIndexOp.from_index(_sa_index(new_meta, new.name, name)))
         plan.changes.append(Change(new.name, f"create index `{name}`", slug=f"add_{name}"))
     return drops, adds
 
@@ -791,9 +791,9 @@ def _is_check(item: object) -> bool:
     return isinstance(item, ir.Constraint) and item.kind == "check"
 
 
-def _sa_constraint(table: sa.Table, name: str) -> sa.Constraint:
-    return next(c for c in table.constraints if c.name == name)
+def _sa_constraint(meta: LazyMetadata, table: str, name: str) -> sa.Constraint:
+    return next(c for c in meta.table(table).constraints if c.name == name)
 
 
-def _sa_index(table: sa.Table, name: str) -> sa.Index:
-    return next(i for i in table.indexes if i.name == name)
+def _sa_index(meta: LazyMetadata, table: str, name: str) -> sa.Index:
+    return next(i for i in meta.table(table).indexes if i.name == name)

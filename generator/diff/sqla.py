@@ -98,9 +98,25 @@ def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
     return result
 
 
-def sa_metadata(tables: tuple[ir.Table, ...]) -> sa.MetaData:
-    """Every table in one MetaData (foreign keys resolve by table name)."""
-    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
-    for table in tables:
-        sa_table(table, metadata)
-    return metadata
+class LazyMetadata:
+    """The tables of one schema in one MetaData, each built when first asked for: a migration
+    needs the SQLAlchemy objects only of the tables it creates, alters or drops, and building
+    every table of a large schema twice on each build cost more than the rest of the plan.
+
+    A table comes with the tables its foreign keys reference (Alembic resolves a foreign key's
+    target column when it makes an operation of the constraint)."""
+
+    def __init__(self, tables: tuple[ir.Table, ...]) -> None:
+        self._schema = {t.name: t for t in tables}
+        self.metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+    def table(self, name: str) -> sa.Table:
+        table = self._built(name)
+        for fk in self._schema[name].foreign_keys:
+            if fk.ref_table in self._schema:
+                self._built(fk.ref_table)
+        return table
+
+    def _built(self, name: str) -> sa.Table:
+        built = self.metadata.tables.get(name)
+        return built if built is not None else sa_table(self._schema[name], self.metadata)
