@@ -6,6 +6,7 @@ Exit codes: 0 fine, 1 output stale (check, build under --check-like use), 2 inva
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import sys
 from pathlib import Path
@@ -50,11 +51,22 @@ def _fail_invalid(result_diags: tuple[Diagnostic, ...] | list[Diagnostic]) -> No
 def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResult:
     from generator.pipeline import build
 
+    _collect_less_often()
     result = build(specs, out_dir=out, cache_dir=_cache_dir(), allow_destructive=allow_destructive)
     if not result.ok:
         _fail_invalid(result.diagnostics)
     _print_diagnostics(result.diagnostics)
     return result
+
+
+def _collect_less_often() -> None:
+    """A build allocates millions of objects that live until it ends (the IR, SQLAlchemy
+    tables, rendered text): with the default thresholds the cycle collector rescans them over
+    and over (a quarter of the CPU time of compile, plan and emit at N=1000, bench/README.md).
+    The modules imported so far are left out of every scan and collections run less often:
+    half of that time saved, the peak memory unchanged."""
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def compile_specs(specs: Path) -> tuple[tuple[Project, ...], Diagnostics]:

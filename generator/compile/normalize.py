@@ -28,7 +28,8 @@ def normalize_to_3nf(
     """Mark derived fields, split declared dependencies, and lay out every stored table."""
     enum_values = {e.name: e.values for e in enums}
     decisions: list[ir.Decision] = []
-    entities = tuple(_mark_copies(e, entities, decisions) for e in entities)
+    index = {e.name: e for e in entities}
+    entities = tuple(_mark_copies(e, index, decisions) for e in entities)
     entities = _split_dependencies(entities, spec, decisions)
     index = {e.name: e for e in entities}
     tables: list[ir.Table] = []
@@ -43,9 +44,8 @@ def normalize_to_3nf(
 
 
 def _mark_copies(
-    entity: ir.Entity, entities: tuple[ir.Entity, ...], decisions: list[ir.Decision]
+    entity: ir.Entity, index: dict[str, ir.Entity], decisions: list[ir.Decision]
 ) -> ir.Entity:
-    index = {e.name: e for e in entities}
     fields = []
     for f in entity.fields:
         copy = _copied_from(f, entity, index)

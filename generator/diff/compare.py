@@ -215,16 +215,19 @@ def find_splits(
     current: dict[str, ir.Table], new: tuple[ir.Table, ...], creating: list[ir.Table]
 ) -> list[Split]:
     """Declared dependencies split out of kept tables (see `split_of`)."""
+    # Only a kept table's foreign key to a new table can split it: index those by target once
+    # (trying every pair of new and kept tables was quadratic in the schema).
+    references: dict[str, list[tuple[ir.Table, ir.ForeignKey]]] = {}
+    for source in new:
+        if source.name in current:
+            for fk in source.foreign_keys:
+                references.setdefault(fk.ref_table, []).append((source, fk))
     splits = []
     for target in sorted(creating, key=lambda t: t.name):
-        for source in new:
-            before = current.get(source.name)
-            if before is None:
-                continue
-            for fk in source.foreign_keys:
-                split = split_of(before, source, target, fk)
-                if split is not None:
-                    splits.append(split)
+        for source, fk in references.get(target.name, []):
+            split = split_of(current[source.name], source, target, fk)
+            if split is not None:
+                splits.append(split)
     return splits
 
 
@@ -298,7 +301,7 @@ def deferred_foreign_keys(tables: list[ir.Table] | tuple[ir.Table, ...]) -> froz
     names = {t.name for t in tables}
     for table in order:
         for fk in table.foreign_keys:
-            if fk.ref_table in names and fk.ref_table not in created | {table.name}:
+            if fk.ref_table in names and fk.ref_table not in created and fk.ref_table != table.name:
                 deferred.add(fk.name)
         created.add(table.name)
     return frozenset(deferred)

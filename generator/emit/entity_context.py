@@ -155,14 +155,12 @@ def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
 
 def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
     """Everything the layer templates of one entity use."""
-    modules = {e.name: module_name(e) for e in project.entities}
-    classes = {e.name: e.class_name for e in project.entities}
     relations = writable_relations(entity)
     loads = entity_loads(project, entity)
     return EntityContext(
         package=project.api.name,
         entity=entity,
-        module=modules[entity.name],
+        module=module_name(entity),
         var=naming.py_attr(entity.name),
         plural_var=naming.py_attr(entity.plural)
         if entity.plural != entity.name
@@ -177,8 +175,8 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
             RelatedIds(
                 r.wire_name,
                 r.attr,
-                classes[r.target],
-                modules[r.target],
+                project.entity(r.target).class_name,
+                module_name(project.entity(r.target)),
                 _where(project, project.entity(r.target)),
             )
             for r in relations
@@ -187,8 +185,8 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         to_one=tuple(
             ToOne(
                 r.wire_name,
-                classes[r.target],
-                modules[r.target],
+                project.entity(r.target).class_name,
+                module_name(project.entity(r.target)),
                 r.required,
                 _where(project, project.entity(r.target)),
             )
@@ -214,8 +212,8 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         ),
         dependencies=tuple(
             DependencyWrite(
-                classes[d.entity],
-                modules[d.entity],
+                project.entity(d.entity).class_name,
+                module_name(project.entity(d.entity)),
                 tuple(columns_for(home, n) for n in d.determinant),
                 tuple(naming.py_attr(n) for n in d.dependents),
                 d.fd,

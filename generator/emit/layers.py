@@ -98,12 +98,12 @@ def _id_import(c: EntityContext) -> set[Import]:
 
 def _named_models(project: ir.Project, own: str, code: list[str]) -> set[Import]:
     """Imports of the model classes that loader expressions name (`Post.tags` -> Post)."""
-    # One pass over the code, not one search per entity: linear in the project's size.
-    named = set(re.findall(r"\b(\w+)\.", " ".join(code)))
+    # One pass over the code, then one lookup per name: linear in the project's size.
+    named = set(re.findall(r"\b(\w+)\.", " ".join(code))) - {own}
     return {
         Import(f"{project.api.name}.models.{module_name(e)}", e.class_name)
-        for e in project.entities
-        if e.class_name != own and e.class_name in named
+        for name in named
+        for e in project.entities_of_class(name)
     }
 
 

@@ -436,9 +436,8 @@ def read_through_properties(
     copies read through a relation, dependents split out by normalization, objects)."""
     props = []
     id_type = "uuid.UUID" if project.api.id_type == "uuid" else "int"
-    names = {e.name for e in project.entities}
     for r in entity.relations:
-        if r.target not in names:
+        if not project.has_entity(r.target):
             continue
         target = _target_class(module, project, entity, r.target)
         many = r.kind in ("one_to_many", "many_to_many")

@@ -219,8 +219,7 @@ def registration_inputs(
 
 def includable(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
     """Relations `?include=` may embed: every relation to an entity with a Read schema."""
-    names = {e.name for e in project.entities}
-    return [r for r in entity.relations if r.target in names]
+    return [r for r in entity.relations if project.has_entity(r.target)]
 
 
 def _embedded(

@@ -368,12 +368,27 @@ class Project:
     seeds: tuple[SeedRow, ...] = ()
     _index: dict[str, Entity] = field(default_factory=dict, compare=False, repr=False)
     _tables: dict[str, Table] = field(default_factory=dict, compare=False, repr=False)
+    _classes: dict[str, tuple[Entity, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def entity(self, name: str) -> Entity:
         """The entity called name."""
+        return self._entities()[name]
+
+    def has_entity(self, name: str) -> bool:
+        """Whether an entity is called name (one lookup, not a scan of every entity)."""
+        return name in self._entities()
+
+    def entities_of_class(self, class_name: str) -> tuple[Entity, ...]:
+        """The entities whose model class is called class_name (one lookup)."""
+        if not self._classes:
+            for e in self.entities:
+                self._classes[e.class_name] = (*self._classes.get(e.class_name, ()), e)
+        return self._classes.get(class_name, ())
+
+    def _entities(self) -> dict[str, Entity]:
         if not self._index:
             self._index.update({e.name: e for e in self.entities})
-        return self._index[name]
+        return self._index
 
     def table(self, name: str) -> Table:
         """The stored table called name."""
