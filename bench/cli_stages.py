@@ -1,0 +1,92 @@
+"""Wall and CPU time of each stage of one real `gen` command (bench/stages.py times the stages
+one by one instead), without a profiler's overhead.
+
+    python bench/cli_stages.py -- build /tmp/b200/specs -o /tmp/out200
+    python bench/cli_stages.py --openapi-from DOC.json -- build /tmp/b200/specs -o /tmp/out200
+
+`--openapi-from` answers every openapi.json with the text of DOC.json instead of importing the
+generated app (the subprocess of generator/openapi.py): the figures are then those of every
+other stage, as they will be once openapi.json is rendered from the IR. The typed client's
+models come from the cache when DOC.json's were made before (generator/client.py).
+
+Printed to stderr: imports, each stage's wall and CPU seconds (summed over its calls), the whole
+command's wall and CPU (this process, and its children: ruff), the peak resident memory and the
+load average, which says how much the wall times are worth on a shared machine.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+STARTED = (time.perf_counter(), time.process_time())
+TOTALS: dict[str, tuple[float, float]] = {}
+
+
+def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            before = TOTALS.get(name, (0.0, 0.0))
+            TOTALS[name] = (
+                before[0] + time.perf_counter() - wall,
+                before[1] + time.process_time() - cpu,
+            )
+
+    return wrapper
+
+
+def report(imports: tuple[float, float]) -> None:
+    rows = [("imports", imports), *TOTALS.items()]
+    for name, (wall, cpu) in rows:
+        print(f"  {name:18s} {wall:7.3f} s wall {cpu:7.3f} s CPU", file=sys.stderr)
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(
+        f"  {'total':18s} {time.perf_counter() - STARTED[0]:7.3f} s wall "
+        f"{time.process_time() - STARTED[1]:7.3f} s CPU + "
+        f"{children.ru_utime + children.ru_stime:.3f} s CPU in subprocesses; "
+        f"peak RSS {own.ru_maxrss // 1024} MB (largest subprocess "
+        f"{children.ru_maxrss // 1024} MB); load average {os.getloadavg()[0]:.2f}",
+        file=sys.stderr,
+    )
+
+
+def main(argv: list[str]) -> None:
+    document = None
+    if argv[:1] == ["--openapi-from"]:
+        document, argv = argv[1], argv[2:]
+    if argv[:1] == ["--"]:
+        argv = argv[1:]
+    import generator.cli as cli
+    import generator.format as fmt
+    import generator.pipeline as pipeline
+    import generator.write as write
+
+    imports = (time.perf_counter() - STARTED[0], time.process_time() - STARTED[1])
+    for name in ("compile_specs", "plan_migrations", "emit_project", "client_files"):
+        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    if document is not None:
+        with open(document, encoding="utf-8") as handle:
+            text = handle.read()
+        pipeline.openapi_document = timed("openapi_document", lambda *_a, **_k: text)
+    else:
+        pipeline.openapi_document = timed("openapi_document", pipeline.openapi_document)
+    fmt.format_python = timed("format_python", fmt.format_python)
+    write.write_output = timed("write_output", write.write_output)
+    atexit.register(report, imports)
+    sys.argv = ["gen", *argv]
+    cli.main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
