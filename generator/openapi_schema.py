@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 
 from generator import ir
-from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit import schemas as emit_schemas
 from generator.emit import tenancy as emit_tenancy
 from generator.emit.literals import docstring_wrapped
@@ -146,19 +145,8 @@ def model(
 
 def string_schema(f: ir.Field) -> Schema:
     """A string input (`_string` in the schemas emitter)."""
-    max_length: int | None
-    if f.type.kind == "password":
-        max_length = min(f.max_length or PASSWORD_MAX_LENGTH, PASSWORD_MAX_LENGTH)
-    elif f.type.kind == "text":
-        max_length = f.max_length or TEXT_MAX_LENGTH
-    else:
-        max_length = f.type.max_length or TYPES[f.type.kind].default_length
-    pattern = (
-        f.pattern
-        or TYPES[f.type.kind].pattern
-        or (emit_schemas.URL_PATTERN if f.type.kind == "url" else None)
-    )
-    return _string(f.min_length, max_length, pattern or NO_NUL)
+    min_length, max_length, pattern = emit_schemas.string_limits(f)
+    return _string(min_length, max_length, pattern or NO_NUL)
 
 
 def _string(min_length: int | None, max_length: int | None, pattern: str | None) -> Schema:
@@ -182,12 +170,8 @@ def _number(kind: str, low: float | None, high: float | None) -> Schema:
 
 
 def integer_schema(f: ir.Field) -> Schema:
-    low, high = emit_schemas.INT32 if f.type.kind == "integer" else emit_schemas.BIGINT_WIRE
-    return _number(
-        "integer",
-        low if f.min is None else max(f.min, low),
-        high if f.max is None else min(f.max, high),
-    )
+    low, high = emit_schemas.integer_bounds(f)
+    return _number("integer", low, high)
 
 
 def input_schema(c: Components, f: ir.Field, *, query: bool = False) -> Schema:

@@ -411,11 +411,9 @@ def input_type(module: SchemaModule, f: ir.Field, *, query: bool = False) -> str
     if kind in ("string", "text", "email", "url", "slug", "password"):
         return _string(module, f)
     if kind in ("integer", "bigint"):
-        low, high = INT32 if kind == "integer" else BIGINT_WIRE
+        low, high = integer_bounds(f)
         module.use(f"{module.package}.core.types", "IntegralFloatAsInt")
-        constrained = _annotated(
-            module, "int", strict=True, ge=_bound(f.min, low, max), le=_bound(f.max, high, min)
-        )
+        constrained = _annotated(module, "int", strict=True, ge=low, le=high)
         return f"{constrained[:-1]}, IntegralFloatAsInt]"
     if kind == "float":
         return _annotated(module, "float", strict=True, ge=f.min, le=f.max, allow_inf_nan=False)
@@ -463,7 +461,15 @@ def _bound(value: float | None, limit: int, pick: Callable[[float, int], float])
     return limit if value is None else pick(value, limit)
 
 
-def _string(module: SchemaModule, f: ir.Field) -> str:
+def integer_bounds(f: ir.Field) -> tuple[float, float]:
+    """(ge, le) of an integer or bigint input: the spec's bounds within the wire range."""
+    low, high = INT32 if f.type.kind == "integer" else BIGINT_WIRE
+    return _bound(f.min, low, max), _bound(f.max, high, min)
+
+
+def string_limits(f: ir.Field) -> tuple[int | None, int | None, str | None]:
+    """(min_length, max_length, pattern) of a string-like input; pattern None: only NUL is
+    refused (`NO_NUL`). The schemas emitter and the OpenAPI renderer both read it."""
     info = TYPES[f.type.kind]
     max_length: int | None
     if f.type.kind == "password":
@@ -473,14 +479,17 @@ def _string(module: SchemaModule, f: ir.Field) -> str:
     else:
         max_length = f.type.max_length or info.default_length
     pattern = f.pattern or info.pattern or (URL_PATTERN if f.type.kind == "url" else None)
+    return f.min_length, max_length, pattern
+
+
+def _string(module: SchemaModule, f: ir.Field) -> str:
+    min_length, max_length, pattern = string_limits(f)
     if pattern is None:
         module.use(f"{module.package}.core.types", "NO_NUL")
         return _annotated(
-            module, "str", min_length=f.min_length, max_length=max_length, pattern_expr="NO_NUL"
+            module, "str", min_length=min_length, max_length=max_length, pattern_expr="NO_NUL"
         )
-    return _annotated(
-        module, "str", min_length=f.min_length, max_length=max_length, pattern=pattern
-    )
+    return _annotated(module, "str", min_length=min_length, max_length=max_length, pattern=pattern)
 
 
 def _annotated(
