@@ -1,12 +1,18 @@
 """openapi.json, exactly as the generated application serves it.
 
-FastAPI derives the document from the routes and models, so the only faithful way to get it is
-to import the generated app: its modules are written to a temporary folder and a subprocess
-prints `create_app().openapi()`. Results are cached by the content of the project's modules.
+The build renders it from the IR (`generator.openapi_document`). Importing the generated app
+in a subprocess and printing `create_app().openapi()` is the reference it must equal; it stays
+available through the environment variable `GEN_OPENAPI`:
+
+- unset or `ir`: render from the IR (milliseconds, no subprocess);
+- `import`: import the generated app (its modules written to a temporary folder; results
+  cached by the content of the modules);
+- `verify`: both, and fail on any difference.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import subprocess
@@ -14,6 +20,9 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+
+from generator import ir
+from generator.openapi_document import render_openapi_text
 
 _DUMP = (
     "import json, sys\n"
@@ -23,7 +32,40 @@ _DUMP = (
 
 
 class OpenApiError(Exception):
-    """The generated application could not be imported to produce its OpenAPI document."""
+    """The generated application could not be imported to produce its OpenAPI document, or
+    (`GEN_OPENAPI=verify`) the document it serves differs from the one rendered from the IR."""
+
+
+MODES = ("ir", "import", "verify")
+
+
+def served_document(project: ir.Project, files: Mapping[str, str], cache_dir: Path | None) -> str:
+    """The text of `<package>/openapi.json`, by the means `GEN_OPENAPI` selects."""
+    mode = os.environ.get("GEN_OPENAPI", "") or "ir"
+    if mode not in MODES:
+        raise OpenApiError(f"GEN_OPENAPI={mode!r}: expected one of {', '.join(MODES)}")
+    if mode == "import":
+        return openapi_document(project.api.name, files, cache_dir)
+    rendered = render_openapi_text(project)
+    if mode == "verify":
+        imported = openapi_document(project.api.name, files, cache_dir)
+        if imported != rendered:
+            raise OpenApiError(_difference(project.api.name, imported, rendered))
+    return rendered
+
+
+def _difference(package: str, imported: str, rendered: str) -> str:
+    diff = difflib.unified_diff(
+        imported.splitlines(),
+        rendered.splitlines(),
+        f"{package}/openapi.json (imported app)",
+        f"{package}/openapi.json (rendered from the IR)",
+        lineterm="",
+    )
+    lines = list(diff)
+    shown = "\n".join(lines[:80])
+    more = f"\n... {len(lines) - 80} more lines" if len(lines) > 80 else ""
+    return f"GEN_OPENAPI=verify: the rendered `{package}` document differs:\n{shown}{more}"
 
 
 def openapi_document(package: str, files: Mapping[str, str], cache_dir: Path | None) -> str:

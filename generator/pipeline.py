@@ -16,7 +16,7 @@ from generator.emit import emit_project
 from generator.emit.migrations import MigrationInput
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
-from generator.openapi import openapi_document
+from generator.openapi import served_document
 from generator.validate import validate_specs
 
 
@@ -138,7 +138,7 @@ def build(
         files = format_python(files, cache_dir=cache_dir)
         clients: dict[str, str] = {}
         for project in projects:
-            document = openapi_document(project.api.name, files, cache_dir)
+            document = served_document(project, files, cache_dir)
             files[f"{project.api.name}/openapi.json"] = document
             clients.update(client_files(project, document, cache_dir))
         files.update(format_python(clients, cache_dir=cache_dir))

@@ -115,6 +115,8 @@ def input_digest(
     digest = hashlib.sha256()
     _feed(digest.update, STAMP_FOLDER, sys.version, spec_dir.as_posix(), str(spec_dir.resolve()))
     _feed(digest.update, str(out_dir.resolve()), *options)
+    # How openapi.json is produced (`GEN_OPENAPI`): a `verify` build must not be a no-op.
+    _feed(digest.update, os.environ.get("GEN_OPENAPI", ""))
     for path in spec_files:
         _feed(digest.update, path.relative_to(spec_dir).as_posix(), path.read_bytes())
     for path in generator_files():

@@ -81,16 +81,16 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     ]
     update = [_input_field(module, f, update=True) for f in writable_fields(entity)]
     update += [_relation_input(module, project, r, update=True) for r in inputs]
-    read_rules = _read_rules(entity)
+    rules = read_rules(entity)
     read = [
-        _restricted(module, _read_field(module, project, f), f.attr in read_rules)
+        _restricted(module, _read_field(module, project, f), f.attr in rules)
         for f in readable_fields(entity)
     ]
     read += [
-        _restricted(module, _relation_read(module, project, r), r.wire_name in read_rules)
+        _restricted(module, _relation_read(module, project, r), r.wire_name in rules)
         for r in readable_relations(entity)
     ]
-    hidden = _hide_validators(module, entity, read_rules)
+    hidden = _hide_validators(module, entity, rules)
     if update:
         module.use("pydantic", "MISSING")
     actions = [
@@ -142,7 +142,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         register=register,
         register_doc=docstring_wrapped(
             "Body of `POST /auth/register`: no role and no other field only some roles may write."
-            + _register_tenant_note(project)
+            + register_tenant_note(project)
         ),
         update=update,
         read=[
@@ -157,11 +157,11 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
         hidden=hidden,
         type_checking=render_imports(module.type_checking, module.package),
         create_doc=docstring_wrapped(
-            f"Body of `POST /{entity.path}`.{_tenant_note(project, entity)}"
+            f"Body of `POST /{entity.path}`.{tenant_note(project, entity)}"
         ),
         update_doc=docstring_wrapped(
             f"Body of `PATCH /{entity.path}/{{id}}`: only the fields sent are changed."
-            + _tenant_note(project, entity)
+            + tenant_note(project, entity)
         ),
         read_doc=docstring_wrapped(f"A {entity.name.replace('_', ' ')} as the API returns it."),
         params_doc=docstring_wrapped(f"Query parameters of `GET /{entity.path}`."),
@@ -170,7 +170,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     )
 
 
-def _tenant_note(project: ir.Project, entity: ir.Entity) -> str:
+def tenant_note(project: ir.Project, entity: ir.Entity) -> str:
     """What a body says of the tenant key it may not carry."""
     tenant = tenant_relation(project, entity)
     if tenant is None:
@@ -181,7 +181,7 @@ def _tenant_note(project: ir.Project, entity: ir.Entity) -> str:
     )
 
 
-def _register_tenant_note(project: ir.Project) -> str:
+def register_tenant_note(project: ir.Project) -> str:
     """What a sign-up body that creates the tenant says of it."""
     fields = registration_tenant_fields(project)
     tenant = tenant_entity(project)
@@ -316,7 +316,7 @@ def input_relations(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]
     return [r for r in relations if r is not owner or opened]
 
 
-def _read_rules(entity: ir.Entity) -> dict[str, tuple[str, ...]]:
+def read_rules(entity: ir.Entity) -> dict[str, tuple[str, ...]]:
     """Response attributes (`editor_notes`, `author_id`) that only some roles may read."""
     relations = {r.name: r for r in entity.relations}
     fields = {f.name: f for f in entity.fields}
@@ -410,11 +410,9 @@ def input_type(module: SchemaModule, f: ir.Field, *, query: bool = False) -> str
     if kind in ("string", "text", "email", "url", "slug", "password"):
         return _string(module, f)
     if kind in ("integer", "bigint"):
-        low, high = INT32 if kind == "integer" else BIGINT_WIRE
+        low, high = integer_bounds(f)
         module.use(f"{module.package}.core.types", "IntegralFloatAsInt")
-        constrained = _annotated(
-            module, "int", strict=True, ge=_bound(f.min, low, max), le=_bound(f.max, high, min)
-        )
+        constrained = _annotated(module, "int", strict=True, ge=low, le=high)
         return f"{constrained[:-1]}, IntegralFloatAsInt]"
     if kind == "float":
         return _annotated(module, "float", strict=True, ge=f.min, le=f.max, allow_inf_nan=False)
@@ -462,7 +460,15 @@ def _bound(value: float | None, limit: int, pick: Callable[[float, int], float])
     return limit if value is None else pick(value, limit)
 
 
-def _string(module: SchemaModule, f: ir.Field) -> str:
+def integer_bounds(f: ir.Field) -> tuple[float, float]:
+    """(ge, le) of an integer or bigint input: the spec's bounds within the wire range."""
+    low, high = INT32 if f.type.kind == "integer" else BIGINT_WIRE
+    return _bound(f.min, low, max), _bound(f.max, high, min)
+
+
+def string_limits(f: ir.Field) -> tuple[int | None, int | None, str | None]:
+    """(min_length, max_length, pattern) of a string-like input; pattern None: only NUL is
+    refused (`NO_NUL`). The schemas emitter and the OpenAPI renderer both read it."""
     info = TYPES[f.type.kind]
     max_length: int | None
     if f.type.kind == "password":
@@ -472,14 +478,17 @@ def _string(module: SchemaModule, f: ir.Field) -> str:
     else:
         max_length = f.type.max_length or info.default_length
     pattern = f.pattern or info.pattern or (URL_PATTERN if f.type.kind == "url" else None)
+    return f.min_length, max_length, pattern
+
+
+def _string(module: SchemaModule, f: ir.Field) -> str:
+    min_length, max_length, pattern = string_limits(f)
     if pattern is None:
         module.use(f"{module.package}.core.types", "NO_NUL")
         return _annotated(
-            module, "str", min_length=f.min_length, max_length=max_length, pattern_expr="NO_NUL"
+            module, "str", min_length=min_length, max_length=max_length, pattern_expr="NO_NUL"
         )
-    return _annotated(
-        module, "str", min_length=f.min_length, max_length=max_length, pattern=pattern
-    )
+    return _annotated(module, "str", min_length=min_length, max_length=max_length, pattern=pattern)
 
 
 def _annotated(
@@ -554,9 +563,15 @@ def _enum_class(module: SchemaModule, f: ir.Field) -> str:
     return enum.class_name
 
 
+def nested_model_name(f: ir.Field, *, read: bool) -> str:
+    """The class of an object field's (or object list item's) own model: `Dimensions`, and
+    `DimensionsRead` in responses."""
+    return naming.pascal(f.name.removesuffix("_item")) + ("Read" if read else "")
+
+
 def _nested_model(module: SchemaModule, f: ir.Field, read: bool = False) -> str:
     """An object field (or object list item) as its own small model in the same module."""
-    name = naming.pascal(f.name.removesuffix("_item")) + ("Read" if read else "")
+    name = nested_model_name(f, read=read)
     if name not in module.nested:
         config = "" if read else 'model_config = ConfigDict(extra="forbid")'
         config = "model_config = ConfigDict(from_attributes=True)" if read else config
