@@ -1,0 +1,291 @@
+"""The typed client's models rendered from the component schemas (generator/client_models.py):
+equal, once formatted, to every committed `client/models.py` (which datamodel-code-generator
+wrote), and each rule of datamodel-code-generator it reproduces on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from generator import stamp
+from generator.client import ClientError, client_models
+from generator.client_models import (
+    Unsupported,
+    class_name,
+    enum_member,
+    field_name,
+    render_models,
+    singular_name,
+)
+from generator.format import format_python
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted(
+    [ROOT / "output" / e / "openapi.json" for e in ("blog", "shop", "weather")]
+    + list((ROOT / "tests" / "cases").glob("**/expected/*/openapi.json"))
+)
+
+
+def _models_path(document: Path) -> Path:
+    package = document.parent.name
+    return document.parent / package / "client" / "models.py"
+
+
+@pytest.fixture(scope="module")
+def rendered_formatted() -> dict[str, str]:
+    """Every committed document's rendered models, formatted by one ruff process."""
+    rendered = {
+        f"{i}/models.py": render_models(json.loads(doc.read_text())["components"]["schemas"])
+        for i, doc in enumerate(DOCUMENTS)
+    }
+    return format_python(rendered, cache_dir=None)
+
+
+@pytest.mark.parametrize(
+    "index", range(len(DOCUMENTS)), ids=[d.parent.relative_to(ROOT).as_posix() for d in DOCUMENTS]
+)
+def test_rendered_models_equal_the_committed_ones(
+    rendered_formatted: dict[str, str], index: int
+) -> None:
+    committed = _models_path(DOCUMENTS[index]).read_text(encoding="utf-8")
+    assert rendered_formatted[f"{index}/models.py"] == committed
+
+
+def test_every_golden_document_has_committed_models() -> None:
+    assert len(DOCUMENTS) >= 47
+    assert all(_models_path(d).is_file() for d in DOCUMENTS)
+
+
+# --- pieces --------------------------------------------------------------------------------
+
+
+def _obj(properties: dict[str, Any], required: tuple[str, ...] = (), **extra: Any) -> Any:
+    return {"properties": properties, "type": "object", "required": list(required), **extra}
+
+
+def _classes(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("class ")]
+
+
+def _field(schema: dict[str, Any], required: bool = True, key: str = "value") -> str:
+    """The line of one property of one model."""
+    text = render_models({"M": _obj({key: schema}, (key,) if required else ())})
+    (line,) = [ln for ln in text.splitlines() if ln.startswith(f"    {field_name(key)[0]}:")]
+    return line.strip()
+
+
+def test_class_names_join_the_alphanumeric_parts_of_the_schema_name() -> None:
+    assert class_name("Envelope_PostRead_") == "EnvelopePostRead"
+    assert class_name("ListEnvelope_PostRead_") == "ListEnvelopePostRead"
+    assert class_name("reply_to_id") == "ReplyToId"
+
+
+def test_scalar_types_and_formats() -> None:
+    assert _field({"type": "string", "title": "V"}) == 'value: Annotated[str, Field(title="V")]'
+    assert _field({"type": "integer"}) == "value: int"
+    assert _field({"type": "number"}) == "value: float"
+    assert _field({"type": "boolean"}) == "value: bool"
+    assert _field({"type": "null", "title": "V"}) == 'value: Annotated[None, Field(title="V")]'
+    formats = {"date-time": "AwareDatetime", "date": "date", "time": "time", "uuid": "UUID"}
+    for fmt, annotation in formats.items():
+        assert _field({"type": "string", "format": fmt}) == f"value: {annotation}"
+    with pytest.raises(Unsupported, match="format"):
+        _field({"type": "string", "format": "email"})
+
+
+def test_constraints_are_field_arguments_in_keyword_order_with_integer_bounds_as_integers() -> None:
+    line = _field(
+        {"type": "string", "maxLength": 80, "minLength": 1, "pattern": "^[^\\x00]*$", "title": "N"}
+    )
+    assert line == (
+        'value: Annotated[str, Field(max_length=80, min_length=1, pattern="^[^\\\\x00]*$", '
+        'title="N")]'
+    )
+    assert _field({"type": "integer", "maximum": 1000.0, "minimum": 0.0}) == (
+        "value: Annotated[int, Field(ge=0, le=1000)]"
+    )
+    assert _field({"type": "number", "maximum": 9.5, "minimum": 0.0}) == (
+        "value: Annotated[float, Field(ge=0.0, le=9.5)]"
+    )
+    assert _field({"type": "array", "items": {"type": "integer"}, "maxItems": 3}) == (
+        "value: Annotated[list[int], Field(max_length=3)]"
+    )
+
+
+def test_optional_properties_are_none_by_default_and_schema_defaults_are_ignored() -> None:
+    assert _field({"type": "integer", "default": 5}, required=False) == "value: int | None = None"
+    assert _field({"$ref": "#/components/schemas/M", "default": "x"}, required=False) == (
+        "value: M | None = None"
+    )
+    assert _field({"anyOf": [{"type": "string"}, {"type": "null"}], "title": "V"}) == (
+        'value: Annotated[str | None, Field(title="V")]'
+    )
+
+
+def test_const_values_are_literals() -> None:
+    assert _field({"type": "boolean", "const": True, "title": "S"}) == (
+        'value: Annotated[Literal[True], Field(title="S")]'
+    )
+    assert _field({"type": "string", "const": "bearer"}, required=False) == (
+        'value: Literal["bearer"] | None = None'
+    )
+
+
+def test_keywords_and_base_model_attributes_get_a_trailing_underscore_and_an_alias() -> None:
+    assert field_name("class") == ("class_", "class")
+    assert field_name("model_config") == ("model_config_", "model_config")
+    assert field_name("schema") == ("schema_", "schema")
+    assert field_name("title") == ("title", None)
+    assert _field({"type": "string", "title": "From"}, key="from") == (
+        'from_: Annotated[str, Field(alias="from", title="From")]'
+    )
+    with pytest.raises(Unsupported):
+        field_name("_private")
+
+
+def test_description_comes_before_title() -> None:
+    assert _field({"type": "integer", "title": "E", "description": "Seconds."}) == (
+        'value: Annotated[int, Field(description="Seconds.", title="E")]'
+    )
+
+
+def test_a_constrained_value_in_an_any_of_becomes_a_root_model_named_after_the_property() -> None:
+    schema = {"anyOf": [{"type": "integer", "minimum": 1.0}, {"type": "null"}], "title": "Reply"}
+    text = render_models({"M": _obj({"reply_to_id": schema})})
+    assert _classes(text) == ["class ReplyToId(RootModel[int]):", "class M(BaseModel):"]
+    assert '    root: Annotated[int, Field(ge=1, title="Reply")]' in text
+    assert '    reply_to_id: Annotated[ReplyToId | None, Field(title="Reply")] = None' in text
+
+
+def test_union_members_are_numbered_and_only_a_repeat_of_the_last_model_of_a_name_is_reused() -> (
+    None
+):
+    number = {"type": "number", "maximum": 99.5}
+    text14 = {"type": "string", "maxLength": 14}
+    text15 = {"type": "string", "maxLength": 15}
+    union = {"anyOf": [number, text14], "title": "P"}
+
+    def nullable(member: Any) -> Any:
+        return {"anyOf": [member, {"type": "null"}], "title": "P"}
+
+    text = render_models(
+        {
+            "A": _obj({"p": union}),
+            "B": _obj({"p": union}),
+            "C": _obj({"p": nullable(text14)}),  # renders like P3, the last `P`: reused
+            "D": _obj({"p": nullable(text15)}),  # P5 (P4 was requested and dropped)
+            "E": _obj({"p": nullable(text14)}),  # the last `P` is P5 now: a new P6
+        }
+    )
+    assert "    p: Annotated[P2 | P3 | None" in text
+    assert "class P4(" not in text
+    fields = [
+        ln.split("[")[1].split(" |")[0] for ln in text.splitlines() if ln.startswith("    p:")
+    ]
+    assert fields == ["P", "P2", "P3", "P5", "P6"]
+
+
+def test_list_items_with_constraints_take_the_singular_of_the_property() -> None:
+    schema = {"items": {"type": "string", "maxLength": 255}, "type": "array", "maxItems": 20}
+    text = render_models({"M": _obj({"keywords": schema})})
+    assert "class Keyword(RootModel[str]):\n    root: Annotated[str, Field(max_length=255)]" in text
+    assert "    keywords: Annotated[list[Keyword] | None, Field(max_length=20)] = None" in text
+
+
+def test_singular_names() -> None:
+    assert singular_name("Tags") == "Tag"
+    assert singular_name("ImageUrls") == "ImageUrl"
+    assert singular_name("Categories") == "Category"
+    assert singular_name("Boxes") == "Box"
+    assert singular_name("Status") == "StatusItem"
+    assert singular_name("Days") == "Day"
+    with pytest.raises(Unsupported):
+        singular_name("Criteria")
+
+
+def test_enums_are_str_enums_with_member_names_from_their_values() -> None:
+    enum = {"type": "string", "enum": ["PG-13", "not rated", "2fa"], "description": "Values."}
+    text = render_models({"Rating": enum})
+    assert text.endswith(
+        'class Rating(StrEnum):\n    """\n    Values.\n    """\n\n'
+        '    PG_13 = "PG-13"\n    not_rated = "not rated"\n    field_2fa = "2fa"\n'
+    )
+    assert enum_member("pop-up") == "pop_up"
+    with pytest.raises(Unsupported):
+        enum_member("count")  # a `str` method: not reproduced
+
+
+def test_an_inline_enum_is_a_class_named_after_the_property_without_docstring() -> None:
+    status = {"type": "string", "enum": ["ok", "ready"], "title": "Status"}
+    text = render_models({"HealthStatus": _obj({"status": status}, ("status",))})
+    assert 'class Status(StrEnum):\n    ok = "ok"\n    ready = "ready"' in text
+    assert '    status: Annotated[Status, Field(title="Status")]' in text
+
+
+def test_an_inline_model_may_not_take_a_component_name() -> None:
+    """datamodel-code-generator names the two by which it meets first, a reference to the
+    component or the inline value (`Status`, `Status1`, `StatusModel`); not reproduced."""
+    status = {"type": "string", "enum": ["ok"], "title": "Status"}
+    with pytest.raises(Unsupported, match="component's name"):
+        render_models({"Holder": _obj({"status": status}), "Status": {"type": "string"}})
+    with pytest.raises(Unsupported, match="component's name"):
+        render_models({"Holder": _obj({"status": status}), "Status2": {"type": "string"}})
+
+
+def test_models_follow_their_references_and_cycles_are_ordered_by_schema_path() -> None:
+    def ref(name: str) -> Any:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    text = render_models(
+        {
+            "A": _obj({"b": ref("B")}),
+            "B": _obj({"x": {"type": "integer"}}),
+            "Envelope_Post_": _obj({"data": ref("Post")}),
+            "Post": _obj({"author": ref("User"), "parent": ref("Post")}),
+            "User": _obj({"posts": {"type": "array", "items": ref("Post")}}),
+            "Tree": _obj({"children": {"type": "array", "items": ref("Tree")}}),
+        }
+    )
+    assert _classes(text) == [
+        "class B(BaseModel):",
+        "class Tree(BaseModel):",
+        "class A(BaseModel):",
+        "class EnvelopePost(BaseModel):",
+        "class Post(BaseModel):",
+        "class User(BaseModel):",
+    ]
+    assert text.endswith(
+        "\n\n\nTree.model_rebuild()\nEnvelopePost.model_rebuild()\nPost.model_rebuild()\n"
+    )
+
+
+def test_imports_name_only_what_the_models_use() -> None:
+    text = render_models({"M": _obj({"at": {"type": "string", "format": "date"}})})
+    assert text.startswith(
+        "# Generated by gen from openapi.json through datamodel-code-generator. Do not edit.\n\n"
+        "from __future__ import annotations\n\nfrom datetime import date\n\n"
+        "from pydantic import BaseModel, ConfigDict\n\n\nclass M(BaseModel):\n"
+    )
+
+
+def test_unknown_constructs_are_refused() -> None:
+    with pytest.raises(Unsupported, match="additionalProperties"):
+        render_models({"M": _obj({}, additionalProperties={"type": "string"})})
+    with pytest.raises(Unsupported, match="oneOf"):
+        render_models({"M": _obj({"v": {"oneOf": [{"type": "string"}]}})})
+
+
+def test_client_mode_must_be_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEN_CLIENT", "fast")
+    with pytest.raises(ClientError, match="GEN_CLIENT='fast'"):
+        client_models("{}", None)
+
+
+def test_the_client_mode_is_a_build_input(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("GEN_CLIENT", raising=False)
+    plain = stamp.input_digest(tmp_path, [], tmp_path / "out")
+    monkeypatch.setenv("GEN_CLIENT", "verify")
+    assert stamp.input_digest(tmp_path, [], tmp_path / "out") != plain
