@@ -1,9 +1,10 @@
 """Fuzz emitter: the Schemathesis run of a generated project.
 
 Three files: `schemathesis.toml` (checks, phases, seed and example counts), `wfc-auth.json` (a Web
-Fuzzing Commons auth document: how to sign in, two users per role, all of them peers) and
-`tests/test_schemathesis.py`, which creates those users in a database of its own and runs every
-check against the app in process, the stateful phase included.
+Fuzzing Commons auth document: how to sign in, two users per role, the peers among them) and
+`tests/test_schemathesis.py`, which creates those users in a database of its own, sends each
+entity operation as a user that may perform it, and runs every check against the app in process,
+the stateful phase included.
 """
 
 from __future__ import annotations
@@ -48,9 +49,9 @@ class FuzzUser:
 
 
 def fuzz_users(project: ir.Project) -> list[FuzzUser]:
-    """Two users per role, least privileged role first: Schemathesis sends each operation as the
-    document's first user (its CLI moves an operation on to the next user when it is refused;
-    the pytest integration does not)."""
+    """Two users per role, least privileged role first: Schemathesis sends an operation that
+    `operation_identities` does not name as the document's first user (its CLI moves an operation
+    on to the next user when it is refused; the pytest integration does not)."""
     if project.auth is None:
         return []
     email = _username_is_email(project, project.auth)
@@ -130,11 +131,11 @@ def operation_identities(project: ir.Project, users: list[FuzzUser]) -> dict[str
     the first user of the least privileged role that may perform it (`acting_role`). Without
     it Schemathesis' pytest integration sends every operation as the document's first user, and
     an operation for more privileged roles gets no further than its 403."""
-    first_user = {}
+    first_user: dict[str, str] = {}
     for user in users:
         first_user.setdefault(user.role, user.name)
     prefix = "" if project.api.base_path == "/" else project.api.base_path
-    identities = {}
+    identities: dict[str, str] = {}
     for entity in project.entities:
         for method, path, listed in entity_operations(project, entity):
             role = acting_role(project, entity, listed)

@@ -366,7 +366,7 @@ def openapi_extras(project: ir.Project, c: EntityContext) -> dict[str, str]:
     callers may do it) and `IF_MATCH_REQUIRED` (the If-Match header, declared required)."""
     public = public_operations(project, c)
     needs_match = set(if_match_operations(c))
-    extras = {}
+    extras: dict[str, str] = {}
     for name in [*CRUD_OPERATIONS, *(a.name for a in c.actions)]:
         parts = [
             *(["TOKEN_OPTIONAL"] if name in public else []),

@@ -122,8 +122,7 @@ def api_schema(fuzzed_app: FastAPI) -> OpenApiSchema:
 
 def load_schema(app: FastAPI) -> OpenApiSchema:
     """The document `app` serves, with the run's settings."""
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app, config=fuzz_config())
-    return schema
+    return schemathesis.openapi.from_asgi("/openapi.json", app, config=fuzz_config())
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
