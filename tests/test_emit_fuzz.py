@@ -16,7 +16,7 @@ from schemathesis.wfc.loader import load_from_dict
 from generator import ir
 from generator.emit import fuzz
 from generator.emit.entity_context import entity_context
-from generator.emit.layers import principal_parameters
+from generator.emit.layers import openapi_extras, principal_parameters
 from generator.emit.schemas import decimal_json_schema
 from generator.pipeline import compile_specs
 
@@ -115,6 +115,62 @@ def test_a_decimal_number_is_bounded_by_its_precision() -> None:
     assert number["maximum"] == float(10**digits - Decimal(1).scaleb(-(field.type.scale or 0)))
     assert number["minimum"] == 0
     assert text["type"] == "string"
+    # `min: 0`: a negative string would be schema-valid and refused.
+    assert text["pattern"] == r"^\d{1,5}(\.\d{1,1})?$"
+
+
+def test_each_operation_is_sent_as_the_least_privileged_role_that_may_perform_it() -> None:
+    project = example("blog")
+
+    identities = fuzz.operation_identities(project, fuzz.fuzz_users(project))
+
+    assert identities["POST /api/v1/posts"] == "author-1"  # users may not write posts
+    assert identities["PATCH /api/v1/posts/{id}"] == "author-1"  # their own: users have none
+    assert identities["POST /api/v1/posts/{id}/publish"] == "editor-1"
+    assert identities["POST /api/v1/categories"] == "admin-1"
+    assert identities["PATCH /api/v1/users/{id}"] == "user-1"  # a user's own row is itself
+    assert identities["GET /api/v1/posts"] == "user-1"
+
+
+def test_the_identities_name_documented_operations_and_wfc_users() -> None:
+    project = example("blog")
+    users = fuzz.fuzz_users(project)
+    document = json.loads((ROOT / "output" / "blog" / "openapi.json").read_text())
+    labels = {f"{m.upper()} {path}" for path, item in document["paths"].items() for m in item}
+
+    identities = fuzz.operation_identities(project, users)
+
+    assert set(identities) <= labels
+    assert set(identities.values()) <= {u.name for u in users}
+    assert "IDENTITIES = {" in files(project)["tests/test_schemathesis.py"]
+
+
+def test_a_missing_if_match_is_an_expected_rejection() -> None:
+    settings = tomllib.loads(files(example("blog"))["schemathesis.toml"])
+
+    assert 428 in settings["checks"]["missing_required_header"]["expected-statuses"]
+
+
+def test_versioned_writes_declare_if_match_public_ones_keep_the_optional_token() -> None:
+    project = example("blog")
+    post = next(e for e in project.entities if e.name == "post")
+
+    extras = openapi_extras(project, entity_context(project, post))
+
+    assert extras["update"] == extras["delete"] == extras["publish"] == "IF_MATCH_REQUIRED"
+    assert extras["read"] == "TOKEN_OPTIONAL"
+    assert "create" not in extras
+
+
+def test_the_document_requires_if_match_where_the_server_does() -> None:
+    document = json.loads((ROOT / "output" / "blog" / "openapi.json").read_text())
+
+    update = document["paths"]["/api/v1/posts/{id}"]["patch"]
+    (header,) = [p for p in update["parameters"] if p["in"] == "header"]
+
+    assert header["name"] == "If-Match" and header["required"] is True
+    assert header["schema"]["type"] == "string"
+    assert {"412", "428"} <= set(update["responses"])
 
 
 def test_only_public_operations_take_an_optional_principal() -> None:

@@ -41,7 +41,7 @@ TYPES: MappingProxyType[str, TypeInfo] = MappingProxyType(
         "boolean": _info("boolean", "bool", {"type": "boolean"}),
         "date": _info("date", "date", {"type": "string", "format": "date"}),
         "datetime": _info("datetime", "datetime", {"type": "string", "format": "date-time"}),
-        "time": _info("time", "time", {"type": "string", "format": "time"}),
+        "time": _info("time", "time", {"type": "string", "format": "time-local"}),
         "uuid": _info("uuid", "UUID", {"type": "string", "format": "uuid"}),
         "email": _info(
             "string",

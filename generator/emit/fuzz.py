@@ -1,9 +1,10 @@
 """Fuzz emitter: the Schemathesis run of a generated project.
 
 Three files: `schemathesis.toml` (checks, phases, seed and example counts), `wfc-auth.json` (a Web
-Fuzzing Commons auth document: how to sign in, two users per role, all of them peers) and
-`tests/test_schemathesis.py`, which creates those users in a database of its own and runs every
-check against the app in process, the stateful phase included.
+Fuzzing Commons auth document: how to sign in, two users per role, the peers among them) and
+`tests/test_schemathesis.py`, which creates those users in a database of its own, sends each
+entity operation as a user that may perform it, and runs every check against the app in process,
+the stateful phase included.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from generator import ir
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
-from generator.emit.policy import entity_policy, scope
+from generator.emit.policy import can_create, entity_policy, scope
 from generator.emit.tests import creatable
 
 # One seed for every run: a failure found once is found again, on any machine.
@@ -30,6 +31,9 @@ WFC_AUTH_FILE = "wfc-auth.json"
 # Statuses that reject a request: what Schemathesis expects for schema-violating input, plus
 # 413, which a body over MAX_BODY_SIZE gets before its contents are looked at.
 REJECTION_STATUSES = (400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429)
+# What a request without a required header may get: Schemathesis' defaults, and 428 for a
+# missing `If-Match` (decided after authentication, authorization and the row's existence).
+MISSING_HEADER_STATUSES = (400, 401, 403, 406, 415, 422, 428)
 # `error.details[].code` of the 422s the spec language prescribes for schema-valid input that
 # contradicts stored rows (core/relations.py): an unknown related id, a changed immutable field.
 STATE_DEPENDENT_CODES = ("immutable", "not_found")
@@ -45,9 +49,9 @@ class FuzzUser:
 
 
 def fuzz_users(project: ir.Project) -> list[FuzzUser]:
-    """Two users per role, least privileged role first: Schemathesis sends each operation as the
-    document's first user (its CLI moves an operation on to the next user when it is refused;
-    the pytest integration does not)."""
+    """Two users per role, least privileged role first: Schemathesis sends an operation that
+    `operation_identities` does not name as the document's first user (its CLI moves an operation
+    on to the next user when it is refused; the pytest integration does not)."""
     if project.auth is None:
         return []
     email = _username_is_email(project, project.auth)
@@ -122,6 +126,55 @@ def private_peers(project: ir.Project, users: list[FuzzUser]) -> list[FuzzUser]:
     return peers if len(peers) >= 2 else []
 
 
+def operation_identities(project: ir.Project, users: list[FuzzUser]) -> dict[str, str]:
+    """The WFC user each operation of an entity is sent as, by label (`PATCH /api/v1/posts/{id}`):
+    the first user of the least privileged role that may perform it (`acting_role`). Without
+    it Schemathesis' pytest integration sends every operation as the document's first user, and
+    an operation for more privileged roles gets no further than its 403."""
+    first_user: dict[str, str] = {}
+    for user in users:
+        first_user.setdefault(user.role, user.name)
+    prefix = "" if project.api.base_path == "/" else project.api.base_path
+    identities: dict[str, str] = {}
+    for entity in project.entities:
+        for method, path, listed in entity_operations(project, entity):
+            role = acting_role(project, entity, listed)
+            if role is not None and role in first_user:
+                identities[f"{method} {prefix}/{entity.path}{path}"] = first_user[role]
+    return identities
+
+
+def entity_operations(
+    project: ir.Project, entity: ir.Entity
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(method, path under the entity's, roles listed) of each route of `entity`."""
+    policy = entity_policy(project, entity)
+    routes = {
+        "list": ("GET", ""),
+        "create": ("POST", ""),
+        "read": ("GET", "/{id}"),
+        "update": ("PATCH", "/{id}"),
+        "delete": ("DELETE", "/{id}"),
+    }
+    found = [(*routes[op], policy.roles(op)) for op in entity.crud]
+    if entity.soft_delete and "delete" in entity.crud:
+        found.append(("POST", "/{id}/restore", policy.roles("delete")))
+    found += [(a.method.upper(), a.path, tuple(sorted(a.roles))) for a in entity.actions]
+    return found
+
+
+def acting_role(project: ir.Project, entity: ir.Entity, listed: tuple[str, ...]) -> str | None:
+    """The least privileged role that may perform an operation open to `listed` on every row, or
+    on its own rows when it can have some (it may create them, or they are the users themselves).
+    None: no role may."""
+    for role in roles_by_privilege(project):
+        reach = scope(project, listed, (role.name,))
+        owns_rows = entity.owner == "self" or can_create(project, entity, role.name)
+        if reach == "all" or (reach == "own" and owns_rows):
+            return role.name
+    return None
+
+
 def signs_in(project: ir.Project) -> bool:
     """True when the test can create users and sign in as them."""
     if project.auth is None:
@@ -133,7 +186,7 @@ def signs_in(project: ir.Project) -> bool:
 TEST_PASSWORD = "correct horse battery staple 42"  # nosec B105
 
 
-def test_imports(package: str, signing_in: bool) -> str:
+def test_imports(package: str, signing_in: bool, assigning: bool = False) -> str:
     """The import block of tests/test_schemathesis.py."""
     imports = {
         Import("asyncio"),
@@ -162,6 +215,11 @@ def test_imports(package: str, signing_in: bool) -> str:
             Import("tests.conftest", "TEST_PASSWORD"),
             Import("tests.conftest", "Users"),
         }
+    if assigning:
+        imports |= {
+            Import("schemathesis.wfc.escalation", "escalating_provider"),
+            Import("schemathesis.wfc.escalation", "restore_identity_assignments"),
+        }
     return render_imports(imports, package)
 
 
@@ -169,9 +227,10 @@ def emit(project: ir.Project) -> list[RenderedFile]:
     """schemathesis.toml, tests/test_schemathesis.py and, when users can sign in, the WFC file."""
     package = project.api.name
     users = fuzz_users(project) if signs_in(project) else []
+    identities = operation_identities(project, users)
     context = {
         "header": header(project),
-        "imports": test_imports(package, bool(users)),
+        "imports": test_imports(package, bool(users), bool(identities)),
         "seed": SEED,
         "max_examples": MAX_EXAMPLES,
         "stateful_max_examples": STATEFUL_MAX_EXAMPLES,
@@ -180,6 +239,8 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         "state_dependent_codes": ", ".join(json.dumps(c) for c in STATE_DEPENDENT_CODES),
         "wfc_auth_file": WFC_AUTH_FILE if users else None,
         "peers": ", ".join(json.dumps(u.name) for u in private_peers(project, users)),
+        "identities": sorted(identities.items()),
+        "missing_header_statuses": ", ".join(str(s) for s in MISSING_HEADER_STATUSES),
         "username_field": project.auth.username_field if project.auth else None,
     }
     files = [

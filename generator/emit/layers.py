@@ -312,6 +312,7 @@ def routes(project: ir.Project, c: EntityContext) -> str:
             ("fastapi", "Response"),
             ("{pkg}.core.versions", "WITH_ETAG"),
             ("{pkg}.core.versions", "IfMatchHeader"),
+            ("{pkg}.core.versions", "IF_MATCH_REQUIRED"),
             ("{pkg}.core.versions", "etag"),
         )
     if c.entity.soft_delete and "delete" in c.crud:
@@ -330,7 +331,7 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         c=c,
         imports=render_imports(imports, c.package),
         statuses=route_statuses(project, c),
-        public=public_operations(project, c),
+        extras=openapi_extras(project, c),
         callers=callers,
     )
 
@@ -351,6 +352,33 @@ def principal_parameters(project: ir.Project, c: EntityContext) -> dict[str, str
     }
 
 
+def if_match_operations(c: EntityContext) -> tuple[str, ...]:
+    """The operations that need `If-Match` (versioned entities: update, delete, actions on a row).
+    Their handlers take it optional, so a missing one is the contract's 428 after authorization;
+    the document declares it required (`core.versions.IF_MATCH_REQUIRED`, see `openapi_extras`)."""
+    if not c.entity.versioned:
+        return ()
+    return ("update", "delete", *(a.name for a in c.actions if a.with_id))
+
+
+def openapi_extras(project: ir.Project, c: EntityContext) -> dict[str, str]:
+    """The `openapi_extra=` argument of each operation that has one: `TOKEN_OPTIONAL` (anonymous
+    callers may do it) and `IF_MATCH_REQUIRED` (the If-Match header, declared required)."""
+    public = public_operations(project, c)
+    needs_match = set(if_match_operations(c))
+    extras: dict[str, str] = {}
+    for name in [*CRUD_OPERATIONS, *(a.name for a in c.actions)]:
+        parts = [
+            *(["TOKEN_OPTIONAL"] if name in public else []),
+            *(["IF_MATCH_REQUIRED"] if name in needs_match else []),
+        ]
+        if len(parts) == 1:
+            extras[name] = parts[0]
+        elif parts:
+            extras[name] = "{" + ", ".join(f"**{part}" for part in parts) + "}"
+    return extras
+
+
 def public_operations(project: ir.Project, c: EntityContext) -> set[str]:
     """Operations anonymous callers may do: their OpenAPI security makes the token optional."""
     if not c.secured:
@@ -360,6 +388,7 @@ def public_operations(project: ir.Project, c: EntityContext) -> set[str]:
     return {name for name, roles in listed.items() if "anonymous" in roles}
 
 
+CRUD_OPERATIONS = ("list", "create", "read", "update", "delete")
 # The error statuses of each operation before authorization adds its own.
 BASE_STATUSES: dict[str, tuple[int, ...]] = {
     "list": (422,),
@@ -380,9 +409,8 @@ def route_statuses(project: ir.Project, c: EntityContext) -> dict[str, str]:
     found["restore"] = {404, 409, 422}
     for a in c.actions:
         found[a.name] = {422, *((400, 413) if a.request else ()), *((404,) if a.with_id else ())}
-    if c.entity.versioned:
-        for name in ("update", "delete", *(a.name for a in c.actions if a.with_id)):
-            found[name] |= {412, 428}
+    for name in if_match_operations(c):
+        found[name] |= {412, 428}
     if c.secured:
         p = entity_policy(project, c.entity)
         listed = dict(p.operations) | dict(p.actions) | {"restore": p.roles("delete")}

@@ -451,7 +451,14 @@ def decimal_json_schema(f: ir.Field) -> dict[str, object]:
     }
     digits = f"\\d{{1,{max(precision - scale, 1)}}}"
     fraction = f"(\\.\\d{{1,{scale}}})?" if scale else ""
-    text = {"type": "string", "maxLength": precision + 2, "pattern": f"^-?{digits}{fraction}$"}
+    # A string cannot be bounded like a number: the pattern keeps the sign only where the
+    # minimum allows negatives (`min: 0` is what specs bound decimals with).
+    sign = "-?" if float(str(number["minimum"])) < 0 else ""
+    text = {
+        "type": "string",
+        "maxLength": precision + 1 + len(sign),
+        "pattern": f"^{sign}{digits}{fraction}$",
+    }
     return {"anyOf": [number, text]}
 
 
@@ -512,8 +519,8 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
         module.use(f"{module.package}.core.types", "IsoDate")
         return "IsoDate"
     if kind == "time":
-        module.use("datetime", kind)
-        return kind
+        module.use(f"{module.package}.core.types", "LocalTime")
+        return "LocalTime"
     if kind == "uuid":
         module.imports.add(Import("uuid"))
         return "uuid.UUID"
@@ -730,7 +737,7 @@ def _list_params(module: SchemaModule, entity: ir.Entity) -> list[str]:
 
 
 # Query filters of these types accept only what the OpenAPI format says (no Unix times).
-_FILTER_TYPES = {"datetime": "UtcDatetime", "date": "IsoDate"}
+_FILTER_TYPES = {"datetime": "UtcDatetime", "date": "IsoDate", "time": "LocalTime"}
 
 
 def _filters(module: SchemaModule, name: str, annotation: str, kind: str) -> list[str]:

@@ -18,7 +18,7 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.core.versions import WITH_ETAG, IfMatchHeader, etag
+from blog.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
 from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from blog.models.post import Post
 from blog.schemas.post import (
@@ -97,7 +97,9 @@ async def get_post(
 
 
 @router.patch(
-    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    "/{id}",
+    responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_post(
     session: SessionDep,
@@ -114,7 +116,11 @@ async def update_post(
     return Envelope(data=PostRead.model_validate(post, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+@router.delete(
+    "/{id}",
+    responses=error_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 async def delete_post(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
@@ -137,6 +143,7 @@ async def restore_post(
     "/{id}/submit",
     summary="Submit a draft for review",
     responses=error_responses(401, 403, 404, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def submit_post(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
@@ -151,6 +158,7 @@ async def submit_post(
     "/{id}/publish",
     summary="Publish a post that is in review",
     responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def publish_post(
     session: SessionDep,

@@ -313,9 +313,7 @@ class Amount(RootModel[float]):
 
 
 class Amount1(RootModel[str]):
-    root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Amount")
-    ]
+    root: Annotated[str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Amount")]
 
 
 class InvoiceCreate(BaseModel):
@@ -339,9 +337,7 @@ class Amount2(RootModel[float]):
 
 
 class Amount3(RootModel[str]):
-    root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Amount")
-    ]
+    root: Annotated[str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Amount")]
 
 
 class InvoiceUpdate(BaseModel):
@@ -454,7 +450,7 @@ class DiscountAmount(RootModel[float]):
 
 class DiscountAmount1(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Discount Amount")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Discount Amount")
     ]
 
 
@@ -485,7 +481,7 @@ class DiscountAmount2(RootModel[float]):
 
 class DiscountAmount3(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Discount Amount")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Discount Amount")
     ]
 
 
@@ -627,7 +623,7 @@ class Price(RootModel[float]):
 
 
 class Price1(RootModel[str]):
-    root: Annotated[str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Price")]
+    root: Annotated[str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Price")]
 
 
 class CompareAtPrice(RootModel[float]):
@@ -636,7 +632,7 @@ class CompareAtPrice(RootModel[float]):
 
 class CompareAtPrice1(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Compare At Price")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Compare At Price")
     ]
 
 
@@ -646,7 +642,7 @@ class CostPrice(RootModel[float]):
 
 class CostPrice1(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Cost Price")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Cost Price")
     ]
 
 
@@ -679,7 +675,7 @@ class Price2(RootModel[float]):
 
 
 class Price3(RootModel[str]):
-    root: Annotated[str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Price")]
+    root: Annotated[str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Price")]
 
 
 class CompareAtPrice2(RootModel[float]):
@@ -688,7 +684,7 @@ class CompareAtPrice2(RootModel[float]):
 
 class CompareAtPrice3(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Compare At Price")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Compare At Price")
     ]
 
 
@@ -698,7 +694,7 @@ class CostPrice2(RootModel[float]):
 
 class CostPrice3(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=14, pattern="^-?\\d{1,10}(\\.\\d{1,2})?$", title="Cost Price")
+        str, Field(max_length=13, pattern="^\\d{1,10}(\\.\\d{1,2})?$", title="Cost Price")
     ]
 
 

@@ -11,14 +11,35 @@ from fastapi import Header
 
 from shop.core.errors import PreconditionFailedError, PreconditionRequiredError
 
+IF_MATCH_MAX_LENGTH = 1024
+IF_MATCH_DESCRIPTION = "The `ETag` of the version this change is based on."
+
+# The handler takes `If-Match` as optional and hidden from the document: FastAPI would answer a
+# missing required header with a 422 before the caller's rights and the row are looked at, where
+# the contract says 428 PRECONDITION_REQUIRED (`require_version`, after 401, 403 and 404).
 IfMatchHeader = Annotated[
     str | None,
-    Header(
-        alias="If-Match",
-        max_length=1024,
-        description="The `ETag` of the version this change is based on (required).",
-    ),
+    Header(alias="If-Match", max_length=IF_MATCH_MAX_LENGTH, include_in_schema=False),
 ]
+
+# The `openapi_extra=` of every operation that takes `IfMatchHeader`: the document declares the
+# header required, as it is (FastAPI appends these parameters after the handler's own).
+IF_MATCH_REQUIRED: dict[str, Any] = {
+    "parameters": [
+        {
+            "name": "If-Match",
+            "in": "header",
+            "required": True,
+            "schema": {
+                "type": "string",
+                "maxLength": IF_MATCH_MAX_LENGTH,
+                "description": IF_MATCH_DESCRIPTION,
+                "title": "If-Match",
+            },
+            "description": IF_MATCH_DESCRIPTION,
+        }
+    ]
+}
 
 
 # The `responses=` entry of a read or update: 200 with the row's `ETag`.

@@ -12,7 +12,7 @@ from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
+from shop.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
 from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.order import Order
 from shop.schemas.order import (
@@ -86,7 +86,9 @@ async def get_order(
 
 
 @router.patch(
-    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    "/{id}",
+    responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_order(
     session: SessionDep,
@@ -107,6 +109,7 @@ async def update_order(
     "/{id}/cancel",
     summary="Cancel an order that has not shipped yet",
     responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def cancel_order(
     session: SessionDep,
@@ -125,6 +128,7 @@ async def cancel_order(
     "/{id}/fulfil",
     summary="Mark an order as packed and handed to the carrier",
     responses=error_responses(400, 401, 403, 404, 412, 413, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def fulfil_order(
     session: SessionDep,

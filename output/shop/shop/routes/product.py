@@ -18,7 +18,7 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.core.versions import WITH_ETAG, IfMatchHeader, etag
+from shop.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
 from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
 from shop.models.product import Product
 from shop.schemas.product import (
@@ -92,7 +92,9 @@ async def get_product(
 
 
 @router.patch(
-    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    "/{id}",
+    responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_product(
     session: SessionDep,
@@ -109,7 +111,11 @@ async def update_product(
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+@router.delete(
+    "/{id}",
+    responses=error_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 async def delete_product(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:

@@ -41,7 +41,7 @@ class InvoiceCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                    {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
@@ -70,11 +70,7 @@ class InvoiceUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",

@@ -31,7 +31,7 @@ class OrderLineCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                    {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
@@ -59,11 +59,7 @@ class OrderLineUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",

@@ -78,7 +78,7 @@ class ProductCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                    {"type": "string", "maxLength": 14, "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$"},
+                    {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
@@ -93,11 +93,7 @@ class ProductCreate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -114,11 +110,7 @@ class ProductCreate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -174,11 +166,7 @@ class ProductUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -195,11 +183,7 @@ class ProductUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -217,11 +201,7 @@ class ProductUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -335,11 +315,7 @@ class ProductListParams(ListParams):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -356,11 +332,7 @@ class ProductListParams(ListParams):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -377,11 +349,7 @@ class ProductListParams(ListParams):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 9999999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 14,
-                            "pattern": "^-?\\d{1,10}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 13, "pattern": "^\\d{1,10}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",

@@ -9,7 +9,7 @@ from pydantic import MISSING, BaseModel, ConfigDict, Field, field_validator
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.relations import include_by, only_if_included
-from shop.core.types import NO_NUL, UtcDatetime
+from shop.core.types import NO_NUL, LocalTime, UtcDatetime
 from shop.enums import StoreKind
 
 if TYPE_CHECKING:
@@ -31,8 +31,8 @@ class StoreCreate(BaseModel):
         Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
     ) = None
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
-    opens_at: time = time.fromisoformat("09:00:00")
-    closes_at: time = time.fromisoformat("21:00:00")
+    opens_at: LocalTime = time.fromisoformat("09:00:00")
+    closes_at: LocalTime = time.fromisoformat("21:00:00")
     timezone: Annotated[str, Field(max_length=64, pattern=NO_NUL)] = "America/New_York"
 
 
@@ -54,8 +54,8 @@ class StoreUpdate(BaseModel):
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | MISSING | None = (
         MISSING
     )
-    opens_at: time | MISSING = MISSING
-    closes_at: time | MISSING = MISSING
+    opens_at: LocalTime | MISSING = MISSING
+    closes_at: LocalTime | MISSING = MISSING
     timezone: Annotated[str, Field(max_length=64, pattern=NO_NUL)] | MISSING = MISSING
 
 
@@ -70,8 +70,8 @@ class StoreRead(BaseModel):
     kind: StoreKind
     email: str | None
     phone: str | None
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTime
+    closes_at: LocalTime
     timezone: str
     organization_id: uuid.UUID
     created_at: datetime

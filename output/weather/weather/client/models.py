@@ -98,7 +98,7 @@ class RainfallMm(RootModel[float]):
 
 class RainfallMm1(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=8, pattern="^-?\\d{1,5}(\\.\\d{1,1})?$", title="Rainfall Mm")
+        str, Field(max_length=7, pattern="^\\d{1,5}(\\.\\d{1,1})?$", title="Rainfall Mm")
     ]
 
 

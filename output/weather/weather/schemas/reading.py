@@ -50,7 +50,7 @@ class ReadingCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": 0, "maximum": 99999.9},
-                    {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
+                    {"type": "string", "maxLength": 7, "pattern": "^\\d{1,5}(\\.\\d{1,1})?$"},
                 ]
             },
             mode="validation",
@@ -87,7 +87,7 @@ class ReadingUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 99999.9},
-                        {"type": "string", "maxLength": 8, "pattern": "^-?\\d{1,5}(\\.\\d{1,1})?$"},
+                        {"type": "string", "maxLength": 7, "pattern": "^\\d{1,5}(\\.\\d{1,1})?$"},
                     ]
                 },
                 mode="validation",

@@ -14,7 +14,7 @@ from wiki.core.envelope import (
     error_responses,
 )
 from wiki.core.permissions import TOKEN_OPTIONAL, read_context
-from wiki.core.versions import WITH_ETAG, IfMatchHeader, etag
+from wiki.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
 from wiki.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
 from wiki.models.page import Page_
 from wiki.schemas.page import Page_Create, Page_ListParams, Page_Read, Page_Update
@@ -85,7 +85,9 @@ async def get_page(
 
 
 @router.patch(
-    "/{id}", responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)}
+    "/{id}",
+    responses={**WITH_ETAG, **error_responses(400, 401, 403, 404, 409, 412, 413, 422, 428)},
+    openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_page(
     session: SessionDep,
@@ -102,7 +104,11 @@ async def update_page(
     return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
-@router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 412, 422, 428))
+@router.delete(
+    "/{id}",
+    responses=error_responses(401, 403, 404, 409, 412, 422, 428),
+    openapi_extra=IF_MATCH_REQUIRED,
+)
 async def delete_page(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:

@@ -119,8 +119,12 @@ class ADecimal(RootModel[float]):
 
 class ADecimal1(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="A Decimal")
+        str, Field(max_length=11, pattern="^\\d{1,8}(\\.\\d{1,2})?$", title="A Decimal")
     ]
+
+
+class ATime(RootModel[time]):
+    root: Annotated[time, Field(title="A Time")]
 
 
 class AUrl(RootModel[str]):
@@ -149,7 +153,7 @@ class SampleCreate(BaseModel):
     a_boolean: Annotated[bool | None, Field(title="A Boolean")] = None
     a_date: Annotated[date | None, Field(title="A Date")] = None
     a_datetime: Annotated[AwareDatetime | None, Field(title="A Datetime")] = None
-    a_time: Annotated[time | None, Field(title="A Time")] = None
+    a_time: Annotated[ATime | None, Field(title="A Time")] = None
     a_uuid: Annotated[UUID | None, Field(title="A Uuid")] = None
     an_email: Annotated[
         str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="An Email")
@@ -181,7 +185,7 @@ class SampleRead(BaseModel):
     a_boolean: Annotated[bool, Field(title="A Boolean")]
     a_date: Annotated[date, Field(title="A Date")]
     a_datetime: Annotated[AwareDatetime | None, Field(title="A Datetime")]
-    a_time: Annotated[time | None, Field(title="A Time")]
+    a_time: Annotated[ATime | None, Field(title="A Time")]
     a_uuid: Annotated[UUID | None, Field(title="A Uuid")]
     an_email: Annotated[str, Field(title="An Email")]
     a_url: Annotated[str | None, Field(title="A Url")]
@@ -197,7 +201,7 @@ class ADecimal2(RootModel[float]):
 
 class ADecimal3(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="A Decimal")
+        str, Field(max_length=11, pattern="^\\d{1,8}(\\.\\d{1,2})?$", title="A Decimal")
     ]
 
 
@@ -222,7 +226,7 @@ class SampleUpdate(BaseModel):
     a_boolean: Annotated[bool | None, Field(title="A Boolean")] = None
     a_date: Annotated[date | None, Field(title="A Date")] = None
     a_datetime: Annotated[AwareDatetime | None, Field(title="A Datetime")] = None
-    a_time: Annotated[time | None, Field(title="A Time")] = None
+    a_time: Annotated[ATime | None, Field(title="A Time")] = None
     a_uuid: Annotated[UUID | None, Field(title="A Uuid")] = None
     an_email: Annotated[
         str | None,

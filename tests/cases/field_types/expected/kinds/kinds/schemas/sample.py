@@ -2,7 +2,7 @@
 """Request and response bodies of `sample`, and its list parameters."""
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from kinds.core.types import (
     IdQuery,
     IntegralFloatAsInt,
     IsoDate,
+    LocalTime,
     Text,
     UtcDatetime,
     rounded_to_scale,
@@ -44,7 +45,7 @@ class SampleCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": 0, "maximum": 99999999.99},
-                    {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
+                    {"type": "string", "maxLength": 11, "pattern": "^\\d{1,8}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
@@ -53,7 +54,7 @@ class SampleCreate(BaseModel):
     a_boolean: StrictBool = True
     a_date: IsoDate = Field(default_factory=today)
     a_datetime: UtcDatetime | None = None
-    a_time: time | None = None
+    a_time: LocalTime | None = None
     a_uuid: uuid.UUID | None = None
     an_email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
     a_url: (
@@ -97,11 +98,7 @@ class SampleUpdate(BaseModel):
                 {
                     "anyOf": [
                         {"type": "number", "minimum": 0, "maximum": 99999999.99},
-                        {
-                            "type": "string",
-                            "maxLength": 12,
-                            "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$",
-                        },
+                        {"type": "string", "maxLength": 11, "pattern": "^\\d{1,8}(\\.\\d{1,2})?$"},
                     ]
                 },
                 mode="validation",
@@ -112,7 +109,7 @@ class SampleUpdate(BaseModel):
     a_boolean: StrictBool | MISSING = MISSING
     a_date: IsoDate | MISSING = MISSING
     a_datetime: UtcDatetime | MISSING | None = MISSING
-    a_time: time | MISSING | None = MISSING
+    a_time: LocalTime | MISSING | None = MISSING
     a_uuid: uuid.UUID | MISSING | None = MISSING
     an_email: (
         Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
@@ -145,7 +142,7 @@ class SampleRead(BaseModel):
     a_boolean: bool
     a_date: date
     a_datetime: datetime | None
-    a_time: time | None
+    a_time: LocalTime | None
     a_uuid: uuid.UUID | None
     an_email: str
     a_url: str | None

@@ -200,7 +200,7 @@ class Price(RootModel[float]):
 
 
 class Price1(RootModel[str]):
-    root: Annotated[str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
+    root: Annotated[str, Field(max_length=13, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
 
 
 class ProductCreate(BaseModel):
@@ -235,7 +235,7 @@ class Price2(RootModel[float]):
 
 
 class Price3(RootModel[str]):
-    root: Annotated[str, Field(max_length=12, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
+    root: Annotated[str, Field(max_length=13, pattern="^-?\\d{1,8}(\\.\\d{1,2})?$", title="Price")]
 
 
 class ProductUpdate(BaseModel):

@@ -25,7 +25,7 @@ class ProductCreate(BaseModel):
             {
                 "anyOf": [
                     {"type": "number", "minimum": -99999999.99, "maximum": 99999999.99},
-                    {"type": "string", "maxLength": 12, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
+                    {"type": "string", "maxLength": 13, "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$"},
                 ]
             },
             mode="validation",
@@ -50,7 +50,7 @@ class ProductUpdate(BaseModel):
                         {"type": "number", "minimum": -99999999.99, "maximum": 99999999.99},
                         {
                             "type": "string",
-                            "maxLength": 12,
+                            "maxLength": 13,
                             "pattern": "^-?\\d{1,8}(\\.\\d{1,2})?$",
                         },
                     ]

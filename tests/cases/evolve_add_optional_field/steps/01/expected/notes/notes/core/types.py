@@ -2,11 +2,11 @@
 """Field types shared by the schemas of every entity."""
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Annotated, Final
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 NO_NUL: Final = r"^[^\x00]*$"
@@ -33,6 +33,8 @@ RFC3339_DATETIME: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 )
 RFC3339_DATE: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
+# An RFC 3339 partial-time: a time of day without an offset, to the microsecond.
+PARTIAL_TIME: Final = r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
 
 
 def _date_time_text(value: object) -> object:
@@ -58,6 +60,18 @@ def _date_text(value: object) -> object:
     return value
 
 
+def _time_text(value: object) -> object:
+    """Only a time of day as the document describes it, `HH:MM:SS[.ffffff]` (Pydantic alone would
+    also read a number of seconds, or a time with an offset, which the column does not keep)."""
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("time_type", "Must be an ISO 8601 time.")
+    if re.fullmatch(PARTIAL_TIME, value) is None:
+        raise PydanticCustomError("time_parsing", "Must be an ISO 8601 time.")
+    return value
+
+
 def _integral_number(value: object) -> object:
     """JSON Schema counts `3.0` as an integer, and so does the API: it is exactly `3`."""
     if isinstance(value, float) and value.is_integer():
@@ -70,6 +84,15 @@ UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_date_time_text), AfterVa
 
 IsoDate = Annotated[date, BeforeValidator(_date_text)]
 """A date, written `YYYY-MM-DD`."""
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(_time_text),
+    # Not `format: time`: RFC 3339's full-time carries an offset, and these times have none
+    # (`time-local` is the OpenAPI format registry's name for a partial-time).
+    WithJsonSchema({"type": "string", "format": "time-local", "pattern": f"^{PARTIAL_TIME}$"}),
+]
+"""A time of day without an offset, written `HH:MM:SS` (with up to six decimals)."""
 
 IntegralFloatAsInt: Final = BeforeValidator(_integral_number)
 """After the constraints of a strict `int` (never a string or a boolean): `3.0` is read as `3`.
