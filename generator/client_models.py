@@ -316,6 +316,11 @@ class _Renderer:
         allowed = _STRING_KEYS if kind == "string" else _NUMBER_KEYS
         _only(schema, {*allowed, *_PROPERTY_KEYS}, key)
         name = _SCALARS[kind]
+        if schema.get("format") == "time-local":
+            # datamodel-code-generator reads a partial-time as `time` and drops its pattern.
+            schema = {k: v for k, v in schema.items() if k not in ("format", "pattern")}
+            self.used.add("time")
+            return "time", constraints(schema, kind)
         if "format" in schema:
             if schema["format"] not in _FORMATS or set(schema) & {
                 "maxLength",

@@ -92,7 +92,7 @@ CREATED_WITH_LOCATION: dict[str, Any] = {
     },
 }
 ID_DESCRIPTION = "The row's id."
-IF_MATCH_DESCRIPTION = "The `ETag` of the version this change is based on (required)."
+IF_MATCH_DESCRIPTION = "The `ETag` of the version this change is based on."
 
 
 @dataclass(frozen=True)
@@ -239,11 +239,10 @@ def header_param(name: str, schema: Schema, description: str, *, required: bool)
 
 
 def if_match() -> Param:
+    """Declared required (`core.versions.IF_MATCH_REQUIRED`, appended by FastAPI after the
+    handler's own parameters), although the handler answers a missing one with 428."""
     return header_param(
-        "If-Match",
-        nullable({"type": "string", "maxLength": 1024}),
-        IF_MATCH_DESCRIPTION,
-        required=False,
+        "If-Match", {"type": "string", "maxLength": 1024}, IF_MATCH_DESCRIPTION, required=True
     )
 
 

@@ -198,9 +198,15 @@ def input_schema(c: Components, f: ir.Field, *, query: bool = False) -> Schema:
     return plain_schema(c, kind)
 
 
+# `PARTIAL_TIME` of the generated `core/types.py`: HH:MM:SS with up to six decimals.
+LOCAL_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$"
+
+
 def plain_schema(c: Components, kind: str) -> Schema:
     """Types whose schema is the same on input and output."""
-    formats = {"datetime": "date-time", "date": "date", "time": "time", "uuid": "uuid"}
+    if kind == "time":  # `core.types.LocalTime`: a partial-time, without an offset
+        return {"type": "string", "pattern": LOCAL_TIME_PATTERN, "format": "time-local"}
+    formats = {"datetime": "date-time", "date": "date", "uuid": "uuid"}
     if kind in formats:
         return {"type": "string", "format": formats[kind]}
     if kind == "json":

@@ -96,6 +96,12 @@ def test_scalar_types_and_formats() -> None:
         _field({"type": "string", "format": "email"})
 
 
+def test_a_partial_time_is_a_time_without_its_pattern() -> None:
+    """As datamodel-code-generator reads `core.types.LocalTime`'s schema."""
+    schema = {"type": "string", "pattern": "^[0-9]{2}:[0-9]{2}$", "format": "time-local"}
+    assert _field(schema) == "value: time"
+
+
 def test_constraints_are_field_arguments_in_keyword_order_with_integer_bounds_as_integers() -> None:
     line = _field(
         {"type": "string", "maxLength": 80, "minLength": 1, "pattern": "^[^\\x00]*$", "title": "N"}

@@ -86,15 +86,16 @@ KNOWN_CHANGES: list[tuple[str, str, str]] = [
     (
         "blog/blog/main.py",
         'logger = logging.getLogger("blog")\n',
-        'logger = logging.getLogger("blog")\n\n\ndef _unbounded_model_field_cache() -> None:\n    """FastAPI caches the fields of at most 128 models and rebuilds them after an eviction, and\n    its OpenAPI generation then fails (KeyError) for an API with more query models than that;\n    keeping every model\'s fields makes them stable. A no-op where FastAPI has no such cache."""\n    bounded = getattr(fastapi.dependencies.utils, "get_cached_model_fields", None)\n    if bounded is not None and hasattr(bounded, "__wrapped__"):\n        unbounded = functools.lru_cache(maxsize=None)(bounded.__wrapped__)\n        setattr(fastapi.dependencies.utils, "get_cached_model_fields", unbounded)  # noqa: B010\n\n\n_unbounded_model_field_cache()\n',
+        'logger = logging.getLogger("blog")\n\n\ndef _unbounded_model_field_cache() -> None:\n    """FastAPI caches the fields of at most 128 models and rebuilds them after an eviction, and\n    its OpenAPI generation then fails (KeyError) for an API with more query models than that;\n    keeping every model\'s fields makes them stable. A no-op where FastAPI has no such cache."""\n    bounded = getattr(fastapi.dependencies.utils, "get_cached_model_fields", None)\n    if bounded is not None and hasattr(bounded, "__wrapped__"):\n        unbounded = functools.lru_cache(maxsize=None)(bounded.__wrapped__)\n        setattr(fastapi.dependencies.utils, "get_cached_model_fields", unbounded)  # noqa: B010\n\n\n_unbounded_model_field_cache()\n',  # noqa: E501
     ),
     # Bandit is told why the development default secret is there (production refuses it).
     (
         "blog/blog/core/config.py",
-        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105\n',
+        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"'
+        "  # noqa: S105\n",
         "# The development default the contract asks for; ENV=production refuses it (see below).\n"
-        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"  # noqa: S105'
-        "  # nosec B105\n",
+        'DEVELOPMENT_SECRET_KEY = "development-only-secret-key-change-me-0123456789"'
+        "  # noqa: S105  # nosec B105\n",
     ),
     # `?include=` is a list parameter, never a filter.
     (

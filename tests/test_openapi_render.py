@@ -4,6 +4,7 @@ pieces it is made of follow Pydantic's and FastAPI's rules."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from generator.openapi_schema import (
     input_prop,
     input_schema,
     nullable,
+    plain_schema,
     read_schema,
     title_of,
 )
@@ -197,6 +199,20 @@ def test_headers_carry_their_description_on_the_parameter_and_its_schema() -> No
         "description": "A thing.",
     }
     assert if_match().where == "header"
+
+
+def test_if_match_is_declared_required_although_a_missing_one_is_a_428() -> None:
+    """The handler takes it optional (428 after 401/403/404); the document says it is needed."""
+    entry = parameter(if_match())
+    assert entry["required"] is True
+    assert entry["schema"]["type"] == "string" and "anyOf" not in entry["schema"]
+
+
+def test_times_of_day_are_partial_times_with_their_pattern() -> None:
+    schema = plain_schema(Components(_project()), "time")
+    assert schema["format"] == "time-local"
+    assert re.fullmatch(schema["pattern"][1:-1], "09:30:00.123456")
+    assert not re.fullmatch(schema["pattern"][1:-1], "09:30:00+02:00")
 
 
 def test_class_descriptions_are_the_cleaned_docstring() -> None:
