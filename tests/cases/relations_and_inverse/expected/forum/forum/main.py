@@ -16,7 +16,6 @@ from forum import __version__
 from forum.core.activity import instrument_engine
 from forum.core.cache import (
     CachedAnswer,
-    CacheInvalidationMiddleware,
     CacheStore,
     RedisStore,
     ResponseCache,
@@ -25,7 +24,7 @@ from forum.core.cache import (
 from forum.core.config import Settings, get_settings
 from forum.core.db import create_engine, create_sessionmaker
 from forum.core.handlers import EXCEPTION_HANDLERS
-from forum.core.metrics import Metrics, RequestMetricsMiddleware
+from forum.core.metrics import Metrics
 from forum.core.metrics import router as metrics_router
 from forum.core.ratelimit import RateLimiter
 from forum.middleware import add_middleware
@@ -106,15 +105,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, app.state.rate_limiter)
-    # Outermost: the cache invalidation reads what the request wrote, which the metrics
-    # middleware records.
-    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(
-        RequestMetricsMiddleware,
-        metrics=metrics,
-        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
-    )
+    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)

@@ -16,7 +16,6 @@ from saas import __version__
 from saas.core.activity import instrument_engine
 from saas.core.cache import (
     CachedAnswer,
-    CacheInvalidationMiddleware,
     CacheStore,
     RedisStore,
     ResponseCache,
@@ -25,7 +24,7 @@ from saas.core.cache import (
 from saas.core.config import Settings, get_settings
 from saas.core.db import create_engine, create_sessionmaker
 from saas.core.handlers import EXCEPTION_HANDLERS
-from saas.core.metrics import Metrics, RequestMetricsMiddleware
+from saas.core.metrics import Metrics
 from saas.core.metrics import router as metrics_router
 from saas.core.ratelimit import RateLimiter
 from saas.middleware import add_middleware
@@ -106,15 +105,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, app.state.rate_limiter)
-    # Outermost: the cache invalidation reads what the request wrote, which the metrics
-    # middleware records.
-    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(
-        RequestMetricsMiddleware,
-        metrics=metrics,
-        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
-    )
+    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)

@@ -16,7 +16,6 @@ from crm import __version__
 from crm.core.activity import instrument_engine
 from crm.core.cache import (
     CachedAnswer,
-    CacheInvalidationMiddleware,
     CacheStore,
     RedisStore,
     ResponseCache,
@@ -25,7 +24,7 @@ from crm.core.cache import (
 from crm.core.config import Settings, get_settings
 from crm.core.db import create_engine, create_sessionmaker
 from crm.core.handlers import EXCEPTION_HANDLERS
-from crm.core.metrics import Metrics, RequestMetricsMiddleware
+from crm.core.metrics import Metrics
 from crm.core.metrics import router as metrics_router
 from crm.core.ratelimit import RateLimiter
 from crm.middleware import add_middleware
@@ -106,15 +105,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, app.state.rate_limiter)
-    # Outermost: the cache invalidation reads what the request wrote, which the metrics
-    # middleware records.
-    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(
-        RequestMetricsMiddleware,
-        metrics=metrics,
-        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
-    )
+    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)

@@ -16,7 +16,6 @@ from blog import __version__
 from blog.core.activity import instrument_engine
 from blog.core.cache import (
     CachedAnswer,
-    CacheInvalidationMiddleware,
     CacheStore,
     RedisStore,
     ResponseCache,
@@ -25,7 +24,7 @@ from blog.core.cache import (
 from blog.core.config import Settings, get_settings
 from blog.core.db import create_engine, create_sessionmaker
 from blog.core.handlers import EXCEPTION_HANDLERS
-from blog.core.metrics import Metrics, RequestMetricsMiddleware
+from blog.core.metrics import Metrics
 from blog.core.metrics import router as metrics_router
 from blog.core.ratelimit import RateLimiter
 from blog.middleware import add_middleware
@@ -106,15 +105,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, app.state.rate_limiter)
-    # Outermost: the cache invalidation reads what the request wrote, which the metrics
-    # middleware records.
-    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(
-        RequestMetricsMiddleware,
-        metrics=metrics,
-        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
-    )
+    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)
