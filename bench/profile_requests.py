@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -55,13 +56,17 @@ async def one_request(client: AsyncClient, path: str, token: str) -> Response:
     )
 
 
-async def drive(app: object, path: str, token: str) -> tuple[str, str]:
+async def drive(app: FastAPI, path: str, token: str) -> tuple[str, str]:
     statements: list[str] = []
 
     def record(*args: object) -> None:
         statements.append(str(args[2]))
 
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://bench") as client:
+    transport = ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),  # startup and shutdown, as uvicorn runs them
+        AsyncClient(transport=transport, base_url="http://bench") as client,
+    ):
         for _ in range(5):  # warm-up
             response = await one_request(client, path, token)
             assert response.status_code in (200, 201), response.text

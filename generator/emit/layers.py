@@ -255,6 +255,7 @@ def routes(project: ir.Project, c: EntityContext) -> str:
             c,
             ("typing", "Annotated"),
             ("fastapi", "Depends"),
+            ("fastapi", "Response"),
             ("{pkg}.core.cache", "NOT_MODIFIED"),
             ("{pkg}.core.cache", "CachedRead"),
             ("{pkg}.core.cache", "cached_read"),

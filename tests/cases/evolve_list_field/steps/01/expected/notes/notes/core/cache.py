@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request, Response
@@ -34,7 +34,6 @@ from notes.core.config import Settings
 
 logger = logging.getLogger("notes")
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 Clock = Callable[[], float]
 
 # Relation hops from an entity whose tables its responses can depend on: one for what
@@ -313,17 +312,20 @@ class CachedRead:
     response: Response
     if_none_match: str | None
 
-    async def keep(self, envelope: ModelT) -> ModelT:
-        """Store `envelope` (under the ETag the handler set, else a digest of its JSON), tag
-        the response with that ETag, and answer 304 when `If-None-Match` names it."""
-        body = envelope.model_dump_json(by_alias=True).encode()  # as FastAPI sends it
+    async def keep(self, envelope: BaseModel) -> Response:
+        """Store `envelope` (under the ETag the handler set, else a digest of its JSON), and
+        answer with that JSON and ETag, or 304 when `If-None-Match` names it. The JSON is the
+        one the entry keeps: serialized once, as FastAPI would send the model."""
+        body = envelope.model_dump_json(by_alias=True).encode()
         etag = self.response.headers.get("ETag") or content_etag(body)
         self.response.headers["ETag"] = etag
         if self.key is not None:
             await self.cache.save(self.key, etag, body)
         if etag_matches(self.if_none_match, etag):
-            raise CachedAnswer(not_modified(etag))
-        return envelope
+            return not_modified(etag)
+        answer = Response(body, media_type="application/json")
+        answer.raw_headers.extend(self.response.raw_headers)  # what the handler set (ETag)
+        return answer
 
 
 async def _lookup(
