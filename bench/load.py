@@ -10,6 +10,10 @@ drives it with `wrk` (bounded: fixed connections and seconds per endpoint): GET 
 20 rows with `include=author`, and create. The generated app runs three ways: cache off, cache
 in Redis, cache in process. Finally it counts the SQL statements of list requests of 5, 20 and
 100 rows (from the app's `/metrics`). Prints a Markdown table and writes bench/load-results.json.
+
+With `--rounds N` it runs only the hand-written app and the generated one without the cache,
+both up at once, and drives them in turn (A, B, A, B: N runs each per endpoint) so that a
+loaded machine weighs on both alike; writes bench/load-interleaved.json.
 """
 
 from __future__ import annotations
@@ -127,9 +131,10 @@ async def reset_and_seed(database: str) -> tuple[int, str]:
 class Server:
     """One uvicorn process on 127.0.0.1:PORT for the duration of a `with` block."""
 
-    def __init__(self, app: str, env: dict[str, str]) -> None:
+    def __init__(self, app: str, env: dict[str, str], port: int = PORT) -> None:
         self.app = app
         self.env = env
+        self.port = port
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
@@ -141,7 +146,7 @@ class Server:
                 "--host",
                 "127.0.0.1",
                 "--port",
-                str(PORT),
+                str(self.port),
                 "--no-access-log",
                 "--log-level",
                 "warning",
@@ -152,7 +157,7 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/posts/1", timeout=1)
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/posts/1", timeout=1)
                 return self
             except urllib.error.HTTPError:  # an answer, if not a 200: it is up
                 return self
@@ -167,7 +172,12 @@ class Server:
 
 
 def wrk(
-    path: str, seconds: int, connections: int, script: str | None = None, token: str = ""
+    path: str,
+    seconds: int,
+    connections: int,
+    script: str | None = None,
+    token: str = "",
+    port: int = PORT,
 ) -> dict[str, float]:
     """Requests per second, mean latency (ms) and non-2xx count of one wrk run."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
@@ -176,7 +186,7 @@ def wrk(
             lua.write(script)
             command += ["-s", lua.name]
     output = subprocess.run(
-        [*command, f"http://127.0.0.1:{PORT}{path}"],
+        [*command, f"http://127.0.0.1:{port}{path}"],
         capture_output=True,
         text=True,
         check=True,
@@ -188,7 +198,12 @@ def wrk(
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
     mean = float(latency.group(1)) * scale[latency.group(2)] if latency else float("nan")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {"rps": rps, "latency_ms": mean, "errors": float(errors.group(1)) if errors else 0.0}
+    return {
+        "rps": rps,
+        "latency_ms": mean,
+        "errors": float(errors.group(1)) if errors else 0.0,
+        "load_1min": os.getloadavg()[0],
+    }
 
 
 def statements_per_request(paths: dict[str, str]) -> dict[str, float]:
@@ -249,6 +264,57 @@ def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:
     return results
 
 
+def interleaved(args: argparse.Namespace) -> dict[str, dict[str, list[dict[str, float]]]]:
+    """The hand-written app and the generated one without the cache, both up at once on two
+    ports, driven in turn (A, B, A, B ... `--rounds` times per endpoint) so that the load of
+    the machine weighs on both alike."""
+    _author, token = asyncio.run(reset_and_seed(args.database))
+    endpoints = {
+        "get by id": ("/api/v1/posts/17", None),
+        "list 20 + include": ("/api/v1/posts?limit=20&include=author", None),
+        "create": ("/api/v1/posts", CREATE_SCRIPT),
+    }
+    apps = {
+        "hand-written": ("bench.handwritten_app:app", PORT),
+        "generated, no cache": ("blog.main:app", PORT + 1),
+    }
+    env = environment(args.database, BENCH_TOKEN=token, CACHE_ENABLED="false")
+    runs: dict[str, dict[str, list[dict[str, float]]]] = {name: {} for name in apps}
+    with (
+        Server(apps["hand-written"][0], env, apps["hand-written"][1]),
+        Server(apps["generated, no cache"][0], env, apps["generated, no cache"][1]),
+    ):
+        for label, (path, script) in endpoints.items():
+            for name, (_app, port) in apps.items():  # warm-up
+                wrk(path, 2, args.connections, script, token, port)
+                runs[name][label] = []
+            for _round in range(args.rounds):
+                for name, (_app, port) in apps.items():
+                    run = wrk(path, args.seconds, args.connections, script, token, port)
+                    runs[name][label].append(run)
+                    print(name, label, run, flush=True)
+    return runs
+
+
+def interleaved_table(runs: dict[str, dict[str, list[dict[str, float]]]]) -> str:
+    """Per endpoint: mean req/s of each app over its runs, their ratio, the load average."""
+    lines = [
+        "| endpoint | hand-written req/s | generated req/s | generated / hand-written "
+        "| runs each | load average (1 min) |",
+        "| --- | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for label, base in runs["hand-written"].items():
+        ours = runs["generated, no cache"][label]
+        base_rps = sum(r["rps"] for r in base) / len(base)
+        our_rps = sum(r["rps"] for r in ours) / len(ours)
+        loads = [r["load_1min"] for r in (*base, *ours)]
+        lines.append(
+            f"| {label} | {base_rps:.0f} | {our_rps:.0f} | {our_rps / base_rps:.2f}x "
+            f"| {len(base)} | {min(loads):.1f} to {max(loads):.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
     base = results["hand-written"]
     lines = [
@@ -279,9 +345,23 @@ def main() -> None:
     parser.add_argument("--redis", required=True, help="redis:// URL of a database of your own")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="only the hand-written app against the generated one without cache, both up, "
+        "driven in turn this many times per endpoint (writes load-interleaved.json)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
+    if args.rounds:
+        runs = interleaved(args)
+        (ROOT / "bench" / "load-interleaved.json").write_text(
+            json.dumps(runs, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+        )
+        print(interleaved_table(runs))
+        return
     results = run(args)
     (ROOT / "bench" / "load-results.json").write_text(
         json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8"

@@ -125,6 +125,8 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         imports.add(Import("sqlalchemy.orm", "selectinload"))
     if c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
+    if c.includes and c.secured:
+        imports.add(Import("collections.abc", "Callable"))
     imports |= _named_models(project, c.class_name, [load for _, load in c.includes])
     if c.related_ids:
         imports.add(Import(f"{c.package}.core.relations", "fetch_related"))
@@ -253,6 +255,7 @@ def routes(project: ir.Project, c: EntityContext) -> str:
             c,
             ("typing", "Annotated"),
             ("fastapi", "Depends"),
+            ("fastapi", "Response"),
             ("{pkg}.core.cache", "NOT_MODIFIED"),
             ("{pkg}.core.cache", "CachedRead"),
             ("{pkg}.core.cache", "cached_read"),

@@ -34,14 +34,17 @@ CachedRow = Annotated[
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[CategoryRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_categories(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CategoryListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[CategoryRead]:
+) -> Response:
     """List categories, a page at a time."""
     page = await service.list_categories(session, principal, params=params)
     context = read_context(principal)
@@ -70,12 +73,13 @@ async def create_category(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[CategoryRead],
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_category(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[CategoryRead]:
+) -> Response:
     """Read a category."""
     category = await service.get_category(session, principal, id=id)
     context = read_context(principal)

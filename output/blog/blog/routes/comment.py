@@ -41,14 +41,17 @@ CachedRow = Annotated[
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[CommentRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_comments(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[CommentListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[CommentRead]:
+) -> Response:
     """List comments, a page at a time."""
     page = await service.list_comments(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -77,6 +80,7 @@ async def create_comment(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[CommentRead],
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
@@ -86,7 +90,7 @@ async def get_comment(
     id: IdPath,
     params: Annotated[CommentReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[CommentRead]:
+) -> Response:
     """Read a comment."""
     comment = await service.get_comment(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -34,13 +34,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[FollowRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_follows(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[FollowListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[FollowRead]:
+) -> Response:
     """List follows, a page at a time."""
     page = await service.list_follows(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -67,14 +71,18 @@ async def create_follow(
     return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[FollowRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_follow(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[FollowReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[FollowRead]:
+) -> Response:
     """Read a follow."""
     follow = await service.get_follow(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -41,14 +41,17 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, 
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[PostRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_posts(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[PostListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[PostRead]:
+) -> Response:
     """List posts, a page at a time."""
     page = await service.list_posts(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -77,6 +80,7 @@ async def create_post(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[PostRead],
     responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
@@ -87,7 +91,7 @@ async def get_post(
     response: Response,
     params: Annotated[PostReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[PostRead]:
+) -> Response:
     """Read a post."""
     post = await service.get_post(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(post.version)

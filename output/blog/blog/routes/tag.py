@@ -32,14 +32,17 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TagRead], Tag, pe
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[TagRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_tags(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[TagListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[TagRead]:
+) -> Response:
     """List tags, a page at a time."""
     page = await service.list_tags(session, principal, params=params)
     context = read_context(principal)
@@ -68,12 +71,13 @@ async def create_tag(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[TagRead],
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_tag(
     session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[TagRead]:
+) -> Response:
     """Read a tag."""
     tag = await service.get_tag(session, principal, id=id)
     context = read_context(principal)

@@ -33,14 +33,17 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, 
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[UserRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_users(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[UserListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[UserRead]:
+) -> Response:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -69,6 +72,7 @@ async def create_user(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[UserRead],
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
@@ -78,7 +82,7 @@ async def get_user(
     id: IdPath,
     params: Annotated[UserReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[UserRead]:
+) -> Response:
     """Read a user."""
     user = await service.get_user(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

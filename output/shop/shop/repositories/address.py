@@ -2,7 +2,7 @@
 """Database access for `address`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
@@ -24,14 +24,13 @@ from shop.schemas.address import AddressListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Address.zip_code_row),)
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "customer": selectinload(
-            Address.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
-        ),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "customer": lambda principal: selectinload(
+        Address.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
+    ),
+}
 
 
 async def get_address(
@@ -52,8 +51,7 @@ async def get_address(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_addresses(
@@ -65,8 +63,7 @@ async def list_addresses(
 ) -> Page[Address]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         Address,

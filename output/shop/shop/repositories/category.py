@@ -2,7 +2,7 @@
 """Database access for `category`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -23,16 +23,19 @@ from shop.schemas.category import CategoryListParams
 SEARCHABLE = (Category.name,)
 LOAD: tuple[ORMOption, ...] = ()
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "organization": selectinload(
-            Category.organization.and_(organization_policy.visible(principal))
-        ),
-        "parent": selectinload(Category.parent.and_(category_policy.visible(principal))),
-        "children": selectinload(Category.children.and_(category_policy.visible(principal))),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "organization": lambda principal: selectinload(
+        Category.organization.and_(organization_policy.visible(principal))
+    ),
+    "parent": lambda principal: selectinload(
+        Category.parent.and_(category_policy.visible(principal))
+    ),
+    "children": lambda principal: selectinload(
+        Category.children.and_(category_policy.visible(principal))
+    ),
+}
 
 
 async def get_category(
@@ -53,8 +56,7 @@ async def get_category(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_categories(
@@ -66,8 +68,7 @@ async def list_categories(
 ) -> Page[Category]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         Category,

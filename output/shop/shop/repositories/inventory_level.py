@@ -2,7 +2,7 @@
 """Database access for `inventory_level`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
@@ -25,23 +25,22 @@ from shop.schemas.inventory_level import InventoryLevelListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "store": selectinload(InventoryLevel.store.and_(store_policy.visible(principal))),
-        "product": selectinload(
-            InventoryLevel.product.and_(
-                product_policy.visible(principal), Product.deleted_at.is_(None)
-            )
-        ).options(
-            selectinload(Product.categories),
-            selectinload(Product.image_urls),
-            selectinload(Product.tags),
-            selectinload(Product.specs),
-            selectinload(Product.vendor_row),
-        ),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "store": lambda principal: selectinload(
+        InventoryLevel.store.and_(store_policy.visible(principal))
+    ),
+    "product": lambda principal: selectinload(
+        InventoryLevel.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
+    ).options(
+        selectinload(Product.categories),
+        selectinload(Product.image_urls),
+        selectinload(Product.tags),
+        selectinload(Product.specs),
+        selectinload(Product.vendor_row),
+    ),
+}
 
 
 async def get_inventory_level(
@@ -62,8 +61,7 @@ async def get_inventory_level(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_inventory_levels(
@@ -75,8 +73,7 @@ async def list_inventory_levels(
 ) -> Page[InventoryLevel]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         InventoryLevel,

@@ -2,7 +2,7 @@
 """Database access for `organization`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -23,12 +23,13 @@ from shop.schemas.organization import OrganizationListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "currency": selectinload(Organization.currency.and_(currency_policy.visible(principal))),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "currency": lambda principal: selectinload(
+        Organization.currency.and_(currency_policy.visible(principal))
+    ),
+}
 
 
 async def get_organization(
@@ -49,8 +50,7 @@ async def get_organization(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_organizations(
@@ -62,8 +62,7 @@ async def list_organizations(
 ) -> Page[Organization]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         Organization,

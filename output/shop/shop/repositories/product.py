@@ -2,7 +2,7 @@
 """Database access for `product`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
@@ -36,15 +36,16 @@ LOAD: tuple[ORMOption, ...] = (
     selectinload(Product.vendor_row),
 )
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "organization": selectinload(
-            Product.organization.and_(organization_policy.visible(principal))
-        ),
-        "categories": selectinload(Product.categories.and_(category_policy.visible(principal))),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "organization": lambda principal: selectinload(
+        Product.organization.and_(organization_policy.visible(principal))
+    ),
+    "categories": lambda principal: selectinload(
+        Product.categories.and_(category_policy.visible(principal))
+    ),
+}
 
 
 async def get_product(
@@ -68,8 +69,7 @@ async def get_product(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_products(
@@ -82,8 +82,7 @@ async def list_products(
 ) -> Page[Product]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for; deleted rows only those `deleted` selects."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     live = Product.deleted_at.is_(None)
     shown = live if deleted is None else or_(live, deleted)
     return await paginate(

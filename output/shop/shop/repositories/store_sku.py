@@ -2,7 +2,7 @@
 """Database access for `store_sku`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -23,12 +23,11 @@ from shop.schemas.store_sku import StoreSkuListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "store": selectinload(StoreSku.store.and_(store_policy.visible(principal))),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "store": lambda principal: selectinload(StoreSku.store.and_(store_policy.visible(principal))),
+}
 
 
 async def get_store_sku(
@@ -49,8 +48,7 @@ async def get_store_sku(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_store_skus(
@@ -62,8 +60,7 @@ async def list_store_skus(
 ) -> Page[StoreSku]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         StoreSku,

@@ -2,7 +2,7 @@
 """Database access for `user`: every query and write of its table."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, select
@@ -25,15 +25,14 @@ from shop.schemas.user import UserListParams
 SEARCHABLE = (User.full_name,)
 LOAD: tuple[ORMOption, ...] = (selectinload(User.roles),)
 
-
-def _include(principal: Principal | None) -> dict[str, ORMOption]:
-    """What `include=` may embed, narrowed to the rows the caller may see."""
-    return {
-        "organization": selectinload(
-            User.organization.and_(organization_policy.visible(principal))
-        ),
-        "store": selectinload(User.store.and_(store_policy.visible(principal))),
-    }
+# What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
+# for only (a row filter costs about as much to build as the query it narrows).
+INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
+    "organization": lambda principal: selectinload(
+        User.organization.and_(organization_policy.visible(principal))
+    ),
+    "store": lambda principal: selectinload(User.store.and_(store_policy.visible(principal))),
+}
 
 
 async def get_user(
@@ -54,8 +53,7 @@ async def get_user(
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
     """The loader options that embed the relations `include=` names, narrowed to what the
     caller may see."""
-    options = _include(principal)
-    return tuple(options[name] for name in sorted(names))
+    return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
 async def list_users(
@@ -67,8 +65,7 @@ async def list_users(
 ) -> Page[User]:
     """Return one page of the rows `where` lets through that match `params`, with what
     `include` asks for."""
-    embeds = _include(principal)
-    options = (*LOAD, *(embeds[name] for name in sorted(included(params))))
+    options = (*LOAD, *embeds(principal, included(params)))
     return await paginate(
         session,
         User,

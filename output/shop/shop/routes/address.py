@@ -40,13 +40,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[AddressRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_addresses(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[AddressListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[AddressRead]:
+) -> Response:
     """List addresses, a page at a time."""
     page = await service.list_addresses(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -73,14 +77,18 @@ async def create_address(
     return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[AddressRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_address(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[AddressReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[AddressRead]:
+) -> Response:
     """Read a address."""
     address = await service.get_address(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -40,13 +40,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[CategoryRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_categories(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[CategoryListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[CategoryRead]:
+) -> Response:
     """List categories, a page at a time."""
     page = await service.list_categories(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -73,14 +77,18 @@ async def create_category(
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[CategoryRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_category(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[CategoryReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[CategoryRead]:
+) -> Response:
     """Read a category."""
     category = await service.get_category(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

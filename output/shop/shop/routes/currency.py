@@ -6,7 +6,7 @@ An ISO 4217 currency. Seeded; read-only through the API.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
@@ -27,13 +27,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[CurrencyRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_currencies(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[CurrencyListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[CurrencyRead]:
+) -> Response:
     """List currencies, a page at a time."""
     page = await service.list_currencies(session, principal, params=params)
     context = read_context(principal)
@@ -41,10 +45,14 @@ async def list_currencies(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[CurrencyRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_currency(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[CurrencyRead]:
+) -> Response:
     """Read a currency."""
     currency = await service.get_currency(session, principal, id=id)
     context = read_context(principal)

@@ -40,13 +40,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[CustomerRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_customers(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[CustomerListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[CustomerRead]:
+) -> Response:
     """List customers, a page at a time."""
     page = await service.list_customers(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -73,14 +77,18 @@ async def create_customer(
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[CustomerRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_customer(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[CustomerReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[CustomerRead]:
+) -> Response:
     """Read a customer."""
     customer = await service.get_customer(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

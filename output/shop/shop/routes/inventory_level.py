@@ -41,13 +41,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[InventoryLevelRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_inventory_levels(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[InventoryLevelListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[InventoryLevelRead]:
+) -> Response:
     """List inventory levels, a page at a time."""
     page = await service.list_inventory_levels(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -76,14 +80,18 @@ async def create_inventory_level(
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[InventoryLevelRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_inventory_level(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[InventoryLevelReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[InventoryLevelRead]:
+) -> Response:
     """Read a inventory level."""
     inventory_level = await service.get_inventory_level(
         session, principal, id=id, include=included(params)

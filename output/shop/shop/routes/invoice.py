@@ -34,13 +34,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[InvoiceRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_invoices(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[InvoiceListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[InvoiceRead]:
+) -> Response:
     """List invoices, a page at a time."""
     page = await service.list_invoices(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -67,14 +71,18 @@ async def create_invoice(
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[InvoiceRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_invoice(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[InvoiceReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[InvoiceRead]:
+) -> Response:
     """Read a invoice."""
     invoice = await service.get_invoice(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

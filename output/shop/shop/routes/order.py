@@ -35,13 +35,17 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=True))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[OrderRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_orders(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[OrderListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[OrderRead]:
+) -> Response:
     """List orders, a page at a time."""
     page = await service.list_orders(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -68,7 +72,11 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrderRead],
+    responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)},
+)
 async def get_order(
     session: SessionDep,
     principal: CurrentPrincipalDep,
@@ -76,7 +84,7 @@ async def get_order(
     response: Response,
     params: Annotated[OrderReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[OrderRead]:
+) -> Response:
     """Read a order."""
     order = await service.get_order(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(order.version)

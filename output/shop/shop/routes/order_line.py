@@ -40,13 +40,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[OrderLineRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_order_lines(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[OrderLineListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[OrderLineRead]:
+) -> Response:
     """List order lines, a page at a time."""
     page = await service.list_order_lines(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -73,14 +77,18 @@ async def create_order_line(
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrderLineRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_order_line(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[OrderLineReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[OrderLineRead]:
+) -> Response:
     """Read a order line."""
     order_line = await service.get_order_line(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

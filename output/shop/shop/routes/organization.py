@@ -6,7 +6,7 @@ A merchant. The tenant entity; every caller sees only its own organization.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
@@ -33,13 +33,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[OrganizationRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_organizations(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[OrganizationListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[OrganizationRead]:
+) -> Response:
     """List organizations, a page at a time."""
     page = await service.list_organizations(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -47,14 +51,18 @@ async def list_organizations(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrganizationRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_organization(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[OrganizationReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[OrganizationRead]:
+) -> Response:
     """Read a organization."""
     organization = await service.get_organization(
         session, principal, id=id, include=included(params)

@@ -41,13 +41,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[ProductRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_products(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[ProductListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[ProductRead]:
+) -> Response:
     """List products, a page at a time."""
     page = await service.list_products(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -74,7 +78,11 @@ async def create_product(
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ProductRead],
+    responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)},
+)
 async def get_product(
     session: SessionDep,
     principal: CurrentPrincipalDep,
@@ -82,7 +90,7 @@ async def get_product(
     response: Response,
     params: Annotated[ProductReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[ProductRead]:
+) -> Response:
     """Read a product."""
     product = await service.get_product(session, principal, id=id, include=included(params))
     response.headers["ETag"] = etag(product.version)

@@ -40,13 +40,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[StockCountRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_stock_counts(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[StockCountListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[StockCountRead]:
+) -> Response:
     """List stock counts, a page at a time."""
     page = await service.list_stock_counts(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -73,14 +77,18 @@ async def create_stock_count(
     return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StockCountRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_stock_count(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StockCountReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[StockCountRead]:
+) -> Response:
     """Read a stock count."""
     stock_count = await service.get_stock_count(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

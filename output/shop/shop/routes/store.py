@@ -32,13 +32,17 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=True))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[StoreRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_stores(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[StoreListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[StoreRead]:
+) -> Response:
     """List stores, a page at a time."""
     page = await service.list_stores(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -65,14 +69,18 @@ async def create_store(
     return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StoreRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_store(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StoreReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[StoreRead]:
+) -> Response:
     """Read a store."""
     store = await service.get_store(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -6,7 +6,7 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
@@ -28,13 +28,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[StoreSkuRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_store_skus(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[StoreSkuListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[StoreSkuRead]:
+) -> Response:
     """List store skus, a page at a time."""
     page = await service.list_store_skus(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -42,14 +46,18 @@ async def list_store_skus(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StoreSkuRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_store_sku(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[StoreSkuReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[StoreSkuRead]:
+) -> Response:
     """Read a store sku."""
     store_sku = await service.get_store_sku(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -6,7 +6,7 @@ Synthesized from `product` by the dependency `vendor_code -> vendor_name, vendor
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
@@ -27,13 +27,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[VendorRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_vendors(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[VendorListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[VendorRead]:
+) -> Response:
     """List vendors, a page at a time."""
     page = await service.list_vendors(session, principal, params=params)
     context = read_context(principal)
@@ -41,10 +45,14 @@ async def list_vendors(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[VendorRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_vendor(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[VendorRead]:
+) -> Response:
     """Read a vendor."""
     vendor = await service.get_vendor(session, principal, id=id)
     context = read_context(principal)

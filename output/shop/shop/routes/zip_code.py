@@ -6,7 +6,7 @@ Synthesized from `address` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
@@ -27,13 +27,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[ZipCodeRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_zip_codes(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[ZipCodeListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[ZipCodeRead]:
+) -> Response:
     """List zip codes, a page at a time."""
     page = await service.list_zip_codes(session, principal, params=params)
     context = read_context(principal)
@@ -41,10 +45,14 @@ async def list_zip_codes(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ZipCodeRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_zip_code(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[ZipCodeRead]:
+) -> Response:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, principal, id=id)
     context = read_context(principal)

@@ -27,10 +27,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ReadingRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_readings(
     session: SessionDep, params: Annotated[ReadingListParams, Query()], cache: CachedList
-) -> ListEnvelope[ReadingRead]:
+) -> Response:
     """List readings, a page at a time."""
     page = await service.list_readings(session, params=params)
     context = {"include": included(params)}
@@ -55,10 +57,14 @@ async def create_reading(
     return Envelope(data=ReadingRead.model_validate(reading))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ReadingRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_reading(
     session: SessionDep, id: IdPath, params: Annotated[ReadingReadParams, Query()], cache: CachedRow
-) -> Envelope[ReadingRead]:
+) -> Response:
     """Read a reading."""
     reading = await service.get_reading(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -39,10 +39,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[StationRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_stations(
     session: SessionDep, params: Annotated[StationListParams, Query()], cache: CachedList
-) -> ListEnvelope[StationRead]:
+) -> Response:
     """List stations, a page at a time."""
     page = await service.list_stations(session, params=params)
     context = {"include": included(params)}
@@ -67,10 +69,14 @@ async def create_station(
     return Envelope(data=StationRead.model_validate(station))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StationRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_station(
     session: SessionDep, id: IdPath, params: Annotated[StationReadParams, Query()], cache: CachedRow
-) -> Envelope[StationRead]:
+) -> Response:
     """Read a station."""
     station = await service.get_station(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -23,10 +23,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[TicketRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_tickets(
     session: SessionDep, params: Annotated[TicketListParams, Query()], cache: CachedList
-) -> ListEnvelope[TicketRead]:
+) -> Response:
     """List tickets, a page at a time."""
     page = await service.list_tickets(session, params=params)
     data = [TicketRead.model_validate(row) for row in page.items]
@@ -50,8 +52,12 @@ async def create_ticket(
     return Envelope(data=TicketRead.model_validate(ticket))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_ticket(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[TicketRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[TicketRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_ticket(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a ticket."""
     ticket = await service.get_ticket(session, id=id)
     read = TicketRead.model_validate(ticket)

@@ -36,14 +36,17 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EntryRead], Entry
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[EntryRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_entries(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[EntryListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[EntryRead]:
+) -> Response:
     """List entries, a page at a time."""
     page = await service.list_entries(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -72,6 +75,7 @@ async def create_entry(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[EntryRead],
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
@@ -81,7 +85,7 @@ async def get_entry(
     id: IdPath,
     params: Annotated[EntryReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[EntryRead]:
+) -> Response:
     """Read a entry."""
     entry = await service.get_entry(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

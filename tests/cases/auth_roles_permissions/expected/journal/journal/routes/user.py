@@ -28,13 +28,17 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[UserRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_users(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[UserListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[UserRead]:
+) -> Response:
     """List users, a page at a time."""
     page = await service.list_users(session, principal, params=params)
     context = read_context(principal)
@@ -61,10 +65,14 @@ async def create_user(
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[UserRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_user(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[UserRead]:
+) -> Response:
     """Read a user."""
     user = await service.get_user(session, principal, id=id)
     context = read_context(principal)

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[EventRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_events(
     session: SessionDep, params: Annotated[EventListParams, Query()], cache: CachedList
-) -> ListEnvelope[EventRead]:
+) -> Response:
     """List events, a page at a time."""
     page = await service.list_events(session, params=params)
     data = [EventRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_event(
     return Envelope(data=EventRead.model_validate(event))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_event(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[EventRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[EventRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_event(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a event."""
     event = await service.get_event(session, id=id)
     read = EventRead.model_validate(event)

@@ -6,7 +6,7 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
@@ -27,10 +27,14 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[ShelfSlotRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_shelf_slots(
     session: SessionDep, params: Annotated[ShelfSlotListParams, Query()], cache: CachedList
-) -> ListEnvelope[ShelfSlotRead]:
+) -> Response:
     """List shelf slots, a page at a time."""
     page = await service.list_shelf_slots(session, params=params)
     context = {"include": included(params)}
@@ -38,13 +42,17 @@ async def list_shelf_slots(
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ShelfSlotRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_shelf_slot(
     session: SessionDep,
     id: IdPath,
     params: Annotated[ShelfSlotReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[ShelfSlotRead]:
+) -> Response:
     """Read a shelf slot."""
     shelf_slot = await service.get_shelf_slot(session, id=id, include=included(params))
     context = {"include": included(params)}

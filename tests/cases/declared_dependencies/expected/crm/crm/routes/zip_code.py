@@ -6,7 +6,7 @@ Synthesized from `customer` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
@@ -26,18 +26,24 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ZipCodeRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_zip_codes(
     session: SessionDep, params: Annotated[ZipCodeListParams, Query()], cache: CachedList
-) -> ListEnvelope[ZipCodeRead]:
+) -> Response:
     """List zip codes, a page at a time."""
     page = await service.list_zip_codes(session, params=params)
     data = [ZipCodeRead.model_validate(row) for row in page.items]
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_zip_code(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ZipCodeRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[ZipCodeRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_zip_code(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a zip code."""
     zip_code = await service.get_zip_code(session, id=id)
     read = ZipCodeRead.model_validate(zip_code)

@@ -6,7 +6,7 @@ Synthesized from `customer` by the dependency `city -> country`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
@@ -26,20 +26,26 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[CityCountryRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_city_countries(
     session: SessionDep, params: Annotated[CityCountryListParams, Query()], cache: CachedList
-) -> ListEnvelope[CityCountryRead]:
+) -> Response:
     """List city countries, a page at a time."""
     page = await service.list_city_countries(session, params=params)
     data = [CityCountryRead.model_validate(row) for row in page.items]
     return await cache.keep(ListEnvelope(data=data, meta=page.meta))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_city_country(
-    session: SessionDep, id: IdPath, cache: CachedRow
-) -> Envelope[CityCountryRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[CityCountryRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_city_country(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a city country."""
     city_country = await service.get_city_country(session, id=id)
     read = CityCountryRead.model_validate(city_country)

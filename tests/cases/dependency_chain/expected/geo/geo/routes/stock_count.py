@@ -36,10 +36,14 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[StockCountRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_stock_counts(
     session: SessionDep, params: Annotated[StockCountListParams, Query()], cache: CachedList
-) -> ListEnvelope[StockCountRead]:
+) -> Response:
     """List stock counts, a page at a time."""
     page = await service.list_stock_counts(session, params=params)
     context = {"include": included(params)}
@@ -64,13 +68,17 @@ async def create_stock_count(
     return Envelope(data=StockCountRead.model_validate(stock_count))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StockCountRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_stock_count(
     session: SessionDep,
     id: IdPath,
     params: Annotated[StockCountReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[StockCountRead]:
+) -> Response:
     """Read a stock count."""
     stock_count = await service.get_stock_count(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[StoreRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_stores(
     session: SessionDep, params: Annotated[StoreListParams, Query()], cache: CachedList
-) -> ListEnvelope[StoreRead]:
+) -> Response:
     """List stores, a page at a time."""
     page = await service.list_stores(session, params=params)
     data = [StoreRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_store(
     return Envelope(data=StoreRead.model_validate(store))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_store(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[StoreRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[StoreRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_store(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a store."""
     store = await service.get_store(session, id=id)
     read = StoreRead.model_validate(store)

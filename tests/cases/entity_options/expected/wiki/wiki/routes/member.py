@@ -30,13 +30,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[MemberRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_members(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[MemberListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[MemberRead]:
+) -> Response:
     """List members, a page at a time."""
     page = await service.list_members(session, principal, params=params)
     context = read_context(principal)
@@ -63,10 +67,14 @@ async def create_member(
     return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[MemberRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_member(
     session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Envelope[MemberRead]:
+) -> Response:
     """Read a member."""
     member = await service.get_member(session, principal, id=id)
     context = read_context(principal)

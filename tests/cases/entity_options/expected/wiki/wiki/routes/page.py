@@ -30,14 +30,17 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[Page_Read], Page_
 
 
 @router.get(
-    "", responses={**NOT_MODIFIED, **error_responses(401, 422)}, openapi_extra=TOKEN_OPTIONAL
+    "",
+    response_model=ListEnvelope[Page_Read],
+    responses={**NOT_MODIFIED, **error_responses(401, 422)},
+    openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_pages(
     session: SessionDep,
     principal: OptionalPrincipalDep,
     params: Annotated[Page_ListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[Page_Read]:
+) -> Response:
     """List pages, a page at a time."""
     page = await service.list_pages(session, principal, params=params)
     context = read_context(principal)
@@ -66,6 +69,7 @@ async def create_page(
 
 @router.get(
     "/{id}",
+    response_model=Envelope[Page_Read],
     responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
@@ -75,7 +79,7 @@ async def get_page(
     id: IdPath,
     response: Response,
     cache: CachedRow,
-) -> Envelope[Page_Read]:
+) -> Response:
     """Read a page."""
     page = await service.get_page(session, principal, id=id)
     response.headers["ETag"] = etag(page.version)

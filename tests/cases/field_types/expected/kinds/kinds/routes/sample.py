@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[SampleRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_samples(
     session: SessionDep, params: Annotated[SampleListParams, Query()], cache: CachedList
-) -> ListEnvelope[SampleRead]:
+) -> Response:
     """List samples, a page at a time."""
     page = await service.list_samples(session, params=params)
     data = [SampleRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_sample(
     return Envelope(data=SampleRead.model_validate(sample))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_sample(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SampleRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[SampleRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_sample(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a sample."""
     sample = await service.get_sample(session, id=id)
     read = SampleRead.model_validate(sample)

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[RecipeRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_recipes(
     session: SessionDep, params: Annotated[RecipeListParams, Query()], cache: CachedList
-) -> ListEnvelope[RecipeRead]:
+) -> Response:
     """List recipes, a page at a time."""
     page = await service.list_recipes(session, params=params)
     data = [RecipeRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_recipe(
     return Envelope(data=RecipeRead.model_validate(recipe))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_recipe(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[RecipeRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[RecipeRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_recipe(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a recipe."""
     recipe = await service.get_recipe(session, id=id)
     read = RecipeRead.model_validate(recipe)

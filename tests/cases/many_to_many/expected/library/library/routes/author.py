@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[AuthorRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_authors(
     session: SessionDep, params: Annotated[AuthorListParams, Query()], cache: CachedList
-) -> ListEnvelope[AuthorRead]:
+) -> Response:
     """List authors, a page at a time."""
     page = await service.list_authors(session, params=params)
     data = [AuthorRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_author(
     return Envelope(data=AuthorRead.model_validate(author))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_author(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[AuthorRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[AuthorRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_author(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a author."""
     author = await service.get_author(session, id=id)
     read = AuthorRead.model_validate(author)

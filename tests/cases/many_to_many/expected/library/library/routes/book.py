@@ -28,10 +28,12 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[BookRead], Book, per_caller=False))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[BookRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_books(
     session: SessionDep, params: Annotated[BookListParams, Query()], cache: CachedList
-) -> ListEnvelope[BookRead]:
+) -> Response:
     """List books, a page at a time."""
     page = await service.list_books(session, params=params)
     context = {"include": included(params)}
@@ -56,10 +58,14 @@ async def create_book(
     return Envelope(data=BookRead.model_validate(book))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[BookRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_book(
     session: SessionDep, id: IdPath, params: Annotated[BookReadParams, Query()], cache: CachedRow
-) -> Envelope[BookRead]:
+) -> Response:
     """Read a book."""
     book = await service.get_book(session, id=id, include=included(params))
     context = {"include": included(params)}

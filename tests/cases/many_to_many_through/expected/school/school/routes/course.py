@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[CourseRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_courses(
     session: SessionDep, params: Annotated[CourseListParams, Query()], cache: CachedList
-) -> ListEnvelope[CourseRead]:
+) -> Response:
     """List courses, a page at a time."""
     page = await service.list_courses(session, params=params)
     data = [CourseRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_course(
     return Envelope(data=CourseRead.model_validate(course))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_course(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CourseRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[CourseRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_course(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a course."""
     course = await service.get_course(session, id=id)
     read = CourseRead.model_validate(course)

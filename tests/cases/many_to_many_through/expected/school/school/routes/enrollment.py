@@ -36,10 +36,14 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[EnrollmentRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_enrollments(
     session: SessionDep, params: Annotated[EnrollmentListParams, Query()], cache: CachedList
-) -> ListEnvelope[EnrollmentRead]:
+) -> Response:
     """List enrollments, a page at a time."""
     page = await service.list_enrollments(session, params=params)
     context = {"include": included(params)}
@@ -64,13 +68,17 @@ async def create_enrollment(
     return Envelope(data=EnrollmentRead.model_validate(enrollment))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[EnrollmentRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_enrollment(
     session: SessionDep,
     id: IdPath,
     params: Annotated[EnrollmentReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[EnrollmentRead]:
+) -> Response:
     """Read a enrollment."""
     enrollment = await service.get_enrollment(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[StudentRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_students(
     session: SessionDep, params: Annotated[StudentListParams, Query()], cache: CachedList
-) -> ListEnvelope[StudentRead]:
+) -> Response:
     """List students, a page at a time."""
     page = await service.list_students(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_student(
     return Envelope(data=StudentRead.model_validate(student))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[StudentRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_student(
     session: SessionDep, id: IdPath, params: Annotated[StudentReadParams, Query()], cache: CachedRow
-) -> Envelope[StudentRead]:
+) -> Response:
     """Read a student."""
     student = await service.get_student(session, id=id, include=included(params))
     context = {"include": included(params)}

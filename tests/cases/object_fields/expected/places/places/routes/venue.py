@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[VenueRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_venues(
     session: SessionDep, params: Annotated[VenueListParams, Query()], cache: CachedList
-) -> ListEnvelope[VenueRead]:
+) -> Response:
     """List venues, a page at a time."""
     page = await service.list_venues(session, params=params)
     data = [VenueRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_venue(
     return Envelope(data=VenueRead.model_validate(venue))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_venue(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[VenueRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[VenueRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_venue(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a venue."""
     venue = await service.get_venue(session, id=id)
     read = VenueRead.model_validate(venue)

@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ReplyRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_replies(
     session: SessionDep, params: Annotated[ReplyListParams, Query()], cache: CachedList
-) -> ListEnvelope[ReplyRead]:
+) -> Response:
     """List replies, a page at a time."""
     page = await service.list_replies(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_reply(
     return Envelope(data=ReplyRead.model_validate(reply))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ReplyRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_reply(
     session: SessionDep, id: IdPath, params: Annotated[ReplyReadParams, Query()], cache: CachedRow
-) -> Envelope[ReplyRead]:
+) -> Response:
     """Read a reply."""
     reply = await service.get_reply(session, id=id, include=included(params))
     context = {"include": included(params)}

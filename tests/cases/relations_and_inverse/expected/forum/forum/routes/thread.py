@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ThreadRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_threads(
     session: SessionDep, params: Annotated[ThreadListParams, Query()], cache: CachedList
-) -> ListEnvelope[ThreadRead]:
+) -> Response:
     """List threads, a page at a time."""
     page = await service.list_threads(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_thread(
     return Envelope(data=ThreadRead.model_validate(thread))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ThreadRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_thread(
     session: SessionDep, id: IdPath, params: Annotated[ThreadReadParams, Query()], cache: CachedRow
-) -> Envelope[ThreadRead]:
+) -> Response:
     """Read a thread."""
     thread = await service.get_thread(session, id=id, include=included(params))
     context = {"include": included(params)}

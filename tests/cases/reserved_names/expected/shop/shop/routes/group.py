@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[GroupRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_groups(
     session: SessionDep, params: Annotated[GroupListParams, Query()], cache: CachedList
-) -> ListEnvelope[GroupRead]:
+) -> Response:
     """List groups, a page at a time."""
     page = await service.list_groups(session, params=params)
     data = [GroupRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_group(
     return Envelope(data=GroupRead.model_validate(group))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_group(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[GroupRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[GroupRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_group(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a group."""
     group = await service.get_group(session, id=id)
     read = GroupRead.model_validate(group)

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[OrderRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_orders(
     session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
-) -> ListEnvelope[OrderRead]:
+) -> Response:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
     data = [OrderRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[OrderRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrderRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a order."""
     order = await service.get_order(session, id=id)
     read = OrderRead.model_validate(order)

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[CompanyRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_companies(
     session: SessionDep, params: Annotated[CompanyListParams, Query()], cache: CachedList
-) -> ListEnvelope[CompanyRead]:
+) -> Response:
     """List companies, a page at a time."""
     page = await service.list_companies(session, params=params)
     data = [CompanyRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_company(
     return Envelope(data=CompanyRead.model_validate(company))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_company(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CompanyRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[CompanyRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_company(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a company."""
     company = await service.get_company(session, id=id)
     read = CompanyRead.model_validate(company)

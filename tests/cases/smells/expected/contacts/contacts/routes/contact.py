@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ContactRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_contacts(
     session: SessionDep, params: Annotated[ContactListParams, Query()], cache: CachedList
-) -> ListEnvelope[ContactRead]:
+) -> Response:
     """List contacts, a page at a time."""
     page = await service.list_contacts(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_contact(
     return Envelope(data=ContactRead.model_validate(contact))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ContactRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_contact(
     session: SessionDep, id: IdPath, params: Annotated[ContactReadParams, Query()], cache: CachedRow
-) -> Envelope[ContactRead]:
+) -> Response:
     """Read a contact."""
     contact = await service.get_contact(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -37,13 +37,17 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[ProjectRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_projects(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[ProjectListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[ProjectRead]:
+) -> Response:
     """List projects, a page at a time."""
     page = await service.list_projects(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -70,14 +74,18 @@ async def create_project(
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[ProjectRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_project(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[ProjectReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[ProjectRead]:
+) -> Response:
     """Read a project."""
     project = await service.get_project(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

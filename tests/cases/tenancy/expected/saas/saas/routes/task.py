@@ -29,13 +29,17 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TaskRead], Task, per_caller=True))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(401, 403, 422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[TaskRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
+)
 async def list_tasks(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     params: Annotated[TaskListParams, Query()],
     cache: CachedList,
-) -> ListEnvelope[TaskRead]:
+) -> Response:
     """List tasks, a page at a time."""
     page = await service.list_tasks(session, principal, params=params)
     context = read_context(principal, included(params))
@@ -62,14 +66,18 @@ async def create_task(
     return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[TaskRead],
+    responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
+)
 async def get_task(
     session: SessionDep,
     principal: CurrentPrincipalDep,
     id: IdPath,
     params: Annotated[TaskReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[TaskRead]:
+) -> Response:
     """Read a task."""
     task = await service.get_task(session, principal, id=id, include=included(params))
     context = read_context(principal, included(params))

@@ -29,10 +29,14 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[CustomerRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_customers(
     session: SessionDep, params: Annotated[CustomerListParams, Query()], cache: CachedList
-) -> ListEnvelope[CustomerRead]:
+) -> Response:
     """List customers, a page at a time."""
     page = await service.list_customers(session, params=params)
     data = [CustomerRead.model_validate(row) for row in page.items]
@@ -56,8 +60,12 @@ async def create_customer(
     return Envelope(data=CustomerRead.model_validate(customer))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_customer(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[CustomerRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[CustomerRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_customer(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a customer."""
     customer = await service.get_customer(session, id=id)
     read = CustomerRead.model_validate(customer)

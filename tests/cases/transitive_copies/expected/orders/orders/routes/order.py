@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[OrderRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_orders(
     session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
-) -> ListEnvelope[OrderRead]:
+) -> Response:
     """List orders, a page at a time."""
     page = await service.list_orders(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_order(
     return Envelope(data=OrderRead.model_validate(order))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrderRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_order(
     session: SessionDep, id: IdPath, params: Annotated[OrderReadParams, Query()], cache: CachedRow
-) -> Envelope[OrderRead]:
+) -> Response:
     """Read a order."""
     order = await service.get_order(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -36,10 +36,14 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "",
+    response_model=ListEnvelope[OrderLineRead],
+    responses={**NOT_MODIFIED, **error_responses(422)},
+)
 async def list_order_lines(
     session: SessionDep, params: Annotated[OrderLineListParams, Query()], cache: CachedList
-) -> ListEnvelope[OrderLineRead]:
+) -> Response:
     """List order lines, a page at a time."""
     page = await service.list_order_lines(session, params=params)
     context = {"include": included(params)}
@@ -64,13 +68,17 @@ async def create_order_line(
     return Envelope(data=OrderLineRead.model_validate(order_line))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[OrderLineRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_order_line(
     session: SessionDep,
     id: IdPath,
     params: Annotated[OrderLineReadParams, Query()],
     cache: CachedRow,
-) -> Envelope[OrderLineRead]:
+) -> Response:
     """Read a order line."""
     order_line = await service.get_order_line(session, id=id, include=included(params))
     context = {"include": included(params)}

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ProductRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_products(
     session: SessionDep, params: Annotated[ProductListParams, Query()], cache: CachedList
-) -> ListEnvelope[ProductRead]:
+) -> Response:
     """List products, a page at a time."""
     page = await service.list_products(session, params=params)
     data = [ProductRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_product(
     return Envelope(data=ProductRead.model_validate(product))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_product(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ProductRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[ProductRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_product(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a product."""
     product = await service.get_product(session, id=id)
     read = ProductRead.model_validate(product)

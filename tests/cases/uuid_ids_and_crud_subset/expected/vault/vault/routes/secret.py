@@ -23,10 +23,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[SecretRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_secrets(
     session: SessionDep, params: Annotated[SecretListParams, Query()], cache: CachedList
-) -> ListEnvelope[SecretRead]:
+) -> Response:
     """List secrets, a page at a time."""
     page = await service.list_secrets(session, params=params)
     data = [SecretRead.model_validate(row) for row in page.items]
@@ -50,8 +52,12 @@ async def create_secret(
     return Envelope(data=SecretRead.model_validate(secret))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_secret(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[SecretRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[SecretRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_secret(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a secret."""
     secret = await service.get_secret(session, id=id)
     read = SecretRead.model_validate(secret)

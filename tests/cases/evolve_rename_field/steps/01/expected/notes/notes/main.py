@@ -2,6 +2,7 @@
 """The FastAPI application: `uvicorn notes.main:app`."""
 
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -16,7 +17,6 @@ from notes import __version__
 from notes.core.activity import instrument_engine
 from notes.core.cache import (
     CachedAnswer,
-    CacheInvalidationMiddleware,
     CacheStore,
     RedisStore,
     ResponseCache,
@@ -25,7 +25,7 @@ from notes.core.cache import (
 from notes.core.config import Settings, get_settings
 from notes.core.db import create_engine, create_sessionmaker
 from notes.core.handlers import EXCEPTION_HANDLERS
-from notes.core.metrics import Metrics, RequestMetricsMiddleware
+from notes.core.metrics import Metrics
 from notes.core.metrics import router as metrics_router
 from notes.core.ratelimit import RateLimiter
 from notes.middleware import add_middleware
@@ -45,6 +45,15 @@ def _unbounded_model_field_cache() -> None:
 
 
 _unbounded_model_field_cache()
+
+
+def freeze_startup_objects() -> None:
+    """Leave what imports and `create_app` allocated (models, schemas, routes: most of the
+    heap) out of the garbage collector's full collections, which then walk what requests
+    allocate instead of the whole application each time (measured: about a tenth of a read's
+    CPU time)."""
+    gc.collect()
+    gc.freeze()
 
 
 def operation_id(route: APIRoute) -> str:
@@ -84,6 +93,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        freeze_startup_objects()
         yield
         if isinstance(cache.store, RedisStore):
             await cache.store.close()
@@ -106,15 +116,7 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, app.state.rate_limiter)
-    # Outermost: the cache invalidation reads what the request wrote, which the metrics
-    # middleware records.
-    app.add_middleware(CacheInvalidationMiddleware, cache=cache)
-    app.add_middleware(
-        RequestMetricsMiddleware,
-        metrics=metrics,
-        slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
-    )
+    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
     app.include_router(api_router, prefix=BASE_PATH)

@@ -6,7 +6,7 @@ every instance), in this process otherwise; entries live `CACHE_TTL_SECONDS` (th
 An entry is keyed by the request (path and normalized query string), by what the caller may see
 (`visibility_key`) and by the write generation of every table the response can read from (the
 entity's own, those it embeds with `include=` or reads through, those its row filters follow).
-Each write bumps the generation of the tables it touched (`CacheInvalidationMiddleware`), so
+Each write bumps the generation of the tables it touched (`RequestMiddleware`), so
 every key built on an older generation stops matching at once, in every instance.
 
 Entries are the JSON the first caller got, re-validated through the response schema when read:
@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import Request, Response
@@ -29,20 +29,16 @@ from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.orm import Mapper, class_mapper
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from notes.core.activity import current_activity
 from notes.core.config import Settings
 
 logger = logging.getLogger("notes")
 
-ModelT = TypeVar("ModelT", bound=BaseModel)
 Clock = Callable[[], float]
 
 # Relation hops from an entity whose tables its responses can depend on: one for what
 # `include=` embeds, related ids and read-through values, two more for row-filter paths.
 READ_DEPTH: Final = 3
-SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class CacheStore(Protocol):
@@ -316,17 +312,20 @@ class CachedRead:
     response: Response
     if_none_match: str | None
 
-    async def keep(self, envelope: ModelT) -> ModelT:
-        """Store `envelope` (under the ETag the handler set, else a digest of its JSON), tag
-        the response with that ETag, and answer 304 when `If-None-Match` names it."""
-        body = envelope.model_dump_json(by_alias=True).encode()  # as FastAPI sends it
+    async def keep(self, envelope: BaseModel) -> Response:
+        """Store `envelope` (under the ETag the handler set, else a digest of its JSON), and
+        answer with that JSON and ETag, or 304 when `If-None-Match` names it. The JSON is the
+        one the entry keeps: serialized once, as FastAPI would send the model."""
+        body = envelope.model_dump_json(by_alias=True).encode()
         etag = self.response.headers.get("ETag") or content_etag(body)
         self.response.headers["ETag"] = etag
         if self.key is not None:
             await self.cache.save(self.key, etag, body)
         if etag_matches(self.if_none_match, etag):
-            raise CachedAnswer(not_modified(etag))
-        return envelope
+            return not_modified(etag)
+        answer = Response(body, media_type="application/json")
+        answer.raw_headers.extend(self.response.raw_headers)  # what the handler set (ETag)
+        return answer
 
 
 async def _lookup(
@@ -368,36 +367,3 @@ def cached_read(
         return await _lookup(request, response, schema, depends_on(), visibility_key())
 
     return lookup
-
-
-class CacheInvalidationMiddleware:
-    """After a request that wrote (any method but GET / HEAD / OPTIONS), bump the generations
-    of the tables it wrote before its answer goes out: the next read misses, here and in
-    every other instance."""
-
-    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
-        self.app = app
-        self.cache = cache
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        done = False
-
-        async def invalidate() -> None:
-            nonlocal done
-            activity = current_activity()
-            if not done and activity is not None and activity.written_tables:
-                await self.cache.invalidate(activity.written_tables)
-            done = True
-
-        async def send_after_invalidating(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                await invalidate()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_after_invalidating)
-        finally:
-            await invalidate()  # an unhandled error may still follow a commit

@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[LabelRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_labels(
     session: SessionDep, params: Annotated[LabelListParams, Query()], cache: CachedList
-) -> ListEnvelope[LabelRead]:
+) -> Response:
     """List labels, a page at a time."""
     page = await service.list_labels(session, params=params)
     data = [LabelRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_label(
     return Envelope(data=LabelRead.model_validate(label))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_label(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[LabelRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[LabelRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_label(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a label."""
     label = await service.get_label(session, id=id)
     read = LabelRead.model_validate(label)

@@ -36,10 +36,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[RemarkRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_remarks(
     session: SessionDep, params: Annotated[RemarkListParams, Query()], cache: CachedList
-) -> ListEnvelope[RemarkRead]:
+) -> Response:
     """List remarks, a page at a time."""
     page = await service.list_remarks(session, params=params)
     context = {"include": included(params)}
@@ -64,10 +66,14 @@ async def create_remark(
     return Envelope(data=RemarkRead.model_validate(remark))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
+@router.get(
+    "/{id}",
+    response_model=Envelope[RemarkRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
 async def get_remark(
     session: SessionDep, id: IdPath, params: Annotated[RemarkReadParams, Query()], cache: CachedRow
-) -> Envelope[RemarkRead]:
+) -> Response:
     """Read a remark."""
     remark = await service.get_remark(session, id=id, include=included(params))
     context = {"include": included(params)}

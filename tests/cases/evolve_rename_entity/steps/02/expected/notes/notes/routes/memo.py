@@ -27,10 +27,12 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[MemoRead], Memo, per_caller=False))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[MemoRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_memos(
     session: SessionDep, params: Annotated[MemoListParams, Query()], cache: CachedList
-) -> ListEnvelope[MemoRead]:
+) -> Response:
     """List memos, a page at a time."""
     page = await service.list_memos(session, params=params)
     data = [MemoRead.model_validate(row) for row in page.items]
@@ -54,8 +56,12 @@ async def create_memo(
     return Envelope(data=MemoRead.model_validate(memo))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_memo(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[MemoRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[MemoRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_memo(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a memo."""
     memo = await service.get_memo(session, id=id)
     read = MemoRead.model_validate(memo)

@@ -27,10 +27,12 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[NoteRead], Note, per_caller=False))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[NoteRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_notes(
     session: SessionDep, params: Annotated[NoteListParams, Query()], cache: CachedList
-) -> ListEnvelope[NoteRead]:
+) -> Response:
     """List notes, a page at a time."""
     page = await service.list_notes(session, params=params)
     data = [NoteRead.model_validate(row) for row in page.items]
@@ -54,8 +56,12 @@ async def create_note(
     return Envelope(data=NoteRead.model_validate(note))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_note(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[NoteRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[NoteRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_note(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a note."""
     note = await service.get_note(session, id=id)
     read = NoteRead.model_validate(note)

@@ -8,7 +8,6 @@ line of `key=value` fields: method, route, status, duration, SQL statement count
 """
 
 import logging
-import time
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
@@ -19,9 +18,9 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-from crm.core.activity import recording
+from crm.core.activity import Activity
 
 logger = logging.getLogger("crm")
 
@@ -65,6 +64,27 @@ class Metrics:
         """Count one response cache lookup."""
         self.cache.labels(result=result).inc()
 
+    def record_request(self, scope: Scope, status: int, seconds: float, activity: Activity) -> None:
+        """Count one request answered with `status` after `seconds`, with its database work,
+        and log one line about it."""
+        route = route_template(scope)
+        method = scope["method"]
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+        self.statements.labels(route).inc(activity.statements)
+        self.sql_seconds.labels(route).inc(activity.sql_seconds)
+        logger.info(
+            "request method=%s route=%s status=%d duration_ms=%.1f "
+            "sql_statements=%d sql_ms=%.1f request_id=%s",
+            method,
+            route,
+            status,
+            seconds * 1000,
+            activity.statements,
+            activity.sql_seconds * 1000,
+            scope.get("state", {}).get("request_id", "-"),
+        )
+
 
 def route_template(scope: Scope) -> str:
     """The path template of the matched route (`/api/v1/posts/{id}`), which keeps the label
@@ -77,51 +97,6 @@ def route_template(scope: Scope) -> str:
     parts = scope["path"].split("/")
     prefix = "/".join(parts[: len(parts) - depth]) if depth else scope["path"].rstrip("/")
     return prefix + route_path
-
-
-class RequestMetricsMiddleware:
-    """Time each request, record its database work, count it and log one line about it."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics, slow_query_seconds: float) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.slow_query_seconds = slow_query_seconds
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        with recording(slow_query_seconds=self.slow_query_seconds) as activity:
-            try:
-                await self.app(scope, receive, send_with_status)
-            finally:
-                elapsed = time.perf_counter() - started
-                route = route_template(scope)
-                method = scope["method"]
-                self.metrics.requests.labels(method, route, str(status)).inc()
-                self.metrics.latency.labels(method, route).observe(elapsed)
-                self.metrics.statements.labels(route).inc(activity.statements)
-                self.metrics.sql_seconds.labels(route).inc(activity.sql_seconds)
-                logger.info(
-                    "request method=%s route=%s status=%d duration_ms=%.1f "
-                    "sql_statements=%d sql_ms=%.1f request_id=%s",
-                    method,
-                    route,
-                    status,
-                    elapsed * 1000,
-                    activity.statements,
-                    activity.sql_seconds * 1000,
-                    scope.get("state", {}).get("request_id", "-"),
-                )
 
 
 router = APIRouter()

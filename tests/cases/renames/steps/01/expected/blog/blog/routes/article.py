@@ -29,10 +29,12 @@ CachedRow = Annotated[
 ]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[ArticleRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_articles(
     session: SessionDep, params: Annotated[ArticleListParams, Query()], cache: CachedList
-) -> ListEnvelope[ArticleRead]:
+) -> Response:
     """List articles, a page at a time."""
     page = await service.list_articles(session, params=params)
     data = [ArticleRead.model_validate(row) for row in page.items]
@@ -56,8 +58,12 @@ async def create_article(
     return Envelope(data=ArticleRead.model_validate(article))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_article(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[ArticleRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[ArticleRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_article(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a article."""
     article = await service.get_article(session, id=id)
     read = ArticleRead.model_validate(article)

@@ -27,10 +27,12 @@ CachedList = Annotated[
 CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=False))]
 
 
-@router.get("", responses={**NOT_MODIFIED, **error_responses(422)})
+@router.get(
+    "", response_model=ListEnvelope[PostRead], responses={**NOT_MODIFIED, **error_responses(422)}
+)
 async def list_posts(
     session: SessionDep, params: Annotated[PostListParams, Query()], cache: CachedList
-) -> ListEnvelope[PostRead]:
+) -> Response:
     """List posts, a page at a time."""
     page = await service.list_posts(session, params=params)
     data = [PostRead.model_validate(row) for row in page.items]
@@ -54,8 +56,12 @@ async def create_post(
     return Envelope(data=PostRead.model_validate(post))
 
 
-@router.get("/{id}", responses={**NOT_MODIFIED, **error_responses(404, 422)})
-async def get_post(session: SessionDep, id: IdPath, cache: CachedRow) -> Envelope[PostRead]:
+@router.get(
+    "/{id}",
+    response_model=Envelope[PostRead],
+    responses={**NOT_MODIFIED, **error_responses(404, 422)},
+)
+async def get_post(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
     """Read a post."""
     post = await service.get_post(session, id=id)
     read = PostRead.model_validate(post)
