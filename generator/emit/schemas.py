@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from generator import ir
 from generator.compile import naming
+from generator.compile.normalize import carried_tenant_key
 from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
@@ -218,9 +219,11 @@ def registration_inputs(
 
 
 def includable(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
-    """Relations `?include=` may embed: every relation to an entity with a Read schema."""
+    """Relations `?include=` may embed: every relation to an entity with a Read schema, but
+    not a carried tenant key (storage only: the row is the caller's tenant's)."""
     names = {e.name for e in project.entities}
-    return [r for r in entity.relations if r.target in names]
+    carried = carried_tenant_key(entity, project.api)
+    return [r for r in entity.relations if r.target in names and r is not carried]
 
 
 def _embedded(

@@ -67,3 +67,11 @@ async def test_a_customer_id_of_another_organization_is_422_like_an_unknown_one(
     body = await address_body(actors, **{"customer_id": foreign["id"]})
     response = await client.post(ADDRESSES, json=body)
     assert response.status_code == 422, response.text
+
+
+async def test_the_organization_key_cannot_be_sent(actors: Actors, others: Actors) -> None:
+    client = await actors.client("clerk")
+    foreign = await others.users.tenant_id()
+    body = await address_body(actors, **{"organization_id": str(foreign)})
+    response = await client.post(ADDRESSES, json=body)
+    assert response.status_code == 422, response.text

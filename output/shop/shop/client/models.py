@@ -20,7 +20,8 @@ class Line2(RootModel[str]):
 
 class AddressCreate(BaseModel):
     """
-    Body of `POST /addresses`.
+    Body of `POST /addresses`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -39,7 +40,8 @@ class AddressCreate(BaseModel):
 
 class AddressUpdate(BaseModel):
     """
-    Body of `PATCH /addresses/{id}`: only the fields sent are changed.
+    Body of `PATCH /addresses/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -280,7 +282,8 @@ class HealthStatus(BaseModel):
 
 class InventoryLevelCreate(BaseModel):
     """
-    Body of `POST /stock-levels`.
+    Body of `POST /stock-levels`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -295,7 +298,8 @@ class InventoryLevelCreate(BaseModel):
 
 class InventoryLevelUpdate(BaseModel):
     """
-    Body of `PATCH /stock-levels/{id}`: only the fields sent are changed.
+    Body of `PATCH /stock-levels/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -320,7 +324,8 @@ class Amount1(RootModel[str]):
 
 class InvoiceCreate(BaseModel):
     """
-    Body of `POST /invoices`.
+    Body of `POST /invoices`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -346,7 +351,8 @@ class Amount3(RootModel[str]):
 
 class InvoiceUpdate(BaseModel):
     """
-    Body of `PATCH /invoices/{id}`: only the fields sent are changed.
+    Body of `PATCH /invoices/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -464,7 +470,8 @@ class Note(RootModel[str]):
 
 class OrderLineCreate(BaseModel):
     """
-    Body of `POST /order-lines`.
+    Body of `POST /order-lines`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -491,7 +498,8 @@ class DiscountAmount3(RootModel[str]):
 
 class OrderLineUpdate(BaseModel):
     """
-    Body of `PATCH /order-lines/{id}`: only the fields sent are changed.
+    Body of `PATCH /order-lines/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -742,7 +750,8 @@ class StaffRole(StrEnum):
 
 class StockCountCreate(BaseModel):
     """
-    Body of `POST /stock-counts`.
+    Body of `POST /stock-counts`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(
@@ -758,7 +767,8 @@ class StockCountCreate(BaseModel):
 
 class StockCountUpdate(BaseModel):
     """
-    Body of `PATCH /stock-counts/{id}`: only the fields sent are changed.
+    Body of `PATCH /stock-counts/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
     """
 
     model_config = ConfigDict(

@@ -118,6 +118,7 @@ async def create_product(
         session,
         Vendor,
         key={
+            "organization_id": values["organization_id"],
             "vendor_code": values["vendor_code"],
         },
         values={
@@ -160,6 +161,7 @@ async def update_product(
     if "specs" in values:
         product.specs = ProductSpec.items(values.pop("specs"))
     if values.keys() & {
+        "organization_id",
         "vendor_code",
         "vendor_name",
         "vendor_email",
@@ -168,6 +170,7 @@ async def update_product(
             session,
             Vendor,
             key={
+                "organization_id": values.get("organization_id", product.organization_id),
                 "vendor_code": values.get("vendor_code", product.vendor_code),
             },
             values={

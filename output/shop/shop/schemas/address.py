@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 class AddressCreate(BaseModel):
-    """Body of `POST /addresses`."""
+    """Body of `POST /addresses`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -32,7 +34,9 @@ class AddressCreate(BaseModel):
 
 
 class AddressUpdate(BaseModel):
-    """Body of `PATCH /addresses/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /addresses/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 
 class InventoryLevelCreate(BaseModel):
-    """Body of `POST /stock-levels`."""
+    """Body of `POST /stock-levels`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,7 +31,9 @@ class InventoryLevelCreate(BaseModel):
 
 
 class InventoryLevelUpdate(BaseModel):
-    """Body of `PATCH /stock-levels/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /stock-levels/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 
 class InvoiceCreate(BaseModel):
-    """Body of `POST /invoices`."""
+    """Body of `POST /invoices`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -52,7 +54,9 @@ class InvoiceCreate(BaseModel):
 
 
 class InvoiceUpdate(BaseModel):
-    """Body of `PATCH /invoices/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /invoices/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class OrderLineCreate(BaseModel):
-    """Body of `POST /order-lines`."""
+    """Body of `POST /order-lines`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -43,7 +45,9 @@ class OrderLineCreate(BaseModel):
 
 
 class OrderLineUpdate(BaseModel):
-    """Body of `PATCH /order-lines/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /order-lines/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

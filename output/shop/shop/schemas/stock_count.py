@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 
 class StockCountCreate(BaseModel):
-    """Body of `POST /stock-counts`."""
+    """Body of `POST /stock-counts`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,7 +33,9 @@ class StockCountCreate(BaseModel):
 
 
 class StockCountUpdate(BaseModel):
-    """Body of `PATCH /stock-counts/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /stock-counts/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
 
 
 class StoreSkuCreate(BaseModel):
-    """Body of `POST /store-skus`."""
+    """Body of `POST /store-skus`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -26,7 +28,9 @@ class StoreSkuCreate(BaseModel):
 
 
 class StoreSkuUpdate(BaseModel):
-    """Body of `PATCH /store-skus/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /store-skus/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

@@ -12,7 +12,9 @@ from shop.core.types import NO_NUL, UtcDatetime
 
 
 class ZipCodeCreate(BaseModel):
-    """Body of `POST /zip-codes`."""
+    """Body of `POST /zip-codes`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,7 +24,9 @@ class ZipCodeCreate(BaseModel):
 
 
 class ZipCodeUpdate(BaseModel):
-    """Body of `PATCH /zip-codes/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /zip-codes/{id}`: only the fields sent are changed. `organization_id` is
+    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
