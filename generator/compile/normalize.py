@@ -329,7 +329,8 @@ def _tenant_key_decision(
 ) -> ir.Decision:
     column = key.column or key.name
     if source is not None:
-        determinant = ", ".join((column, *(entity.unique[0][1:] if entity.unique else ())))
+        key_names = entity.unique[0][1:] if entity.unique else ()
+        determinant = ", ".join((column, *(columns_for(entity, n) for n in key_names)))
         summary = (
             f"`{entity.name}` is split out of the tenant-scoped `{source.name}`, and its "
             f"dependency holds within one {key.target} (two tenants may map the same key to "
@@ -337,7 +338,7 @@ def _tenant_key_decision(
             f"`{source.name}` references it by ({determinant}), and every read and write of "
             "it is scoped to the caller's tenant"
         )
-        tables = (entity.table, source.table)
+        tables: tuple[str, ...] = (entity.table, source.table)
     else:
         parent = entity.tenant_path[0] if entity.tenant_path else ""
         summary = (
@@ -347,7 +348,7 @@ def _tenant_key_decision(
             f"tenant on it, and rows are scoped by it"
         )
         tables = (entity.table,)
-    return ir.Decision("T", entity.name, entity.span, summary, tables=tables)
+    return ir.Decision("tenancy", entity.name, entity.span, summary, tables=tables)
 
 
 def tenant_parents(entities: tuple[ir.Entity, ...], api: ir.Api) -> dict[str, tuple[str, str]]:
