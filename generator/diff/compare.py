@@ -169,6 +169,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     plan.operations += [FillTenantKeyOp(fill) for fill in fills if fill.source]
     plan.operations += [_not_null(new_tables[fill.table], fill.column) for fill in fills]
     plan.operations += fk_adds
+    plan.operations = _merge_adjacent(plan.operations)
     for table in reversed(
         creation_order([t for n, t in current.items() if n not in {t.name for t in new}])
     ):
@@ -299,6 +300,22 @@ def _not_null(table: ir.Table, name: str) -> ops.ModifyTableOps:
             )
         ],
     )
+
+
+def _merge_adjacent(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Consecutive alterations of one table as one batch (one table rebuild on SQLite)."""
+    merged: list[ops.MigrateOperation] = []
+    for op in operations:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(op, ops.ModifyTableOps)
+            and isinstance(last, ops.ModifyTableOps)
+            and last.table_name == op.table_name
+        ):
+            merged[-1] = ops.ModifyTableOps(op.table_name, [*last.ops, *op.ops], schema=op.schema)
+        else:
+            merged.append(op)
+    return merged
 
 
 def _foreign_keys_apart(

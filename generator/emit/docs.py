@@ -46,7 +46,7 @@ def _rules(decisions: tuple[ir.Decision, ...]) -> list[tuple[str, list[ir.Decisi
         (title, [d for d in decisions if d.rule == rule]) for rule, title in _RULE_TITLES.items()
     ]
     tenancy = [d for d in decisions if d.rule == "tenancy"]
-    return rules + [(_TENANCY_TITLE, tenancy)] if tenancy else rules
+    return [*rules, (_TENANCY_TITLE, tenancy)] if tenancy else rules
 
 
 def sql_type_label(t: ir.SqlType) -> str:

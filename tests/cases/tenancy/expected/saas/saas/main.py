@@ -48,7 +48,7 @@ _unbounded_model_field_cache()
 
 
 def operation_id(route: APIRoute) -> str:
-    """Stable OpenAPI operation ids: the handler's name (`list_projects`)."""
+    """Stable OpenAPI operation ids: the handler's name (`list_label_codes`)."""
     return route.name
 
 

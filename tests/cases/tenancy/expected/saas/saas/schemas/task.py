@@ -15,20 +15,30 @@ if TYPE_CHECKING:
 
 
 class TaskCreate(BaseModel):
-    """Body of `POST /tasks`."""
+    """Body of `POST /tasks`. `organization_id` is not part of it: the row belongs to the
+    caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
+    code: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
+    label_code: Annotated[str, Field(max_length=8, pattern=NO_NUL)]
+    label_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
     project_id: IdInput
 
 
 class TaskUpdate(BaseModel):
-    """Body of `PATCH /tasks/{id}`: only the fields sent are changed."""
+    """Body of `PATCH /tasks/{id}`: only the fields sent are changed. `organization_id` is not
+    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
+    code: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
+    label_code: Annotated[str, Field(max_length=8, pattern=NO_NUL)] | MISSING = MISSING
+    label_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
     project_id: IdInput | MISSING = MISSING
 
 
@@ -39,6 +49,9 @@ class TaskRead(BaseModel):
 
     id: int
     title: str
+    code: str
+    label_code: str
+    label_name: str
     project_id: int
     created_at: datetime
     updated_at: datetime
