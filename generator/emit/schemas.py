@@ -174,7 +174,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
 def _tenant_note(project: ir.Project, entity: ir.Entity) -> str:
     """What a body says of the tenant key it may not carry."""
     tenant = tenant_relation(project, entity)
-    if tenant is None:
+    if tenant is None or tenant is carried_tenant_key(entity, project.api):
         return ""
     return (
         f" `{tenant.wire_name}` is not part of it: the row belongs to the caller's"

@@ -10,6 +10,7 @@ from typing import Any
 
 from generator import ir
 from generator.compile import naming
+from generator.compile.normalize import carried_tenant_key
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import entity_context, module_name
 from generator.emit.imports import Import, render_imports
@@ -282,7 +283,10 @@ def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
         includes=",".join(r.name for r in includable(project, entity)),
         uuid_ids=project.api.id_type == "uuid",
         parents=parents,
-        tenant_key=own_key.wire_name if own_key else None,
+        # A carried key (storage only) is refused like any unknown key: no test of its own.
+        tenant_key=own_key.wire_name
+        if own_key and own_key is not carried_tenant_key(entity, project.api)
+        else None,
         soft_delete=entity.soft_delete and "delete" in entity.crud,
         actions=actions,
         unique=unique,

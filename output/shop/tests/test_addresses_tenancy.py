@@ -70,14 +70,6 @@ async def test_a_customer_id_of_another_organization_is_422_like_an_unknown_one(
     assert response.status_code == 422, response.text
 
 
-async def test_the_organization_key_cannot_be_sent(actors: Actors, others: Actors) -> None:
-    client = await actors.client("clerk")
-    foreign = await others.users.tenant_id()
-    body = await address_body(actors, **{"organization_id": str(foreign)})
-    response = await client.post(ADDRESSES, json=body)
-    assert response.status_code == 422, response.text
-
-
 async def test_zip_code_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
     """`zip_code -> city, state` holds within one organization: another organization may send the
     same zip_code with another `city`, kept in a row of its own, and neither lists the other's

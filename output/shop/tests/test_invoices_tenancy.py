@@ -69,14 +69,6 @@ async def test_a_order_id_of_another_organization_is_422_like_an_unknown_one(
     assert response.status_code == 422, response.text
 
 
-async def test_the_organization_key_cannot_be_sent(actors: Actors, others: Actors) -> None:
-    client = await actors.client("manager")
-    foreign = await others.users.tenant_id()
-    body = await invoice_body(actors, **{"organization_id": str(foreign)})
-    response = await client.post(INVOICES, json=body)
-    assert response.status_code == 422, response.text
-
-
 async def test_number_is_unique_per_organization(actors: Actors, others: Actors) -> None:
     row = await create_invoice(actors)
     value = row["number"]

@@ -85,11 +85,3 @@ async def test_a_product_id_of_another_organization_is_422_like_an_unknown_one(
     body = await order_line_body(actors, **{"product_id": foreign["id"]})
     response = await client.post(ORDER_LINES, json=body)
     assert response.status_code == 422, response.text
-
-
-async def test_the_organization_key_cannot_be_sent(actors: Actors, others: Actors) -> None:
-    client = await actors.client("manager")
-    foreign = await others.users.tenant_id()
-    body = await order_line_body(actors, **{"organization_id": str(foreign)})
-    response = await client.post(ORDER_LINES, json=body)
-    assert response.status_code == 422, response.text

@@ -72,14 +72,6 @@ async def test_a_store_id_of_another_organization_is_422_like_an_unknown_one(
     assert response.status_code == 422, response.text
 
 
-async def test_the_organization_key_cannot_be_sent(actors: Actors, others: Actors) -> None:
-    client = await actors.client("manager")
-    foreign = await others.users.tenant_id()
-    body = await stock_count_body(actors, **{"organization_id": str(foreign)})
-    response = await client.post(STOCK_COUNTS, json=body)
-    assert response.status_code == 422, response.text
-
-
 async def test_store_sku_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
     """`store, sku -> shelf` holds within one organization: each one's rows are its own: neither
     lists the other's rows.

@@ -20,8 +20,7 @@ class Line2(RootModel[str]):
 
 class AddressCreate(BaseModel):
     """
-    Body of `POST /addresses`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /addresses`.
     """
 
     model_config = ConfigDict(
@@ -40,8 +39,7 @@ class AddressCreate(BaseModel):
 
 class AddressUpdate(BaseModel):
     """
-    Body of `PATCH /addresses/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /addresses/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(
@@ -282,8 +280,7 @@ class HealthStatus(BaseModel):
 
 class InventoryLevelCreate(BaseModel):
     """
-    Body of `POST /stock-levels`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /stock-levels`.
     """
 
     model_config = ConfigDict(
@@ -298,8 +295,7 @@ class InventoryLevelCreate(BaseModel):
 
 class InventoryLevelUpdate(BaseModel):
     """
-    Body of `PATCH /stock-levels/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /stock-levels/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(
@@ -324,8 +320,7 @@ class Amount1(RootModel[str]):
 
 class InvoiceCreate(BaseModel):
     """
-    Body of `POST /invoices`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /invoices`.
     """
 
     model_config = ConfigDict(
@@ -351,8 +346,7 @@ class Amount3(RootModel[str]):
 
 class InvoiceUpdate(BaseModel):
     """
-    Body of `PATCH /invoices/{id}`: only the fields sent are changed. `organization_id` is not
-    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /invoices/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(
@@ -470,8 +464,7 @@ class Note(RootModel[str]):
 
 class OrderLineCreate(BaseModel):
     """
-    Body of `POST /order-lines`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /order-lines`.
     """
 
     model_config = ConfigDict(
@@ -498,8 +491,7 @@ class DiscountAmount3(RootModel[str]):
 
 class OrderLineUpdate(BaseModel):
     """
-    Body of `PATCH /order-lines/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /order-lines/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(
@@ -750,8 +742,7 @@ class StaffRole(StrEnum):
 
 class StockCountCreate(BaseModel):
     """
-    Body of `POST /stock-counts`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /stock-counts`.
     """
 
     model_config = ConfigDict(
@@ -767,8 +758,7 @@ class StockCountCreate(BaseModel):
 
 class StockCountUpdate(BaseModel):
     """
-    Body of `PATCH /stock-counts/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /stock-counts/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(

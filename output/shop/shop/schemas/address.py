@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 
 
 class AddressCreate(BaseModel):
-    """Body of `POST /addresses`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /addresses`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -34,9 +32,7 @@ class AddressCreate(BaseModel):
 
 
 class AddressUpdate(BaseModel):
-    """Body of `PATCH /addresses/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /addresses/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 class InventoryLevelCreate(BaseModel):
-    """Body of `POST /stock-levels`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /stock-levels`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -31,9 +29,7 @@ class InventoryLevelCreate(BaseModel):
 
 
 class InventoryLevelUpdate(BaseModel):
-    """Body of `PATCH /stock-levels/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /stock-levels/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -26,9 +26,7 @@ if TYPE_CHECKING:
 
 
 class InvoiceCreate(BaseModel):
-    """Body of `POST /invoices`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /invoices`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -54,9 +52,7 @@ class InvoiceCreate(BaseModel):
 
 
 class InvoiceUpdate(BaseModel):
-    """Body of `PATCH /invoices/{id}`: only the fields sent are changed. `organization_id` is not
-    part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /invoices/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 
 class OrderLineCreate(BaseModel):
-    """Body of `POST /order-lines`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /order-lines`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -45,9 +43,7 @@ class OrderLineCreate(BaseModel):
 
 
 class OrderLineUpdate(BaseModel):
-    """Body of `PATCH /order-lines/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /order-lines/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

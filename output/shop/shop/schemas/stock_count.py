@@ -18,9 +18,7 @@ if TYPE_CHECKING:
 
 
 class StockCountCreate(BaseModel):
-    """Body of `POST /stock-counts`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /stock-counts`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -33,9 +31,7 @@ class StockCountCreate(BaseModel):
 
 
 class StockCountUpdate(BaseModel):
-    """Body of `PATCH /stock-counts/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /stock-counts/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

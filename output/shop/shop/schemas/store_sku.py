@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 
 
 class StoreSkuCreate(BaseModel):
-    """Body of `POST /store-skus`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /store-skus`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -28,9 +26,7 @@ class StoreSkuCreate(BaseModel):
 
 
 class StoreSkuUpdate(BaseModel):
-    """Body of `PATCH /store-skus/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /store-skus/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -12,9 +12,7 @@ from shop.core.types import NO_NUL, UtcDatetime
 
 
 class VendorCreate(BaseModel):
-    """Body of `POST /vendors`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /vendors`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -26,9 +24,7 @@ class VendorCreate(BaseModel):
 
 
 class VendorUpdate(BaseModel):
-    """Body of `PATCH /vendors/{id}`: only the fields sent are changed. `organization_id` is not
-    part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /vendors/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -12,9 +12,7 @@ from shop.core.types import NO_NUL, UtcDatetime
 
 
 class ZipCodeCreate(BaseModel):
-    """Body of `POST /zip-codes`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /zip-codes`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -24,9 +22,7 @@ class ZipCodeCreate(BaseModel):
 
 
 class ZipCodeUpdate(BaseModel):
-    """Body of `PATCH /zip-codes/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /zip-codes/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 

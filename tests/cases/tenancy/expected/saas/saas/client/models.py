@@ -188,8 +188,7 @@ class RefreshRequest(BaseModel):
 
 class TaskCreate(BaseModel):
     """
-    Body of `POST /tasks`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
+    Body of `POST /tasks`.
     """
 
     model_config = ConfigDict(
@@ -223,8 +222,7 @@ class TaskRead(BaseModel):
 
 class TaskUpdate(BaseModel):
     """
-    Body of `PATCH /tasks/{id}`: only the fields sent are changed. `organization_id` is not
-    part of it: the row belongs to the caller's organization, and sending it is a 422.
+    Body of `PATCH /tasks/{id}`: only the fields sent are changed.
     """
 
     model_config = ConfigDict(

@@ -11,9 +11,7 @@ from saas.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
 class LabelCodeCreate(BaseModel):
-    """Body of `POST /label-codes`. `organization_id` is not part of it: the row belongs to the
-    caller's organization, and sending it is a 422.
-    """
+    """Body of `POST /label-codes`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -22,9 +20,7 @@ class LabelCodeCreate(BaseModel):
 
 
 class LabelCodeUpdate(BaseModel):
-    """Body of `PATCH /label-codes/{id}`: only the fields sent are changed. `organization_id` is
-    not part of it: the row belongs to the caller's organization, and sending it is a 422.
-    """
+    """Body of `PATCH /label-codes/{id}`: only the fields sent are changed."""
 
     model_config = ConfigDict(extra="forbid")
 
