@@ -87,4 +87,5 @@ async def test_zip_code_rows_belong_to_one_organization(actors: Actors, others: 
         response = await client.get(f"{BASE_PATH}/zip-codes", params={"limit": LIMIT})
         assert response.status_code == 200, response.text
         seen.append({listed["id"] for listed in response.json()["data"]})
-    assert seen[0] and seen[1] and not seen[0] & seen[1]
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

@@ -115,4 +115,5 @@ async def test_vendor_rows_belong_to_one_organization(actors: Actors, others: Ac
         response = await client.get(f"{BASE_PATH}/vendors", params={"limit": LIMIT})
         assert response.status_code == 200, response.text
         seen.append({listed["id"] for listed in response.json()["data"]})
-    assert seen[0] and seen[1] and not seen[0] & seen[1]
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

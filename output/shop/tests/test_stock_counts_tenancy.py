@@ -84,4 +84,5 @@ async def test_store_sku_rows_belong_to_one_organization(actors: Actors, others:
         response = await client.get(f"{BASE_PATH}/store-skus", params={"limit": LIMIT})
         assert response.status_code == 200, response.text
         seen.append({listed["id"] for listed in response.json()["data"]})
-    assert seen[0] and seen[1] and not seen[0] & seen[1]
+    assert all(seen), seen
+    assert not seen[0] & seen[1]
