@@ -474,8 +474,8 @@ def test_split_moves_values_instead_of_dropping_them(tmp_path: Path) -> None:
     assert [type(o).__name__ for o in modify.ops] == [
         "DropColumnOp",
         "DropColumnOp",
-        "CreateForeignKeyOp",
         "CreateIndexOp",
+        "CreateForeignKeyOp",  # foreign keys last: what they reference is in place by then
     ]
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from generator import ir
 from generator.compile import fd
+from generator.emit.tenancy import tenant_relation
 from generator.pipeline import compile_specs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,10 +35,20 @@ def table_fds(project: ir.Project, table: ir.Table) -> list[fd.FD]:
     )
     if entity is not None:
         for link in _all_links(project):
-            lhs, rhs = frozenset(link.determinant), frozenset(link.dependents)
+            lhs, rhs = (
+                frozenset(link.determinant) | _tenant_key(project, link),
+                frozenset(link.dependents),
+            )
             if lhs <= columns and rhs & columns:
                 fds.append(fd.FD(lhs, rhs & columns))
     return fds
+
+
+def _tenant_key(project: ir.Project, link: ir.DependencyLink) -> frozenset[str]:
+    """With tenancy, a dependency of a scoped entity holds within one tenant: its determinant
+    includes the tenant key its table carries."""
+    key = tenant_relation(project, project.entity(link.entity))
+    return frozenset({key.column}) if key is not None and key.column else frozenset()
 
 
 def _all_links(project: ir.Project) -> list[ir.DependencyLink]:

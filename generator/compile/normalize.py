@@ -31,10 +31,12 @@ def normalize_to_3nf(
     index = {e.name: e for e in entities}
     entities = tuple(_mark_copies(e, index, decisions) for e in entities)
     entities = _split_dependencies(entities, spec, decisions)
+    entities = _carry_tenant_keys(entities, api, spec, decisions)
     index = {e.name: e for e in entities}
+    parents = tenant_parents(entities, api)
     tables: list[ir.Table] = []
     for entity in entities:
-        tables.append(_entity_table(entity, index, api, spec, enum_values))
+        tables.append(_entity_table(entity, index, api, spec, enum_values, parents))
         tables.extend(_list_tables(entity, api, decisions))
         tables.extend(_association_tables(entity, index, api, decisions))
     return entities, tuple(sorted(tables, key=lambda t: t.name)), tuple(decisions)
@@ -257,6 +259,121 @@ def _move_dependents(
     return dataclasses.replace(home, relations=relations, dependencies=(*home.dependencies, link))
 
 
+# --- tenant keys -------------------------------------------------------------------------------
+
+
+def _user_tenant_relation(
+    entities: tuple[ir.Entity, ...], api: ir.Api, spec: SpecSet
+) -> ir.Relation | None:
+    """The auth user's many_to_one to the tenant entity, which names every tenant key."""
+    if api.tenant_entity is None or spec.auth is None:
+        return None
+    user = next((e for e in entities if e.name == spec.auth.value.user_entity), None)
+    return None if user is None else _own_tenant_relation(user, api.tenant_entity)
+
+
+def _own_tenant_relation(entity: ir.Entity, tenant: str) -> ir.Relation | None:
+    return next(
+        (r for r in entity.relations if r.kind == "many_to_one" and r.target == tenant), None
+    )
+
+
+def _carry_tenant_keys(
+    entities: tuple[ir.Entity, ...], api: ir.Api, spec: SpecSet, decisions: list[ir.Decision]
+) -> tuple[ir.Entity, ...]:
+    """Every row of a tenant-scoped entity stores its tenant key. An entity scoped through a
+    `tenant:` path gets it as a hidden many_to_one, kept equal to its parent's by a composite
+    foreign key; a table split out of a scoped entity (rule 3) gets it in its key, since the
+    dependency holds per tenant. Uniques, dependency rows and row scoping then use the key."""
+    user_relation = _user_tenant_relation(entities, api, spec)
+    if user_relation is None or api.tenant_entity is None:
+        return entities
+    tenant = api.tenant_entity
+    index = {e.name: e for e in entities}
+
+    def scoped(entity: ir.Entity) -> bool:
+        return entity.name != tenant and (
+            entity.tenant_path is not None or _own_tenant_relation(entity, tenant) is not None
+        )
+
+    result = []
+    for entity in entities:
+        source = index.get(entity.synthesized_from or "")
+        carries = (
+            entity.tenant_path is not None and _own_tenant_relation(entity, tenant) is None
+        ) or (source is not None and scoped(source))
+        if not carries:
+            result.append(entity)
+            continue
+        key = dataclasses.replace(
+            user_relation,
+            span=entity.span,
+            required=True,
+            on_delete="cascade",
+            inverse=None,
+            implicit=True,
+            description=None,
+        )
+        entity = dataclasses.replace(entity, relations=(*entity.relations, key))
+        if source is not None:
+            entity = dataclasses.replace(
+                entity, unique=tuple((key.name, *group) for group in entity.unique)
+            )
+        decisions.append(_tenant_key_decision(entity, key, source))
+        result.append(entity)
+    return tuple(result)
+
+
+def _tenant_key_decision(
+    entity: ir.Entity, key: ir.Relation, source: ir.Entity | None
+) -> ir.Decision:
+    column = key.column or key.name
+    if source is not None:
+        key_names = entity.unique[0][1:] if entity.unique else ()
+        determinant = ", ".join((column, *(columns_for(entity, n) for n in key_names)))
+        summary = (
+            f"`{entity.name}` is split out of the tenant-scoped `{source.name}`, and its "
+            f"dependency holds within one {key.target} (two tenants may map the same key to "
+            f"different values): the table carries `{column}`, unique on ({determinant}); "
+            f"`{source.name}` references it by ({determinant}), and every read and write of "
+            "it is scoped to the caller's tenant"
+        )
+        tables: tuple[str, ...] = (entity.table, source.table)
+    else:
+        parent = entity.tenant_path[0] if entity.tenant_path else ""
+        summary = (
+            f"`{entity.name}` is scoped through `{parent}`: the row carries `{column}` (set from "
+            f"the caller, never sent), and a composite foreign key to `{parent}`'s (id, "
+            f"{column}) keeps it equal to the parent's, so it cannot drift; `unique` is per "
+            f"tenant on it, and rows are scoped by it"
+        )
+        tables = (entity.table,)
+    return ir.Decision("tenancy", entity.name, entity.span, summary, tables=tables)
+
+
+def tenant_parents(entities: tuple[ir.Entity, ...], api: ir.Api) -> dict[str, tuple[str, str]]:
+    """Entities scoped through a `tenant:` path, which carry a tenant key: name -> (the path's
+    first relation, the tenant key's column)."""
+    parents = {}
+    for entity in entities:
+        key = carried_tenant_key(entity, api)
+        if entity.tenant_path and key is not None and key.column:
+            parents[entity.name] = (entity.tenant_path[0], key.column)
+    return parents
+
+
+def carried_tenant_key(entity: ir.Entity, api: ir.Api) -> ir.Relation | None:
+    """The tenant key `_carry_tenant_keys` added to the entity (None: it has none, or its own)."""
+    return next(
+        (
+            r
+            for r in entity.relations
+            if r.implicit and r.inverse is None and r.target == api.tenant_entity
+        ),
+        None,
+    )
+
+
 # --- stored tables -----------------------------------------------------------------------------
 
 
@@ -277,6 +394,7 @@ def _entity_table(
     api: ir.Api,
     spec: SpecSet,
     enum_values: dict[str, tuple[str, ...]],
+    parents: dict[str, tuple[str, str]],
 ) -> ir.Table:
     table = entity.table
     columns = [
@@ -307,22 +425,29 @@ def _entity_table(
             constraints.append(_unique(table, (rel.column,)))
         else:
             indexes.append(_index(table, (rel.column,)))
+    tenant_key = tenant_key_column(entity, api, spec)
     for link in entity.dependencies:
         target = index[link.entity]
-        cols = tuple(columns_for(entity, n) for n in link.determinant)
+        shared = tenant_key if tenant_key_column(target, api, spec) == tenant_key else ()
+        cols = (*shared, *(columns_for(entity, n) for n in link.determinant))
         fks.append(
             ir.ForeignKey(
                 naming.constraint_name(f"fk_{table}_{'_'.join(cols)}_{target.table}"),
                 cols,
                 target.table,
-                tuple(columns_for(target, n) for n in link.determinant),
+                (*shared, *(columns_for(target, n) for n in link.determinant)),
                 "RESTRICT",
             )
         )
         indexes.append(_index(table, cols))
+    fks.extend(_parent_tenant_key(entity, index, parents))
+    constraints.extend(
+        _unique(table, ("id", key))
+        for child, (step, key) in sorted(parents.items())
+        if _path_target(index[child], step) == entity.name
+    )
     columns.extend(_option_columns(entity, api, fks, table, index))
     uniques = [tuple(columns_for(entity, c) for c in group) for group in entity.unique]
-    tenant_key = tenant_key_column(entity, api, spec)
     uniques += [
         (*tenant_key, f.name) if not _is_username(entity, f, spec) else (f.name,)
         for f in entity.fields
@@ -356,6 +481,28 @@ def _entity_table(
         constraints=tuple(sorted(constraints, key=lambda c: c.name)),
         indexes=tuple(sorted(set(indexes), key=lambda i: i.name)),
         renamed_from=_renamed_table(entity, spec),
+    )
+
+
+def _path_target(entity: ir.Entity, step: str) -> str:
+    return next(r.target for r in entity.relations if r.name == step)
+
+
+def _parent_tenant_key(
+    entity: ir.Entity, index: dict[str, ir.Entity], parents: dict[str, tuple[str, str]]
+) -> Iterator[ir.ForeignKey]:
+    """(parent_id, tenant key) -> the parent's (id, tenant key): the carried tenant key always
+    equals the parent's. No ON DELETE action of its own: the parent's plain foreign key acts."""
+    if entity.name not in parents:
+        return
+    step, key = parents[entity.name]
+    column = columns_for(entity, step)
+    parent = index[_path_target(entity, step)]
+    yield ir.ForeignKey(
+        naming.constraint_name(f"fk_{entity.table}_{column}_{key}_{parent.table}"),
+        (column, key),
+        parent.table,
+        ("id", key),
     )
 
 
@@ -480,9 +627,9 @@ def _check(table: str, suffix: str, sql: str) -> ir.Constraint:
 
 
 def tenant_key_column(entity: ir.Entity, api: ir.Api, spec: SpecSet) -> tuple[str, ...]:
-    """The tenant key that makes a field's `unique` per tenant: the column of the entity's own
-    many_to_one to the tenant entity (with auth); empty when values are unique across tenants
-    (an unscoped entity, or one scoped through a `tenant:` path, which holds no such column)."""
+    """The tenant key that makes a field's `unique` per tenant: the column of the entity's
+    many_to_one to the tenant entity, declared or carried (with auth); empty for an unscoped
+    entity, whose values are unique across tenants."""
     if api.tenant_entity is None or spec.auth is None or entity.name == api.tenant_entity:
         return ()
     for relation in entity.relations:

@@ -9,6 +9,7 @@ them unless explicitly allowed.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
@@ -21,9 +22,12 @@ from generator import ir
 from generator.diff.data import (
     CheckDependencyOp,
     FillNullsOp,
+    FillTenantKeyOp,
+    KeepOneRowPerKeyOp,
     MoveValuesOp,
     RestoreValuesOp,
     Split,
+    TenantKeyFill,
 )
 from generator.diff.sqla import LazyMetadata, sa_column, sa_type
 
@@ -87,6 +91,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         if t.renamed_from in old_by_name and t.name not in old_by_name
     }
     current = {renamed.get(name, name): t for name, t in old_by_name.items()}
+    new_tables = {t.name: t for t in new}
     creating = [t for t in new if t.name not in current]
     plan.splits = find_splits(current, new, creating)
     plan.operations += [CheckDependencyOp(split) for split in plan.splits]
@@ -150,12 +155,21 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
                 )
             )
     plan.operations += [MoveValuesOp(split) for split in plan.splits]
+    fills = tenant_key_fills(current, new)
+    _add_tenant_keys(plan, current, new, fills)
+    altered = MigrationPlan(changes=plan.changes)
     for table in new:
         if table.name in current:
             moved_out = {c.name for s in plan.splits if s.source == table.name for c in s.moved}
             _alter_table(
-                plan, current[table.name], table, old_meta, new_meta, moved_out, dropped_early
+                altered, current[table.name], table, old_meta, new_meta, moved_out, dropped_early
             )
+    fk_drops, rest, fk_adds = _foreign_keys_apart(altered.operations)
+    plan.operations += fk_drops + rest
+    plan.operations += [FillTenantKeyOp(fill) for fill in fills if fill.source]
+    plan.operations += [_not_null(new_tables[fill.table], fill.column) for fill in fills]
+    plan.operations += fk_adds
+    plan.operations = _merge_adjacent(plan.operations)
     for table in reversed(
         creation_order([t for n, t in current.items() if n not in {t.name for t in new}])
     ):
@@ -170,6 +184,164 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
             )
         )
     return plan
+
+
+def tenant_key_fills(
+    current: dict[str, ir.Table], new: tuple[ir.Table, ...]
+) -> list[TenantKeyFill]:
+    """Tenant key columns added to kept tables (NOT NULL, no default), each with where its
+    values come from, in an order where a table is filled after the one it reads from: a
+    parent's (id, key) referenced by a composite foreign key, or the rows of the table that
+    references this one by (key, determinant)."""
+    fills = {}
+    for table in new:
+        old = current.get(table.name)
+        if old is None:
+            continue
+        old_names = {c.name for c in old.columns}
+        for column in table.columns:
+            if column.name in old_names or column.nullable or column.server_default:
+                continue
+            fill = _parent_fill(table, column.name) or _copy_fill(old, new, column.name)
+            if fill is not None:
+                fills[table.name] = fill
+    ordered: list[TenantKeyFill] = []
+    while len(ordered) < len(fills):
+        done = {f.table for f in ordered}
+        ready = [
+            f
+            for name, f in sorted(fills.items())
+            if name not in done and (f.after not in fills or f.after in done)
+        ]
+        ordered += ready or [f for name, f in sorted(fills.items()) if name not in done][:1]
+    return ordered
+
+
+def _parent_fill(table: ir.Table, column: str) -> TenantKeyFill | None:
+    for fk in table.foreign_keys:
+        if len(fk.columns) == 2 and fk.columns[1] == column and fk.ref_columns == ("id", column):
+            return TenantKeyFill(
+                table.name, column, parent=fk.ref_table, parent_column=fk.columns[0]
+            )
+    return None
+
+
+def _copy_fill(old: ir.Table, new: tuple[ir.Table, ...], column: str) -> TenantKeyFill | None:
+    for source in new:
+        for fk in source.foreign_keys:
+            if (
+                fk.ref_table == old.name
+                and len(fk.columns) > 1
+                and fk.columns[0] == column
+                and fk.ref_columns[0] == column
+            ):
+                uuid_key = next(
+                    (c.name for c in old.columns if c.primary_key and c.type.kind == "uuid"), None
+                )
+                return TenantKeyFill(
+                    old.name,
+                    column,
+                    source=source.name,
+                    pairs=tuple(zip(fk.columns[1:], fk.ref_columns[1:], strict=True)),
+                    copied=tuple(c.name for c in old.columns if not c.primary_key),
+                    uuid_key=uuid_key,
+                )
+    return None
+
+
+def _add_tenant_keys(
+    plan: MigrationPlan,
+    current: dict[str, ir.Table],
+    new: tuple[ir.Table, ...],
+    fills: list[TenantKeyFill],
+) -> None:
+    """Each tenant key column as nullable, the keys read from parents filled at once; the
+    per-tenant copies wait until the old unique keys are gone. `current` then holds the final
+    column, so the table's own alterations leave it alone."""
+    new_tables = {t.name: t for t in new}
+    for fill in fills:
+        table = new_tables[fill.table]
+        column = next(c for c in table.columns if c.name == fill.column)
+        loose = dataclasses.replace(column, nullable=True)
+        plan.operations.append(
+            ops.ModifyTableOps(fill.table, [ops.AddColumnOp(fill.table, sa_column(loose, table))])
+        )
+        old = current[fill.table]
+        current[fill.table] = dataclasses.replace(old, columns=(*old.columns, column))
+        if fill.parent:
+            summary = (
+                f"add column `{fill.table}.{fill.column}`, filled from `{fill.parent}` "
+                f"through `{fill.parent_column}`"
+            )
+        else:
+            keys = ", ".join(t for _, t in fill.pairs)
+            summary = (
+                f"add column `{fill.table}.{fill.column}` to its key: one row per "
+                f"{fill.column} and ({keys}) that `{fill.source}` uses; rows no tenant uses "
+                "are dropped (the downgrade keeps one row per key)"
+            )
+        plan.changes.append(
+            Change(fill.table, summary, "review", f"add_{fill.table}_{fill.column}", fill.column)
+        )
+    plan.operations += [FillTenantKeyOp(fill) for fill in fills if fill.parent]
+
+
+def _not_null(table: ir.Table, name: str) -> ops.ModifyTableOps:
+    column = next(c for c in table.columns if c.name == name)
+    return ops.ModifyTableOps(
+        table.name,
+        [
+            ops.AlterColumnOp(
+                table.name,
+                name,
+                modify_nullable=False,
+                existing_type=sa_type(column.type),
+                existing_nullable=True,
+            )
+        ],
+    )
+
+
+def _merge_adjacent(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Consecutive alterations of one table as one batch (one table rebuild on SQLite)."""
+    merged: list[ops.MigrateOperation] = []
+    for op in operations:
+        last = merged[-1] if merged else None
+        if (
+            isinstance(op, ops.ModifyTableOps)
+            and isinstance(last, ops.ModifyTableOps)
+            and last.table_name == op.table_name
+        ):
+            merged[-1] = ops.ModifyTableOps(op.table_name, [*last.ops, *op.ops], schema=op.schema)
+        else:
+            merged.append(op)
+    return merged
+
+
+def _foreign_keys_apart(
+    operations: list[ops.MigrateOperation],
+) -> tuple[list[ops.MigrateOperation], list[ops.MigrateOperation], list[ops.MigrateOperation]]:
+    """Alterations as (foreign key drops, the rest, foreign key adds): a unique key a foreign
+    key references is changed only while no foreign key references it, in either direction."""
+    drops: list[ops.MigrateOperation] = []
+    rest: list[ops.MigrateOperation] = []
+    adds: list[ops.MigrateOperation] = []
+    for op in operations:
+        if not isinstance(op, ops.ModifyTableOps):
+            rest.append(op)
+            continue
+        buckets: tuple[list[ops.MigrateOperation], ...] = ([], [], [])
+        for inner in op.ops:
+            if isinstance(inner, ops.DropConstraintOp) and inner.constraint_type == "foreignkey":
+                buckets[0].append(inner)
+            elif isinstance(inner, ops.CreateForeignKeyOp):
+                buckets[2].append(inner)
+            else:
+                buckets[1].append(inner)
+        for target, bucket in zip((drops, rest, adds), buckets, strict=True):
+            if bucket:
+                target.append(ops.ModifyTableOps(op.table_name, bucket, schema=op.schema))
+    return drops, rest, adds
 
 
 def _drop_references_to_renamed(
@@ -450,6 +622,8 @@ def downgrade_operations(upgrade: ops.UpgradeOps) -> ops.DowngradeOps:
 def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
     if isinstance(op, CheckDependencyOp | FillNullsOp):
         return []
+    if isinstance(op, FillTenantKeyOp):
+        return [KeepOneRowPerKeyOp(op.fill)] if op.fill.source else []
     if isinstance(op, MoveValuesOp):
         return _restore_values(op.split)
     if isinstance(op, ops.RenameTableOp):

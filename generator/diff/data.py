@@ -183,13 +183,94 @@ class FillNullsOp(ops.MigrateOperation):
         raise NotImplementedError("filled values stay: the downgrade skips it")
 
 
+@dataclass(frozen=True)
+class TenantKeyFill:
+    """A tenant key column added to a table that may hold rows (`column`, NOT NULL at the end).
+
+    Either read from the parent row (`parent`, through `parent_column`): the parent's own key;
+    or, for a table split out by a dependency, one copy of each row per tenant whose `source`
+    rows reference it through `pairs` (source column, this table's column): the dependency now
+    holds per tenant, so each tenant gets its own row; rows no tenant references are dropped.
+    """
+
+    table: str
+    column: str
+    parent: str | None = None
+    parent_column: str | None = None
+    source: str | None = None
+    pairs: tuple[tuple[str, str], ...] = ()
+    copied: tuple[str, ...] = ()  # this table's other columns, copied as they are
+    uuid_key: str | None = None  # the uuid primary key each copy gets anew
+
+    @property
+    def after(self) -> str | None:
+        """The table whose key must be filled before this one's."""
+        return self.parent or self.source
+
+    def parent_sql(self) -> str:
+        table, parent, column = quote(self.table), quote(self.parent or ""), quote(self.column)
+        return (
+            f"UPDATE {table} SET {column} = (SELECT {parent}.{column} FROM {parent} "
+            f"WHERE {parent}.{quote('id')} = {table}.{quote(self.parent_column or '')})"
+        )
+
+    def copy_sql(self, new_key: str | None) -> str:
+        column = quote(self.column)
+        used = _columns((self.column, *(s for s, _ in self.pairs)))
+        join = " AND ".join(f"d.{quote(t)} = s.{quote(src)}" for src, t in self.pairs)
+        keys = (self.uuid_key,) if new_key and self.uuid_key else ()
+        values = [new_key] if keys and new_key else []
+        return (
+            f"INSERT INTO {quote(self.table)} ({_columns((*keys, self.column, *self.copied))}) "
+            f"SELECT {', '.join([*values, f's.{column}', _columns(self.copied, 'd.')])} "
+            f"FROM {quote(self.table)} AS d JOIN (SELECT DISTINCT {used} FROM "
+            f"{quote(self.source or '')} WHERE {column} IS NOT NULL) AS s ON {join} "
+            f"WHERE d.{column} IS NULL"
+        )
+
+    def drop_shared_sql(self) -> str:
+        return f"DELETE FROM {quote(self.table)} WHERE {quote(self.column)} IS NULL"
+
+    def keep_one_sql(self) -> str:
+        """The downgrade: one row per old key (the lowest tenant's) before it is unique again."""
+        table, column = quote(self.table), quote(self.column)
+        same = " AND ".join(f"o.{quote(t)} = {table}.{quote(t)}" for _, t in self.pairs)
+        return (
+            f"DELETE FROM {table} WHERE EXISTS (SELECT 1 FROM {table} AS o WHERE {same} "
+            f"AND o.{column} < {table}.{column})"
+        )
+
+
+class FillTenantKeyOp(ops.MigrateOperation):
+    """Fill a new tenant key column (see TenantKeyFill) before it becomes NOT NULL."""
+
+    def __init__(self, fill: TenantKeyFill) -> None:
+        self.fill = fill
+
+    def reverse(self) -> ops.MigrateOperation:
+        return KeepOneRowPerKeyOp(self.fill)
+
+
+class KeepOneRowPerKeyOp(ops.MigrateOperation):
+    """The reverse of a per-tenant copy: one row per old key, so it can be unique again."""
+
+    def __init__(self, fill: TenantKeyFill) -> None:
+        self.fill = fill
+
+    def reverse(self) -> ops.MigrateOperation:
+        return FillTenantKeyOp(self.fill)
+
+
 __all__ = [
     "UUID_SQL",
     "CheckDependencyOp",
     "FillNullsOp",
+    "FillTenantKeyOp",
+    "KeepOneRowPerKeyOp",
     "MoveValuesOp",
     "RestoreValuesOp",
     "Split",
+    "TenantKeyFill",
     "conflicts_sql",
     "insert_sql",
     "orphans_sql",

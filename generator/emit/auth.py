@@ -152,6 +152,7 @@ def _register_tenant(project: ir.Project, auth: ir.Auth) -> dict[str, object] | 
         "var": naming.py_attr(tenant.name),
         "module": module,
         "repository": f"{module.rstrip('_')}_repository",
+        "class_name": tenant.class_name,
         "fields": [(key, f.attr) for key, f in fields],
         "user_wire": user_relation.wire_name,
         "role": f"[{role}]" if auth.multiple_roles else role,

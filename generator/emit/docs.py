@@ -11,6 +11,8 @@ _RULE_TITLES = {
     "3": "Rule 3: declared dependencies are synthesized into 3NF",
     "4": "Rule 4: copies of related values are not stored",
 }
+# With `api.tenancy` only: which rows carry their tenant key, and why.
+_TENANCY_TITLE = "Tenancy: every scoped row carries its tenant key"
 
 
 def emit(project: ir.Project) -> list[RenderedFile]:
@@ -40,9 +42,11 @@ def emit(project: ir.Project) -> list[RenderedFile]:
 
 
 def _rules(decisions: tuple[ir.Decision, ...]) -> list[tuple[str, list[ir.Decision]]]:
-    return [
+    rules = [
         (title, [d for d in decisions if d.rule == rule]) for rule, title in _RULE_TITLES.items()
     ]
+    tenancy = [d for d in decisions if d.rule == "tenancy"]
+    return [*rules, (_TENANCY_TITLE, tenancy)] if tenancy else rules
 
 
 def sql_type_label(t: ir.SqlType) -> str:

@@ -214,7 +214,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
             DependencyWrite(
                 project.entity(d.entity).class_name,
                 module_name(project.entity(d.entity)),
-                tuple(columns_for(home, n) for n in d.determinant),
+                dependency_key(project, home, d),
                 tuple(naming.py_attr(n) for n in d.dependents),
                 d.fd,
             )
@@ -299,6 +299,17 @@ def _where(project: ir.Project, target: ir.Entity) -> str | None:
 def policy_alias(target_module: str) -> str:
     """How a repository names another entity's policies module (`user_policy`)."""
     return f"{target_module.rstrip('_')}_policy"
+
+
+def dependency_key(
+    project: ir.Project, home: ir.Entity, link: ir.DependencyLink
+) -> tuple[str, ...]:
+    """The columns that find a dependency's row: the tenant key first when the row belongs to
+    a tenant (the dependency holds per tenant), then the determinant."""
+    tenant = tenant_relation(project, home)
+    scoped = tenant is not None and tenant_relation(project, project.entity(link.entity))
+    keys = (tenant.column,) if scoped and tenant is not None and tenant.column else ()
+    return (*keys, *(columns_for(home, n) for n in link.determinant))
 
 
 def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from generator import ir
 from generator.compile import naming
-from generator.compile.normalize import association_columns
+from generator.compile.normalize import association_columns, carried_tenant_key
 from generator.diff.compare import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
@@ -348,7 +348,34 @@ def _relationship(
         options.insert(0, f"secondary={py_literal(secondary)}")
         if relation.through:
             options.append("viewonly=True")
+            joins = _through_joins(project, entity, relation)
+            if joins:
+                options[1:1] = [
+                    f"primaryjoin={py_literal(joins[0])}",
+                    f"secondaryjoin={py_literal(joins[1])}",
+                ]
     return f"{relation.attr}: Mapped[{annotation}] = relationship({', '.join(options)})"
+
+
+def _through_joins(
+    project: ir.Project, entity: ir.Entity, relation: ir.Relation
+) -> tuple[str, str] | None:
+    """The joins through the association entity when it also references the parent by its
+    carried tenant key (a second foreign key path); None when SQLAlchemy finds them alone."""
+    through = project.entity(relation.through or "")
+    if not through.tenant_path or carried_tenant_key(through, project.api) is None:
+        return None
+    target = project.entity(relation.target)
+
+    def join(side: ir.Entity) -> str:
+        column = next(
+            r.column
+            for r in through.relations
+            if r.kind == "many_to_one" and r.target == side.name and r.column and not r.implicit
+        )
+        return f"{side.class_name}.id == {through.table}.c.{column}"
+
+    return join(entity), join(target)
 
 
 def _back_populates(project: ir.Project, entity: ir.Entity, relation: ir.Relation) -> str | None:

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from generator import ir
 from generator.compile import naming
+from generator.compile.normalize import carried_tenant_key
 from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
@@ -173,7 +174,7 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
 def tenant_note(project: ir.Project, entity: ir.Entity) -> str:
     """What a body says of the tenant key it may not carry."""
     tenant = tenant_relation(project, entity)
-    if tenant is None:
+    if tenant is None or tenant is carried_tenant_key(entity, project.api):
         return ""
     return (
         f" `{tenant.wire_name}` is not part of it: the row belongs to the caller's"
@@ -218,8 +219,10 @@ def registration_inputs(
 
 
 def includable(project: ir.Project, entity: ir.Entity) -> list[ir.Relation]:
-    """Relations `?include=` may embed: every relation to an entity with a Read schema."""
-    return [r for r in entity.relations if project.has_entity(r.target)]
+    """Relations `?include=` may embed: every relation to an entity with a Read schema, but
+    not a carried tenant key (storage only: the row is the caller's tenant's)."""
+    carried = carried_tenant_key(entity, project.api)
+    return [r for r in entity.relations if project.has_entity(r.target) and r is not carried]
 
 
 def _embedded(

@@ -10,6 +10,7 @@ from typing import Any
 
 from generator import ir
 from generator.compile import naming
+from generator.compile.normalize import carried_tenant_key
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import entity_context, module_name
 from generator.emit.imports import Import, render_imports
@@ -261,6 +262,9 @@ def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
         helpers.add("if_match")
     imports = {Import("tests.factories", h) for h in helpers}
     imports |= {Import("tests.conftest", "Actors"), Import("tests.conftest", "Users")}
+    dependencies = _tenant_dependency_checks(project, entity)
+    if dependencies:
+        imports.add(Import(f"{project.api.name}.routes", "BASE_PATH"))
     return render(
         "tests/test_tenancy.py.j2",
         header=header(project),
@@ -279,11 +283,48 @@ def _tenancy_module(project: ir.Project, entity: ir.Entity) -> str:
         includes=",".join(r.name for r in includable(project, entity)),
         uuid_ids=project.api.id_type == "uuid",
         parents=parents,
-        tenant_key=own_key.wire_name if own_key else None,
+        # A carried key (storage only) is refused like any unknown key: no test of its own.
+        tenant_key=own_key.wire_name
+        if own_key and own_key is not carried_tenant_key(entity, project.api)
+        else None,
         soft_delete=entity.soft_delete and "delete" in entity.crud,
         actions=actions,
         unique=unique,
+        dependencies=dependencies,
     )
+
+
+def _tenant_dependency_checks(project: ir.Project, entity: ir.Entity) -> list[dict[str, Any]]:
+    """The rows split out of the entity by its declared dependencies, which belong to one
+    tenant each: where they are listed, and whether the determinant is plain fields (so
+    another tenant can send the same one)."""
+    fields = {f.name for f in entity.fields}
+    checks = {c["name"]: c for c in _dependency_checks(project, entity)}
+    found = []
+    for link in entity.dependencies:
+        target = project.entity(link.entity)
+        if "list" not in target.crud:
+            continue
+        check = checks.get(link.entity)
+        shared = check if check and set(link.determinant) <= fields else None
+        tenant = (project.api.tenant_entity or "").replace("_", " ")
+        sent = (
+            f"another {tenant} may send the same {', '.join(shared['selectors'])} with another "
+            f"`{shared['dependent']}`, kept in a row of its own, and neither"
+            if shared
+            else "each one's rows are its own: neither"
+        )
+        found.append(
+            {
+                "name": link.entity,
+                "url": target.path,
+                "check": shared,
+                "doc": docstring_wrapped(
+                    f"`{link.fd}` holds within one {tenant}: {sent} lists the other's rows."
+                ),
+            }
+        )
+    return found
 
 
 def tenant_factory_fields(project: ir.Project) -> list[FactoryField] | None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 
+from shop.routes import BASE_PATH
 from tests.conftest import Actors, Users
 from tests.factories import ADDRESSES, address_body, create_address, create_customer
 
@@ -67,3 +68,24 @@ async def test_a_customer_id_of_another_organization_is_422_like_an_unknown_one(
     body = await address_body(actors, **{"customer_id": foreign["id"]})
     response = await client.post(ADDRESSES, json=body)
     assert response.status_code == 422, response.text
+
+
+async def test_zip_code_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
+    """`zip_code -> city, state` holds within one organization: another organization may send the
+    same zip_code with another `city`, kept in a row of its own, and neither lists the other's
+    rows.
+    """
+    row = await create_address(actors)
+    elsewhere = await create_address(others, **{"zip_code": row["zip_code"], "city": "zz-other"})
+    assert elsewhere["city"] == "zz-other"
+    mine = await actors.client(TOP)
+    again = (await mine.get(f"{ADDRESSES}/{row['id']}")).json()["data"]
+    assert again["city"] == row["city"]
+    seen = []
+    for acting in (actors, others):
+        client = await acting.client(TOP)
+        response = await client.get(f"{BASE_PATH}/zip-codes", params={"limit": LIMIT})
+        assert response.status_code == 200, response.text
+        seen.append({listed["id"] for listed in response.json()["data"]})
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

@@ -19,13 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from httpx import ASGITransport, AsyncClient, Response
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from shop.core.clock import utcnow
 from shop.core.config import Settings
 from shop.core.passwords import MAX_PASSWORD_LENGTH, verify_password
 from shop.main import create_app
+from shop.models.organization import Organization
 from shop.models.user import User
 from tests.conftest import TEST_PASSWORD, Actors, TestUser, Users, settings_for
 from tests.factories import tenant_payload, user_body
@@ -391,6 +392,25 @@ async def test_each_sign_up_founds_a_organization_of_its_own(
     assert first.status_code == second.status_code == 201, (first.text, second.text)
     founded = {first.json()["data"]["organization_id"], second.json()["data"]["organization_id"]}
     assert len(founded) == 2
+
+
+async def test_a_refused_sign_up_founds_no_organization(
+    client: AsyncClient, actors: Actors, engine: AsyncEngine
+) -> None:
+    """The organization is inserted before the account; an account refused then (its
+    email is taken: 409) takes the organization with it, in one transaction."""
+    body = await register_body(actors)
+    assert (await client.post(f"{AUTH}/register", json=body)).status_code == 201
+
+    async def founded() -> int:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(Organization)) or 0)
+
+    before = await founded()
+    taken = await register_body(actors, **{"email": body["email"]})
+    response = await client.post(f"{AUTH}/register", json=taken)
+    assert response.status_code == 409, response.text
+    assert await founded() == before
 
 
 @pytest.mark.parametrize("field", ["id", "is_active", "last_login_at", "roles", "store_id"])

@@ -67,3 +67,14 @@ async def test_a_order_id_of_another_organization_is_422_like_an_unknown_one(
     body = await invoice_body(actors, **{"order_id": foreign["id"]})
     response = await client.post(INVOICES, json=body)
     assert response.status_code == 422, response.text
+
+
+async def test_number_is_unique_per_organization(actors: Actors, others: Actors) -> None:
+    row = await create_invoice(actors)
+    value = row["number"]
+    elsewhere = await create_invoice(others, **{"number": value})
+    assert elsewhere["number"] == value
+    client = await actors.client("manager")
+    body = await invoice_body(actors, **{"number": value})
+    response = await client.post(INVOICES, json=body)
+    assert response.status_code == 409, response.text

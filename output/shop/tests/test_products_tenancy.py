@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 
+from shop.routes import BASE_PATH
 from tests.conftest import Actors, Users
 from tests.factories import PRODUCTS, create_product, if_match, product_body
 
@@ -93,3 +94,26 @@ async def test_slug_is_unique_per_organization(actors: Actors, others: Actors) -
     body = await product_body(actors, **{"slug": value})
     response = await client.post(PRODUCTS, json=body)
     assert response.status_code == 409, response.text
+
+
+async def test_vendor_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
+    """`vendor_code -> vendor_name, vendor_email` holds within one organization: another
+    organization may send the same vendor_code with another `vendor_name`, kept in a row of
+    its own, and neither lists the other's rows.
+    """
+    row = await create_product(actors)
+    elsewhere = await create_product(
+        others, **{"vendor_code": row["vendor_code"], "vendor_name": "zz-other"}
+    )
+    assert elsewhere["vendor_name"] == "zz-other"
+    mine = await actors.client(TOP)
+    again = (await mine.get(f"{PRODUCTS}/{row['id']}")).json()["data"]
+    assert again["vendor_name"] == row["vendor_name"]
+    seen = []
+    for acting in (actors, others):
+        client = await acting.client(TOP)
+        response = await client.get(f"{BASE_PATH}/vendors", params={"limit": LIMIT})
+        assert response.status_code == 200, response.text
+        seen.append({listed["id"] for listed in response.json()["data"]})
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 
+from shop.routes import BASE_PATH
 from tests.conftest import Actors, Users
 from tests.factories import STOCK_COUNTS, create_stock_count, create_store, stock_count_body
 
@@ -69,3 +70,19 @@ async def test_a_store_id_of_another_organization_is_422_like_an_unknown_one(
     body = await stock_count_body(actors, **{"store_id": foreign["id"]})
     response = await client.post(STOCK_COUNTS, json=body)
     assert response.status_code == 422, response.text
+
+
+async def test_store_sku_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
+    """`store, sku -> shelf` holds within one organization: each one's rows are its own: neither
+    lists the other's rows.
+    """
+    await create_stock_count(actors)
+    await create_stock_count(others)
+    seen = []
+    for acting in (actors, others):
+        client = await acting.client(TOP)
+        response = await client.get(f"{BASE_PATH}/store-skus", params={"limit": LIMIT})
+        assert response.status_code == 200, response.text
+        seen.append({listed["id"] for listed in response.json()["data"]})
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

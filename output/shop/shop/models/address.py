@@ -4,7 +4,7 @@
 import uuid
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.relations import loaded_or_none
@@ -12,6 +12,7 @@ from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from shop.models.customer import Customer
+    from shop.models.organization import Organization
     from shop.models.zip_code import ZipCode
 
 
@@ -20,8 +21,21 @@ class Address(TimestampMixin, Base):
 
     __tablename__ = "addresses"
     __table_args__ = (
+        ForeignKeyConstraint(
+            ["organization_id", "zip_code"],
+            ["zip_codes.organization_id", "zip_codes.zip_code"],
+            ondelete="RESTRICT",
+            name="fk_addresses_organization_id_zip_code_zip_codes",
+        ),
+        ForeignKeyConstraint(
+            ["customer_id", "organization_id"],
+            ["customers.id", "customers.organization_id"],
+            ondelete=None,
+            name="fk_addresses_customer_id_organization_id_customers",
+        ),
         Index("ix_addresses_customer_id", "customer_id"),
-        Index("ix_addresses_zip_code", "zip_code"),
+        Index("ix_addresses_organization_id", "organization_id"),
+        Index("ix_addresses_organization_id_zip_code", "organization_id", "zip_code"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
@@ -29,20 +43,26 @@ class Address(TimestampMixin, Base):
     recipient: Mapped[str] = mapped_column(String(120))
     line1: Mapped[str] = mapped_column(String(200))
     line2: Mapped[str | None] = mapped_column(String(200))
-    zip_code: Mapped[str] = mapped_column(
-        String(5),
-        ForeignKey(
-            "zip_codes.zip_code", ondelete="RESTRICT", name="fk_addresses_zip_code_zip_codes"
-        ),
-    )
+    zip_code: Mapped[str] = mapped_column(String(5))
     is_default: Mapped[bool] = mapped_column(Boolean(), server_default=text("false"))
     customer_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(),
         ForeignKey("customers.id", ondelete="CASCADE", name="fk_addresses_customer_id_customers"),
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_addresses_organization_id_organizations",
+        ),
+    )
 
     customer: Mapped["Customer"] = relationship(
         foreign_keys=[customer_id], lazy="raise", back_populates="addresses"
+    )
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
     )
     zip_code_row: Mapped["ZipCode"] = relationship(viewonly=True, lazy="raise", overlaps="zip_code")
 
@@ -50,6 +70,11 @@ class Address(TimestampMixin, Base):
     def customer_included(self) -> "Customer | None":
         """`customer` when it was loaded with the row (for `?include=`)."""
         return cast("Customer | None", loaded_or_none(self, "customer"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
 
     @property
     def city(self) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
     Uuid,
     text,
 )
@@ -34,6 +35,7 @@ class Customer(TimestampMixin, Base):
     __tablename__ = "customers"
     __table_args__ = (
         CheckConstraint("loyalty_points >= 0", name="loyalty_points_min"),
+        UniqueConstraint("id", "organization_id", name="uq_customers_id_organization_id"),
         Index("ix_customers_full_name", "full_name"),
         Index("ix_customers_loyalty_points", "loyalty_points"),
         Index("ix_customers_marketing_opt_in", "marketing_opt_in"),

@@ -7,13 +7,23 @@ import uuid
 from datetime import date
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, Uuid, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    Uuid,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from shop.models.organization import Organization
     from shop.models.product import Product
     from shop.models.store import Store
 
@@ -26,7 +36,14 @@ class InventoryLevel(TimestampMixin, Base):
         CheckConstraint("on_hand >= 0", name="on_hand_min"),
         CheckConstraint("reorder_point <= 100000", name="reorder_point_max"),
         CheckConstraint("reorder_point >= 0", name="reorder_point_min"),
+        ForeignKeyConstraint(
+            ["store_id", "organization_id"],
+            ["stores.id", "stores.organization_id"],
+            ondelete=None,
+            name="fk_stock_levels_store_id_organization_id_stores",
+        ),
         Index("ix_stock_levels_on_hand", "on_hand"),
+        Index("ix_stock_levels_organization_id", "organization_id"),
         Index("ix_stock_levels_product_id", "product_id"),
         Index("ix_stock_levels_store_id", "store_id"),
     )
@@ -42,9 +59,20 @@ class InventoryLevel(TimestampMixin, Base):
         Uuid(),
         ForeignKey("products.id", ondelete="CASCADE", name="fk_stock_levels_product_id_products"),
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_stock_levels_organization_id_organizations",
+        ),
+    )
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
     product: Mapped["Product"] = relationship(foreign_keys=[product_id], lazy="raise")
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
 
     @property
     def store_included(self) -> "Store | None":
@@ -55,3 +83,8 @@ class InventoryLevel(TimestampMixin, Base):
     def product_included(self) -> "Product | None":
         """`product` when it was loaded with the row (for `?include=`)."""
         return cast("Product | None", loaded_or_none(self, "product"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

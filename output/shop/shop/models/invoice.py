@@ -11,6 +11,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Numeric,
     String,
@@ -25,6 +26,7 @@ from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from shop.models.order import Order
+    from shop.models.organization import Organization
 
 
 class Invoice(TimestampMixin, Base):
@@ -34,11 +36,18 @@ class Invoice(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_min"),
         CheckConstraint("due_on >= issued_on", name="due_on_ge"),
-        UniqueConstraint("number", name="uq_invoices_number"),
         UniqueConstraint("order_id", name="uq_invoices_order_id"),
+        UniqueConstraint("organization_id", "number", name="uq_invoices_organization_id_number"),
+        ForeignKeyConstraint(
+            ["order_id", "organization_id"],
+            ["orders.id", "orders.organization_id"],
+            ondelete=None,
+            name="fk_invoices_order_id_organization_id_orders",
+        ),
         Index("ix_invoices_due_on", "due_on"),
         Index("ix_invoices_is_paid", "is_paid"),
         Index("ix_invoices_issued_on", "issued_on"),
+        Index("ix_invoices_organization_id", "organization_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
@@ -51,10 +60,24 @@ class Invoice(TimestampMixin, Base):
     order_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("orders.id", ondelete="RESTRICT", name="fk_invoices_order_id_orders")
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id", ondelete="CASCADE", name="fk_invoices_organization_id_organizations"
+        ),
+    )
 
     order: Mapped["Order"] = relationship(foreign_keys=[order_id], lazy="raise", single_parent=True)
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
 
     @property
     def order_included(self) -> "Order | None":
         """`order` when it was loaded with the row (for `?include=`)."""
         return cast("Order | None", loaded_or_none(self, "order"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

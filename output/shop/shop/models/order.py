@@ -46,6 +46,8 @@ class Order(TimestampMixin, Base):
             name="status_enum",
         ),
         CheckConstraint("total >= 0", name="total_min"),
+        UniqueConstraint("id", "organization_id", name="uq_orders_id_organization_id"),
+        UniqueConstraint("id", "organization_id", name="uq_orders_id_organization_id"),
         UniqueConstraint(
             "organization_id", "idempotency_key", name="uq_orders_organization_id_idempotency_key"
         ),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -23,6 +24,7 @@ from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
     from shop.models.order import Order
+    from shop.models.organization import Organization
     from shop.models.product import Product
 
 
@@ -37,7 +39,14 @@ class OrderLine(TimestampMixin, Base):
         CheckConstraint("quantity <= 999", name="quantity_max"),
         CheckConstraint("quantity >= 1", name="quantity_min"),
         UniqueConstraint("order_id", "product_id", name="uq_order_lines_order_id_product_id"),
+        ForeignKeyConstraint(
+            ["order_id", "organization_id"],
+            ["orders.id", "orders.organization_id"],
+            ondelete=None,
+            name="fk_order_lines_order_id_organization_id_orders",
+        ),
         Index("ix_order_lines_order_id", "order_id"),
+        Index("ix_order_lines_organization_id", "organization_id"),
         Index("ix_order_lines_product_id", "product_id"),
     )
 
@@ -53,11 +62,22 @@ class OrderLine(TimestampMixin, Base):
         Uuid(),
         ForeignKey("products.id", ondelete="RESTRICT", name="fk_order_lines_product_id_products"),
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_order_lines_organization_id_organizations",
+        ),
+    )
 
     order: Mapped["Order"] = relationship(
         foreign_keys=[order_id], lazy="raise", back_populates="lines"
     )
     product: Mapped["Product"] = relationship(foreign_keys=[product_id], lazy="raise")
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
 
     @property
     def order_included(self) -> "Order | None":
@@ -68,3 +88,8 @@ class OrderLine(TimestampMixin, Base):
     def product_included(self) -> "Product | None":
         """`product` when it was loaded with the row (for `?include=`)."""
         return cast("Product | None", loaded_or_none(self, "product"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Numeric,
@@ -84,16 +85,22 @@ class Product(TimestampMixin, Base):
         CheckConstraint("rating_average <= 5", name="rating_average_max"),
         CheckConstraint("rating_average >= 0", name="rating_average_min"),
         CheckConstraint("type IN ('physical', 'digital', 'service')", name="type_enum"),
+        ForeignKeyConstraint(
+            ["organization_id", "vendor_code"],
+            ["vendors.organization_id", "vendors.vendor_code"],
+            ondelete="RESTRICT",
+            name="fk_products_organization_id_vendor_code_vendors",
+        ),
         Index("ix_products_content_rating", "content_rating"),
         Index("ix_products_is_active", "is_active"),
         Index("ix_products_launch_date", "launch_date"),
         Index("ix_products_lifetime_units_sold", "lifetime_units_sold"),
         Index("ix_products_name", "name"),
         Index("ix_products_organization_id", "organization_id"),
+        Index("ix_products_organization_id_vendor_code", "organization_id", "vendor_code"),
         Index("ix_products_price", "price"),
         Index("ix_products_type", "type"),
         Index("ix_products_type_is_active", "type", "is_active"),
-        Index("ix_products_vendor_code", "vendor_code"),
         Index(
             "uq_products_organization_id_sku",
             "organization_id",
@@ -151,12 +158,7 @@ class Product(TimestampMixin, Base):
     metadata_: Mapped[Any | None] = mapped_column(
         "metadata", JSON().with_variant(JSONB(), "postgresql")
     )
-    vendor_code: Mapped[str] = mapped_column(
-        String(20),
-        ForeignKey(
-            "vendors.vendor_code", ondelete="RESTRICT", name="fk_products_vendor_code_vendors"
-        ),
-    )
+    vendor_code: Mapped[str] = mapped_column(String(20))
     organization_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(),
         ForeignKey(

@@ -22,6 +22,7 @@ from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from shop.models.organization import Organization
     from shop.models.store import Store
     from shop.models.store_sku import StoreSku
     from shop.models.user import User
@@ -35,15 +36,22 @@ class StockCount(TimestampMixin, Base):
         CheckConstraint("quantity <= 1000000", name="quantity_max"),
         CheckConstraint("quantity >= 0", name="quantity_min"),
         ForeignKeyConstraint(
-            ["store_id", "sku"],
-            ["store_skus.store_id", "store_skus.sku"],
+            ["organization_id", "store_id", "sku"],
+            ["store_skus.organization_id", "store_skus.store_id", "store_skus.sku"],
             ondelete="RESTRICT",
-            name="fk_stock_counts_store_id_sku_store_skus",
+            name="fk_stock_counts_organization_id_store_id_sku_store_skus",
+        ),
+        ForeignKeyConstraint(
+            ["store_id", "organization_id"],
+            ["stores.id", "stores.organization_id"],
+            ondelete=None,
+            name="fk_stock_counts_store_id_organization_id_stores",
         ),
         Index("ix_stock_counts_counted_by_id", "counted_by_id"),
+        Index("ix_stock_counts_organization_id", "organization_id"),
+        Index("ix_stock_counts_organization_id_store_id_sku", "organization_id", "store_id", "sku"),
         Index("ix_stock_counts_store_id", "store_id"),
         Index("ix_stock_counts_store_id_counted_on", "store_id", "counted_on"),
-        Index("ix_stock_counts_store_id_sku", "store_id", "sku"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
@@ -58,9 +66,20 @@ class StockCount(TimestampMixin, Base):
         Uuid(),
         ForeignKey("users.id", ondelete="RESTRICT", name="fk_stock_counts_counted_by_id_users"),
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_stock_counts_organization_id_organizations",
+        ),
+    )
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
     counted_by: Mapped["User"] = relationship(foreign_keys=[counted_by_id], lazy="raise")
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
     store_sku_row: Mapped["StoreSku"] = relationship(
         viewonly=True, lazy="raise", overlaps="store,sku"
     )
@@ -74,6 +93,11 @@ class StockCount(TimestampMixin, Base):
     def counted_by_included(self) -> "User | None":
         """`counted_by` when it was loaded with the row (for `?include=`)."""
         return cast("User | None", loaded_or_none(self, "counted_by"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
 
     @property
     def shelf(self) -> str | None:

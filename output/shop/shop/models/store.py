@@ -34,6 +34,8 @@ class Store(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("closes_at > opens_at", name="closes_at_gt"),
         CheckConstraint("kind IN ('retail', 'warehouse', 'pop-up')", name="kind_enum"),
+        UniqueConstraint("id", "organization_id", name="uq_stores_id_organization_id"),
+        UniqueConstraint("id", "organization_id", name="uq_stores_id_organization_id"),
         UniqueConstraint("organization_id", "code", name="uq_stores_organization_id_code"),
         Index("ix_stores_kind", "kind"),
         Index("ix_stores_name", "name"),
@@ -69,7 +71,11 @@ class Store(TimestampMixin, Base):
         foreign_keys=[organization_id], lazy="raise"
     )
     products: Mapped[list["Product"]] = relationship(
-        secondary="stock_levels", lazy="raise", viewonly=True
+        secondary="stock_levels",
+        primaryjoin="Store.id == stock_levels.c.store_id",
+        secondaryjoin="Product.id == stock_levels.c.product_id",
+        lazy="raise",
+        viewonly=True,
     )
 
     @property

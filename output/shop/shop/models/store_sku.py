@@ -13,6 +13,7 @@ from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from shop.models.organization import Organization
     from shop.models.store import Store
 
 
@@ -21,7 +22,10 @@ class StoreSku(TimestampMixin, Base):
 
     __tablename__ = "store_skus"
     __table_args__ = (
-        UniqueConstraint("store_id", "sku", name="uq_store_skus_store_id_sku"),
+        UniqueConstraint(
+            "organization_id", "store_id", "sku", name="uq_store_skus_organization_id_store_id_sku"
+        ),
+        Index("ix_store_skus_organization_id", "organization_id"),
         Index("ix_store_skus_store_id", "store_id"),
     )
 
@@ -31,10 +35,26 @@ class StoreSku(TimestampMixin, Base):
     store_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("stores.id", ondelete="RESTRICT", name="fk_store_skus_store_id_stores")
     )
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_store_skus_organization_id_organizations",
+        ),
+    )
 
     store: Mapped["Store"] = relationship(foreign_keys=[store_id], lazy="raise")
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
 
     @property
     def store_included(self) -> "Store | None":
         """`store` when it was loaded with the row (for `?include=`)."""
         return cast("Store | None", loaded_or_none(self, "store"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

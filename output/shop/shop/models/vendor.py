@@ -4,20 +4,45 @@ vendor_name, vendor_email`.
 """
 
 import uuid
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import String, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from shop.models.organization import Organization
 
 
 class Vendor(TimestampMixin, Base):
     """Synthesized from `product` by the dependency `vendor_code -> vendor_name, vendor_email`."""
 
     __tablename__ = "vendors"
-    __table_args__ = (UniqueConstraint("vendor_code", name="uq_vendors_vendor_code"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "vendor_code", name="uq_vendors_organization_id_vendor_code"
+        ),
+        Index("ix_vendors_organization_id", "organization_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
     vendor_code: Mapped[str] = mapped_column(String(20))
     vendor_name: Mapped[str] = mapped_column(String(120))
     vendor_email: Mapped[str | None] = mapped_column(String(320))
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id", ondelete="CASCADE", name="fk_vendors_organization_id_organizations"
+        ),
+    )
+
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

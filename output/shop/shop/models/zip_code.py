@@ -4,20 +4,47 @@ state`.
 """
 
 import uuid
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import String, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from shop.core.relations import loaded_or_none
 from shop.models.base import Base, TimestampMixin
+
+if TYPE_CHECKING:
+    from shop.models.organization import Organization
 
 
 class ZipCode(TimestampMixin, Base):
     """Synthesized from `address` by the dependency `zip_code -> city, state`."""
 
     __tablename__ = "zip_codes"
-    __table_args__ = (UniqueConstraint("zip_code", name="uq_zip_codes_zip_code"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "organization_id", "zip_code", name="uq_zip_codes_organization_id_zip_code"
+        ),
+        Index("ix_zip_codes_organization_id", "organization_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
     zip_code: Mapped[str] = mapped_column(String(5))
     city: Mapped[str] = mapped_column(String(100))
     state: Mapped[str] = mapped_column(String(2))
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "organizations.id",
+            ondelete="CASCADE",
+            name="fk_zip_codes_organization_id_organizations",
+        ),
+    )
+
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from shop.core.permissions import Scope, equals, reach
 from shop.core.security import Principal
 from shop.models.address import Address
-from shop.models.customer import Customer
 
 LIST: Final = frozenset({"viewer"})
 READ: Final = frozenset({"viewer"})
@@ -42,7 +41,7 @@ def tenant(principal: Principal | None) -> ColumnElement[bool]:
     """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
     if principal is None:
         return false()
-    return Address.customer.has(equals(Customer.organization_id, principal.user.organization_id))
+    return equals(Address.organization_id, principal.user.organization_id)
 
 
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from shop.core.permissions import Scope, equals, filter_keys, reach
 from shop.core.security import Principal
 from shop.models.inventory_level import InventoryLevel
-from shop.models.store import Store
 
 LIST: Final = frozenset({"viewer"})
 READ: Final = frozenset({"viewer"})
@@ -51,7 +50,7 @@ def tenant(principal: Principal | None) -> ColumnElement[bool]:
     """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
     if principal is None:
         return false()
-    return InventoryLevel.store.has(equals(Store.organization_id, principal.user.organization_id))
+    return equals(InventoryLevel.organization_id, principal.user.organization_id)
 
 
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:

@@ -11,7 +11,6 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 from shop.core.permissions import Scope, equals, filter_keys, reach
 from shop.core.security import Principal
 from shop.models.stock_count import StockCount
-from shop.models.store import Store
 
 LIST: Final = frozenset({"viewer"})
 READ: Final = frozenset({"viewer"})
@@ -53,7 +52,7 @@ def tenant(principal: Principal | None) -> ColumnElement[bool]:
     """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
     if principal is None:
         return false()
-    return StockCount.store.has(equals(Store.organization_id, principal.user.organization_id))
+    return equals(StockCount.organization_id, principal.user.organization_id)
 
 
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:

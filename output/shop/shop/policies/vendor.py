@@ -6,9 +6,9 @@ Compiled from the spec's `permissions`, `owner`, `row_filter` and `field_permiss
 
 from typing import Final
 
-from sqlalchemy import ColumnElement, false, or_, true
+from sqlalchemy import ColumnElement, and_, false, or_, true
 
-from shop.core.permissions import Scope, reach
+from shop.core.permissions import Scope, equals, reach
 from shop.core.security import Principal
 from shop.models.vendor import Vendor
 
@@ -37,12 +37,19 @@ def row_filter(principal: Principal | None) -> ColumnElement[bool]:
     return true()
 
 
+def tenant(principal: Principal | None) -> ColumnElement[bool]:
+    """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
+    if principal is None:
+        return false()
+    return equals(Vendor.organization_id, principal.user.organization_id)
+
+
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:
-    """The rows the caller works on with `scope`: its own, or all its row filter lets through
-    and its own."""
+    """The rows of the caller's tenant it works on with `scope`: its own, or all its row
+    filter lets through and its own."""
     if scope is Scope.OWN:
-        return owned(principal)
-    return or_(row_filter(principal), owned(principal))
+        return and_(tenant(principal), owned(principal))
+    return and_(tenant(principal), or_(row_filter(principal), owned(principal)))
 
 
 def visible(principal: Principal | None) -> ColumnElement[bool]:

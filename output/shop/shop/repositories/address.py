@@ -90,6 +90,7 @@ async def create_address(
         session,
         ZipCode,
         key={
+            "organization_id": values["organization_id"],
             "zip_code": values["zip_code"],
         },
         values={
@@ -122,6 +123,7 @@ async def update_address(
             where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
         )
     if values.keys() & {
+        "organization_id",
         "zip_code",
         "city",
         "state",
@@ -130,6 +132,7 @@ async def update_address(
             session,
             ZipCode,
             key={
+                "organization_id": values.get("organization_id", address.organization_id),
                 "zip_code": values.get("zip_code", address.zip_code),
             },
             values={

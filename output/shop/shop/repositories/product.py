@@ -117,6 +117,7 @@ async def create_product(
         session,
         Vendor,
         key={
+            "organization_id": values["organization_id"],
             "vendor_code": values["vendor_code"],
         },
         values={
@@ -159,6 +160,7 @@ async def update_product(
     if "specs" in values:
         product.specs = ProductSpec.items(values.pop("specs"))
     if values.keys() & {
+        "organization_id",
         "vendor_code",
         "vendor_name",
         "vendor_email",
@@ -167,6 +169,7 @@ async def update_product(
             session,
             Vendor,
             key={
+                "organization_id": values.get("organization_id", product.organization_id),
                 "vendor_code": values.get("vendor_code", product.vendor_code),
             },
             values={

@@ -100,6 +100,7 @@ async def create_stock_count(
         session,
         StoreSku,
         key={
+            "organization_id": values["organization_id"],
             "store_id": values["store_id"],
             "sku": values["sku"],
         },
@@ -140,6 +141,7 @@ async def update_stock_count(
             where=user_policy.visible(principal),
         )
     if values.keys() & {
+        "organization_id",
         "store_id",
         "sku",
         "shelf",
@@ -148,6 +150,7 @@ async def update_stock_count(
             session,
             StoreSku,
             key={
+                "organization_id": values.get("organization_id", stock_count.organization_id),
                 "store_id": values.get("store_id", stock_count.store_id),
                 "sku": values.get("sku", stock_count.sku),
             },

@@ -60,6 +60,7 @@ async def create_invoice(
     authorize(principal, policy.CREATE)
     deny_unwritable(principal, data.model_fields_set, policy.WRITE_RULES)
     values = data.model_dump()
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values = await hooks.before_create(session, values)
     invoice = await repository.create_invoice(session, principal, data=values)
     await hooks.after_create(session, invoice)

@@ -59,6 +59,7 @@ async def create_stock_count(
     deny_unwritable(principal, data.model_fields_set, policy.WRITE_RULES)
     values = data.model_dump()
     values["counted_by_id"] = principal.id if principal is not None else None
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values = await hooks.before_create(session, values)
     stock_count = await repository.create_stock_count(session, principal, data=values)
     await hooks.after_create(session, stock_count)

@@ -59,6 +59,7 @@ async def create_store_sku(
     authorize(principal, policy.CREATE)
     deny_unwritable(principal, data.model_fields_set, policy.WRITE_RULES)
     values = data.model_dump()
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values = await hooks.before_create(session, values)
     store_sku = await repository.create_store_sku(session, principal, data=values)
     await hooks.after_create(session, store_sku)

@@ -57,7 +57,7 @@ def freeze_startup_objects() -> None:
 
 
 def operation_id(route: APIRoute) -> str:
-    """Stable OpenAPI operation ids: the handler's name (`list_projects`)."""
+    """Stable OpenAPI operation ids: the handler's name (`list_label_codes`)."""
     return route.name
 
 

@@ -97,6 +97,9 @@ def task_payload(**overrides: Any) -> dict[str, Any]:
     number = next(_sequence)
     payload: dict[str, Any] = {
         "title": text("title", number, 0, 255),
+        "code": text("code", number, 0, 12),
+        "label_code": text("label_code", number, 0, 8),
+        "label_name": text("label_name", number, 0, 255),
     }
     payload.update(overrides)
     return payload

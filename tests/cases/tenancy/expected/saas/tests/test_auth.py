@@ -19,13 +19,14 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from httpx import ASGITransport, AsyncClient, Response
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from saas.core.clock import utcnow
 from saas.core.config import Settings
 from saas.core.passwords import MAX_PASSWORD_LENGTH, verify_password
 from saas.main import create_app
+from saas.models.organization import Organization
 from saas.models.user import User
 from tests.conftest import TEST_PASSWORD, Actors, TestUser, Users, settings_for
 from tests.factories import tenant_payload, user_body
@@ -373,6 +374,25 @@ async def test_register_creates_an_account_holding_the_default_role(
         json={"email": body["email"], "password": TEST_PASSWORD},
     )
     assert signed_in.status_code == 200, signed_in.text
+
+
+async def test_a_refused_sign_up_founds_no_organization(
+    client: AsyncClient, actors: Actors, engine: AsyncEngine
+) -> None:
+    """The organization is inserted before the account; an account refused then (its
+    email is taken: 409) takes the organization with it, in one transaction."""
+    body = await register_body(actors)
+    assert (await client.post(f"{AUTH}/register", json=body)).status_code == 201
+
+    async def founded() -> int:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(select(func.count()).select_from(Organization)) or 0)
+
+    before = await founded()
+    taken = await register_body(actors, **{"email": body["email"]})
+    response = await client.post(f"{AUTH}/register", json=taken)
+    assert response.status_code == 409, response.text
+    assert await founded() == before
 
 
 @pytest.mark.parametrize("field", ["id", "role"])

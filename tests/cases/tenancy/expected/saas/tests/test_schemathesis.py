@@ -42,6 +42,8 @@ IDENTITIES = {
     "DELETE /api/v1/projects/{id}": "owner_role-1",
     "DELETE /api/v1/tasks/{id}": "member-1",
     "DELETE /api/v1/users/{id}": "owner_role-1",
+    "GET /api/v1/label-codes": "member-1",
+    "GET /api/v1/label-codes/{id}": "member-1",
     "GET /api/v1/organizations/{id}": "member-1",
     "GET /api/v1/projects": "member-1",
     "GET /api/v1/projects/{id}": "member-1",

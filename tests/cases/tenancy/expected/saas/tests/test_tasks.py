@@ -198,6 +198,8 @@ async def test_delete_answers_200_with_null_data_then_404(
     ("field", "value"),
     [
         pytest.param("title", "x" * 256, id="title-too-long"),
+        pytest.param("code", "x" * 13, id="code-too-long"),
+        pytest.param("label_code", "x" * 9, id="label_code-too-long"),
     ],
 )
 async def test_a_value_outside_a_constraint_is_422(
@@ -208,3 +210,30 @@ async def test_a_value_outside_a_constraint_is_422(
     assert response.status_code == 422, response.text
     assert_error(response.json(), "VALIDATION_ERROR")
     assert field in {detail["field"] for detail in response.json()["error"]["details"]}
+
+
+async def test_a_second_row_with_the_same_code_is_409(client: AsyncClient, actors: Actors) -> None:
+    created = await create_task(actors)
+    payload = await task_body(actors, **{"code": created["code"]})
+    payload.update({k: created[k] for k in payload if k.endswith("_id") and k in created})
+    response = await client.post(TASKS, json=payload)
+    assert response.status_code == 409, response.text
+    assert_error(response.json(), "CONFLICT")
+
+
+async def test_a_write_contradicting_label_code_is_409(client: AsyncClient, actors: Actors) -> None:
+    """`label_code -> label_name`: the same determinant with another `label_name` is a conflict."""
+    created = await create_task(actors)
+    payload = await task_body(actors)
+    payload.update(
+        {
+            "label_code": created["label_code"],
+        }
+    )
+    payload["label_name"] = "zz-other"
+    response = await client.post(TASKS, json=payload)
+    assert response.status_code == 409, response.text
+    assert_error(response.json(), "CONFLICT")
+    same = {**payload, "label_name": created["label_name"]}
+    response = await client.post(TASKS, json=same)
+    assert response.status_code in (201, 409), response.text

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from fastapi import FastAPI
 
+from saas.routes import BASE_PATH
 from tests.conftest import Actors, Users
 from tests.factories import TASKS, create_project, create_task, task_body
 
@@ -66,3 +67,37 @@ async def test_a_project_id_of_another_organization_is_422_like_an_unknown_one(
     body = await task_body(actors, **{"project_id": foreign["id"]})
     response = await client.post(TASKS, json=body)
     assert response.status_code == 422, response.text
+
+
+async def test_code_is_unique_per_organization(actors: Actors, others: Actors) -> None:
+    row = await create_task(actors)
+    value = row["code"]
+    elsewhere = await create_task(others, **{"code": value})
+    assert elsewhere["code"] == value
+    client = await actors.client("member")
+    body = await task_body(actors, **{"code": value})
+    response = await client.post(TASKS, json=body)
+    assert response.status_code == 409, response.text
+
+
+async def test_label_code_rows_belong_to_one_organization(actors: Actors, others: Actors) -> None:
+    """`label_code -> label_name` holds within one organization: another organization may send
+    the same label_code with another `label_name`, kept in a row of its own, and neither lists
+    the other's rows.
+    """
+    row = await create_task(actors)
+    elsewhere = await create_task(
+        others, **{"label_code": row["label_code"], "label_name": "zz-other"}
+    )
+    assert elsewhere["label_name"] == "zz-other"
+    mine = await actors.client(TOP)
+    again = (await mine.get(f"{TASKS}/{row['id']}")).json()["data"]
+    assert again["label_name"] == row["label_name"]
+    seen = []
+    for acting in (actors, others):
+        client = await acting.client(TOP)
+        response = await client.get(f"{BASE_PATH}/label-codes", params={"limit": LIMIT})
+        assert response.status_code == 200, response.text
+        seen.append({listed["id"] for listed in response.json()["data"]})
+    assert all(seen), seen
+    assert not seen[0] & seen[1]

@@ -66,6 +66,23 @@ RESPONSES: Final[Mapping[tuple[str, str], Mapping[str, type[BaseModel] | None]]]
         "401": models.ErrorEnvelope,
         "429": models.ErrorEnvelope,
     },
+    ("GET", "/api/v1/label-codes"): {
+        "200": models.ListEnvelopeLabelCodeRead,
+        "304": None,
+        "401": models.ErrorEnvelope,
+        "403": models.ErrorEnvelope,
+        "422": models.ErrorEnvelope,
+        "429": models.ErrorEnvelope,
+    },
+    ("GET", "/api/v1/label-codes/{id}"): {
+        "200": models.EnvelopeLabelCodeRead,
+        "304": None,
+        "401": models.ErrorEnvelope,
+        "403": models.ErrorEnvelope,
+        "404": models.ErrorEnvelope,
+        "422": models.ErrorEnvelope,
+        "429": models.ErrorEnvelope,
+    },
     ("GET", "/api/v1/organizations/{id}"): {
         "200": models.EnvelopeOrganizationRead,
         "304": None,
@@ -237,6 +254,8 @@ _PATTERNS: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     ("POST", re.compile("^/api/v1/auth/refresh$"), "/api/v1/auth/refresh"),
     ("POST", re.compile("^/api/v1/auth/logout$"), "/api/v1/auth/logout"),
     ("GET", re.compile("^/api/v1/auth/me$"), "/api/v1/auth/me"),
+    ("GET", re.compile("^/api/v1/label\\-codes$"), "/api/v1/label-codes"),
+    ("GET", re.compile("^/api/v1/label\\-codes/[^/]+$"), "/api/v1/label-codes/{id}"),
     ("GET", re.compile("^/api/v1/organizations/[^/]+$"), "/api/v1/organizations/{id}"),
     ("PATCH", re.compile("^/api/v1/organizations/[^/]+$"), "/api/v1/organizations/{id}"),
     ("GET", re.compile("^/api/v1/projects$"), "/api/v1/projects"),
@@ -411,6 +430,57 @@ class ApiClient:
             headers=headers,
         )
         return _parse(response, "/api/v1/auth/me", models.EnvelopeUserRead)
+
+    async def list_label_codes(
+        self,
+        *,
+        page: int | None = None,
+        limit: int | None = None,
+        sort: str | None = None,
+        id__in: Sequence[int] | None = None,
+        created_at: str | None = None,
+        created_at__gte: str | None = None,
+        created_at__lte: str | None = None,
+        updated_at: str | None = None,
+        updated_at__gte: str | None = None,
+        updated_at__lte: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> models.ListEnvelopeLabelCodeRead:
+        """List Label Codes (`GET /api/v1/label-codes`)."""
+        response = await self._http.request(
+            "GET",
+            "/api/v1/label-codes",
+            params=_query(
+                {
+                    "page": page,
+                    "limit": limit,
+                    "sort": sort,
+                    "id__in": id__in,
+                    "created_at": created_at,
+                    "created_at__gte": created_at__gte,
+                    "created_at__lte": created_at__lte,
+                    "updated_at": updated_at,
+                    "updated_at__gte": updated_at__gte,
+                    "updated_at__lte": updated_at__lte,
+                }
+            ),
+            headers=headers,
+        )
+        return _parse(response, "/api/v1/label-codes", models.ListEnvelopeLabelCodeRead)
+
+    async def get_label_code(
+        self,
+        id: int,
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> models.EnvelopeLabelCodeRead:
+        """Get Label Code (`GET /api/v1/label-codes/{id}`)."""
+        response = await self._http.request(
+            "GET",
+            "/api/v1/label-codes/" + _segment(id),
+            headers=headers,
+        )
+        return _parse(response, "/api/v1/label-codes/{id}", models.EnvelopeLabelCodeRead)
 
     async def get_organization(
         self,

@@ -70,6 +70,21 @@ class HealthStatus(BaseModel):
     status: Annotated[Status, Field(title="Status")]
 
 
+class LabelCodeRead(BaseModel):
+    """
+    A label code as the API returns it.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    id: Annotated[int, Field(title="Id")]
+    label_code: Annotated[str, Field(title="Label Code")]
+    label_name: Annotated[str, Field(title="Label Name")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
 class LoginRequest(BaseModel):
     """
     Body of `POST /auth/login`.
@@ -180,6 +195,9 @@ class TaskCreate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")]
+    code: Annotated[str, Field(max_length=12, pattern="^[^\\x00]*$", title="Code")]
+    label_code: Annotated[str, Field(max_length=8, pattern="^[^\\x00]*$", title="Label Code")]
+    label_name: Annotated[str, Field(max_length=255, pattern="^[^\\x00]*$", title="Label Name")]
     project_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Project Id")]
 
 
@@ -193,6 +211,9 @@ class TaskRead(BaseModel):
     )
     id: Annotated[int, Field(title="Id")]
     title: Annotated[str, Field(title="Title")]
+    code: Annotated[str, Field(title="Code")]
+    label_code: Annotated[str, Field(title="Label Code")]
+    label_name: Annotated[str, Field(title="Label Name")]
     project_id: Annotated[int, Field(title="Project Id")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
@@ -208,6 +229,13 @@ class TaskUpdate(BaseModel):
         extra="forbid",
     )
     title: Annotated[str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Title")] = None
+    code: Annotated[str | None, Field(max_length=12, pattern="^[^\\x00]*$", title="Code")] = None
+    label_code: Annotated[
+        str | None, Field(max_length=8, pattern="^[^\\x00]*$", title="Label Code")
+    ] = None
+    label_name: Annotated[
+        str | None, Field(max_length=255, pattern="^[^\\x00]*$", title="Label Name")
+    ] = None
     project_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Project Id")] = None
 
 
@@ -281,6 +309,14 @@ class EnvelopeHealthStatus(BaseModel):
     data: HealthStatus
 
 
+class EnvelopeLabelCodeRead(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Annotated[Literal[True], Field(title="Success")]
+    data: LabelCodeRead
+
+
 class EnvelopeOrganizationRead(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -337,6 +373,15 @@ class ErrorEnvelope(BaseModel):
     success: Annotated[Literal[False], Field(title="Success")]
     data: Annotated[None, Field(title="Data")]
     error: ErrorBody
+
+
+class ListEnvelopeLabelCodeRead(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+    )
+    success: Annotated[Literal[True], Field(title="Success")]
+    data: Annotated[list[LabelCodeRead], Field(title="Data")]
+    meta: PageMeta
 
 
 class ListEnvelopeProjectRead(BaseModel):

@@ -2,6 +2,7 @@
 """Every model, imported so that `Base.metadata` describes the whole schema."""
 
 from saas.models.base import Base
+from saas.models.label_code import LabelCode
 from saas.models.organization import Organization
 from saas.models.project import Project
 from saas.models.refresh_token import RefreshToken
@@ -12,6 +13,7 @@ metadata = Base.metadata
 
 __all__ = [
     "Base",
+    "LabelCode",
     "Organization",
     "Project",
     "RefreshToken",

@@ -18,6 +18,7 @@ class Project(TimestampMixin, Base):
 
     __tablename__ = "projects"
     __table_args__ = (
+        UniqueConstraint("id", "organization_id", name="uq_projects_id_organization_id"),
         UniqueConstraint("organization_id", "name", name="uq_projects_organization_id_name"),
         Index("ix_projects_organization_id", "organization_id"),
     )

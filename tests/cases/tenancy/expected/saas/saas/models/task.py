@@ -3,13 +3,24 @@
 
 from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.core.relations import loaded_or_none
 from saas.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
+    from saas.models.label_code import LabelCode
+    from saas.models.organization import Organization
     from saas.models.project import Project
 
 
@@ -17,20 +28,62 @@ class Task(TimestampMixin, Base):
     """A task."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_project_id", "project_id"),)
+    __table_args__ = (
+        UniqueConstraint("organization_id", "code", name="uq_tasks_organization_id_code"),
+        ForeignKeyConstraint(
+            ["organization_id", "label_code"],
+            ["label_codes.organization_id", "label_codes.label_code"],
+            ondelete="RESTRICT",
+            name="fk_tasks_organization_id_label_code_label_codes",
+        ),
+        ForeignKeyConstraint(
+            ["project_id", "organization_id"],
+            ["projects.id", "projects.organization_id"],
+            ondelete=None,
+            name="fk_tasks_project_id_organization_id_projects",
+        ),
+        Index("ix_tasks_organization_id", "organization_id"),
+        Index("ix_tasks_organization_id_label_code", "organization_id", "label_code"),
+        Index("ix_tasks_project_id", "project_id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
     )
     title: Mapped[str] = mapped_column(String(255))
+    code: Mapped[str] = mapped_column(String(12))
+    label_code: Mapped[str] = mapped_column(String(8))
     project_id: Mapped[int] = mapped_column(
         BigInteger(),
         ForeignKey("projects.id", ondelete="CASCADE", name="fk_tasks_project_id_projects"),
     )
+    organization_id: Mapped[int] = mapped_column(
+        BigInteger(),
+        ForeignKey(
+            "organizations.id", ondelete="CASCADE", name="fk_tasks_organization_id_organizations"
+        ),
+    )
 
     project: Mapped["Project"] = relationship(foreign_keys=[project_id], lazy="raise")
+    organization: Mapped["Organization"] = relationship(
+        foreign_keys=[organization_id], lazy="raise"
+    )
+    label_code_row: Mapped["LabelCode"] = relationship(
+        viewonly=True, lazy="raise", overlaps="label_code"
+    )
 
     @property
     def project_included(self) -> "Project | None":
         """`project` when it was loaded with the row (for `?include=`)."""
         return cast("Project | None", loaded_or_none(self, "project"))
+
+    @property
+    def organization_included(self) -> "Organization | None":
+        """`organization` when it was loaded with the row (for `?include=`)."""
+        return cast("Organization | None", loaded_or_none(self, "organization"))
+
+    @property
+    def label_name(self) -> str | None:
+        """`label_code.label_name`, read through the relation (not stored here)."""
+        row = self.label_code_row
+        return None if row is None else row.label_name

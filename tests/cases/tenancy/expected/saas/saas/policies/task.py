@@ -10,7 +10,6 @@ from sqlalchemy import ColumnElement, and_, false, or_, true
 
 from saas.core.permissions import Scope, equals, reach
 from saas.core.security import Principal
-from saas.models.project import Project
 from saas.models.task import Task
 
 LIST: Final = frozenset({"member"})
@@ -42,7 +41,7 @@ def tenant(principal: Principal | None) -> ColumnElement[bool]:
     """The rows of the caller's tenant; a row filter that is always on (no token: none)."""
     if principal is None:
         return false()
-    return Task.project.has(equals(Project.organization_id, principal.user.organization_id))
+    return equals(Task.organization_id, principal.user.organization_id)
 
 
 def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:

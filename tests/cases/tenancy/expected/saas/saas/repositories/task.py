@@ -12,15 +12,16 @@ from sqlalchemy.orm.interfaces import ORMOption
 from saas.core.db import flush
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, paginate
-from saas.core.relations import ensure_exists, included
+from saas.core.relations import ensure_exists, find_or_create, included
 from saas.core.security import Principal
+from saas.models.label_code import LabelCode
 from saas.models.project import Project
 from saas.models.task import Task
 from saas.policies import project as project_policy
 from saas.schemas.task import TaskListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ORMOption, ...] = ()
+LOAD: tuple[ORMOption, ...] = (selectinload(Task.label_code_row),)
 
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
@@ -82,6 +83,18 @@ async def create_task(
         field="project_id",
         where=project_policy.visible(principal),
     )
+    await find_or_create(
+        session,
+        LabelCode,
+        key={
+            "organization_id": values["organization_id"],
+            "label_code": values["label_code"],
+        },
+        values={
+            "label_name": values.pop("label_name"),
+        },
+        fd="label_code -> label_name",
+    )
     task = Task(**values)
     session.add(task)
     await flush(session)
@@ -104,6 +117,23 @@ async def update_task(
             values["project_id"],
             field="project_id",
             where=project_policy.visible(principal),
+        )
+    if values.keys() & {
+        "organization_id",
+        "label_code",
+        "label_name",
+    }:
+        await find_or_create(
+            session,
+            LabelCode,
+            key={
+                "organization_id": values.get("organization_id", task.organization_id),
+                "label_code": values.get("label_code", task.label_code),
+            },
+            values={
+                "label_name": values.pop("label_name", task.label_name),
+            },
+            fd="label_code -> label_name",
         )
     for name, value in values.items():
         setattr(task, name, value)

@@ -3,12 +3,13 @@
 
 from fastapi import APIRouter
 
-from saas.routes import auth, organization, project, task, user
+from saas.routes import auth, label_code, organization, project, task, user
 
 BASE_PATH = "/api/v1"
 
 api_router = APIRouter()
 api_router.include_router(auth.router)
+api_router.include_router(label_code.router)
 api_router.include_router(organization.router)
 api_router.include_router(project.router)
 api_router.include_router(task.router)

@@ -3,12 +3,14 @@
 
 from pydantic import BaseModel
 
+from saas.schemas.label_code import LabelCodeRead
 from saas.schemas.organization import OrganizationRead
 from saas.schemas.project import ProjectRead
 from saas.schemas.task import TaskRead
 from saas.schemas.user import UserRead
 
 _READ_MODELS: dict[str, type[BaseModel]] = {
+    "LabelCodeRead": LabelCodeRead,
     "OrganizationRead": OrganizationRead,
     "ProjectRead": ProjectRead,
     "TaskRead": TaskRead,
@@ -18,6 +20,7 @@ for _model in _READ_MODELS.values():
     _model.model_rebuild(_types_namespace=_READ_MODELS)
 
 __all__ = [
+    "LabelCodeRead",
     "OrganizationRead",
     "ProjectRead",
     "TaskRead",

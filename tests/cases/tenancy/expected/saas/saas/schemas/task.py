@@ -20,6 +20,9 @@ class TaskCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
+    code: Annotated[str, Field(max_length=12, pattern=NO_NUL)]
+    label_code: Annotated[str, Field(max_length=8, pattern=NO_NUL)]
+    label_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
     project_id: IdInput
 
 
@@ -29,6 +32,9 @@ class TaskUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
+    code: Annotated[str, Field(max_length=12, pattern=NO_NUL)] | MISSING = MISSING
+    label_code: Annotated[str, Field(max_length=8, pattern=NO_NUL)] | MISSING = MISSING
+    label_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)] | MISSING = MISSING
     project_id: IdInput | MISSING = MISSING
 
 
@@ -39,6 +45,9 @@ class TaskRead(BaseModel):
 
     id: int
     title: str
+    code: str
+    label_code: str
+    label_name: str
     project_id: int
     created_at: datetime
     updated_at: datetime

@@ -56,6 +56,7 @@ async def create_task(
     authorize(principal, policy.CREATE)
     deny_unwritable(principal, data.model_fields_set, policy.WRITE_RULES)
     values = data.model_dump()
+    values["organization_id"] = principal.user.organization_id if principal is not None else None
     values = await hooks.before_create(session, values)
     task = await repository.create_task(session, principal, data=values)
     await hooks.after_create(session, task)
