@@ -119,7 +119,7 @@ class CreateBuiltIndexOp(ops.CreateIndexOp):
 class DropIndexByNameOp(ops.DropIndexOp):
     """The drop of an index known by name only (the reverse of a created one). Alembic's
     `to_index()` makes a stub Table in a new MetaData per index; these share one MetaData and
-    one stub Table per table name, made on first use."""
+    one stub Table per table name, made on first use, and hold no column."""
 
     _stubs: sa.MetaData | None = None
 
@@ -128,8 +128,9 @@ class DropIndexByNameOp(ops.DropIndexOp):
             return super().to_index(migration_context)
         table = self._stubs.tables.get(str(self.table_name))
         if table is None:
-            table = sa.Table(str(self.table_name), self._stubs, sa.Column("x", sa.types.NULLTYPE))
-        return sa.Index(self.index_name, table.c.x, _table=table)
+            table = sa.Table(str(self.table_name), self._stubs)
+        # No columns: a drop names only the index (Alembic's stub has a dummy column `x`).
+        return sa.Index(self.index_name, _table=table)
 
 
 def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> MigrationPlan:
