@@ -4,10 +4,8 @@ one by one instead), without a profiler's overhead.
     python bench/cli_stages.py -- build /tmp/b200/specs -o /tmp/out200
     python bench/cli_stages.py --openapi-from DOC.json -- build /tmp/b200/specs -o /tmp/out200
 
-`--openapi-from` answers every openapi.json with the text of DOC.json instead of importing the
-generated app (the subprocess of generator/openapi.py): the figures are then those of every
-other stage, as they will be once openapi.json is rendered from the IR. The typed client's
-models come from the cache when DOC.json's were made before (generator/client.py).
+`--openapi-from` answers every openapi.json with the text of DOC.json instead of rendering it
+(generator/openapi.py `served_document`): the figures are then those of every other stage.
 
 Printed to stderr: imports, each stage's wall and CPU seconds (summed over its calls), the whole
 command's wall and CPU (this process, and its children: ruff), the peak resident memory and the
@@ -78,9 +76,9 @@ def main(argv: list[str]) -> None:
     if document is not None:
         with open(document, encoding="utf-8") as handle:
             text = handle.read()
-        pipeline.openapi_document = timed("openapi_document", lambda *_a, **_k: text)
+        pipeline.served_document = timed("served_document", lambda *_a, **_k: text)
     else:
-        pipeline.openapi_document = timed("openapi_document", pipeline.openapi_document)
+        pipeline.served_document = timed("served_document", pipeline.served_document)
     fmt.format_python = timed("format_python", fmt.format_python)
     write.write_output = timed("write_output", write.write_output)
     atexit.register(report, imports)

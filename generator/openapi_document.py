@@ -9,12 +9,11 @@ with the document the imported app serves (`generator.openapi`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator import ir
+from generator import ir, jsontext
 from generator.emit import schemas as emit_schemas
 from generator.emit.auth import REGISTER_ERRORS
 from generator.emit.entity_context import EntityContext, entity_context, module_name
@@ -165,7 +164,7 @@ def render_openapi(project: ir.Project) -> dict[str, Any]:
 
 def render_openapi_text(project: ir.Project) -> str:
     """`openapi.json` as the build writes it."""
-    return json.dumps(render_openapi(project), indent=2, sort_keys=False) + "\n"
+    return jsontext.dumps(render_openapi(project)) + "\n"
 
 
 def _routers(project: ir.Project) -> Iterator[tuple[str, Any]]:

@@ -71,6 +71,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 from typing import Any
 
+from generator import jsontext
+
 __all__ = [
     "MANIFEST_NAME",
     "Comparison",
@@ -323,7 +325,7 @@ def _manifest_bytes(files: Mapping[str, str], once: Iterable[str], dirs: Iterabl
         "once": sorted(set(once)),
         "version": MANIFEST_VERSION,
     }
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    text = jsontext.dumps(data, sort_keys=True, ensure_ascii=False) + "\n"
     return text.encode("utf-8")
 
 

@@ -75,6 +75,68 @@ class CastColumnOp(ops.AlterColumnOp):
     reverse_using: str | None = None
 
 
+class CreateBuiltTableOp(ops.CreateTableOp):
+    """A CreateTableOp that gives Alembic's renderer the Table it was made from. Alembic's
+    `to_table()` copies every column and constraint into a new MetaData on each call (most of
+    an initial revision's render time); the copy holds the same items, so it renders the same
+    text. When the op's items were changed after `of_table` (a foreign key left for later),
+    the copy is made as before."""
+
+    _built: sa.Table | None = None
+    _built_items: tuple[Any, ...] = ()
+
+    @classmethod
+    def of_table(cls, table: sa.Table) -> CreateBuiltTableOp:
+        op = cls.from_table(table)
+        assert isinstance(op, CreateBuiltTableOp)
+        op._built, op._built_items = table, tuple(op.columns)
+        return op
+
+    def to_table(self, migration_context: Any = None) -> sa.Table:
+        unchanged = len(self.columns) == len(self._built_items) and all(
+            a is b for a, b in zip(self.columns, self._built_items, strict=True)
+        )
+        if self._built is None or migration_context is not None or not unchanged:
+            return super().to_table(migration_context)
+        return self._built
+
+
+class CreateBuiltIndexOp(ops.CreateIndexOp):
+    """A CreateIndexOp that gives the renderer the Index it was made from, not a copy on a
+    stub Table in a new MetaData (Alembic's `to_index()`, made on each call)."""
+
+    _built: sa.Index | None = None
+
+    @classmethod
+    def of_index(cls, index: sa.Index) -> CreateBuiltIndexOp:
+        op = cls.from_index(index)
+        assert isinstance(op, CreateBuiltIndexOp)
+        op._built = index
+        return op
+
+    def to_index(self, migration_context: Any = None) -> sa.Index:
+        if self._built is None or migration_context is not None:
+            return super().to_index(migration_context)
+        return self._built
+
+
+class DropIndexByNameOp(ops.DropIndexOp):
+    """The drop of an index known by name only (the reverse of a created one). Alembic's
+    `to_index()` makes a stub Table in a new MetaData per index; these share one MetaData and
+    one stub Table per table name, made on first use, and hold no column."""
+
+    _stubs: sa.MetaData | None = None
+
+    def to_index(self, migration_context: Any = None) -> sa.Index:
+        if self._stubs is None or migration_context is not None or self.kw:
+            return super().to_index(migration_context)
+        table = self._stubs.tables.get(str(self.table_name))
+        if table is None:
+            table = sa.Table(str(self.table_name), self._stubs)
+        # No columns: a drop names only the index (Alembic's stub has a dummy column `x`).
+        return sa.Index(self.index_name, _table=table)
+
+
 def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> MigrationPlan:
     """Operations that turn the old stored schema into the new one, in a safe order.
 
@@ -124,7 +186,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     deferred = deferred_foreign_keys(creating)
     for table in creation_order(creating):
         created = new_meta.table(table.name)
-        create = ops.CreateTableOp.from_table(created)
+        create = CreateBuiltTableOp.of_table(created)
         create.columns = [
             c
             for c in create.columns
@@ -132,7 +194,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         ]
         plan.operations.append(create)
         plan.operations += [
-            ops.CreateIndexOp.from_index(index)
+            CreateBuiltIndexOp.of_index(index)
             for index in sorted(created.indexes, key=lambda i: str(i.name))
         ]
         plan.changes.append(
@@ -616,10 +678,11 @@ def downgrade_operations(upgrade: ops.UpgradeOps) -> ops.DowngradeOps:
     literal, and keeps the upgrade's `USING` cast. A table split copies its values back before
     the moved columns become NOT NULL again; checks and NULL fills have no reverse.
     """
-    return ops.DowngradeOps(ops=[r for op in reversed(upgrade.ops) for r in _reverse(op)])
+    stubs = sa.MetaData()
+    return ops.DowngradeOps(ops=[r for op in reversed(upgrade.ops) for r in _reverse(op, stubs)])
 
 
-def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
+def _reverse(op: ops.MigrateOperation, stubs: sa.MetaData) -> list[ops.MigrateOperation]:
     if isinstance(op, CheckDependencyOp | FillNullsOp):
         return []
     if isinstance(op, FillTenantKeyOp):
@@ -629,7 +692,7 @@ def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
     if isinstance(op, ops.RenameTableOp):
         return [ops.RenameTableOp(op.new_table_name, op.table_name)]
     if isinstance(op, ops.ModifyTableOps):
-        reversed_ops = [r for o in reversed(op.ops) for r in _reverse(o)]
+        reversed_ops = [r for o in reversed(op.ops) for r in _reverse(o, stubs)]
         return [ops.ModifyTableOps(op.table_name, reversed_ops, schema=op.schema)]
     if isinstance(op, ops.AlterColumnOp):
         return [_reverse_alter(op)]
@@ -638,7 +701,9 @@ def _reverse(op: ops.MigrateOperation) -> list[ops.MigrateOperation]:
     if isinstance(op, ops.CreateTableOp):
         return [ops.DropTableOp(op.table_name, schema=op.schema)]
     if isinstance(op, ops.CreateIndexOp) and op.index_name is not None:
-        return [ops.DropIndexOp(op.index_name, table_name=op.table_name, schema=op.schema)]
+        drop = DropIndexByNameOp(op.index_name, table_name=op.table_name, schema=op.schema)
+        drop._stubs = stubs
+        return [drop]
     return [op.reverse()]
 
 

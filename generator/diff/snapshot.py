@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from generator import ir
+from generator import ir, jsontext
 
 SNAPSHOT_VERSION = 1
 
@@ -13,7 +13,7 @@ SNAPSHOT_VERSION = 1
 def snapshot_text(tables: tuple[ir.Table, ...]) -> str:
     """Deterministic JSON of the stored schema (sorted keys, trailing newline)."""
     data = {"version": SNAPSHOT_VERSION, "tables": [_table(t) for t in tables]}
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    return jsontext.dumps(data, sort_keys=True) + "\n"
 
 
 def _table(t: ir.Table) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -62,18 +64,82 @@ def templates_dir() -> Path:
     raise FileNotFoundError("gen's templates folder is missing from this installation")
 
 
+#: How templates are read and rendered (CompiledTemplates keys its entries by the settings
+#: that shape the compiled code).
+_ENVIRONMENT_OPTIONS: dict[str, Any] = {
+    "undefined": jinja2.StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "keep_trailing_newline": True,
+    "autoescape": False,
+    # Templates do not change while gen runs: no stat() of the file on every render.
+    "auto_reload": False,
+}
+
+
+#: The environment's settings that shape a template's compiled code.
+_COMPILE_SETTINGS = (
+    "block_start_string",
+    "block_end_string",
+    "variable_start_string",
+    "variable_end_string",
+    "comment_start_string",
+    "comment_end_string",
+    "line_statement_prefix",
+    "line_comment_prefix",
+    "trim_blocks",
+    "lstrip_blocks",
+    "newline_sequence",
+    "keep_trailing_newline",
+    "optimized",
+    "autoescape",
+    "is_async",
+    "finalize",
+)
+
+
+class CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates in gen's cache (`~/.cache/gen/templates`): compiling the 60-odd
+    templates took about a fifth of a second of CPU on every build. An entry is used only for
+    the same template source (Jinja checks its checksum), Python and Jinja versions and
+    environment settings; a folder that cannot be written leaves every build compiling them."""
+
+    def get_bucket(
+        self, environment: jinja2.Environment, name: str, filename: str | None, source: str
+    ) -> jinja2.bccache.Bucket:
+        settings = [_setting_text(getattr(environment, s)) for s in _COMPILE_SETTINGS]
+        extensions = sorted(environment.extensions)
+        keyed = repr((jinja2.__version__, settings, extensions, name))
+        return super().get_bucket(environment, keyed, filename, source)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            super().load_bytecode(bucket)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        with contextlib.suppress(OSError):
+            os.makedirs(self.directory, exist_ok=True)
+            super().dump_bytecode(bucket)
+
+
+def _setting_text(value: object) -> str:
+    """A setting as the same text in every process (a function by name, not by address)."""
+    if callable(value):
+        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', value)}"
+    return repr(value)
+
+
+def compiled_templates_dir() -> Path:
+    return Path.home() / ".cache" / "gen" / "templates"
+
+
 @cache
 def environment() -> jinja2.Environment:
     """Jinja configured for code: strict, no autoescape, whitespace under control."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir())),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-        # Templates do not change while gen runs: no stat() of the file on every render.
-        auto_reload=False,
+        bytecode_cache=CompiledTemplates(str(compiled_templates_dir())),
+        **_ENVIRONMENT_OPTIONS,
     )
     env.filters["inline_code"] = markdown_code
     env.filters["pyrepr"] = py_literal

@@ -1,0 +1,114 @@
+"""`json.dumps(value, indent=2)`, the same bytes, several times faster.
+
+With `indent` set, the standard library encodes with its pure-Python encoder: a generator per
+container and one `yield` per token (about 0.2 s of CPU for the 6 MB openapi.json of 200
+entities). This encoder walks the same tree once, appending to one list, and escapes strings
+with the C function the standard encoder uses. It handles what the build's documents hold
+(dict with str keys, list, tuple, str, int, float, bool, None, and their subclasses); anything
+else (another key type, an object `json` would reject, a cycle) is handed to `json.dumps`, so
+the result, or the error, is always the standard library's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from json.encoder import encode_basestring, encode_basestring_ascii
+from typing import Any
+
+INDENT = "  "
+
+
+class _Unsupported(Exception):
+    """A value this encoder leaves to `json.dumps`."""
+
+
+def dumps(value: Any, *, sort_keys: bool = False, ensure_ascii: bool = True) -> str:
+    """Exactly `json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii)`."""
+    escape = encode_basestring_ascii if ensure_ascii else encode_basestring
+    out: list[str] = []
+    try:
+        _encode(value, "\n", out, escape, sort_keys, set())
+    except (_Unsupported, RecursionError):
+        return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+    return "".join(out)
+
+
+def _scalar(value: Any, escape: Any) -> str | None:
+    """The text of a scalar as `json` writes it, None for a container."""
+    if isinstance(value, str):
+        return str(escape(value))
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _Unsupported  # NaN and the infinities: json's own spelling, by json
+        return float.__repr__(value)
+    if isinstance(value, list | tuple | dict):
+        return None
+    raise _Unsupported
+
+
+def _encode(
+    value: Any, newline: str, out: list[str], escape: Any, sort_keys: bool, open_ids: set[int]
+) -> None:
+    text = _scalar(value, escape)
+    if text is not None:
+        out.append(text)
+        return
+    if not value:
+        out.append("{}" if isinstance(value, dict) else "[]")
+        return
+    if id(value) in open_ids:
+        raise _Unsupported  # a cycle: json raises its own ValueError
+    open_ids.add(id(value))
+    inner = newline + INDENT
+    separator = "," + inner
+    append = out.append
+    if isinstance(value, dict):
+        items: Iterable[tuple[Any, Any]] = value.items()
+        if sort_keys:
+            if not all(isinstance(k, str) for k in value):
+                raise _Unsupported
+            items = sorted(items)
+        append("{" + inner)
+        first = True
+        for key, item in items:
+            if not isinstance(key, str):
+                raise _Unsupported
+            if first:
+                first = False
+            else:
+                append(separator)
+            kind = type(item)
+            # The frequent exact types inline; the rest (containers, subclasses) by _encode.
+            if kind is str:
+                append(escape(key) + ": " + escape(item))
+            elif kind is bool:
+                append(escape(key) + (": true" if item else ": false"))
+            elif kind is int:
+                append(escape(key) + ": " + int.__repr__(item))
+            else:
+                append(escape(key) + ": ")
+                _encode(item, inner, out, escape, sort_keys, open_ids)
+        append(newline + "}")
+    else:
+        append("[" + inner)
+        first = True
+        for item in value:
+            if first:
+                first = False
+            else:
+                append(separator)
+            if type(item) is str:
+                append(escape(item))
+            else:
+                _encode(item, inner, out, escape, sort_keys, open_ids)
+        append(newline + "]")
+    open_ids.discard(id(value))

@@ -1,0 +1,110 @@
+"""generator/jsontext.dumps writes exactly what `json.dumps(value, indent=2, ...)` writes: on
+every committed openapi.json, on random trees, and, through json itself, on what it leaves to
+json (other key types, NaN, cycles, unknown objects)."""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from generator import jsontext
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCUMENTS = sorted(
+    [*(ROOT / "output").glob("*/openapi.json"), *(ROOT / "tests" / "cases").rglob("openapi.json")]
+)
+
+
+def expected(value: Any, sort_keys: bool = False, ensure_ascii: bool = True) -> str:
+    return json.dumps(value, indent=2, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_committed_document_is_written_byte_for_byte(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert jsontext.dumps(json.loads(text)) + "\n" == text
+
+
+def test_there_are_committed_documents() -> None:
+    assert len(DOCUMENTS) >= 3
+
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text()
+)
+trees = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trees, st.booleans(), st.booleans())
+def test_random_trees(value: Any, sort_keys: bool, ensure_ascii: bool) -> None:
+    assert jsontext.dumps(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii) == expected(
+        value, sort_keys, ensure_ascii
+    )
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def test_subclasses_of_str_and_int_and_empty_containers() -> None:
+    value = {"a": Colour.RED, "b": [Level.HIGH, {}, [], ()], "c": {"d": (1.5, -0.0, 10**30)}}
+    assert jsontext.dumps(value) == expected(value)
+    assert jsontext.dumps([]) == "[]" and jsontext.dumps("é") == '"\\u00e9"'
+    assert jsontext.dumps({"é": "ü"}, ensure_ascii=False) == '{\n  "é": "ü"\n}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "b": 2},
+        {None: 1, True: 2, 1.5: 3},
+        [float("nan"), float("inf"), float("-inf")],
+    ],
+)
+def test_what_json_converts_is_left_to_json(value: Any) -> None:
+    assert jsontext.dumps(value) == expected(value)
+
+
+def test_sort_keys_with_other_key_types_fails_as_json_does() -> None:
+    with pytest.raises(TypeError):
+        json.dumps({1: "a", "b": 2}, indent=2, sort_keys=True)
+    with pytest.raises(TypeError):
+        jsontext.dumps({1: "a", "b": 2}, sort_keys=True)
+
+
+def test_a_cycle_and_an_unknown_object_fail_as_json_does() -> None:
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):
+        jsontext.dumps(cycle)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        jsontext.dumps({"a": object()})
+
+
+def test_a_shared_subtree_is_not_a_cycle() -> None:
+    shared = {"x": [1]}
+    value = [shared, shared, {"y": shared}]
+    assert jsontext.dumps(value) == expected(value)
