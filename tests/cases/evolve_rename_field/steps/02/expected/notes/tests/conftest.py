@@ -4,7 +4,7 @@
 SQLite (a temporary file) by default; PostgreSQL when TEST_DATABASE_URL is set, in schemas
 of their own (one set per pytest-xdist worker), and then an unreachable server fails the run
 instead of skipping it. Rate limits are kept in process, or in Redis when TEST_REDIS_URL is set
-(under a namespace of this run). Passwords are hashed with test-only Argon2id parameters.
+(under a namespace of this run).
 """
 
 import asyncio
@@ -21,14 +21,11 @@ from alembic import command
 from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from notes.client import operation_responses
-from notes.core import passwords
 from notes.core.config import Settings
 from notes.main import create_app
 from notes.models import Base
@@ -42,27 +39,6 @@ GENEROUS_LIMIT = "1000000/minute"
 WORKER_SUFFIX = (
     f"_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else ""
 )
-# The production hashing, for the tests that check its parameters and rehash-on-login.
-PRODUCTION_PASSWORD_HASH = passwords.PASSWORD_HASH
-# Test-only Argon2id parameters, far below any production setting: the suite creates hundreds
-# of users, and each hash at production parameters costs a large part of a second.
-TEST_PASSWORD_HASH = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-
-
-@pytest.fixture(autouse=True, scope="session")
-def cheap_password_hashing() -> Iterator[None]:
-    """Every test hashes with TEST_PASSWORD_HASH, unless it asks for the production hashing."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "PASSWORD_HASH", TEST_PASSWORD_HASH)
-        yield
-
-
-@pytest.fixture
-def production_password_hashing() -> Iterator[PasswordHash]:
-    """The production hashing, in place for this test."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passwords, "PASSWORD_HASH", PRODUCTION_PASSWORD_HASH)
-        yield PRODUCTION_PASSWORD_HASH
 
 
 @dataclass(frozen=True)
