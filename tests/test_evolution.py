@@ -43,7 +43,8 @@ PACKAGE = "shopfront"
 SCHEMA = "gen_evolution_chain"
 _REVISION = re.compile(r'^revision: str = "([^"]+)"', re.M)
 
-pytestmark = pytest.mark.slow
+# One pytest-xdist worker runs the module: its chain of builds is costly, its schema fixed.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("evolution")]
 
 
 # --- the chain of builds -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Each example spec set builds into a project that passes ruff, the format check, mypy --strict
-and its own pytest suite, on SQLite and (when TEST_DATABASE_URL is set) on PostgreSQL.
+and its own pytest suite, on SQLite and (when TEST_DATABASE_URL is set) on PostgreSQL; the
+generated Schemathesis test runs apart, on both.
 
 Slow by nature (it runs the generated suites); marked `slow`.
 """
@@ -13,9 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import build
-from generator.write import write_output
-
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p.name for p in (ROOT / "specs").iterdir() if p.is_dir())
 BIN = Path(sys.executable).parent
@@ -24,12 +22,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def output(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("output")
-    result = build(ROOT / "specs", out_dir=out, label_root="specs")
-    assert result.ok, [d.render() for d in result.diagnostics]
-    write_output(out, result.files, result.once)
-    return out
+def output(built_output: Path) -> Path:
+    """The example projects as the specs build them now (tests/conftest.py)."""
+    return built_output
 
 
 def run(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -89,21 +84,36 @@ def test_generated_suite_passes_on_sqlite(output: Path, example: str) -> None:
     assert_ok(run([*suite_command(example, "sqlite"), WITHOUT_SCHEMATHESIS], output / example))
 
 
-@pytest.mark.parametrize("example", EXAMPLES)
-def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> None:
+def postgresql_url() -> str:
     url = os.environ.get("TEST_DATABASE_URL")
     if url is None:
         pytest.skip("TEST_DATABASE_URL is not set")
-    command = [*suite_command(example, "postgresql"), WITHOUT_SCHEMATHESIS]
-    assert_ok(run(command, output / example, TEST_DATABASE_URL=url))
+    return url
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
-def test_schemathesis_finds_nothing(output: Path, example: str) -> None:
-    """The generated Schemathesis test (every check, stateful phase, fixed seed), on SQLite.
+def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> None:
+    """On two pytest-xdist workers (schemas of their own each): the suite mostly waits on the
+    server there, and this keeps the generated suites' xdist support checked."""
+    url = postgresql_url()
+    command = [*suite_command(example, "postgresql"), "-n", "2", WITHOUT_SCHEMATHESIS]
+    assert_ok(run(command, output / example, TEST_DATABASE_URL=url))
 
-    Not on PostgreSQL in CI yet: weather's stateful phase stopped there with Hypothesis'
-    FlakyStrategyDefinition (rows the other phases left changed what its replays drew; it now
-    gets a fresh database of its own, checked on SQLite only so far); see issue #7's note."""
-    command = [*suite_command(example, "sqlite", part="schemathesis"), SCHEMATHESIS_TEST]
-    assert_ok(run(command, output / example))
+
+# Weather's stateful phase still stops on PostgreSQL with Hypothesis' FlakyStrategyDefinition
+# ("the boolean value was forced ... but was not forced on the first run": rows and ids its
+# earlier examples left change which rules its replays can draw); blog's and shop's pass there.
+FLAKY_ON_POSTGRESQL = frozenset({"weather"})
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_schemathesis_finds_nothing(output: Path, example: str, backend: str) -> None:
+    """The generated Schemathesis test (every check, stateful phase, fixed seed), on SQLite and
+    on PostgreSQL (where its stateful phase gets a fresh database of its own), FLAKY_ON_POSTGRESQL
+    apart."""
+    if backend == "postgresql" and example in FLAKY_ON_POSTGRESQL:
+        pytest.skip("its stateful phase is not yet replayable on PostgreSQL (issue #7)")
+    env = {"TEST_DATABASE_URL": postgresql_url()} if backend == "postgresql" else {}
+    command = [*suite_command(example, backend, part="schemathesis"), SCHEMATHESIS_TEST]
+    assert_ok(run(command, output / example, **env))

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# One pytest-xdist worker runs the module, which builds its hook repository once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("precommit")]
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = """\

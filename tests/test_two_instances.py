@@ -28,7 +28,8 @@ DATABASE = "gen_two_instances"
 SIGN_IN_BUDGET = 6
 PASSWORD = "two instances, one budget"
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+# One pytest-xdist worker runs the module: its fixture owns a database of a fixed name.
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("two_instances")]
 
 
 def _required(name: str) -> str:

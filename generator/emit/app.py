@@ -182,6 +182,9 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "env_cors_origins": ",".join(api.cors_origins) or "http://localhost:3000",
         "uuid_ids": api.id_type == "uuid",
         "auth": project.auth is not None,
+        "hashes_passwords": any(
+            f.type.kind == "password" for entity in project.entities for f in entity.fields
+        ),
         # The generated tests sign in as users they create through the API's own validation.
         "test_users": auth_user is not None and creatable(project, auth_user),
         "test_tenant": _test_tenant(project),

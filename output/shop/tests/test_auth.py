@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 import pytest
+from argon2 import Type, extract_parameters
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from httpx import ASGITransport, AsyncClient, Response
@@ -190,11 +191,38 @@ async def test_login_refuses_a_password_over_the_cap_before_hashing_it(
     assert response.json()["error"]["code"] == "VALIDATION_ERROR"
 
 
+# OWASP's minimum for Argon2id (Password Storage Cheat Sheet): 19 MiB, 2 iterations, 1 lane.
+OWASP_MEMORY_KIB, OWASP_TIME_COST, OWASP_PARALLELISM = 19456, 2, 1
+
+
+def test_production_password_hashing_is_argon2id_at_or_above_owasp_minimum(
+    production_password_hashing: PasswordHash,
+) -> None:
+    # The suite hashes with cheaper, test-only parameters (tests/conftest.py); this test and the
+    # next one use what the application ships.
+    parameters = extract_parameters(production_password_hashing.hash("a password"))
+    assert parameters.type is Type.ID
+    assert parameters.memory_cost >= OWASP_MEMORY_KIB
+    assert parameters.time_cost >= OWASP_TIME_COST
+    assert parameters.parallelism >= OWASP_PARALLELISM
+
+
 async def test_login_rehashes_a_password_hashed_with_older_parameters(
-    client: AsyncClient, users: Users, engine: AsyncEngine
+    client: AsyncClient,
+    users: Users,
+    engine: AsyncEngine,
+    production_password_hashing: PasswordHash,
 ) -> None:
     user = await users.create(ROLE)
-    weaker = PasswordHash((Argon2Hasher(time_cost=2, memory_cost=19456, parallelism=1),))
+    weaker = PasswordHash(
+        (
+            Argon2Hasher(
+                time_cost=OWASP_TIME_COST,
+                memory_cost=OWASP_MEMORY_KIB,
+                parallelism=OWASP_PARALLELISM,
+            ),
+        )
+    )
     old_hash = weaker.hash(user.password)
     async with AsyncSession(engine) as session:
         await session.execute(update(User).where(User.id == user.id).values(password=old_hash))
@@ -205,6 +233,7 @@ async def test_login_rehashes_a_password_hashed_with_older_parameters(
     assert new_hash is not None
     assert new_hash != old_hash
     assert verify_password(user.password, new_hash)
+    assert not production_password_hashing.hashers[0].check_needs_rehash(new_hash)
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
