@@ -1462,6 +1462,52 @@ def test_roles_field_must_be_an_enum_and_creates_tenant_needs_a_tenant_role() ->
     )
 
 
+def test_a_tenant_path_entity_may_not_take_the_name_of_its_carried_tenant_key() -> None:
+    """Rows scoped by `tenant:` store the key as the user's relation to the tenant names it."""
+    assert check(f"""
+        api: {{name: shop, tenancy: {{entity: org}}}}
+        roles:
+          admin: {{}}
+        auth:
+          user_entity: user
+          username_field: email
+          password_field: password
+          roles_field: role
+        entities:
+          org:
+            permissions: {ALL}
+          user:
+            fields:
+              email: {{type: email, unique: true}}
+              password: password
+              role: {{type: enum, values: [admin]}}
+            relations:
+              organization: {{type: many_to_one, target: org}}
+            permissions: {ALL}
+          project:
+            relations:
+              organization: {{type: many_to_one, target: org}}
+            permissions: {ALL}
+          task:
+            tenant: project
+            fields:
+              organization: string
+            relations:
+              project: {{type: many_to_one, target: project}}
+            permissions: {ALL}
+          step:
+            tenant: project
+            relations:
+              project: {{type: many_to_one, target: project}}
+            permissions: {ALL}
+        """) == lines(
+        """
+        specs/spec.yaml:26:13: error: entity `task`: `organization` is the name of the tenant key its rows carry (as `user.organization`); a field or relation of that name would clash with it
+          hint: rename `task.organization`
+        """
+    )
+
+
 # --- 13. api ------------------------------------------------------------------------------------
 
 

@@ -126,6 +126,7 @@ CODES: dict[str, str] = {
     "E386": "a seed row lacks a required field",
     "E387": "a seed row sets a password",
     "E388": "a dependency starts from a name another dependency moves out",
+    "E389": "a `tenant:`-scoped entity declares a name its carried tenant key takes",
     "E399": "internal error in a rule (a bug in gen, reported instead of raised)",
     # warnings
     "W301": "`denormalized` on a field that copies no related value",

@@ -242,6 +242,35 @@ def _check_tenant(ctx: Ctx, entity: str, loc: Located[EntitySpec], path: str) ->
             f"end the path at `{tenant.entity}` or at an entity with a many_to_one to it",
         )
     _check_tenant_twice(ctx, entity, loc, path, tenant.entity)
+    _check_tenant_key_name_free(ctx, entity, loc, tenant.entity)
+
+
+def _check_tenant_key_name_free(
+    ctx: Ctx, entity: str, loc: Located[EntitySpec], tenant: str
+) -> None:
+    """A row scoped by a `tenant:` path stores its tenant key under the name of the user
+    entity's many_to_one to the tenant (docs/spec-language.md, section 13), so the entity may
+    not declare a field or another relation of that name."""
+    user = ctx.user_entity
+    key = next(
+        (
+            n
+            for n, r in ctx.relations.get(user or "", {}).items()
+            if r.type == "many_to_one" and r.target == tenant
+        ),
+        None,
+    )
+    if key is None or entity == user:
+        return
+    own = ctx.relations.get(entity, {}).get(key)
+    if key in ctx.fields.get(entity, {}) or (own is not None and own.target != tenant):
+        ctx.error(
+            "E389",
+            f"entity `{entity}`: `{key}` is the name of the tenant key its rows carry (as "
+            f"`{user}.{key}`); a field or relation of that name would clash with it",
+            loc.span("tenant"),
+            f"rename `{entity}.{key}`",
+        )
 
 
 def _tenant_path_end(ctx: Ctx, entity: str, path: str, span: Span) -> str | None:
