@@ -739,3 +739,29 @@ def test_a_create_table_op_whose_items_changed_renders_a_copy_of_them(tmp_path: 
         copy = op.to_table()
         assert copy is not op._built
         assert len(copy.foreign_keys) < len(op._built.foreign_keys)  # type: ignore[union-attr]
+
+
+def test_a_downgrade_adds_dropped_columns_back_in_the_table_order() -> None:
+    """Columns come back where they were (last first would swap them), so the table the
+    downgrade leaves is the one the upgrade found: pytest-alembic compares column order."""
+    upgrade = ops.UpgradeOps(
+        ops=[
+            ops.ModifyTableOps(
+                "customers",
+                [
+                    ops.DropColumnOp.from_column_and_tablename(
+                        None, "customers", sa.Column("city", sa.String(60))
+                    ),
+                    ops.DropColumnOp.from_column_and_tablename(
+                        None, "customers", sa.Column("state", sa.String(2))
+                    ),
+                    ops.CreateIndexOp("ix_customers_zip_code", "customers", ["zip_code"]),
+                ],
+            )
+        ]
+    )
+    (table,) = downgrade_operations(upgrade).ops
+    assert isinstance(table, ops.ModifyTableOps)
+    undone = [(type(op).__name__, getattr(op, "column", None)) for op in table.ops]
+    assert undone[0][0] == "DropIndexByNameOp"
+    assert [column.name for _, column in undone if column is not None] == ["city", "state"]

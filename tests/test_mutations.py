@@ -109,7 +109,7 @@ MUTATIONS = (
     ),
     Mutation(
         "skip cache invalidation",
-        "blog/core/cache.py",
+        "blog/middleware.py",
         "                await self.cache.invalidate(activity.written_tables)\n",
         "                pass\n",
         "tests/test_cache.py",

@@ -692,7 +692,7 @@ def _reverse(op: ops.MigrateOperation, stubs: sa.MetaData) -> list[ops.MigrateOp
     if isinstance(op, ops.RenameTableOp):
         return [ops.RenameTableOp(op.new_table_name, op.table_name)]
     if isinstance(op, ops.ModifyTableOps):
-        reversed_ops = [r for o in reversed(op.ops) for r in _reverse(o, stubs)]
+        reversed_ops = [r for o in _last_first(op.ops) for r in _reverse(o, stubs)]
         return [ops.ModifyTableOps(op.table_name, reversed_ops, schema=op.schema)]
     if isinstance(op, ops.AlterColumnOp):
         return [_reverse_alter(op)]
@@ -705,6 +705,23 @@ def _reverse(op: ops.MigrateOperation, stubs: sa.MetaData) -> list[ops.MigrateOp
         drop._stubs = stubs
         return [drop]
     return [op.reverse()]
+
+
+def _last_first(table_ops: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """A table's operations last first, except that a run of dropped columns keeps its order:
+    the downgrade adds them back in the table's order, so the table it leaves is the one the
+    upgrade found (pytest-alembic's `downgrade_leaves_no_trace` compares column order too)."""
+    runs: list[list[ops.MigrateOperation]] = []
+    for table_op in table_ops:
+        if (
+            runs
+            and isinstance(table_op, ops.DropColumnOp)
+            and isinstance(runs[-1][-1], ops.DropColumnOp)
+        ):
+            runs[-1].append(table_op)
+        else:
+            runs.append([table_op])
+    return [table_op for run in reversed(runs) for table_op in run]
 
 
 def _restore_values(split: Split) -> list[ops.MigrateOperation]:

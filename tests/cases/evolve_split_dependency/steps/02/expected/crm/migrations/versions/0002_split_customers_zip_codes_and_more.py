@@ -2,7 +2,7 @@
 """Move customers.city, customers.state into the new table zip_codes (one row per distinct
 zip_code; the upgrade stops if the rows break zip_code -> city, state), and 3 more change(s).
 
-Revision ID: 0002_03643d221a
+Revision ID: 0002_77d9805d25
 Revises: 0001_f73869c546
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0002_03643d221a"
+revision: str = "0002_77d9805d25"
 down_revision: str | None = "0001_f73869c546"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -93,8 +93,8 @@ def downgrade() -> None:
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_customers_zip_code_zip_codes"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_customers_zip_code"))
-        batch_op.add_column(sa.Column("state", sa.String(length=2), nullable=True))
         batch_op.add_column(sa.Column("city", sa.String(length=60), nullable=True))
+        batch_op.add_column(sa.Column("state", sa.String(length=2), nullable=True))
     op.execute(
         sa.text(
             'UPDATE "customers" SET "city" = (SELECT "zip_codes"."city" FROM '
