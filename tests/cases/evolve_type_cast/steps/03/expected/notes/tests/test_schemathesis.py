@@ -3,7 +3,8 @@
 
 schemathesis.toml holds the settings (checks, phases, seed, example counts).
 The app gets a database of its own: Schemathesis calls it from an event loop of its own, so no
-connection is pooled across loops.
+connection is pooled across loops. The stateful phase's app gets another one, put back before each
+scenario to the rows it started with.
 """
 
 import asyncio
@@ -15,13 +16,16 @@ import pytest
 import schemathesis
 from fastapi import FastAPI
 from schemathesis.config import SchemathesisConfig
+from schemathesis.generation.stateful import APIStateMachine
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 from schemathesis.specs.openapi.schemas import OpenApiSchema
-from sqlalchemy import pool
+from sqlalchemy import Table, delete, insert, pool, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notes.core.config import Settings
 from notes.main import create_app
+from notes.models import Base
 from tests.conftest import PROJECT_DIR, settings_for, upgrade_to_head
 from tests.conftest import TestDatabase as Database
 
@@ -32,6 +36,8 @@ CONFIG_FILE = PROJECT_DIR / "schemathesis.toml"
 STATE_DEPENDENT_CODES = frozenset({"immutable", "not_found"})
 # The operation type is OpenAPI's, which Schemathesis does not name publicly.
 Case = schemathesis.Case[Any]
+# Every row of each table, the tables in the order they are created in.
+Rows = dict[Table, list[dict[str, Any]]]
 
 
 def fuzz_config() -> SchemathesisConfig:
@@ -107,11 +113,72 @@ def fuzzed_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def stateful_schema(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenApiSchema]:
-    """The document of a second app on a fresh database: rows the other phases left would
-    answer the stateful phase's replays differently, and Hypothesis needs them alike."""
+def state_machine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[type[APIStateMachine]]:
+    """The state machine of a second app on a database of its own, which every scenario starts
+    from as `prepare` left it. Hypothesis replays scenarios and requires each replay to draw
+    alike; rows an earlier scenario left (a station code now taken: 409 instead of 201), deleted
+    ones and ids the sequences moved past would change which responses feed later steps."""
     for app in app_on_own_database(tmp_path_factory, "schemathesis_stateful"):
-        yield load_schema(app)
+        engine: AsyncEngine = app.state.engine
+        prepared = asyncio.run(stored_rows(engine))
+        yield restoring_state_machine(load_schema(app), engine, prepared)
+
+
+def restoring_state_machine(
+    schema: OpenApiSchema, engine: AsyncEngine, rows: Rows
+) -> type[APIStateMachine]:
+    """The schema's state machine, with `rows` put back before each scenario."""
+
+    def setup(machine: APIStateMachine) -> None:
+        asyncio.run(restore_rows(engine, rows))
+
+    return type("RestoringStateMachine", (schema.as_state_machine(),), {"setup": setup})
+
+
+async def stored_rows(engine: AsyncEngine) -> Rows:
+    """Every row of every table."""
+    async with engine.connect() as connection:
+        return {
+            table: [dict(row._mapping) for row in await connection.execute(select(table))]
+            for table in Base.metadata.sorted_tables
+        }
+
+
+async def restore_rows(engine: AsyncEngine, rows: Rows) -> None:
+    """`rows` become the only rows, and the next id of each table the one after theirs."""
+    async with engine.begin() as connection:
+        await delete_rows(connection, list(rows))
+        for table, table_rows in rows.items():
+            if table_rows:
+                await connection.execute(insert(table), table_rows)
+        if connection.dialect.name == "postgresql":
+            await move_id_sequences(connection, rows)
+
+
+async def delete_rows(connection: AsyncConnection, tables: list[Table]) -> None:
+    """Empty `tables` (on PostgreSQL their id sequences start again too)."""
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    for table in reversed(tables):
+        await connection.execute(delete(table))
+
+
+async def move_id_sequences(connection: AsyncConnection, rows: Rows) -> None:
+    """Each id sequence goes on after the largest restored id (SQLite's rowids do by themselves)."""
+    for table, table_rows in rows.items():
+        column = table.autoincrement_column
+        if column is None or not table_rows:
+            continue
+        await connection.execute(
+            text("SELECT setval(pg_get_serial_sequence(:table, :column), :last_id)"),
+            {
+                "table": f'"{table.name}"',
+                "column": column.name,
+                "last_id": max(row[column.key] for row in table_rows),
+            },
+        )
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +201,8 @@ def test_operation_conforms(case: Case) -> None:
     case.call_and_validate()
 
 
-def test_stateful_sequences_conform(stateful_schema: OpenApiSchema) -> None:
+def test_stateful_sequences_conform(state_machine: type[APIStateMachine]) -> None:
     """Sequences of calls, each using what an earlier one returned (links and inferred ones)."""
-    config = stateful_schema.config
-    state_machine = hypothesis.seed(config.seed)(stateful_schema.as_state_machine())
-    state_machine.run(settings=config.get_hypothesis_settings(phase="stateful"))
+    config = state_machine.schema.config
+    seeded = hypothesis.seed(config.seed)(state_machine)
+    seeded.run(settings=config.get_hypothesis_settings(phase="stateful"))
