@@ -100,20 +100,12 @@ def test_generated_suite_passes_on_postgresql(output: Path, example: str) -> Non
     assert_ok(run(command, output / example, TEST_DATABASE_URL=url))
 
 
-# Weather's stateful phase still stops on PostgreSQL with Hypothesis' FlakyStrategyDefinition
-# ("the boolean value was forced ... but was not forced on the first run": rows and ids its
-# earlier examples left change which rules its replays can draw); blog's and shop's pass there.
-FLAKY_ON_POSTGRESQL = frozenset({"weather"})
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_schemathesis_finds_nothing(output: Path, example: str, backend: str) -> None:
     """The generated Schemathesis test (every check, stateful phase, fixed seed), on SQLite and
-    on PostgreSQL (where its stateful phase gets a fresh database of its own), FLAKY_ON_POSTGRESQL
-    apart."""
-    if backend == "postgresql" and example in FLAKY_ON_POSTGRESQL:
-        pytest.skip("its stateful phase is not yet replayable on PostgreSQL (issue #7)")
+    on PostgreSQL; its stateful phase puts the database back as `prepare` left it before every
+    scenario, so replays see the same rows and ids (docs/fuzzing.md)."""
     env = {"TEST_DATABASE_URL": postgresql_url()} if backend == "postgresql" else {}
     command = [*suite_command(example, backend, part="schemathesis"), SCHEMATHESIS_TEST]
     assert_ok(run(command, output / example, **env))
