@@ -253,3 +253,13 @@ def test_path_items_with_parameters_are_served_as_built() -> None:
     assert list(served["paths"]["/b"]["get"]) == ["tags", "responses", "security"]
     assert list(served["paths"]["/b"]["get"]["responses"]["200"]) == ["description", "content"]
     assert list(served["info"]) == ["title", "version"]
+
+
+def test_an_email_refuses_nul_as_postgresql_text_does() -> None:
+    """Found by Schemathesis' stateful phase on PostgreSQL: `0@0.\\x00` passed the pattern and
+    the insert failed (a 500)."""
+    from generator.compile.types import EMAIL_PATTERN
+
+    assert re.fullmatch(EMAIL_PATTERN, "ana@example.com")
+    assert not re.fullmatch(EMAIL_PATTERN, "0@0.\x00")
+    assert not re.fullmatch(EMAIL_PATTERN, "a\x00@example.com")

@@ -26,7 +26,7 @@ def _info(sql: str, python: str, openapi: dict[str, Any], **kwargs: Any) -> Type
 
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"  # no NUL: PostgreSQL text refuses it
 
 TYPES: MappingProxyType[str, TypeInfo] = MappingProxyType(
     {

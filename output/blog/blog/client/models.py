@@ -406,7 +406,10 @@ class UserRegister(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=128, min_length=12, pattern="^[^\\x00]*$", title="Password")
@@ -444,7 +447,10 @@ class UserUpdate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
     password: Annotated[
         str | None, Field(max_length=128, min_length=12, pattern="^[^\\x00]*$", title="Password")
@@ -580,7 +586,10 @@ class UserCreate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=128, min_length=12, pattern="^[^\\x00]*$", title="Password")

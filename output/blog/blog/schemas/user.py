@@ -23,7 +23,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)]
     display_name: Annotated[str, Field(min_length=2, max_length=80, pattern=NO_NUL)]
     role: UserRole = UserRole.USER
@@ -48,7 +50,9 @@ class UserRegister(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)]
     display_name: Annotated[str, Field(min_length=2, max_length=80, pattern=NO_NUL)]
     bio: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
@@ -71,7 +75,10 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)] | MISSING = (
         MISSING

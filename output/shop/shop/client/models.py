@@ -143,7 +143,10 @@ class CustomerCreate(BaseModel):
     )
     full_name: Annotated[str, Field(max_length=120, pattern="^[^\\x00]*$", title="Full Name")]
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     phone: Annotated[Phone | None, Field(title="Phone")] = None
     birth_date: Annotated[date | None, Field(title="Birth Date")] = None
@@ -164,7 +167,10 @@ class CustomerUpdate(BaseModel):
         str | None, Field(max_length=120, pattern="^[^\\x00]*$", title="Full Name")
     ] = None
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
     phone: Annotated[Phone | None, Field(title="Phone")] = None
     birth_date: Annotated[date | None, Field(title="Birth Date")] = None
@@ -574,7 +580,12 @@ class Website(RootModel[str]):
 
 class SupportEmail(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Support Email")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            title="Support Email",
+        ),
     ]
 
 
@@ -656,7 +667,12 @@ class Tag(RootModel[str]):
 
 class VendorEmail(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Vendor Email")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            title="Vendor Email",
+        ),
     ]
 
 
@@ -772,7 +788,10 @@ class StockCountUpdate(BaseModel):
 
 class Email(RootModel[str]):
     root: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
 
 
@@ -833,7 +852,10 @@ class UserCreate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=128, min_length=10, pattern="^[^\\x00]*$", title="Password")
@@ -859,7 +881,10 @@ class UserRegister(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=128, min_length=10, pattern="^[^\\x00]*$", title="Password")
@@ -882,7 +907,10 @@ class UserUpdate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
     password: Annotated[
         str | None, Field(max_length=128, min_length=10, pattern="^[^\\x00]*$", title="Password")

@@ -26,7 +26,9 @@ class CustomerCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
     birth_date: IsoDate | None = None
     marketing_opt_in: StrictBool = False
@@ -42,7 +44,10 @@ class CustomerUpdate(BaseModel):
 
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | MISSING | None = (
         MISSING

@@ -27,7 +27,10 @@ class OrganizationCreate(BaseModel):
         | None
     ) = None
     support_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | None
     ) = None
     payment_api_key: Annotated[str, Field(min_length=20, max_length=200, pattern=NO_NUL)] | None = (
         None
@@ -47,7 +50,9 @@ class OrganizationUpdate(BaseModel):
         | None
     ) = MISSING
     support_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
         | MISSING
         | None
     ) = MISSING

@@ -138,7 +138,10 @@ class ProductCreate(BaseModel):
     vendor_code: Annotated[str, Field(max_length=20, pattern="^[A-Z0-9]{2,20}$")]
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     vendor_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | None
     ) = None
     category_ids: Annotated[list[uuid.UUID], Field(max_length=1000)] = Field(default_factory=list)
 
@@ -238,7 +241,9 @@ class ProductUpdate(BaseModel):
     )
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     vendor_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
         | MISSING
         | None
     ) = MISSING

@@ -28,7 +28,10 @@ class StoreCreate(BaseModel):
     code: Annotated[str, Field(max_length=8, pattern="^[A-Z0-9]{3,8}$")]
     kind: StoreKind = StoreKind.RETAIL
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | None
     ) = None
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
     opens_at: LocalTime = time.fromisoformat("09:00:00")
@@ -47,7 +50,9 @@ class StoreUpdate(BaseModel):
     code: Annotated[str, Field(max_length=8, pattern="^[A-Z0-9]{3,8}$")] | MISSING = MISSING
     kind: StoreKind | MISSING = MISSING
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
         | MISSING
         | None
     ) = MISSING

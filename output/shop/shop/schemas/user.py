@@ -24,7 +24,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)]
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     roles: Annotated[list[StaffRole], Field(min_length=1, max_length=4)] = Field(
@@ -44,7 +46,9 @@ class UserRegister(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)]
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     mfa_method: MfaMethod = MfaMethod.NONE
@@ -60,7 +64,10 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)] | MISSING = (
         MISSING

@@ -19,7 +19,10 @@ class VendorCreate(BaseModel):
     vendor_code: Annotated[str, Field(max_length=20, pattern="^[A-Z0-9]{2,20}$")]
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     vendor_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | None
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | None
     ) = None
 
 
@@ -33,7 +36,9 @@ class VendorUpdate(BaseModel):
     )
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     vendor_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
         | MISSING
         | None
     ) = MISSING

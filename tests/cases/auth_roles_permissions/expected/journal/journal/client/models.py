@@ -162,7 +162,10 @@ class UserCreate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=1024, min_length=12, pattern="^[^\\x00]*$", title="Password")
@@ -194,7 +197,10 @@ class UserRegister(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[
         str, Field(max_length=1024, min_length=12, pattern="^[^\\x00]*$", title="Password")
@@ -210,7 +216,10 @@ class UserUpdate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
     password: Annotated[
         str | None, Field(max_length=1024, min_length=12, pattern="^[^\\x00]*$", title="Password")

@@ -16,7 +16,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=12, max_length=1024, pattern=NO_NUL)]
     role: Role = Role.WRITER
 
@@ -26,7 +28,9 @@ class UserRegister(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(min_length=12, max_length=1024, pattern=NO_NUL)]
 
 
@@ -36,7 +40,10 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     password: Annotated[str, Field(min_length=12, max_length=1024, pattern=NO_NUL)] | MISSING = (
         MISSING

@@ -156,7 +156,12 @@ class SampleCreate(BaseModel):
     a_time: Annotated[ATime | None, Field(title="A Time")] = None
     a_uuid: Annotated[UUID | None, Field(title="A Uuid")] = None
     an_email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="An Email")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            title="An Email",
+        ),
     ]
     a_url: Annotated[AUrl | None, Field(title="A Url")] = None
     a_slug: Annotated[
@@ -230,7 +235,11 @@ class SampleUpdate(BaseModel):
     a_uuid: Annotated[UUID | None, Field(title="A Uuid")] = None
     an_email: Annotated[
         str | None,
-        Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="An Email"),
+        Field(
+            max_length=320,
+            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            title="An Email",
+        ),
     ] = None
     a_url: Annotated[AUrl | None, Field(title="A Url")] = None
     a_slug: Annotated[

@@ -56,7 +56,9 @@ class SampleCreate(BaseModel):
     a_datetime: UtcDatetime | None = None
     a_time: LocalTime | None = None
     a_uuid: uuid.UUID | None = None
-    an_email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    an_email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     a_url: (
         Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
         | None
@@ -112,7 +114,10 @@ class SampleUpdate(BaseModel):
     a_time: LocalTime | MISSING | None = MISSING
     a_uuid: uuid.UUID | MISSING | None = MISSING
     an_email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     a_url: (
         Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]

@@ -266,7 +266,10 @@ class UserRegister(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
     organization_name: Annotated[
@@ -293,7 +296,10 @@ class UserUpdate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
     password: Annotated[
         str | None, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")
@@ -412,7 +418,10 @@ class UserCreate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
     role: UserRole | None = None

@@ -22,7 +22,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     role: UserRole = UserRole.MEMBER
 
@@ -35,7 +37,9 @@ class UserRegister(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     organization_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
 
@@ -48,7 +52,10 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)] | MISSING = MISSING
     role: UserRole | MISSING = MISSING

@@ -17,7 +17,10 @@ class CustomerCreate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ]
 
 
@@ -44,7 +47,10 @@ class CustomerUpdate(BaseModel):
         extra="forbid",
     )
     email: Annotated[
-        str | None, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", title="Email")
+        str | None,
+        Field(
+            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+        ),
     ] = None
 
 

@@ -15,7 +15,9 @@ class CustomerCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")]
+    email: Annotated[
+        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+    ]
 
 
 class CustomerUpdate(BaseModel):
@@ -24,7 +26,10 @@ class CustomerUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: (
-        Annotated[str, Field(max_length=320, pattern="^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$")] | MISSING
+        Annotated[
+            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        ]
+        | MISSING
     ) = MISSING
 
 
