@@ -138,7 +138,7 @@ def operation_identities(project: ir.Project, users: list[FuzzUser]) -> dict[str
     identities: dict[str, str] = {}
     for entity in project.entities:
         for method, path, listed in entity_operations(project, entity):
-            role = acting_role(project, entity, listed)
+            role = acting_role(project, entity, listed, on_row="{id}" in path)
             if role is not None and role in first_user:
                 identities[f"{method} {prefix}/{entity.path}{path}"] = first_user[role]
     return identities
@@ -163,13 +163,18 @@ def entity_operations(
     return found
 
 
-def acting_role(project: ir.Project, entity: ir.Entity, listed: tuple[str, ...]) -> str | None:
+def acting_role(
+    project: ir.Project, entity: ir.Entity, listed: tuple[str, ...], *, on_row: bool = False
+) -> str | None:
     """The least privileged role that may perform an operation open to `listed` on every row, or
     on its own rows when it can have some (it may create them, or they are the users themselves).
-    None: no role may."""
+    An operation on one row (`on_row`) of users who own themselves needs every row: the users
+    the stateful phase creates are someone else, and their reader would get 404 (Schemathesis'
+    `ensure_resource_availability`). None: no role may."""
     for role in roles_by_privilege(project):
         reach = scope(project, listed, (role.name,))
-        owns_rows = entity.owner == "self" or can_create(project, entity, role.name)
+        owns_self = entity.owner == "self" and not on_row
+        owns_rows = owns_self or can_create(project, entity, role.name)
         if reach == "all" or (reach == "own" and owns_rows):
             return role.name
     return None

@@ -64,7 +64,7 @@ IDENTITIES = {
     "PATCH /api/v1/categories/{id}": "editor-1",
     "PATCH /api/v1/comments/{id}": "user-1",
     "PATCH /api/v1/posts/{id}": "author-1",
-    "PATCH /api/v1/users/{id}": "user-1",
+    "PATCH /api/v1/users/{id}": "admin-1",
     "POST /api/v1/categories": "admin-1",
     "POST /api/v1/comments": "user-1",
     "POST /api/v1/comments/{id}/restore": "user-1",

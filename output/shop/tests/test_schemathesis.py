@@ -95,7 +95,7 @@ IDENTITIES = {
     "PATCH /api/v1/stock-counts/{id}": "clerk-1",
     "PATCH /api/v1/stock-levels/{id}": "clerk-1",
     "PATCH /api/v1/stores/{id}": "manager-1",
-    "PATCH /api/v1/users/{id}": "viewer-1",
+    "PATCH /api/v1/users/{id}": "org_owner-1",
     "POST /api/v1/addresses": "clerk-1",
     "POST /api/v1/categories": "manager-1",
     "POST /api/v1/customers": "clerk-1",

@@ -48,9 +48,9 @@ IDENTITIES = {
     "GET /api/v1/entries": "writer-1",
     "GET /api/v1/entries/{id}": "writer-1",
     "GET /api/v1/users": "admin-1",
-    "GET /api/v1/users/{id}": "writer-1",
+    "GET /api/v1/users/{id}": "admin-1",
     "PATCH /api/v1/entries/{id}": "writer-1",
-    "PATCH /api/v1/users/{id}": "writer-1",
+    "PATCH /api/v1/users/{id}": "admin-1",
     "POST /api/v1/entries": "writer-1",
     "POST /api/v1/users": "admin-1",
 }

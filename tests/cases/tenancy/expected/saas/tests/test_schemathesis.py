@@ -58,7 +58,7 @@ IDENTITIES = {
     "PATCH /api/v1/organizations/{id}": "owner_role-1",
     "PATCH /api/v1/projects/{id}": "member-1",
     "PATCH /api/v1/tasks/{id}": "member-1",
-    "PATCH /api/v1/users/{id}": "member-1",
+    "PATCH /api/v1/users/{id}": "owner_role-1",
     "POST /api/v1/projects": "member-1",
     "POST /api/v1/tasks": "member-1",
     "POST /api/v1/users": "owner_role-1",
