@@ -15,6 +15,7 @@ from typing import Any
 
 from generator import ir, jsontext
 from generator.emit import schemas as emit_schemas
+from generator.emit.app import ERROR_DESCRIPTIONS
 from generator.emit.auth import REGISTER_ERRORS
 from generator.emit.entity_context import EntityContext, entity_context, module_name
 from generator.emit.layers import public_operations, route_statuses
@@ -48,20 +49,6 @@ OPENAPI_VERSION = "3.1.0"
 BEARER = "HTTPBearer"
 JSON = "application/json"
 
-# `core/envelope.py`, `core/cache.py` and `core/versions.py` declare these responses.
-ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Malformed request: the body is not valid JSON.",
-    401: "Missing or invalid credentials.",
-    403: "The caller may not do this.",
-    404: "No such resource.",
-    409: "Conflicts with existing data (unique or foreign-key violation).",
-    412: "The resource changed since the `If-Match` version.",
-    413: "The request body is too large.",
-    422: "The request does not match the operation's schema.",
-    428: "An `If-Match` header is required.",
-    429: "Too many requests; see `Retry-After`.",
-    503: "The service is not ready.",
-}
 RETRY_AFTER: dict[str, Any] = {
     "Retry-After": {
         "description": "Seconds to wait before the budget has room again.",

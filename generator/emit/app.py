@@ -30,6 +30,22 @@ from generator.emit.tenancy import (
 )
 from generator.emit.tests import creatable, signed_in_role
 
+# The descriptions of the error statuses: `core/envelope.py` declares them (rendered from here)
+# and the OpenAPI renderer documents them.
+ERROR_DESCRIPTIONS: dict[int, str] = {
+    400: "Malformed request: the body is not valid JSON.",
+    401: "Missing or invalid credentials.",
+    403: "The caller may not do this.",
+    404: "No such resource.",
+    409: "Conflicts with existing data (unique or foreign-key violation).",
+    412: "The resource changed since the `If-Match` version.",
+    413: "The request body is too large.",
+    422: "The request does not match the operation's schema.",
+    428: "An `If-Match` header is required.",
+    429: "Too many requests; see `Retry-After`.",
+    503: "The service is not ready.",
+}
+
 # (template under templates/app/, output path under the project folder ({package} is the
 # package name), created once and never overwritten)
 FILES: tuple[tuple[str, str, bool], ...] = (
@@ -148,6 +164,7 @@ def _context(project: ir.Project) -> dict[str, Any]:
         "readme_header": f"{header(project, '<!--')} -->",
         "source": project.source,
         "package": api.name,
+        "error_descriptions": ERROR_DESCRIPTIONS,
         "package_doc": f"{api.title}: {api.description}" if api.description else api.title,
         "title": api.title,
         "description": api.description,
