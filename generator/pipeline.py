@@ -14,6 +14,7 @@ from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import emit_project
 from generator.emit.migrations import MigrationInput
+from generator.incremental import BuildCache
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import served_document
@@ -127,8 +128,11 @@ def build(
         return BuildResult(diagnostics=tuple(diags.sorted()))
     files: dict[str, str] = {}
     once: set[str] = set()
+    caches = {p.api.name: BuildCache.open(cache_dir, p) for p in projects}
     for project in projects:
-        for rendered in emit_project(project, migrations[project.api.name]):
+        for rendered in emit_project(
+            project, migrations[project.api.name], caches[project.api.name]
+        ):
             files[rendered.path] = rendered.content
             if rendered.once:
                 once.add(rendered.path)
@@ -142,6 +146,8 @@ def build(
             files[f"{project.api.name}/openapi.json"] = document
             clients.update(client_files(project, document, cache_dir))
         files.update(format_python(clients, cache_dir=cache_dir))
+    for cache in caches.values():
+        cache.save()
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

@@ -21,9 +21,11 @@ from generator.emit.entity_context import (
 from generator.emit.imports import Import, render_imports
 from generator.emit.policy import entity_policy, py_roles
 from generator.emit.schemas import includable
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """Every layer module of every entity, plus the core helpers they share."""
     package = project.api.name
     root = f"{package}/{package}"
@@ -70,21 +72,29 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             ),
         ]
     for entity in project.entities:
-        c = entity_context(project, entity)
-        if c.secured:
-            files.append(RenderedFile(f"{root}/policies/{c.module}.py", policy(project, c)))
-        files += [
-            RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
-            RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
-            RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
-            RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
-        ]
-        files += [
-            RenderedFile(
-                f"{root}/custom/{a.handler_module}.py", action_handler(project, c, a), once=True
-            )
-            for a in c.actions
-        ]
+        files += entity_files(cache, project, "layers", entity, entity_layers)
+    return files
+
+
+def entity_layers(project: ir.Project, entity: ir.Entity) -> list[RenderedFile]:
+    """The policy, repository, service, routes and custom modules of one entity."""
+    root = f"{project.api.name}/{project.api.name}"
+    c = entity_context(project, entity)
+    files = []
+    if c.secured:
+        files.append(RenderedFile(f"{root}/policies/{c.module}.py", policy(project, c)))
+    files += [
+        RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
+        RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
+        RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
+        RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
+    ]
+    files += [
+        RenderedFile(
+            f"{root}/custom/{a.handler_module}.py", action_handler(project, c, a), once=True
+        )
+        for a in c.actions
+    ]
     return files
 
 

@@ -16,6 +16,8 @@ from generator.diff.compare import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 SA = "sqlalchemy"
 ORM = "sqlalchemy.orm"
@@ -83,16 +85,20 @@ class ModuleBuilder:
         return expression, self.annotation(t)
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """models/<entity>.py for every entity, and models/__init__.py gathering them."""
     package = project.api.name
     deferred = deferred_foreign_keys(project.tables)
+
+    def entity_module(view: ir.Project, e: ir.Entity) -> list[RenderedFile]:
+        path = f"{view.api.name}/{view.api.name}/models/{naming.py_attr(e.name)}.py"
+        return [RenderedFile(path, _entity_module(view, e, deferred))]
+
+    deferred_text = repr(sorted(deferred))
     files = [
-        RenderedFile(
-            f"{package}/{package}/models/{naming.py_attr(e.name)}.py",
-            _entity_module(project, e, deferred),
-        )
+        f
         for e in project.entities
+        for f in entity_files(cache, project, "models", e, entity_module, deferred_text)
     ]
     imports = {Import(f"{package}.models.base", "Base")} | {
         Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name) for e in project.entities

@@ -19,6 +19,8 @@ from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
 from generator.emit.tenancy import registration_tenant_fields, tenant_entity, tenant_relation
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 INT32 = (-(2**31), 2**31 - 1)
 # A bigint on the wire: what every JSON reader holds exactly (I-JSON, RFC 7493), not the column's
@@ -59,16 +61,20 @@ class SchemaModule:
         self.imports.update(Import(module, n) for n in names)
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """schemas/<entity>.py for every entity."""
     files = [
-        RenderedFile(
-            f"{project.api.name}/{project.api.name}/schemas/{naming.py_attr(e.name)}.py",
-            entity_schemas(project, e),
-        )
+        f
         for e in project.entities
+        for f in entity_files(cache, project, "schemas", e, _entity_file)
     ]
     return [*files, schemas_package(project)]
+
+
+def _entity_file(project: ir.Project, entity: ir.Entity) -> list[RenderedFile]:
+    package = project.api.name
+    path = f"{package}/{package}/schemas/{naming.py_attr(entity.name)}.py"
+    return [RenderedFile(path, entity_schemas(project, entity))]
 
 
 def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
