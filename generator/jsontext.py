@@ -12,7 +12,8 @@ the result, or the error, is always the standard library's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -112,3 +113,51 @@ def _encode(
                 _encode(item, inner, out, escape, sort_keys, open_ids)
         append(newline + "]")
     open_ids.discard(id(value))
+
+
+#: Stands for a piece in the skeleton's text (`"\u0000piece 12"`); a document whose own text
+#: holds it is encoded whole.
+_PIECE_MARK = "\x00piece "
+_PIECE_MARK_TEXT = encode_basestring_ascii(_PIECE_MARK)[1:-1]
+
+
+def dumps_pieces(
+    value: dict[str, Any],
+    containers: Iterable[tuple[str, ...]],
+    piece_text: Callable[[str, Callable[[], str]], str],
+) -> str:
+    """`dumps(value)` (indent 2, ASCII), with each member of the dicts at `containers` (key
+    paths from the top) encoded on its own: `piece_text(compact, encode)` gives a member's text
+    at depth 0, `encode()` making it and `compact` (json's compact text of the member, which
+    fixes its indented text) naming it, so that a caller may keep texts by it. The text at
+    depth d is the text at depth 0 with every line break followed by 2d spaces."""
+    skeleton = dict(value)
+    placed: list[tuple[int, Any]] = []
+    compacts: list[str] = []
+    for path in containers:
+        parent: dict[str, Any] = skeleton
+        for key in path[:-1]:
+            if not isinstance(parent.get(key), dict):
+                break
+            parent[key] = dict(parent[key])
+            parent = parent[key]
+        if not isinstance(parent.get(path[-1]), dict):
+            continue
+        members = dict(parent[path[-1]])
+        for name, member in members.items():
+            members[name] = f"{_PIECE_MARK}{len(placed)}"
+            placed.append((len(path) + 1, member))
+            compacts.append(json.dumps(member, separators=(",", ":")))
+        parent[path[-1]] = members
+    text = dumps(skeleton)
+    marks = re.compile(rf'"{re.escape(_PIECE_MARK_TEXT)}(\d+)"')
+    if len(marks.findall(text)) != len(placed) or any(_PIECE_MARK_TEXT in c for c in compacts):
+        return dumps(value)
+
+    def piece(match: re.Match[str]) -> str:
+        index = int(match.group(1))
+        depth, member = placed[index]
+        flat = piece_text(compacts[index], lambda: dumps(member))
+        return flat.replace("\n", "\n" + INDENT * depth)
+
+    return marks.sub(piece, text)

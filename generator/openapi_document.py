@@ -9,7 +9,8 @@ with the document the imported app serves (`generator.openapi`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from generator.emit.auth import REGISTER_ERRORS
 from generator.emit.entity_context import EntityContext, entity_context, module_name
 from generator.emit.layers import public_operations, route_statuses
 from generator.emit.literals import docstring_text
+from generator.incremental import BuildCache
 from generator.openapi_schema import (
     MAX_IN_ITEMS,
     MAX_PAGE,
@@ -149,9 +151,22 @@ def render_openapi(project: ir.Project) -> dict[str, Any]:
     return served
 
 
-def render_openapi_text(project: ir.Project) -> str:
-    """`openapi.json` as the build writes it."""
-    return jsontext.dumps(render_openapi(project)) + "\n"
+def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) -> str:
+    """`openapi.json` as the build writes it; with a cache, the text of each path item and
+    component schema is kept by its content (json's compact text of it)."""
+    document = render_openapi(project)
+    if cache is None or cache.path is None:
+        return jsontext.dumps(document) + "\n"
+
+    def piece_text(compact: str, encode: Callable[[], str]) -> str:
+        digest = hashlib.blake2b(compact.encode(), digest_size=16).hexdigest()
+        return cache.unit(f"openapi.json\0{digest}", lambda _project: encode())
+
+    return jsontext.dumps_pieces(document, PIECES, piece_text) + "\n"
+
+
+#: The members of openapi.json encoded (and cached) one by one.
+PIECES = (("paths",), ("components", "schemas"))
 
 
 def _routers(project: ir.Project) -> Iterator[tuple[str, Any]]:

@@ -142,7 +142,7 @@ def build(
         files = format_python(files, cache_dir=cache_dir)
         clients: dict[str, str] = {}
         for project in projects:
-            document = served_document(project, files, cache_dir)
+            document = served_document(project, files, cache_dir, caches[project.api.name])
             files[f"{project.api.name}/openapi.json"] = document
             clients.update(client_files(project, document, cache_dir))
         files.update(format_python(clients, cache_dir=cache_dir))

@@ -108,3 +108,40 @@ def test_a_shared_subtree_is_not_a_cycle() -> None:
     shared = {"x": [1]}
     value = [shared, shared, {"y": shared}]
     assert jsontext.dumps(value) == expected(value)
+
+
+# --- dumps_pieces: members encoded one by one, then placed at their depth -----------------------
+
+
+def _pieces(value: dict[str, Any], containers: list[tuple[str, ...]]) -> tuple[str, list[str]]:
+    compacts: list[str] = []
+
+    def piece_text(compact: str, encode: Any) -> str:
+        compacts.append(compact)
+        return str(encode())
+
+    return jsontext.dumps_pieces(value, containers, piece_text), compacts
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_committed_document_in_pieces(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    document = json.loads(text)
+    pieced, compacts = _pieces(document, [("paths",), ("components", "schemas")])
+    assert pieced + "\n" == text
+    members = [*document["paths"].values(), *document["components"]["schemas"].values()]
+    assert compacts == [json.dumps(m, separators=(",", ":")) for m in members]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), trees, max_size=3), trees)
+def test_random_pieces(members: dict[str, Any], rest: Any) -> None:
+    value = {"a": {"b": members, "c": rest}, "d": members, "e": rest}
+    pieced, _ = _pieces(value, [("a", "b"), ("d",), ("missing",), ("e", "x")])
+    assert pieced == expected(value)
+
+
+def test_a_document_holding_the_piece_mark_is_encoded_whole() -> None:
+    value = {"d": {"x": "\x00piece 0", "y": [1]}, "e": "\x00piece 1"}
+    pieced, compacts = _pieces(value, [("d",)])
+    assert pieced == expected(value)
