@@ -143,5 +143,5 @@ def test_random_pieces(members: dict[str, Any], rest: Any) -> None:
 
 def test_a_document_holding_the_piece_mark_is_encoded_whole() -> None:
     value = {"d": {"x": "\x00piece 0", "y": [1]}, "e": "\x00piece 1"}
-    pieced, compacts = _pieces(value, [("d",)])
+    pieced, _ = _pieces(value, [("d",)])
     assert pieced == expected(value)
