@@ -29,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from generator import ir
 
@@ -148,7 +148,8 @@ class ProjectDigests:
         return h.digest()
 
 
-Entry = tuple[tuple[Read, ...], bytes, Any]
+#: What a unit read, the digest of their values and its key, and its value (marshal's bytes).
+Entry = tuple[tuple[Read, ...], bytes, bytes]
 
 
 class BuildCache:
@@ -175,29 +176,45 @@ class BuildCache:
         name = hashlib.sha256(f"{project.api.name}\0{project.source}".encode()).hexdigest()
         return cls(project, cache_dir / FOLDER / f"{name[:32]}.bin", mode)
 
-    def unit(self, key: str, produce: Callable[[ir.Project], T]) -> T:
+    def unit(
+        self,
+        key: str,
+        produce: Callable[[ir.Project], T],
+        usable: Callable[[T], bool] | None = None,
+    ) -> T:
         """produce(project)'s value, from the cache when everything it read last time reads the
-        same now. key names the unit and every input produce takes from elsewhere than the
-        project it is given; the value must be made of str, bytes, int, tuples and dicts."""
+        same now (and `usable(value)`, for a condition outside the project). key names the unit
+        and every input produce takes from elsewhere than the project it is given. The value
+        must be made of what `marshal` stores (str, int, float, bool, None, bytes, tuple, list,
+        dict); it is kept as a copy, so the caller may change what it gets."""
         if self.path is None:
             return produce(self.digests.project)
         old = self._old.get(key)
-        valid = old is not None and self.digests.combined(old[0], key) == old[1]
-        if old is not None and valid and self.mode != "verify":
+        cached: T | None = None
+        if old is not None and self.digests.combined(old[0], key) == old[1]:
+            with contextlib.suppress(EOFError, ValueError, TypeError):
+                cached = marshal.loads(old[2])
+            if cached is not None and usable is not None and not usable(cached):
+                cached = None
+        if cached is not None and self.mode != "verify":
+            assert old is not None
             self.hits += 1
             self._new[key] = old
-            value: T = old[2]
-            return value
+            return cached
         self.misses += 1
         tracked, reads = track(self.digests.project)
         value = produce(tracked)
-        if old is not None and valid:
-            if old[2] != value:
+        if cached is not None:
+            if cached != value:
                 shown = key.replace("\0", " ")
                 raise CacheMismatch(f"GEN_EMIT_CACHE=verify: the cached `{shown}` differs")
             self.verified += 1
+        try:
+            stored = marshal.dumps(cast(Any, value))
+        except ValueError:  # a value marshal cannot hold: not cached
+            return value
         ordered = tuple(sorted(reads))
-        self._new[key] = (ordered, self.digests.combined(ordered, key), value)
+        self._new[key] = (ordered, self.digests.combined(ordered, key), stored)
         self._changed = True
         return value
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -115,25 +115,18 @@ def _encode(
     open_ids.discard(id(value))
 
 
-#: Stands for a piece in the skeleton's text (`"\u0000piece 12"`); a document whose own text
-#: holds it is encoded whole.
+#: Stands for a member's text in the skeleton's text (`"\u0000piece 12"`).
 _PIECE_MARK = "\x00piece "
-_PIECE_MARK_TEXT = encode_basestring_ascii(_PIECE_MARK)[1:-1]
+_PIECE_MARKS = re.compile(rf'"{re.escape(encode_basestring_ascii(_PIECE_MARK)[1:-1])}(\d+)"')
 
 
-def dumps_pieces(
-    value: dict[str, Any],
-    containers: Iterable[tuple[str, ...]],
-    piece_text: Callable[[str, Callable[[], str]], str],
-) -> str:
-    """`dumps(value)` (indent 2, ASCII), with each member of the dicts at `containers` (key
-    paths from the top) encoded on its own: `piece_text(compact, encode)` gives a member's text
-    at depth 0, `encode()` making it and `compact` (json's compact text of the member, which
-    fixes its indented text) naming it, so that a caller may keep texts by it. The text at
-    depth d is the text at depth 0 with every line break followed by 2d spaces."""
-    skeleton = dict(value)
-    placed: list[tuple[int, Any]] = []
-    compacts: list[str] = []
+def dumps_placed(skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]]) -> str:
+    """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts at `containers`
+    (key paths from the top) is already the text of its value at depth 0 (`dumps(member)`),
+    placed as is. The text at depth d is the text at depth 0 with every line break followed
+    by 2d spaces. Raises ValueError when skeleton's own text holds what marks a member."""
+    skeleton = dict(skeleton)
+    placed: list[tuple[int, str]] = []
     for path in containers:
         parent: dict[str, Any] = skeleton
         for key in path[:-1]:
@@ -141,23 +134,20 @@ def dumps_pieces(
                 break
             parent[key] = dict(parent[key])
             parent = parent[key]
-        if not isinstance(parent.get(path[-1]), dict):
-            continue
-        members = dict(parent[path[-1]])
-        for name, member in members.items():
-            members[name] = f"{_PIECE_MARK}{len(placed)}"
-            placed.append((len(path) + 1, member))
-            compacts.append(json.dumps(member, separators=(",", ":")))
-        parent[path[-1]] = members
+        else:
+            members = parent.get(path[-1])
+            if isinstance(members, dict):
+                marked = {}
+                for name, text in members.items():
+                    marked[name] = f"{_PIECE_MARK}{len(placed)}"
+                    placed.append((len(path) + 1, text))
+                parent[path[-1]] = marked
     text = dumps(skeleton)
-    marks = re.compile(rf'"{re.escape(_PIECE_MARK_TEXT)}(\d+)"')
-    if len(marks.findall(text)) != len(placed) or any(_PIECE_MARK_TEXT in c for c in compacts):
-        return dumps(value)
+    if len(_PIECE_MARKS.findall(text)) != len(placed):
+        raise ValueError("the skeleton holds a member mark of its own")
 
-    def piece(match: re.Match[str]) -> str:
-        index = int(match.group(1))
-        depth, member = placed[index]
-        flat = piece_text(compacts[index], lambda: dumps(member))
-        return flat.replace("\n", "\n" + INDENT * depth)
+    def member(match: re.Match[str]) -> str:
+        depth, member_text = placed[int(match.group(1))]
+        return member_text.replace("\n", "\n" + INDENT * depth)
 
-    return marks.sub(piece, text)
+    return _PIECE_MARKS.sub(member, text)
