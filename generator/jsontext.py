@@ -120,13 +120,21 @@ _PIECE_MARK = "\x00piece "
 _PIECE_MARKS = re.compile(rf'"{re.escape(encode_basestring_ascii(_PIECE_MARK)[1:-1])}(\d+)"')
 
 
-def dumps_placed(skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]]) -> str:
-    """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts at `containers`
-    (key paths from the top) is already the text of its value at depth 0 (`dumps(member)`),
-    placed as is. The text at depth d is the text at depth 0 with every line break followed
-    by 2d spaces. Raises ValueError when skeleton's own text holds what marks a member."""
+def dumps_placed(
+    skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]], *, sort_keys: bool = False
+) -> str:
+    """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts or lists at
+    `containers` (key paths from the top) is already the text of its value at depth 0
+    (`dumps(member, sort_keys=sort_keys)`), placed as is. The text at depth d is the text at
+    depth 0 with every line break followed by 2d spaces. Raises ValueError when skeleton's own
+    text holds what marks a member."""
     skeleton = dict(skeleton)
     placed: list[tuple[int, str]] = []
+
+    def mark(text: str) -> str:
+        placed.append((len(path) + 1, text))
+        return f"{_PIECE_MARK}{len(placed) - 1}"
+
     for path in containers:
         parent: dict[str, Any] = skeleton
         for key in path[:-1]:
@@ -137,12 +145,10 @@ def dumps_placed(skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]]
         else:
             members = parent.get(path[-1])
             if isinstance(members, dict):
-                marked = {}
-                for name, text in members.items():
-                    marked[name] = f"{_PIECE_MARK}{len(placed)}"
-                    placed.append((len(path) + 1, text))
-                parent[path[-1]] = marked
-    text = dumps(skeleton)
+                parent[path[-1]] = {name: mark(text) for name, text in members.items()}
+            elif isinstance(members, list):
+                parent[path[-1]] = [mark(text) for text in members]
+    text = dumps(skeleton, sort_keys=sort_keys)
     if len(_PIECE_MARKS.findall(text)) != len(placed):
         raise ValueError("the skeleton holds a member mark of its own")
 

@@ -152,3 +152,12 @@ def test_random_placed(members: dict[str, Any], rest: Any) -> None:
 def test_a_skeleton_holding_the_member_mark_is_refused() -> None:
     with pytest.raises(ValueError):
         jsontext.dumps_placed({"d": {"x": "1"}, "e": "\x00piece 0"}, [("d",)])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(json_trees, max_size=4), json_trees)
+def test_random_placed_list_members_sorted(items: list[Any], rest: Any) -> None:
+    value = {"z": items, "a": rest}
+    skeleton = {"z": [jsontext.dumps(i, sort_keys=True) for i in items], "a": rest}
+    placed = jsontext.dumps_placed(skeleton, [("z",)], sort_keys=True)
+    assert placed == expected(value, sort_keys=True)

@@ -56,5 +56,5 @@ def emit_project(
     for emitter in EMITTERS:
         with_cache = ENTITY_EMITTERS.get(emitter)
         files.extend(with_cache(project, cache) if with_cache else emitter(project))
-    files.extend(migrations.emit(project, migration))
+    files.extend(migrations.emit(project, migration, cache))
     return files
