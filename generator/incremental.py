@@ -221,29 +221,86 @@ class BuildCache:
     def save(self) -> None:
         """Replace the cache file with this build's units (only when one was rendered or one
         of the old file's is gone); any OSError only costs the cache."""
-        if self.path is None or not (self._changed or self._new.keys() != self._old.keys()):
-            return
-        data = marshal.dumps((self._code, self._new))
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.path)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        if self.path is not None and (self._changed or self._new.keys() != self._old.keys()):
+            write_cache_file(self.path, self._code, self._new)
 
     def _load(self) -> dict[str, Entry]:
         assert self.path is not None
+        return read_cache_file(self.path, self._code)
+
+
+def read_cache_file(path: Path, code: str) -> dict[str, Any]:
+    """The entries of a cache file written by the same code, else none."""
+    try:
+        stored_code, entries = marshal.loads(path.read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    if stored_code != code or not isinstance(entries, dict):
+        return {}
+    return entries
+
+
+def write_cache_file(path: Path, code: str, entries: dict[str, Any]) -> None:
+    """Replace path atomically; an OSError (or a value marshal cannot hold) only costs the
+    cache."""
+    try:
+        data = marshal.dumps((code, entries))
+    except ValueError:
+        return
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
         try:
-            code, entries = marshal.loads(self.path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        if code != self._code or not isinstance(entries, dict):
-            return {}
-        return entries
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+class FileCache:
+    """Values computed from one file's text alone (a spec file's YAML), keyed by a digest of
+    what they are computed from; one cache file per spec folder, loaded and saved once."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._code = code_identity() if path is not None else ""
+        self._old: dict[str, Any] = read_cache_file(path, self._code) if path else {}
+        self._new: dict[str, Any] = {}
+
+    @classmethod
+    def open(cls, cache_dir: Path | None, name: str) -> FileCache:
+        """The cache called name under cache_dir (none when cache_dir is None or
+        `GEN_EMIT_CACHE=off`)."""
+        if cache_dir is None or cache_mode() == "off":
+            return cls(None)
+        digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+        return cls(cache_dir / FOLDER / f"files-{digest[:32]}.bin")
+
+    def get(self, inputs: str) -> Any:
+        """The value stored for inputs (None when there is none)."""
+        if self.path is None:
+            return None
+        key = hashlib.blake2b(inputs.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+        found = self._old.get(key.hex())
+        if found is not None:
+            self._new[key.hex()] = found
+            with contextlib.suppress(EOFError, ValueError, TypeError):
+                return marshal.loads(found)
+        return None
+
+    def put(self, inputs: str, value: Any) -> None:
+        """Store value for inputs (not stored when marshal cannot hold it)."""
+        if self.path is None:
+            return
+        key = hashlib.blake2b(inputs.encode("utf-8", "surrogateescape"), digest_size=16).digest()
+        with contextlib.suppress(ValueError):
+            self._new[key.hex()] = marshal.dumps(value)
+
+    def save(self) -> None:
+        if self.path is not None and self._new != self._old:
+            write_cache_file(self.path, self._code, self._new)
 
 
 _CODE_IDENTITY: list[str] = []

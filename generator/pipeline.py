@@ -14,7 +14,7 @@ from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import emit_project
 from generator.emit.migrations import MigrationInput
-from generator.incremental import BuildCache
+from generator.incremental import BuildCache, FileCache
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import served_document
@@ -36,14 +36,17 @@ class BuildResult:
 
 
 def compile_specs(
-    spec_dir: Path, label_root: str | None = None
+    spec_dir: Path, label_root: str | None = None, cache_dir: Path | None = None
 ) -> tuple[tuple[ir.Project, ...], Diagnostics]:
-    """Load, validate and compile every spec set below spec_dir."""
+    """Load, validate and compile every spec set below spec_dir (the YAML of each file from
+    the cache under cache_dir when it was loaded before)."""
     diags = Diagnostics()
     if not spec_dir.is_dir():
         diags.error("E000", f"no such spec folder: {spec_dir}")
         return (), diags
-    files = load_specs(spec_dir, diags, label_root)
+    loads = FileCache.open(cache_dir, f"{spec_dir.resolve()}\0{label_root}")
+    files = load_specs(spec_dir, diags, label_root, loads)
+    loads.save()
     if diags.has_errors:
         return (), diags
     if not files:
@@ -118,7 +121,7 @@ def build(
     out_dir is read (never written) for what earlier builds left that later ones must keep:
     the schema snapshot and the migration revisions.
     """
-    projects, diags = compile_specs(spec_dir, label_root)
+    projects, diags = compile_specs(spec_dir, label_root, cache_dir)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
     migrations = {

@@ -4,14 +4,27 @@ with a warm cache writes exactly what a build without one writes."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from generator import ir
-from generator.diagnostics import Span
-from generator.incremental import FOLDER, BuildCache, CacheMismatch, ProjectDigests, track
+from generator.diagnostics import Diagnostics, Span
+from generator.incremental import (
+    FOLDER,
+    BuildCache,
+    CacheMismatch,
+    FileCache,
+    ProjectDigests,
+    track,
+)
+from generator.load import load_specs
 from generator.pipeline import build
 from generator.write import write_output
 
@@ -190,3 +203,119 @@ def test_one_entity_changed_renders_what_reads_it(tmp_path: Path) -> None:
     assert warm.files == cold.files
     [(hits, misses)] = counts
     assert 0 < misses < hits
+
+
+# --- the YAML of each spec file ------------------------------------------------------------------
+
+
+def _loaded(spec_dir: Path, cache: FileCache | None) -> tuple[list[tuple[Any, ...]], list[str]]:
+    diags = Diagnostics()
+    files = load_specs(spec_dir, diags, "spec", cache)
+    fields = [(f.label, f.rel, f.data, f.spans, f.key_spans, f.raw_scalars) for f in files]
+    return fields, [d.render() for d in diags.items]
+
+
+@pytest.mark.parametrize("case", ["shop", "blog", "weather"])
+def test_a_spec_file_loads_from_the_cache_as_from_its_text(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_dir = Path(__file__).parent.parent / "specs" / case
+    cold = _loaded(spec_dir, None)
+    for mode in ("on", "on", "verify"):
+        monkeypatch.setenv("GEN_EMIT_CACHE", mode)
+        cache = FileCache.open(tmp_path, "specs")
+        assert _loaded(spec_dir, cache) == cold
+        cache.save()
+    assert cache.get(f"yaml\0spec/{cold[0][0][1]}\0{(spec_dir / cold[0][0][1]).read_text()}")
+
+
+def test_a_spec_file_with_problems_is_loaded_again(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "spec"
+    spec_dir.mkdir()
+    (spec_dir / "api.yaml").write_text("api: {name: a, name: b}\nlist: [1, 2]\n")
+    (spec_dir / "when.yaml").write_text("when: 2024-01-01\n")  # a date: marshal cannot hold it
+    for _ in range(2):
+        cache = FileCache.open(tmp_path / "cache", "spec")
+        _, problems = _loaded(spec_dir, cache)
+        assert [p.split(": ", 1)[1] for p in problems] == [
+            "error: duplicate key `name` (first defined at spec/api.yaml:1:7)"
+        ]
+        cache.save()
+    assert not cache._new
+
+
+# --- spec mutations ------------------------------------------------------------------------------
+
+BLOG = Path(__file__).parent.parent / "specs" / "blog"
+ENTITY_FILES = sorted(p.relative_to(BLOG).as_posix() for p in (BLOG / "entities").glob("*.yaml"))
+
+mutations = st.tuples(
+    st.sampled_from(ENTITY_FILES),
+    st.integers(min_value=0, max_value=50),  # which entity, which field (modulo their count)
+    st.integers(min_value=0, max_value=50),
+    st.sampled_from(
+        [
+            ("description", "A changed description."),
+            ("description", "Another one, longer: " + "words " * 20),
+            ("max_length", 150),
+            ("max_length", 400),
+            ("searchable", True),
+            ("sortable", False),
+            ("filterable", True),
+            ("nullable", True),
+            ("entity description", "Changed."),
+            ("soft_delete", True),
+            ("versioned", True),
+        ]
+    ),
+)
+
+
+def _mutate(specs: Path, mutation: tuple[str, int, int, tuple[str, Any]]) -> None:
+    name, entity_index, field_index, (key, value) = mutation
+    path = specs / name
+    data = yaml.safe_load(path.read_text())
+    entities = data["entities"]
+    entity = entities[sorted(entities)[entity_index % len(entities)]]
+    if key == "entity description":
+        entity["description"] = value
+    elif key in ("soft_delete", "versioned"):
+        entity[key] = value
+    else:
+        fields = entity.get("fields") or {}
+        if fields:
+            field = fields[sorted(fields)[field_index % len(fields)]]
+            if isinstance(field, dict) and (key != "max_length" or "max_length" in field):
+                field[key] = value
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+@pytest.mark.slow
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(mutations, min_size=1, max_size=3))
+def test_spec_mutations_build_as_without_a_cache(
+    tmp_path_factory: pytest.TempPathFactory, steps: list[Any]
+) -> None:
+    """specs/blog changed step by step (a field's limits, flags or description, an entity's
+    options): each build with the cache warm from the step before equals a build without it."""
+    root = tmp_path_factory.mktemp("mutations")
+    specs, cache_dir = root / "blog", root / "cache"
+    shutil.copytree(BLOG, specs)
+    with pytest.MonkeyPatch.context() as patch:
+        build(specs, cache_dir=cache_dir)
+        for step in steps:
+            _mutate(specs, step)
+            patch.setenv("GEN_EMIT_CACHE", "on")
+            warm = _outcome(specs, cache_dir)
+            patch.setenv("GEN_EMIT_CACHE", "off")
+            assert warm == _outcome(specs, cache_dir)
+
+
+def _outcome(specs: Path, cache_dir: Path) -> tuple[Any, ...]:
+    """What a build gives: its files and diagnostics, or the error it raises (a mutation may
+    make a spec gen refuses late, such as a filter the client cannot name)."""
+    try:
+        result = build(specs, cache_dir=cache_dir)
+    except Exception as exc:  # noqa: BLE001 - compared, not handled
+        return (type(exc).__name__, str(exc))
+    return (result.files, result.diagnostics)
