@@ -147,7 +147,7 @@ def build(
         for project in projects:
             document = served_document(project, files, cache_dir, caches[project.api.name])
             files[f"{project.api.name}/openapi.json"] = document
-            clients.update(client_files(project, document, cache_dir))
+            clients.update(client_files(project, document, cache_dir, caches[project.api.name]))
         files.update(format_python(clients, cache_dir=cache_dir))
     for cache in caches.values():
         cache.save()
