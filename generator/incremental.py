@@ -1,7 +1,8 @@
 """Incremental builds: what one build rendered, reused by the next when its inputs are equal.
 
-A cached unit (the files one emitter makes for one entity, a piece of openapi.json) records
-what it read of the project while it was produced: the emitter runs on a `TrackedProject`,
+A cached unit (the files one emitter makes for one entity, a router's part of openapi.json, a
+table of the schema snapshot, the client's operation modules) records what it read of the
+project while it was produced: the emitter runs on a `TrackedProject`,
 which notes every entity, table and project-level attribute it hands out. The unit is stored
 with those reads and a digest of their values; a later build reuses it only when every read
 gives the same value again (digests of the IR pieces, computed at most once per build). Nothing
@@ -10,9 +11,10 @@ not come from the project (a value the caller computed from the whole project) a
 unit's key, given by the caller.
 
 One file per project in the build's cache folder (`<cache_dir>/incremental-v1/`), loaded once
-and replaced atomically once at the end of the build. It is valid only for the same generator
-code, templates, Python and installed distributions; an unreadable, corrupt or foreign file
-only costs the cache.
+and replaced atomically once at the end of the build; `FileCache` keeps what is computed from
+one spec file's text alone (its YAML) in one file per spec folder, the same way. Both are
+valid only for the same generator code, templates, Python and installed distributions; an
+unreadable, corrupt or foreign file only costs the cache.
 
 `GEN_EMIT_CACHE` (a stamp input, like `GEN_OPENAPI`): unset or `on` uses the cache; `off`
 neither reads nor writes it; `verify` renders every unit and fails on any difference from a

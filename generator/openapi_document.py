@@ -134,7 +134,7 @@ def render_openapi(project: ir.Project) -> dict[str, Any]:
         "schemas": {name: doc.c.schemas[name] for name in sorted(doc.c.schemas)}
     }
     if project.auth is not None:
-        components["securitySchemes"] = SECURITY_SCHEMES
+        components["securitySchemes"] = _security_schemes()
     document = {
         "openapi": OPENAPI_VERSION,
         "info": _info(project),
@@ -171,7 +171,7 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
     }
     components: dict[str, Any] = {"schemas": schemas}
     if project.auth is not None:
-        components["securitySchemes"] = SECURITY_SCHEMES
+        components["securitySchemes"] = _security_schemes()
     skeleton = {
         "openapi": OPENAPI_VERSION,
         "info": _ordered(_info(project), INFO_KEYS),
@@ -186,7 +186,8 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
         return jsontext.dumps(render_openapi(project)) + "\n"
 
 
-SECURITY_SCHEMES: dict[str, Any] = {BEARER: {"type": "http", "scheme": "bearer"}}
+def _security_schemes() -> dict[str, Any]:
+    return {BEARER: {"type": "http", "scheme": "bearer"}}
 
 
 def _info(project: ir.Project) -> dict[str, Any]:
