@@ -121,8 +121,10 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
-    if c.loads or c.includes:
-        imports.add(Import("sqlalchemy.orm", "selectinload"))
+    loader_code = " ".join([*c.loads, *(load for _, load in c.includes)])
+    for loader in ("selectinload", "undefer"):
+        if f"{loader}(" in loader_code:
+            imports.add(Import("sqlalchemy.orm", loader))
     if c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
     if c.includes and c.secured:

@@ -18,6 +18,7 @@ from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.models import loaded_attr, scalar_list
 from generator.emit.tenancy import registration_tenant_fields, tenant_entity, tenant_relation
 
 INT32 = (-(2**31), 2**31 - 1)
@@ -647,10 +648,27 @@ def _input_field(module: SchemaModule, f: ir.Field, update: bool) -> str:
 
 
 def _read_field(module: SchemaModule, project: ir.Project, f: ir.Field) -> str:
+    if scalar_list(f) and f.item is not None:
+        return _read_loaded_list(module, f)
     annotation = read_type(module, f)
     if f.nullable:
         annotation += " | None"
     return f"{f.attr}: {_wire_name(module, annotation, f, 'serialization')}"
+
+
+def _read_loaded_list(module: SchemaModule, f: ir.Field) -> str:
+    """A scalar list field, read from the values its row's SELECT loaded (`keywords_loaded`),
+    or from its wire name in JSON (a cached answer)."""
+    assert f.item is not None
+    module.use("typing", "Annotated")
+    module.use("pydantic", "AliasChoices", "Field")
+    aliases = [f"validation_alias=AliasChoices({py_literal(loaded_attr(f))}, {py_literal(f.name)})"]
+    if f.attr != f.name:
+        aliases.append(f"serialization_alias={py_literal(f.name)}")
+    annotation = f"list[{read_type(module, f.item)}]"
+    if f.nullable:
+        annotation += " | None"
+    return f"{f.attr}: Annotated[{annotation}, Field({', '.join(aliases)})]"
 
 
 def id_annotation(module: SchemaModule) -> str:
