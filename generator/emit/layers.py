@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from generator import ir
+from generator.compile import naming
 from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import (
     ActionContext,
@@ -59,6 +60,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                     user_module=module_name(user),
                     user_class=user.class_name,
                     roles_attr=project.auth.roles_field,
+                    roles_loaded=naming.py_attr(f"{project.auth.roles_field}_loaded"),
                     multiple_roles=project.auth.multiple_roles,
                     soft_deleted_user=user.soft_delete,
                     uuid_ids=project.api.id_type == "uuid",
