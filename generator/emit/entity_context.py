@@ -140,9 +140,7 @@ def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
     """Loader options for what every response of `entity` reads besides its own columns."""
     relations = writable_relations(entity)
     loads = [
-        f"undefer({entity.class_name}.{r.wire_name})"
-        for r in relations
-        if r.kind == "many_to_many"
+        f"undefer({entity.class_name}.{r.wire_name})" for r in relations if r.kind == "many_to_many"
     ]
     loads += [
         f"undefer({entity.class_name}.{loaded_attr(f)})"

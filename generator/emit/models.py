@@ -471,7 +471,9 @@ def loaded_attr(f: ir.Field) -> str:
 
 def id_lists(entity: ir.Entity) -> list[ir.Relation]:
     """The many_to_many relations read as ids (`tag_ids`) in the row's own SELECT."""
-    return [r for r in entity.relations if r.kind == "many_to_many" and not r.through and not r.implicit]
+    return [
+        r for r in entity.relations if r.kind == "many_to_many" and not r.through and not r.implicit
+    ]
 
 
 def loaded_lists(module: ModuleBuilder, project: ir.Project, entity: ir.Entity) -> list[str]:
@@ -502,12 +504,13 @@ def loaded_lists(module: ModuleBuilder, project: ir.Project, entity: ir.Entity) 
         module.imports.add(Import("uuid"))
         id_type = "uuid.UUID"
     for r in id_lists(entity):
-        table = naming.py_attr(r.association_table or "")
+        association = naming.py_attr(r.association_table or "")
         left, right = association_columns(entity.name, r)
-        ids = f"{table}.c.{right}"
+        ids = f"{association}.c.{right}"
         found.append(
             f"{r.wire_name}: Mapped[list[{id_type}]] = column_property("
-            f"item_list({ids}, {ids}, {table}.c.{left} == id), deferred=True, raiseload=True)"
+            f"item_list({ids}, {ids}, {association}.c.{left} == id), deferred=True, "
+            "raiseload=True)"
         )
     return found
 
