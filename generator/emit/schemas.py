@@ -540,12 +540,10 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
 def read_type(module: SchemaModule, f: ir.Field) -> str:
     """The annotation of a field in responses (no input constraints)."""
     kind = f.type.kind
-    if kind == "list" and f.item is not None and f.item.type.kind == "object":
-        # Object items are read from their child rows' attributes, one of which may be `value`.
-        return f"list[{read_type(module, f.item)}]"
     if kind == "list" and f.item is not None:
-        module.use(f"{module.package}.core.relations", "ItemValues")
-        return f"ItemValues[{read_type(module, f.item)}]"
+        # Object items are read from their child rows' attributes, one of which may be `value`;
+        # scalar items from the values the row's SELECT loaded (`_read_loaded_list`).
+        return f"list[{read_type(module, f.item)}]"
     if kind == "object":
         return _nested_model(module, f, read=True)
     if kind == "enum":

@@ -8,9 +8,9 @@ An id that points at no row is a 422 on that field (not a 409), exactly like a m
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from pydantic import BeforeValidator, Field, ValidationInfo
+from pydantic import Field, ValidationInfo
 from sqlalchemy import JSON, ColumnElement, func, inspect, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
@@ -33,7 +33,6 @@ class HasId(Protocol):
 
 
 RowT = TypeVar("RowT", bound=HasId)
-T = TypeVar("T")
 
 
 async def fetch_related(
@@ -136,17 +135,6 @@ async def find_or_create(
                 for name in clashes
             ]
         )
-
-
-def _child_values(value: Any) -> Any:
-    """A list field read from its child rows: scalar items as their values, objects as rows."""
-    if isinstance(value, list | tuple):
-        return [getattr(item, "value", item) for item in value]
-    return value
-
-
-ItemValues = Annotated[list[T], BeforeValidator(_child_values)]
-"""The read type of a list field: `ItemValues[str]` reads `post.keywords` child rows."""
 
 
 def include_by(*names: str) -> Any:
