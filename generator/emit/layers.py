@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from generator import ir
+from generator.compile import naming
 from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import (
     ActionContext,
@@ -61,6 +62,7 @@ def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedF
                     user_module=module_name(user),
                     user_class=user.class_name,
                     roles_attr=project.auth.roles_field,
+                    roles_loaded=naming.py_attr(f"{project.auth.roles_field}_loaded"),
                     multiple_roles=project.auth.multiple_roles,
                     soft_deleted_user=user.soft_delete,
                     uuid_ids=project.api.id_type == "uuid",
@@ -131,8 +133,10 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
-    if c.loads or c.includes:
-        imports.add(Import("sqlalchemy.orm", "selectinload"))
+    loader_code = " ".join([*c.loads, *(load for _, load in c.includes)])
+    for loader in ("selectinload", "undefer"):
+        if f"{loader}(" in loader_code:
+            imports.add(Import("sqlalchemy.orm", loader))
     if c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
     if c.includes and c.secured:

@@ -18,6 +18,7 @@ from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.models import loaded_attr, scalar_list
 from generator.emit.tenancy import registration_tenant_fields, tenant_entity, tenant_relation
 from generator.emit.units import entity_files
 from generator.incremental import BuildCache
@@ -545,12 +546,10 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
 def read_type(module: SchemaModule, f: ir.Field) -> str:
     """The annotation of a field in responses (no input constraints)."""
     kind = f.type.kind
-    if kind == "list" and f.item is not None and f.item.type.kind == "object":
-        # Object items are read from their child rows' attributes, one of which may be `value`.
-        return f"list[{read_type(module, f.item)}]"
     if kind == "list" and f.item is not None:
-        module.use(f"{module.package}.core.relations", "ItemValues")
-        return f"ItemValues[{read_type(module, f.item)}]"
+        # Object items are read from their child rows' attributes, one of which may be `value`;
+        # scalar items from the values the row's SELECT loaded (`_read_loaded_list`).
+        return f"list[{read_type(module, f.item)}]"
     if kind == "object":
         return _nested_model(module, f, read=True)
     if kind == "enum":
@@ -653,10 +652,27 @@ def _input_field(module: SchemaModule, f: ir.Field, update: bool) -> str:
 
 
 def _read_field(module: SchemaModule, project: ir.Project, f: ir.Field) -> str:
+    if scalar_list(f) and f.item is not None:
+        return _read_loaded_list(module, f)
     annotation = read_type(module, f)
     if f.nullable:
         annotation += " | None"
     return f"{f.attr}: {_wire_name(module, annotation, f, 'serialization')}"
+
+
+def _read_loaded_list(module: SchemaModule, f: ir.Field) -> str:
+    """A scalar list field, read from the values its row's SELECT loaded (`keywords_loaded`),
+    or from its wire name in JSON (a cached answer)."""
+    assert f.item is not None
+    module.use("typing", "Annotated")
+    module.use("pydantic", "AliasChoices", "Field")
+    aliases = [f"validation_alias=AliasChoices({py_literal(loaded_attr(f))}, {py_literal(f.name)})"]
+    if f.attr != f.name:
+        aliases.append(f"serialization_alias={py_literal(f.name)}")
+    annotation = f"list[{read_type(module, f.item)}]"
+    if f.nullable:
+        annotation += " | None"
+    return f"{f.attr}: Annotated[{annotation}, Field({', '.join(aliases)})]"
 
 
 def id_annotation(module: SchemaModule) -> str:
