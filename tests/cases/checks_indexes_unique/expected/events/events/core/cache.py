@@ -376,12 +376,18 @@ def cached_read(
     async def read(request: Request, response: Response) -> AsyncIterator[CachedRead]:
         slot = await _lookup(request, schema, depends_on(), visibility_key())
         async with new_session(request) as session:
-            yield CachedRead(
-                session,
-                request.app.state.cache,
-                slot,
-                response,
-                request.headers.get("if-none-match"),
-            )
+            yield _cached_read(request, response, session, slot)
 
     return read
+
+
+def _cached_read(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    slot: EntrySlot | None,
+) -> CachedRead:
+    """What a list or read handler gets after a miss (or with the cache off)."""
+    cache: ResponseCache = request.app.state.cache
+    if_none_match = request.headers.get("if-none-match")
+    return CachedRead(session, cache, slot, response, if_none_match)

@@ -392,33 +392,36 @@ def cached_read(
             response: Response,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
         ) -> AsyncIterator[CachedRead]:
-            if signed_in and credentials is None:
+            if credentials is None and signed_in:
                 raise UnauthorizedError
+            if credentials is None:  # anonymous: a hit needs no session
+                slot = await _lookup(request, schema, depends_on(), visibility_key(None))
+                async with new_session(request) as session:
+                    yield _cached_read(request, response, session, None, slot)
+                return
             async with new_session(request) as session:
-                token = None if credentials is None else credentials.credentials
-                principal = None if token is None else await authenticate(request, session, token)
+                principal = await authenticate(request, session, credentials.credentials)
                 slot = await _lookup(request, schema, depends_on(), visibility_key(principal))
-                yield CachedRead(
-                    session,
-                    principal,
-                    request.app.state.cache,
-                    slot,
-                    response,
-                    request.headers.get("if-none-match"),
-                )
+                yield _cached_read(request, response, session, principal, slot)
 
         return read_for_caller
 
     async def read(request: Request, response: Response) -> AsyncIterator[CachedRead]:
         slot = await _lookup(request, schema, depends_on(), visibility_key(None))
         async with new_session(request) as session:
-            yield CachedRead(
-                session,
-                None,
-                request.app.state.cache,
-                slot,
-                response,
-                request.headers.get("if-none-match"),
-            )
+            yield _cached_read(request, response, session, None, slot)
 
     return read
+
+
+def _cached_read(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    principal: Principal | None,
+    slot: EntrySlot | None,
+) -> CachedRead:
+    """What a list or read handler gets after a miss (or with the cache off)."""
+    cache: ResponseCache = request.app.state.cache
+    if_none_match = request.headers.get("if-none-match")
+    return CachedRead(session, principal, cache, slot, response, if_none_match)
