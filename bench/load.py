@@ -131,10 +131,10 @@ async def reset_and_seed(database: str) -> tuple[int, str]:
 class Server:
     """One uvicorn process on 127.0.0.1:PORT for the duration of a `with` block."""
 
-    def __init__(self, app: str, env: dict[str, str], port: int = PORT) -> None:
+    def __init__(self, app: str, env: dict[str, str], port: int | None = None) -> None:
         self.app = app
         self.env = env
-        self.port = port
+        self.port = PORT if port is None else port
 
     def __enter__(self) -> Server:
         self.process = subprocess.Popen(
@@ -177,9 +177,10 @@ def wrk(
     connections: int,
     script: str | None = None,
     token: str = "",
-    port: int = PORT,
+    port: int | None = None,
 ) -> dict[str, float]:
     """Requests per second, mean latency (ms) and non-2xx count of one wrk run."""
+    port = PORT if port is None else port
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         if script:
@@ -221,7 +222,7 @@ def statements_per_request(paths: dict[str, str]) -> dict[str, float]:
 def _statement_total() -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10).read().decode()
     return sum(
-        float(v) for v in re.findall(r"^db_statements_total\{[^}]*\} ([\d.e+]+)$", text, re.M)
+        float(v) for v in re.findall(r"^db_statements_total\{.*\} ([\d.e+]+)$", text, re.M)
     )
 
 
@@ -340,11 +341,15 @@ def table(results: dict[str, dict[str, dict[str, float]]]) -> str:
 
 
 def main() -> None:
+    global PORT  # the servers' and wrk's port, for the whole run
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", required=True, help="postgresql+asyncpg:// URL (emptied)")
     parser.add_argument("--redis", required=True, help="redis:// URL of a database of your own")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--port", type=int, default=PORT, help="of the first app (the second takes the next)"
+    )
     parser.add_argument(
         "--rounds",
         type=int,
@@ -353,6 +358,7 @@ def main() -> None:
         "driven in turn this many times per endpoint (writes load-interleaved.json)",
     )
     args = parser.parse_args()
+    PORT = args.port
     if shutil.which("wrk") is None:
         sys.exit("wrk is needed: apt-get install wrk")
     if args.rounds:

@@ -7,7 +7,11 @@ package and the top of a cProfile by own time (tottime).
     DATABASE_URL=postgresql+asyncpg://... python bench/profile_requests.py /api/v1/posts/17
     DATABASE_URL=postgresql+asyncpg://... python bench/profile_requests.py create
 
-`create` posts new rows to `/api/v1/posts` with the seeded author's token.
+`create` posts new rows to `/api/v1/posts` with the seeded author's token. With `--redis URL`
+the generated app keeps its response cache in that Redis database: after the warm-up, reads are
+cache hits (the hand-written app has no cache).
+
+    DATABASE_URL=... python bench/profile_requests.py /api/v1/posts/17 --redis redis://...
 """
 
 from __future__ import annotations
@@ -114,6 +118,8 @@ def _package(filename: str) -> str:
 
 def main() -> None:
     path = sys.argv[1]
+    if sys.argv[2:3] == ["--redis"]:
+        os.environ.update(CACHE_ENABLED="true", REDIS_URL=sys.argv[3])
     from blog.main import create_app
 
     from bench.handwritten_app import app as handwritten

@@ -76,7 +76,7 @@ def test_every_list_and_read_route_goes_through_the_cache(projects: dict[str, ir
     post = routes["blog/blog/routes/post.py"]
     assert "Depends(cached_read(ListEnvelope[PostRead], Post, per_caller=True))" in post
     assert "Depends(cached_read(Envelope[PostRead], Post, per_caller=True))" in post
-    assert post.count("return await cache.keep(") == 2
+    assert post.count("return await read.keep(") == 2
 
 
 def test_no_cache_tests_when_the_spec_does_not_cache(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from schemathesis.wfc.loader import load_from_dict
 from generator import ir
 from generator.emit import fuzz
 from generator.emit.entity_context import entity_context
-from generator.emit.layers import openapi_extras, principal_parameters
+from generator.emit.layers import handler_callers, openapi_extras
 from generator.emit.schemas import decimal_json_schema
 from generator.pipeline import compile_specs
 
@@ -213,22 +213,27 @@ def test_the_document_requires_if_match_where_the_server_does() -> None:
     assert {"412", "428"} <= set(update["responses"])
 
 
-def test_only_public_operations_take_an_optional_principal() -> None:
+def test_only_public_operations_take_an_optional_caller() -> None:
     project = example("blog")
     post = next(e for e in project.entities if e.name == "post")
 
-    callers = principal_parameters(project, entity_context(project, post))
+    callers = handler_callers(project, entity_context(project, post))
 
-    assert callers["read"] == ", principal: OptionalPrincipalDep"
-    assert callers["create"] == ", principal: CurrentPrincipalDep"
-    assert callers["restore"] == ", principal: CurrentPrincipalDep"
+    assert callers["create"].parameter == "caller: SignedInCallerDep"
+    assert callers["restore"].parameter == "caller: SignedInCallerDep"
+    assert callers["create"].arguments == "caller.session, caller.principal"
+    # reads take the session and the caller from their cache lookup
+    assert callers["read"].parameter == "read: CachedRow"
+    assert callers["read"].principal == "read.principal"
 
 
 def test_without_auth_no_principal_at_all() -> None:
     project = example("weather")
     station = project.entities[0]
 
-    assert set(principal_parameters(project, entity_context(project, station)).values()) == {""}
+    callers = handler_callers(project, entity_context(project, station)).values()
+    assert {caller.principal for caller in callers} == {""}
+    assert {caller.arguments for caller in callers} == {"session", "read.session"}
 
 
 def test_peers_are_the_users_whose_rows_stay_private_to_each_other() -> None:

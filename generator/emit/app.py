@@ -72,6 +72,7 @@ FILES: tuple[tuple[str, str, bool], ...] = (
     ("package/core/metrics.py.j2", "{package}/core/metrics.py", False),
     ("package/core/pagination.py.j2", "{package}/core/pagination.py", False),
     ("package/core/ratelimit.py.j2", "{package}/core/ratelimit.py", False),
+    ("package/core/routing.py.j2", "{package}/core/routing.py", False),
     ("package/core/types.py.j2", "{package}/core/types.py", False),
     ("package/models/base.py.j2", "{package}/models/base.py", False),
     ("empty.py.j2", "{package}/repositories/__init__.py", False),

@@ -248,14 +248,14 @@ def _service_imports(project: ir.Project, c: dict[str, object]) -> str:
 def _routes_imports(project: ir.Project, c: dict[str, object]) -> str:
     user_schemas = f"{{pkg}}.schemas.{c['user_module']}"
     items: list[tuple[str, str | None]] = [
-        ("fastapi", "APIRouter"),
+        ("{pkg}.core.routing", "ResourceRouter"),
         ("fastapi", "Request"),
         ("fastapi", "Response"),
         ("{pkg}.core.envelope", "EmptyEnvelope"),
         ("{pkg}.core.envelope", "Envelope"),
         ("{pkg}.core.envelope", "error_responses"),
         ("{pkg}.core.permissions", "read_context"),
-        ("{pkg}.deps", "CurrentPrincipalDep"),
+        ("{pkg}.deps", "SignedInCallerDep"),
         ("{pkg}.deps", "SessionDep"),
         ("{pkg}.schemas.auth", "LoginRequest"),
         ("{pkg}.schemas.auth", "RefreshRequest"),

@@ -7,6 +7,7 @@ synthesized by normalization are written through their source, so they get reads
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from generator import ir
 from generator.compile import naming
@@ -257,8 +258,7 @@ def _password_attr(project: ir.Project, entity: ir.Entity) -> str | None:
 def routes(project: ir.Project, c: EntityContext) -> str:
     imports = _imports(
         c,
-        ("fastapi", "APIRouter"),
-        ("{pkg}.deps", "SessionDep"),
+        ("{pkg}.core.routing", "ResourceRouter"),
         ("{pkg}.core.envelope", "error_responses"),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}Read"),
     )
@@ -334,9 +334,12 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         )
     if c.entity.soft_delete and "delete" in c.crud:
         imports.add(Import(f"{c.package}.core.envelope", "Envelope"))
-    callers = principal_parameters(project, c)
-    for dependency in ("OptionalPrincipalDep", "CurrentPrincipalDep"):
-        if any(dependency in parameter for parameter in callers.values()):
+    callers = handler_callers(project, c)
+    handled = {*(op for op in CRUD_OPERATIONS if op in c.crud), *(a.name for a in c.actions)}
+    if c.entity.soft_delete and "delete" in c.crud:
+        handled.add("restore")
+    for dependency in ("SessionDep", "OptionalCallerDep", "SignedInCallerDep"):
+        if any(callers[name].parameter.endswith(dependency) for name in handled):
             imports.add(Import(f"{c.package}.deps", dependency))
     if c.secured:
         imports.add(Import(f"{c.package}.core.permissions", "read_context"))
@@ -350,22 +353,61 @@ def routes(project: ir.Project, c: EntityContext) -> str:
         statuses=route_statuses(project, c),
         extras=openapi_extras(project, c),
         callers=callers,
+        cached_options=cached_read_options(project, c),
     )
 
 
-def principal_parameters(project: ir.Project, c: EntityContext) -> dict[str, str]:
-    """The caller parameter of each operation's handler: an operation anonymous callers may do
-    takes an optional principal; any other requires one, so that a request without credentials
-    is a 401 before its path, query and body are validated (not a 422)."""
+@dataclass(frozen=True)
+class HandlerCaller:
+    """How a route handler receives the request's session and caller: its `parameter`, the
+    `arguments` it passes its service function, and the expression of the `principal`
+    (empty when the entity is not secured)."""
+
+    parameter: str
+    arguments: str
+    principal: str = ""
+
+
+CACHED_OPERATIONS = {"list": "CachedList", "read": "CachedRow"}
+
+
+def handler_callers(project: ir.Project, c: EntityContext) -> dict[str, HandlerCaller]:
+    """The caller of each operation's handler, one dependency giving the session and the
+    caller together. An operation anonymous callers may do takes an optional caller; any other
+    a signed-in one, so that a request without credentials is a 401 before its path, query and
+    body are validated (not a 422). Lists and reads take theirs from the cache lookup."""
     names = ["list", "create", "read", "update", "delete", "restore", *(a.name for a in c.actions)]
-    if not c.secured:
-        return dict.fromkeys(names, "")
     public = public_operations(project, c)
     if "delete" in public:
         public.add("restore")  # restoring takes the delete permission
+    callers: dict[str, HandlerCaller] = {}
+    for name in names:
+        if name in CACHED_OPERATIONS:
+            owner, parameter = "read", f"read: {CACHED_OPERATIONS[name]}"
+        elif c.secured:
+            owner = "caller"
+            parameter = f"caller: {'Optional' if name in public else 'SignedIn'}CallerDep"
+        else:
+            owner, parameter = "", "session: SessionDep"
+        session = f"{owner}.session" if owner else "session"
+        if c.secured:
+            principal = f"{owner}.principal"
+            callers[name] = HandlerCaller(parameter, f"{session}, {principal}", principal)
+        else:
+            callers[name] = HandlerCaller(parameter, session)
+    return callers
+
+
+def cached_read_options(project: ir.Project, c: EntityContext) -> dict[str, str]:
+    """The keyword arguments of `cached_read` for the list and the read: the answer depends
+    on the caller when the entity is secured, and needs a signed-in one unless anonymous
+    callers may do the operation."""
+    if not c.secured:
+        return dict.fromkeys(CACHED_OPERATIONS, "")
+    public = public_operations(project, c)
     return {
-        name: f", principal: {'Optional' if name in public else 'Current'}PrincipalDep"
-        for name in names
+        name: ", per_caller=True" + ("" if name in public else ", signed_in=True")
+        for name in CACHED_OPERATIONS
     }
 
 

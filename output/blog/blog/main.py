@@ -29,7 +29,7 @@ from blog.core.metrics import Metrics
 from blog.core.metrics import router as metrics_router
 from blog.core.ratelimit import RateLimiter
 from blog.middleware import add_middleware
-from blog.routes import BASE_PATH, api_router, health
+from blog.routes import BASE_PATH, ROUTERS, health
 
 logger = logging.getLogger("blog")
 
@@ -123,7 +123,8 @@ def create_app(
     add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
-    app.include_router(api_router, prefix=BASE_PATH)
+    for router in ROUTERS:
+        app.include_router(router, prefix=BASE_PATH)
     return app
 
 

@@ -174,8 +174,9 @@ async def test_a_corrupted_entry_is_a_miss(engine: AsyncEngine, actors: Actors) 
     ):
         good = await client.get(url)
         assert good.status_code == 200, good.text
-        for key in store.entry_keys():
-            await store.put(key, CORRUPT_ENTRY, 60)
+        for key in store.entry_keys():  # stamped with the current generations, not a schema's
+            stamp = (await store.get(key) or b"").partition(b"\n")[0]
+            await store.put(key, stamp + b"\n" + CORRUPT_ENTRY, 60)
         again, statements = await statements_of(client, url)
         metrics = (await client.get("/metrics")).text
     assert again.status_code == 200, again.text
@@ -274,7 +275,8 @@ async def test_redis_entries_expire_and_corrupted_ones_are_misses(
         assert keys
         for key in keys:
             assert 0 < await redis.pttl(key) <= 30_000
-            await redis.set(key, CORRUPT_ENTRY, px=30_000)
+            stamp = (await redis.get(key) or b"").partition(b"\n")[0]
+            await redis.set(key, stamp + b"\n" + CORRUPT_ENTRY, px=30_000)
         again, statements = await statements_of(client, url)
     assert again.json() == good.json()
     assert statements > HIT_STATEMENTS

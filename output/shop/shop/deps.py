@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shop.core.db import get_session
 from shop.core.handlers import request_locale
 from shop.core.i18n import Locale
-from shop.core.security import Principal, current_principal, optional_principal
+from shop.core.security import Caller, SignedInCaller, optional_caller, signed_in_caller
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 LocaleDep = Annotated[Locale, Depends(request_locale)]
 IdPath = Annotated[uuid.UUID, Path(description="The row's id.")]
-OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
-CurrentPrincipalDep = Annotated[Principal, Depends(current_principal)]
+# The session and the caller, in one dependency (see `core.security`).
+OptionalCallerDep = Annotated[Caller, Depends(optional_caller)]
+SignedInCallerDep = Annotated[SignedInCaller, Depends(signed_in_caller)]

@@ -3,6 +3,7 @@
 
 import hashlib
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -15,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.clock import utcnow
 from blog.core.config import Settings
-from blog.core.db import get_session
+from blog.core.db import new_session
 from blog.core.errors import UnauthorizedError
 from blog.models.user import User
 
@@ -114,16 +115,10 @@ def held_roles(user: User) -> frozenset[str]:
     return frozenset([str(user.role)])
 
 
-async def optional_principal(
-    request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Principal | None:
-    """The caller when a bearer token is sent; None without one; 401 for a bad token."""
-    if credentials is None:
-        return None
+async def authenticate(request: Request, session: AsyncSession, token: str) -> Principal:
+    """The user an access token names; 401 for a bad token or one naming no such user."""
     settings: Settings = request.app.state.settings
-    claims = decode_token(settings, credentials.credentials, TokenType.ACCESS)
+    claims = decode_token(settings, token, TokenType.ACCESS)
     user = await active_user(session, user_id(claims["sub"]))
     if user is None:
         raise UnauthorizedError
@@ -135,10 +130,42 @@ async def active_user(session: AsyncSession, id: int) -> User | None:
     return await session.get(User, id)
 
 
-async def current_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
-    """The caller; 401 without a valid bearer token."""
-    if principal is None:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A request's database session and who sent it (None: anonymous)."""
+
+    session: AsyncSession
+    principal: Principal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedInCaller:
+    """A request's database session and the signed-in user who sent it."""
+
+    session: AsyncSession
+    principal: Principal
+
+
+# The handlers' dependencies: one each (FastAPI solves every dependency of a dependency on each
+# request, even one it already has), the bearer scheme under it so that OpenAPI declares it.
+async def optional_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> AsyncIterator[Caller]:
+    """The request's session and its caller when a bearer token is sent; 401 for a bad one."""
+    async with new_session(request) as session:
+        token = None if credentials is None else credentials.credentials
+        yield Caller(
+            session, None if token is None else await authenticate(request, session, token)
+        )
+
+
+async def signed_in_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> AsyncIterator[SignedInCaller]:
+    """The request's session and its caller; 401 without a valid bearer token."""
+    if credentials is None:
         raise UnauthorizedError
-    return principal
+    async with new_session(request) as session:
+        yield SignedInCaller(session, await authenticate(request, session, credentials.credentials))

@@ -6,7 +6,7 @@ A section of the blog, such as News or Tutorials.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -17,12 +17,13 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
-from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from blog.core.routing import ResourceRouter
+from blog.deps import IdPath, SignedInCallerDep
 from blog.models.category import Category
 from blog.schemas.category import CategoryCreate, CategoryListParams, CategoryRead, CategoryUpdate
 from blog.services import category as service
 
-router = APIRouter(prefix="/categories", tags=["categories"])
+router = ResourceRouter(prefix="/categories", tags=["categories"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -40,16 +41,13 @@ CachedRow = Annotated[
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_categories(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[CategoryListParams, Query()],
-    cache: CachedList,
+    params: Annotated[CategoryListParams, Query()], read: CachedList
 ) -> Response:
     """List categories, a page at a time."""
-    page = await service.list_categories(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_categories(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [CategoryRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -60,14 +58,13 @@ async def list_categories(
 async def create_category(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: CategoryCreate,
 ) -> Envelope[CategoryRead]:
     """Create a category."""
-    category = await service.create_category(session, principal, data=data)
+    category = await service.create_category(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_category", id=category.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
@@ -77,30 +74,26 @@ async def create_category(
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def get_category(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_category(id: IdPath, read: CachedRow) -> Response:
     """Read a category."""
-    category = await service.get_category(session, principal, id=id)
-    context = read_context(principal)
-    read = CategoryRead.model_validate(category, context=context)
-    return await cache.keep(Envelope(data=read))
+    category = await service.get_category(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = CategoryRead.model_validate(category, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_category(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CategoryUpdate
+    caller: SignedInCallerDep, id: IdPath, data: CategoryUpdate
 ) -> Envelope[CategoryRead]:
     """Change some fields of a category."""
-    category = await service.update_category(session, principal, id=id, data=data)
-    context = read_context(principal)
+    category = await service.update_category(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_category(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_category(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a category."""
-    await service.delete_category(session, principal, id=id)
+    await service.delete_category(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

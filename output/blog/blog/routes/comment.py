@@ -6,7 +6,7 @@ A reader's comment on a post, possibly a reply to another comment.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -18,7 +18,8 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
-from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from blog.core.routing import ResourceRouter
+from blog.deps import IdPath, SignedInCallerDep
 from blog.models.comment import Comment
 from blog.schemas.comment import (
     CommentCreate,
@@ -29,7 +30,7 @@ from blog.schemas.comment import (
 )
 from blog.services import comment as service
 
-router = APIRouter(prefix="/comments", tags=["comments"])
+router = ResourceRouter(prefix="/comments", tags=["comments"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -47,16 +48,13 @@ CachedRow = Annotated[
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def list_comments(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[CommentListParams, Query()],
-    cache: CachedList,
+    params: Annotated[CommentListParams, Query()], read: CachedList
 ) -> Response:
     """List comments, a page at a time."""
-    page = await service.list_comments(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_comments(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [CommentRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -67,14 +65,13 @@ async def list_comments(
 async def create_comment(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: CommentCreate,
 ) -> Envelope[CommentRead]:
     """Create a comment."""
-    comment = await service.create_comment(session, principal, data=data)
+    comment = await service.create_comment(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_comment", id=comment.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
@@ -85,43 +82,37 @@ async def create_comment(
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_comment(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    id: IdPath,
-    params: Annotated[CommentReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[CommentReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a comment."""
-    comment = await service.get_comment(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = CommentRead.model_validate(comment, context=context)
-    return await cache.keep(Envelope(data=read))
+    comment = await service.get_comment(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = CommentRead.model_validate(comment, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_comment(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CommentUpdate
+    caller: SignedInCallerDep, id: IdPath, data: CommentUpdate
 ) -> Envelope[CommentRead]:
     """Change some fields of a comment."""
-    comment = await service.update_comment(session, principal, id=id, data=data)
-    context = read_context(principal)
+    comment = await service.update_comment(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=CommentRead.model_validate(comment, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_comment(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_comment(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a comment."""
-    await service.delete_comment(session, principal, id=id)
+    await service.delete_comment(caller.session, caller.principal, id=id)
     return EmptyEnvelope()
 
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
-async def restore_comment(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[CommentRead]:
+async def restore_comment(caller: SignedInCallerDep, id: IdPath) -> Envelope[CommentRead]:
     """Restore a deleted comment."""
-    comment = await service.restore_comment(session, principal, id=id)
-    context = read_context(principal)
+    comment = await service.restore_comment(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=CommentRead.model_validate(comment, context=context))

@@ -6,7 +6,7 @@ A reader following an author. It has no fields of its own, only two relations.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -18,19 +18,21 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import read_context
 from blog.core.relations import included
-from blog.deps import CurrentPrincipalDep, IdPath, SessionDep
+from blog.core.routing import ResourceRouter
+from blog.deps import IdPath, SignedInCallerDep
 from blog.models.follow import Follow
 from blog.schemas.follow import FollowCreate, FollowListParams, FollowRead, FollowReadParams
 from blog.services import follow as service
 
-router = APIRouter(prefix="/follows", tags=["follows"])
+router = ResourceRouter(prefix="/follows", tags=["follows"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[FollowRead], Follow, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[FollowRead], Follow, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[FollowRead], Follow, per_caller=True))
+    CachedRead, Depends(cached_read(Envelope[FollowRead], Follow, per_caller=True, signed_in=True))
 ]
 
 
@@ -39,17 +41,12 @@ CachedRow = Annotated[
     response_model=ListEnvelope[FollowRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_follows(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[FollowListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_follows(params: Annotated[FollowListParams, Query()], read: CachedList) -> Response:
     """List follows, a page at a time."""
-    page = await service.list_follows(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_follows(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [FollowRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -60,14 +57,13 @@ async def list_follows(
 async def create_follow(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: FollowCreate,
 ) -> Envelope[FollowRead]:
     """Create a follow."""
-    follow = await service.create_follow(session, principal, data=data)
+    follow = await service.create_follow(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_follow", id=follow.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=FollowRead.model_validate(follow, context=context))
 
 
@@ -77,23 +73,17 @@ async def create_follow(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_follow(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[FollowReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[FollowReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a follow."""
-    follow = await service.get_follow(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = FollowRead.model_validate(follow, context=context)
-    return await cache.keep(Envelope(data=read))
+    follow = await service.get_follow(read.session, read.principal, id=id, include=included(params))
+    context = read_context(read.principal, included(params))
+    data = FollowRead.model_validate(follow, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_follow(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_follow(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a follow."""
-    await service.delete_follow(session, principal, id=id)
+    await service.delete_follow(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

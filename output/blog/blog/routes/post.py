@@ -6,7 +6,7 @@ A blog post.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -18,8 +18,9 @@ from blog.core.envelope import (
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
 from blog.core.relations import included
+from blog.core.routing import ResourceRouter
 from blog.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
-from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from blog.deps import IdPath, SignedInCallerDep
 from blog.models.post import Post
 from blog.schemas.post import (
     PostCreate,
@@ -31,7 +32,7 @@ from blog.schemas.post import (
 )
 from blog.services import post as service
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = ResourceRouter(prefix="/posts", tags=["posts"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -46,17 +47,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, 
     responses={**NOT_MODIFIED, **error_responses(401, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def list_posts(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[PostListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_posts(params: Annotated[PostListParams, Query()], read: CachedList) -> Response:
     """List posts, a page at a time."""
-    page = await service.list_posts(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_posts(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [PostRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -67,14 +63,13 @@ async def list_posts(
 async def create_post(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: PostCreate,
 ) -> Envelope[PostRead]:
     """Create a post."""
-    post = await service.create_post(session, principal, data=data)
+    post = await service.create_post(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_post", id=post.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(post, context=context))
 
 
@@ -85,19 +80,14 @@ async def create_post(
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_post(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    id: IdPath,
-    response: Response,
-    params: Annotated[PostReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, response: Response, params: Annotated[PostReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a post."""
-    post = await service.get_post(session, principal, id=id, include=included(params))
+    post = await service.get_post(read.session, read.principal, id=id, include=included(params))
     response.headers["ETag"] = etag(post.version)
-    context = read_context(principal, included(params))
-    read = PostRead.model_validate(post, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal, included(params))
+    data = PostRead.model_validate(post, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch(
@@ -106,17 +96,18 @@ async def get_post(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_post(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     id: IdPath,
     data: PostUpdate,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> Envelope[PostRead]:
     """Change some fields of a post (`If-Match`: the version it is based on)."""
-    post = await service.update_post(session, principal, id=id, data=data, if_match=if_match)
+    post = await service.update_post(
+        caller.session, caller.principal, id=id, data=data, if_match=if_match
+    )
     response.headers["ETag"] = etag(post.version)
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(post, context=context))
 
 
@@ -126,20 +117,18 @@ async def update_post(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_post(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    caller: SignedInCallerDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a post (`If-Match`: the version it is based on)."""
-    await service.delete_post(session, principal, id=id, if_match=if_match)
+    await service.delete_post(caller.session, caller.principal, id=id, if_match=if_match)
     return EmptyEnvelope()
 
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
-async def restore_post(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[PostRead]:
+async def restore_post(caller: SignedInCallerDep, id: IdPath) -> Envelope[PostRead]:
     """Restore a deleted post."""
-    post = await service.restore_post(session, principal, id=id)
-    context = read_context(principal)
+    post = await service.restore_post(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(post, context=context))
 
 
@@ -150,11 +139,11 @@ async def restore_post(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def submit_post(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    caller: SignedInCallerDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> Envelope[PostRead]:
     """Submit a draft for review"""
-    result = await service.submit_post(session, principal, id=id, if_match=if_match)
-    context = read_context(principal)
+    result = await service.submit_post(caller.session, caller.principal, id=id, if_match=if_match)
+    context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(result, context=context))
 
 
@@ -165,13 +154,11 @@ async def submit_post(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def publish_post(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    data: PostPublishRequest,
-    if_match: IfMatchHeader = None,
+    caller: SignedInCallerDep, id: IdPath, data: PostPublishRequest, if_match: IfMatchHeader = None
 ) -> Envelope[PostRead]:
     """Publish a post that is in review"""
-    result = await service.publish_post(session, principal, id=id, if_match=if_match, data=data)
-    context = read_context(principal)
+    result = await service.publish_post(
+        caller.session, caller.principal, id=id, if_match=if_match, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(result, context=context))

@@ -6,7 +6,7 @@ A free-form label; authors create them while writing.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -17,12 +17,13 @@ from blog.core.envelope import (
     error_responses,
 )
 from blog.core.permissions import TOKEN_OPTIONAL, read_context
-from blog.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from blog.core.routing import ResourceRouter
+from blog.deps import IdPath, SignedInCallerDep
 from blog.models.tag import Tag
 from blog.schemas.tag import TagCreate, TagListParams, TagRead
 from blog.services import tag as service
 
-router = APIRouter(prefix="/tags", tags=["tags"])
+router = ResourceRouter(prefix="/tags", tags=["tags"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -37,17 +38,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TagRead], Tag, pe
     responses={**NOT_MODIFIED, **error_responses(401, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def list_tags(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[TagListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_tags(params: Annotated[TagListParams, Query()], read: CachedList) -> Response:
     """List tags, a page at a time."""
-    page = await service.list_tags(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_tags(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [TagRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,14 +54,13 @@ async def list_tags(
 async def create_tag(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: TagCreate,
 ) -> Envelope[TagRead]:
     """Create a tag."""
-    tag = await service.create_tag(session, principal, data=data)
+    tag = await service.create_tag(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_tag", id=tag.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=TagRead.model_validate(tag, context=context))
 
 
@@ -75,20 +70,16 @@ async def create_tag(
     responses={**NOT_MODIFIED, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def get_tag(
-    session: SessionDep, principal: OptionalPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_tag(id: IdPath, read: CachedRow) -> Response:
     """Read a tag."""
-    tag = await service.get_tag(session, principal, id=id)
-    context = read_context(principal)
-    read = TagRead.model_validate(tag, context=context)
-    return await cache.keep(Envelope(data=read))
+    tag = await service.get_tag(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = TagRead.model_validate(tag, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_tag(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_tag(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a tag."""
-    await service.delete_tag(session, principal, id=id)
+    await service.delete_tag(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

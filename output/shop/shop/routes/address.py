@@ -6,7 +6,7 @@ A shipping address of a customer (US addresses only for now).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.address import Address
 from shop.schemas.address import (
     AddressCreate,
@@ -29,14 +30,16 @@ from shop.schemas.address import (
 )
 from shop.services import address as service
 
-router = APIRouter(prefix="/addresses", tags=["addresses"])
+router = ResourceRouter(prefix="/addresses", tags=["addresses"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[AddressRead], Address, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[AddressRead], Address, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[AddressRead], Address, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[AddressRead], Address, per_caller=True, signed_in=True)),
 ]
 
 
@@ -46,16 +49,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_addresses(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[AddressListParams, Query()],
-    cache: CachedList,
+    params: Annotated[AddressListParams, Query()], read: CachedList
 ) -> Response:
     """List addresses, a page at a time."""
-    page = await service.list_addresses(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_addresses(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [AddressRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -66,14 +66,13 @@ async def list_addresses(
 async def create_address(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: AddressCreate,
 ) -> Envelope[AddressRead]:
     """Create a address."""
-    address = await service.create_address(session, principal, data=data)
+    address = await service.create_address(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_address", id=address.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
@@ -83,33 +82,29 @@ async def create_address(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_address(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[AddressReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[AddressReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a address."""
-    address = await service.get_address(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = AddressRead.model_validate(address, context=context)
-    return await cache.keep(Envelope(data=read))
+    address = await service.get_address(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = AddressRead.model_validate(address, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_address(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: AddressUpdate
+    caller: SignedInCallerDep, id: IdPath, data: AddressUpdate
 ) -> Envelope[AddressRead]:
     """Change some fields of a address."""
-    address = await service.update_address(session, principal, id=id, data=data)
-    context = read_context(principal)
+    address = await service.update_address(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=AddressRead.model_validate(address, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_address(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_address(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a address."""
-    await service.delete_address(session, principal, id=id)
+    await service.delete_address(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

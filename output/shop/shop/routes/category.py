@@ -6,7 +6,7 @@ A node in the merchant's category tree.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.category import Category
 from shop.schemas.category import (
     CategoryCreate,
@@ -29,14 +30,16 @@ from shop.schemas.category import (
 )
 from shop.services import category as service
 
-router = APIRouter(prefix="/categories", tags=["categories"])
+router = ResourceRouter(prefix="/categories", tags=["categories"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CategoryRead], Category, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[CategoryRead], Category, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CategoryRead], Category, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[CategoryRead], Category, per_caller=True, signed_in=True)),
 ]
 
 
@@ -46,16 +49,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_categories(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[CategoryListParams, Query()],
-    cache: CachedList,
+    params: Annotated[CategoryListParams, Query()], read: CachedList
 ) -> Response:
     """List categories, a page at a time."""
-    page = await service.list_categories(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_categories(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [CategoryRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -66,14 +66,13 @@ async def list_categories(
 async def create_category(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: CategoryCreate,
 ) -> Envelope[CategoryRead]:
     """Create a category."""
-    category = await service.create_category(session, principal, data=data)
+    category = await service.create_category(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_category", id=category.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
@@ -83,33 +82,29 @@ async def create_category(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_category(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[CategoryReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[CategoryReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a category."""
-    category = await service.get_category(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = CategoryRead.model_validate(category, context=context)
-    return await cache.keep(Envelope(data=read))
+    category = await service.get_category(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = CategoryRead.model_validate(category, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_category(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CategoryUpdate
+    caller: SignedInCallerDep, id: IdPath, data: CategoryUpdate
 ) -> Envelope[CategoryRead]:
     """Change some fields of a category."""
-    category = await service.update_category(session, principal, id=id, data=data)
-    context = read_context(principal)
+    category = await service.update_category(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_category(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_category(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a category."""
-    await service.delete_category(session, principal, id=id)
+    await service.delete_category(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

@@ -6,24 +6,27 @@ An ISO 4217 currency. Seeded; read-only through the API.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath
 from shop.models.currency import Currency
 from shop.schemas.currency import CurrencyListParams, CurrencyRead
 from shop.services import currency as service
 
-router = APIRouter(prefix="/currencies", tags=["currencies"])
+router = ResourceRouter(prefix="/currencies", tags=["currencies"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CurrencyRead], Currency, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[CurrencyRead], Currency, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CurrencyRead], Currency, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[CurrencyRead], Currency, per_caller=True, signed_in=True)),
 ]
 
 
@@ -33,16 +36,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_currencies(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[CurrencyListParams, Query()],
-    cache: CachedList,
+    params: Annotated[CurrencyListParams, Query()], read: CachedList
 ) -> Response:
     """List currencies, a page at a time."""
-    page = await service.list_currencies(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_currencies(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [CurrencyRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -50,11 +50,9 @@ async def list_currencies(
     response_model=Envelope[CurrencyRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_currency(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_currency(id: IdPath, read: CachedRow) -> Response:
     """Read a currency."""
-    currency = await service.get_currency(session, principal, id=id)
-    context = read_context(principal)
-    read = CurrencyRead.model_validate(currency, context=context)
-    return await cache.keep(Envelope(data=read))
+    currency = await service.get_currency(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = CurrencyRead.model_validate(currency, context=context)
+    return await read.keep(Envelope(data=data))

@@ -6,7 +6,7 @@ Somebody who buys from the merchant.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.customer import Customer
 from shop.schemas.customer import (
     CustomerCreate,
@@ -29,14 +30,16 @@ from shop.schemas.customer import (
 )
 from shop.services import customer as service
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = ResourceRouter(prefix="/customers", tags=["customers"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CustomerRead], Customer, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[CustomerRead], Customer, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CustomerRead], Customer, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[CustomerRead], Customer, per_caller=True, signed_in=True)),
 ]
 
 
@@ -46,16 +49,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_customers(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[CustomerListParams, Query()],
-    cache: CachedList,
+    params: Annotated[CustomerListParams, Query()], read: CachedList
 ) -> Response:
     """List customers, a page at a time."""
-    page = await service.list_customers(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_customers(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [CustomerRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -66,14 +66,13 @@ async def list_customers(
 async def create_customer(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: CustomerCreate,
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
-    customer = await service.create_customer(session, principal, data=data)
+    customer = await service.create_customer(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_customer", id=customer.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
@@ -83,43 +82,37 @@ async def create_customer(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_customer(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[CustomerReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[CustomerReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a customer."""
-    customer = await service.get_customer(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = CustomerRead.model_validate(customer, context=context)
-    return await cache.keep(Envelope(data=read))
+    customer = await service.get_customer(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = CustomerRead.model_validate(customer, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_customer(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: CustomerUpdate
+    caller: SignedInCallerDep, id: IdPath, data: CustomerUpdate
 ) -> Envelope[CustomerRead]:
     """Change some fields of a customer."""
-    customer = await service.update_customer(session, principal, id=id, data=data)
-    context = read_context(principal)
+    customer = await service.update_customer(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_customer(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_customer(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a customer."""
-    await service.delete_customer(session, principal, id=id)
+    await service.delete_customer(caller.session, caller.principal, id=id)
     return EmptyEnvelope()
 
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
-async def restore_customer(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[CustomerRead]:
+async def restore_customer(caller: SignedInCallerDep, id: IdPath) -> Envelope[CustomerRead]:
     """Restore a deleted customer."""
-    customer = await service.restore_customer(session, principal, id=id)
-    context = read_context(principal)
+    customer = await service.restore_customer(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=CustomerRead.model_validate(customer, context=context))

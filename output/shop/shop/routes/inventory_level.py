@@ -6,7 +6,7 @@ How many units of a product a store holds (the association behind store.products
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.inventory_level import InventoryLevel
 from shop.schemas.inventory_level import (
     InventoryLevelCreate,
@@ -29,15 +30,22 @@ from shop.schemas.inventory_level import (
 )
 from shop.services import inventory_level as service
 
-router = APIRouter(prefix="/stock-levels", tags=["stock-levels"])
+router = ResourceRouter(prefix="/stock-levels", tags=["stock-levels"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
     CachedRead,
-    Depends(cached_read(ListEnvelope[InventoryLevelRead], InventoryLevel, per_caller=True)),
+    Depends(
+        cached_read(
+            ListEnvelope[InventoryLevelRead], InventoryLevel, per_caller=True, signed_in=True
+        )
+    ),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[InventoryLevelRead], InventoryLevel, per_caller=True))
+    CachedRead,
+    Depends(
+        cached_read(Envelope[InventoryLevelRead], InventoryLevel, per_caller=True, signed_in=True)
+    ),
 ]
 
 
@@ -47,16 +55,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_inventory_levels(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[InventoryLevelListParams, Query()],
-    cache: CachedList,
+    params: Annotated[InventoryLevelListParams, Query()], read: CachedList
 ) -> Response:
     """List inventory levels, a page at a time."""
-    page = await service.list_inventory_levels(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_inventory_levels(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [InventoryLevelRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -67,16 +72,17 @@ async def list_inventory_levels(
 async def create_inventory_level(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: InventoryLevelCreate,
 ) -> Envelope[InventoryLevelRead]:
     """Create a inventory level."""
-    inventory_level = await service.create_inventory_level(session, principal, data=data)
+    inventory_level = await service.create_inventory_level(
+        caller.session, caller.principal, data=data
+    )
     response.headers["Location"] = str(
         request.url_for("get_inventory_level", id=inventory_level.id)
     )
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
@@ -86,35 +92,31 @@ async def create_inventory_level(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_inventory_level(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[InventoryLevelReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[InventoryLevelReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a inventory level."""
     inventory_level = await service.get_inventory_level(
-        session, principal, id=id, include=included(params)
+        read.session, read.principal, id=id, include=included(params)
     )
-    context = read_context(principal, included(params))
-    read = InventoryLevelRead.model_validate(inventory_level, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal, included(params))
+    data = InventoryLevelRead.model_validate(inventory_level, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_inventory_level(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InventoryLevelUpdate
+    caller: SignedInCallerDep, id: IdPath, data: InventoryLevelUpdate
 ) -> Envelope[InventoryLevelRead]:
     """Change some fields of a inventory level."""
-    inventory_level = await service.update_inventory_level(session, principal, id=id, data=data)
-    context = read_context(principal)
+    inventory_level = await service.update_inventory_level(
+        caller.session, caller.principal, id=id, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_inventory_level(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_inventory_level(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a inventory level."""
-    await service.delete_inventory_level(session, principal, id=id)
+    await service.delete_inventory_level(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

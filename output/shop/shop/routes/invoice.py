@@ -6,13 +6,14 @@ The invoice of an order; an order has at most one.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.invoice import Invoice
 from shop.schemas.invoice import (
     InvoiceCreate,
@@ -23,14 +24,16 @@ from shop.schemas.invoice import (
 )
 from shop.services import invoice as service
 
-router = APIRouter(prefix="/invoices", tags=["invoices"])
+router = ResourceRouter(prefix="/invoices", tags=["invoices"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[InvoiceRead], Invoice, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[InvoiceRead], Invoice, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[InvoiceRead], Invoice, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[InvoiceRead], Invoice, per_caller=True, signed_in=True)),
 ]
 
 
@@ -40,16 +43,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_invoices(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[InvoiceListParams, Query()],
-    cache: CachedList,
+    params: Annotated[InvoiceListParams, Query()], read: CachedList
 ) -> Response:
     """List invoices, a page at a time."""
-    page = await service.list_invoices(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_invoices(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [InvoiceRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -60,14 +60,13 @@ async def list_invoices(
 async def create_invoice(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: InvoiceCreate,
 ) -> Envelope[InvoiceRead]:
     """Create a invoice."""
-    invoice = await service.create_invoice(session, principal, data=data)
+    invoice = await service.create_invoice(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_invoice", id=invoice.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
@@ -77,26 +76,24 @@ async def create_invoice(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_invoice(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[InvoiceReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[InvoiceReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a invoice."""
-    invoice = await service.get_invoice(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = InvoiceRead.model_validate(invoice, context=context)
-    return await cache.keep(Envelope(data=read))
+    invoice = await service.get_invoice(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = InvoiceRead.model_validate(invoice, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_invoice(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: InvoiceUpdate
+    caller: SignedInCallerDep, id: IdPath, data: InvoiceUpdate
 ) -> Envelope[InvoiceRead]:
     """Change some fields of a invoice."""
-    invoice = await service.update_invoice(session, principal, id=id, data=data)
-    context = read_context(principal)
+    invoice = await service.update_invoice(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 
 
@@ -105,10 +102,8 @@ async def update_invoice(
     summary="Email the invoice to the customer",
     responses=error_responses(401, 403, 404, 422),
 )
-async def send_invoice(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[InvoiceRead]:
+async def send_invoice(caller: SignedInCallerDep, id: IdPath) -> Envelope[InvoiceRead]:
     """Email the invoice to the customer"""
-    result = await service.send_invoice(session, principal, id=id)
-    context = read_context(principal)
+    result = await service.send_invoice(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=InvoiceRead.model_validate(result, context=context))

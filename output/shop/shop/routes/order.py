@@ -6,14 +6,15 @@ A customer's order, taken in a store or online.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
+from shop.core.routing import ResourceRouter
 from shop.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.order import Order
 from shop.schemas.order import (
     OrderCancelRequest,
@@ -26,13 +27,16 @@ from shop.schemas.order import (
 )
 from shop.services import order as service
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = ResourceRouter(prefix="/orders", tags=["orders"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=True, signed_in=True)),
 ]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=True))]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=True, signed_in=True))
+]
 
 
 @router.get(
@@ -40,17 +44,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order
     response_model=ListEnvelope[OrderRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_orders(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[OrderListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_orders(params: Annotated[OrderListParams, Query()], read: CachedList) -> Response:
     """List orders, a page at a time."""
-    page = await service.list_orders(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_orders(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [OrderRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -61,14 +60,13 @@ async def list_orders(
 async def create_order(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: OrderCreate,
 ) -> Envelope[OrderRead]:
     """Create a order."""
-    order = await service.create_order(session, principal, data=data)
+    order = await service.create_order(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_order", id=order.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
@@ -78,19 +76,14 @@ async def create_order(
     responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)},
 )
 async def get_order(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    response: Response,
-    params: Annotated[OrderReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, response: Response, params: Annotated[OrderReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a order."""
-    order = await service.get_order(session, principal, id=id, include=included(params))
+    order = await service.get_order(read.session, read.principal, id=id, include=included(params))
     response.headers["ETag"] = etag(order.version)
-    context = read_context(principal, included(params))
-    read = OrderRead.model_validate(order, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal, included(params))
+    data = OrderRead.model_validate(order, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch(
@@ -99,17 +92,18 @@ async def get_order(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_order(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     id: IdPath,
     data: OrderUpdate,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> Envelope[OrderRead]:
     """Change some fields of a order (`If-Match`: the version it is based on)."""
-    order = await service.update_order(session, principal, id=id, data=data, if_match=if_match)
+    order = await service.update_order(
+        caller.session, caller.principal, id=id, data=data, if_match=if_match
+    )
     response.headers["ETag"] = etag(order.version)
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=OrderRead.model_validate(order, context=context))
 
 
@@ -120,15 +114,13 @@ async def update_order(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def cancel_order(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    data: OrderCancelRequest,
-    if_match: IfMatchHeader = None,
+    caller: SignedInCallerDep, id: IdPath, data: OrderCancelRequest, if_match: IfMatchHeader = None
 ) -> Envelope[OrderRead]:
     """Cancel an order that has not shipped yet"""
-    result = await service.cancel_order(session, principal, id=id, if_match=if_match, data=data)
-    context = read_context(principal)
+    result = await service.cancel_order(
+        caller.session, caller.principal, id=id, if_match=if_match, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=OrderRead.model_validate(result, context=context))
 
 
@@ -139,13 +131,11 @@ async def cancel_order(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def fulfil_order(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    data: OrderFulfilRequest,
-    if_match: IfMatchHeader = None,
+    caller: SignedInCallerDep, id: IdPath, data: OrderFulfilRequest, if_match: IfMatchHeader = None
 ) -> Envelope[OrderRead]:
     """Mark an order as packed and handed to the carrier"""
-    result = await service.fulfil_order(session, principal, id=id, if_match=if_match, data=data)
-    context = read_context(principal)
+    result = await service.fulfil_order(
+        caller.session, caller.principal, id=id, if_match=if_match, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=OrderRead.model_validate(result, context=context))

@@ -6,7 +6,7 @@ One product on an order.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.order_line import OrderLine
 from shop.schemas.order_line import (
     OrderLineCreate,
@@ -29,14 +30,16 @@ from shop.schemas.order_line import (
 )
 from shop.services import order_line as service
 
-router = APIRouter(prefix="/order-lines", tags=["order-lines"])
+router = ResourceRouter(prefix="/order-lines", tags=["order-lines"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrderLineRead], OrderLine, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[OrderLineRead], OrderLine, per_caller=True, signed_in=True)),
 ]
 
 
@@ -46,16 +49,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_order_lines(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[OrderLineListParams, Query()],
-    cache: CachedList,
+    params: Annotated[OrderLineListParams, Query()], read: CachedList
 ) -> Response:
     """List order lines, a page at a time."""
-    page = await service.list_order_lines(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_order_lines(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -66,14 +66,13 @@ async def list_order_lines(
 async def create_order_line(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: OrderLineCreate,
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
-    order_line = await service.create_order_line(session, principal, data=data)
+    order_line = await service.create_order_line(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_order_line", id=order_line.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
@@ -83,33 +82,29 @@ async def create_order_line(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_order_line(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[OrderLineReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[OrderLineReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a order line."""
-    order_line = await service.get_order_line(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = OrderLineRead.model_validate(order_line, context=context)
-    return await cache.keep(Envelope(data=read))
+    order_line = await service.get_order_line(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = OrderLineRead.model_validate(order_line, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_order_line(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrderLineUpdate
+    caller: SignedInCallerDep, id: IdPath, data: OrderLineUpdate
 ) -> Envelope[OrderLineRead]:
     """Change some fields of a order line."""
-    order_line = await service.update_order_line(session, principal, id=id, data=data)
-    context = read_context(principal)
+    order_line = await service.update_order_line(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_order_line(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_order_line(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a order line."""
-    await service.delete_order_line(session, principal, id=id)
+    await service.delete_order_line(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

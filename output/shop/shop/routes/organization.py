@@ -6,13 +6,14 @@ A merchant. The tenant entity; every caller sees only its own organization.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.organization import Organization
 from shop.schemas.organization import (
     OrganizationListParams,
@@ -22,14 +23,18 @@ from shop.schemas.organization import (
 )
 from shop.services import organization as service
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = ResourceRouter(prefix="/organizations", tags=["organizations"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrganizationRead], Organization, per_caller=True))
+    CachedRead,
+    Depends(
+        cached_read(ListEnvelope[OrganizationRead], Organization, per_caller=True, signed_in=True)
+    ),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrganizationRead], Organization, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[OrganizationRead], Organization, per_caller=True, signed_in=True)),
 ]
 
 
@@ -39,16 +44,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_organizations(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[OrganizationListParams, Query()],
-    cache: CachedList,
+    params: Annotated[OrganizationListParams, Query()], read: CachedList
 ) -> Response:
     """List organizations, a page at a time."""
-    page = await service.list_organizations(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_organizations(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [OrganizationRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -57,26 +59,24 @@ async def list_organizations(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_organization(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[OrganizationReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[OrganizationReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a organization."""
     organization = await service.get_organization(
-        session, principal, id=id, include=included(params)
+        read.session, read.principal, id=id, include=included(params)
     )
-    context = read_context(principal, included(params))
-    read = OrganizationRead.model_validate(organization, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal, included(params))
+    data = OrganizationRead.model_validate(organization, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrganizationUpdate
+    caller: SignedInCallerDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
-    organization = await service.update_organization(session, principal, id=id, data=data)
-    context = read_context(principal)
+    organization = await service.update_organization(
+        caller.session, caller.principal, id=id, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=OrganizationRead.model_validate(organization, context=context))

@@ -6,7 +6,7 @@ Something the merchant sells, physical or not.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,8 +18,9 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
+from shop.core.routing import ResourceRouter
 from shop.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.product import Product
 from shop.schemas.product import (
     ProductCreate,
@@ -30,14 +31,16 @@ from shop.schemas.product import (
 )
 from shop.services import product as service
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = ResourceRouter(prefix="/products", tags=["products"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ProductRead], Product, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[ProductRead], Product, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ProductRead], Product, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[ProductRead], Product, per_caller=True, signed_in=True)),
 ]
 
 
@@ -47,16 +50,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_products(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[ProductListParams, Query()],
-    cache: CachedList,
+    params: Annotated[ProductListParams, Query()], read: CachedList
 ) -> Response:
     """List products, a page at a time."""
-    page = await service.list_products(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_products(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [ProductRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -67,14 +67,13 @@ async def list_products(
 async def create_product(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: ProductCreate,
 ) -> Envelope[ProductRead]:
     """Create a product."""
-    product = await service.create_product(session, principal, data=data)
+    product = await service.create_product(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_product", id=product.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
@@ -84,19 +83,16 @@ async def create_product(
     responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 403, 404, 422)},
 )
 async def get_product(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    response: Response,
-    params: Annotated[ProductReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, response: Response, params: Annotated[ProductReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a product."""
-    product = await service.get_product(session, principal, id=id, include=included(params))
+    product = await service.get_product(
+        read.session, read.principal, id=id, include=included(params)
+    )
     response.headers["ETag"] = etag(product.version)
-    context = read_context(principal, included(params))
-    read = ProductRead.model_validate(product, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal, included(params))
+    data = ProductRead.model_validate(product, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch(
@@ -105,17 +101,18 @@ async def get_product(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_product(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     id: IdPath,
     data: ProductUpdate,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> Envelope[ProductRead]:
     """Change some fields of a product (`If-Match`: the version it is based on)."""
-    product = await service.update_product(session, principal, id=id, data=data, if_match=if_match)
+    product = await service.update_product(
+        caller.session, caller.principal, id=id, data=data, if_match=if_match
+    )
     response.headers["ETag"] = etag(product.version)
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=ProductRead.model_validate(product, context=context))
 
 
@@ -125,18 +122,16 @@ async def update_product(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_product(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    caller: SignedInCallerDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a product (`If-Match`: the version it is based on)."""
-    await service.delete_product(session, principal, id=id, if_match=if_match)
+    await service.delete_product(caller.session, caller.principal, id=id, if_match=if_match)
     return EmptyEnvelope()
 
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
-async def restore_product(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[ProductRead]:
+async def restore_product(caller: SignedInCallerDep, id: IdPath) -> Envelope[ProductRead]:
     """Restore a deleted product."""
-    product = await service.restore_product(session, principal, id=id)
-    context = read_context(principal)
+    product = await service.restore_product(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=ProductRead.model_validate(product, context=context))

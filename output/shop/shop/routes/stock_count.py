@@ -6,7 +6,7 @@ One line of a stocktake, as a clerk scans shelves.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,7 +18,8 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.stock_count import StockCount
 from shop.schemas.stock_count import (
     StockCountCreate,
@@ -29,14 +30,16 @@ from shop.schemas.stock_count import (
 )
 from shop.services import stock_count as service
 
-router = APIRouter(prefix="/stock-counts", tags=["stock-counts"])
+router = ResourceRouter(prefix="/stock-counts", tags=["stock-counts"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StockCountRead], StockCount, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[StockCountRead], StockCount, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StockCountRead], StockCount, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[StockCountRead], StockCount, per_caller=True, signed_in=True)),
 ]
 
 
@@ -46,16 +49,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_stock_counts(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[StockCountListParams, Query()],
-    cache: CachedList,
+    params: Annotated[StockCountListParams, Query()], read: CachedList
 ) -> Response:
     """List stock counts, a page at a time."""
-    page = await service.list_stock_counts(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_stock_counts(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [StockCountRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -66,14 +66,13 @@ async def list_stock_counts(
 async def create_stock_count(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: StockCountCreate,
 ) -> Envelope[StockCountRead]:
     """Create a stock count."""
-    stock_count = await service.create_stock_count(session, principal, data=data)
+    stock_count = await service.create_stock_count(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_stock_count", id=stock_count.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
@@ -83,33 +82,31 @@ async def create_stock_count(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_stock_count(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[StockCountReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[StockCountReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = StockCountRead.model_validate(stock_count, context=context)
-    return await cache.keep(Envelope(data=read))
+    stock_count = await service.get_stock_count(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = StockCountRead.model_validate(stock_count, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_stock_count(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: StockCountUpdate
+    caller: SignedInCallerDep, id: IdPath, data: StockCountUpdate
 ) -> Envelope[StockCountRead]:
     """Change some fields of a stock count."""
-    stock_count = await service.update_stock_count(session, principal, id=id, data=data)
-    context = read_context(principal)
+    stock_count = await service.update_stock_count(
+        caller.session, caller.principal, id=id, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=StockCountRead.model_validate(stock_count, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_stock_count(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_stock_count(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a stock count."""
-    await service.delete_stock_count(session, principal, id=id)
+    await service.delete_stock_count(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

@@ -6,7 +6,7 @@ A shop, warehouse or pop-up location of the merchant.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -18,18 +18,22 @@ from shop.core.envelope import (
 )
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath, SignedInCallerDep
 from shop.models.store import Store
 from shop.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreReadParams, StoreUpdate
 from shop.services import store as service
 
-router = APIRouter(prefix="/stores", tags=["stores"])
+router = ResourceRouter(prefix="/stores", tags=["stores"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StoreRead], Store, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[StoreRead], Store, per_caller=True, signed_in=True)),
 ]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=True))]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=True, signed_in=True))
+]
 
 
 @router.get(
@@ -37,17 +41,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store
     response_model=ListEnvelope[StoreRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_stores(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[StoreListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_stores(params: Annotated[StoreListParams, Query()], read: CachedList) -> Response:
     """List stores, a page at a time."""
-    page = await service.list_stores(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_stores(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [StoreRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -58,14 +57,13 @@ async def list_stores(
 async def create_store(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: StoreCreate,
 ) -> Envelope[StoreRead]:
     """Create a store."""
-    store = await service.create_store(session, principal, data=data)
+    store = await service.create_store(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_store", id=store.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
@@ -75,33 +73,27 @@ async def create_store(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_store(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[StoreReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[StoreReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a store."""
-    store = await service.get_store(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = StoreRead.model_validate(store, context=context)
-    return await cache.keep(Envelope(data=read))
+    store = await service.get_store(read.session, read.principal, id=id, include=included(params))
+    context = read_context(read.principal, included(params))
+    data = StoreRead.model_validate(store, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_store(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: StoreUpdate
+    caller: SignedInCallerDep, id: IdPath, data: StoreUpdate
 ) -> Envelope[StoreRead]:
     """Change some fields of a store."""
-    store = await service.update_store(session, principal, id=id, data=data)
-    context = read_context(principal)
+    store = await service.update_store(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=StoreRead.model_validate(store, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_store(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_store(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a store."""
-    await service.delete_store(session, principal, id=id)
+    await service.delete_store(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

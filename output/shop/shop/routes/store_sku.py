@@ -6,25 +6,28 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
 from shop.core.relations import included
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath
 from shop.models.store_sku import StoreSku
 from shop.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from shop.services import store_sku as service
 
-router = APIRouter(prefix="/store-skus", tags=["store-skus"])
+router = ResourceRouter(prefix="/store-skus", tags=["store-skus"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StoreSkuRead], StoreSku, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[StoreSkuRead], StoreSku, per_caller=True, signed_in=True)),
 ]
 
 
@@ -34,16 +37,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_store_skus(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[StoreSkuListParams, Query()],
-    cache: CachedList,
+    params: Annotated[StoreSkuListParams, Query()], read: CachedList
 ) -> Response:
     """List store skus, a page at a time."""
-    page = await service.list_store_skus(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_store_skus(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -52,14 +52,12 @@ async def list_store_skus(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_store_sku(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[StoreSkuReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[StoreSkuReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = StoreSkuRead.model_validate(store_sku, context=context)
-    return await cache.keep(Envelope(data=read))
+    store_sku = await service.get_store_sku(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = StoreSkuRead.model_validate(store_sku, context=context)
+    return await read.keep(Envelope(data=data))

@@ -6,24 +6,26 @@ Synthesized from `product` by the dependency `vendor_code -> vendor_name, vendor
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath
 from shop.models.vendor import Vendor
 from shop.schemas.vendor import VendorListParams, VendorRead
 from shop.services import vendor as service
 
-router = APIRouter(prefix="/vendors", tags=["vendors"])
+router = ResourceRouter(prefix="/vendors", tags=["vendors"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[VendorRead], Vendor, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[VendorRead], Vendor, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[VendorRead], Vendor, per_caller=True))
+    CachedRead, Depends(cached_read(Envelope[VendorRead], Vendor, per_caller=True, signed_in=True))
 ]
 
 
@@ -32,17 +34,12 @@ CachedRow = Annotated[
     response_model=ListEnvelope[VendorRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_vendors(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[VendorListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_vendors(params: Annotated[VendorListParams, Query()], read: CachedList) -> Response:
     """List vendors, a page at a time."""
-    page = await service.list_vendors(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_vendors(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [VendorRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -50,11 +47,9 @@ async def list_vendors(
     response_model=Envelope[VendorRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_vendor(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_vendor(id: IdPath, read: CachedRow) -> Response:
     """Read a vendor."""
-    vendor = await service.get_vendor(session, principal, id=id)
-    context = read_context(principal)
-    read = VendorRead.model_validate(vendor, context=context)
-    return await cache.keep(Envelope(data=read))
+    vendor = await service.get_vendor(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = VendorRead.model_validate(vendor, context=context)
+    return await read.keep(Envelope(data=data))

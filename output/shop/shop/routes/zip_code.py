@@ -6,24 +6,27 @@ Synthesized from `address` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import Envelope, ListEnvelope, error_responses
 from shop.core.permissions import read_context
-from shop.deps import CurrentPrincipalDep, IdPath, SessionDep
+from shop.core.routing import ResourceRouter
+from shop.deps import IdPath
 from shop.models.zip_code import ZipCode
 from shop.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from shop.services import zip_code as service
 
-router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
+router = ResourceRouter(prefix="/zip-codes", tags=["zip-codes"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ZipCodeRead], ZipCode, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[ZipCodeRead], ZipCode, per_caller=True, signed_in=True)),
 ]
 
 
@@ -33,16 +36,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_zip_codes(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[ZipCodeListParams, Query()],
-    cache: CachedList,
+    params: Annotated[ZipCodeListParams, Query()], read: CachedList
 ) -> Response:
     """List zip codes, a page at a time."""
-    page = await service.list_zip_codes(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_zip_codes(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [ZipCodeRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -50,11 +50,9 @@ async def list_zip_codes(
     response_model=Envelope[ZipCodeRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_zip_code(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_zip_code(id: IdPath, read: CachedRow) -> Response:
     """Read a zip code."""
-    zip_code = await service.get_zip_code(session, principal, id=id)
-    context = read_context(principal)
-    read = ZipCodeRead.model_validate(zip_code, context=context)
-    return await cache.keep(Envelope(data=read))
+    zip_code = await service.get_zip_code(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = ZipCodeRead.model_validate(zip_code, context=context)
+    return await read.keep(Envelope(data=data))

@@ -6,38 +6,35 @@ One observation sent by a station.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from weather.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from weather.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
 from weather.core.relations import included
+from weather.core.routing import ResourceRouter
 from weather.deps import IdPath, SessionDep
 from weather.models.reading import Reading
 from weather.schemas.reading import ReadingCreate, ReadingListParams, ReadingRead, ReadingReadParams
 from weather.services import reading as service
 
-router = APIRouter(prefix="/readings", tags=["readings"])
+router = ResourceRouter(prefix="/readings", tags=["readings"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ReadingRead], Reading, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ReadingRead], Reading, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ReadingRead], Reading))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ReadingRead], Reading))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ReadingRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_readings(
-    session: SessionDep, params: Annotated[ReadingListParams, Query()], cache: CachedList
+    params: Annotated[ReadingListParams, Query()], read: CachedList
 ) -> Response:
     """List readings, a page at a time."""
-    page = await service.list_readings(session, params=params)
+    page = await service.list_readings(read.session, params=params)
     context = {"include": included(params)}
     data = [ReadingRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,10 +60,10 @@ async def create_reading(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_reading(
-    session: SessionDep, id: IdPath, params: Annotated[ReadingReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[ReadingReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a reading."""
-    reading = await service.get_reading(session, id=id, include=included(params))
+    reading = await service.get_reading(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = ReadingRead.model_validate(reading, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = ReadingRead.model_validate(reading, context=context)
+    return await read.keep(Envelope(data=data))

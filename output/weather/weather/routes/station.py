@@ -6,7 +6,7 @@ A place where weather is measured.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from weather.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from weather.core.envelope import (
@@ -17,6 +17,7 @@ from weather.core.envelope import (
     error_responses,
 )
 from weather.core.relations import included
+from weather.core.routing import ResourceRouter
 from weather.deps import IdPath, SessionDep
 from weather.models.station import Station
 from weather.schemas.station import (
@@ -28,28 +29,24 @@ from weather.schemas.station import (
 )
 from weather.services import station as service
 
-router = APIRouter(prefix="/stations", tags=["stations"])
+router = ResourceRouter(prefix="/stations", tags=["stations"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StationRead], Station, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StationRead], Station, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[StationRead], Station))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StationRead], Station))]
 
 
 @router.get(
     "", response_model=ListEnvelope[StationRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_stations(
-    session: SessionDep, params: Annotated[StationListParams, Query()], cache: CachedList
+    params: Annotated[StationListParams, Query()], read: CachedList
 ) -> Response:
     """List stations, a page at a time."""
-    page = await service.list_stations(session, params=params)
+    page = await service.list_stations(read.session, params=params)
     context = {"include": included(params)}
     data = [StationRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -75,13 +72,13 @@ async def create_station(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_station(
-    session: SessionDep, id: IdPath, params: Annotated[StationReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[StationReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a station."""
-    station = await service.get_station(session, id=id, include=included(params))
+    station = await service.get_station(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = StationRead.model_validate(station, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = StationRead.model_validate(station, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from saas.core.db import get_session
 from saas.core.handlers import request_locale
 from saas.core.i18n import Locale
-from saas.core.security import Principal, current_principal, optional_principal
+from saas.core.security import Caller, SignedInCaller, optional_caller, signed_in_caller
 from saas.core.types import MAX_ID
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 LocaleDep = Annotated[Locale, Depends(request_locale)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="The row's id.")]
-OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
-CurrentPrincipalDep = Annotated[Principal, Depends(current_principal)]
+# The session and the caller, in one dependency (see `core.security`).
+OptionalCallerDep = Annotated[Caller, Depends(optional_caller)]
+SignedInCallerDep = Annotated[SignedInCaller, Depends(signed_in_caller)]

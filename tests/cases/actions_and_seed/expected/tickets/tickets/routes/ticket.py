@@ -3,36 +3,31 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from tickets.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from tickets.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from tickets.core.routing import ResourceRouter
 from tickets.deps import IdPath, SessionDep
 from tickets.models.ticket import Ticket
 from tickets.schemas.ticket import TicketCloseRequest, TicketCreate, TicketListParams, TicketRead
 from tickets.services import ticket as service
 
-router = APIRouter(prefix="/tickets", tags=["tickets"])
+router = ResourceRouter(prefix="/tickets", tags=["tickets"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[TicketRead], Ticket, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[TicketRead], Ticket, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[TicketRead], Ticket))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TicketRead], Ticket))]
 
 
 @router.get(
     "", response_model=ListEnvelope[TicketRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_tickets(
-    session: SessionDep, params: Annotated[TicketListParams, Query()], cache: CachedList
-) -> Response:
+async def list_tickets(params: Annotated[TicketListParams, Query()], read: CachedList) -> Response:
     """List tickets, a page at a time."""
-    page = await service.list_tickets(session, params=params)
+    page = await service.list_tickets(read.session, params=params)
     data = [TicketRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -57,11 +52,11 @@ async def create_ticket(
     response_model=Envelope[TicketRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_ticket(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_ticket(id: IdPath, read: CachedRow) -> Response:
     """Read a ticket."""
-    ticket = await service.get_ticket(session, id=id)
-    read = TicketRead.model_validate(ticket)
-    return await cache.keep(Envelope(data=read))
+    ticket = await service.get_ticket(read.session, id=id)
+    data = TicketRead.model_validate(ticket)
+    return await read.keep(Envelope(data=data))
 
 
 @router.post(

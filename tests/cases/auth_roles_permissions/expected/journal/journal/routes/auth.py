@@ -4,17 +4,18 @@
 Token responses are never cached (`Cache-Control: no-store`, RFC 6749 section 5.1).
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from journal.core.envelope import EmptyEnvelope, Envelope, error_responses
 from journal.core.permissions import read_context
+from journal.core.routing import ResourceRouter
 from journal.core.security import Principal, held_roles
-from journal.deps import CurrentPrincipalDep, SessionDep
+from journal.deps import SessionDep, SignedInCallerDep
 from journal.schemas.auth import LoginRequest, RefreshRequest, TokenPair
 from journal.schemas.user import UserRead, UserRegister
 from journal.services import auth as service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = ResourceRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post(
@@ -59,7 +60,8 @@ async def logout(request: Request, session: SessionDep, data: RefreshRequest) ->
 
 
 @router.get("/me", responses=error_responses(401))
-async def me(session: SessionDep, principal: CurrentPrincipalDep) -> Envelope[UserRead]:
+async def me(caller: SignedInCallerDep) -> Envelope[UserRead]:
     """The signed-in user."""
-    user = await service.me(session, principal)
-    return Envelope(data=UserRead.model_validate(user, context=read_context(principal)))
+    user = await service.me(caller.session, caller.principal)
+    context = read_context(caller.principal)
+    return Envelope(data=UserRead.model_validate(user, context=context))

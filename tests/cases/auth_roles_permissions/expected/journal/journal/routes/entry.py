@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from journal.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from journal.core.envelope import (
@@ -15,7 +15,8 @@ from journal.core.envelope import (
 )
 from journal.core.permissions import TOKEN_OPTIONAL, read_context
 from journal.core.relations import included
-from journal.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from journal.core.routing import ResourceRouter
+from journal.deps import IdPath, SignedInCallerDep
 from journal.models.entry import Entry
 from journal.schemas.entry import (
     EntryCreate,
@@ -26,7 +27,7 @@ from journal.schemas.entry import (
 )
 from journal.services import entry as service
 
-router = APIRouter(prefix="/entries", tags=["entries"])
+router = ResourceRouter(prefix="/entries", tags=["entries"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -41,17 +42,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EntryRead], Entry
     responses={**NOT_MODIFIED, **error_responses(401, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def list_entries(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[EntryListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_entries(params: Annotated[EntryListParams, Query()], read: CachedList) -> Response:
     """List entries, a page at a time."""
-    page = await service.list_entries(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_entries(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [EntryRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -62,14 +58,13 @@ async def list_entries(
 async def create_entry(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: EntryCreate,
 ) -> Envelope[EntryRead]:
     """Create a entry."""
-    entry = await service.create_entry(session, principal, data=data)
+    entry = await service.create_entry(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_entry", id=entry.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
@@ -80,33 +75,27 @@ async def create_entry(
     openapi_extra=TOKEN_OPTIONAL,
 )
 async def get_entry(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    id: IdPath,
-    params: Annotated[EntryReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[EntryReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a entry."""
-    entry = await service.get_entry(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = EntryRead.model_validate(entry, context=context)
-    return await cache.keep(Envelope(data=read))
+    entry = await service.get_entry(read.session, read.principal, id=id, include=included(params))
+    context = read_context(read.principal, included(params))
+    data = EntryRead.model_validate(entry, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_entry(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: EntryUpdate
+    caller: SignedInCallerDep, id: IdPath, data: EntryUpdate
 ) -> Envelope[EntryRead]:
     """Change some fields of a entry."""
-    entry = await service.update_entry(session, principal, id=id, data=data)
-    context = read_context(principal)
+    entry = await service.update_entry(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=EntryRead.model_validate(entry, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_entry(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_entry(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a entry."""
-    await service.delete_entry(session, principal, id=id)
+    await service.delete_entry(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

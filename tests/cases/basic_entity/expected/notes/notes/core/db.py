@@ -53,10 +53,16 @@ def create_sessionmaker(
     )
 
 
+def new_session(request: Request) -> AsyncSession:
+    """A session of the application's sessionmaker, to use as `async with`: anything not
+    committed is rolled back when it closes."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    return sessionmaker()
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """Yield one session per request; anything not committed is rolled back at the end."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
+    async with new_session(request) as session:
         yield session
 
 

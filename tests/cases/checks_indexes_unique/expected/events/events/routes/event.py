@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from events.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from events.core.envelope import (
@@ -13,32 +13,27 @@ from events.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from events.core.routing import ResourceRouter
 from events.deps import IdPath, SessionDep
 from events.models.event import Event
 from events.schemas.event import EventCreate, EventListParams, EventRead, EventUpdate
 from events.services import event as service
 
-router = APIRouter(prefix="/events", tags=["events"])
+router = ResourceRouter(prefix="/events", tags=["events"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[EventRead], Event, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[EventRead], Event, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[EventRead], Event))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EventRead], Event))]
 
 
 @router.get(
     "", response_model=ListEnvelope[EventRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_events(
-    session: SessionDep, params: Annotated[EventListParams, Query()], cache: CachedList
-) -> Response:
+async def list_events(params: Annotated[EventListParams, Query()], read: CachedList) -> Response:
     """List events, a page at a time."""
-    page = await service.list_events(session, params=params)
+    page = await service.list_events(read.session, params=params)
     data = [EventRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_event(
     response_model=Envelope[EventRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_event(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_event(id: IdPath, read: CachedRow) -> Response:
     """Read a event."""
-    event = await service.get_event(session, id=id)
-    read = EventRead.model_validate(event)
-    return await cache.keep(Envelope(data=read))
+    event = await service.get_event(read.session, id=id)
+    data = EventRead.model_validate(event)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

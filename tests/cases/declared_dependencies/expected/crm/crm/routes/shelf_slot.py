@@ -6,25 +6,22 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import Envelope, ListEnvelope, error_responses
 from crm.core.relations import included
-from crm.deps import IdPath, SessionDep
+from crm.core.routing import ResourceRouter
+from crm.deps import IdPath
 from crm.models.shelf_slot import ShelfSlot
 from crm.schemas.shelf_slot import ShelfSlotListParams, ShelfSlotRead, ShelfSlotReadParams
 from crm.services import shelf_slot as service
 
-router = APIRouter(prefix="/shelf-slots", tags=["shelf-slots"])
+router = ResourceRouter(prefix="/shelf-slots", tags=["shelf-slots"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ShelfSlotRead], ShelfSlot, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ShelfSlotRead], ShelfSlot, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ShelfSlotRead], ShelfSlot))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ShelfSlotRead], ShelfSlot))]
 
 
 @router.get(
@@ -33,13 +30,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_shelf_slots(
-    session: SessionDep, params: Annotated[ShelfSlotListParams, Query()], cache: CachedList
+    params: Annotated[ShelfSlotListParams, Query()], read: CachedList
 ) -> Response:
     """List shelf slots, a page at a time."""
-    page = await service.list_shelf_slots(session, params=params)
+    page = await service.list_shelf_slots(read.session, params=params)
     context = {"include": included(params)}
     data = [ShelfSlotRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -48,13 +45,10 @@ async def list_shelf_slots(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_shelf_slot(
-    session: SessionDep,
-    id: IdPath,
-    params: Annotated[ShelfSlotReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[ShelfSlotReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a shelf slot."""
-    shelf_slot = await service.get_shelf_slot(session, id=id, include=included(params))
+    shelf_slot = await service.get_shelf_slot(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = ShelfSlotRead.model_validate(shelf_slot, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = ShelfSlotRead.model_validate(shelf_slot, context=context)
+    return await read.keep(Envelope(data=data))

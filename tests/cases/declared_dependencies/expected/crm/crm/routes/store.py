@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from crm.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from crm.core.envelope import (
@@ -13,32 +13,27 @@ from crm.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from crm.core.routing import ResourceRouter
 from crm.deps import IdPath, SessionDep
 from crm.models.store import Store
 from crm.schemas.store import StoreCreate, StoreListParams, StoreRead, StoreUpdate
 from crm.services import store as service
 
-router = APIRouter(prefix="/stores", tags=["stores"])
+router = ResourceRouter(prefix="/stores", tags=["stores"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StoreRead], Store, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StoreRead], Store, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[StoreRead], Store))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreRead], Store))]
 
 
 @router.get(
     "", response_model=ListEnvelope[StoreRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_stores(
-    session: SessionDep, params: Annotated[StoreListParams, Query()], cache: CachedList
-) -> Response:
+async def list_stores(params: Annotated[StoreListParams, Query()], read: CachedList) -> Response:
     """List stores, a page at a time."""
-    page = await service.list_stores(session, params=params)
+    page = await service.list_stores(read.session, params=params)
     data = [StoreRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_store(
     response_model=Envelope[StoreRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_store(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_store(id: IdPath, read: CachedRow) -> Response:
     """Read a store."""
-    store = await service.get_store(session, id=id)
-    read = StoreRead.model_validate(store)
-    return await cache.keep(Envelope(data=read))
+    store = await service.get_store(read.session, id=id)
+    data = StoreRead.model_validate(store)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

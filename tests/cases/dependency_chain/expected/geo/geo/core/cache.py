@@ -3,11 +3,12 @@
 every instance), in this process otherwise; entries live `CACHE_TTL_SECONDS` (the spec's
 `api.cache.ttl`).
 
-An entry is keyed by the request (path and normalized query string), by what the caller may see
-(`visibility_key`) and by the write generation of every table the response can read from (the
-entity's own, those it embeds with `include=` or reads through, those its row filters follow).
-Each write bumps the generation of the tables it touched (`RequestMiddleware`), so
-every key built on an older generation stops matching at once, in every instance.
+An entry is keyed by the request (path and normalized query string) and by what the caller may
+see (`visibility_key`), and stamped with the write generation of every table the response can
+read from (the entity's own, those it embeds with `include=` or reads through, those its row
+filters follow). Each write bumps the generation of the tables it touched
+(`RequestMiddleware`), so every entry stamped with an older generation is a miss at once, in
+every instance. A lookup reads the generations and the entry together (one Redis round trip).
 
 Entries are the JSON the first caller got, re-validated through the response schema when read:
 an entry that does not validate is a miss, never an answer. Cached answers carry an `ETag`
@@ -19,7 +20,7 @@ cache is the server's own and keyed by caller; shared caches on the way must not
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -28,9 +29,11 @@ from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper, class_mapper
 
 from geo.core.config import Settings
+from geo.core.db import new_session
 
 logger = logging.getLogger("geo")
 
@@ -50,8 +53,8 @@ class CacheStore(Protocol):
     async def put(self, key: str, value: bytes, ttl: float) -> None:
         """Store `value` under `key` for `ttl` seconds."""
 
-    async def counters(self, keys: Sequence[str]) -> list[int]:
-        """The value of each counter (0 for one never bumped)."""
+    async def read(self, key: str, counter_keys: Sequence[str]) -> tuple[list[int], bytes | None]:
+        """The value of each counter (0 for one never bumped) and the entry under `key`."""
 
     async def bump(self, keys: Sequence[str]) -> None:
         """Add one to each counter."""
@@ -89,9 +92,9 @@ class MemoryStore:
         """The keys of the entries held (expired ones included until they are read)."""
         return list(self._entries)
 
-    async def counters(self, keys: Sequence[str]) -> list[int]:
-        """The counters of `keys`."""
-        return [self._counters.get(key, 0) for key in keys]
+    async def read(self, key: str, counter_keys: Sequence[str]) -> tuple[list[int], bytes | None]:
+        """The counters of `counter_keys` and the live entry under `key`."""
+        return [self._counters.get(name, 0) for name in counter_keys], await self.get(key)
 
     async def bump(self, keys: Sequence[str]) -> None:
         """Add one to each counter."""
@@ -114,10 +117,14 @@ class RedisStore:
         """Store `value` under `key`, expiring after `ttl` seconds."""
         await self.redis.set(key, value, px=max(1, round(ttl * 1000)))
 
-    async def counters(self, keys: Sequence[str]) -> list[int]:
-        """The counters of `keys` in one round trip."""
-        values = await self.redis.mget(list(keys))
-        return [int(value) if value is not None else 0 for value in values]
+    async def read(self, key: str, counter_keys: Sequence[str]) -> tuple[list[int], bytes | None]:
+        """The counters of `counter_keys` and the entry under `key`, in one round trip."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.mget(list(counter_keys))
+            pipe.get(key)
+            counters, entry = await pipe.execute()
+        generations = [int(value) if value is not None else 0 for value in counters]
+        return generations, entry.encode() if isinstance(entry, str) else entry
 
     async def bump(self, keys: Sequence[str]) -> None:
         """INCR each counter in one round trip."""
@@ -215,6 +222,15 @@ class CacheMetrics(Protocol):
         """Count one lookup: `hit`, `miss`, `corrupt` or `error`."""
 
 
+@dataclass(frozen=True, slots=True)
+class EntrySlot:
+    """Where a request's answer is kept (`key`), and the generations of the tables it reads
+    when it was looked up (`stamp`): an entry is current while its stamp is theirs."""
+
+    key: str
+    stamp: bytes
+
+
 class ResponseCache:
     """Entries of responses under keys that name the caller's visibility and the generations of
     the tables read."""
@@ -236,53 +252,47 @@ class ResponseCache:
     def _generation_keys(self, tables: Iterable[str]) -> list[str]:
         return [f"{self.namespace}:generation:{table}" for table in tables]
 
-    async def key(self, request: Request, visibility: str, tables: Sequence[str]) -> str | None:
-        """The entry key of this request for this caller; None when the store is unreachable."""
-        try:
-            generations = await self.store.counters(self._generation_keys(tables))
-        except (RedisError, OSError):
-            self._count("error")
-            logger.warning("cache store unreachable; answering uncached", exc_info=True)
-            return None
-        parts = [
-            request.url.path,
-            normalized_query(request.url.query),
-            visibility,
-            *(
-                f"{table}={generation}"
-                for table, generation in zip(tables, generations, strict=True)
-            ),
-        ]
+    def entry_key(self, request: Request, visibility: str) -> str:
+        """Where this request's answer for callers of this visibility is kept."""
+        parts = [request.url.path, normalized_query(request.url.query), visibility]
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
         return f"{self.namespace}:response:{digest}"
 
-    async def load(self, key: str, schema: type[BaseModel]) -> tuple[str, bytes] | None:
-        """The ETag and body stored under `key` if they are there and the body validates
-        against `schema`; anything else is a miss."""
+    async def find(
+        self, request: Request, visibility: str, tables: Sequence[str], schema: type[BaseModel]
+    ) -> tuple[EntrySlot | None, tuple[str, bytes] | None]:
+        """The slot of this request's entry for this caller and, when the entry there is
+        stamped with the current generations of `tables` and its body validates against
+        `schema`, its ETag and body; anything else is a miss. No slot when the store is
+        unreachable."""
+        key = self.entry_key(request, visibility)
         try:
-            entry = await self.store.get(key)
+            generations, entry = await self.store.read(key, self._generation_keys(tables))
         except (RedisError, OSError):
             self._count("error")
             logger.warning("cache store unreachable; answering uncached", exc_info=True)
-            return None
-        if entry is None:
+            return None, None
+        slot = EntrySlot(key, ",".join(map(str, generations)).encode("ascii"))
+        stamp, _, stored = (entry or b"").partition(b"\n")
+        if entry is None or stamp != slot.stamp:  # none, or kept before a write to a table
             self._count("miss")
-            return None
-        etag, _, body = entry.partition(b"\n")
+            return slot, None
+        etag, _, body = stored.partition(b"\n")
         try:
             schema.model_validate_json(body)
             tag = etag.decode("ascii")
         except (ValidationError, UnicodeDecodeError):
             self._count("corrupt")
             logger.warning("cache entry %s does not validate; treated as a miss", key)
-            return None
+            return slot, None
         self._count("hit")
-        return tag, body
+        return slot, (tag, body)
 
-    async def save(self, key: str, etag: str, body: bytes) -> None:
-        """Store an answer (its ETag, a newline, its JSON) for the TTL."""
+    async def save(self, slot: EntrySlot, etag: str, body: bytes) -> None:
+        """Keep an answer for the TTL: the slot's stamp, its ETag and its JSON, a line each."""
+        value = b"\n".join([slot.stamp, etag.encode("ascii"), body])
         try:
-            await self.store.put(key, etag.encode("ascii") + b"\n" + body, self.ttl)
+            await self.store.put(slot.key, value, self.ttl)
         except (RedisError, OSError):
             self._count("error")
             logger.warning("cache store unreachable; answer not stored", exc_info=True)
@@ -305,10 +315,12 @@ class ResponseCache:
 
 @dataclass
 class CachedRead:
-    """A read handler's side of the cache: `keep` stores the answer it is about to send."""
+    """What a list or read handler works with: the request's session, and its
+    side of the cache (`keep` stores the answer it is about to send)."""
 
+    session: AsyncSession
     cache: ResponseCache
-    key: str | None
+    slot: EntrySlot | None
     response: Response
     if_none_match: str | None
 
@@ -319,8 +331,8 @@ class CachedRead:
         body = envelope.model_dump_json(by_alias=True).encode()
         etag = self.response.headers.get("ETag") or content_etag(body)
         self.response.headers["ETag"] = etag
-        if self.key is not None:
-            await self.cache.save(self.key, etag, body)
+        if self.slot is not None:
+            await self.cache.save(self.slot, etag, body)
         if etag_matches(self.if_none_match, etag):
             return not_modified(etag)
         answer = Response(body, media_type="application/json")
@@ -329,32 +341,30 @@ class CachedRead:
 
 
 async def _lookup(
-    request: Request,
-    response: Response,
-    schema: type[BaseModel],
-    tables: Sequence[str],
-    visibility: str,
-) -> CachedRead:
-    """Answer from the cache (by raising `CachedAnswer`), or hand the handler its entry key."""
+    request: Request, schema: type[BaseModel], tables: Sequence[str], visibility: str
+) -> EntrySlot | None:
+    """Answer from the cache (by raising `CachedAnswer`), or give the slot of the answer the
+    handler is about to make (None: the cache is off or unreachable)."""
     cache: ResponseCache = request.app.state.cache
-    if_none_match = request.headers.get("if-none-match")
     if not cache.enabled:
-        return CachedRead(cache, None, response, if_none_match)
-    key = await cache.key(request, visibility, tables)
-    found = await cache.load(key, schema) if key is not None else None
+        return None
+    slot, found = await cache.find(request, visibility, tables, schema)
     if found is not None:
         etag, body = found
-        if etag_matches(if_none_match, etag):
+        if etag_matches(request.headers.get("if-none-match"), etag):
             raise CachedAnswer(not_modified(etag))
         raise CachedAnswer(Response(body, media_type="application/json", headers={"ETag": etag}))
-    return CachedRead(cache, key, response, if_none_match)
+    return slot
 
 
 def cached_read(
-    schema: type[BaseModel], model: type[Any], *, per_caller: bool
-) -> Callable[..., Awaitable[CachedRead]]:
-    """The dependency of a list or read handler of `model` answering with `schema`;
-    `per_caller`: the answer depends on who asks (the entity is secured)."""
+    schema: type[BaseModel], model: type[Any]
+) -> Callable[..., AsyncIterator[CachedRead]]:
+    """The dependency of a list or read handler of `model` answering with `schema`: the
+    request's session, after the cache lookup.
+    One dependency for all of it: FastAPI solves each dependency of a dependency on every
+    request, so a session, a caller and a lookup that each took the others would cost it
+    about three times the work."""
     tables: list[tuple[str, ...]] = []
 
     def depends_on() -> tuple[str, ...]:
@@ -363,7 +373,21 @@ def cached_read(
             tables.append(read_tables(model))
         return tables[0]
 
-    async def lookup(request: Request, response: Response) -> CachedRead:
-        return await _lookup(request, response, schema, depends_on(), visibility_key())
+    async def read(request: Request, response: Response) -> AsyncIterator[CachedRead]:
+        slot = await _lookup(request, schema, depends_on(), visibility_key())
+        async with new_session(request) as session:
+            yield _cached_read(request, response, session, slot)
 
-    return lookup
+    return read
+
+
+def _cached_read(
+    request: Request,
+    response: Response,
+    session: AsyncSession,
+    slot: EntrySlot | None,
+) -> CachedRead:
+    """What a list or read handler gets after a miss (or with the cache off)."""
+    cache: ResponseCache = request.app.state.cache
+    if_none_match = request.headers.get("if-none-match")
+    return CachedRead(session, cache, slot, response, if_none_match)

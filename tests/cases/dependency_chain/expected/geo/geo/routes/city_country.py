@@ -6,24 +6,21 @@ Synthesized from `customer` by the dependency `city -> country`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
-from geo.deps import IdPath, SessionDep
+from geo.core.routing import ResourceRouter
+from geo.deps import IdPath
 from geo.models.city_country import CityCountry
 from geo.schemas.city_country import CityCountryListParams, CityCountryRead
 from geo.services import city_country as service
 
-router = APIRouter(prefix="/city-countries", tags=["city-countries"])
+router = ResourceRouter(prefix="/city-countries", tags=["city-countries"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CityCountryRead], CityCountry, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CityCountryRead], CityCountry, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[CityCountryRead], CityCountry))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[CityCountryRead], CityCountry))]
 
 
 @router.get(
@@ -32,12 +29,12 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_city_countries(
-    session: SessionDep, params: Annotated[CityCountryListParams, Query()], cache: CachedList
+    params: Annotated[CityCountryListParams, Query()], read: CachedList
 ) -> Response:
     """List city countries, a page at a time."""
-    page = await service.list_city_countries(session, params=params)
+    page = await service.list_city_countries(read.session, params=params)
     data = [CityCountryRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -45,8 +42,8 @@ async def list_city_countries(
     response_model=Envelope[CityCountryRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_city_country(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_city_country(id: IdPath, read: CachedRow) -> Response:
     """Read a city country."""
-    city_country = await service.get_city_country(session, id=id)
-    read = CityCountryRead.model_validate(city_country)
-    return await cache.keep(Envelope(data=read))
+    city_country = await service.get_city_country(read.session, id=id)
+    data = CityCountryRead.model_validate(city_country)
+    return await read.keep(Envelope(data=data))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import (
@@ -13,20 +13,17 @@ from geo.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from geo.core.routing import ResourceRouter
 from geo.deps import IdPath, SessionDep
 from geo.models.customer import Customer
 from geo.schemas.customer import CustomerCreate, CustomerListParams, CustomerRead, CustomerUpdate
 from geo.services import customer as service
 
-router = APIRouter(prefix="/customers", tags=["customers"])
+router = ResourceRouter(prefix="/customers", tags=["customers"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CustomerRead], Customer, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CustomerRead], Customer, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[CustomerRead], Customer))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[CustomerRead], Customer))]
 
 
 @router.get(
@@ -35,12 +32,12 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_customers(
-    session: SessionDep, params: Annotated[CustomerListParams, Query()], cache: CachedList
+    params: Annotated[CustomerListParams, Query()], read: CachedList
 ) -> Response:
     """List customers, a page at a time."""
-    page = await service.list_customers(session, params=params)
+    page = await service.list_customers(read.session, params=params)
     data = [CustomerRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -65,11 +62,11 @@ async def create_customer(
     response_model=Envelope[CustomerRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_customer(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_customer(id: IdPath, read: CachedRow) -> Response:
     """Read a customer."""
-    customer = await service.get_customer(session, id=id)
-    read = CustomerRead.model_validate(customer)
-    return await cache.keep(Envelope(data=read))
+    customer = await service.get_customer(read.session, id=id)
+    data = CustomerRead.model_validate(customer)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

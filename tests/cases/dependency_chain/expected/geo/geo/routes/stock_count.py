@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import (
@@ -14,6 +14,7 @@ from geo.core.envelope import (
     error_responses,
 )
 from geo.core.relations import included
+from geo.core.routing import ResourceRouter
 from geo.deps import IdPath, SessionDep
 from geo.models.stock_count import StockCount
 from geo.schemas.stock_count import (
@@ -25,15 +26,11 @@ from geo.schemas.stock_count import (
 )
 from geo.services import stock_count as service
 
-router = APIRouter(prefix="/stock-counts", tags=["stock-counts"])
+router = ResourceRouter(prefix="/stock-counts", tags=["stock-counts"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StockCountRead], StockCount, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StockCountRead], StockCount, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[StockCountRead], StockCount))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StockCountRead], StockCount))]
 
 
 @router.get(
@@ -42,13 +39,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_stock_counts(
-    session: SessionDep, params: Annotated[StockCountListParams, Query()], cache: CachedList
+    params: Annotated[StockCountListParams, Query()], read: CachedList
 ) -> Response:
     """List stock counts, a page at a time."""
-    page = await service.list_stock_counts(session, params=params)
+    page = await service.list_stock_counts(read.session, params=params)
     context = {"include": included(params)}
     data = [StockCountRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -74,16 +71,13 @@ async def create_stock_count(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_stock_count(
-    session: SessionDep,
-    id: IdPath,
-    params: Annotated[StockCountReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[StockCountReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a stock count."""
-    stock_count = await service.get_stock_count(session, id=id, include=included(params))
+    stock_count = await service.get_stock_count(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = StockCountRead.model_validate(stock_count, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = StockCountRead.model_validate(stock_count, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

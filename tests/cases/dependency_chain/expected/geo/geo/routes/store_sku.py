@@ -6,25 +6,22 @@ Synthesized from `stock_count` by the dependency `store, sku -> shelf`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
 from geo.core.relations import included
-from geo.deps import IdPath, SessionDep
+from geo.core.routing import ResourceRouter
+from geo.deps import IdPath
 from geo.models.store_sku import StoreSku
 from geo.schemas.store_sku import StoreSkuListParams, StoreSkuRead, StoreSkuReadParams
 from geo.services import store_sku as service
 
-router = APIRouter(prefix="/store-skus", tags=["store-skus"])
+router = ResourceRouter(prefix="/store-skus", tags=["store-skus"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StoreSkuRead], StoreSku, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[StoreSkuRead], StoreSku))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StoreSkuRead], StoreSku))]
 
 
 @router.get(
@@ -33,13 +30,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_store_skus(
-    session: SessionDep, params: Annotated[StoreSkuListParams, Query()], cache: CachedList
+    params: Annotated[StoreSkuListParams, Query()], read: CachedList
 ) -> Response:
     """List store skus, a page at a time."""
-    page = await service.list_store_skus(session, params=params)
+    page = await service.list_store_skus(read.session, params=params)
     context = {"include": included(params)}
     data = [StoreSkuRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -48,13 +45,10 @@ async def list_store_skus(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_store_sku(
-    session: SessionDep,
-    id: IdPath,
-    params: Annotated[StoreSkuReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[StoreSkuReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a store sku."""
-    store_sku = await service.get_store_sku(session, id=id, include=included(params))
+    store_sku = await service.get_store_sku(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = StoreSkuRead.model_validate(store_sku, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = StoreSkuRead.model_validate(store_sku, context=context)
+    return await read.keep(Envelope(data=data))

@@ -6,36 +6,33 @@ Synthesized from `customer` by the dependency `zip_code -> city, state`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from geo.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from geo.core.envelope import Envelope, ListEnvelope, error_responses
-from geo.deps import IdPath, SessionDep
+from geo.core.routing import ResourceRouter
+from geo.deps import IdPath
 from geo.models.zip_code import ZipCode
 from geo.schemas.zip_code import ZipCodeListParams, ZipCodeRead
 from geo.services import zip_code as service
 
-router = APIRouter(prefix="/zip-codes", tags=["zip-codes"])
+router = ResourceRouter(prefix="/zip-codes", tags=["zip-codes"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ZipCodeRead], ZipCode, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ZipCodeRead], ZipCode))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ZipCodeRead], ZipCode))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ZipCodeRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_zip_codes(
-    session: SessionDep, params: Annotated[ZipCodeListParams, Query()], cache: CachedList
+    params: Annotated[ZipCodeListParams, Query()], read: CachedList
 ) -> Response:
     """List zip codes, a page at a time."""
-    page = await service.list_zip_codes(session, params=params)
+    page = await service.list_zip_codes(read.session, params=params)
     data = [ZipCodeRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -43,8 +40,8 @@ async def list_zip_codes(
     response_model=Envelope[ZipCodeRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_zip_code(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_zip_code(id: IdPath, read: CachedRow) -> Response:
     """Read a zip code."""
-    zip_code = await service.get_zip_code(session, id=id)
-    read = ZipCodeRead.model_validate(zip_code)
-    return await cache.keep(Envelope(data=read))
+    zip_code = await service.get_zip_code(read.session, id=id)
+    data = ZipCodeRead.model_validate(zip_code)
+    return await read.keep(Envelope(data=data))

@@ -4,16 +4,17 @@
 Token responses are never cached (`Cache-Control: no-store`, RFC 6749 section 5.1).
 """
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
 from wiki.core.envelope import EmptyEnvelope, Envelope, error_responses
 from wiki.core.permissions import read_context
-from wiki.deps import CurrentPrincipalDep, SessionDep
+from wiki.core.routing import ResourceRouter
+from wiki.deps import SessionDep, SignedInCallerDep
 from wiki.schemas.auth import LoginRequest, RefreshRequest, TokenPair
 from wiki.schemas.member import MemberRead
 from wiki.services import auth as service
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = ResourceRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/login", responses=error_responses(400, 401, 413, 422))
@@ -43,7 +44,8 @@ async def logout(request: Request, session: SessionDep, data: RefreshRequest) ->
 
 
 @router.get("/me", responses=error_responses(401))
-async def me(session: SessionDep, principal: CurrentPrincipalDep) -> Envelope[MemberRead]:
+async def me(caller: SignedInCallerDep) -> Envelope[MemberRead]:
     """The signed-in user."""
-    user = await service.me(session, principal)
-    return Envelope(data=MemberRead.model_validate(user, context=read_context(principal)))
+    user = await service.me(caller.session, caller.principal)
+    context = read_context(caller.principal)
+    return Envelope(data=MemberRead.model_validate(user, context=context))

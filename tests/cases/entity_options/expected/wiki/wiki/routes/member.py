@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from wiki.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from wiki.core.envelope import (
@@ -14,19 +14,21 @@ from wiki.core.envelope import (
     error_responses,
 )
 from wiki.core.permissions import read_context
-from wiki.deps import CurrentPrincipalDep, IdPath, SessionDep
+from wiki.core.routing import ResourceRouter
+from wiki.deps import IdPath, SignedInCallerDep
 from wiki.models.member import Member
 from wiki.schemas.member import MemberCreate, MemberListParams, MemberRead, MemberUpdate
 from wiki.services import member as service
 
-router = APIRouter(prefix="/members", tags=["members"])
+router = ResourceRouter(prefix="/members", tags=["members"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[MemberRead], Member, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[MemberRead], Member, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[MemberRead], Member, per_caller=True))
+    CachedRead, Depends(cached_read(Envelope[MemberRead], Member, per_caller=True, signed_in=True))
 ]
 
 
@@ -35,17 +37,12 @@ CachedRow = Annotated[
     response_model=ListEnvelope[MemberRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_members(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[MemberListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_members(params: Annotated[MemberListParams, Query()], read: CachedList) -> Response:
     """List members, a page at a time."""
-    page = await service.list_members(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_members(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [MemberRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -56,14 +53,13 @@ async def list_members(
 async def create_member(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: MemberCreate,
 ) -> Envelope[MemberRead]:
     """Create a member."""
-    member = await service.create_member(session, principal, data=data)
+    member = await service.create_member(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_member", id=member.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
@@ -72,30 +68,26 @@ async def create_member(
     response_model=Envelope[MemberRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_member(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_member(id: IdPath, read: CachedRow) -> Response:
     """Read a member."""
-    member = await service.get_member(session, principal, id=id)
-    context = read_context(principal)
-    read = MemberRead.model_validate(member, context=context)
-    return await cache.keep(Envelope(data=read))
+    member = await service.get_member(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = MemberRead.model_validate(member, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_member(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: MemberUpdate
+    caller: SignedInCallerDep, id: IdPath, data: MemberUpdate
 ) -> Envelope[MemberRead]:
     """Change some fields of a member."""
-    member = await service.update_member(session, principal, id=id, data=data)
-    context = read_context(principal)
+    member = await service.update_member(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=MemberRead.model_validate(member, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_member(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_member(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a member."""
-    await service.delete_member(session, principal, id=id)
+    await service.delete_member(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

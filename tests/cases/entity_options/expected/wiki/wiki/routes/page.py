@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from wiki.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from wiki.core.envelope import (
@@ -14,13 +14,14 @@ from wiki.core.envelope import (
     error_responses,
 )
 from wiki.core.permissions import TOKEN_OPTIONAL, read_context
+from wiki.core.routing import ResourceRouter
 from wiki.core.versions import IF_MATCH_REQUIRED, WITH_ETAG, IfMatchHeader, etag
-from wiki.deps import CurrentPrincipalDep, IdPath, OptionalPrincipalDep, SessionDep
+from wiki.deps import IdPath, SignedInCallerDep
 from wiki.models.page import Page_
 from wiki.schemas.page import Page_Create, Page_ListParams, Page_Read, Page_Update
 from wiki.services import page as service
 
-router = APIRouter(prefix="/pages", tags=["pages"])
+router = ResourceRouter(prefix="/pages", tags=["pages"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
@@ -35,17 +36,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[Page_Read], Page_
     responses={**NOT_MODIFIED, **error_responses(401, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def list_pages(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    params: Annotated[Page_ListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_pages(params: Annotated[Page_ListParams, Query()], read: CachedList) -> Response:
     """List pages, a page at a time."""
-    page = await service.list_pages(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_pages(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [Page_Read.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -56,14 +52,13 @@ async def list_pages(
 async def create_page(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: Page_Create,
 ) -> Envelope[Page_Read]:
     """Create a page."""
-    page = await service.create_page(session, principal, data=data)
+    page = await service.create_page(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_page", id=page.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
@@ -73,19 +68,13 @@ async def create_page(
     responses={**NOT_MODIFIED, **WITH_ETAG, **error_responses(401, 404, 422)},
     openapi_extra=TOKEN_OPTIONAL,
 )
-async def get_page(
-    session: SessionDep,
-    principal: OptionalPrincipalDep,
-    id: IdPath,
-    response: Response,
-    cache: CachedRow,
-) -> Response:
+async def get_page(id: IdPath, response: Response, read: CachedRow) -> Response:
     """Read a page."""
-    page = await service.get_page(session, principal, id=id)
+    page = await service.get_page(read.session, read.principal, id=id)
     response.headers["ETag"] = etag(page.version)
-    context = read_context(principal)
-    read = Page_Read.model_validate(page, context=context)
-    return await cache.keep(Envelope(data=read))
+    context = read_context(read.principal)
+    data = Page_Read.model_validate(page, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch(
@@ -94,17 +83,18 @@ async def get_page(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def update_page(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     id: IdPath,
     data: Page_Update,
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> Envelope[Page_Read]:
     """Change some fields of a page (`If-Match`: the version it is based on)."""
-    page = await service.update_page(session, principal, id=id, data=data, if_match=if_match)
+    page = await service.update_page(
+        caller.session, caller.principal, id=id, data=data, if_match=if_match
+    )
     response.headers["ETag"] = etag(page.version)
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=Page_Read.model_validate(page, context=context))
 
 
@@ -114,18 +104,16 @@ async def update_page(
     openapi_extra=IF_MATCH_REQUIRED,
 )
 async def delete_page(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, if_match: IfMatchHeader = None
+    caller: SignedInCallerDep, id: IdPath, if_match: IfMatchHeader = None
 ) -> EmptyEnvelope:
     """Delete a page (`If-Match`: the version it is based on)."""
-    await service.delete_page(session, principal, id=id, if_match=if_match)
+    await service.delete_page(caller.session, caller.principal, id=id, if_match=if_match)
     return EmptyEnvelope()
 
 
 @router.post("/{id}/restore", responses=error_responses(401, 403, 404, 409, 422))
-async def restore_page(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> Envelope[Page_Read]:
+async def restore_page(caller: SignedInCallerDep, id: IdPath) -> Envelope[Page_Read]:
     """Restore a deleted page."""
-    page = await service.restore_page(session, principal, id=id)
-    context = read_context(principal)
+    page = await service.restore_page(caller.session, caller.principal, id=id)
+    context = read_context(caller.principal)
     return Envelope(data=Page_Read.model_validate(page, context=context))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from kinds.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from kinds.core.envelope import (
@@ -13,32 +13,27 @@ from kinds.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from kinds.core.routing import ResourceRouter
 from kinds.deps import IdPath, SessionDep
 from kinds.models.sample import Sample
 from kinds.schemas.sample import SampleCreate, SampleListParams, SampleRead, SampleUpdate
 from kinds.services import sample as service
 
-router = APIRouter(prefix="/samples", tags=["samples"])
+router = ResourceRouter(prefix="/samples", tags=["samples"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[SampleRead], Sample, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[SampleRead], Sample, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[SampleRead], Sample))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[SampleRead], Sample))]
 
 
 @router.get(
     "", response_model=ListEnvelope[SampleRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_samples(
-    session: SessionDep, params: Annotated[SampleListParams, Query()], cache: CachedList
-) -> Response:
+async def list_samples(params: Annotated[SampleListParams, Query()], read: CachedList) -> Response:
     """List samples, a page at a time."""
-    page = await service.list_samples(session, params=params)
+    page = await service.list_samples(read.session, params=params)
     data = [SampleRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_sample(
     response_model=Envelope[SampleRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_sample(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_sample(id: IdPath, read: CachedRow) -> Response:
     """Read a sample."""
-    sample = await service.get_sample(session, id=id)
-    read = SampleRead.model_validate(sample)
-    return await cache.keep(Envelope(data=read))
+    sample = await service.get_sample(read.session, id=id)
+    data = SampleRead.model_validate(sample)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

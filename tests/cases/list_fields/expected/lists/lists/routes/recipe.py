@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from lists.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from lists.core.envelope import (
@@ -13,32 +13,27 @@ from lists.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from lists.core.routing import ResourceRouter
 from lists.deps import IdPath, SessionDep
 from lists.models.recipe import Recipe
 from lists.schemas.recipe import RecipeCreate, RecipeListParams, RecipeRead, RecipeUpdate
 from lists.services import recipe as service
 
-router = APIRouter(prefix="/recipes", tags=["recipes"])
+router = ResourceRouter(prefix="/recipes", tags=["recipes"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[RecipeRead], Recipe, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[RecipeRead], Recipe, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[RecipeRead], Recipe))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[RecipeRead], Recipe))]
 
 
 @router.get(
     "", response_model=ListEnvelope[RecipeRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_recipes(
-    session: SessionDep, params: Annotated[RecipeListParams, Query()], cache: CachedList
-) -> Response:
+async def list_recipes(params: Annotated[RecipeListParams, Query()], read: CachedList) -> Response:
     """List recipes, a page at a time."""
-    page = await service.list_recipes(session, params=params)
+    page = await service.list_recipes(read.session, params=params)
     data = [RecipeRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_recipe(
     response_model=Envelope[RecipeRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_recipe(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_recipe(id: IdPath, read: CachedRow) -> Response:
     """Read a recipe."""
-    recipe = await service.get_recipe(session, id=id)
-    read = RecipeRead.model_validate(recipe)
-    return await cache.keep(Envelope(data=read))
+    recipe = await service.get_recipe(read.session, id=id)
+    data = RecipeRead.model_validate(recipe)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

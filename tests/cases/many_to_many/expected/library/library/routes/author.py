@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from library.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from library.core.envelope import (
@@ -13,32 +13,27 @@ from library.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from library.core.routing import ResourceRouter
 from library.deps import IdPath, SessionDep
 from library.models.author import Author
 from library.schemas.author import AuthorCreate, AuthorListParams, AuthorRead, AuthorUpdate
 from library.services import author as service
 
-router = APIRouter(prefix="/authors", tags=["authors"])
+router = ResourceRouter(prefix="/authors", tags=["authors"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[AuthorRead], Author, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[AuthorRead], Author, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[AuthorRead], Author))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[AuthorRead], Author))]
 
 
 @router.get(
     "", response_model=ListEnvelope[AuthorRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_authors(
-    session: SessionDep, params: Annotated[AuthorListParams, Query()], cache: CachedList
-) -> Response:
+async def list_authors(params: Annotated[AuthorListParams, Query()], read: CachedList) -> Response:
     """List authors, a page at a time."""
-    page = await service.list_authors(session, params=params)
+    page = await service.list_authors(read.session, params=params)
     data = [AuthorRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_author(
     response_model=Envelope[AuthorRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_author(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_author(id: IdPath, read: CachedRow) -> Response:
     """Read a author."""
-    author = await service.get_author(session, id=id)
-    read = AuthorRead.model_validate(author)
-    return await cache.keep(Envelope(data=read))
+    author = await service.get_author(read.session, id=id)
+    data = AuthorRead.model_validate(author)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

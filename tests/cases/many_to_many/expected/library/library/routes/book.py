@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from library.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from library.core.envelope import (
@@ -14,31 +14,28 @@ from library.core.envelope import (
     error_responses,
 )
 from library.core.relations import included
+from library.core.routing import ResourceRouter
 from library.deps import IdPath, SessionDep
 from library.models.book import Book
 from library.schemas.book import BookCreate, BookListParams, BookRead, BookReadParams, BookUpdate
 from library.services import book as service
 
-router = APIRouter(prefix="/books", tags=["books"])
+router = ResourceRouter(prefix="/books", tags=["books"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[BookRead], Book, per_caller=False))
-]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[BookRead], Book, per_caller=False))]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[BookRead], Book))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[BookRead], Book))]
 
 
 @router.get(
     "", response_model=ListEnvelope[BookRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_books(
-    session: SessionDep, params: Annotated[BookListParams, Query()], cache: CachedList
-) -> Response:
+async def list_books(params: Annotated[BookListParams, Query()], read: CachedList) -> Response:
     """List books, a page at a time."""
-    page = await service.list_books(session, params=params)
+    page = await service.list_books(read.session, params=params)
     context = {"include": included(params)}
     data = [BookRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -64,13 +61,13 @@ async def create_book(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_book(
-    session: SessionDep, id: IdPath, params: Annotated[BookReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[BookReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a book."""
-    book = await service.get_book(session, id=id, include=included(params))
+    book = await service.get_book(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = BookRead.model_validate(book, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = BookRead.model_validate(book, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
@@ -13,32 +13,27 @@ from school.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from school.core.routing import ResourceRouter
 from school.deps import IdPath, SessionDep
 from school.models.course import Course
 from school.schemas.course import CourseCreate, CourseListParams, CourseRead, CourseUpdate
 from school.services import course as service
 
-router = APIRouter(prefix="/courses", tags=["courses"])
+router = ResourceRouter(prefix="/courses", tags=["courses"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CourseRead], Course, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CourseRead], Course, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[CourseRead], Course))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[CourseRead], Course))]
 
 
 @router.get(
     "", response_model=ListEnvelope[CourseRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_courses(
-    session: SessionDep, params: Annotated[CourseListParams, Query()], cache: CachedList
-) -> Response:
+async def list_courses(params: Annotated[CourseListParams, Query()], read: CachedList) -> Response:
     """List courses, a page at a time."""
-    page = await service.list_courses(session, params=params)
+    page = await service.list_courses(read.session, params=params)
     data = [CourseRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_course(
     response_model=Envelope[CourseRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_course(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_course(id: IdPath, read: CachedRow) -> Response:
     """Read a course."""
-    course = await service.get_course(session, id=id)
-    read = CourseRead.model_validate(course)
-    return await cache.keep(Envelope(data=read))
+    course = await service.get_course(read.session, id=id)
+    data = CourseRead.model_validate(course)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

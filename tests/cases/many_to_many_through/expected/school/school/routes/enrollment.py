@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
@@ -14,6 +14,7 @@ from school.core.envelope import (
     error_responses,
 )
 from school.core.relations import included
+from school.core.routing import ResourceRouter
 from school.deps import IdPath, SessionDep
 from school.models.enrollment import Enrollment
 from school.schemas.enrollment import (
@@ -25,15 +26,11 @@ from school.schemas.enrollment import (
 )
 from school.services import enrollment as service
 
-router = APIRouter(prefix="/enrollments", tags=["enrollments"])
+router = ResourceRouter(prefix="/enrollments", tags=["enrollments"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[EnrollmentRead], Enrollment, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[EnrollmentRead], Enrollment, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[EnrollmentRead], Enrollment))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[EnrollmentRead], Enrollment))]
 
 
 @router.get(
@@ -42,13 +39,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_enrollments(
-    session: SessionDep, params: Annotated[EnrollmentListParams, Query()], cache: CachedList
+    params: Annotated[EnrollmentListParams, Query()], read: CachedList
 ) -> Response:
     """List enrollments, a page at a time."""
-    page = await service.list_enrollments(session, params=params)
+    page = await service.list_enrollments(read.session, params=params)
     context = {"include": included(params)}
     data = [EnrollmentRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -74,16 +71,13 @@ async def create_enrollment(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_enrollment(
-    session: SessionDep,
-    id: IdPath,
-    params: Annotated[EnrollmentReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[EnrollmentReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a enrollment."""
-    enrollment = await service.get_enrollment(session, id=id, include=included(params))
+    enrollment = await service.get_enrollment(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = EnrollmentRead.model_validate(enrollment, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = EnrollmentRead.model_validate(enrollment, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

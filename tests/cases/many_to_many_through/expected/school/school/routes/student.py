@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from school.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from school.core.envelope import (
@@ -14,6 +14,7 @@ from school.core.envelope import (
     error_responses,
 )
 from school.core.relations import included
+from school.core.routing import ResourceRouter
 from school.deps import IdPath, SessionDep
 from school.models.student import Student
 from school.schemas.student import (
@@ -25,28 +26,24 @@ from school.schemas.student import (
 )
 from school.services import student as service
 
-router = APIRouter(prefix="/students", tags=["students"])
+router = ResourceRouter(prefix="/students", tags=["students"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[StudentRead], Student, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[StudentRead], Student, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[StudentRead], Student))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[StudentRead], Student))]
 
 
 @router.get(
     "", response_model=ListEnvelope[StudentRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_students(
-    session: SessionDep, params: Annotated[StudentListParams, Query()], cache: CachedList
+    params: Annotated[StudentListParams, Query()], read: CachedList
 ) -> Response:
     """List students, a page at a time."""
-    page = await service.list_students(session, params=params)
+    page = await service.list_students(read.session, params=params)
     context = {"include": included(params)}
     data = [StudentRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +69,13 @@ async def create_student(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_student(
-    session: SessionDep, id: IdPath, params: Annotated[StudentReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[StudentReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a student."""
-    student = await service.get_student(session, id=id, include=included(params))
+    student = await service.get_student(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = StudentRead.model_validate(student, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = StudentRead.model_validate(student, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from places.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from places.core.envelope import (
@@ -13,32 +13,27 @@ from places.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from places.core.routing import ResourceRouter
 from places.deps import IdPath, SessionDep
 from places.models.venue import Venue
 from places.schemas.venue import VenueCreate, VenueListParams, VenueRead, VenueUpdate
 from places.services import venue as service
 
-router = APIRouter(prefix="/venues", tags=["venues"])
+router = ResourceRouter(prefix="/venues", tags=["venues"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[VenueRead], Venue, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[VenueRead], Venue, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[VenueRead], Venue))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[VenueRead], Venue))]
 
 
 @router.get(
     "", response_model=ListEnvelope[VenueRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_venues(
-    session: SessionDep, params: Annotated[VenueListParams, Query()], cache: CachedList
-) -> Response:
+async def list_venues(params: Annotated[VenueListParams, Query()], read: CachedList) -> Response:
     """List venues, a page at a time."""
-    page = await service.list_venues(session, params=params)
+    page = await service.list_venues(read.session, params=params)
     data = [VenueRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_venue(
     response_model=Envelope[VenueRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_venue(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_venue(id: IdPath, read: CachedRow) -> Response:
     """Read a venue."""
-    venue = await service.get_venue(session, id=id)
-    read = VenueRead.model_validate(venue)
-    return await cache.keep(Envelope(data=read))
+    venue = await service.get_venue(read.session, id=id)
+    data = VenueRead.model_validate(venue)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from forum.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from forum.core.envelope import (
@@ -14,6 +14,7 @@ from forum.core.envelope import (
     error_responses,
 )
 from forum.core.relations import included
+from forum.core.routing import ResourceRouter
 from forum.deps import IdPath, SessionDep
 from forum.models.reply import Reply
 from forum.schemas.reply import (
@@ -25,28 +26,22 @@ from forum.schemas.reply import (
 )
 from forum.services import reply as service
 
-router = APIRouter(prefix="/replies", tags=["replies"])
+router = ResourceRouter(prefix="/replies", tags=["replies"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ReplyRead], Reply, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ReplyRead], Reply, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ReplyRead], Reply))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ReplyRead], Reply))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ReplyRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_replies(
-    session: SessionDep, params: Annotated[ReplyListParams, Query()], cache: CachedList
-) -> Response:
+async def list_replies(params: Annotated[ReplyListParams, Query()], read: CachedList) -> Response:
     """List replies, a page at a time."""
-    page = await service.list_replies(session, params=params)
+    page = await service.list_replies(read.session, params=params)
     context = {"include": included(params)}
     data = [ReplyRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +67,13 @@ async def create_reply(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_reply(
-    session: SessionDep, id: IdPath, params: Annotated[ReplyReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[ReplyReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a reply."""
-    reply = await service.get_reply(session, id=id, include=included(params))
+    reply = await service.get_reply(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = ReplyRead.model_validate(reply, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = ReplyRead.model_validate(reply, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

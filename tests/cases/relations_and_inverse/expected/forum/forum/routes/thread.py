@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from forum.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from forum.core.envelope import (
@@ -14,6 +14,7 @@ from forum.core.envelope import (
     error_responses,
 )
 from forum.core.relations import included
+from forum.core.routing import ResourceRouter
 from forum.deps import IdPath, SessionDep
 from forum.models.thread import Thread
 from forum.schemas.thread import (
@@ -25,28 +26,22 @@ from forum.schemas.thread import (
 )
 from forum.services import thread as service
 
-router = APIRouter(prefix="/threads", tags=["threads"])
+router = ResourceRouter(prefix="/threads", tags=["threads"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ThreadRead], Thread, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ThreadRead], Thread, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ThreadRead], Thread))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ThreadRead], Thread))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ThreadRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_threads(
-    session: SessionDep, params: Annotated[ThreadListParams, Query()], cache: CachedList
-) -> Response:
+async def list_threads(params: Annotated[ThreadListParams, Query()], read: CachedList) -> Response:
     """List threads, a page at a time."""
-    page = await service.list_threads(session, params=params)
+    page = await service.list_threads(read.session, params=params)
     context = {"include": included(params)}
     data = [ThreadRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +67,13 @@ async def create_thread(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_thread(
-    session: SessionDep, id: IdPath, params: Annotated[ThreadReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[ThreadReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a thread."""
-    thread = await service.get_thread(session, id=id, include=included(params))
+    thread = await service.get_thread(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = ThreadRead.model_validate(thread, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = ThreadRead.model_validate(thread, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -13,32 +13,27 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.routing import ResourceRouter
 from shop.deps import IdPath, SessionDep
 from shop.models.group import Group
 from shop.schemas.group import GroupCreate, GroupListParams, GroupRead, GroupUpdate
 from shop.services import group as service
 
-router = APIRouter(prefix="/groups", tags=["groups"])
+router = ResourceRouter(prefix="/groups", tags=["groups"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[GroupRead], Group, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[GroupRead], Group, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[GroupRead], Group))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[GroupRead], Group))]
 
 
 @router.get(
     "", response_model=ListEnvelope[GroupRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_groups(
-    session: SessionDep, params: Annotated[GroupListParams, Query()], cache: CachedList
-) -> Response:
+async def list_groups(params: Annotated[GroupListParams, Query()], read: CachedList) -> Response:
     """List groups, a page at a time."""
-    page = await service.list_groups(session, params=params)
+    page = await service.list_groups(read.session, params=params)
     data = [GroupRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_group(
     response_model=Envelope[GroupRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_group(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_group(id: IdPath, read: CachedRow) -> Response:
     """Read a group."""
-    group = await service.get_group(session, id=id)
-    read = GroupRead.model_validate(group)
-    return await cache.keep(Envelope(data=read))
+    group = await service.get_group(read.session, id=id)
+    data = GroupRead.model_validate(group)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

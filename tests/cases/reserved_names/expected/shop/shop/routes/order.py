@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from shop.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from shop.core.envelope import (
@@ -13,32 +13,27 @@ from shop.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from shop.core.routing import ResourceRouter
 from shop.deps import IdPath, SessionDep
 from shop.models.order import Order
 from shop.schemas.order import OrderCreate, OrderListParams, OrderRead, OrderUpdate
 from shop.services import order as service
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = ResourceRouter(prefix="/orders", tags=["orders"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order))]
 
 
 @router.get(
     "", response_model=ListEnvelope[OrderRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_orders(
-    session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
-) -> Response:
+async def list_orders(params: Annotated[OrderListParams, Query()], read: CachedList) -> Response:
     """List orders, a page at a time."""
-    page = await service.list_orders(session, params=params)
+    page = await service.list_orders(read.session, params=params)
     data = [OrderRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_order(
     response_model=Envelope[OrderRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_order(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_order(id: IdPath, read: CachedRow) -> Response:
     """Read a order."""
-    order = await service.get_order(session, id=id)
-    read = OrderRead.model_validate(order)
-    return await cache.keep(Envelope(data=read))
+    order = await service.get_order(read.session, id=id)
+    data = OrderRead.model_validate(order)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from contacts.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from contacts.core.envelope import (
@@ -13,32 +13,29 @@ from contacts.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from contacts.core.routing import ResourceRouter
 from contacts.deps import IdPath, SessionDep
 from contacts.models.company import Company
 from contacts.schemas.company import CompanyCreate, CompanyListParams, CompanyRead, CompanyUpdate
 from contacts.services import company as service
 
-router = APIRouter(prefix="/companies", tags=["companies"])
+router = ResourceRouter(prefix="/companies", tags=["companies"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[CompanyRead], Company, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[CompanyRead], Company, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[CompanyRead], Company))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[CompanyRead], Company))]
 
 
 @router.get(
     "", response_model=ListEnvelope[CompanyRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_companies(
-    session: SessionDep, params: Annotated[CompanyListParams, Query()], cache: CachedList
+    params: Annotated[CompanyListParams, Query()], read: CachedList
 ) -> Response:
     """List companies, a page at a time."""
-    page = await service.list_companies(session, params=params)
+    page = await service.list_companies(read.session, params=params)
     data = [CompanyRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +60,11 @@ async def create_company(
     response_model=Envelope[CompanyRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_company(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_company(id: IdPath, read: CachedRow) -> Response:
     """Read a company."""
-    company = await service.get_company(session, id=id)
-    read = CompanyRead.model_validate(company)
-    return await cache.keep(Envelope(data=read))
+    company = await service.get_company(read.session, id=id)
+    data = CompanyRead.model_validate(company)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from contacts.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from contacts.core.envelope import (
@@ -14,6 +14,7 @@ from contacts.core.envelope import (
     error_responses,
 )
 from contacts.core.relations import included
+from contacts.core.routing import ResourceRouter
 from contacts.deps import IdPath, SessionDep
 from contacts.models.contact import Contact
 from contacts.schemas.contact import (
@@ -25,28 +26,24 @@ from contacts.schemas.contact import (
 )
 from contacts.services import contact as service
 
-router = APIRouter(prefix="/contacts", tags=["contacts"])
+router = ResourceRouter(prefix="/contacts", tags=["contacts"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ContactRead], Contact, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ContactRead], Contact, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ContactRead], Contact))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ContactRead], Contact))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ContactRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_contacts(
-    session: SessionDep, params: Annotated[ContactListParams, Query()], cache: CachedList
+    params: Annotated[ContactListParams, Query()], read: CachedList
 ) -> Response:
     """List contacts, a page at a time."""
-    page = await service.list_contacts(session, params=params)
+    page = await service.list_contacts(read.session, params=params)
     context = {"include": included(params)}
     data = [ContactRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +69,13 @@ async def create_contact(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_contact(
-    session: SessionDep, id: IdPath, params: Annotated[ContactReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[ContactReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a contact."""
-    contact = await service.get_contact(session, id=id, include=included(params))
+    contact = await service.get_contact(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = ContactRead.model_validate(contact, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = ContactRead.model_validate(contact, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

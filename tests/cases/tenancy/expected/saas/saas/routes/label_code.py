@@ -6,24 +6,27 @@ Synthesized from `task` by the dependency `label_code -> label_name`.
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import Envelope, ListEnvelope, error_responses
 from saas.core.permissions import read_context
-from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
+from saas.core.routing import ResourceRouter
+from saas.deps import IdPath
 from saas.models.label_code import LabelCode
 from saas.schemas.label_code import LabelCodeListParams, LabelCodeRead
 from saas.services import label_code as service
 
-router = APIRouter(prefix="/label-codes", tags=["label-codes"])
+router = ResourceRouter(prefix="/label-codes", tags=["label-codes"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[LabelCodeRead], LabelCode, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[LabelCodeRead], LabelCode, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[LabelCodeRead], LabelCode, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[LabelCodeRead], LabelCode, per_caller=True, signed_in=True)),
 ]
 
 
@@ -33,16 +36,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_label_codes(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[LabelCodeListParams, Query()],
-    cache: CachedList,
+    params: Annotated[LabelCodeListParams, Query()], read: CachedList
 ) -> Response:
     """List label codes, a page at a time."""
-    page = await service.list_label_codes(session, principal, params=params)
-    context = read_context(principal)
+    page = await service.list_label_codes(read.session, read.principal, params=params)
+    context = read_context(read.principal)
     data = [LabelCodeRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.get(
@@ -50,11 +50,9 @@ async def list_label_codes(
     response_model=Envelope[LabelCodeRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_label_code(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_label_code(id: IdPath, read: CachedRow) -> Response:
     """Read a label code."""
-    label_code = await service.get_label_code(session, principal, id=id)
-    context = read_context(principal)
-    read = LabelCodeRead.model_validate(label_code, context=context)
-    return await cache.keep(Envelope(data=read))
+    label_code = await service.get_label_code(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = LabelCodeRead.model_validate(label_code, context=context)
+    return await read.keep(Envelope(data=data))

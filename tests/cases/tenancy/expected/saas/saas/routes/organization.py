@@ -3,21 +3,23 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import Envelope, error_responses
 from saas.core.permissions import read_context
-from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
+from saas.core.routing import ResourceRouter
+from saas.deps import IdPath, SignedInCallerDep
 from saas.models.organization import Organization
 from saas.schemas.organization import OrganizationRead, OrganizationUpdate
 from saas.services import organization as service
 
-router = APIRouter(prefix="/organizations", tags=["organizations"])
+router = ResourceRouter(prefix="/organizations", tags=["organizations"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrganizationRead], Organization, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[OrganizationRead], Organization, per_caller=True, signed_in=True)),
 ]
 
 
@@ -26,21 +28,21 @@ CachedRow = Annotated[
     response_model=Envelope[OrganizationRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
-async def get_organization(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, cache: CachedRow
-) -> Response:
+async def get_organization(id: IdPath, read: CachedRow) -> Response:
     """Read a organization."""
-    organization = await service.get_organization(session, principal, id=id)
-    context = read_context(principal)
-    read = OrganizationRead.model_validate(organization, context=context)
-    return await cache.keep(Envelope(data=read))
+    organization = await service.get_organization(read.session, read.principal, id=id)
+    context = read_context(read.principal)
+    data = OrganizationRead.model_validate(organization, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_organization(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: OrganizationUpdate
+    caller: SignedInCallerDep, id: IdPath, data: OrganizationUpdate
 ) -> Envelope[OrganizationRead]:
     """Change some fields of a organization."""
-    organization = await service.update_organization(session, principal, id=id, data=data)
-    context = read_context(principal)
+    organization = await service.update_organization(
+        caller.session, caller.principal, id=id, data=data
+    )
+    context = read_context(caller.principal)
     return Envelope(data=OrganizationRead.model_validate(organization, context=context))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import (
@@ -15,7 +15,8 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
+from saas.core.routing import ResourceRouter
+from saas.deps import IdPath, SignedInCallerDep
 from saas.models.project import Project
 from saas.schemas.project import (
     ProjectCreate,
@@ -26,14 +27,16 @@ from saas.schemas.project import (
 )
 from saas.services import project as service
 
-router = APIRouter(prefix="/projects", tags=["projects"])
+router = ResourceRouter(prefix="/projects", tags=["projects"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ProjectRead], Project, per_caller=True))
+    CachedRead,
+    Depends(cached_read(ListEnvelope[ProjectRead], Project, per_caller=True, signed_in=True)),
 ]
 CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ProjectRead], Project, per_caller=True))
+    CachedRead,
+    Depends(cached_read(Envelope[ProjectRead], Project, per_caller=True, signed_in=True)),
 ]
 
 
@@ -43,16 +46,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
 async def list_projects(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[ProjectListParams, Query()],
-    cache: CachedList,
+    params: Annotated[ProjectListParams, Query()], read: CachedList
 ) -> Response:
     """List projects, a page at a time."""
-    page = await service.list_projects(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_projects(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [ProjectRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,14 +63,13 @@ async def list_projects(
 async def create_project(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: ProjectCreate,
 ) -> Envelope[ProjectRead]:
     """Create a project."""
-    project = await service.create_project(session, principal, data=data)
+    project = await service.create_project(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_project", id=project.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
@@ -80,33 +79,29 @@ async def create_project(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_project(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[ProjectReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[ProjectReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a project."""
-    project = await service.get_project(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = ProjectRead.model_validate(project, context=context)
-    return await cache.keep(Envelope(data=read))
+    project = await service.get_project(
+        read.session, read.principal, id=id, include=included(params)
+    )
+    context = read_context(read.principal, included(params))
+    data = ProjectRead.model_validate(project, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_project(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: ProjectUpdate
+    caller: SignedInCallerDep, id: IdPath, data: ProjectUpdate
 ) -> Envelope[ProjectRead]:
     """Change some fields of a project."""
-    project = await service.update_project(session, principal, id=id, data=data)
-    context = read_context(principal)
+    project = await service.update_project(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_project(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_project(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a project."""
-    await service.delete_project(session, principal, id=id)
+    await service.delete_project(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import (
@@ -15,18 +15,21 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
+from saas.core.routing import ResourceRouter
+from saas.deps import IdPath, SignedInCallerDep
 from saas.models.task import Task
 from saas.schemas.task import TaskCreate, TaskListParams, TaskRead, TaskReadParams, TaskUpdate
 from saas.services import task as service
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = ResourceRouter(prefix="/tasks", tags=["tasks"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[TaskRead], Task, per_caller=True))
+    CachedRead, Depends(cached_read(ListEnvelope[TaskRead], Task, per_caller=True, signed_in=True))
 ]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TaskRead], Task, per_caller=True))]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[TaskRead], Task, per_caller=True, signed_in=True))
+]
 
 
 @router.get(
@@ -34,17 +37,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[TaskRead], Task, 
     response_model=ListEnvelope[TaskRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_tasks(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[TaskListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_tasks(params: Annotated[TaskListParams, Query()], read: CachedList) -> Response:
     """List tasks, a page at a time."""
-    page = await service.list_tasks(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_tasks(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [TaskRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -55,14 +53,13 @@ async def list_tasks(
 async def create_task(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: TaskCreate,
 ) -> Envelope[TaskRead]:
     """Create a task."""
-    task = await service.create_task(session, principal, data=data)
+    task = await service.create_task(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_task", id=task.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
@@ -72,33 +69,27 @@ async def create_task(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_task(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[TaskReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[TaskReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a task."""
-    task = await service.get_task(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = TaskRead.model_validate(task, context=context)
-    return await cache.keep(Envelope(data=read))
+    task = await service.get_task(read.session, read.principal, id=id, include=included(params))
+    context = read_context(read.principal, included(params))
+    data = TaskRead.model_validate(task, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_task(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: TaskUpdate
+    caller: SignedInCallerDep, id: IdPath, data: TaskUpdate
 ) -> Envelope[TaskRead]:
     """Change some fields of a task."""
-    task = await service.update_task(session, principal, id=id, data=data)
-    context = read_context(principal)
+    task = await service.update_task(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=TaskRead.model_validate(task, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_task(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_task(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a task."""
-    await service.delete_task(session, principal, id=id)
+    await service.delete_task(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

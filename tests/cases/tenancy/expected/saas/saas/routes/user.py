@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from saas.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from saas.core.envelope import (
@@ -15,18 +15,21 @@ from saas.core.envelope import (
 )
 from saas.core.permissions import read_context
 from saas.core.relations import included
-from saas.deps import CurrentPrincipalDep, IdPath, SessionDep
+from saas.core.routing import ResourceRouter
+from saas.deps import IdPath, SignedInCallerDep
 from saas.models.user import User
 from saas.schemas.user import UserCreate, UserListParams, UserRead, UserReadParams, UserUpdate
 from saas.services import user as service
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = ResourceRouter(prefix="/users", tags=["users"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
 CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[UserRead], User, per_caller=True))
+    CachedRead, Depends(cached_read(ListEnvelope[UserRead], User, per_caller=True, signed_in=True))
 ]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True))]
+CachedRow = Annotated[
+    CachedRead, Depends(cached_read(Envelope[UserRead], User, per_caller=True, signed_in=True))
+]
 
 
 @router.get(
@@ -34,17 +37,12 @@ CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[UserRead], User, 
     response_model=ListEnvelope[UserRead],
     responses={**NOT_MODIFIED, **error_responses(401, 403, 422)},
 )
-async def list_users(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    params: Annotated[UserListParams, Query()],
-    cache: CachedList,
-) -> Response:
+async def list_users(params: Annotated[UserListParams, Query()], read: CachedList) -> Response:
     """List users, a page at a time."""
-    page = await service.list_users(session, principal, params=params)
-    context = read_context(principal, included(params))
+    page = await service.list_users(read.session, read.principal, params=params)
+    context = read_context(read.principal, included(params))
     data = [UserRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -55,14 +53,13 @@ async def list_users(
 async def create_user(
     request: Request,
     response: Response,
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
+    caller: SignedInCallerDep,
     data: UserCreate,
 ) -> Envelope[UserRead]:
     """Create a user."""
-    user = await service.create_user(session, principal, data=data)
+    user = await service.create_user(caller.session, caller.principal, data=data)
     response.headers["Location"] = str(request.url_for("get_user", id=user.id))
-    context = read_context(principal)
+    context = read_context(caller.principal)
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 
@@ -72,33 +69,27 @@ async def create_user(
     responses={**NOT_MODIFIED, **error_responses(401, 403, 404, 422)},
 )
 async def get_user(
-    session: SessionDep,
-    principal: CurrentPrincipalDep,
-    id: IdPath,
-    params: Annotated[UserReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[UserReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a user."""
-    user = await service.get_user(session, principal, id=id, include=included(params))
-    context = read_context(principal, included(params))
-    read = UserRead.model_validate(user, context=context)
-    return await cache.keep(Envelope(data=read))
+    user = await service.get_user(read.session, read.principal, id=id, include=included(params))
+    context = read_context(read.principal, included(params))
+    data = UserRead.model_validate(user, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 401, 403, 404, 409, 413, 422))
 async def update_user(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath, data: UserUpdate
+    caller: SignedInCallerDep, id: IdPath, data: UserUpdate
 ) -> Envelope[UserRead]:
     """Change some fields of a user."""
-    user = await service.update_user(session, principal, id=id, data=data)
-    context = read_context(principal)
+    user = await service.update_user(caller.session, caller.principal, id=id, data=data)
+    context = read_context(caller.principal)
     return Envelope(data=UserRead.model_validate(user, context=context))
 
 
 @router.delete("/{id}", responses=error_responses(401, 403, 404, 409, 422))
-async def delete_user(
-    session: SessionDep, principal: CurrentPrincipalDep, id: IdPath
-) -> EmptyEnvelope:
+async def delete_user(caller: SignedInCallerDep, id: IdPath) -> EmptyEnvelope:
     """Delete a user."""
-    await service.delete_user(session, principal, id=id)
+    await service.delete_user(caller.session, caller.principal, id=id)
     return EmptyEnvelope()

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
@@ -14,6 +14,7 @@ from orders.core.envelope import (
     error_responses,
 )
 from orders.core.relations import included
+from orders.core.routing import ResourceRouter
 from orders.deps import IdPath, SessionDep
 from orders.models.order import Order
 from orders.schemas.order import (
@@ -25,28 +26,22 @@ from orders.schemas.order import (
 )
 from orders.services import order as service
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = ResourceRouter(prefix="/orders", tags=["orders"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrderRead], Order, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[OrderRead], Order))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderRead], Order))]
 
 
 @router.get(
     "", response_model=ListEnvelope[OrderRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_orders(
-    session: SessionDep, params: Annotated[OrderListParams, Query()], cache: CachedList
-) -> Response:
+async def list_orders(params: Annotated[OrderListParams, Query()], read: CachedList) -> Response:
     """List orders, a page at a time."""
-    page = await service.list_orders(session, params=params)
+    page = await service.list_orders(read.session, params=params)
     context = {"include": included(params)}
     data = [OrderRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +67,13 @@ async def create_order(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_order(
-    session: SessionDep, id: IdPath, params: Annotated[OrderReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[OrderReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a order."""
-    order = await service.get_order(session, id=id, include=included(params))
+    order = await service.get_order(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = OrderRead.model_validate(order, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = OrderRead.model_validate(order, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
@@ -14,6 +14,7 @@ from orders.core.envelope import (
     error_responses,
 )
 from orders.core.relations import included
+from orders.core.routing import ResourceRouter
 from orders.deps import IdPath, SessionDep
 from orders.models.order_line import OrderLine
 from orders.schemas.order_line import (
@@ -25,15 +26,11 @@ from orders.schemas.order_line import (
 )
 from orders.services import order_line as service
 
-router = APIRouter(prefix="/order-lines", tags=["order-lines"])
+router = ResourceRouter(prefix="/order-lines", tags=["order-lines"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[OrderLineRead], OrderLine, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[OrderLineRead], OrderLine))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[OrderLineRead], OrderLine))]
 
 
 @router.get(
@@ -42,13 +39,13 @@ CachedRow = Annotated[
     responses={**NOT_MODIFIED, **error_responses(422)},
 )
 async def list_order_lines(
-    session: SessionDep, params: Annotated[OrderLineListParams, Query()], cache: CachedList
+    params: Annotated[OrderLineListParams, Query()], read: CachedList
 ) -> Response:
     """List order lines, a page at a time."""
-    page = await service.list_order_lines(session, params=params)
+    page = await service.list_order_lines(read.session, params=params)
     context = {"include": included(params)}
     data = [OrderLineRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -74,16 +71,13 @@ async def create_order_line(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_order_line(
-    session: SessionDep,
-    id: IdPath,
-    params: Annotated[OrderLineReadParams, Query()],
-    cache: CachedRow,
+    id: IdPath, params: Annotated[OrderLineReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a order line."""
-    order_line = await service.get_order_line(session, id=id, include=included(params))
+    order_line = await service.get_order_line(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = OrderLineRead.model_validate(order_line, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = OrderLineRead.model_validate(order_line, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

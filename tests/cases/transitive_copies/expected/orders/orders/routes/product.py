@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from orders.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from orders.core.envelope import (
@@ -13,32 +13,29 @@ from orders.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from orders.core.routing import ResourceRouter
 from orders.deps import IdPath, SessionDep
 from orders.models.product import Product
 from orders.schemas.product import ProductCreate, ProductListParams, ProductRead, ProductUpdate
 from orders.services import product as service
 
-router = APIRouter(prefix="/products", tags=["products"])
+router = ResourceRouter(prefix="/products", tags=["products"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ProductRead], Product, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ProductRead], Product, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ProductRead], Product))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ProductRead], Product))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ProductRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_products(
-    session: SessionDep, params: Annotated[ProductListParams, Query()], cache: CachedList
+    params: Annotated[ProductListParams, Query()], read: CachedList
 ) -> Response:
     """List products, a page at a time."""
-    page = await service.list_products(session, params=params)
+    page = await service.list_products(read.session, params=params)
     data = [ProductRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +60,11 @@ async def create_product(
     response_model=Envelope[ProductRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_product(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_product(id: IdPath, read: CachedRow) -> Response:
     """Read a product."""
-    product = await service.get_product(session, id=id)
-    read = ProductRead.model_validate(product)
-    return await cache.keep(Envelope(data=read))
+    product = await service.get_product(read.session, id=id)
+    data = ProductRead.model_validate(product)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,36 +3,31 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from vault.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from vault.core.envelope import CREATED_WITH_LOCATION, Envelope, ListEnvelope, error_responses
+from vault.core.routing import ResourceRouter
 from vault.deps import IdPath, SessionDep
 from vault.models.secret import Secret
 from vault.schemas.secret import SecretCreate, SecretListParams, SecretRead
 from vault.services import secret as service
 
-router = APIRouter(prefix="/secrets", tags=["secrets"])
+router = ResourceRouter(prefix="/secrets", tags=["secrets"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[SecretRead], Secret, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[SecretRead], Secret, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[SecretRead], Secret))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[SecretRead], Secret))]
 
 
 @router.get(
     "", response_model=ListEnvelope[SecretRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_secrets(
-    session: SessionDep, params: Annotated[SecretListParams, Query()], cache: CachedList
-) -> Response:
+async def list_secrets(params: Annotated[SecretListParams, Query()], read: CachedList) -> Response:
     """List secrets, a page at a time."""
-    page = await service.list_secrets(session, params=params)
+    page = await service.list_secrets(read.session, params=params)
     data = [SecretRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -57,8 +52,8 @@ async def create_secret(
     response_model=Envelope[SecretRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_secret(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_secret(id: IdPath, read: CachedRow) -> Response:
     """Read a secret."""
-    secret = await service.get_secret(session, id=id)
-    read = SecretRead.model_validate(secret)
-    return await cache.keep(Envelope(data=read))
+    secret = await service.get_secret(read.session, id=id)
+    data = SecretRead.model_validate(secret)
+    return await read.keep(Envelope(data=data))

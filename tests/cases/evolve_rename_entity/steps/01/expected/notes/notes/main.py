@@ -29,7 +29,7 @@ from notes.core.metrics import Metrics
 from notes.core.metrics import router as metrics_router
 from notes.core.ratelimit import RateLimiter
 from notes.middleware import add_middleware
-from notes.routes import BASE_PATH, api_router, health
+from notes.routes import BASE_PATH, ROUTERS, health
 
 logger = logging.getLogger("notes")
 
@@ -119,7 +119,8 @@ def create_app(
     add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
     app.include_router(metrics_router)
     app.include_router(health.router)
-    app.include_router(api_router, prefix=BASE_PATH)
+    for router in ROUTERS:
+        app.include_router(router, prefix=BASE_PATH)
     return app
 
 

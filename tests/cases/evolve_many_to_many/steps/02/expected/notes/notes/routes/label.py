@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
@@ -13,32 +13,27 @@ from notes.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from notes.core.routing import ResourceRouter
 from notes.deps import IdPath, SessionDep
 from notes.models.label import Label
 from notes.schemas.label import LabelCreate, LabelListParams, LabelRead, LabelUpdate
 from notes.services import label as service
 
-router = APIRouter(prefix="/labels", tags=["labels"])
+router = ResourceRouter(prefix="/labels", tags=["labels"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[LabelRead], Label, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[LabelRead], Label, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[LabelRead], Label))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[LabelRead], Label))]
 
 
 @router.get(
     "", response_model=ListEnvelope[LabelRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_labels(
-    session: SessionDep, params: Annotated[LabelListParams, Query()], cache: CachedList
-) -> Response:
+async def list_labels(params: Annotated[LabelListParams, Query()], read: CachedList) -> Response:
     """List labels, a page at a time."""
-    page = await service.list_labels(session, params=params)
+    page = await service.list_labels(read.session, params=params)
     data = [LabelRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +58,11 @@ async def create_label(
     response_model=Envelope[LabelRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_label(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_label(id: IdPath, read: CachedRow) -> Response:
     """Read a label."""
-    label = await service.get_label(session, id=id)
-    read = LabelRead.model_validate(label)
-    return await cache.keep(Envelope(data=read))
+    label = await service.get_label(read.session, id=id)
+    data = LabelRead.model_validate(label)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

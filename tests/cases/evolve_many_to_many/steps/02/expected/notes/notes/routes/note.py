@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
@@ -14,31 +14,28 @@ from notes.core.envelope import (
     error_responses,
 )
 from notes.core.relations import included
+from notes.core.routing import ResourceRouter
 from notes.deps import IdPath, SessionDep
 from notes.models.note import Note
 from notes.schemas.note import NoteCreate, NoteListParams, NoteRead, NoteReadParams, NoteUpdate
 from notes.services import note as service
 
-router = APIRouter(prefix="/notes", tags=["notes"])
+router = ResourceRouter(prefix="/notes", tags=["notes"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[NoteRead], Note, per_caller=False))
-]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[NoteRead], Note, per_caller=False))]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[NoteRead], Note))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[NoteRead], Note))]
 
 
 @router.get(
     "", response_model=ListEnvelope[NoteRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_notes(
-    session: SessionDep, params: Annotated[NoteListParams, Query()], cache: CachedList
-) -> Response:
+async def list_notes(params: Annotated[NoteListParams, Query()], read: CachedList) -> Response:
     """List notes, a page at a time."""
-    page = await service.list_notes(session, params=params)
+    page = await service.list_notes(read.session, params=params)
     context = {"include": included(params)}
     data = [NoteRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -64,13 +61,13 @@ async def create_note(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_note(
-    session: SessionDep, id: IdPath, params: Annotated[NoteReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[NoteReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a note."""
-    note = await service.get_note(session, id=id, include=included(params))
+    note = await service.get_note(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = NoteRead.model_validate(note, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = NoteRead.model_validate(note, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

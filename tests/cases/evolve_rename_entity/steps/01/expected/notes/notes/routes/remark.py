@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
@@ -14,6 +14,7 @@ from notes.core.envelope import (
     error_responses,
 )
 from notes.core.relations import included
+from notes.core.routing import ResourceRouter
 from notes.deps import IdPath, SessionDep
 from notes.models.remark import Remark
 from notes.schemas.remark import (
@@ -25,28 +26,22 @@ from notes.schemas.remark import (
 )
 from notes.services import remark as service
 
-router = APIRouter(prefix="/remarks", tags=["remarks"])
+router = ResourceRouter(prefix="/remarks", tags=["remarks"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[RemarkRead], Remark, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[RemarkRead], Remark, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[RemarkRead], Remark))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[RemarkRead], Remark))]
 
 
 @router.get(
     "", response_model=ListEnvelope[RemarkRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_remarks(
-    session: SessionDep, params: Annotated[RemarkListParams, Query()], cache: CachedList
-) -> Response:
+async def list_remarks(params: Annotated[RemarkListParams, Query()], read: CachedList) -> Response:
     """List remarks, a page at a time."""
-    page = await service.list_remarks(session, params=params)
+    page = await service.list_remarks(read.session, params=params)
     context = {"include": included(params)}
     data = [RemarkRead.model_validate(row, context=context) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -72,13 +67,13 @@ async def create_remark(
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
 async def get_remark(
-    session: SessionDep, id: IdPath, params: Annotated[RemarkReadParams, Query()], cache: CachedRow
+    id: IdPath, params: Annotated[RemarkReadParams, Query()], read: CachedRow
 ) -> Response:
     """Read a remark."""
-    remark = await service.get_remark(session, id=id, include=included(params))
+    remark = await service.get_remark(read.session, id=id, include=included(params))
     context = {"include": included(params)}
-    read = RemarkRead.model_validate(remark, context=context)
-    return await cache.keep(Envelope(data=read))
+    data = RemarkRead.model_validate(remark, context=context)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

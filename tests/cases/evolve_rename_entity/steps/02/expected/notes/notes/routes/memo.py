@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from notes.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from notes.core.envelope import (
@@ -13,30 +13,27 @@ from notes.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from notes.core.routing import ResourceRouter
 from notes.deps import IdPath, SessionDep
 from notes.models.memo import Memo
 from notes.schemas.memo import MemoCreate, MemoListParams, MemoRead, MemoUpdate
 from notes.services import memo as service
 
-router = APIRouter(prefix="/memos", tags=["memos"])
+router = ResourceRouter(prefix="/memos", tags=["memos"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[MemoRead], Memo, per_caller=False))
-]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[MemoRead], Memo, per_caller=False))]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[MemoRead], Memo))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[MemoRead], Memo))]
 
 
 @router.get(
     "", response_model=ListEnvelope[MemoRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_memos(
-    session: SessionDep, params: Annotated[MemoListParams, Query()], cache: CachedList
-) -> Response:
+async def list_memos(params: Annotated[MemoListParams, Query()], read: CachedList) -> Response:
     """List memos, a page at a time."""
-    page = await service.list_memos(session, params=params)
+    page = await service.list_memos(read.session, params=params)
     data = [MemoRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -61,11 +58,11 @@ async def create_memo(
     response_model=Envelope[MemoRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_memo(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_memo(id: IdPath, read: CachedRow) -> Response:
     """Read a memo."""
-    memo = await service.get_memo(session, id=id)
-    read = MemoRead.model_validate(memo)
-    return await cache.keep(Envelope(data=read))
+    memo = await service.get_memo(read.session, id=id)
+    data = MemoRead.model_validate(memo)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -13,32 +13,29 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.routing import ResourceRouter
 from blog.deps import IdPath, SessionDep
 from blog.models.article import Article
 from blog.schemas.article import ArticleCreate, ArticleListParams, ArticleRead, ArticleUpdate
 from blog.services import article as service
 
-router = APIRouter(prefix="/articles", tags=["articles"])
+router = ResourceRouter(prefix="/articles", tags=["articles"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[ArticleRead], Article, per_caller=False))
-]
-CachedRow = Annotated[
-    CachedRead, Depends(cached_read(Envelope[ArticleRead], Article, per_caller=False))
-]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[ArticleRead], Article))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[ArticleRead], Article))]
 
 
 @router.get(
     "", response_model=ListEnvelope[ArticleRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
 async def list_articles(
-    session: SessionDep, params: Annotated[ArticleListParams, Query()], cache: CachedList
+    params: Annotated[ArticleListParams, Query()], read: CachedList
 ) -> Response:
     """List articles, a page at a time."""
-    page = await service.list_articles(session, params=params)
+    page = await service.list_articles(read.session, params=params)
     data = [ArticleRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -63,11 +60,11 @@ async def create_article(
     response_model=Envelope[ArticleRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_article(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_article(id: IdPath, read: CachedRow) -> Response:
     """Read a article."""
-    article = await service.get_article(session, id=id)
-    read = ArticleRead.model_validate(article)
-    return await cache.keep(Envelope(data=read))
+    article = await service.get_article(read.session, id=id)
+    data = ArticleRead.model_validate(article)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))

@@ -3,7 +3,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from blog.core.cache import NOT_MODIFIED, CachedRead, cached_read
 from blog.core.envelope import (
@@ -13,30 +13,27 @@ from blog.core.envelope import (
     ListEnvelope,
     error_responses,
 )
+from blog.core.routing import ResourceRouter
 from blog.deps import IdPath, SessionDep
 from blog.models.post import Post
 from blog.schemas.post import PostCreate, PostListParams, PostRead, PostUpdate
 from blog.services import post as service
 
-router = APIRouter(prefix="/posts", tags=["posts"])
+router = ResourceRouter(prefix="/posts", tags=["posts"])
 
 # Lists and reads answer from the response cache when they can (see `core.cache`).
-CachedList = Annotated[
-    CachedRead, Depends(cached_read(ListEnvelope[PostRead], Post, per_caller=False))
-]
-CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post, per_caller=False))]
+CachedList = Annotated[CachedRead, Depends(cached_read(ListEnvelope[PostRead], Post))]
+CachedRow = Annotated[CachedRead, Depends(cached_read(Envelope[PostRead], Post))]
 
 
 @router.get(
     "", response_model=ListEnvelope[PostRead], responses={**NOT_MODIFIED, **error_responses(422)}
 )
-async def list_posts(
-    session: SessionDep, params: Annotated[PostListParams, Query()], cache: CachedList
-) -> Response:
+async def list_posts(params: Annotated[PostListParams, Query()], read: CachedList) -> Response:
     """List posts, a page at a time."""
-    page = await service.list_posts(session, params=params)
+    page = await service.list_posts(read.session, params=params)
     data = [PostRead.model_validate(row) for row in page.items]
-    return await cache.keep(ListEnvelope(data=data, meta=page.meta))
+    return await read.keep(ListEnvelope(data=data, meta=page.meta))
 
 
 @router.post(
@@ -61,11 +58,11 @@ async def create_post(
     response_model=Envelope[PostRead],
     responses={**NOT_MODIFIED, **error_responses(404, 422)},
 )
-async def get_post(session: SessionDep, id: IdPath, cache: CachedRow) -> Response:
+async def get_post(id: IdPath, read: CachedRow) -> Response:
     """Read a post."""
-    post = await service.get_post(session, id=id)
-    read = PostRead.model_validate(post)
-    return await cache.keep(Envelope(data=read))
+    post = await service.get_post(read.session, id=id)
+    data = PostRead.model_validate(post)
+    return await read.keep(Envelope(data=data))
 
 
 @router.patch("/{id}", responses=error_responses(400, 404, 409, 413, 422))
