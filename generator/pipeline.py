@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
+from generator.aside import aside
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
@@ -13,7 +16,9 @@ from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import emit_project
+from generator.emit.base import save_compiled_templates
 from generator.emit.migrations import MigrationInput
+from generator.format import format_python
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import served_document
@@ -103,6 +108,47 @@ def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Sp
     return Span((where / "migrations" / "schema.json").as_posix(), 1, 1)
 
 
+def _emit(
+    projects: tuple[ir.Project, ...],
+    out_dir: Path | None,
+    allow_destructive: bool,
+    diags: Diagnostics,
+) -> tuple[dict[str, str], set[str]]:
+    """Every emitted file (unformatted) and the "once" paths; nothing when a migration would
+    lose data unasked (the error is in diags)."""
+    migrations = {
+        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects
+    }
+    files: dict[str, str] = {}
+    once: set[str] = set()
+    if diags.has_errors:
+        return files, once
+    for project in projects:
+        for rendered in emit_project(project, migrations[project.api.name]):
+            files[rendered.path] = rendered.content
+            if rendered.once:
+                once.add(rendered.path)
+    return files, once
+
+
+def _documents_need_code() -> bool:
+    """True when openapi.json is made by importing the generated (formatted) app."""
+    return os.environ.get("GEN_OPENAPI", "") in ("import", "verify")
+
+
+def _documents(
+    projects: tuple[ir.Project, ...], files: Mapping[str, str], cache_dir: Path | None
+) -> dict[str, str]:
+    """openapi.json of each project and its typed client's modules (unformatted)."""
+    documents: dict[str, str] = {}
+    for project in projects:
+        document = served_document(project, files, cache_dir)
+        documents[f"{project.api.name}/openapi.json"] = document
+        documents.update(client_files(project, document, cache_dir))
+    save_compiled_templates()
+    return documents
+
+
 def build(
     spec_dir: Path,
     *,
@@ -120,28 +166,24 @@ def build(
     projects, diags = compile_specs(spec_dir, label_root)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
-    migrations = {
-        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects
-    }
+    if not format_code:
+        files, once = _emit(projects, out_dir, allow_destructive, diags)
+    elif _documents_need_code():
+        files, once = _emit(projects, out_dir, allow_destructive, diags)
+        if not diags.has_errors:
+            files = format_python(files, cache_dir=cache_dir)
+            files.update(format_python(_documents(projects, files, cache_dir), cache_dir=cache_dir))
+    else:
+        # openapi.json and the client come from the IR alone: a worker renders them while this
+        # process plans and emits, then one ruff run formats the code of both.
+        with aside(lambda: _documents(projects, {}, cache_dir)) as documents:
+            files, once = _emit(projects, out_dir, allow_destructive, diags)
+            if not diags.has_errors:
+                files.update(documents.result())
+                files = format_python(files, cache_dir=cache_dir)
+    save_compiled_templates()
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
-    files: dict[str, str] = {}
-    once: set[str] = set()
-    for project in projects:
-        for rendered in emit_project(project, migrations[project.api.name]):
-            files[rendered.path] = rendered.content
-            if rendered.once:
-                once.add(rendered.path)
-    if format_code:
-        from generator.format import format_python
-
-        files = format_python(files, cache_dir=cache_dir)
-        clients: dict[str, str] = {}
-        for project in projects:
-            document = served_document(project, files, cache_dir)
-            files[f"{project.api.name}/openapi.json"] = document
-            clients.update(client_files(project, document, cache_dir))
-        files.update(format_python(clients, cache_dir=cache_dir))
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),
