@@ -8,9 +8,10 @@ size (the entries this build used or added are kept first, then the others, most
 and tolerant of anything on disk: a missing, truncated, corrupt or unreadable file is an empty
 cache, and a file that cannot be written only costs the next build its hits.
 
-Two builds may save the same store at once: each merges what is on disk just before it writes,
-and the last ``os.replace`` wins whole (an entry only the other build added may be lost; the
-file is never torn).
+Two processes may save the same store at once (two builds, or a build and its worker): each
+holds an exclusive ``flock`` on ``<file>.lock`` while it merges what is on disk and replaces the
+file, so neither loses the other's entries; where there is no ``flock`` the last ``os.replace``
+wins whole (entries only the other added are lost, the file is never torn).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ import hashlib
 import marshal
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no lock, saves may lose entries (see above)
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["CacheStore"]
 
@@ -55,6 +62,24 @@ def _decode(blob: bytes) -> dict[str, bytes]:
 def _encode(entries: dict[str, bytes]) -> bytes:
     payload = marshal.dumps((tuple(entries), tuple(entries.values())))
     return _MAGIC + hashlib.sha256(payload).digest() + payload
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``<path>.lock`` (no lock where it cannot be had)."""
+    handle = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path.with_name(path.name + ".lock"), "ab")  # noqa: SIM115
+        if fcntl is not None:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    except OSError:
+        pass
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.close()  # releases the lock
 
 
 class CacheStore:
@@ -100,6 +125,10 @@ class CacheStore:
         """Write the store when this process added anything; never raises for the disk."""
         if not self._added:
             return
+        with _locked(self.path):
+            self._merge_and_write()
+
+    def _merge_and_write(self) -> None:
         on_disk = self._read()  # what other builds saved since this one loaded
         kept: dict[str, bytes] = {}
         size = 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +15,9 @@ from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
-from generator.emit import emit_project
-from generator.emit.base import save_compiled_templates
+from generator.emit import EMITTERS, Emitter, emit_project, migrations
+from generator.emit.base import RenderedFile, save_compiled_templates
+from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.format import format_python
 from generator.load import load_specs
@@ -108,27 +109,50 @@ def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Sp
     return Span((where / "migrations" / "schema.json").as_posix(), 1, 1)
 
 
-def _emit(
+def _plan(
     projects: tuple[ir.Project, ...],
     out_dir: Path | None,
     allow_destructive: bool,
     diags: Diagnostics,
+) -> dict[str, MigrationInput]:
+    return {p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects}
+
+
+def _emitted(
+    projects: tuple[ir.Project, ...], emit: Callable[[ir.Project], list[RenderedFile]]
 ) -> tuple[dict[str, str], set[str]]:
-    """Every emitted file (unformatted) and the "once" paths; nothing when a migration would
-    lose data unasked (the error is in diags)."""
-    migrations = {
-        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects
-    }
+    """The files ``emit`` renders for every project (unformatted) and the "once" paths."""
     files: dict[str, str] = {}
     once: set[str] = set()
-    if diags.has_errors:
-        return files, once
     for project in projects:
-        for rendered in emit_project(project, migrations[project.api.name]):
+        for rendered in emit(project):
             files[rendered.path] = rendered.content
             if rendered.once:
                 once.add(rendered.path)
     return files, once
+
+
+#: What the worker emits beside openapi.json and the client, so that both processes have about
+#: the same work at N=200; this process emits the rest and the migrations.
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
+
+
+def emit_here(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
+    """What this process emits (together with ``emit_aside``: what ``emit_project`` emits)."""
+    files: list[RenderedFile] = []
+    for emitter in EMITTERS:
+        if emitter not in WORKER_EMITTERS:
+            files.extend(emitter(project))
+    files.extend(migrations.emit(project, migration))
+    return files
+
+
+def emit_aside(project: ir.Project) -> list[RenderedFile]:
+    """What the worker emits (see ``emit_here``)."""
+    files: list[RenderedFile] = []
+    for emitter in WORKER_EMITTERS:
+        files.extend(emitter(project))
+    return files
 
 
 def _documents_need_code() -> bool:
@@ -145,8 +169,18 @@ def _documents(
         document = served_document(project, files, cache_dir)
         documents[f"{project.api.name}/openapi.json"] = document
         documents.update(client_files(project, document, cache_dir))
-    save_compiled_templates()
     return documents
+
+
+def _worker_share(
+    projects: tuple[ir.Project, ...], cache_dir: Path | None
+) -> tuple[dict[str, str], set[str]]:
+    """The worker's part of a build, formatted: openapi.json, the client and ``emit_aside``."""
+    files, once = _emitted(projects, emit_aside)
+    files.update(_documents(projects, {}, cache_dir))
+    files = format_python(files, cache_dir=cache_dir)
+    save_compiled_templates()
+    return files, once
 
 
 def build(
@@ -166,24 +200,28 @@ def build(
     projects, diags = compile_specs(spec_dir, label_root)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
-    if not format_code:
-        files, once = _emit(projects, out_dir, allow_destructive, diags)
-    elif _documents_need_code():
-        files, once = _emit(projects, out_dir, allow_destructive, diags)
-        if not diags.has_errors:
+    if format_code and not _documents_need_code():
+        # openapi.json and the client come from the IR alone: a worker process renders them and
+        # a share of the code (and formats its files) while this one plans and emits the rest.
+        with aside(lambda: _worker_share(projects, cache_dir)) as worker:
+            plans = _plan(projects, out_dir, allow_destructive, diags)
+            if diags.has_errors:
+                return BuildResult(diagnostics=tuple(diags.sorted()))
+            files, once = _emitted(projects, lambda p: emit_here(p, plans[p.api.name]))
             files = format_python(files, cache_dir=cache_dir)
-            files.update(format_python(_documents(projects, files, cache_dir), cache_dir=cache_dir))
+            their_files, their_once = worker.result()
+        files.update(their_files)
+        once |= their_once
     else:
-        # openapi.json and the client come from the IR alone: a worker renders them while this
-        # process plans and emits, then one ruff run formats the code of both.
-        with aside(lambda: _documents(projects, {}, cache_dir)) as documents:
-            files, once = _emit(projects, out_dir, allow_destructive, diags)
-            if not diags.has_errors:
-                files.update(documents.result())
-                files = format_python(files, cache_dir=cache_dir)
+        plans = _plan(projects, out_dir, allow_destructive, diags)
+        if diags.has_errors:
+            return BuildResult(diagnostics=tuple(diags.sorted()))
+        files, once = _emitted(projects, lambda p: emit_project(p, plans[p.api.name]))
+        if format_code:
+            files = format_python(files, cache_dir=cache_dir)
+            documents = _documents(projects, files, cache_dir)
+            files.update(format_python(documents, cache_dir=cache_dir))
     save_compiled_templates()
-    if diags.has_errors:
-        return BuildResult(diagnostics=tuple(diags.sorted()))
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

@@ -15,6 +15,7 @@ from generator.cache_store import CacheStore
 from generator.emit import base
 
 TEMPLATE = "migrations/revision.py.j2"
+FILE = base.CompiledTemplates.FILE
 CONTEXT = {
     "header": "# header",
     "message": "Initial schema.",
@@ -56,7 +57,7 @@ def stored(cache: Path) -> int:
 def test_a_cached_template_renders_as_a_compiled_one(tmp_path: Path) -> None:
     cache = tmp_path / "templates"
     fresh = render(environment(cache))
-    assert [p.name for p in cache.iterdir()] == [base.CompiledTemplates.FILE]
+    assert sorted(p.name for p in cache.iterdir()) == [FILE, FILE + ".lock"]
     assert stored(cache) == 1
     written = (cache / base.CompiledTemplates.FILE).stat()
     assert render(environment(cache)) == fresh == base.render(TEMPLATE, **CONTEXT)
