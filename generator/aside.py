@@ -113,12 +113,12 @@ def _answer(writer: int, function: Callable[[], object]) -> None:
     try:
         try:
             blob = pickle.dumps((True, function()), pickle.HIGHEST_PROTOCOL)
-        except BaseException as exc:  # noqa: BLE001 - every failure goes to the parent
+        except BaseException as exc:  # every failure goes to the parent
             code = 1
             blob = _pickled_error(exc)
         with os.fdopen(writer, "wb") as pipe:
             pipe.write(blob)
-    except BaseException:  # noqa: BLE001 - the parent reports an empty answer
+    except BaseException:  # the parent reports an empty answer
         code = 2
     finally:
         os._exit(code)
@@ -129,7 +129,7 @@ def _pickled_error(exc: BaseException) -> bytes:
         blob = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)
         pickle.loads(blob)  # an exception whose constructor cannot be replayed fails here
         return blob
-    except Exception:  # noqa: BLE001 - fall back to the text of the error
+    except Exception:  # fall back to the text of the error
         text = "".join(traceback.format_exception(exc))
         return pickle.dumps((False, WorkerError(f"the worker process failed:\n{text}")))
 

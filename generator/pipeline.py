@@ -1,4 +1,9 @@
-"""The pipeline: load -> validate -> compile -> emit -> format. Pure: it never writes."""
+"""The pipeline: load -> validate -> compile -> emit -> format. Pure: it never writes.
+
+A build uses two processes where it can (generator/aside.py): after compiling, a forked worker
+renders openapi.json, the client and the emitters in `WORKER_EMITTERS`, and formats them, while
+this process plans the migrations, emits the rest and formats it.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,8 @@ from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import EMITTERS, Emitter, emit_project, migrations
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
-from generator.emit.tests import emit as emit_tests
 from generator.emit.migrations import MigrationInput
+from generator.emit.tests import emit as emit_tests
 from generator.format import format_python
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous

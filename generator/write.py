@@ -584,7 +584,7 @@ def _stage_share(base: Path, share: _Share, new_mode: int, stop: threading.Event
             share.staged.append((write.path, _stage(target, data, mode, sync=False)))
             if _lstat(target) is not None:
                 share.backups[write.path] = _backup(target, write.old_bytes, sync=False)
-    except BaseException as exc:  # noqa: BLE001 - re-raised by _stage_shares
+    except BaseException as exc:  # re-raised by _stage_shares
         share.error = exc
         stop.set()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ class Unpicklable(Exception):
 
 def _children() -> set[int]:
     try:
-        text = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children", encoding="ascii").read()
+        text = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text("ascii")
     except OSError:
         return set()
     return {int(pid) for pid in text.split()}
