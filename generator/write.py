@@ -239,6 +239,43 @@ def _resolve_inside(base: Path, path: str) -> Path:
     return resolved
 
 
+class _Resolver:
+    """``_resolve_inside`` for many paths below one base: each folder is resolved once, and a
+    path's last segment only when it is a symbolic link (six system calls a path fewer: a
+    tenth of a second at N=200)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._folders: dict[str, Path | str] = {"": base}  # resolved, or why it cannot be
+
+    def _folder(self, folder: str) -> Path | str:
+        known = self._folders.get(folder)
+        if known is None:
+            try:
+                known = self.base.joinpath(folder).resolve()
+            except (OSError, RuntimeError) as exc:  # symlink loop (RuntimeError before 3.13)
+                known = f"cannot be resolved: {exc}"
+            self._folders[folder] = known
+        return known
+
+    def resolve(self, path: str) -> Path:
+        """What ``_resolve_inside(base, path)`` returns, or raises."""
+        folder, _, name = path.rpartition("/")
+        resolved = self._folder(folder)
+        if isinstance(resolved, str):
+            raise UnsafePathError(path, resolved)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(self.base / path).st_mode)
+        except OSError:
+            is_link = False
+        if is_link:
+            return _resolve_inside(self.base, path)
+        target = resolved / name
+        if target == self.base or not target.is_relative_to(self.base):
+            raise UnsafePathError(path, f"resolves outside the output folder (to {target})")
+        return target
+
+
 def _lstat(path: Path) -> os.stat_result | None:
     try:
         return path.lstat()
@@ -270,12 +307,13 @@ class _Manifest:
 def _safe_entries(base: Path, entries: Iterable[Any]) -> list[str]:
     """Keep manifest entries that are safe paths; a tampered entry is ignored, never followed."""
     kept = []
+    resolver = _Resolver(base)
     for entry in entries:
         try:
             if entry == MANIFEST_NAME:
                 continue
             check_relative_path(entry)
-            _resolve_inside(base, entry)
+            resolver.resolve(entry)
         except UnsafePathError:
             continue
         kept.append(entry)
@@ -351,15 +389,20 @@ def _validate(base: Path, files: Mapping[str, str], once: AbstractSet[str]) -> N
             if prefix in files:
                 raise UnsafePathError(path, f"lies below {prefix!r}, which is a file too")
     seen: dict[Path, str] = {}
+    resolver = _Resolver(base)
+    usable_parents: dict[str, bool] = {}  # missing or a directory
     for path in sorted(files):
-        resolved = _resolve_inside(base, path)
+        resolved = resolver.resolve(path)
         if resolved in seen:
             raise UnsafePathError(path, f"reaches the same file as {seen[resolved]!r}")
         seen[resolved] = path
         for depth in range(1, len(parts_of[path])):
-            st = _stat(base.joinpath(*parts_of[path][:depth]))
-            if st is not None and not stat.S_ISDIR(st.st_mode):
-                prefix = "/".join(parts_of[path][:depth])
+            prefix = "/".join(parts_of[path][:depth])
+            usable = usable_parents.get(prefix)
+            if usable is None:
+                st = _stat(base / prefix)
+                usable = usable_parents[prefix] = st is None or stat.S_ISDIR(st.st_mode)
+            if not usable:
                 raise UnsafePathError(path, f"its parent {prefix!r} exists and is not a directory")
 
 
@@ -525,13 +568,17 @@ def _rmdir_quietly(path: Path) -> bool:
     return True
 
 
-def _make_parents(base: Path, path: str, created: list[str]) -> None:
+def _make_parents(base: Path, path: str, created: list[str], present: set[str]) -> None:
+    """Make the missing folders above ``path``; ``present`` holds folders known to exist."""
     parts = path.split("/")
     for depth in range(1, len(parts)):
         rel = "/".join(parts[:depth])
+        if rel in present:
+            continue
         if not (base / rel).is_dir():
             os.mkdir(base / rel)
             created.append(rel)
+        present.add(rel)
 
 
 #: Below this many changed files one thread stages them all.
@@ -638,8 +685,9 @@ def _apply(plan: WritePlan) -> WriteResult:
 
     # 1. stage: nothing visible changes yet.
     try:
+        present: set[str] = set()
         for write in plan.writes:
-            _make_parents(base, write.path, created_dirs)
+            _make_parents(base, write.path, created_dirs, present)
         shares = [_Share(writes) for writes in _shares(plan.writes, _staging_threads(plan))]
         try:
             _stage_shares(base, shares, new_mode)

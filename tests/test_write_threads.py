@@ -68,3 +68,39 @@ def test_a_failure_in_either_thread_leaves_the_previous_output(
     assert tree(out) == before
     assert sorted(os.listdir(out / "pkg")) == [f"part{i}" for i in range(5)]
     assert not [p for p in out.rglob("*") if p.name.endswith((w._TMP_SUFFIX, w._BACKUP_SUFFIX))]
+
+
+def test_the_resolver_agrees_with_resolving_each_path(tmp_path: Path) -> None:
+    """Folders resolved once give what Path.resolve() of every path gives, links included."""
+    base = (tmp_path / "out").resolve()
+    (base / "real" / "deep").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (base / "inside").symlink_to(base / "real")
+    (base / "outside").symlink_to(tmp_path / "elsewhere")
+    (base / "loop").symlink_to(base / "loop")
+    (base / "real" / "file.py").write_text("", encoding="utf-8")
+    (base / "real" / "link.py").symlink_to(tmp_path / "elsewhere" / "x.py")
+    (base / "real" / "back.py").symlink_to(base / "real" / "file.py")
+    paths = [
+        "a.py",
+        "new/dir/a.py",
+        "real/file.py",
+        "real/deep/b.py",
+        "inside/deep/b.py",
+        "inside/back.py",
+        "outside/a.py",
+        "real/link.py",
+        "loop/a.py",
+        "real/file.py/under.py",
+    ]
+    resolver = w._Resolver(base)
+
+    def outcome(resolve: Any, path: str) -> object:
+        try:
+            return resolve(path)
+        except w.UnsafePathError:
+            return "unsafe"
+
+    for path in paths:
+        expected = outcome(lambda p: w._resolve_inside(base, p), path)
+        assert outcome(resolver.resolve, path) == expected, path
