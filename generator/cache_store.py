@@ -1,67 +1,77 @@
-"""A cache of many small entries kept in ONE file: loaded once, written once per build.
+"""A cache of many small entries kept in ONE file: read once, written at most once per build.
 
-Creating a file costs up to a few tenths of a millisecond on some disks: one file per entry (a
-formatted module, a compiled template) cost half a second of a cold build at N=200
-(bench/README.md). A ``CacheStore`` maps text keys to bytes in a single file: read on first
-use, written back by ``save()`` atomically (a temporary file, then ``os.replace``), bounded in
-size (the entries this build used or added are kept first, then the others, most recent first),
-and tolerant of anything on disk: a missing, truncated, corrupt or unreadable file is an empty
-cache, and a file that cannot be written only costs the next build its hits.
+Creating a file costs up to a millisecond on a busy disk: one file per entry (a formatted
+module, a compiled template) cost half a second of a cold build at N=200 (bench/README.md). A
+``CacheStore`` maps text keys to bytes in a single file of records, oldest first:
 
-Two processes may save the same store at once (two builds, or a build and its worker): each
-holds an exclusive ``flock`` on ``<file>.lock`` while it merges what is on disk and replaces the
-file, so neither loses the other's entries; where there is no ``flock`` the last ``os.replace``
-wins whole (entries only the other added are lost, the file is never torn).
+    header   b"gen-cache-store-v2\\n"
+    record   key length, value length, CRC-32 of key and value (three little-endian uint32),
+             then the key (UTF-8) and the value
+
+``save()`` appends the records this process added (a build that changed one entity writes a few
+kilobytes, not the whole store); when the file would outgrow ``max_bytes`` it is rewritten
+instead (a temporary file, then ``os.replace``) with the entries this process used last and the
+oldest dropped, down to three quarters of the bound. Reading tolerates anything: a missing or
+unreadable file, or a foreign header, is an empty cache; a record whose length or checksum is
+wrong (a torn append) ends the file there, and the next save rewrites it. A store that cannot
+be written only costs the next build its hits.
+
+Saves hold an exclusive ``flock`` on ``<file>.lock`` while they read what is on disk and write,
+so concurrent builds (or a build and its worker) neither tear the file nor lose each other's
+entries; where there is no ``flock`` the last rewrite wins whole.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import marshal
 import os
+import struct
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 try:
     import fcntl
-except ImportError:  # pragma: no cover - Windows: no lock, saves may lose entries (see above)
+except ImportError:  # pragma: no cover - Windows: no lock, concurrent saves may lose entries
     fcntl = None  # type: ignore[assignment]
 
 __all__ = ["CacheStore"]
 
-#: The marshal format can change between Python versions: part of the header.
-_MAGIC = f"gen-cache-store-v1 marshal-{marshal.version}\n".encode("ascii")
-_DIGEST_SIZE = 32
+_HEADER = b"gen-cache-store-v2\n"
+_RECORD = struct.Struct("<III")
 
 
-def _decode(blob: bytes) -> dict[str, bytes]:
-    """The entries of a store file, most recent first; empty for anything not a whole store."""
-    if not blob.startswith(_MAGIC):
-        return {}
-    digest = blob[len(_MAGIC) : len(_MAGIC) + _DIGEST_SIZE]
-    payload = blob[len(_MAGIC) + _DIGEST_SIZE :]
-    if hashlib.sha256(payload).digest() != digest:
-        return {}
-    try:
-        keys, values = marshal.loads(payload)
-    except (EOFError, ValueError, TypeError):
-        return {}
-    if not (
-        isinstance(keys, tuple)
-        and isinstance(values, tuple)
-        and len(keys) == len(values)
-        and all(isinstance(k, str) for k in keys)
-        and all(isinstance(v, bytes) for v in values)
-    ):
-        return {}
-    return dict(zip(keys, values, strict=True))
+def _record(key: str, value: bytes) -> bytes:
+    raw_key = key.encode("utf-8")
+    check = zlib.crc32(value, zlib.crc32(raw_key))
+    return _RECORD.pack(len(raw_key), len(value), check) + raw_key + value
 
 
-def _encode(entries: dict[str, bytes]) -> bytes:
-    payload = marshal.dumps((tuple(entries), tuple(entries.values())))
-    return _MAGIC + hashlib.sha256(payload).digest() + payload
+def _parse(blob: bytes) -> tuple[dict[str, bytes], int]:
+    """The entries of a store file (later records win) and where its good records end."""
+    if not blob.startswith(_HEADER):
+        return {}, 0
+    entries: dict[str, bytes] = {}
+    offset, size = len(_HEADER), len(blob)
+    view = memoryview(blob)
+    while offset + _RECORD.size <= size:
+        key_size, value_size, check = _RECORD.unpack_from(blob, offset)
+        start = offset + _RECORD.size
+        end = start + key_size + value_size
+        if end > size:
+            break
+        raw_key, value = view[start : start + key_size], view[start + key_size : end]
+        if zlib.crc32(value, zlib.crc32(raw_key)) != check:
+            break
+        try:
+            key = str(raw_key, "utf-8")
+        except UnicodeDecodeError:
+            break
+        entries.pop(key, None)  # keep the order of the latest record
+        entries[key] = bytes(value)
+        offset = end
+    return entries, offset
 
 
 @contextlib.contextmanager
@@ -83,7 +93,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 class CacheStore:
-    """Entries ``key -> bytes`` in the file ``path``, at most about ``max_bytes`` of them."""
+    """Entries ``key -> bytes`` in the file ``path``, about ``max_bytes`` of them at most."""
 
     def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
@@ -91,20 +101,38 @@ class CacheStore:
         self._entries: dict[str, bytes] | None = None
         self._used: dict[str, None] = {}  # keys read or added by this process, in order
         self._added: dict[str, bytes] = {}
+        self._identity: tuple[int, int] | None = None  # inode and size when last read
+        self._end = 0
 
-    def _read(self) -> dict[str, bytes]:
+    def _read(self) -> tuple[dict[str, bytes], int, int]:
+        """The entries on disk, where the good records end, and the file's size."""
         try:
-            return _decode(self.path.read_bytes())
+            with open(self.path, "rb") as handle:
+                blob = handle.read()
+                self._identity = (os.fstat(handle.fileno()).st_ino, len(blob))
         except (OSError, MemoryError):
-            return {}
+            return {}, 0, -1
+        entries, end = _parse(blob)
+        return entries, end, len(blob)
 
     def _loaded(self) -> dict[str, bytes]:
         if self._entries is None:
-            self._entries = self._read()
+            self._entries, self._end, _ = self._read()
         return self._entries
 
+    def _current(self) -> tuple[dict[str, bytes], int, int]:
+        """``_read()``, without reading when the file is still the one this process read."""
+        if self._entries is not None and self._identity is not None:
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                st = None
+            if st is not None and (st.st_ino, st.st_size) == self._identity:
+                return dict(self._entries), self._end, st.st_size
+        return self._read()
+
     def __len__(self) -> int:
-        """How many entries the store holds (on disk, and added since)."""
+        """How many entries the store holds (on disk when first read, and added since)."""
         return len(self._loaded().keys() | self._added.keys())
 
     def get(self, key: str) -> bytes | None:
@@ -122,37 +150,47 @@ class CacheStore:
         self._used[key] = None
 
     def save(self) -> None:
-        """Write the store when this process added anything; never raises for the disk."""
+        """Write what this process added, if anything; never raises for the disk."""
         if not self._added:
             return
         with _locked(self.path):
-            self._merge_and_write()
-
-    def _merge_and_write(self) -> None:
-        on_disk = self._read()  # what other builds saved since this one loaded
-        kept: dict[str, bytes] = {}
-        size = 0
-        for key in self._used:
-            value = self._added.get(key)
-            if value is None:
-                value = on_disk.get(key, self._loaded().get(key))
-            if value is not None:
-                kept[key] = value
-                size += len(key) + len(value)
-        for key, value in on_disk.items():
-            if size >= self.max_bytes:
-                break
-            if key not in kept:
-                kept[key] = value
-                size += len(key) + len(value)
-        while size > self.max_bytes and kept:  # this build alone is over the bound
-            key = next(reversed(kept))
-            size -= len(key) + len(kept.pop(key))
-        self._write(_encode(kept))
-        self._entries = kept
+            on_disk, end, size = self._current()  # with what others saved since this read
+            new = {k: v for k, v in self._added.items() if on_disk.get(k) != v}
+            appended = b"".join(_record(k, v) for k, v in new.items())
+            if end == size and end > 0 and size + len(appended) <= self.max_bytes:
+                if appended:
+                    self._append(appended, end)
+            else:
+                self._rewrite(on_disk)
+            on_disk.update(new)
+        self._entries = on_disk
         self._added = {}
+        self._identity = None  # read again before the next save
 
-    def _write(self, blob: bytes) -> None:
+    def _append(self, records: bytes, end: int) -> None:
+        try:
+            with open(self.path, "r+b") as handle:
+                handle.seek(end)
+                handle.write(records)
+        except OSError:
+            pass
+
+    def _rewrite(self, on_disk: dict[str, bytes]) -> None:
+        """The file again: older entries first, this process's last, the oldest dropped."""
+        entries = {k: v for k, v in on_disk.items() if k not in self._used}
+        for key in self._used:
+            value = self._added.get(key, on_disk.get(key, self._loaded().get(key)))
+            if value is not None:
+                entries[key] = value
+        records = [_record(k, v) for k, v in entries.items()]
+        size = len(_HEADER) + sum(map(len, records))
+        first = 0
+        while size > self.max_bytes * 3 // 4 and first < len(records) - 1:
+            size -= len(records[first])
+            first += 1
+        self._replace(b"".join([_HEADER, *records[first:]]))
+
+    def _replace(self, blob: bytes) -> None:
         tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
