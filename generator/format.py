@@ -160,9 +160,12 @@ def _checked_relpath(path: str) -> PurePosixPath:
 
 def _write_tree(root: Path, files: Mapping[str, str], config_name: str, config: str) -> None:
     (root / config_name).write_text(config, encoding="utf-8", newline="")
+    folders = {root}
     for rel, text in files.items():
         target = root.joinpath(*_checked_relpath(rel).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
         target.write_text(text, encoding="utf-8", newline="")
 
 
