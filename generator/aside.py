@@ -5,7 +5,8 @@ more); the child calls ``function()``, sends back its pickled result or its exce
 pipe and exits without running any of the parent's clean-up. ``Aside.result()`` waits for it and
 returns the value or raises the same exception (a ``WorkerError`` with the child's traceback when
 the exception cannot be pickled, or when the child died without answering). Used as a context
-manager, leaving the ``with`` block before ``result()`` kills and reaps the child: no zombie.
+manager, leaving the ``with`` block before ``result()`` interrupts (then kills) and reaps the
+child: no zombie.
 Without a second CPU (or without fork) ``function`` runs in this process, at ``result()``.
 """
 
@@ -16,6 +17,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from types import TracebackType
@@ -24,6 +26,9 @@ from typing import Generic, TypeVar
 __all__ = ["Aside", "WorkerError", "aside", "can_fork"]
 
 T = TypeVar("T")
+
+#: How long a cancelled worker has to clean up after its interrupt.
+_GRACE_SECONDS = 5.0
 
 
 class WorkerError(Exception):
@@ -80,15 +85,30 @@ class Aside(Generic[T]):
         return value  # type: ignore[no-any-return]
 
     def cancel(self) -> None:
-        """Stop the worker if it still runs, and reap it."""
+        """Stop the worker if it still runs and reap it: an interrupt first, so that it cleans
+        up after itself (a ruff process it started, its temporary folder), then a kill."""
         if self._reader is not None:
             os.close(self._reader)
             self._reader = None
-        if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-            self._pid = None
+        if self._pid is None:
+            return
+        started = time.monotonic()
+        # A second interrupt: Python drops a signal that reaches a child before its
+        # interpreter has finished forking.
+        interrupts = [started, started + 0.5]
+        while os.waitpid(self._pid, os.WNOHANG)[0] == 0:
+            now = time.monotonic()
+            if interrupts and now >= interrupts[0]:
+                interrupts.pop(0)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._pid, signal.SIGINT)
+            elif now > started + _GRACE_SECONDS:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
+                break
+            time.sleep(0.005)
+        self._pid = None
 
     def __enter__(self) -> Aside[T]:
         return self

@@ -86,3 +86,37 @@ def test_without_fork_the_function_runs_here_when_asked() -> None:
 def test_one_cpu_means_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert not can_fork()
+
+
+@needs_fork
+def test_a_cancelled_worker_cleans_up_after_itself(tmp_path: Path) -> None:
+    """The worker is interrupted first: its own clean-up (a finally block) still runs."""
+    flag = tmp_path / "cleaned"
+
+    def work() -> None:
+        try:
+            time.sleep(60)
+        finally:
+            flag.write_text("yes", encoding="utf-8")
+
+    worker = aside(work, fork=True)
+    time.sleep(0.2)  # let the worker reach its sleep
+    worker.cancel()
+    assert flag.read_text(encoding="utf-8") == "yes"
+    assert not _children()
+
+
+@needs_fork
+def test_a_worker_that_ignores_the_interrupt_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("generator.aside._GRACE_SECONDS", 0.3)
+
+    def stubborn() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        time.sleep(60)
+
+    worker = aside(stubborn, fork=True)
+    time.sleep(0.2)
+    started = time.monotonic()
+    worker.cancel()
+    assert time.monotonic() - started < 5
+    assert not _children()
