@@ -24,7 +24,6 @@ from generator.emit import EMITTERS, Emitter, emit_project, migrations
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
-from generator.emit.tests import emit as emit_tests
 from generator.format import format_python
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
@@ -140,7 +139,7 @@ def _emitted(
 
 #: What the worker emits beside openapi.json and the client, so that both processes have about
 #: the same work at N=200; this process emits the rest and the migrations.
-WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers, emit_tests)
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
 
 
 def emit_here(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
