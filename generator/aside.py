@@ -1,13 +1,12 @@
 """Run one function in a forked worker process while this one goes on: a build uses both cores.
 
-``aside(function)`` forks (where ``os.fork`` exists and this process may run on two CPUs or
-more); the child calls ``function()``, sends back its pickled result or its exception through a
-pipe and exits without running any of the parent's clean-up. ``Aside.result()`` waits for it and
-returns the value or raises the same exception (a ``WorkerError`` with the child's traceback when
-the exception cannot be pickled, or when the child died without answering). Used as a context
+``aside(function)`` forks (on Linux, when this process may run on two CPUs or more); the child
+calls ``function()``, sends back its pickled result or its exception through a pipe and exits
+without running any of the parent's clean-up. ``Aside.result()`` waits for it and returns the
+value or raises the same exception (a ``WorkerError`` with the child's traceback when the
+exception cannot be pickled, or when the child died without answering). Used as a context
 manager, leaving the ``with`` block before ``result()`` interrupts (then kills) and reaps the
-child: no zombie.
-Without a second CPU (or without fork) ``function`` runs in this process, at ``result()``.
+child: no zombie. Elsewhere ``function`` runs in this process, at ``result()``.
 """
 
 from __future__ import annotations
@@ -36,14 +35,15 @@ class WorkerError(Exception):
 
 
 def can_fork() -> bool:
-    """True when a forked worker can run beside this process (fork exists, two CPUs or more)."""
-    if not hasattr(os, "fork"):
+    """True when a forked worker can run beside this process: where ``os.sched_getaffinity``
+    exists (Linux, where a fork without exec is safe; macOS's system libraries are not) and
+    this process may use two CPUs or more."""
+    if not hasattr(os, "fork") or not hasattr(os, "sched_getaffinity"):
         return False
     try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return cpus >= 2
+        return len(os.sched_getaffinity(0)) >= 2
+    except OSError:
+        return False
 
 
 class Aside(Generic[T]):
