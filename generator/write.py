@@ -241,8 +241,8 @@ def _resolve_inside(base: Path, path: str) -> Path:
 
 class _Resolver:
     """``_resolve_inside`` for many paths below one base: each folder is resolved once, and a
-    path's last segment only when it is a symbolic link (six system calls a path fewer: a
-    tenth of a second at N=200)."""
+    path's last segment only when it is a symbolic link (about six system calls a path fewer:
+    ``plan_write`` of N=200 took 0.09 s CPU, now 0.05)."""
 
     def __init__(self, base: Path) -> None:
         self.base = base
