@@ -77,9 +77,12 @@ class Aside(Generic[T]):
             blob = pipe.read()
         _, status = os.waitpid(self._pid, 0)
         self._pid = None
-        if not blob:
-            raise WorkerError(f"the worker process ended without a result ({_status(status)})")
-        ok, value = pickle.loads(blob)
+        try:
+            ok, value = pickle.loads(blob)
+        except Exception:  # nothing, or an answer cut short
+            raise WorkerError(
+                f"the worker process ended without a result ({_status(status)})"
+            ) from None
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
