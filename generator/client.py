@@ -36,6 +36,7 @@ from generator.client_models import MODELS_HEADER, Unsupported, render_models
 from generator.client_models import class_name as class_name
 from generator.emit.base import header, render
 from generator.emit.literals import py_literal
+from generator.incremental import BuildCache
 from generator.openapi import cached_text
 
 MODES = ("render", "datamodel", "verify")
@@ -295,7 +296,8 @@ def defined_classes(models_text: str) -> frozenset[str]:
     return frozenset(re.findall(r"^class (\w+)\b", models_text, flags=re.MULTILINE))
 
 
-def _check_names(found: tuple[Operation, ...], classes: frozenset[str]) -> None:
+def used_classes(found: tuple[Operation, ...]) -> frozenset[str]:
+    """The model classes the operations name."""
     used = {op.body for op in found} | {m for op in found for _, m in op.responses}
     used |= {
         name.removeprefix("models.")
@@ -303,38 +305,67 @@ def _check_names(found: tuple[Operation, ...], classes: frozenset[str]) -> None:
         for p in (*op.path_params, *op.query_params)
         for name in re.findall(r"models\.\w+", p.annotation)
     }
-    missing = sorted(name for name in used if name is not None and name not in classes)
+    return frozenset(name for name in used if name is not None)
+
+
+def _check_names(used: frozenset[str], classes: frozenset[str]) -> None:
+    missing = sorted(used - classes)
     if missing:
         raise ClientError(f"client models lack the classes {', '.join(missing)}")
 
 
-def client_files(project: ir.Project, openapi_text: str, cache_dir: Path | None) -> dict[str, str]:
-    """The client's modules, `{path: unformatted text}`, under `<package>/<package>/client/`."""
+def client_files(
+    project: ir.Project,
+    openapi_text: str,
+    cache_dir: Path | None,
+    cache: BuildCache | None = None,
+) -> dict[str, str]:
+    """The client's modules, `{path: unformatted text}`, under `<package>/<package>/client/`.
+
+    With a cache, the modules made from the operations (all but the models) are kept by the
+    document's `paths`, the only part of it they read, and the project's names they print."""
     package = project.api.name
     document = json.loads(openapi_text)
     models_text = client_models(openapi_text, cache_dir, document)
-    found = operations(document)
-    _check_names(found, defined_classes(models_text))
-    prefix = f"{package}/{package}/client"
     context = {
         "header": header(project),
         "package": package,
         "title": " ".join(project.api.title.split()),
-        "operations": found,
-        "path_expression": path_expression,
-        "path_pattern": path_pattern,
-        "literal": py_literal,
     }
+
+    def operation_modules(_: ir.Project) -> tuple[list[str], str, str, str | None]:
+        found = operations(document)
+        full = {
+            **context,
+            "operations": found,
+            "path_expression": path_expression,
+            "path_pattern": path_pattern,
+            "literal": py_literal,
+        }
+        checked = checked_operations(found)
+        return (
+            sorted(used_classes(found)),
+            render("client/__init__.py.j2", **full),
+            render("client/api.py.j2", **full),
+            render("client/test_client.py.j2", **full, **checked) if checked else None,
+        )
+
+    if cache is None or cache.path is None:
+        used, init, api, test = operation_modules(project)
+    else:
+        paths = json.dumps(document.get("paths", {}), separators=(",", ":"))
+        digest = hashlib.blake2b(paths.encode(), digest_size=16).hexdigest()
+        key = "\0".join(["client", digest, *context.values()])
+        used, init, api, test = cache.unit(key, operation_modules)
+    _check_names(frozenset(used), defined_classes(models_text))
+    prefix = f"{package}/{package}/client"
     files = {
-        f"{prefix}/__init__.py": render("client/__init__.py.j2", **context),
-        f"{prefix}/api.py": render("client/api.py.j2", **context),
+        f"{prefix}/__init__.py": init,
+        f"{prefix}/api.py": api,
         f"{prefix}/models.py": models_text,
     }
-    checked = checked_operations(found)
-    if checked is not None:
-        files[f"{package}/tests/test_client.py"] = render(
-            "client/test_client.py.j2", **context, **checked
-        )
+    if test is not None:
+        files[f"{package}/tests/test_client.py"] = test
     return files
 
 

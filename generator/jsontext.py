@@ -12,6 +12,7 @@ the result, or the error, is always the standard library's.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
@@ -112,3 +113,47 @@ def _encode(
                 _encode(item, inner, out, escape, sort_keys, open_ids)
         append(newline + "]")
     open_ids.discard(id(value))
+
+
+#: Stands for a member's text in the skeleton's text (`"\u0000piece 12"`).
+_PIECE_MARK = "\x00piece "
+_PIECE_MARKS = re.compile(rf'"{re.escape(encode_basestring_ascii(_PIECE_MARK)[1:-1])}(\d+)"')
+
+
+def dumps_placed(
+    skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]], *, sort_keys: bool = False
+) -> str:
+    """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts or lists at
+    `containers` (key paths from the top) is already the text of its value at depth 0
+    (`dumps(member, sort_keys=sort_keys)`), placed as is. The text at depth d is the text at
+    depth 0 with every line break followed by 2d spaces. Raises ValueError when skeleton's own
+    text holds what marks a member."""
+    skeleton = dict(skeleton)
+    placed: list[tuple[int, str]] = []
+
+    def mark(text: str) -> str:
+        placed.append((len(path) + 1, text))
+        return f"{_PIECE_MARK}{len(placed) - 1}"
+
+    for path in containers:
+        parent: dict[str, Any] = skeleton
+        for key in path[:-1]:
+            if not isinstance(parent.get(key), dict):
+                break
+            parent[key] = dict(parent[key])
+            parent = parent[key]
+        else:
+            members = parent.get(path[-1])
+            if isinstance(members, dict):
+                parent[path[-1]] = {name: mark(text) for name, text in members.items()}
+            elif isinstance(members, list):
+                parent[path[-1]] = [mark(text) for text in members]
+    text = dumps(skeleton, sort_keys=sort_keys)
+    if len(_PIECE_MARKS.findall(text)) != len(placed):
+        raise ValueError("the skeleton holds a member mark of its own")
+
+    def member(match: re.Match[str]) -> str:
+        depth, member_text = placed[int(match.group(1))]
+        return member_text.replace("\n", "\n" + INDENT * depth)
+
+    return _PIECE_MARKS.sub(member, text)

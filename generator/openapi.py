@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from generator import ir
+from generator.incremental import BuildCache
 from generator.openapi_document import render_openapi_text
 
 _DUMP = (
@@ -39,14 +40,20 @@ class OpenApiError(Exception):
 MODES = ("ir", "import", "verify")
 
 
-def served_document(project: ir.Project, files: Mapping[str, str], cache_dir: Path | None) -> str:
-    """The text of `<package>/openapi.json`, by the means `GEN_OPENAPI` selects."""
+def served_document(
+    project: ir.Project,
+    files: Mapping[str, str],
+    cache_dir: Path | None,
+    cache: BuildCache | None = None,
+) -> str:
+    """The text of `<package>/openapi.json`, by the means `GEN_OPENAPI` selects (rendered
+    pieces reused from the build's cache when given)."""
     mode = os.environ.get("GEN_OPENAPI", "") or "ir"
     if mode not in MODES:
         raise OpenApiError(f"GEN_OPENAPI={mode!r}: expected one of {', '.join(MODES)}")
     if mode == "import":
         return openapi_document(project.api.name, files, cache_dir)
-    rendered = render_openapi_text(project)
+    rendered = render_openapi_text(project, cache)
     if mode == "verify":
         imported = openapi_document(project.api.name, files, cache_dir)
         if imported != rendered:

@@ -9,8 +9,9 @@ with the document the imported app serves (`generator.openapi`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import functools
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from generator import ir, jsontext
@@ -20,6 +21,7 @@ from generator.emit.auth import REGISTER_ERRORS
 from generator.emit.entity_context import EntityContext, entity_context, module_name
 from generator.emit.layers import public_operations, route_statuses
 from generator.emit.literals import docstring_text
+from generator.incremental import BuildCache
 from generator.openapi_schema import (
     MAX_IN_ITEMS,
     MAX_PAGE,
@@ -122,24 +124,20 @@ def render_openapi(project: ir.Project) -> dict[str, Any]:
     """The OpenAPI document the generated app serves, as a dict."""
     doc = Document(Components(project))
     doc.routes += health_routes(doc.c)
-    base = "" if project.api.base_path == "/" else project.api.base_path
-    for router in sorted(_routers(project), key=lambda item: item[0]):
-        doc.routes += [_prefixed(r, base) for r in router[1](doc.c)]
+    base = _base(project)
+    for _, routes_of in sorted(_routers(project), key=lambda item: item[0]):
+        doc.routes += [replace(r, path=base + r.path) for r in routes_of(project, doc.c)]
     paths: dict[str, dict[str, Any]] = {}
     for route in doc.routes:
         paths.setdefault(route.path, {})[route.method] = operation(doc.c, route)
-    info: dict[str, Any] = {"title": project.api.title}
-    if project.api.description:
-        info["description"] = project.api.description
-    info["version"] = project.api.version
     components: dict[str, Any] = {
         "schemas": {name: doc.c.schemas[name] for name in sorted(doc.c.schemas)}
     }
     if project.auth is not None:
-        components["securitySchemes"] = {BEARER: {"type": "http", "scheme": "bearer"}}
+        components["securitySchemes"] = _security_schemes()
     document = {
         "openapi": OPENAPI_VERSION,
-        "info": info,
+        "info": _info(project),
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": components,
@@ -149,24 +147,126 @@ def render_openapi(project: ir.Project) -> dict[str, Any]:
     return served
 
 
-def render_openapi_text(project: ir.Project) -> str:
-    """`openapi.json` as the build writes it."""
-    return jsontext.dumps(render_openapi(project)) + "\n"
+def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) -> str:
+    """`openapi.json` as the build writes it; with a cache, the text of each router's path
+    items and of the component schemas it builds come from it while what they read is
+    unchanged (`_router_texts`)."""
+    if cache is None or cache.path is None:
+        return jsontext.dumps(render_openapi(project)) + "\n"
+    c = Components(project)
+    health: dict[str, dict[str, Any]] = {}
+    for route in health_routes(c):
+        health.setdefault(route.path, {})[route.method] = operation(c, route)
+    paths = [(path, jsontext.dumps(_served_path_item(item))) for path, item in health.items()]
+    schema_texts: dict[str, str] = {}
+    for key, routes_of in sorted(_routers(project), key=lambda item: item[0]):
+        router_paths, built = _router_texts(project, c, key, routes_of, cache)
+        paths += router_paths
+        schema_texts.update(built)
+    if len({path for path, _ in paths}) != len(paths):  # one path item from two routers
+        return jsontext.dumps(render_openapi(project)) + "\n"
+    schemas = {
+        name: schema_texts.get(name) or jsontext.dumps(served_schema(c.schemas[name]))
+        for name in sorted(c.schemas)
+    }
+    components: dict[str, Any] = {"schemas": schemas}
+    if project.auth is not None:
+        components["securitySchemes"] = _security_schemes()
+    skeleton = {
+        "openapi": OPENAPI_VERSION,
+        "info": _ordered(_info(project), INFO_KEYS),
+        "servers": [{"url": "/"}],
+        "paths": dict(paths),
+        "components": components,
+        "security": [],
+    }
+    try:
+        return jsontext.dumps_placed(skeleton, (("paths",), ("components", "schemas"))) + "\n"
+    except ValueError:  # the skeleton's own text holds what marks a member
+        return jsontext.dumps(render_openapi(project)) + "\n"
 
 
-def _routers(project: ir.Project) -> Iterator[tuple[str, Any]]:
+def _security_schemes() -> dict[str, Any]:
+    return {BEARER: {"type": "http", "scheme": "bearer"}}
+
+
+def _info(project: ir.Project) -> dict[str, Any]:
+    info: dict[str, Any] = {"title": project.api.title}
+    if project.api.description:
+        info["description"] = project.api.description
+    info["version"] = project.api.version
+    return info
+
+
+def _base(project: ir.Project) -> str:
+    return "" if project.api.base_path == "/" else project.api.base_path
+
+
+RoutesOf = Callable[[ir.Project, Components], list[Route]]
+Texts = list[tuple[str, str]]
+
+
+class _RecordingComponents(Components):
+    """Components that note which schemas a router built and which it found already built."""
+
+    def __init__(self, project: ir.Project, schemas: dict[str, Schema]) -> None:
+        super().__init__(project, schemas)
+        self.built: list[str] = []
+        self.found: set[str] = set()
+
+    def ref(self, name: str, build: Any = None) -> Schema:
+        if build is not None:
+            if name in self.schemas:
+                self.found.add(name)
+            else:
+                self.built.append(name)
+        return super().ref(name, build)
+
+
+def _router_texts(
+    project: ir.Project, c: Components, key: str, routes_of: RoutesOf, cache: BuildCache
+) -> tuple[Texts, Texts]:
+    """The served text (at depth 0) of each path item of one router, in order, and of each
+    component schema it builds; the schemas' names go into c.
+
+    Cached as a unit: besides what it read of the project, it depends on which schemas were
+    built before it (a router builds a schema on first reference only), so it is reused only
+    when those it found built are there again and those it built are not. A schema's content
+    depends only on what the router that builds it read; an operation holds only references
+    to schemas."""
+
+    def produce(view: ir.Project) -> tuple[Texts, Texts, list[str]]:
+        recording = _RecordingComponents(view, c.schemas)
+        base = _base(view)
+        items: dict[str, dict[str, Any]] = {}
+        for route in routes_of(view, recording):
+            items.setdefault(base + route.path, {})[route.method] = operation(recording, route)
+        paths = [(path, jsontext.dumps(_served_path_item(item))) for path, item in items.items()]
+        built = [(n, jsontext.dumps(served_schema(c.schemas[n]))) for n in recording.built]
+        return paths, built, sorted(recording.found - set(recording.built))
+
+    def usable(unit: tuple[Texts, Texts, list[str]]) -> bool:
+        _, built, found = unit
+        return all(n in c.schemas for n in found) and not any(n in c.schemas for n, _ in built)
+
+    paths, built, _ = cache.unit(f"openapi\0router\0{key}", produce, usable)
+    for name, _ in built:
+        c.schemas.setdefault(name, {})  # built by the cached render: its name is taken
+    return paths, built
+
+
+def _routers(project: ir.Project) -> Iterator[tuple[str, RoutesOf]]:
+    """Each router's name and its routes, which read the project only through the project they
+    are given."""
     for entity in project.entities:
         if entity.crud:
-            c = entity_context(project, entity)
-            yield module_name(entity), lambda comps, c=c: entity_routes(project, comps, c)
+            yield module_name(entity), functools.partial(_entity_routes, entity.name)
     if project.auth is not None:
-        yield "auth", lambda comps: auth_routes(project, comps)
+        yield "auth", auth_routes
 
 
-def _prefixed(route: Route, base: str) -> Route:
-    from dataclasses import replace
-
-    return replace(route, path=base + route.path)
+def _entity_routes(name: str, project: ir.Project, c: Components) -> list[Route]:
+    return entity_routes(project, c, entity_context(project, project.entity(name)))
 
 
 # --- operations --------------------------------------------------------------------------------
@@ -1058,6 +1158,14 @@ def _served_response(answer: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _served_path_item(item: dict[str, Any]) -> dict[str, Any]:
+    """A path item after FastAPI's model round trip (see `_as_served`)."""
+    if any("parameters" in op for op in item.values()):
+        return item
+    ordered = _ordered(item, PATH_ITEM_KEYS)
+    return {method: _served_operation(op) for method, op in ordered.items()}
+
+
 def _as_served(document: dict[str, Any]) -> dict[str, Any]:
     """The document after FastAPI's `OpenAPI(**document)` and its dump.
 
@@ -1065,13 +1173,7 @@ def _as_served(document: dict[str, Any]) -> dict[str, Any]:
     when none of its operations has parameters: one that has them validates only laxly (the
     parameter's `in` is an enum) and pydantic's smart union keeps the plain dict instead.
     """
-    paths = {}
-    for path, item in document["paths"].items():
-        if any("parameters" in op for op in item.values()):
-            paths[path] = item
-        else:
-            ordered = _ordered(item, PATH_ITEM_KEYS)
-            paths[path] = {method: _served_operation(op) for method, op in ordered.items()}
+    paths = {path: _served_path_item(item) for path, item in document["paths"].items()}
     components = dict(document["components"])
     components["schemas"] = {k: served_schema(v) for k, v in components["schemas"].items()}
     return {

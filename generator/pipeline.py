@@ -20,11 +20,12 @@ from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
-from generator.emit import EMITTERS, Emitter, emit_project, migrations
+from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, migrations
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.format import format_python
+from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import served_document
@@ -46,14 +47,17 @@ class BuildResult:
 
 
 def compile_specs(
-    spec_dir: Path, label_root: str | None = None
+    spec_dir: Path, label_root: str | None = None, cache_dir: Path | None = None
 ) -> tuple[tuple[ir.Project, ...], Diagnostics]:
-    """Load, validate and compile every spec set below spec_dir."""
+    """Load, validate and compile every spec set below spec_dir (the YAML of each file from
+    the cache under cache_dir when it was loaded before)."""
     diags = Diagnostics()
     if not spec_dir.is_dir():
         diags.error("E000", f"no such spec folder: {spec_dir}")
         return (), diags
-    files = load_specs(spec_dir, diags, label_root)
+    loads = FileCache.open(cache_dir, f"{spec_dir.resolve()}\0{label_root}")
+    files = load_specs(spec_dir, diags, label_root, loads)
+    loads.save()
     if diags.has_errors:
         return (), diags
     if not files:
@@ -142,22 +146,27 @@ def _emitted(
 WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
 
 
-def emit_here(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
+def _emit_with(
+    emitters: tuple[Emitter, ...], project: ir.Project, cache: BuildCache | None
+) -> list[RenderedFile]:
+    files: list[RenderedFile] = []
+    for emitter in emitters:
+        with_cache = ENTITY_EMITTERS.get(emitter)
+        files.extend(with_cache(project, cache) if with_cache else emitter(project))
+    return files
+
+
+def emit_here(
+    project: ir.Project, migration: MigrationInput, cache: BuildCache | None = None
+) -> list[RenderedFile]:
     """What this process emits (together with ``emit_aside``: what ``emit_project`` emits)."""
-    files: list[RenderedFile] = []
-    for emitter in EMITTERS:
-        if emitter not in WORKER_EMITTERS:
-            files.extend(emitter(project))
-    files.extend(migrations.emit(project, migration))
-    return files
+    here = tuple(e for e in EMITTERS if e not in WORKER_EMITTERS)
+    return [*_emit_with(here, project, cache), *migrations.emit(project, migration, cache)]
 
 
-def emit_aside(project: ir.Project) -> list[RenderedFile]:
+def emit_aside(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """What the worker emits (see ``emit_here``)."""
-    files: list[RenderedFile] = []
-    for emitter in WORKER_EMITTERS:
-        files.extend(emitter(project))
-    return files
+    return _emit_with(WORKER_EMITTERS, project, cache)
 
 
 def _documents_need_code() -> bool:
@@ -166,26 +175,32 @@ def _documents_need_code() -> bool:
 
 
 def _documents(
-    projects: tuple[ir.Project, ...], files: Mapping[str, str], cache_dir: Path | None
+    projects: tuple[ir.Project, ...],
+    files: Mapping[str, str],
+    caches: Mapping[str, BuildCache],
+    cache_dir: Path | None,
 ) -> dict[str, str]:
     """openapi.json of each project and its typed client's modules (unformatted)."""
     documents: dict[str, str] = {}
     for project in projects:
-        document = served_document(project, files, cache_dir)
+        cache = caches[project.api.name]
+        document = served_document(project, files, cache_dir, cache)
         documents[f"{project.api.name}/openapi.json"] = document
-        documents.update(client_files(project, document, cache_dir))
+        documents.update(client_files(project, document, cache_dir, cache))
     return documents
 
 
 def _worker_share(
-    projects: tuple[ir.Project, ...], cache_dir: Path | None
-) -> tuple[dict[str, str], set[str]]:
-    """The worker's part of a build, formatted: openapi.json, the client and ``emit_aside``."""
-    files, once = _emitted(projects, emit_aside)
-    files.update(_documents(projects, {}, cache_dir))
+    projects: tuple[ir.Project, ...], caches: Mapping[str, BuildCache], cache_dir: Path | None
+) -> tuple[dict[str, str], set[str], dict[str, Shared]]:
+    """The worker's part of a build, formatted: openapi.json, the client and ``emit_aside``;
+    and the units it took from or added to each project's build cache (this process saves
+    them: generator/incremental.py)."""
+    files, once = _emitted(projects, lambda p: emit_aside(p, caches[p.api.name]))
+    files.update(_documents(projects, {}, caches, cache_dir))
     files = format_python(files, cache_dir=cache_dir)
     save_compiled_templates()
-    return files, once
+    return files, once, {name: cache.shared() for name, cache in caches.items()}
 
 
 def build(
@@ -202,30 +217,39 @@ def build(
     out_dir is read (never written) for what earlier builds left that later ones must keep:
     the schema snapshot and the migration revisions.
     """
-    projects, diags = compile_specs(spec_dir, label_root)
+    projects, diags = compile_specs(spec_dir, label_root, cache_dir)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
+    caches = {p.api.name: BuildCache.open(cache_dir, p) for p in projects}
     if format_code and not _documents_need_code():
         # openapi.json and the client come from the IR alone: a worker process renders them and
         # a share of the code (and formats its files) while this one plans and emits the rest.
-        with aside(lambda: _worker_share(projects, cache_dir)) as worker:
+        with aside(lambda: _worker_share(projects, caches, cache_dir)) as worker:
             plans = _plan(projects, out_dir, allow_destructive, diags)
             if diags.has_errors:
                 return BuildResult(diagnostics=tuple(diags.sorted()))
-            files, once = _emitted(projects, lambda p: emit_here(p, plans[p.api.name]))
+            files, once = _emitted(
+                projects, lambda p: emit_here(p, plans[p.api.name], caches[p.api.name])
+            )
             files = format_python(files, cache_dir=cache_dir)
-            their_files, their_once = worker.result()
+            their_files, their_once, their_units = worker.result()
         files.update(their_files)
         once |= their_once
+        for name, units in their_units.items():
+            caches[name].adopt(units)
     else:
         plans = _plan(projects, out_dir, allow_destructive, diags)
         if diags.has_errors:
             return BuildResult(diagnostics=tuple(diags.sorted()))
-        files, once = _emitted(projects, lambda p: emit_project(p, plans[p.api.name]))
+        files, once = _emitted(
+            projects, lambda p: emit_project(p, plans[p.api.name], caches[p.api.name])
+        )
         if format_code:
             files = format_python(files, cache_dir=cache_dir)
-            documents = _documents(projects, files, cache_dir)
+            documents = _documents(projects, files, caches, cache_dir)
             files.update(format_python(documents, cache_dir=cache_dir))
+    for cache in caches.values():
+        cache.save()
     save_compiled_templates()
     return BuildResult(
         files=dict(sorted(files.items())),

@@ -115,9 +115,10 @@ def input_digest(
     digest = hashlib.sha256()
     _feed(digest.update, STAMP_FOLDER, sys.version, spec_dir.as_posix(), str(spec_dir.resolve()))
     _feed(digest.update, str(out_dir.resolve()), *options)
-    # How openapi.json and the client models are produced (`GEN_OPENAPI`, `GEN_CLIENT`): a
-    # `verify` build must not be a no-op.
+    # How openapi.json, the client models and the cached units are produced (`GEN_OPENAPI`,
+    # `GEN_CLIENT`, `GEN_EMIT_CACHE`): a `verify` build must not be a no-op.
     _feed(digest.update, os.environ.get("GEN_OPENAPI", ""), os.environ.get("GEN_CLIENT", ""))
+    _feed(digest.update, os.environ.get("GEN_EMIT_CACHE", ""))
     for path in spec_files:
         _feed(digest.update, path.relative_to(spec_dir).as_posix(), path.read_bytes())
     for path in generator_files():

@@ -44,14 +44,14 @@ def test_an_api_without_auth_tests_its_cache_as_an_anonymous_caller(
     assert "test_callers_with_different_visibility" not in test_file.content
 
 
-def test_a_hit_still_loads_the_caller_and_the_roles_of_a_user_with_several(
+def test_a_hit_still_loads_the_caller_with_its_roles_in_one_statement(
     projects: dict[str, ir.Project],
 ) -> None:
     assert principal_statements(projects["weather"]) == 0  # no auth
     assert principal_statements(projects["blog"]) == 1  # one role, a column of the user row
-    assert principal_statements(projects["shop"]) == 2  # a list of roles: a child table
+    assert principal_statements(projects["shop"]) == 1  # a list of roles, read in the same SELECT
     [test_file] = emit(projects["shop"])
-    assert "HIT_STATEMENTS = 2\n" in test_file.content
+    assert "HIT_STATEMENTS = 1\n" in test_file.content
 
 
 def test_a_tweakable_field_is_plain_text_that_may_change(projects: dict[str, ir.Project]) -> None:

@@ -108,3 +108,56 @@ def test_a_shared_subtree_is_not_a_cycle() -> None:
     shared = {"x": [1]}
     value = [shared, shared, {"y": shared}]
     assert jsontext.dumps(value) == expected(value)
+
+
+# --- dumps_placed: members' texts encoded apart, placed at their depth -------------------------
+
+
+def _placed(value: dict[str, Any], containers: list[tuple[str, ...]]) -> str:
+    """dumps_placed of value, each member at containers replaced by its text."""
+    skeleton = json.loads(json.dumps(value))  # a copy
+    for path in containers:
+        parent = skeleton
+        for key in path[:-1]:
+            parent = parent.get(key) if isinstance(parent, dict) else None
+        if isinstance(parent, dict) and isinstance(parent.get(path[-1]), dict):
+            members = parent[path[-1]]
+            parent[path[-1]] = {k: jsontext.dumps(v) for k, v in members.items()}
+    return jsontext.dumps_placed(skeleton, containers)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_committed_document_placed(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert _placed(json.loads(text), [("paths",), ("components", "schemas")]) + "\n" == text
+
+
+json_trees = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(max_size=4), json_trees, max_size=3), json_trees)
+def test_random_placed(members: dict[str, Any], rest: Any) -> None:
+    value = {"a": {"b": members, "c": rest}, "d": members, "e": rest}
+    containers = [("a", "b"), ("d",), ("missing",), ("e", "x")]
+    assert _placed(value, containers) == expected(value)
+
+
+def test_a_skeleton_holding_the_member_mark_is_refused() -> None:
+    with pytest.raises(ValueError):
+        jsontext.dumps_placed({"d": {"x": "1"}, "e": "\x00piece 0"}, [("d",)])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(json_trees, max_size=4), json_trees)
+def test_random_placed_list_members_sorted(items: list[Any], rest: Any) -> None:
+    value = {"z": items, "a": rest}
+    skeleton = {"z": [jsontext.dumps(i, sort_keys=True) for i in items], "a": rest}
+    placed = jsontext.dumps_placed(skeleton, [("z",)], sort_keys=True)
+    assert placed == expected(value, sort_keys=True)

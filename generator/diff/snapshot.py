@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from generator import ir, jsontext
@@ -10,10 +11,21 @@ from generator import ir, jsontext
 SNAPSHOT_VERSION = 1
 
 
-def snapshot_text(tables: tuple[ir.Table, ...]) -> str:
-    """Deterministic JSON of the stored schema (sorted keys, trailing newline)."""
-    data = {"version": SNAPSHOT_VERSION, "tables": [_table(t) for t in tables]}
-    return jsontext.dumps(data, sort_keys=True) + "\n"
+def snapshot_text(
+    tables: tuple[ir.Table, ...], table_text: Callable[[ir.Table], str] | None = None
+) -> str:
+    """Deterministic JSON of the stored schema (sorted keys, trailing newline); table_text
+    gives each table's text as `table_json` does (from a cache, say)."""
+    if table_text is None:
+        data = {"version": SNAPSHOT_VERSION, "tables": [_table(t) for t in tables]}
+        return jsontext.dumps(data, sort_keys=True) + "\n"
+    skeleton = {"version": SNAPSHOT_VERSION, "tables": [table_text(t) for t in tables]}
+    return jsontext.dumps_placed(skeleton, [("tables",)], sort_keys=True) + "\n"
+
+
+def table_json(table: ir.Table) -> str:
+    """One table of the snapshot, as its text at depth 0."""
+    return jsontext.dumps(_table(table), sort_keys=True)
 
 
 def _table(t: ir.Table) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from generator.emit.migrations import MigrationInput
 from generator.emit.models import emit as emit_models
 from generator.emit.schemas import emit as emit_schemas
 from generator.emit.tests import emit as emit_tests
+from generator.incremental import BuildCache
 
 Emitter = Callable[[ir.Project], list[RenderedFile]]
 
@@ -37,10 +38,23 @@ EMITTERS: tuple[Emitter, ...] = (
 __all__ = ["EMITTERS", "Emitter", "RenderedFile", "emit_project"]
 
 
-def emit_project(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
-    """Every file of one project, paths relative to the output folder (under <api.name>/)."""
+CachedEmitter = Callable[[ir.Project, BuildCache | None], list[RenderedFile]]
+
+#: The emitters whose per-entity files go through the build's cache (generator/incremental),
+#: each mapped to itself as the function that also takes the cache.
+ENTITY_EMITTERS: dict[Emitter, CachedEmitter] = {
+    e: e for e in (emit_models, emit_schemas, emit_layers, emit_tests)
+}
+
+
+def emit_project(
+    project: ir.Project, migration: MigrationInput, cache: BuildCache | None = None
+) -> list[RenderedFile]:
+    """Every file of one project, paths relative to the output folder (under <api.name>/);
+    with a cache, the per-entity files whose inputs are unchanged come from it."""
     files: list[RenderedFile] = []
     for emitter in EMITTERS:
-        files.extend(emitter(project))
-    files.extend(migrations.emit(project, migration))
+        with_cache = ENTITY_EMITTERS.get(emitter)
+        files.extend(with_cache(project, cache) if with_cache else emitter(project))
+    files.extend(migrations.emit(project, migration, cache))
     return files

@@ -102,10 +102,8 @@ def _subject(
 
 def principal_statements(project: ir.Project) -> int:
     """Statements a cache hit still runs: it looks the caller up (a deleted user is refused),
-    with a second statement for the roles of a user who may hold several."""
-    if project.auth is None:
-        return 0
-    return 2 if project.auth.multiple_roles else 1
+    the roles of a user who may hold several in the same statement."""
+    return 0 if project.auth is None else 1
 
 
 def emit(project: ir.Project) -> list[RenderedFile]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from generator import ir
 from generator.compile import naming
 from generator.compile.normalize import columns_for
-from generator.emit.models import child_class_name
+from generator.emit.models import child_class_name, loaded_attr, scalar_list
 from generator.emit.schemas import includable, writable_relations
 from generator.emit.tenancy import tenant_relation
 
@@ -32,6 +32,9 @@ class ToOne:
     target_module: str
     required: bool
     where: str | None = None
+    users: bool = False
+    """The target is the users table: the caller's own id needs no lookup (its token was
+    checked against its row)."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,9 @@ class EntityContext:
     includes: tuple[tuple[str, str], ...]
     snapshots: tuple[Snapshot, ...]
     actions: tuple[ActionContext, ...]
+    # (key in a write's values, relationship) of the collections reads take from the row's own
+    # SELECT: a write loads them before replacing them.
+    collections: tuple[tuple[str, str], ...] = ()
     secured: bool = False
 
     @property
@@ -134,10 +140,12 @@ def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
     """Loader options for what every response of `entity` reads besides its own columns."""
     relations = writable_relations(entity)
     loads = [
-        f"selectinload({entity.class_name}.{r.attr})" for r in relations if r.kind == "many_to_many"
+        f"undefer({entity.class_name}.{r.wire_name})" for r in relations if r.kind == "many_to_many"
     ]
     loads += [
-        f"selectinload({entity.class_name}.{f.attr})"
+        f"undefer({entity.class_name}.{loaded_attr(f)})"
+        if scalar_list(f)
+        else f"selectinload({entity.class_name}.{f.attr})"
         for f in entity.fields
         if f.storage == "child_table"
     ]
@@ -189,6 +197,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
                 module_name(project.entity(r.target)),
                 r.required,
                 _where(project, project.entity(r.target)),
+                users=project.auth is not None and r.target == project.auth.user_entity,
             )
             for r in relations
             if r.column and r is not tenant_relation(project, entity)
@@ -206,6 +215,10 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
         immutable=tuple(f.attr for f in entity.fields if f.immutable and not f.read_only),
         snapshots=tuple(_snapshots(project, entity)),
         actions=tuple(_actions(project, entity)),
+        collections=tuple(
+            [(r.wire_name, r.attr) for r in relations if r.kind == "many_to_many"]
+            + [(f.attr, f.attr) for f in entity.fields if scalar_list(f) and not f.read_only]
+        ),
         secured=project.auth is not None,
         includes=tuple(
             (r.name, _include_load(project, entity, r)) for r in includable(project, entity)

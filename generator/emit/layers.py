@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from generator import ir
+from generator.compile import naming
 from generator.emit.base import RenderedFile, header, once_header, render
 from generator.emit.entity_context import (
     ActionContext,
@@ -21,9 +22,11 @@ from generator.emit.entity_context import (
 from generator.emit.imports import Import, render_imports
 from generator.emit.policy import entity_policy, py_roles
 from generator.emit.schemas import includable
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """Every layer module of every entity, plus the core helpers they share."""
     package = project.api.name
     root = f"{package}/{package}"
@@ -59,6 +62,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
                     user_module=module_name(user),
                     user_class=user.class_name,
                     roles_attr=project.auth.roles_field,
+                    roles_loaded=naming.py_attr(f"{project.auth.roles_field}_loaded"),
                     multiple_roles=project.auth.multiple_roles,
                     soft_deleted_user=user.soft_delete,
                     uuid_ids=project.api.id_type == "uuid",
@@ -70,21 +74,29 @@ def emit(project: ir.Project) -> list[RenderedFile]:
             ),
         ]
     for entity in project.entities:
-        c = entity_context(project, entity)
-        if c.secured:
-            files.append(RenderedFile(f"{root}/policies/{c.module}.py", policy(project, c)))
-        files += [
-            RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
-            RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
-            RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
-            RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
-        ]
-        files += [
-            RenderedFile(
-                f"{root}/custom/{a.handler_module}.py", action_handler(project, c, a), once=True
-            )
-            for a in c.actions
-        ]
+        files += entity_files(cache, project, "layers", entity, entity_layers)
+    return files
+
+
+def entity_layers(project: ir.Project, entity: ir.Entity) -> list[RenderedFile]:
+    """The policy, repository, service, routes and custom modules of one entity."""
+    root = f"{project.api.name}/{project.api.name}"
+    c = entity_context(project, entity)
+    files = []
+    if c.secured:
+        files.append(RenderedFile(f"{root}/policies/{c.module}.py", policy(project, c)))
+    files += [
+        RenderedFile(f"{root}/repositories/{c.module}.py", repository(project, c)),
+        RenderedFile(f"{root}/services/{c.module}.py", service(project, c)),
+        RenderedFile(f"{root}/routes/{c.module}.py", routes(project, c)),
+        RenderedFile(f"{root}/custom/{c.module}.py", custom(project, c), once=True),
+    ]
+    files += [
+        RenderedFile(
+            f"{root}/custom/{a.handler_module}.py", action_handler(project, c, a), once=True
+        )
+        for a in c.actions
+    ]
     return files
 
 
@@ -121,8 +133,10 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
-    if c.loads or c.includes:
-        imports.add(Import("sqlalchemy.orm", "selectinload"))
+    loader_code = " ".join([*c.loads, *(load for _, load in c.includes)])
+    for loader in ("selectinload", "undefer"):
+        if f"{loader}(" in loader_code:
+            imports.add(Import("sqlalchemy.orm", loader))
     if c.includes:
         imports.add(Import(f"{c.package}.core.relations", "included"))
     if c.includes and c.secured:

@@ -29,8 +29,9 @@ from generator.diff.data import (
     orphans_sql,
     restore_sql,
 )
-from generator.diff.snapshot import snapshot_text
+from generator.diff.snapshot import snapshot_text, table_json
 from generator.emit.base import RenderedFile, header, render
+from generator.incremental import BuildCache
 from generator.load.previous import SNAPSHOT_PATH, VERSIONS_DIR, PreviousOutput
 
 _ALEMBIC_MARKERS = re.compile(
@@ -165,8 +166,11 @@ class MigrationInput:
     allow_destructive: bool = False
 
 
-def emit(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
-    """Existing revisions unchanged, a new revision if the plan has operations, the snapshot."""
+def emit(
+    project: ir.Project, migration: MigrationInput, cache: BuildCache | None = None
+) -> list[RenderedFile]:
+    """Existing revisions unchanged, a new revision if the plan has operations, the snapshot
+    (each table's text from the cache while the table is unchanged)."""
     root = project.api.name
     files = [
         RenderedFile(f"{root}/{VERSIONS_DIR}/{name}", text)
@@ -176,7 +180,14 @@ def emit(project: ir.Project, migration: MigrationInput) -> list[RenderedFile]:
         number = len(migration.previous.revisions) + 1
         name, text = render_revision(project, migration, number)
         files.append(RenderedFile(f"{root}/{VERSIONS_DIR}/{name}", text))
-    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot_text(project.tables)))
+    table_text = None
+    if cache is not None and cache.path is not None:
+
+        def table_text(table: ir.Table) -> str:
+            name = table.name
+            return cache.unit(f"snapshot\0{name}", lambda view: table_json(view.table(name)))
+
+    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot_text(project.tables, table_text)))
     return files
 
 

@@ -16,6 +16,8 @@ from generator.diff.compare import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 SA = "sqlalchemy"
 ORM = "sqlalchemy.orm"
@@ -83,16 +85,20 @@ class ModuleBuilder:
         return expression, self.annotation(t)
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """models/<entity>.py for every entity, and models/__init__.py gathering them."""
     package = project.api.name
     deferred = deferred_foreign_keys(project.tables)
+
+    def entity_module(view: ir.Project, e: ir.Entity) -> list[RenderedFile]:
+        path = f"{view.api.name}/{view.api.name}/models/{naming.py_attr(e.name)}.py"
+        return [RenderedFile(path, _entity_module(view, e, deferred))]
+
+    deferred_text = repr(sorted(deferred))
     files = [
-        RenderedFile(
-            f"{package}/{package}/models/{naming.py_attr(e.name)}.py",
-            _entity_module(project, e, deferred),
-        )
+        f
         for e in project.entities
+        for f in entity_files(cache, project, "models", e, entity_module, deferred_text)
     ]
     imports = {Import(f"{package}.models.base", "Base")} | {
         Import(f"{package}.models.{naming.py_attr(e.name)}", e.class_name) for e in project.entities
@@ -163,6 +169,7 @@ def _entity_module(project: ir.Project, entity: ir.Entity, deferred: frozenset[s
         if r.association_table
     ]
     properties = read_through_properties(module, project, entity)
+    loaded = loaded_lists(module, project, entity)
     return render(
         "models/entity.py.j2",
         header=header(project),
@@ -179,6 +186,7 @@ def _entity_module(project: ir.Project, entity: ir.Entity, deferred: frozenset[s
         table_args=table_args,
         columns=columns,
         relationships=[r for r in relationships if r],
+        loaded=loaded,
         children=children,
         associations=associations,
         properties=properties,
@@ -456,13 +464,69 @@ def _child_class(
     }
 
 
+def scalar_list(f: ir.Field) -> bool:
+    """A list field of plain values (not objects): read in the row's own SELECT."""
+    return f.storage == "child_table" and (f.item is None or f.item.type.kind != "object")
+
+
+def loaded_attr(f: ir.Field) -> str:
+    """The attribute a scalar list field's values are read from (`keywords_loaded`); the
+    relationship named after the field holds the child rows that writes replace."""
+    return naming.py_attr(f"{f.name}_loaded")
+
+
+def id_lists(entity: ir.Entity) -> list[ir.Relation]:
+    """The many_to_many relations read as ids (`tag_ids`) in the row's own SELECT."""
+    return [
+        r for r in entity.relations if r.kind == "many_to_many" and not r.through and not r.implicit
+    ]
+
+
+def loaded_lists(module: ModuleBuilder, project: ir.Project, entity: ir.Entity) -> list[str]:
+    """Deferred column properties holding scalar list values and many_to_many ids, each a
+    correlated subquery of the row's own SELECT (`undefer`ed by the repository's loads)."""
+    if not any(scalar_list(f) for f in entity.fields) and not id_lists(entity):
+        return []
+    module.use(ORM, "column_property")
+    module.use(f"{module.package}.core.relations", "item_list")
+    found = []
+    for f in entity.fields:
+        if not scalar_list(f):
+            continue
+        table = project.table(f"{entity.table}_{f.name}")
+        child = child_class_name(entity, f)
+        value = next(c for c in table.columns if c.name == "value")
+        _, annotation = module.sa_type(value.type)
+        if value.nullable:
+            annotation += " | None"
+        parent = naming.py_attr(table.foreign_keys[0].columns[0])
+        found.append(
+            f"{loaded_attr(f)}: Mapped[list[{annotation}]] = column_property("
+            f"item_list({child}.value, {child}.position, {child}.{parent} == id), "
+            "deferred=True, raiseload=True)"
+        )
+    id_type = "int"
+    if project.api.id_type == "uuid":
+        module.imports.add(Import("uuid"))
+        id_type = "uuid.UUID"
+    for r in id_lists(entity):
+        association = naming.py_attr(r.association_table or "")
+        left, right = association_columns(entity.name, r)
+        ids = f"{association}.c.{right}"
+        found.append(
+            f"{r.wire_name}: Mapped[list[{id_type}]] = column_property("
+            f"item_list({ids}, {ids}, {association}.c.{left} == id), deferred=True, "
+            "raiseload=True)"
+        )
+    return found
+
+
 def read_through_properties(
     module: ModuleBuilder, project: ir.Project, entity: ir.Entity
 ) -> list[dict[str, str]]:
     """Values the API reads that are not columns of this table (ids of many_to_many rows,
     copies read through a relation, dependents split out by normalization, objects)."""
     props = []
-    id_type = "uuid.UUID" if project.api.id_type == "uuid" else "int"
     for r in entity.relations:
         if not project.has_entity(r.target):
             continue
@@ -479,16 +543,6 @@ def read_through_properties(
                 "body": f'return cast("{annotation}", loaded_or_none(self, {py_literal(r.attr)}))',
             }
         )
-    for r in entity.relations:
-        if r.kind == "many_to_many" and not r.through and not r.implicit:
-            props.append(
-                {
-                    "name": r.wire_name,
-                    "type": f"list[{id_type}]",
-                    "doc": f"Ids of `{r.name}`.",
-                    "body": f"return [row.id for row in self.{r.attr}]",
-                }
-            )
     for f in entity.fields:
         if f.storage == "derived" and f.derived_from:
             props.append(_derived_property(module, project, entity, f))

@@ -18,7 +18,10 @@ from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
+from generator.emit.models import loaded_attr, scalar_list
 from generator.emit.tenancy import registration_tenant_fields, tenant_entity, tenant_relation
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 INT32 = (-(2**31), 2**31 - 1)
 # A bigint on the wire: what every JSON reader holds exactly (I-JSON, RFC 7493), not the column's
@@ -59,16 +62,20 @@ class SchemaModule:
         self.imports.update(Import(module, n) for n in names)
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """schemas/<entity>.py for every entity."""
     files = [
-        RenderedFile(
-            f"{project.api.name}/{project.api.name}/schemas/{naming.py_attr(e.name)}.py",
-            entity_schemas(project, e),
-        )
+        f
         for e in project.entities
+        for f in entity_files(cache, project, "schemas", e, _entity_file)
     ]
     return [*files, schemas_package(project)]
+
+
+def _entity_file(project: ir.Project, entity: ir.Entity) -> list[RenderedFile]:
+    package = project.api.name
+    path = f"{package}/{package}/schemas/{naming.py_attr(entity.name)}.py"
+    return [RenderedFile(path, entity_schemas(project, entity))]
 
 
 def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
@@ -539,12 +546,10 @@ def _plain_type(module: SchemaModule, kind: str) -> str:
 def read_type(module: SchemaModule, f: ir.Field) -> str:
     """The annotation of a field in responses (no input constraints)."""
     kind = f.type.kind
-    if kind == "list" and f.item is not None and f.item.type.kind == "object":
-        # Object items are read from their child rows' attributes, one of which may be `value`.
-        return f"list[{read_type(module, f.item)}]"
     if kind == "list" and f.item is not None:
-        module.use(f"{module.package}.core.relations", "ItemValues")
-        return f"ItemValues[{read_type(module, f.item)}]"
+        # Object items are read from their child rows' attributes, one of which may be `value`;
+        # scalar items from the values the row's SELECT loaded (`_read_loaded_list`).
+        return f"list[{read_type(module, f.item)}]"
     if kind == "object":
         return _nested_model(module, f, read=True)
     if kind == "enum":
@@ -647,10 +652,27 @@ def _input_field(module: SchemaModule, f: ir.Field, update: bool) -> str:
 
 
 def _read_field(module: SchemaModule, project: ir.Project, f: ir.Field) -> str:
+    if scalar_list(f) and f.item is not None:
+        return _read_loaded_list(module, f)
     annotation = read_type(module, f)
     if f.nullable:
         annotation += " | None"
     return f"{f.attr}: {_wire_name(module, annotation, f, 'serialization')}"
+
+
+def _read_loaded_list(module: SchemaModule, f: ir.Field) -> str:
+    """A scalar list field, read from the values its row's SELECT loaded (`keywords_loaded`),
+    or from its wire name in JSON (a cached answer)."""
+    assert f.item is not None
+    module.use("typing", "Annotated")
+    module.use("pydantic", "AliasChoices", "Field")
+    aliases = [f"validation_alias=AliasChoices({py_literal(loaded_attr(f))}, {py_literal(f.name)})"]
+    if f.attr != f.name:
+        aliases.append(f"serialization_alias={py_literal(f.name)}")
+    annotation = f"list[{read_type(module, f.item)}]"
+    if f.nullable:
+        annotation += " | None"
+    return f"{f.attr}: Annotated[{annotation}, Field({', '.join(aliases)})]"
 
 
 def id_annotation(module: SchemaModule) -> str:

@@ -39,6 +39,8 @@ from generator.emit.tenancy import (
     tenant_relation,
     user_tenant_relation,
 )
+from generator.emit.units import entity_files
+from generator.incremental import BuildCache
 
 SAMPLES = 24
 
@@ -114,7 +116,7 @@ def _number(f: ir.Field) -> str:
     return py_literal(float(middle))
 
 
-def emit(project: ir.Project) -> list[RenderedFile]:
+def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
     """tests/factories.py and tests/test_<plural>.py for every entity with routes."""
     package = project.api.name
     entities = [e for e in project.entities if creatable(project, e)]
@@ -136,32 +138,40 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         ),
     ]
     for e in entities:
-        if "read" in e.crud:
-            files.append(
-                RenderedFile(
-                    f"{package}/tests/test_{naming.py_attr(e.plural)}.py", _test_module(project, e)
-                )
-            )
-        if project.auth is not None:
-            files.append(
-                RenderedFile(
-                    f"{package}/tests/test_{naming.py_attr(e.plural)}_access.py",
-                    _access_module(project, e),
-                )
-            )
-        if "read" in e.crud and tenant_path(project, e) is not None:
-            files.append(
-                RenderedFile(
-                    f"{package}/tests/test_{naming.py_attr(e.plural)}_tenancy.py",
-                    _tenancy_module(project, e),
-                )
-            )
+        files += entity_files(cache, project, "tests", e, entity_tests)
     tenant = tenant_entity(project)
     if tenant is not None and user_tenant_relation(project) and "list" in tenant.crud:
         files.append(
             RenderedFile(
                 f"{package}/tests/test_{naming.py_attr(tenant.plural)}_tenancy.py",
                 _tenant_module(project, tenant),
+            )
+        )
+    return files
+
+
+def entity_tests(project: ir.Project, e: ir.Entity) -> list[RenderedFile]:
+    """tests/test_<plural>.py, and its access and tenancy tests, of one entity with routes."""
+    package = project.api.name
+    files = []
+    if "read" in e.crud:
+        files.append(
+            RenderedFile(
+                f"{package}/tests/test_{naming.py_attr(e.plural)}.py", _test_module(project, e)
+            )
+        )
+    if project.auth is not None:
+        files.append(
+            RenderedFile(
+                f"{package}/tests/test_{naming.py_attr(e.plural)}_access.py",
+                _access_module(project, e),
+            )
+        )
+    if "read" in e.crud and tenant_path(project, e) is not None:
+        files.append(
+            RenderedFile(
+                f"{package}/tests/test_{naming.py_attr(e.plural)}_tenancy.py",
+                _tenancy_module(project, e),
             )
         )
     return files

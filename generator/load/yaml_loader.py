@@ -15,6 +15,7 @@ import yaml
 from yaml.constructor import SafeConstructor
 
 from generator.diagnostics import Diagnostics, Span
+from generator.incremental import CacheMismatch, FileCache, cache_mode
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -60,9 +61,13 @@ def find_spec_files(spec_dir: Path) -> list[Path]:
 
 
 def load_specs(
-    spec_dir: Path, diags: Diagnostics, label_root: str | None = None
+    spec_dir: Path,
+    diags: Diagnostics,
+    label_root: str | None = None,
+    cache: FileCache | None = None,
 ) -> list[LoadedFile]:
-    """Load every spec file below spec_dir; problems go to diags."""
+    """Load every spec file below spec_dir; problems go to diags. With a cache, a file loaded
+    before (same label and text) without any problem is taken from it."""
     root = label_root if label_root is not None else spec_dir.as_posix()
     loaded = []
     for path in find_spec_files(spec_dir):
@@ -73,7 +78,7 @@ def load_specs(
         except UnicodeDecodeError as exc:
             diags.error("E001", f"not valid UTF-8 (byte {exc.start})", Span(label, 1, 1))
             continue
-        result = load_file(label, text, diags)
+        result = _load_cached(label, text, diags, cache) if cache else load_file(label, text, diags)
         if result is not None:
             result.rel = rel
             loaded.append(result)
@@ -98,6 +103,50 @@ def load_file(label: str, text: str, diags: Diagnostics) -> LoadedFile | None:
     if nodes and nodes[0] is not None:
         loaded.data = _Builder(loaded, diags).build(nodes[0], ())
     return loaded
+
+
+#: A loaded file as the cache keeps it: data, then (line, column) of each value and key span,
+#: then the raw scalars.
+Stored = tuple[Any, dict[Path_, tuple[int, int]], dict[Path_, tuple[int, int]], dict[Path_, str]]
+
+
+def _load_cached(label: str, text: str, diags: Diagnostics, cache: FileCache) -> LoadedFile | None:
+    """load_file, through the cache; a file with a problem is never cached (its diagnostics
+    are reported by loading it again)."""
+    inputs = f"yaml\0{label}\0{text}"
+    stored: Stored | None = cache.get(inputs)
+    if stored is not None and cache_mode() != "verify":
+        return _from_stored(label, stored)
+    found = Diagnostics()
+    loaded = load_file(label, text, found)
+    diags.extend(found.items)
+    if loaded is None or found.items:
+        return loaded
+    fresh = _stored(loaded)
+    if stored is not None and stored != fresh:
+        raise CacheMismatch(f"GEN_EMIT_CACHE=verify: the cached load of {label} differs")
+    cache.put(inputs, fresh)
+    return loaded
+
+
+def _stored(loaded: LoadedFile) -> Stored:
+    return (
+        loaded.data,
+        {path: (s.line, s.col) for path, s in loaded.spans.items()},
+        {path: (s.line, s.col) for path, s in loaded.key_spans.items()},
+        dict(loaded.raw_scalars),
+    )
+
+
+def _from_stored(label: str, stored: Stored) -> LoadedFile:
+    data, spans, key_spans, raw_scalars = stored
+    return LoadedFile(
+        label=label,
+        data=data,
+        spans={path: Span(label, line, col) for path, (line, col) in spans.items()},
+        key_spans={path: Span(label, line, col) for path, (line, col) in key_spans.items()},
+        raw_scalars=raw_scalars,
+    )
 
 
 def _span(label: str, node: yaml.Node) -> Span:

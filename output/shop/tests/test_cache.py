@@ -31,7 +31,7 @@ from tests.factories import (
 
 URL = ADDRESSES
 # A hit still looks the caller up by its token (a deleted user is refused): one statement.
-HIT_STATEMENTS = 2
+HIT_STATEMENTS = 1
 # Not a response of any schema: the cache must not serve it.
 CORRUPT_ENTRY = b'"0"\n{"success": true, "data": {"id": "not a row"}, "meta": null}'
 

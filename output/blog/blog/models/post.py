@@ -20,9 +20,9 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from blog.core.relations import loaded_or_none
+from blog.core.relations import item_list, loaded_or_none
 from blog.enums import PostStatus
 from blog.models.base import Base, TimestampMixin, UTCDateTime, enum_values, utcnow
 
@@ -49,6 +49,25 @@ posts_tags = Table(
     ),
     Index("ix_posts_tags_tag_id", "tag_id"),
 )
+
+
+class PostKeyword(Base):
+    """One item of `post.keywords`, in order."""
+
+    __tablename__ = "posts_keywords"
+
+    post_id: Mapped[int] = mapped_column(
+        BigInteger(),
+        ForeignKey("posts.id", ondelete="CASCADE", name="fk_posts_keywords_post_id_posts"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["PostKeyword"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, value=value) for position, value in enumerate(values)]
 
 
 class Post(TimestampMixin, Base):
@@ -137,6 +156,19 @@ class Post(TimestampMixin, Base):
         order_by=lambda: PostKeyword.position, cascade="all, delete-orphan", lazy="raise"
     )
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    keywords_loaded: Mapped[list[str]] = column_property(
+        item_list(PostKeyword.value, PostKeyword.position, PostKeyword.post_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+    tag_ids: Mapped[list[int]] = column_property(
+        item_list(posts_tags.c.tag_id, posts_tags.c.tag_id, posts_tags.c.post_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def author_included(self) -> "User | None":
         """`author` when it was loaded with the row (for `?include=`)."""
@@ -156,27 +188,3 @@ class Post(TimestampMixin, Base):
     def comments_included(self) -> "list[Comment] | None":
         """`comments` when it was loaded with the row (for `?include=`)."""
         return cast("list[Comment] | None", loaded_or_none(self, "comments"))
-
-    @property
-    def tag_ids(self) -> list[int]:
-        """Ids of `tags`."""
-        return [row.id for row in self.tags]
-
-
-class PostKeyword(Base):
-    """One item of `post.keywords`, in order."""
-
-    __tablename__ = "posts_keywords"
-
-    post_id: Mapped[int] = mapped_column(
-        BigInteger(),
-        ForeignKey("posts.id", ondelete="CASCADE", name="fk_posts_keywords_post_id_posts"),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    value: Mapped[str] = mapped_column(String(255))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["PostKeyword"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, value=value) for position, value in enumerate(values)]

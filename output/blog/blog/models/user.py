@@ -19,15 +19,34 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from blog.core.relations import loaded_or_none
+from blog.core.relations import item_list, loaded_or_none
 from blog.enums import UserRole
 from blog.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
 if TYPE_CHECKING:
     from blog.models.category import Category
     from blog.models.post import Post
+
+
+class UserNotifyOn(Base):
+    """One item of `user.notify_on`, in order."""
+
+    __tablename__ = "users_notify_on"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger(),
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_users_notify_on_user_id_users"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(13))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["UserNotifyOn"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, value=value) for position, value in enumerate(values)]
 
 
 class User(TimestampMixin, Base):
@@ -82,6 +101,14 @@ class User(TimestampMixin, Base):
         order_by=lambda: UserNotifyOn.position, cascade="all, delete-orphan", lazy="raise"
     )
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    notify_on_loaded: Mapped[list[str]] = column_property(
+        item_list(UserNotifyOn.value, UserNotifyOn.position, UserNotifyOn.user_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def desk_included(self) -> "Category | None":
         """`desk` when it was loaded with the row (for `?include=`)."""
@@ -91,22 +118,3 @@ class User(TimestampMixin, Base):
     def posts_included(self) -> "list[Post] | None":
         """`posts` when it was loaded with the row (for `?include=`)."""
         return cast("list[Post] | None", loaded_or_none(self, "posts"))
-
-
-class UserNotifyOn(Base):
-    """One item of `user.notify_on`, in order."""
-
-    __tablename__ = "users_notify_on"
-
-    user_id: Mapped[int] = mapped_column(
-        BigInteger(),
-        ForeignKey("users.id", ondelete="CASCADE", name="fk_users_notify_on_user_id_users"),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    value: Mapped[str] = mapped_column(String(13))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["UserNotifyOn"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, value=value) for position, value in enumerate(values)]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
@@ -31,10 +31,10 @@ LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "post": lambda principal: selectinload(
         Comment.post.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
-    ).options(selectinload(Post.tags), selectinload(Post.keywords)),
+    ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),
     "author": lambda principal: selectinload(
         Comment.author.and_(user_policy.visible(principal))
-    ).options(selectinload(User.notify_on)),
+    ).options(undefer(User.notify_on_loaded)),
     "reply_to": lambda principal: selectinload(
         Comment.reply_to.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
     ),
@@ -106,13 +106,14 @@ async def create_comment(
         field="post_id",
         where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
     )
-    await ensure_exists(
-        session,
-        User,
-        values.get("author_id"),
-        field="author_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("author_id"),
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     await ensure_exists(
         session,
         Comment,
@@ -143,7 +144,7 @@ async def update_comment(
             field="post_id",
             where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
         )
-    if "author_id" in values:
+    if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
             session,
             User,

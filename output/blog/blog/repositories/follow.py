@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
@@ -27,10 +27,10 @@ LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "follower": lambda principal: selectinload(
         Follow.follower.and_(user_policy.visible(principal))
-    ).options(selectinload(User.notify_on)),
+    ).options(undefer(User.notify_on_loaded)),
     "followed": lambda principal: selectinload(
         Follow.followed.and_(user_policy.visible(principal))
-    ).options(selectinload(User.notify_on)),
+    ).options(undefer(User.notify_on_loaded)),
 }
 
 
@@ -80,20 +80,22 @@ async def create_follow(
 ) -> Follow:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        User,
-        values.get("follower_id"),
-        field="follower_id",
-        where=user_policy.visible(principal),
-    )
-    await ensure_exists(
-        session,
-        User,
-        values.get("followed_id"),
-        field="followed_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("follower_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("follower_id"),
+            field="follower_id",
+            where=user_policy.visible(principal),
+        )
+    if principal is None or values.get("followed_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("followed_id"),
+            field="followed_id",
+            where=user_policy.visible(principal),
+        )
     follow = Follow(**values)
     session.add(follow)
     await flush(session)
@@ -109,7 +111,7 @@ async def update_follow(
 ) -> Follow:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "follower_id" in values:
+    if "follower_id" in values and (principal is None or values["follower_id"] != principal.id):
         await ensure_exists(
             session,
             User,
@@ -117,7 +119,7 @@ async def update_follow(
             field="follower_id",
             where=user_policy.visible(principal),
         )
-    if "followed_id" in values:
+    if "followed_id" in values and (principal is None or values["followed_id"] != principal.id):
         await ensure_exists(
             session,
             User,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
@@ -32,8 +32,8 @@ SEARCHABLE = (
     Post.body,
 )
 LOAD: tuple[ORMOption, ...] = (
-    selectinload(Post.tags),
-    selectinload(Post.keywords),
+    undefer(Post.tag_ids),
+    undefer(Post.keywords_loaded),
 )
 
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
@@ -41,7 +41,7 @@ LOAD: tuple[ORMOption, ...] = (
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "author": lambda principal: selectinload(
         Post.author.and_(user_policy.visible(principal))
-    ).options(selectinload(User.notify_on)),
+    ).options(undefer(User.notify_on_loaded)),
     "category": lambda principal: selectinload(
         Post.category.and_(category_policy.visible(principal))
     ),
@@ -110,13 +110,14 @@ async def create_post(
     tags = await fetch_related(
         session, Tag, values.pop("tag_ids"), field="tag_ids", where=tag_policy.visible(principal)
     )
-    await ensure_exists(
-        session,
-        User,
-        values.get("author_id"),
-        field="author_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("author_id"),
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     await ensure_exists(
         session,
         Category,
@@ -142,6 +143,17 @@ async def update_post(
 ) -> Post:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [
+        attr
+        for key, attr in (
+            ("tag_ids", "tags"),
+            ("keywords", "keywords"),
+        )
+        if key in values
+    ]
+    if replaced:
+        await session.refresh(post, replaced)
     if "tag_ids" in values:
         post.tags = await fetch_related(
             session,
@@ -150,7 +162,7 @@ async def update_post(
             field="tag_ids",
             where=tag_policy.visible(principal),
         )
-    if "author_id" in values:
+    if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
             session,
             User,

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import flush
@@ -23,7 +23,7 @@ from blog.policies import post as post_policy
 from blog.schemas.user import UserListParams
 
 SEARCHABLE = (User.display_name,)
-LOAD: tuple[ORMOption, ...] = (selectinload(User.notify_on),)
+LOAD: tuple[ORMOption, ...] = (undefer(User.notify_on_loaded),)
 
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
@@ -31,7 +31,7 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "desk": lambda principal: selectinload(User.desk.and_(category_policy.visible(principal))),
     "posts": lambda principal: selectinload(
         User.posts.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
-    ).options(selectinload(Post.tags), selectinload(Post.keywords)),
+    ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),
 }
 
 
@@ -106,6 +106,10 @@ async def update_user(
 ) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [attr for key, attr in (("notify_on", "notify_on"),) if key in values]
+    if replaced:
+        await session.refresh(user, replaced)
     if "desk_id" in values:
         await ensure_exists(
             session,
@@ -126,6 +130,13 @@ async def update_user(
 
 async def delete_user(session: AsyncSession, *, user: User) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        user,
+        [
+            "notify_on",
+        ],
+    )
     await session.delete(user)
     await flush(session)
 

@@ -4,11 +4,19 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    MISSING,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+)
 
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
 from blog.core.permissions import readable_by
-from blog.core.relations import ItemValues, include_by, only_if_included
+from blog.core.relations import include_by, only_if_included
 from blog.core.types import NO_NUL, IdInput, IdQuery, IntegralFloatAsInt, UtcDatetime
 from blog.enums import PostStatus
 
@@ -96,7 +104,9 @@ class PostRead(BaseModel):
     views: int | MISSING = MISSING
     reading_minutes: int | None
     cover_image_url: str | None
-    keywords: ItemValues[str]
+    keywords: Annotated[
+        list[str], Field(validation_alias=AliasChoices("keywords_loaded", "keywords"))
+    ]
     editor_notes: str | MISSING | None = MISSING
     legacy_html: str | None
     author_id: int

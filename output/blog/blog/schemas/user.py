@@ -4,12 +4,20 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    MISSING,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+)
 
 from blog.core.clock import utcnow
 from blog.core.pagination import InList, ListParams, SearchText, sort_by
 from blog.core.permissions import readable_by
-from blog.core.relations import ItemValues, include_by, only_if_included
+from blog.core.relations import include_by, only_if_included
 from blog.core.types import NO_NUL, IdInput, IdQuery, UtcDatetime
 from blog.enums import UserNotifyOnItem, UserRole
 
@@ -122,7 +130,10 @@ class UserRead(BaseModel):
     is_active: bool
     terms_accepted_at: datetime
     last_seen_at: datetime | MISSING | None = MISSING
-    notify_on: ItemValues[UserNotifyOnItem]
+    notify_on: Annotated[
+        list[UserNotifyOnItem],
+        Field(validation_alias=AliasChoices("notify_on_loaded", "notify_on")),
+    ]
     desk_id: int | None
     created_at: datetime
     updated_at: datetime

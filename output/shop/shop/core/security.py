@@ -13,7 +13,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import undefer
 
 from shop.core.clock import utcnow
 from shop.core.config import Settings
@@ -113,8 +113,7 @@ def user_id(subject: Any) -> uuid.UUID:
 
 def held_roles(user: User) -> frozenset[str]:
     """The roles stored on the user row, as plain strings."""
-    roles = user.roles
-    return frozenset(str(role.value) for role in roles)
+    return frozenset(str(role) for role in user.roles_loaded)
 
 
 async def optional_principal(
@@ -135,7 +134,7 @@ async def optional_principal(
 
 async def active_user(session: AsyncSession, id: uuid.UUID) -> User | None:
     """The user `id` when it exists; tokens of anyone else are refused."""
-    return await session.get(User, id, options=[selectinload(User.roles)])
+    return await session.get(User, id, options=[undefer(User.roles_loaded)])
 
 
 async def current_principal(

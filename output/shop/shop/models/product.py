@@ -28,9 +28,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from shop.core.relations import loaded_or_none
+from shop.core.relations import item_list, loaded_or_none
 from shop.enums import ContentRating, ProductType
 from shop.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
@@ -62,6 +62,66 @@ products_categories = Table(
     ),
     Index("ix_products_categories_category_id", "category_id"),
 )
+
+
+class ProductImageUrl(Base):
+    """One item of `product.image_urls`, in order."""
+
+    __tablename__ = "products_image_urls"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey(
+            "products.id", ondelete="CASCADE", name="fk_products_image_urls_product_id_products"
+        ),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2048))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["ProductImageUrl"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, value=value) for position, value in enumerate(values)]
+
+
+class ProductTag(Base):
+    """One item of `product.tags`, in order."""
+
+    __tablename__ = "products_tags"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey("products.id", ondelete="CASCADE", name="fk_products_tags_product_id_products"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(30))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["ProductTag"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, value=value) for position, value in enumerate(values)]
+
+
+class ProductSpec(Base):
+    """One item of `product.specs`, in order."""
+
+    __tablename__ = "products_specs"
+
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey("products.id", ondelete="CASCADE", name="fk_products_specs_product_id_products"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    label: Mapped[str] = mapped_column(String(60))
+    value: Mapped[str] = mapped_column(String(200))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["ProductSpec"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, **value) for position, value in enumerate(values)]
 
 
 class Product(TimestampMixin, Base):
@@ -195,6 +255,30 @@ class Product(TimestampMixin, Base):
     )
     vendor_row: Mapped["Vendor"] = relationship(viewonly=True, lazy="raise", overlaps="vendor_code")
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    image_urls_loaded: Mapped[list[str]] = column_property(
+        item_list(
+            ProductImageUrl.value, ProductImageUrl.position, ProductImageUrl.product_id == id
+        ),
+        deferred=True,
+        raiseload=True,
+    )
+    tags_loaded: Mapped[list[str]] = column_property(
+        item_list(ProductTag.value, ProductTag.position, ProductTag.product_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+    category_ids: Mapped[list[uuid.UUID]] = column_property(
+        item_list(
+            products_categories.c.category_id,
+            products_categories.c.category_id,
+            products_categories.c.product_id == id,
+        ),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def organization_included(self) -> "Organization | None":
         """`organization` when it was loaded with the row (for `?include=`)."""
@@ -204,11 +288,6 @@ class Product(TimestampMixin, Base):
     def categories_included(self) -> "list[Category] | None":
         """`categories` when it was loaded with the row (for `?include=`)."""
         return cast("list[Category] | None", loaded_or_none(self, "categories"))
-
-    @property
-    def category_ids(self) -> list[uuid.UUID]:
-        """Ids of `categories`."""
-        return [row.id for row in self.categories]
 
     @property
     def dimensions(self) -> dict[str, Any]:
@@ -238,63 +317,3 @@ class Product(TimestampMixin, Base):
         """`vendor.vendor_email`, read through the relation (not stored here)."""
         row = self.vendor_row
         return None if row is None else row.vendor_email
-
-
-class ProductImageUrl(Base):
-    """One item of `product.image_urls`, in order."""
-
-    __tablename__ = "products_image_urls"
-
-    product_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid(),
-        ForeignKey(
-            "products.id", ondelete="CASCADE", name="fk_products_image_urls_product_id_products"
-        ),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    value: Mapped[str] = mapped_column(String(2048))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["ProductImageUrl"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, value=value) for position, value in enumerate(values)]
-
-
-class ProductTag(Base):
-    """One item of `product.tags`, in order."""
-
-    __tablename__ = "products_tags"
-
-    product_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid(),
-        ForeignKey("products.id", ondelete="CASCADE", name="fk_products_tags_product_id_products"),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    value: Mapped[str] = mapped_column(String(30))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["ProductTag"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, value=value) for position, value in enumerate(values)]
-
-
-class ProductSpec(Base):
-    """One item of `product.specs`, in order."""
-
-    __tablename__ = "products_specs"
-
-    product_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid(),
-        ForeignKey("products.id", ondelete="CASCADE", name="fk_products_specs_product_id_products"),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    label: Mapped[str] = mapped_column(String(60))
-    value: Mapped[str] = mapped_column(String(200))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["ProductSpec"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, **value) for position, value in enumerate(values)]

@@ -18,15 +18,34 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from shop.core.relations import loaded_or_none
+from shop.core.relations import item_list, loaded_or_none
 from shop.enums import MfaMethod
 from shop.models.base import Base, TimestampMixin, UTCDateTime, enum_values
 
 if TYPE_CHECKING:
     from shop.models.organization import Organization
     from shop.models.store import Store
+
+
+class UserRole(Base):
+    """One item of `user.roles`, in order."""
+
+    __tablename__ = "users_roles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(),
+        ForeignKey("users.id", ondelete="CASCADE", name="fk_users_roles_user_id_users"),
+        primary_key=True,
+    )
+    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
+    value: Mapped[str] = mapped_column(String(9))
+
+    @classmethod
+    def items(cls, values: Iterable[Any]) -> list["UserRole"]:
+        """Rows for `values`, numbered in their order."""
+        return [cls(position=position, value=value) for position, value in enumerate(values)]
 
 
 class User(TimestampMixin, Base):
@@ -77,6 +96,14 @@ class User(TimestampMixin, Base):
         order_by=lambda: UserRole.position, cascade="all, delete-orphan", lazy="raise"
     )
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    roles_loaded: Mapped[list[str]] = column_property(
+        item_list(UserRole.value, UserRole.position, UserRole.user_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def organization_included(self) -> "Organization | None":
         """`organization` when it was loaded with the row (for `?include=`)."""
@@ -86,22 +113,3 @@ class User(TimestampMixin, Base):
     def store_included(self) -> "Store | None":
         """`store` when it was loaded with the row (for `?include=`)."""
         return cast("Store | None", loaded_or_none(self, "store"))
-
-
-class UserRole(Base):
-    """One item of `user.roles`, in order."""
-
-    __tablename__ = "users_roles"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid(),
-        ForeignKey("users.id", ondelete="CASCADE", name="fk_users_roles_user_id_users"),
-        primary_key=True,
-    )
-    position: Mapped[int] = mapped_column(Integer(), primary_key=True)
-    value: Mapped[str] = mapped_column(String(9))
-
-    @classmethod
-    def items(cls, values: Iterable[Any]) -> list["UserRole"]:
-        """Rows for `values`, numbered in their order."""
-        return [cls(position=position, value=value) for position, value in enumerate(values)]

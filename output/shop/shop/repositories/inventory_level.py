@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
@@ -34,9 +34,9 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "product": lambda principal: selectinload(
         InventoryLevel.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
     ).options(
-        selectinload(Product.categories),
-        selectinload(Product.image_urls),
-        selectinload(Product.tags),
+        undefer(Product.category_ids),
+        undefer(Product.image_urls_loaded),
+        undefer(Product.tags_loaded),
         selectinload(Product.specs),
         selectinload(Product.vendor_row),
     ),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
@@ -43,7 +43,7 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "store": lambda principal: selectinload(Order.store.and_(store_policy.visible(principal))),
     "sales_rep": lambda principal: selectinload(
         Order.sales_rep.and_(user_policy.visible(principal))
-    ).options(selectinload(User.roles)),
+    ).options(undefer(User.roles_loaded)),
     "shipping_address": lambda principal: selectinload(
         Order.shipping_address.and_(address_policy.visible(principal))
     ).options(selectinload(Address.zip_code_row)),
@@ -111,13 +111,14 @@ async def create_order(
         field="store_id",
         where=store_policy.visible(principal),
     )
-    await ensure_exists(
-        session,
-        User,
-        values.get("sales_rep_id"),
-        field="sales_rep_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("sales_rep_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("sales_rep_id"),
+            field="sales_rep_id",
+            where=user_policy.visible(principal),
+        )
     await ensure_exists(
         session,
         Address,
@@ -156,7 +157,7 @@ async def update_order(
             field="store_id",
             where=store_policy.visible(principal),
         )
-    if "sales_rep_id" in values:
+    if "sales_rep_id" in values and (principal is None or values["sales_rep_id"] != principal.id):
         await ensure_exists(
             session,
             User,

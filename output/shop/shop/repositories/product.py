@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.clock import utcnow
@@ -29,9 +29,9 @@ SEARCHABLE = (
     Product.description,
 )
 LOAD: tuple[ORMOption, ...] = (
-    selectinload(Product.categories),
-    selectinload(Product.image_urls),
-    selectinload(Product.tags),
+    undefer(Product.category_ids),
+    undefer(Product.image_urls_loaded),
+    undefer(Product.tags_loaded),
     selectinload(Product.specs),
     selectinload(Product.vendor_row),
 )
@@ -145,6 +145,18 @@ async def update_product(
 ) -> Product:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [
+        attr
+        for key, attr in (
+            ("category_ids", "categories"),
+            ("image_urls", "image_urls"),
+            ("tags", "tags"),
+        )
+        if key in values
+    ]
+    if replaced:
+        await session.refresh(product, replaced)
     if "category_ids" in values:
         product.categories = await fetch_related(
             session,

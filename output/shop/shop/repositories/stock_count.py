@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
@@ -32,7 +32,7 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "store": lambda principal: selectinload(StockCount.store.and_(store_policy.visible(principal))),
     "counted_by": lambda principal: selectinload(
         StockCount.counted_by.and_(user_policy.visible(principal))
-    ).options(selectinload(User.roles)),
+    ).options(undefer(User.roles_loaded)),
 }
 
 
@@ -89,13 +89,14 @@ async def create_stock_count(
         field="store_id",
         where=store_policy.visible(principal),
     )
-    await ensure_exists(
-        session,
-        User,
-        values.get("counted_by_id"),
-        field="counted_by_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("counted_by_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("counted_by_id"),
+            field="counted_by_id",
+            where=user_policy.visible(principal),
+        )
     await find_or_create(
         session,
         StoreSku,
@@ -132,7 +133,7 @@ async def update_stock_count(
             field="store_id",
             where=store_policy.visible(principal),
         )
-    if "counted_by_id" in values:
+    if "counted_by_id" in values and (principal is None or values["counted_by_id"] != principal.id):
         await ensure_exists(
             session,
             User,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import flush
@@ -23,7 +23,7 @@ from shop.policies import store as store_policy
 from shop.schemas.user import UserListParams
 
 SEARCHABLE = (User.full_name,)
-LOAD: tuple[ORMOption, ...] = (selectinload(User.roles),)
+LOAD: tuple[ORMOption, ...] = (undefer(User.roles_loaded),)
 
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
@@ -106,6 +106,10 @@ async def update_user(
 ) -> User:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [attr for key, attr in (("roles", "roles"),) if key in values]
+    if replaced:
+        await session.refresh(user, replaced)
     if "store_id" in values:
         await ensure_exists(
             session,
@@ -126,6 +130,13 @@ async def update_user(
 
 async def delete_user(session: AsyncSession, *, user: User) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        user,
+        [
+            "roles",
+        ],
+    )
     await session.delete(user)
     await flush(session)
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import (
     MISSING,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,7 +20,7 @@ from pydantic import (
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
 from shop.core.permissions import readable_by
-from shop.core.relations import ItemValues, include_by, only_if_included
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, IntegralFloatAsInt, IsoDate, UtcDatetime, rounded_to_scale
 from shop.enums import ContentRating, ProductType
 
@@ -269,8 +270,10 @@ class ProductRead(BaseModel):
     launch_date: date | None
     lifetime_units_sold: int
     rating_average: float | None
-    image_urls: ItemValues[str]
-    tags: ItemValues[str]
+    image_urls: Annotated[
+        list[str], Field(validation_alias=AliasChoices("image_urls_loaded", "image_urls"))
+    ]
+    tags: Annotated[list[str], Field(validation_alias=AliasChoices("tags_loaded", "tags"))]
     specs: list[SpecsRead]
     dimensions: DimensionsRead
     metadata_: Annotated[JsonValue | None, Field(serialization_alias="metadata")]

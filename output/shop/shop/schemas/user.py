@@ -5,10 +5,18 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    MISSING,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+)
 
 from shop.core.pagination import InList, ListParams, SearchText, sort_by
-from shop.core.relations import ItemValues, include_by, only_if_included
+from shop.core.relations import include_by, only_if_included
 from shop.core.types import NO_NUL, UtcDatetime
 from shop.enums import MfaMethod, StaffRole
 
@@ -90,7 +98,7 @@ class UserRead(BaseModel):
     id: uuid.UUID
     email: str
     full_name: str
-    roles: ItemValues[StaffRole]
+    roles: Annotated[list[StaffRole], Field(validation_alias=AliasChoices("roles_loaded", "roles"))]
     mfa_method: MfaMethod
     phone: str | None
     is_active: bool

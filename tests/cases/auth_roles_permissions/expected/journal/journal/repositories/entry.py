@@ -75,13 +75,14 @@ async def create_entry(
 ) -> Entry:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    await ensure_exists(
-        session,
-        User,
-        values.get("author_id"),
-        field="author_id",
-        where=user_policy.visible(principal),
-    )
+    if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
+        await ensure_exists(
+            session,
+            User,
+            values.get("author_id"),
+            field="author_id",
+            where=user_policy.visible(principal),
+        )
     entry = Entry(**values)
     session.add(entry)
     await flush(session)
@@ -97,7 +98,7 @@ async def update_entry(
 ) -> Entry:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
-    if "author_id" in values:
+    if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
             session,
             User,

@@ -5,33 +5,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from lists.core.relations import item_list
 from lists.models.base import Base, TimestampMixin
-
-
-class Recipe(TimestampMixin, Base):
-    """A recipe."""
-
-    __tablename__ = "recipes"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
-    )
-    title: Mapped[str] = mapped_column(String(255))
-
-    steps: Mapped[list["RecipeStep"]] = relationship(
-        order_by=lambda: RecipeStep.position, cascade="all, delete-orphan", lazy="raise"
-    )
-    tags: Mapped[list["RecipeTag"]] = relationship(
-        order_by=lambda: RecipeTag.position, cascade="all, delete-orphan", lazy="raise"
-    )
-    days: Mapped[list["RecipeDay"]] = relationship(
-        order_by=lambda: RecipeDay.position, cascade="all, delete-orphan", lazy="raise"
-    )
-    ingredients: Mapped[list["RecipeIngredient"]] = relationship(
-        order_by=lambda: RecipeIngredient.position, cascade="all, delete-orphan", lazy="raise"
-    )
 
 
 class RecipeStep(Base):
@@ -111,3 +88,45 @@ class RecipeIngredient(Base):
     def items(cls, values: Iterable[Any]) -> list["RecipeIngredient"]:
         """Rows for `values`, numbered in their order."""
         return [cls(position=position, **value) for position, value in enumerate(values)]
+
+
+class Recipe(TimestampMixin, Base):
+    """A recipe."""
+
+    __tablename__ = "recipes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(String(255))
+
+    steps: Mapped[list["RecipeStep"]] = relationship(
+        order_by=lambda: RecipeStep.position, cascade="all, delete-orphan", lazy="raise"
+    )
+    tags: Mapped[list["RecipeTag"]] = relationship(
+        order_by=lambda: RecipeTag.position, cascade="all, delete-orphan", lazy="raise"
+    )
+    days: Mapped[list["RecipeDay"]] = relationship(
+        order_by=lambda: RecipeDay.position, cascade="all, delete-orphan", lazy="raise"
+    )
+    ingredients: Mapped[list["RecipeIngredient"]] = relationship(
+        order_by=lambda: RecipeIngredient.position, cascade="all, delete-orphan", lazy="raise"
+    )
+
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    steps_loaded: Mapped[list[str]] = column_property(
+        item_list(RecipeStep.value, RecipeStep.position, RecipeStep.recipe_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+    tags_loaded: Mapped[list[str]] = column_property(
+        item_list(RecipeTag.value, RecipeTag.position, RecipeTag.recipe_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+    days_loaded: Mapped[list[str]] = column_property(
+        item_list(RecipeDay.value, RecipeDay.position, RecipeDay.recipe_id == id),
+        deferred=True,
+        raiseload=True,
+    )

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from lists.core.db import flush
@@ -16,9 +16,9 @@ from lists.schemas.recipe import RecipeListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (
-    selectinload(Recipe.steps),
-    selectinload(Recipe.tags),
-    selectinload(Recipe.days),
+    undefer(Recipe.steps_loaded),
+    undefer(Recipe.tags_loaded),
+    undefer(Recipe.days_loaded),
     selectinload(Recipe.ingredients),
 )
 
@@ -69,6 +69,18 @@ async def update_recipe(
 ) -> Recipe:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [
+        attr
+        for key, attr in (
+            ("steps", "steps"),
+            ("tags", "tags"),
+            ("days", "days"),
+        )
+        if key in values
+    ]
+    if replaced:
+        await session.refresh(recipe, replaced)
     if "steps" in values:
         recipe.steps = RecipeStep.items(values.pop("steps"))
     if "tags" in values:
@@ -85,6 +97,15 @@ async def update_recipe(
 
 async def delete_recipe(session: AsyncSession, *, recipe: Recipe) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        recipe,
+        [
+            "steps",
+            "tags",
+            "days",
+        ],
+    )
     await session.delete(recipe)
     await flush(session)
 

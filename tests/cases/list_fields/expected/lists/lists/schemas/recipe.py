@@ -4,10 +4,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, AliasChoices, BaseModel, ConfigDict, Field
 
 from lists.core.pagination import InList, ListParams, sort_by
-from lists.core.relations import ItemValues
 from lists.core.types import NO_NUL, IdQuery, IntegralFloatAsInt, UtcDatetime
 from lists.enums import RecipeDaysItem
 
@@ -69,9 +68,11 @@ class RecipeRead(BaseModel):
 
     id: int
     title: str
-    steps: ItemValues[str]
-    tags: ItemValues[str]
-    days: ItemValues[RecipeDaysItem]
+    steps: Annotated[list[str], Field(validation_alias=AliasChoices("steps_loaded", "steps"))]
+    tags: Annotated[list[str], Field(validation_alias=AliasChoices("tags_loaded", "tags"))]
+    days: Annotated[
+        list[RecipeDaysItem], Field(validation_alias=AliasChoices("days_loaded", "days"))
+    ]
     ingredients: list[IngredientsRead]
     created_at: datetime
     updated_at: datetime

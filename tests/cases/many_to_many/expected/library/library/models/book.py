@@ -4,9 +4,9 @@
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from library.core.relations import loaded_or_none
+from library.core.relations import item_list, loaded_or_none
 from library.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -43,12 +43,17 @@ class Book(TimestampMixin, Base):
 
     authors: Mapped[list["Author"]] = relationship(secondary="books_authors", lazy="raise")
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    author_ids: Mapped[list[int]] = column_property(
+        item_list(
+            books_authors.c.author_id, books_authors.c.author_id, books_authors.c.book_id == id
+        ),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def authors_included(self) -> "list[Author] | None":
         """`authors` when it was loaded with the row (for `?include=`)."""
         return cast("list[Author] | None", loaded_or_none(self, "authors"))
-
-    @property
-    def author_ids(self) -> list[int]:
-        """Ids of `authors`."""
-        return [row.id for row in self.authors]

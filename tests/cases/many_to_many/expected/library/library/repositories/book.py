@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from library.core.db import flush
@@ -17,7 +17,7 @@ from library.models.book import Book
 from library.schemas.book import BookListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ORMOption, ...] = (selectinload(Book.authors),)
+LOAD: tuple[ORMOption, ...] = (undefer(Book.author_ids),)
 INCLUDE: dict[str, ORMOption] = {
     "authors": selectinload(Book.authors),
 }
@@ -71,6 +71,10 @@ async def update_book(
 ) -> Book:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [attr for key, attr in (("author_ids", "authors"),) if key in values]
+    if replaced:
+        await session.refresh(book, replaced)
     if "author_ids" in values:
         book.authors = await fetch_related(
             session, Author, values.pop("author_ids"), field="author_ids"
@@ -83,6 +87,13 @@ async def update_book(
 
 async def delete_book(session: AsyncSession, *, book: Book) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        book,
+        [
+            "authors",
+        ],
+    )
     await session.delete(book)
     await flush(session)
 

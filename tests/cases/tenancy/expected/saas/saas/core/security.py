@@ -111,8 +111,7 @@ def user_id(subject: Any) -> int:
 
 def held_roles(user: User) -> frozenset[str]:
     """The roles stored on the user row, as plain strings."""
-    roles = user.role
-    return frozenset([str(roles)])
+    return frozenset([str(user.role)])
 
 
 async def optional_principal(

@@ -5,24 +5,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Identity, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
+from notes.core.relations import item_list
 from notes.models.base import Base, TimestampMixin
-
-
-class Note(TimestampMixin, Base):
-    """A note."""
-
-    __tablename__ = "notes"
-
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
-    )
-    title: Mapped[str] = mapped_column(String(100))
-
-    tags: Mapped[list["NoteTag"]] = relationship(
-        order_by=lambda: NoteTag.position, cascade="all, delete-orphan", lazy="raise"
-    )
 
 
 class NoteTag(Base):
@@ -42,3 +28,26 @@ class NoteTag(Base):
     def items(cls, values: Iterable[Any]) -> list["NoteTag"]:
         """Rows for `values`, numbered in their order."""
         return [cls(position=position, value=value) for position, value in enumerate(values)]
+
+
+class Note(TimestampMixin, Base):
+    """A note."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
+    )
+    title: Mapped[str] = mapped_column(String(100))
+
+    tags: Mapped[list["NoteTag"]] = relationship(
+        order_by=lambda: NoteTag.position, cascade="all, delete-orphan", lazy="raise"
+    )
+
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    tags_loaded: Mapped[list[str]] = column_property(
+        item_list(NoteTag.value, NoteTag.position, NoteTag.note_id == id),
+        deferred=True,
+        raiseload=True,
+    )

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from notes.core.db import flush
@@ -15,7 +15,7 @@ from notes.models.note import Note, NoteTag
 from notes.schemas.note import NoteListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ORMOption, ...] = (selectinload(Note.tags),)
+LOAD: tuple[ORMOption, ...] = (undefer(Note.tags_loaded),)
 
 
 async def get_note(session: AsyncSession, *, id: int) -> Note | None:
@@ -58,6 +58,10 @@ async def update_note(
 ) -> Note:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [attr for key, attr in (("tags", "tags"),) if key in values]
+    if replaced:
+        await session.refresh(note, replaced)
     if "tags" in values:
         note.tags = NoteTag.items(values.pop("tags"))
     for name, value in values.items():
@@ -68,6 +72,13 @@ async def update_note(
 
 async def delete_note(session: AsyncSession, *, note: Note) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        note,
+        [
+            "tags",
+        ],
+    )
     await session.delete(note)
     await flush(session)
 

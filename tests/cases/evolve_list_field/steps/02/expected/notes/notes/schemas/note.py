@@ -4,10 +4,9 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import MISSING, BaseModel, ConfigDict, Field
+from pydantic import MISSING, AliasChoices, BaseModel, ConfigDict, Field
 
 from notes.core.pagination import InList, ListParams, sort_by
-from notes.core.relations import ItemValues
 from notes.core.types import NO_NUL, IdQuery, UtcDatetime
 
 
@@ -41,7 +40,7 @@ class NoteRead(BaseModel):
 
     id: int
     title: str
-    tags: ItemValues[str]
+    tags: Annotated[list[str], Field(validation_alias=AliasChoices("tags_loaded", "tags"))]
     created_at: datetime
     updated_at: datetime
 

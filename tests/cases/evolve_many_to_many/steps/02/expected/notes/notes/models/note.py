@@ -4,9 +4,9 @@
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Identity, Index, Integer, String, Table
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from notes.core.relations import loaded_or_none
+from notes.core.relations import item_list, loaded_or_none
 from notes.models.base import Base, TimestampMixin
 
 if TYPE_CHECKING:
@@ -43,12 +43,15 @@ class Note(TimestampMixin, Base):
 
     labels: Mapped[list["Label"]] = relationship(secondary="notes_labels", lazy="raise")
 
+    # Read in the row's own SELECT (the repository's loads undefer them); the relationships
+    # above hold the rows that writes replace.
+    label_ids: Mapped[list[int]] = column_property(
+        item_list(notes_labels.c.label_id, notes_labels.c.label_id, notes_labels.c.note_id == id),
+        deferred=True,
+        raiseload=True,
+    )
+
     @property
     def labels_included(self) -> "list[Label] | None":
         """`labels` when it was loaded with the row (for `?include=`)."""
         return cast("list[Label] | None", loaded_or_none(self, "labels"))
-
-    @property
-    def label_ids(self) -> list[int]:
-        """Ids of `labels`."""
-        return [row.id for row in self.labels]

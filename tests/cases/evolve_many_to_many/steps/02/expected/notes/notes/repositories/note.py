@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from notes.core.db import flush
@@ -17,7 +17,7 @@ from notes.models.note import Note
 from notes.schemas.note import NoteListParams
 
 SEARCHABLE = ()
-LOAD: tuple[ORMOption, ...] = (selectinload(Note.labels),)
+LOAD: tuple[ORMOption, ...] = (undefer(Note.label_ids),)
 INCLUDE: dict[str, ORMOption] = {
     "labels": selectinload(Note.labels),
 }
@@ -71,6 +71,10 @@ async def update_note(
 ) -> Note:
     """Apply `changes`; unknown related ids are a 422, unique violations a 409."""
     values = dict(changes)
+    # Reads take these from the row's own SELECT: load the rows that the write replaces.
+    replaced = [attr for key, attr in (("label_ids", "labels"),) if key in values]
+    if replaced:
+        await session.refresh(note, replaced)
     if "label_ids" in values:
         note.labels = await fetch_related(
             session, Label, values.pop("label_ids"), field="label_ids"
@@ -83,6 +87,13 @@ async def update_note(
 
 async def delete_note(session: AsyncSession, *, note: Note) -> None:
     """Delete the row; one still referenced elsewhere is a 409."""
+    # The rows the delete cascades to (reads take them from the row's own SELECT).
+    await session.refresh(
+        note,
+        [
+            "labels",
+        ],
+    )
     await session.delete(note)
     await flush(session)
 
