@@ -7,6 +7,9 @@ one by one instead), without a profiler's overhead.
 `--openapi-from` answers every openapi.json with the text of DOC.json instead of rendering it
 (generator/openapi.py `served_document`): the figures are then those of every other stage.
 
+With a worker process (generator/aside.py), the worker prints its own stages when it ends and
+`worker.result` is how long this process waited for it.
+
 Printed to stderr: imports, each stage's wall and CPU seconds (summed over its calls), the whole
 command's wall and CPU (this process, and its children: ruff), the peak resident memory and the
 load average, which says how much the wall times are worth on a shared machine.
@@ -59,6 +62,38 @@ def report(imports: tuple[float, float]) -> None:
     )
 
 
+def _time_the_worker(pipeline: Any) -> None:
+    """The worker process (generator/aside.py) prints its own stages when it is done; this
+    process's table shows how long it waited for it (`worker.result`)."""
+    import generator.aside as aside
+
+    share = pipeline._worker_share
+
+    def worker_share(*args: Any, **kwargs: Any) -> Any:
+        forked = os.getpid() != PARENT
+        if forked:
+            TOTALS.clear()
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return share(*args, **kwargs)
+        finally:
+            if forked:
+                print("worker process:", file=sys.stderr)
+                for name, (w, c) in TOTALS.items():
+                    print(f"  {name:18s} {w:7.3f} s wall {c:7.3f} s CPU", file=sys.stderr)
+                print(
+                    f"  {'worker total':18s} {time.perf_counter() - wall:7.3f} s wall "
+                    f"{time.process_time() - cpu:7.3f} s CPU",
+                    file=sys.stderr,
+                )
+
+    pipeline._worker_share = worker_share
+    aside.Aside.result = timed("worker.result", aside.Aside.result)
+
+
+PARENT = os.getpid()
+
+
 def main(argv: list[str]) -> None:
     document = None
     if argv[:1] == ["--openapi-from"]:
@@ -71,8 +106,10 @@ def main(argv: list[str]) -> None:
     import generator.write as write
 
     imports = (time.perf_counter() - STARTED[0], time.process_time() - STARTED[1])
-    for name in ("compile_specs", "plan_migrations", "emit_project", "client_files"):
-        setattr(pipeline, name, timed(name, getattr(pipeline, name)))
+    stages = ("compile_specs", "plan_migrations", "emit_project", "emit_here", "emit_aside")
+    for name in (*stages, "client_files", "format_python"):
+        if hasattr(pipeline, name):
+            setattr(pipeline, name, timed(name, getattr(pipeline, name)))
     if document is not None:
         with open(document, encoding="utf-8") as handle:
             text = handle.read()
@@ -81,6 +118,8 @@ def main(argv: list[str]) -> None:
         pipeline.served_document = timed("served_document", pipeline.served_document)
     fmt.format_python = timed("format_python", fmt.format_python)
     write.write_output = timed("write_output", write.write_output)
+    if hasattr(pipeline, "_worker_share"):
+        _time_the_worker(pipeline)
     atexit.register(report, imports)
     sys.argv = ["gen", *argv]
     cli.main()

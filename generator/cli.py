@@ -53,6 +53,9 @@ def _build(specs: Path, out: Path, allow_destructive: bool = False) -> BuildResu
 
     _collect_less_often()
     result = build(specs, out_dir=out, cache_dir=_cache_dir(), allow_destructive=allow_destructive)
+    # What the build made lives until the process ends: out of every later collection, and out
+    # of the one at exit, which scanned it all for nothing (0.25 s CPU at N=200).
+    gc.freeze()
     if not result.ok:
         _fail_invalid(result.diagnostics)
     _print_diagnostics(result.diagnostics)

@@ -153,6 +153,10 @@ class ProjectDigests:
 #: What a unit read, the digest of their values and its key, and its value (marshal's bytes).
 Entry = tuple[tuple[Read, ...], bytes, bytes]
 
+#: `BuildCache.shared()`: the units, whether one was rendered, and the hit, miss and verified
+#: counts.
+Shared = tuple[dict[str, Entry], bool, int, int, int]
+
 
 class BuildCache:
     """The units of one project: loaded once, saved once (see the module docstring)."""
@@ -219,6 +223,20 @@ class BuildCache:
         self._new[key] = (ordered, self.digests.combined(ordered, key), stored)
         self._changed = True
         return value
+
+    def shared(self) -> Shared:
+        """The units this process used or rendered, and its counts: a build's worker process
+        (generator/aside.py) hands them to the process that saves the cache."""
+        return dict(self._new), self._changed, self.hits, self.misses, self.verified
+
+    def adopt(self, shared: Shared) -> None:
+        """Count in what another process of this build did with the cache (its `shared()`)."""
+        units, changed, hits, misses, verified = shared
+        self._new.update(units)
+        self._changed = self._changed or changed
+        self.hits += hits
+        self.misses += misses
+        self.verified += verified
 
     def save(self) -> None:
         """Replace the cache file with this build's units (only when one was rendered or one

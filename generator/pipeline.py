@@ -1,20 +1,31 @@
-"""The pipeline: load -> validate -> compile -> emit -> format. Pure: it never writes."""
+"""The pipeline: load -> validate -> compile -> emit -> format. Pure: it never writes.
+
+A build uses two processes where it can (generator/aside.py): after compiling, a forked worker
+renders openapi.json, the client and the emitters in `WORKER_EMITTERS`, and formats them, while
+this process plans the migrations, emits the rest and formats it.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
+from generator.aside import aside
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
-from generator.emit import emit_project
+from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, migrations
+from generator.emit.base import RenderedFile, save_compiled_templates
+from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
-from generator.incremental import BuildCache, FileCache
+from generator.format import format_python
+from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import served_document
@@ -107,6 +118,91 @@ def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Sp
     return Span((where / "migrations" / "schema.json").as_posix(), 1, 1)
 
 
+def _plan(
+    projects: tuple[ir.Project, ...],
+    out_dir: Path | None,
+    allow_destructive: bool,
+    diags: Diagnostics,
+) -> dict[str, MigrationInput]:
+    return {p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects}
+
+
+def _emitted(
+    projects: tuple[ir.Project, ...], emit: Callable[[ir.Project], list[RenderedFile]]
+) -> tuple[dict[str, str], set[str]]:
+    """The files ``emit`` renders for every project (unformatted) and the "once" paths."""
+    files: dict[str, str] = {}
+    once: set[str] = set()
+    for project in projects:
+        for rendered in emit(project):
+            files[rendered.path] = rendered.content
+            if rendered.once:
+                once.add(rendered.path)
+    return files, once
+
+
+#: What the worker emits beside openapi.json and the client, so that both processes have about
+#: the same work at N=200; this process emits the rest and the migrations.
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
+
+
+def _emit_with(
+    emitters: tuple[Emitter, ...], project: ir.Project, cache: BuildCache | None
+) -> list[RenderedFile]:
+    files: list[RenderedFile] = []
+    for emitter in emitters:
+        with_cache = ENTITY_EMITTERS.get(emitter)
+        files.extend(with_cache(project, cache) if with_cache else emitter(project))
+    return files
+
+
+def emit_here(
+    project: ir.Project, migration: MigrationInput, cache: BuildCache | None = None
+) -> list[RenderedFile]:
+    """What this process emits (together with ``emit_aside``: what ``emit_project`` emits)."""
+    here = tuple(e for e in EMITTERS if e not in WORKER_EMITTERS)
+    return [*_emit_with(here, project, cache), *migrations.emit(project, migration, cache)]
+
+
+def emit_aside(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedFile]:
+    """What the worker emits (see ``emit_here``)."""
+    return _emit_with(WORKER_EMITTERS, project, cache)
+
+
+def _documents_need_code() -> bool:
+    """True when openapi.json is made by importing the generated (formatted) app."""
+    return os.environ.get("GEN_OPENAPI", "") in ("import", "verify")
+
+
+def _documents(
+    projects: tuple[ir.Project, ...],
+    files: Mapping[str, str],
+    caches: Mapping[str, BuildCache],
+    cache_dir: Path | None,
+) -> dict[str, str]:
+    """openapi.json of each project and its typed client's modules (unformatted)."""
+    documents: dict[str, str] = {}
+    for project in projects:
+        cache = caches[project.api.name]
+        document = served_document(project, files, cache_dir, cache)
+        documents[f"{project.api.name}/openapi.json"] = document
+        documents.update(client_files(project, document, cache_dir, cache))
+    return documents
+
+
+def _worker_share(
+    projects: tuple[ir.Project, ...], caches: Mapping[str, BuildCache], cache_dir: Path | None
+) -> tuple[dict[str, str], set[str], dict[str, Shared]]:
+    """The worker's part of a build, formatted: openapi.json, the client and ``emit_aside``;
+    and the units it took from or added to each project's build cache (this process saves
+    them: generator/incremental.py)."""
+    files, once = _emitted(projects, lambda p: emit_aside(p, caches[p.api.name]))
+    files.update(_documents(projects, {}, caches, cache_dir))
+    files = format_python(files, cache_dir=cache_dir)
+    save_compiled_templates()
+    return files, once, {name: cache.shared() for name, cache in caches.items()}
+
+
 def build(
     spec_dir: Path,
     *,
@@ -124,33 +220,37 @@ def build(
     projects, diags = compile_specs(spec_dir, label_root, cache_dir)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
-    migrations = {
-        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects
-    }
-    if diags.has_errors:
-        return BuildResult(diagnostics=tuple(diags.sorted()))
-    files: dict[str, str] = {}
-    once: set[str] = set()
     caches = {p.api.name: BuildCache.open(cache_dir, p) for p in projects}
-    for project in projects:
-        for rendered in emit_project(
-            project, migrations[project.api.name], caches[project.api.name]
-        ):
-            files[rendered.path] = rendered.content
-            if rendered.once:
-                once.add(rendered.path)
-    if format_code:
-        from generator.format import format_python
-
-        files = format_python(files, cache_dir=cache_dir)
-        clients: dict[str, str] = {}
-        for project in projects:
-            document = served_document(project, files, cache_dir, caches[project.api.name])
-            files[f"{project.api.name}/openapi.json"] = document
-            clients.update(client_files(project, document, cache_dir, caches[project.api.name]))
-        files.update(format_python(clients, cache_dir=cache_dir))
+    if format_code and not _documents_need_code():
+        # openapi.json and the client come from the IR alone: a worker process renders them and
+        # a share of the code (and formats its files) while this one plans and emits the rest.
+        with aside(lambda: _worker_share(projects, caches, cache_dir)) as worker:
+            plans = _plan(projects, out_dir, allow_destructive, diags)
+            if diags.has_errors:
+                return BuildResult(diagnostics=tuple(diags.sorted()))
+            files, once = _emitted(
+                projects, lambda p: emit_here(p, plans[p.api.name], caches[p.api.name])
+            )
+            files = format_python(files, cache_dir=cache_dir)
+            their_files, their_once, their_units = worker.result()
+        files.update(their_files)
+        once |= their_once
+        for name, units in their_units.items():
+            caches[name].adopt(units)
+    else:
+        plans = _plan(projects, out_dir, allow_destructive, diags)
+        if diags.has_errors:
+            return BuildResult(diagnostics=tuple(diags.sorted()))
+        files, once = _emitted(
+            projects, lambda p: emit_project(p, plans[p.api.name], caches[p.api.name])
+        )
+        if format_code:
+            files = format_python(files, cache_dir=cache_dir)
+            documents = _documents(projects, files, caches, cache_dir)
+            files.update(format_python(documents, cache_dir=cache_dir))
     for cache in caches.values():
         cache.save()
+    save_compiled_templates()
     return BuildResult(
         files=dict(sorted(files.items())),
         once=frozenset(once),

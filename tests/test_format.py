@@ -149,7 +149,6 @@ def test_cache_hit_skips_ruff(tmp_path: Path, run_calls: list[list[str]]) -> Non
     cache = tmp_path / "cache"
     first = format_python(SNIPPETS, cache_dir=cache)
     assert len(run_calls) == 1
-    assert len(list(cache.iterdir())) == len(SNIPPETS)
     second = format_python(SNIPPETS, cache_dir=cache)
     assert second == first
     assert len(run_calls) == 1
@@ -168,30 +167,26 @@ def test_only_cache_misses_are_sent_to_ruff(tmp_path: Path, run_calls: list[list
     assert out == format_python(changed)
 
 
-def test_corrupt_cache_entry_is_a_miss(tmp_path: Path, run_calls: list[list[str]]) -> None:
-    """Garbage, a truncated entry or a directory in place of an entry is ignored and repaired."""
+def test_a_corrupt_cache_is_a_miss_and_is_repaired(
+    tmp_path: Path, run_calls: list[list[str]]
+) -> None:
+    """A damaged cache file only costs its hits: ruff runs again and the file is rewritten."""
     cache = tmp_path / "cache"
-    files = {"a.py": "a  =  1\n", "b.py": "b  =  2\n", "c.py": "c  =  3\n"}
+    files = {"a.py": "a  =  1\n", "b.py": "b  =  2\n"}
     expected = format_python(files, cache_dir=cache)
-    entries = {p.name: p for p in cache.iterdir()}
-    key_a, key_b, key_c = (fmt._cache_key(files[k]) for k in ("a.py", "b.py", "c.py"))
-    entries[key_a].write_bytes(b"\xff\xfe not a cache entry")
-    entries[key_b].write_bytes(entries[key_b].read_bytes()[:-3])  # truncated
-    entries[key_c].unlink()
-    entries[key_c].mkdir()  # unreadable
+    store = cache / fmt.CACHE_FILE
+    store.write_bytes(store.read_bytes()[:-3])  # truncated
     assert format_python(files, cache_dir=cache) == expected
     assert len(run_calls) == 2
-    assert fmt._cache_read(cache, key_a) == expected["a.py"]
-    assert fmt._cache_read(cache, key_b) == expected["b.py"]
+    assert format_python(files, cache_dir=cache) == expected
+    assert len(run_calls) == 2
 
 
-def test_cache_writes_are_atomic_and_leave_no_temp_files(tmp_path: Path) -> None:
-    """Entries are complete files named by their sha256 key; no temp file stays in the cache."""
+def test_the_cache_is_one_file(tmp_path: Path) -> None:
+    """All entries go to one store file; no temporary file stays in the cache folder."""
     cache = tmp_path / "cache"
     format_python(SNIPPETS, cache_dir=cache)
-    names = sorted(p.name for p in cache.iterdir())
-    assert names == sorted(fmt._cache_key(t) for t in SNIPPETS.values())
-    assert all(len(n) == 64 and not n.startswith(".") for n in names)
+    assert sorted(p.name for p in cache.iterdir()) == [fmt.CACHE_FILE, fmt.CACHE_FILE + ".lock"]
 
 
 def test_unwritable_cache_is_ignored(tmp_path: Path) -> None:

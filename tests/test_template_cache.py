@@ -1,6 +1,7 @@
-"""Compiled templates cached on disk (generator/emit/base.CompiledTemplates): a template loaded
-from the cache renders what a freshly compiled one renders; an entry is keyed by the template's
-source and the environment's options; a folder that cannot be written only costs the cache."""
+"""Compiled templates cached on disk (generator/emit/base.CompiledTemplates, one store file): a
+template loaded from the cache renders what a freshly compiled one renders; an entry is keyed by
+the template's source and the environment's options; a folder that cannot be written only costs
+the cache."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 import jinja2
 import pytest
 
+from generator.cache_store import CacheStore
 from generator.emit import base
 
 TEMPLATE = "migrations/revision.py.j2"
+FILE = base.CompiledTemplates.FILE
 CONTEXT = {
     "header": "# header",
     "message": "Initial schema.",
@@ -37,24 +40,36 @@ def environment(cache: Path, **options: object) -> jinja2.Environment:
 
 
 def render(env: jinja2.Environment) -> str:
+    """Render TEMPLATE, then save what was compiled (as a build does once at its end)."""
     env.filters.update(base.environment().filters)
-    return env.get_template(TEMPLATE).render(**CONTEXT)
+    text = env.get_template(TEMPLATE).render(**CONTEXT)
+    assert isinstance(env.bytecode_cache, base.CompiledTemplates)
+    env.bytecode_cache.save()
+    return text
+
+
+def stored(cache: Path) -> int:
+    """How many compiled templates the store in ``cache`` holds."""
+    store = CacheStore(cache / base.CompiledTemplates.FILE, base.CompiledTemplates.MAX_BYTES)
+    return len(store)
 
 
 def test_a_cached_template_renders_as_a_compiled_one(tmp_path: Path) -> None:
     cache = tmp_path / "templates"
     fresh = render(environment(cache))
-    entries = sorted(cache.iterdir())
-    assert len(entries) == 1
+    assert sorted(p.name for p in cache.iterdir()) == [FILE, FILE + ".lock"]
+    assert stored(cache) == 1
+    written = (cache / base.CompiledTemplates.FILE).stat()
     assert render(environment(cache)) == fresh == base.render(TEMPLATE, **CONTEXT)
-    assert sorted(cache.iterdir()) == entries  # read, not written again
+    again = (cache / base.CompiledTemplates.FILE).stat()
+    assert (again.st_ino, again.st_mtime_ns) == (written.st_ino, written.st_mtime_ns)  # read only
 
 
 def test_other_options_use_another_entry(tmp_path: Path) -> None:
     cache = tmp_path / "templates"
     trimmed = render(environment(cache))
     untrimmed = render(environment(cache, trim_blocks=False))
-    assert len(list(cache.iterdir())) == 2
+    assert stored(cache) == 2
     assert trimmed != untrimmed
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -13,6 +11,7 @@ from typing import Any
 import jinja2
 
 from generator import ir
+from generator.cache_store import CacheStore
 from generator.emit.literals import (
     comment_text,
     docstring_text,
@@ -98,11 +97,19 @@ _COMPILE_SETTINGS = (
 )
 
 
-class CompiledTemplates(jinja2.FileSystemBytecodeCache):
-    """Compiled templates in gen's cache (`~/.cache/gen/templates`): compiling the 60-odd
-    templates took about a fifth of a second of CPU on every build. An entry is used only for
-    the same template source (Jinja checks its checksum), Python and Jinja versions and
-    environment settings; a folder that cannot be written leaves every build compiling them."""
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates in gen's cache (`~/.cache/gen/templates`, one file: see
+    generator/cache_store.py): compiling the 60-odd templates took about a fifth of a second of
+    CPU on every build. An entry is used only for the same template source (Jinja checks its
+    checksum), Python and Jinja versions and environment settings. What this process compiled
+    reaches the disk on `save()`; a folder that cannot be written leaves every build compiling
+    them."""
+
+    FILE = "compiled.store"
+    MAX_BYTES = 16 * 1024 * 1024
+
+    def __init__(self, directory: str) -> None:
+        self.store = CacheStore(Path(directory) / self.FILE, self.MAX_BYTES)
 
     def get_bucket(
         self, environment: jinja2.Environment, name: str, filename: str | None, source: str
@@ -113,13 +120,16 @@ class CompiledTemplates(jinja2.FileSystemBytecodeCache):
         return super().get_bucket(environment, keyed, filename, source)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().load_bytecode(bucket)
+        data = self.store.get(bucket.key)
+        if data is not None:
+            bucket.bytecode_from_string(data)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        with contextlib.suppress(OSError):
-            os.makedirs(self.directory, exist_ok=True)
-            super().dump_bytecode(bucket)
+        self.store.put(bucket.key, bucket.bytecode_to_string())
+
+    def save(self) -> None:
+        """Write what this process compiled (nothing when every template came from the cache)."""
+        self.store.save()
 
 
 def _setting_text(value: object) -> str:
@@ -131,6 +141,14 @@ def _setting_text(value: object) -> str:
 
 def compiled_templates_dir() -> Path:
     return Path.home() / ".cache" / "gen" / "templates"
+
+
+def save_compiled_templates() -> None:
+    """Put the templates this process compiled into gen's cache (the build calls it once)."""
+    if environment.cache_info().currsize:
+        compiled = environment().bytecode_cache
+        if isinstance(compiled, CompiledTemplates):
+            compiled.save()
 
 
 @cache

@@ -1,0 +1,46 @@
+"""generator/pipeline.py with its worker process: the split emits what emit_project emits, the
+build equals the one made in a single process, and a failure in the worker fails the build."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator import pipeline
+from generator.aside import aside
+from generator.client import ClientError
+from generator.diagnostics import Diagnostics
+from generator.emit import emit_project
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+def test_the_split_emits_what_emit_project_emits() -> None:
+    projects, diags = pipeline.compile_specs(SPECS)
+    assert not diags.has_errors
+    for project in projects:
+        plan = pipeline.plan_migrations(project, None, False, Diagnostics())
+        whole = emit_project(project, plan)
+        split = [*pipeline.emit_here(project, plan), *pipeline.emit_aside(project)]
+        assert sorted(whole, key=lambda f: f.path) == sorted(split, key=lambda f: f.path)
+
+
+def test_the_build_with_a_worker_equals_the_build_in_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_worker = pipeline.build(SPECS / "blog", cache_dir=tmp_path / "cache")
+    monkeypatch.setattr(pipeline, "aside", lambda f: aside(f, fork=False))
+    alone = pipeline.build(SPECS / "blog")
+    assert with_worker.files == alone.files
+    assert with_worker.once == alone.once
+    assert with_worker.diagnostics == alone.diagnostics
+
+
+def test_an_error_in_the_worker_fails_the_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> dict[str, str]:
+        raise ClientError("client models lack the classes Post")
+
+    monkeypatch.setattr(pipeline, "client_files", broken)
+    with pytest.raises(ClientError, match="lack the classes Post"):
+        pipeline.build(SPECS / "blog")
