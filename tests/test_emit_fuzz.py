@@ -237,3 +237,14 @@ def test_peers_are_the_users_whose_rows_stay_private_to_each_other() -> None:
     peers = {u.role for u in fuzz.private_peers(project, users)}
     # A plain user reads only its own follows; an admin reads every follow.
     assert "user" in peers and "admin" not in peers
+
+
+@pytest.mark.parametrize("case", ["tenancy", "entity_options"])
+def test_without_a_private_entity_there_are_no_peers(case: str) -> None:
+    # Every WFC user reads every row its role may read (one tenant for all): a peer reading
+    # another's object is allowed, and Schemathesis would report it as a bypass.
+    projects, diags = compile_specs(ROOT / "tests" / "cases" / case / "spec")
+    assert not diags.has_errors
+    project = projects[0]
+
+    assert fuzz.private_peers(project, fuzz.fuzz_users(project)) == []

@@ -115,13 +115,19 @@ def wfc_document(project: ir.Project, password: str) -> dict[str, Any]:
 def private_peers(project: ir.Project, users: list[FuzzUser]) -> list[FuzzUser]:
     """The users whose objects must stay private to each other (WFC `peers`): those whose role
     reads every row of no private entity (one that some role reads only its own rows of). An
-    administrator reading a member's note is allowed, so it is nobody's peer."""
+    administrator reading a member's note is allowed, so it is nobody's peer. Without a private
+    entity no user has objects the others may not see (the WFC users share one tenant), so there
+    are no peers."""
     sees_all: set[str] = set()
+    any_private = False
     for entity in project.entities:
         readers = entity_policy(project, entity).roles("read")
         reach = {role.name: scope(project, readers, (role.name,)) for role in project.roles}
         if "own" in reach.values():
+            any_private = True
             sees_all |= {name for name, how in reach.items() if how == "all"}
+    if not any_private:
+        return []
     peers = [u for u in users if u.role not in sees_all]
     return peers if len(peers) >= 2 else []
 
@@ -198,6 +204,8 @@ def test_imports(package: str, signing_in: bool, assigning: bool = False) -> str
         Import("collections.abc", "Iterator"),
         Import("typing", "Any"),
         Import("hypothesis"),
+        Import("hypothesis.internal.conjecture", "providers"),
+        Import("hypothesis.internal.constants_ast", "Constants"),
         Import("pytest"),
         Import("schemathesis"),
         Import("fastapi", "FastAPI"),
