@@ -150,6 +150,20 @@ def operation_identities(project: ir.Project, users: list[FuzzUser]) -> dict[str
     return identities
 
 
+def user_writes(project: ir.Project) -> list[str]:
+    """Labels of the operations that change or remove one row of the users entity: a call may
+    take a WFC user's sign-in away (a member deleting itself, a new password)."""
+    if project.auth is None:
+        return []
+    prefix = "" if project.api.base_path == "/" else project.api.base_path
+    entity = project.entity(project.auth.user_entity)
+    return sorted(
+        f"{method} {prefix}/{entity.path}{path}"
+        for method, path, _ in entity_operations(project, entity)
+        if method != "GET" and "{id}" in path
+    )
+
+
 def entity_operations(
     project: ir.Project, entity: ir.Entity
 ) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -262,6 +276,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         "wfc_auth_file": WFC_AUTH_FILE if users else None,
         "peers": ", ".join(json.dumps(u.name) for u in private_peers(project, users)),
         "identities": sorted(identities.items()),
+        "user_writes": user_writes(project) if users else [],
         "missing_header_statuses": ", ".join(str(s) for s in MISSING_HEADER_STATUSES),
         "username_field": project.auth.username_field if project.auth else None,
     }
