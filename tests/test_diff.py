@@ -43,6 +43,7 @@ from generator.diff.data import (
     quote,
     restore_sql,
 )
+from generator.diff.sqla import sa_table
 from generator.pipeline import compile_specs
 
 
@@ -765,3 +766,30 @@ def test_a_downgrade_adds_dropped_columns_back_in_the_table_order() -> None:
     undone = [(type(op).__name__, getattr(op, "column", None)) for op in table.ops]
     assert undone[0][0] == "DropIndexByNameOp"
     assert [column.name for _, column in undone if column is not None] == ["city", "state"]
+
+
+def _numbered_table(autoincrement: bool) -> ir.Table:
+    key = ir.Column("id", ir.SqlType("integer"), primary_key=True, autoincrement=autoincrement)
+    return ir.Table("notes", "entity", (key, ir.Column("body", ir.SqlType("text"))), ("id",))
+
+
+def test_sqlite_never_hands_a_deleted_rows_id_to_a_new_row() -> None:
+    """An integer surrogate key is AUTOINCREMENT on SQLite: without it, SQLite gives the largest
+    id again after that row is deleted, and a token or link naming the deleted row (a user's
+    `sub`) would reach the new one."""
+    table = _numbered_table(autoincrement=True)
+    assert table.numbers_rows
+    engine = sa.create_engine("sqlite://")
+    built = sa_table(table, sa.MetaData())
+    built.create(engine)
+    with engine.begin() as db:
+        db.execute(built.insert(), [{"body": "a"}, {"body": "b"}])
+        db.execute(built.delete().where(built.c.id == 2))
+        db.execute(built.insert(), [{"body": "c"}])
+        assert db.execute(sa.select(built.c.id).order_by(built.c.id)).scalars().all() == [1, 3]
+
+
+def test_only_tables_with_a_numbered_key_are_autoincrement() -> None:
+    plain = sa_table(_numbered_table(autoincrement=False), sa.MetaData())
+    assert not _numbered_table(autoincrement=False).numbers_rows
+    assert plain.dialect_options["sqlite"]["autoincrement"] is False

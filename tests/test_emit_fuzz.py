@@ -242,3 +242,47 @@ def test_peers_are_the_users_whose_rows_stay_private_to_each_other() -> None:
     peers = {u.role for u in fuzz.private_peers(project, users)}
     # A plain user reads only its own follows; an admin reads every follow.
     assert "user" in peers and "admin" not in peers
+
+
+@pytest.mark.parametrize("case", ["tenancy", "entity_options"])
+def test_without_a_private_entity_there_are_no_peers(case: str) -> None:
+    # Every WFC user reads every row its role may read (one tenant for all): a peer reading
+    # another's object is allowed, and Schemathesis would report it as a bypass.
+    projects, diags = compile_specs(ROOT / "tests" / "cases" / case / "spec")
+    assert not diags.has_errors
+    project = projects[0]
+
+    assert fuzz.private_peers(project, fuzz.fuzz_users(project)) == []
+
+
+def test_the_schemathesis_test_draws_no_constants_from_the_code_under_test() -> None:
+    """Hypothesis mixes into its draws constants of the modules imported so far that lie outside
+    any `tests` folder: a golden case's suite drew other values in place (under tests/cases/)
+    than in a copy, and after other tests than alone. The generated test turns that off, through
+    an internal that must still exist."""
+    from hypothesis.internal.conjecture import providers
+    from hypothesis.internal.constants_ast import Constants
+
+    assert callable(providers._get_local_constants)
+    assert not Constants().strings and not Constants().integers
+    text = files(example("blog"))["tests/test_schemathesis.py"]
+
+    assert 'monkeypatch.setattr(providers, "_get_local_constants", Constants)' in text
+    assert "@pytest.fixture(autouse=True)\ndef no_constants_from_the_code(" in text
+
+
+def test_the_wfc_users_are_put_back_after_a_call_that_may_change_one() -> None:
+    """Found by the `entity_options` case's suite: `DELETE /members/{id}` as user-1 deleted
+    user-1 (a member may delete itself), and every later operation sent as user-1 failed to
+    sign in."""
+    projects, diags = compile_specs(ROOT / "tests" / "cases" / "entity_options" / "spec")
+    assert not diags.has_errors
+    project = projects[0]
+
+    assert fuzz.user_writes(project) == [
+        "DELETE /api/v1/members/{id}",
+        "PATCH /api/v1/members/{id}",
+    ]
+    text = files(project)["tests/test_schemathesis.py"]
+    assert "if case.operation.label in USER_WRITES:" in text
+    assert "USER_WRITES" not in files(example("weather"))["tests/test_schemathesis.py"]

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from pydantic import Field, ValidationError
 
 from generator import ir
 from generator.diagnostics import Span
@@ -263,3 +265,45 @@ def test_an_email_refuses_nul_as_postgresql_text_does() -> None:
     assert re.fullmatch(EMAIL_PATTERN, "ana@example.com")
     assert not re.fullmatch(EMAIL_PATTERN, "0@0.\x00")
     assert not re.fullmatch(EMAIL_PATTERN, "a\x00@example.com")
+
+
+@pytest.mark.parametrize("kind", ["email", "url"])
+def test_the_email_and_url_patterns_read_alike_in_every_engine(kind: str) -> None:
+    """Found by Schemathesis' stateful phase: it drew an email holding \\x85 as valid (it reads
+    `\\s` as ASCII) and the app refused it (pydantic-core reads `\\s` over Unicode). Each
+    character of the Basic Multilingual Plane is accepted or refused by all three engines."""
+    from pydantic import TypeAdapter
+    from schemathesis.core.jsonschema.patterns import compile_ecma_pattern
+
+    from generator.compile.types import EMAIL_PATTERN
+    from generator.emit.schemas import URL_PATTERN
+
+    pattern, template = {
+        "email": (EMAIL_PATTERN, "a{}b@example.com"),
+        "url": (URL_PATTERN, "https://a{}b.example"),
+    }[kind]
+    python = re.compile(pattern)
+    schemathesis = compile_ecma_pattern(pattern)
+    assert schemathesis is not None
+    app = TypeAdapter(Annotated[str, Field(pattern=pattern)])
+
+    def app_accepts(value: str) -> bool:
+        try:
+            app.validate_python(value)
+        except ValidationError:
+            return False
+        return True
+
+    disagreements = []
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # lone surrogates are no JSON text
+        value = template.format(chr(code))
+        readings = {
+            bool(python.search(value)),
+            bool(schemathesis.search(value)),
+            app_accepts(value),
+        }
+        if len(readings) > 1:
+            disagreements.append(hex(code))
+    assert disagreements == []

@@ -26,7 +26,12 @@ def _info(sql: str, python: str, openapi: dict[str, Any], **kwargs: Any) -> Type
 
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"  # no NUL: PostgreSQL text refuses it
+# Control characters, space and no-break space, spelled out: `\s` means other characters to
+# Python's re (all of Unicode's spaces and \x1c-\x1f), pydantic-core's Rust regex (Unicode's
+# White_Space), ECMA-262 and Schemathesis (which reads a pattern as ASCII), so a value drawn as
+# valid by one was refused by another. NUL among them: PostgreSQL text refuses it.
+SPACE_OR_CONTROL = r"\x00-\x20\x7f-\xa0"
+EMAIL_PATTERN = rf"^[^@{SPACE_OR_CONTROL}]+@[^@{SPACE_OR_CONTROL}]+\.[^@{SPACE_OR_CONTROL}]+$"
 
 TYPES: MappingProxyType[str, TypeInfo] = MappingProxyType(
     {

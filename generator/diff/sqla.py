@@ -85,7 +85,8 @@ def sa_table(table: ir.Table, metadata: sa.MetaData) -> sa.Table:
             items.append(sa.UniqueConstraint(*constraint.columns, name=conv(constraint.name)))
         else:
             items.append(sa.CheckConstraint(constraint.sql or "", name=conv(constraint.name)))
-    result = sa.Table(table.name, metadata, *items)
+    options: dict[str, Any] = {"sqlite_autoincrement": True} if table.numbers_rows else {}
+    result: sa.Table = sa.Table(table.name, metadata, *items, **options)
     for index in table.indexes:
         partial: dict[str, Any] = (
             {"sqlite_where": sa.text(index.where), "postgresql_where": sa.text(index.where)}

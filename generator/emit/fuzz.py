@@ -115,13 +115,19 @@ def wfc_document(project: ir.Project, password: str) -> dict[str, Any]:
 def private_peers(project: ir.Project, users: list[FuzzUser]) -> list[FuzzUser]:
     """The users whose objects must stay private to each other (WFC `peers`): those whose role
     reads every row of no private entity (one that some role reads only its own rows of). An
-    administrator reading a member's note is allowed, so it is nobody's peer."""
+    administrator reading a member's note is allowed, so it is nobody's peer. Without a private
+    entity no user has objects the others may not see (the WFC users share one tenant), so there
+    are no peers."""
     sees_all: set[str] = set()
+    any_private = False
     for entity in project.entities:
         readers = entity_policy(project, entity).roles("read")
         reach = {role.name: scope(project, readers, (role.name,)) for role in project.roles}
         if "own" in reach.values():
+            any_private = True
             sees_all |= {name for name, how in reach.items() if how == "all"}
+    if not any_private:
+        return []
     peers = [u for u in users if u.role not in sees_all]
     return peers if len(peers) >= 2 else []
 
@@ -142,6 +148,20 @@ def operation_identities(project: ir.Project, users: list[FuzzUser]) -> dict[str
             if role is not None and role in first_user:
                 identities[f"{method} {prefix}/{entity.path}{path}"] = first_user[role]
     return identities
+
+
+def user_writes(project: ir.Project) -> list[str]:
+    """Labels of the operations that change or remove one row of the users entity: a call may
+    take a WFC user's sign-in away (a member deleting itself, a new password)."""
+    if project.auth is None:
+        return []
+    prefix = "" if project.api.base_path == "/" else project.api.base_path
+    entity = project.entity(project.auth.user_entity)
+    return sorted(
+        f"{method} {prefix}/{entity.path}{path}"
+        for method, path, _ in entity_operations(project, entity)
+        if method != "GET" and "{id}" in path
+    )
 
 
 def entity_operations(
@@ -198,6 +218,8 @@ def test_imports(package: str, signing_in: bool, assigning: bool = False) -> str
         Import("collections.abc", "Iterator"),
         Import("typing", "Any"),
         Import("hypothesis"),
+        Import("hypothesis.internal.conjecture", "providers"),
+        Import("hypothesis.internal.constants_ast", "Constants"),
         Import("pytest"),
         Import("schemathesis"),
         Import("fastapi", "FastAPI"),
@@ -254,6 +276,7 @@ def emit(project: ir.Project) -> list[RenderedFile]:
         "wfc_auth_file": WFC_AUTH_FILE if users else None,
         "peers": ", ".join(json.dumps(u.name) for u in private_peers(project, users)),
         "identities": sorted(identities.items()),
+        "user_writes": user_writes(project) if users else [],
         "missing_header_statuses": ", ".join(str(s) for s in MISSING_HEADER_STATUSES),
         "username_field": project.auth.username_field if project.auth else None,
     }

@@ -311,6 +311,8 @@ def _table_args(module: ModuleBuilder, table: ir.Table) -> list[str]:
             where = py_literal(index.where)
             unique += f", sqlite_where=text({where}), postgresql_where=text({where})"
         args.append(f"Index({py_literal(index.name)}, {cols}{unique})")
+    if table.numbers_rows:
+        args.append('{"sqlite_autoincrement": True}')
     return args
 
 

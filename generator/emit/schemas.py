@@ -14,7 +14,7 @@ from decimal import Decimal
 from generator import ir
 from generator.compile import naming
 from generator.compile.normalize import carried_tenant_key
-from generator.compile.types import PASSWORD_MAX_LENGTH, TYPES
+from generator.compile.types import PASSWORD_MAX_LENGTH, SPACE_OR_CONTROL, TYPES
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
@@ -29,7 +29,7 @@ INT32 = (-(2**31), 2**31 - 1)
 BIGINT_WIRE = (-(2**53 - 1), 2**53 - 1)
 MAX_RELATED_IDS = 1000
 MAX_LIST_ITEMS = 1000
-URL_PATTERN = r"^[A-Za-z][A-Za-z0-9+.-]*://[^\s\x00]+$"
+URL_PATTERN = rf"^[A-Za-z][A-Za-z0-9+.-]*://[^{SPACE_OR_CONTROL}]+$"
 _ORDERED = {"integer", "bigint", "float", "decimal", "date", "datetime", "time"}
 _EQUALITY = {
     "string",
@@ -294,12 +294,20 @@ def readable_fields(entity: ir.Entity) -> list[ir.Field]:
 
 
 def writable_relations(entity: ir.Entity) -> list[ir.Relation]:
-    """Relations written by id: to-one as `<name>_id`, many_to_many as `<singular>_ids`."""
+    """Relations written by id: to-one as `<name>_id`, many_to_many as `<singular>_ids`. The
+    many_to_one a one_to_many's `inverse` adds is one of them (its key is required); the tenant
+    key the compiler carries is not (it is set from the caller)."""
     return [
         r
         for r in entity.relations
-        if not r.implicit and (r.column or (r.kind == "many_to_many" and not r.through))
+        if not carried_tenant_key_relation(r)
+        and (r.column or (r.kind == "many_to_many" and not r.through))
     ]
+
+
+def carried_tenant_key_relation(relation: ir.Relation) -> bool:
+    """Whether the compiler added `relation` to carry the tenant key (normalize.py)."""
+    return relation.implicit and relation.inverse is None
 
 
 def readable_relations(entity: ir.Entity) -> list[ir.Relation]:

@@ -283,6 +283,13 @@ class Table:
     indexes: tuple[Index, ...] = ()
     renamed_from: str | None = None
 
+    @property
+    def numbers_rows(self) -> bool:
+        """True when the database numbers the rows (an integer surrogate key): such ids are
+        never handed out twice, so a token or link naming a deleted row cannot reach a new one
+        (SQLite reuses the largest id after a delete unless the table is AUTOINCREMENT)."""
+        return any(c.autoincrement and c.name in self.primary_key for c in self.columns)
+
 
 @dataclass(frozen=True)
 class Decision:

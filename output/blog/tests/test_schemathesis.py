@@ -19,6 +19,8 @@ import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful import APIStateMachine
 from schemathesis.openapi.checks import RejectedPositiveData
@@ -76,6 +78,14 @@ IDENTITIES = {
     "POST /api/v1/tags": "author-1",
     "POST /api/v1/users": "admin-1",
 }
+# Operations that change or remove a user: a call may take a WFC user's sign-in away (a user
+# deleting itself), so the rows `prepare` left are put back after each of their calls.
+USER_WRITES = frozenset(
+    {
+        "DELETE /api/v1/users/{id}",
+        "PATCH /api/v1/users/{id}",
+    }
+)
 # The operation type is OpenAPI's, which Schemathesis does not name publicly.
 Case = schemathesis.Case[Any]
 # Every row of each table, the tables in the order they are created in.
@@ -89,6 +99,18 @@ def fuzz_config() -> SchemathesisConfig:
     assert wfc is not None, f"{CONFIG_FILE} has no [auth.wfc] section"
     wfc.path = str(WFC_AUTH_FILE)
     return config
+
+
+@pytest.fixture(autouse=True)
+def no_constants_from_the_code(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hypothesis draws, now and then, a constant it found in the code under test: in the
+    modules imported so far and outside any `tests` folder, so the same seed drew other values
+    after another test, in another copy of the project. It finds none here (it fails loudly if
+    that internal moves: schemathesis pins the minor release, not Hypothesis)."""
+    monkeypatch.setattr(providers, "_get_local_constants", Constants)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 
 
 @schemathesis.check
@@ -275,10 +297,21 @@ def assign_identities(schema: OpenApiSchema) -> None:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.fixture(scope="module")
+def prepared_rows(fuzzed_app: FastAPI) -> Rows:
+    """The rows of the fuzzed app's database as `prepare` left them."""
+    return asyncio.run(stored_rows(fuzzed_app.state.engine))
+
+
 @schema.parametrize()
-def test_operation_conforms(case: Case) -> None:
-    """Examples, coverage and fuzzing phases: every check on every response."""
-    case.call_and_validate()
+def test_operation_conforms(case: Case, fuzzed_app: FastAPI, prepared_rows: Rows) -> None:
+    """Examples, coverage and fuzzing phases: every check on every response; the WFC users are
+    put back after a call that may have changed one."""
+    try:
+        case.call_and_validate()
+    finally:
+        if case.operation.label in USER_WRITES:
+            asyncio.run(restore_rows(fuzzed_app.state.engine, prepared_rows))
 
 
 def test_stateful_sequences_conform(state_machine: type[APIStateMachine]) -> None:

@@ -217,7 +217,7 @@ class CoverImageUrl(RootModel[str]):
         str,
         Field(
             max_length=2048,
-            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$",
+            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
             title="Cover Image Url",
         ),
     ]
@@ -366,7 +366,9 @@ class AvatarUrl(RootModel[str]):
     root: Annotated[
         str,
         Field(
-            max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$", title="Avatar Url"
+            max_length=2048,
+            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Avatar Url",
         ),
     ]
 
@@ -374,7 +376,11 @@ class AvatarUrl(RootModel[str]):
 class Website(RootModel[str]):
     root: Annotated[
         str,
-        Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$", title="Website"),
+        Field(
+            max_length=2048,
+            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Website",
+        ),
     ]
 
 
@@ -408,7 +414,9 @@ class UserRegister(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[
@@ -449,7 +457,9 @@ class UserUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
     password: Annotated[
@@ -588,7 +598,9 @@ class UserCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[

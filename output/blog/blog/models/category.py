@@ -28,6 +28,7 @@ class Category(TimestampMixin, Base):
         UniqueConstraint("name", name="uq_categories_name"),
         UniqueConstraint("slug", name="uq_categories_slug"),
         Index("ix_categories_position", "position"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

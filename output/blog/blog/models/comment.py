@@ -38,6 +38,7 @@ class Comment(TimestampMixin, Base):
         Index("ix_comments_reply_to_id", "reply_to_id"),
         Index("ix_comments_score", "score"),
         Index("ix_comments_status", "status"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

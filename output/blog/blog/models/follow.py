@@ -23,6 +23,7 @@ class Follow(TimestampMixin, Base):
         UniqueConstraint("follower_id", "followed_id", name="uq_follows_follower_id_followed_id"),
         Index("ix_follows_followed_id", "followed_id"),
         Index("ix_follows_follower_id", "follower_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -14,6 +14,7 @@ class Tag(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("name", name="uq_tags_name"),
         UniqueConstraint("slug", name="uq_tags_slug"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -61,6 +61,7 @@ class User(TimestampMixin, Base):
         Index("ix_users_is_active", "is_active"),
         Index("ix_users_last_seen_at", "last_seen_at"),
         Index("ix_users_role", "role"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -42,7 +42,12 @@ class PostCreate(BaseModel):
         None
     )
     cover_image_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     keywords: Annotated[
@@ -72,7 +77,12 @@ class PostUpdate(BaseModel):
         Annotated[int, Field(strict=True, ge=1, le=240), IntegralFloatAsInt] | MISSING | None
     ) = MISSING
     cover_image_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING

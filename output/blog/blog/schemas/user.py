@@ -32,18 +32,32 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)]
     display_name: Annotated[str, Field(min_length=2, max_length=80, pattern=NO_NUL)]
     role: UserRole = UserRole.USER
     bio: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
     avatar_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     website: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     is_active: StrictBool = True
@@ -59,17 +73,31 @@ class UserRegister(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(min_length=12, max_length=128, pattern=NO_NUL)]
     display_name: Annotated[str, Field(min_length=2, max_length=80, pattern=NO_NUL)]
     bio: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
     avatar_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     website: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     terms_accepted_at: UtcDatetime = Field(default_factory=utcnow)
@@ -84,7 +112,11 @@ class UserUpdate(BaseModel):
 
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
     ) = MISSING
@@ -97,12 +129,22 @@ class UserUpdate(BaseModel):
     role: UserRole | MISSING = MISSING
     bio: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | MISSING | None = MISSING
     avatar_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING
     website: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING

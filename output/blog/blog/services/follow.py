@@ -73,7 +73,8 @@ async def update_follow(
 ) -> Follow:
     """Change the fields that `data` sets."""
     follow = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, follow, changes)
     follow = await repository.update_follow(session, principal, follow=follow, changes=changes)

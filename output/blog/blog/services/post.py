@@ -82,7 +82,8 @@ async def update_post(
     """Change the fields that `data` sets, if `if_match` names the row's version."""
     post = await _for(session, principal, id, policy.UPDATE)
     require_version(post.version, if_match)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     reject_changes(post, changes, immutable=["slug"])
     changes = await hooks.before_update(session, post, changes)

@@ -145,7 +145,9 @@ class CustomerCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     phone: Annotated[Phone | None, Field(title="Phone")] = None
@@ -169,7 +171,9 @@ class CustomerUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
     phone: Annotated[Phone | None, Field(title="Phone")] = None
@@ -574,7 +578,11 @@ class OrganizationRead(BaseModel):
 class Website(RootModel[str]):
     root: Annotated[
         str,
-        Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$", title="Website"),
+        Field(
+            max_length=2048,
+            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Website",
+        ),
     ]
 
 
@@ -583,7 +591,7 @@ class SupportEmail(RootModel[str]):
         str,
         Field(
             max_length=320,
-            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
             title="Support Email",
         ),
     ]
@@ -658,7 +666,10 @@ class CostPrice1(RootModel[str]):
 
 
 class ImageUrl(RootModel[str]):
-    root: Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+    root: Annotated[
+        str,
+        Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"),
+    ]
 
 
 class Tag(RootModel[str]):
@@ -670,7 +681,7 @@ class VendorEmail(RootModel[str]):
         str,
         Field(
             max_length=320,
-            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
             title="Vendor Email",
         ),
     ]
@@ -790,7 +801,9 @@ class Email(RootModel[str]):
     root: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
 
@@ -854,7 +867,9 @@ class UserCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[
@@ -883,7 +898,9 @@ class UserRegister(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[
@@ -909,7 +926,9 @@ class UserUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
     password: Annotated[

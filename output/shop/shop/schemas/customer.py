@@ -27,7 +27,11 @@ class CustomerCreate(BaseModel):
 
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     phone: Annotated[str, Field(max_length=20, pattern="^\\+?[0-9 ]{7,20}$")] | None = None
     birth_date: IsoDate | None = None
@@ -45,7 +49,11 @@ class CustomerUpdate(BaseModel):
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
     ) = MISSING

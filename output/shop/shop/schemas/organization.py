@@ -23,12 +23,21 @@ class OrganizationCreate(BaseModel):
 
     name: Annotated[str, Field(min_length=2, max_length=120, pattern=NO_NUL)]
     website: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     support_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | None
     ) = None
@@ -45,13 +54,22 @@ class OrganizationUpdate(BaseModel):
 
     name: Annotated[str, Field(min_length=2, max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     website: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING
     support_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
         | None

@@ -125,7 +125,11 @@ class ProductCreate(BaseModel):
     image_urls: Annotated[
         list[
             Annotated[
-                str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")
+                str,
+                Field(
+                    max_length=2048,
+                    pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+                ),
             ]
         ],
         Field(max_length=8),
@@ -140,7 +144,11 @@ class ProductCreate(BaseModel):
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     vendor_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | None
     ) = None
@@ -221,7 +229,11 @@ class ProductUpdate(BaseModel):
         Annotated[
             list[
                 Annotated[
-                    str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")
+                    str,
+                    Field(
+                        max_length=2048,
+                        pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+                    ),
                 ]
             ],
             Field(max_length=8),
@@ -243,7 +255,11 @@ class ProductUpdate(BaseModel):
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     vendor_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
         | None

@@ -29,7 +29,11 @@ class StoreCreate(BaseModel):
     kind: StoreKind = StoreKind.RETAIL
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | None
     ) = None
@@ -51,7 +55,11 @@ class StoreUpdate(BaseModel):
     kind: StoreKind | MISSING = MISSING
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
         | None

@@ -33,7 +33,11 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)]
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
@@ -55,7 +59,11 @@ class UserRegister(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(min_length=10, max_length=128, pattern=NO_NUL)]
     full_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
@@ -73,7 +81,11 @@ class UserUpdate(BaseModel):
 
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
     ) = MISSING

@@ -20,7 +20,11 @@ class VendorCreate(BaseModel):
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)]
     vendor_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | None
     ) = None
@@ -37,7 +41,11 @@ class VendorUpdate(BaseModel):
     vendor_name: Annotated[str, Field(max_length=120, pattern=NO_NUL)] | MISSING = MISSING
     vendor_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
         | None

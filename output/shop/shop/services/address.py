@@ -75,7 +75,8 @@ async def update_address(
 ) -> Address:
     """Change the fields that `data` sets."""
     address = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, address, changes)
     address = await repository.update_address(session, principal, address=address, changes=changes)

@@ -63,7 +63,8 @@ async def update_currency(
 ) -> Currency:
     """Change the fields that `data` sets."""
     currency = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     reject_changes(currency, changes, immutable=["code"])
     changes = await hooks.before_update(session, currency, changes)

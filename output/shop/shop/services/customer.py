@@ -77,7 +77,8 @@ async def update_customer(
 ) -> Customer:
     """Change the fields that `data` sets."""
     customer = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, customer, changes)
     changes["updated_by"] = principal.id if principal is not None else None

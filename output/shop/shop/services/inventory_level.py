@@ -79,7 +79,8 @@ async def update_inventory_level(
 ) -> InventoryLevel:
     """Change the fields that `data` sets."""
     inventory_level = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, inventory_level, changes)
     inventory_level = await repository.update_inventory_level(

@@ -77,7 +77,8 @@ async def update_invoice(
 ) -> Invoice:
     """Change the fields that `data` sets."""
     invoice = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     reject_changes(invoice, changes, immutable=["number", "issued_on"])
     changes = await hooks.before_update(session, invoice, changes)

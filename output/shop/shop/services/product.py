@@ -80,7 +80,8 @@ async def update_product(
     """Change the fields that `data` sets, if `if_match` names the row's version."""
     product = await _for(session, principal, id, policy.UPDATE)
     require_version(product.version, if_match)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, product, changes)
     changes["updated_by"] = principal.id if principal is not None else None

@@ -76,7 +76,8 @@ async def update_stock_count(
 ) -> StockCount:
     """Change the fields that `data` sets."""
     stock_count = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, stock_count, changes)
     stock_count = await repository.update_stock_count(

@@ -76,7 +76,8 @@ async def update_store_sku(
 ) -> StoreSku:
     """Change the fields that `data` sets."""
     store_sku = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     reject_changes(store_sku, changes, immutable=["sku"])
     changes = await hooks.before_update(session, store_sku, changes)

@@ -48,6 +48,7 @@ class Reading(Base):
         Index("ix_readings_station_id", "station_id"),
         Index("ix_readings_station_id_observed_at", "station_id", "observed_at"),
         Index("ix_readings_temperature_c", "temperature_c"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

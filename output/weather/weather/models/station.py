@@ -44,6 +44,7 @@ class Station(Base):
         Index("ix_stations_is_active", "is_active"),
         Index("ix_stations_kind", "kind"),
         Index("ix_stations_name", "name"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -48,7 +48,8 @@ async def update_reading(
 ) -> Reading:
     """Change the fields that `data` sets."""
     reading = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(reading, changes, immutable=["observed_at"])
     changes = await hooks.before_update(session, reading, changes)
     reading = await repository.update_reading(session, reading=reading, changes=changes)

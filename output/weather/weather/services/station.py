@@ -48,7 +48,8 @@ async def update_station(
 ) -> Station:
     """Change the fields that `data` sets."""
     station = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(station, changes, immutable=["code"])
     changes = await hooks.before_update(session, station, changes)
     station = await repository.update_station(session, station=station, changes=changes)

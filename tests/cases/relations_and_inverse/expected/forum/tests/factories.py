@@ -68,6 +68,8 @@ def reply_payload(**overrides: Any) -> dict[str, Any]:
 
 async def reply_body(actors: Actors, **overrides: Any) -> dict[str, Any]:
     """A valid body for `POST /replies`; the rows it refers to are created first."""
+    if "thread_id" not in overrides:
+        overrides["thread_id"] = (await create_thread(actors, acting_as=None))["id"]
     return reply_payload(**overrides)
 
 

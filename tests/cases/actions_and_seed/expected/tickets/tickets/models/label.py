@@ -11,7 +11,10 @@ class Label(TimestampMixin, Base):
     """A label."""
 
     __tablename__ = "labels"
-    __table_args__ = (UniqueConstraint("name", name="uq_labels_name"),)
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_labels_name"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -12,7 +12,10 @@ class Ticket(TimestampMixin, Base):
     """A ticket."""
 
     __tablename__ = "tickets"
-    __table_args__ = (CheckConstraint("state IN ('open', 'closed')", name="state_enum"),)
+    __table_args__ = (
+        CheckConstraint("state IN ('open', 'closed')", name="state_enum"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

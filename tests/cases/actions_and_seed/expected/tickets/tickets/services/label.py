@@ -42,7 +42,8 @@ async def update_label(
 ) -> Label:
     """Change the fields that `data` sets."""
     label = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, label, changes)
     label = await repository.update_label(session, label=label, changes=changes)
     await hooks.after_update(session, label)

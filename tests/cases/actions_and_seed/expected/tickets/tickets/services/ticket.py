@@ -43,7 +43,8 @@ async def update_ticket(
 ) -> Ticket:
     """Change the fields that `data` sets."""
     ticket = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, ticket, changes)
     ticket = await repository.update_ticket(session, ticket=ticket, changes=changes)
     await hooks.after_update(session, ticket)

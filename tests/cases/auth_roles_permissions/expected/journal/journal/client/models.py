@@ -164,7 +164,9 @@ class UserCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[
@@ -199,7 +201,9 @@ class UserRegister(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[
@@ -218,7 +222,9 @@ class UserUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
     password: Annotated[

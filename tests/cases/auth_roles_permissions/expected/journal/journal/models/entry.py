@@ -32,6 +32,7 @@ class Entry(TimestampMixin, Base):
         CheckConstraint("status IN ('draft', 'published')", name="status_enum"),
         Index("ix_entries_author_id", "author_id"),
         Index("ix_entries_status", "status"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

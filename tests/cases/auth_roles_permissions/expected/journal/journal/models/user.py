@@ -24,6 +24,7 @@ class User(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("role IN ('admin', 'editor', 'writer')", name="role_enum"),
         UniqueConstraint("email", name="uq_users_email"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -73,7 +73,8 @@ async def update_entry(
 ) -> Entry:
     """Change the fields that `data` sets."""
     entry = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, entry, changes)
     entry = await repository.update_entry(session, principal, entry=entry, changes=changes)

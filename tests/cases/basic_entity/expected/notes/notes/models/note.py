@@ -14,6 +14,7 @@ class Note(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_notes_pinned", "pinned"),
         Index("ix_notes_title", "title"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -28,6 +28,7 @@ class Event(TimestampMixin, Base):
         CheckConstraint("ends_at > starts_at", name="ends_at_gt"),
         UniqueConstraint("venue", "starts_at", name="uq_events_venue_starts_at"),
         Index("ix_events_starts_at_ends_at", "starts_at", "ends_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

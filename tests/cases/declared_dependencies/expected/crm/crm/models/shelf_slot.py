@@ -22,6 +22,7 @@ class ShelfSlot(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("store_id", "sku", name="uq_shelf_slots_store_id_sku"),
         Index("ix_shelf_slots_store_id", "store_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -50,7 +50,8 @@ async def update_shelf_slot(
 ) -> ShelfSlot:
     """Change the fields that `data` sets."""
     shelf_slot = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(shelf_slot, changes, immutable=["sku"])
     changes = await hooks.before_update(session, shelf_slot, changes)
     shelf_slot = await repository.update_shelf_slot(session, shelf_slot=shelf_slot, changes=changes)

@@ -13,7 +13,10 @@ class CityCountry(TimestampMixin, Base):
     """Synthesized from `customer` by the dependency `city -> country`."""
 
     __tablename__ = "city_countries"
-    __table_args__ = (UniqueConstraint("city", name="uq_city_countries_city"),)
+    __table_args__ = (
+        UniqueConstraint("city", name="uq_city_countries_city"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -35,6 +35,7 @@ class StockCount(TimestampMixin, Base):
         ),
         Index("ix_stock_counts_store_id", "store_id"),
         Index("ix_stock_counts_store_id_sku", "store_id", "sku"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

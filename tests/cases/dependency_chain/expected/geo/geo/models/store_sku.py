@@ -22,6 +22,7 @@ class StoreSku(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("store_id", "sku", name="uq_store_skus_store_id_sku"),
         Index("ix_store_skus_store_id", "store_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

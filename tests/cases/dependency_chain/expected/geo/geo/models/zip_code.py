@@ -21,6 +21,7 @@ class ZipCode(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("zip_code", name="uq_zip_codes_zip_code"),
         Index("ix_zip_codes_city", "city"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -45,7 +45,8 @@ async def update_city_country(
 ) -> CityCountry:
     """Change the fields that `data` sets."""
     city_country = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(city_country, changes, immutable=["city"])
     changes = await hooks.before_update(session, city_country, changes)
     city_country = await repository.update_city_country(

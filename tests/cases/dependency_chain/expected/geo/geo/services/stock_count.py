@@ -51,7 +51,8 @@ async def update_stock_count(
 ) -> StockCount:
     """Change the fields that `data` sets."""
     stock_count = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, stock_count, changes)
     stock_count = await repository.update_stock_count(
         session, stock_count=stock_count, changes=changes

@@ -48,7 +48,8 @@ async def update_store_sku(
 ) -> StoreSku:
     """Change the fields that `data` sets."""
     store_sku = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(store_sku, changes, immutable=["sku"])
     changes = await hooks.before_update(session, store_sku, changes)
     store_sku = await repository.update_store_sku(session, store_sku=store_sku, changes=changes)

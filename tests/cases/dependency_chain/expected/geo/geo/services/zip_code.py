@@ -43,7 +43,8 @@ async def update_zip_code(
 ) -> ZipCode:
     """Change the fields that `data` sets."""
     zip_code = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(zip_code, changes, immutable=["zip_code"])
     changes = await hooks.before_update(session, zip_code, changes)
     zip_code = await repository.update_zip_code(session, zip_code=zip_code, changes=changes)

@@ -24,6 +24,7 @@ class Member(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint("role IN ('user')", name="role_enum"),
         UniqueConstraint("login", name="uq_members_login"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -130,7 +130,11 @@ class ATime(RootModel[time]):
 class AUrl(RootModel[str]):
     root: Annotated[
         str,
-        Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$", title="A Url"),
+        Field(
+            max_length=2048,
+            pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$",
+            title="A Url",
+        ),
     ]
 
 
@@ -159,7 +163,7 @@ class SampleCreate(BaseModel):
         str,
         Field(
             max_length=320,
-            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
             title="An Email",
         ),
     ]
@@ -237,7 +241,7 @@ class SampleUpdate(BaseModel):
         str | None,
         Field(
             max_length=320,
-            pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$",
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
             title="An Email",
         ),
     ] = None

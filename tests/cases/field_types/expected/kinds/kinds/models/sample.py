@@ -45,6 +45,7 @@ class Sample(Base):
         CheckConstraint("an_integer >= 1", name="an_integer_min"),
         UniqueConstraint("a_slug", name="uq_samples_a_slug"),
         UniqueConstraint("an_email", name="uq_samples_an_email"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

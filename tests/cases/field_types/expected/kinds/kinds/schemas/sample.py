@@ -57,10 +57,19 @@ class SampleCreate(BaseModel):
     a_time: LocalTime | None = None
     a_uuid: uuid.UUID | None = None
     an_email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     a_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | None
     ) = None
     a_slug: Annotated[str, Field(max_length=255, pattern="^[a-z0-9]+(?:-[a-z0-9]+)*$")]
@@ -115,12 +124,21 @@ class SampleUpdate(BaseModel):
     a_uuid: uuid.UUID | MISSING | None = MISSING
     an_email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
     ) = MISSING
     a_url: (
-        Annotated[str, Field(max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\s\\x00]+$")]
+        Annotated[
+            str,
+            Field(
+                max_length=2048, pattern="^[A-Za-z][A-Za-z0-9+.-]*://[^\\x00-\\x20\\x7f-\\xa0]+$"
+            ),
+        ]
         | MISSING
         | None
     ) = MISSING

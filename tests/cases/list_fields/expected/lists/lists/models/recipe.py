@@ -94,6 +94,7 @@ class Recipe(TimestampMixin, Base):
     """A recipe."""
 
     __tablename__ = "recipes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -11,6 +11,7 @@ class Author(TimestampMixin, Base):
     """A author."""
 
     __tablename__ = "authors"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

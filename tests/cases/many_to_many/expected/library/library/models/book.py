@@ -35,6 +35,7 @@ class Book(TimestampMixin, Base):
     """A book."""
 
     __tablename__ = "books"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

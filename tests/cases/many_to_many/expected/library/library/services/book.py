@@ -47,7 +47,8 @@ async def update_book(
 ) -> Book:
     """Change the fields that `data` sets."""
     book = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, book, changes)
     book = await repository.update_book(session, book=book, changes=changes)
     await hooks.after_update(session, book)

@@ -11,6 +11,7 @@ class Course(TimestampMixin, Base):
     """A course."""
 
     __tablename__ = "courses"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -22,6 +22,7 @@ class Enrollment(TimestampMixin, Base):
         UniqueConstraint("student_id", "course_id", name="uq_enrollments_student_id_course_id"),
         Index("ix_enrollments_course_id", "course_id"),
         Index("ix_enrollments_student_id", "student_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -17,6 +17,7 @@ class Student(TimestampMixin, Base):
     """A student."""
 
     __tablename__ = "students"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -49,7 +49,8 @@ async def update_enrollment(
 ) -> Enrollment:
     """Change the fields that `data` sets."""
     enrollment = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, enrollment, changes)
     enrollment = await repository.update_enrollment(session, enrollment=enrollment, changes=changes)
     await hooks.after_update(session, enrollment)

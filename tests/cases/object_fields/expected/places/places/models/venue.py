@@ -13,6 +13,7 @@ class Venue(TimestampMixin, Base):
     """A venue."""
 
     __tablename__ = "venues"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -97,6 +97,7 @@ class ReplyCreate(BaseModel):
     )
     body: Annotated[str, Field(max_length=65535, pattern="^[^\\x00]*$", title="Body")]
     parent_id: Annotated[ParentId | None, Field(title="Parent Id")] = None
+    thread_id: Annotated[int, Field(ge=1, le=9007199254740991, title="Thread Id")]
 
 
 class ReplyUpdate(BaseModel):
@@ -109,6 +110,7 @@ class ReplyUpdate(BaseModel):
     )
     body: Annotated[str | None, Field(max_length=65535, pattern="^[^\\x00]*$", title="Body")] = None
     parent_id: Annotated[ParentId | None, Field(title="Parent Id")] = None
+    thread_id: Annotated[int | None, Field(ge=1, le=9007199254740991, title="Thread Id")] = None
 
 
 class PinnedReplyId(RootModel[int]):
@@ -218,6 +220,7 @@ class ReplyRead(BaseModel):
     id: Annotated[int, Field(title="Id")]
     body: Annotated[str, Field(title="Body")]
     parent_id: Annotated[int | None, Field(title="Parent Id")]
+    thread_id: Annotated[int, Field(title="Thread Id")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
     parent: ReplyRead | None = None

@@ -20,6 +20,7 @@ class Reply(TimestampMixin, Base):
     __table_args__ = (
         Index("ix_replies_parent_id", "parent_id"),
         Index("ix_replies_thread_id", "thread_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

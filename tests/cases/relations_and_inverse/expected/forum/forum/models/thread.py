@@ -17,7 +17,10 @@ class Thread(TimestampMixin, Base):
     """A thread."""
 
     __tablename__ = "threads"
-    __table_args__ = (UniqueConstraint("pinned_reply_id", name="uq_threads_pinned_reply_id"),)
+    __table_args__ = (
+        UniqueConstraint("pinned_reply_id", name="uq_threads_pinned_reply_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

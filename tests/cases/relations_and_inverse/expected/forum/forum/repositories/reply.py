@@ -13,6 +13,7 @@ from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, paginate
 from forum.core.relations import ensure_exists, included
 from forum.models.reply import Reply
+from forum.models.thread import Thread
 from forum.schemas.reply import ReplyListParams
 
 SEARCHABLE = ()
@@ -56,6 +57,7 @@ async def create_reply(session: AsyncSession, *, data: Mapping[str, Any]) -> Rep
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Reply, values.get("parent_id"), field="parent_id")
+    await ensure_exists(session, Thread, values.get("thread_id"), field="thread_id")
     reply = Reply(**values)
     session.add(reply)
     await flush(session)
@@ -72,6 +74,8 @@ async def update_reply(
     values = dict(changes)
     if "parent_id" in values:
         await ensure_exists(session, Reply, values["parent_id"], field="parent_id")
+    if "thread_id" in values:
+        await ensure_exists(session, Thread, values["thread_id"], field="thread_id")
     for name, value in values.items():
         setattr(reply, name, value)
     await flush(session)

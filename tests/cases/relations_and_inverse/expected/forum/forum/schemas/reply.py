@@ -21,6 +21,7 @@ class ReplyCreate(BaseModel):
 
     body: Text
     parent_id: IdInput | None = None
+    thread_id: IdInput
 
 
 class ReplyUpdate(BaseModel):
@@ -30,6 +31,7 @@ class ReplyUpdate(BaseModel):
 
     body: Text | MISSING = MISSING
     parent_id: IdInput | MISSING | None = MISSING
+    thread_id: IdInput | MISSING = MISSING
 
 
 class ReplyRead(BaseModel):
@@ -40,6 +42,7 @@ class ReplyRead(BaseModel):
     id: int
     body: str
     parent_id: int | None
+    thread_id: int
     created_at: datetime
     updated_at: datetime
 

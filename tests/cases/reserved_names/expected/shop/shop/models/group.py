@@ -11,6 +11,7 @@ class Group(TimestampMixin, Base):
     """A group."""
 
     __tablename__ = "groups"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

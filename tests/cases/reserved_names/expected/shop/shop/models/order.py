@@ -14,6 +14,7 @@ class Order(TimestampMixin, Base):
     """A order."""
 
     __tablename__ = "orders"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -17,7 +17,10 @@ class Contact(TimestampMixin, Base):
     """A contact."""
 
     __tablename__ = "contacts"
-    __table_args__ = (Index("ix_contacts_company_id", "company_id"),)
+    __table_args__ = (
+        Index("ix_contacts_company_id", "company_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -268,7 +268,9 @@ class UserRegister(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]
@@ -298,7 +300,9 @@ class UserUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
     password: Annotated[
@@ -420,7 +424,9 @@ class UserCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern="^[^\\x00]*$", title="Password")]

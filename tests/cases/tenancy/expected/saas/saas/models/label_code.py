@@ -24,6 +24,7 @@ class LabelCode(TimestampMixin, Base):
             "organization_id", "label_code", name="uq_label_codes_organization_id_label_code"
         ),
         Index("ix_label_codes_organization_id", "organization_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

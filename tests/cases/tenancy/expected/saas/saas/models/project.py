@@ -21,6 +21,7 @@ class Project(TimestampMixin, Base):
         UniqueConstraint("id", "organization_id", name="uq_projects_id_organization_id"),
         UniqueConstraint("organization_id", "name", name="uq_projects_organization_id_name"),
         Index("ix_projects_organization_id", "organization_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

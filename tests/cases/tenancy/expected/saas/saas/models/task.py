@@ -45,6 +45,7 @@ class Task(TimestampMixin, Base):
         Index("ix_tasks_organization_id", "organization_id"),
         Index("ix_tasks_organization_id_label_code", "organization_id", "label_code"),
         Index("ix_tasks_project_id", "project_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

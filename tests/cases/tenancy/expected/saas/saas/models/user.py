@@ -33,6 +33,7 @@ class User(TimestampMixin, Base):
         CheckConstraint("role IN ('owner_role', 'member')", name="role_enum"),
         UniqueConstraint("email", name="uq_users_email"),
         Index("ix_users_organization_id", "organization_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

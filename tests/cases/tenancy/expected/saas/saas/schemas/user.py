@@ -23,7 +23,11 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     role: UserRole = UserRole.MEMBER
@@ -38,7 +42,11 @@ class UserRegister(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: Annotated[
-        str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+        str,
+        Field(
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+        ),
     ]
     password: Annotated[str, Field(max_length=1024, pattern=NO_NUL)]
     organization_name: Annotated[str, Field(max_length=255, pattern=NO_NUL)]
@@ -53,7 +61,11 @@ class UserUpdate(BaseModel):
 
     email: (
         Annotated[
-            str, Field(max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$")
+            str,
+            Field(
+                max_length=320,
+                pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            ),
         ]
         | MISSING
     ) = MISSING

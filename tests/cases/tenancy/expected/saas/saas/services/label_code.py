@@ -62,7 +62,8 @@ async def update_label_code(
 ) -> LabelCode:
     """Change the fields that `data` sets."""
     label_code = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     reject_changes(label_code, changes, immutable=["label_code"])
     changes = await hooks.before_update(session, label_code, changes)

@@ -73,7 +73,8 @@ async def update_project(
 ) -> Project:
     """Change the fields that `data` sets."""
     project = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, project, changes)
     project = await repository.update_project(session, principal, project=project, changes=changes)

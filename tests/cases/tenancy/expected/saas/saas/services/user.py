@@ -74,7 +74,8 @@ async def update_user(
 ) -> User:
     """Change the fields that `data` sets."""
     user = await _for(session, principal, id, policy.UPDATE)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     deny_unwritable(principal, changes, policy.WRITE_RULES)
     changes = await hooks.before_update(session, user, changes)
     user = await repository.update_user(session, principal, user=user, changes=changes)

@@ -19,7 +19,9 @@ class CustomerCreate(BaseModel):
     email: Annotated[
         str,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ]
 
@@ -49,7 +51,9 @@ class CustomerUpdate(BaseModel):
     email: Annotated[
         str | None,
         Field(
-            max_length=320, pattern="^[^@\\s\\x00]+@[^@\\s\\x00]+\\.[^@\\s\\x00]+$", title="Email"
+            max_length=320,
+            pattern="^[^@\\x00-\\x20\\x7f-\\xa0]+@[^@\\x00-\\x20\\x7f-\\xa0]+\\.[^@\\x00-\\x20\\x7f-\\xa0]+$",
+            title="Email",
         ),
     ] = None
 

@@ -11,7 +11,10 @@ class Customer(TimestampMixin, Base):
     """A customer."""
 
     __tablename__ = "customers"
-    __table_args__ = (UniqueConstraint("email", name="uq_customers_email"),)
+    __table_args__ = (
+        UniqueConstraint("email", name="uq_customers_email"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

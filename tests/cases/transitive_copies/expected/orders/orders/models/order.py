@@ -17,7 +17,10 @@ class Order(TimestampMixin, Base):
     """A order."""
 
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_customer_id", "customer_id"),)
+    __table_args__ = (
+        Index("ix_orders_customer_id", "customer_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

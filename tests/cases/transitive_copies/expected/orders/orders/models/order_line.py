@@ -23,6 +23,7 @@ class OrderLine(TimestampMixin, Base):
         CheckConstraint("quantity >= 1", name="quantity_min"),
         Index("ix_order_lines_order_id", "order_id"),
         Index("ix_order_lines_product_id", "product_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -13,6 +13,7 @@ class Product(TimestampMixin, Base):
     """A product."""
 
     __tablename__ = "products"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

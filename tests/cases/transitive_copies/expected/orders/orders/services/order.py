@@ -47,7 +47,8 @@ async def update_order(
 ) -> Order:
     """Change the fields that `data` sets."""
     order = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, order, changes)
     order = await repository.update_order(session, order=order, changes=changes)
     await hooks.after_update(session, order)

@@ -49,7 +49,8 @@ async def update_order_line(
 ) -> OrderLine:
     """Change the fields that `data` sets."""
     order_line = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, order_line, changes)
     order_line = await repository.update_order_line(session, order_line=order_line, changes=changes)
     await hooks.after_update(session, order_line)

@@ -45,7 +45,8 @@ async def update_secret(
 ) -> Secret:
     """Change the fields that `data` sets."""
     secret = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     reject_changes(secret, changes, immutable=["label"])
     changes = await hooks.before_update(session, secret, changes)
     secret = await repository.update_secret(session, secret=secret, changes=changes)

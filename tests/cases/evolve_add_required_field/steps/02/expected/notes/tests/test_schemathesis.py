@@ -15,6 +15,8 @@ import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from hypothesis.internal.conjecture import providers
+from hypothesis.internal.constants_ast import Constants
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation.stateful import APIStateMachine
 from schemathesis.openapi.checks import RejectedPositiveData
@@ -43,6 +45,18 @@ Rows = dict[Table, list[dict[str, Any]]]
 def fuzz_config() -> SchemathesisConfig:
     """schemathesis.toml."""
     return SchemathesisConfig.from_path(CONFIG_FILE)
+
+
+@pytest.fixture(autouse=True)
+def no_constants_from_the_code(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Hypothesis draws, now and then, a constant it found in the code under test: in the
+    modules imported so far and outside any `tests` folder, so the same seed drew other values
+    after another test, in another copy of the project. It finds none here (it fails loudly if
+    that internal moves: schemathesis pins the minor release, not Hypothesis)."""
+    monkeypatch.setattr(providers, "_get_local_constants", Constants)
+    providers.CONSTANTS_CACHE.cache.clear()
+    yield
+    providers.CONSTANTS_CACHE.cache.clear()
 
 
 @schemathesis.check

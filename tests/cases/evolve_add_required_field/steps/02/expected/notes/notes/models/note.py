@@ -11,7 +11,10 @@ class Note(TimestampMixin, Base):
     """A note."""
 
     __tablename__ = "notes"
-    __table_args__ = (CheckConstraint("priority >= 0", name="priority_min"),)
+    __table_args__ = (
+        CheckConstraint("priority >= 0", name="priority_min"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

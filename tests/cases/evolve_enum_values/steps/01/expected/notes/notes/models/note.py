@@ -12,7 +12,10 @@ class Note(TimestampMixin, Base):
     """A note."""
 
     __tablename__ = "notes"
-    __table_args__ = (CheckConstraint("status IN ('draft', 'done')", name="status_enum"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'done')", name="status_enum"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -14,6 +14,7 @@ class Note(TimestampMixin, Base):
     __tablename__ = "notes"
     __table_args__ = (
         CheckConstraint("status IN ('draft', 'done', 'archived')", name="status_enum"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(

@@ -11,7 +11,10 @@ class Memo(TimestampMixin, Base):
     """A memo."""
 
     __tablename__ = "memos"
-    __table_args__ = (UniqueConstraint("title", name="uq_memos_title"),)
+    __table_args__ = (
+        UniqueConstraint("title", name="uq_memos_title"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -17,7 +17,10 @@ class Remark(TimestampMixin, Base):
     """A remark."""
 
     __tablename__ = "remarks"
-    __table_args__ = (Index("ix_remarks_note_id", "note_id"),)
+    __table_args__ = (
+        Index("ix_remarks_note_id", "note_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -47,7 +47,8 @@ async def update_remark(
 ) -> Remark:
     """Change the fields that `data` sets."""
     remark = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, remark, changes)
     remark = await repository.update_remark(session, remark=remark, changes=changes)
     await hooks.after_update(session, remark)

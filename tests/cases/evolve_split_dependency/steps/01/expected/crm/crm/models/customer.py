@@ -11,6 +11,7 @@ class Customer(TimestampMixin, Base):
     """A customer."""
 
     __tablename__ = "customers"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -16,7 +16,10 @@ class Customer(TimestampMixin, Base):
     """A customer."""
 
     __tablename__ = "customers"
-    __table_args__ = (Index("ix_customers_zip_code", "zip_code"),)
+    __table_args__ = (
+        Index("ix_customers_zip_code", "zip_code"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

@@ -13,7 +13,10 @@ class ZipCode(TimestampMixin, Base):
     """Synthesized from `customer` by the dependency `zip_code -> city, state`."""
 
     __tablename__ = "zip_codes"
-    __table_args__ = (UniqueConstraint("zip_code", name="uq_zip_codes_zip_code"),)
+    __table_args__ = (
+        UniqueConstraint("zip_code", name="uq_zip_codes_zip_code"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True

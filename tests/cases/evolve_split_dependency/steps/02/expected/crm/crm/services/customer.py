@@ -42,7 +42,8 @@ async def update_customer(
 ) -> Customer:
     """Change the fields that `data` sets."""
     customer = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, customer, changes)
     customer = await repository.update_customer(session, customer=customer, changes=changes)
     await hooks.after_update(session, customer)

@@ -2,8 +2,8 @@
 """Move customers.city, customers.state into the new table zip_codes (one row per distinct
 zip_code; the upgrade stops if the rows break zip_code -> city, state), and 3 more change(s).
 
-Revision ID: 0002_77d9805d25
-Revises: 0001_f73869c546
+Revision ID: 0002_75a0f4a3bc
+Revises: 0001_e7fdc2b76a
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import context, op
 
-revision: str = "0002_77d9805d25"
-down_revision: str | None = "0001_f73869c546"
+revision: str = "0002_75a0f4a3bc"
+down_revision: str | None = "0001_e7fdc2b76a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -68,6 +68,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_zip_codes")),
         sa.UniqueConstraint("zip_code", name=op.f("uq_zip_codes_zip_code")),
+        sqlite_autoincrement=True,
     )
     op.execute(
         sa.text(

@@ -42,7 +42,8 @@ async def update_note(
 ) -> Note:
     """Change the fields that `data` sets."""
     note = await _find(session, id)
-    changes = data.model_dump(exclude_unset=True)
+    # The fields sent, each whole (exclude_unset would drop an object's unsent members too).
+    changes = data.model_dump(include=data.model_fields_set)
     changes = await hooks.before_update(session, note, changes)
     note = await repository.update_note(session, note=note, changes=changes)
     await hooks.after_update(session, note)

@@ -12,7 +12,10 @@ class Post(TimestampMixin, Base):
     """A post."""
 
     __tablename__ = "posts"
-    __table_args__ = (CheckConstraint("status IN ('draft', 'published')", name="status_enum"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'published')", name="status_enum"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), Identity(), primary_key=True
