@@ -40,6 +40,14 @@ class OpenApiError(Exception):
 MODES = ("ir", "import", "verify")
 
 
+def openapi_mode() -> str:
+    """What `GEN_OPENAPI` selects: `ir` (unset), `import` or `verify`."""
+    mode = os.environ.get("GEN_OPENAPI", "") or "ir"
+    if mode not in MODES:
+        raise OpenApiError(f"GEN_OPENAPI={mode!r}: expected one of {', '.join(MODES)}")
+    return mode
+
+
 def served_document(
     project: ir.Project,
     files: Mapping[str, str],
@@ -48,9 +56,7 @@ def served_document(
 ) -> str:
     """The text of `<package>/openapi.json`, by the means `GEN_OPENAPI` selects (rendered
     pieces reused from the build's cache when given)."""
-    mode = os.environ.get("GEN_OPENAPI", "") or "ir"
-    if mode not in MODES:
-        raise OpenApiError(f"GEN_OPENAPI={mode!r}: expected one of {', '.join(MODES)}")
+    mode = openapi_mode()
     if mode == "import":
         return openapi_document(project.api.name, files, cache_dir)
     rendered = render_openapi_text(project, cache)

@@ -7,7 +7,6 @@ this process plans the migrations, emits the rest and formats it.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from generator.format import format_python
 from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
-from generator.openapi import served_document
+from generator.openapi import openapi_mode, served_document
 from generator.validate import validate_specs
 
 
@@ -171,7 +170,7 @@ def emit_aside(project: ir.Project, cache: BuildCache | None = None) -> list[Ren
 
 def _documents_need_code() -> bool:
     """True when openapi.json is made by importing the generated (formatted) app."""
-    return os.environ.get("GEN_OPENAPI", "") in ("import", "verify")
+    return openapi_mode() != "ir"
 
 
 def _documents(

@@ -1,5 +1,5 @@
 """Shared test options (`pytest --update-goldens` rewrites golden expectations), the order
-tests run in, and one build of the example specs shared by the slow modules."""
+tests run in, the example specs compiled once, and one build of them shared by the slow modules."""
 
 from __future__ import annotations
 
@@ -10,11 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from generator.pipeline import build
+from generator import ir
+from generator.pipeline import build, compile_specs
 from generator.write import write_output
 
 # Golden expectations hold generated test suites; they are compared as text, not collected.
 collect_ignore_glob = ["cases/*"]
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+
+
+@pytest.fixture(scope="session")
+def projects() -> dict[str, ir.Project]:
+    """The example spec sets, compiled (the IR is frozen: one compile serves every test)."""
+    compiled, diags = compile_specs(SPECS, "specs")
+    assert not diags.has_errors
+    return {p.api.name: p for p in compiled}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,22 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from generator import ir
 from generator.emit.app import emit as emit_app
 from generator.emit.cache_tests import cache_subject, emit, principal_statements, tweakable
 from generator.emit.layers import emit as emit_layers
 from generator.pipeline import compile_specs
-
-SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-
-@pytest.fixture(scope="module")
-def projects() -> dict[str, ir.Project]:
-    compiled, diags = compile_specs(SPECS, "specs")
-    assert not diags.has_errors
-    return {p.api.name: p for p in compiled}
 
 
 def test_the_blog_cache_tests_act_on_comments_and_the_posts_they_embed(

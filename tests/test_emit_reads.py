@@ -4,24 +4,10 @@ the relationships; a create does not look up the caller's own row again."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from generator import ir
 from generator.emit.entity_context import entity_context, entity_loads
 from generator.emit.models import ModuleBuilder, id_lists, loaded_attr, loaded_lists, scalar_list
 from generator.emit.schemas import emit as emit_schemas
-from generator.pipeline import compile_specs
-
-SPECS = Path(__file__).resolve().parent.parent / "specs"
-
-
-@pytest.fixture(scope="module")
-def projects() -> dict[str, ir.Project]:
-    compiled, diags = compile_specs(SPECS, "specs")
-    assert not diags.has_errors
-    return {p.api.name: p for p in compiled}
 
 
 def field(entity: ir.Entity, name: str) -> ir.Field:
