@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
-from generator.aside import aside
+from generator.aside import aside, can_fork
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
@@ -20,7 +20,13 @@ from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, migrations
-from generator.emit.base import RenderedFile, save_compiled_templates
+from generator.emit.base import (
+    RenderedFile,
+    adopt_compiled_templates,
+    compile_every_template,
+    save_compiled_templates,
+    templates_cached,
+)
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.format import format_python
@@ -68,6 +74,19 @@ def compile_specs(
     _check_project_names(projects, diags)
     for project in projects:
         diags.extend(find_smells(project))
+    return projects, diags
+
+
+def _compile_beside_templates(
+    spec_dir: Path, label_root: str | None, cache_dir: Path | None
+) -> tuple[tuple[ir.Project, ...], Diagnostics]:
+    """``compile_specs``; with no compiled template in the cache, a worker compiles them all on
+    the other core meanwhile (0.2 s of CPU at N=200 that the emitters no longer spend)."""
+    fork = can_fork() and not templates_cached()
+    with aside(compile_every_template if fork else dict, fork=fork) as templates:
+        projects, diags = compile_specs(spec_dir, label_root, cache_dir)
+        if not diags.has_errors:
+            adopt_compiled_templates(templates.result())
     return projects, diags
 
 
@@ -216,7 +235,7 @@ def build(
     out_dir is read (never written) for what earlier builds left that later ones must keep:
     the schema snapshot and the migration revisions.
     """
-    projects, diags = compile_specs(spec_dir, label_root, cache_dir)
+    projects, diags = _compile_beside_templates(spec_dir, label_root, cache_dir)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
     caches = {p.api.name: BuildCache.open(cache_dir, p) for p in projects}
