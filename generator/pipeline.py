@@ -2,7 +2,8 @@
 
 A build uses two processes where it can (generator/aside.py): after compiling, a forked worker
 renders openapi.json, the client and the emitters in `WORKER_EMITTERS`, and formats them, while
-this process plans the migrations, emits the rest and formats it.
+this process plans the migrations, emits the rest and formats it. Before that, while the specs
+compile, another worker compiles the templates when gen's cache holds none.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from generator.emit.base import (
 )
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
+from generator.emit.tests import emit as emit_tests
 from generator.format import format_python
 from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
@@ -160,8 +162,10 @@ def _emitted(
 
 
 #: What the worker emits beside openapi.json and the client, so that both processes have about
-#: the same work at N=200; this process emits the rest and the migrations.
-WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
+#: the same work at N=200 (measured: the layers 0.14 s CPU and the tests 0.08 there, against the
+#: plan 0.25 and the other emitters and the migrations 0.43 here); this process emits the rest
+#: and the migrations.
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers, emit_tests)
 
 
 def _emit_with(

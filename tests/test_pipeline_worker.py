@@ -30,7 +30,7 @@ def test_the_build_with_a_worker_equals_the_build_in_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_worker = pipeline.build(SPECS / "blog", cache_dir=tmp_path / "cache")
-    monkeypatch.setattr(pipeline, "aside", lambda f: aside(f, fork=False))
+    monkeypatch.setattr(pipeline, "aside", lambda f, fork=None: aside(f, fork=False))
     alone = pipeline.build(SPECS / "blog")
     assert with_worker.files == alone.files
     assert with_worker.once == alone.once
