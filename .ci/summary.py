@@ -21,7 +21,7 @@ from pathlib import Path
 
 # Test modules of a generated suite that run one named tool.
 INNER_TOOLS = {"test_migrations": "pytest-alembic", "test_schemathesis": "schemathesis"}
-GOLDEN_MODULES = {"tests.test_cases", "tests.test_evolution"}
+GOLDEN_MODULES = {"tests.test_cases", "tests.test_evolution", "tests.test_golden_suites"}
 
 
 def outcome(case: ET.Element) -> str:

@@ -79,6 +79,17 @@ def compile_specs(specs: Path) -> tuple[tuple[Project, ...], Diagnostics]:
     return compile_(specs)
 
 
+def _check_switches() -> None:
+    """Exit with one error line per `GEN_*` switch set to a value it does not know."""
+    from generator.modes import mode_errors
+
+    errors = mode_errors()
+    for error in errors:
+        click.echo(f"gen: error: {error}", err=True)
+    if errors:
+        sys.exit(EXIT_INVALID)
+
+
 def _cache_root() -> Path:
     return Path.home() / ".cache" / "gen"
 
@@ -117,6 +128,7 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> N
     longer produces; never touches files it did not generate, nor custom/ code once created.
     Stops early when nothing changed since the last build (see generator/stamp.py).
     """
+    _check_switches()
     from generator import stamp
 
     inputs = _build_inputs(specs, out, allow_destructive)
@@ -191,6 +203,7 @@ def _write_build(
 @_OUT
 def check_cmd(specs: Path, out: Path) -> None:
     """Exit 1 when OUT differs from what `gen build` would write (for CI and pre-commit)."""
+    _check_switches()
     from generator.write import compare_output
 
     unchanged = _unchanged_since_build(specs, out)

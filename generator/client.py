@@ -23,7 +23,6 @@ import hashlib
 import importlib.metadata
 import json
 import keyword
-import os
 import re
 import warnings
 from collections.abc import Mapping
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator import ir
+from generator import ir, modes
 from generator.client_models import MODELS_HEADER, Unsupported, render_models
 from generator.client_models import class_name as class_name
 from generator.emit.base import header, render
@@ -39,7 +38,6 @@ from generator.emit.literals import py_literal
 from generator.incremental import BuildCache
 from generator.openapi import cached_text
 
-MODES = ("render", "datamodel", "verify")
 _CACHE_VERSION = "gen-client-models-v1"
 UNKNOWN_UUID = "00000000-0000-4000-8000-999999999999"
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -227,10 +225,11 @@ def datamodel_models(openapi_text: str, cache_dir: Path | None) -> str:
 
 
 def client_mode() -> str:
-    mode = os.environ.get("GEN_CLIENT", "") or "render"
-    if mode not in MODES:
-        raise ClientError(f"GEN_CLIENT={mode!r}: expected one of {', '.join(MODES)}")
-    return mode
+    """What `GEN_CLIENT` selects: `render` (unset), `datamodel` or `verify`."""
+    try:
+        return modes.mode("GEN_CLIENT")
+    except modes.ModeError as exc:
+        raise ClientError(str(exc)) from None
 
 
 def client_models(

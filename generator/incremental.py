@@ -33,10 +33,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from generator import ir
+from generator import ir, modes
 
 FOLDER = "incremental-v1"
-MODES = ("on", "off", "verify")
 
 #: What a unit read: ("entity", name), ("class", class name), ("table", name) or
 #: ("attr", a Project field such as "api", "auth", "roles", "entities").
@@ -54,10 +53,11 @@ class CacheMismatch(Exception):
 
 
 def cache_mode() -> str:
-    mode = os.environ.get("GEN_EMIT_CACHE", "") or "on"
-    if mode not in MODES:
-        raise CacheMismatch(f"GEN_EMIT_CACHE={mode!r}: expected one of {', '.join(MODES)}")
-    return mode
+    """What `GEN_EMIT_CACHE` selects: `on` (unset), `off` or `verify`."""
+    try:
+        return modes.mode("GEN_EMIT_CACHE")
+    except modes.ModeError as exc:
+        raise CacheMismatch(str(exc)) from None
 
 
 def _digest(text: str) -> bytes:

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from generator import ir
+from generator import ir, modes
 from generator.incremental import BuildCache
 from generator.openapi_document import render_openapi_text
 
@@ -37,15 +37,12 @@ class OpenApiError(Exception):
     (`GEN_OPENAPI=verify`) the document it serves differs from the one rendered from the IR."""
 
 
-MODES = ("ir", "import", "verify")
-
-
 def openapi_mode() -> str:
     """What `GEN_OPENAPI` selects: `ir` (unset), `import` or `verify`."""
-    mode = os.environ.get("GEN_OPENAPI", "") or "ir"
-    if mode not in MODES:
-        raise OpenApiError(f"GEN_OPENAPI={mode!r}: expected one of {', '.join(MODES)}")
-    return mode
+    try:
+        return modes.mode("GEN_OPENAPI")
+    except modes.ModeError as exc:
+        raise OpenApiError(str(exc)) from None
 
 
 def served_document(

@@ -52,6 +52,7 @@ COSTLIEST_FIRST = (
     "tests/test_generated_projects.py::test_generated_suite_passes_on_sqlite[shop]",
     "tests/test_generated_projects.py::test_schemathesis_finds_nothing",
     "tests/test_generated_projects.py::test_generated_suite_passes",
+    "tests/test_golden_suites.py",
     "tests/test_first_run.py",
     "tests/test_evolution.py",
     "tests/test_mutations.py",

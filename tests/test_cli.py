@@ -98,6 +98,22 @@ def test_invalid_spec_exits_2_with_located_errors_and_writes_nothing(project: Pa
     assert not (project / "output").exists()
 
 
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_unknown_switch_values_are_one_error_line_each_and_nothing_is_written(
+    project: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("GEN_OPENAPI", "fast")
+    monkeypatch.setenv("GEN_CLIENT", "render")
+    monkeypatch.setenv("GEN_EMIT_CACHE", "sometimes")
+    code, _, err = run(project, command, "specs")
+    assert code == 2
+    assert err.splitlines() == [
+        "gen: error: GEN_OPENAPI='fast': expected one of ir, import, verify",
+        "gen: error: GEN_EMIT_CACHE='sometimes': expected one of on, off, verify",
+    ]
+    assert not (project / "output").exists()
+
+
 def test_a_failed_build_leaves_the_previous_output_intact(project: Path) -> None:
     run(project, "build", "specs")
     before = {p: (project / "output" / p).read_bytes() for p in mtimes(project / "output")}
