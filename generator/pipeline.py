@@ -8,12 +8,13 @@ compile, another worker compiles the templates when gen's cache holds none.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
-from generator.aside import aside, can_fork
+from generator.aside import WorkerError, aside, can_fork
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
@@ -88,7 +89,9 @@ def _compile_beside_templates(
     with aside(compile_every_template if fork else dict, fork=fork) as templates:
         projects, diags = compile_specs(spec_dir, label_root, cache_dir)
         if not diags.has_errors:
-            adopt_compiled_templates(templates.result())
+            # Only a saving: a worker that died leaves the emitters compiling what they use.
+            with contextlib.suppress(WorkerError):
+                adopt_compiled_templates(templates.result())
     return projects, diags
 
 

@@ -140,3 +140,21 @@ def test_templates_a_worker_compiled_are_loaded_not_compiled(
     assert isinstance(env.bytecode_cache, base.CompiledTemplates)
     env.bytecode_cache.save()
     assert base.templates_cached() and stored(tmp_path / "here") == len(entries)
+
+
+def test_a_template_that_does_not_compile_is_left_to_the_build_that_renders_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    templates = tmp_path / "t"
+    templates.mkdir()
+    (templates / "good.j2").write_text("{{ x }}\n", encoding="utf-8")
+    (templates / "broken.j2").write_text("{% if x %}\n", encoding="utf-8")
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates)),
+        bytecode_cache=base.CompiledTemplates(str(tmp_path / "cache")),
+        **base._ENVIRONMENT_OPTIONS,
+    )
+    monkeypatch.setattr(base, "environment", lambda: env)
+    assert len(base.compile_every_template()) == 1
+    with pytest.raises(jinja2.TemplateSyntaxError):
+        env.get_template("broken.j2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -137,7 +138,9 @@ def compile_every_template() -> dict[str, bytes]:
     cache holds none); the cache entries this made, for ``adopt_compiled_templates``."""
     env = environment()
     for name in env.list_templates(extensions=["j2"]):
-        env.get_template(name)
+        # A template that does not compile fails the build that renders it, not every build.
+        with contextlib.suppress(jinja2.TemplateError):
+            env.get_template(name)
     compiled = env.bytecode_cache
     return compiled.store.added() if isinstance(compiled, CompiledTemplates) else {}
 
