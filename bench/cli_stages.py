@@ -106,16 +106,7 @@ def main(argv: list[str]) -> None:
     import generator.write as write
 
     imports = (time.perf_counter() - STARTED[0], time.process_time() - STARTED[1])
-    # _compile_beside_templates: compile_specs and the wait for the worker that compiles the
-    # templates (its Aside.result is counted in worker.result too)
-    stages = (
-        "_compile_beside_templates",
-        "compile_specs",
-        "plan_migrations",
-        "emit_project",
-        "emit_here",
-        "emit_aside",
-    )
+    stages = ("compile_specs", "plan_migrations", "emit_project", "emit_here", "emit_aside")
     for name in (*stages, "client_files", "format_python"):
         if hasattr(pipeline, name):
             setattr(pipeline, name, timed(name, getattr(pipeline, name)))

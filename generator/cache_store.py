@@ -144,10 +144,6 @@ class CacheStore:
             self._used[key] = None
         return value
 
-    def added(self) -> dict[str, bytes]:
-        """What this process put since its last save."""
-        return dict(self._added)
-
     def put(self, key: str, value: bytes) -> None:
         """Store ``value`` (on disk at the next ``save()``)."""
         self._added[key] = value

@@ -2,19 +2,17 @@
 
 A build uses two processes where it can (generator/aside.py): after compiling, a forked worker
 renders openapi.json, the client and the emitters in `WORKER_EMITTERS`, and formats them, while
-this process plans the migrations, emits the rest and formats it. Before that, while the specs
-compile, another worker compiles the templates when gen's cache holds none.
+this process plans the migrations, emits the rest and formats it.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator import ir
-from generator.aside import WorkerError, aside, can_fork
+from generator.aside import aside
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
@@ -22,13 +20,7 @@ from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, migrations
-from generator.emit.base import (
-    RenderedFile,
-    adopt_compiled_templates,
-    compile_every_template,
-    save_compiled_templates,
-    templates_cached,
-)
+from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
 from generator.emit.tests import emit as emit_tests
@@ -77,21 +69,6 @@ def compile_specs(
     _check_project_names(projects, diags)
     for project in projects:
         diags.extend(find_smells(project))
-    return projects, diags
-
-
-def _compile_beside_templates(
-    spec_dir: Path, label_root: str | None, cache_dir: Path | None
-) -> tuple[tuple[ir.Project, ...], Diagnostics]:
-    """``compile_specs``; with no compiled template in the cache, a worker compiles them all on
-    the other core meanwhile (0.2 s of CPU at N=200 that the emitters no longer spend)."""
-    fork = can_fork() and not templates_cached()
-    with aside(compile_every_template if fork else dict, fork=fork) as templates:
-        projects, diags = compile_specs(spec_dir, label_root, cache_dir)
-        if not diags.has_errors:
-            # Only a saving: a worker that died leaves the emitters compiling what they use.
-            with contextlib.suppress(WorkerError):
-                adopt_compiled_templates(templates.result())
     return projects, diags
 
 
@@ -165,9 +142,9 @@ def _emitted(
 
 
 #: What the worker emits beside openapi.json and the client, so that both processes have about
-#: the same work at N=200 (measured: the layers 0.14 s CPU and the tests 0.08 there, against the
-#: plan 0.25 and the other emitters and the migrations 0.43 here); this process emits the rest
-#: and the migrations.
+#: the same work at N=200 (measured: openapi.json 0.27 s CPU, the client 0.24, the layers 0.21
+#: and the tests 0.10 there, against the plan 0.27 and the other emitters 0.55 here); this
+#: process emits the rest and the migrations.
 WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers, emit_tests)
 
 
@@ -242,7 +219,7 @@ def build(
     out_dir is read (never written) for what earlier builds left that later ones must keep:
     the schema snapshot and the migration revisions.
     """
-    projects, diags = _compile_beside_templates(spec_dir, label_root, cache_dir)
+    projects, diags = compile_specs(spec_dir, label_root, cache_dir)
     if diags.has_errors:
         return BuildResult(diagnostics=tuple(diags.sorted()))
     caches = {p.api.name: BuildCache.open(cache_dir, p) for p in projects}

@@ -3,7 +3,6 @@ build equals the one made in a single process, and a failure in the worker fails
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ def test_the_build_with_a_worker_equals_the_build_in_one_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with_worker = pipeline.build(SPECS / "blog", cache_dir=tmp_path / "cache")
-    monkeypatch.setattr(pipeline, "aside", lambda f, fork=None: aside(f, fork=False))
+    monkeypatch.setattr(pipeline, "aside", lambda f: aside(f, fork=False))
     alone = pipeline.build(SPECS / "blog")
     assert with_worker.files == alone.files
     assert with_worker.once == alone.once
@@ -45,13 +44,3 @@ def test_an_error_in_the_worker_fails_the_build(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(pipeline, "client_files", broken)
     with pytest.raises(ClientError, match="lack the classes Post"):
         pipeline.build(SPECS / "blog")
-
-
-def test_a_template_worker_that_dies_only_costs_its_saving(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    expected = pipeline.build(SPECS / "blog", cache_dir=tmp_path / "one")
-    monkeypatch.setattr(pipeline, "templates_cached", lambda: False)
-    monkeypatch.setattr(pipeline, "compile_every_template", lambda: os._exit(3))
-    built = pipeline.build(SPECS / "blog", cache_dir=tmp_path / "two")
-    assert built.files == expected.files and built.once == expected.once

@@ -11,7 +11,6 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from generator.aside import aside
 from generator.cache_store import CacheStore
 from generator.emit import base
 
@@ -106,55 +105,3 @@ def test_a_path_that_is_a_file_only_costs_the_cache(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("", encoding="utf-8")
     assert render(environment(blocker / "templates")) == base.render(TEMPLATE, **CONTEXT)
-
-
-def test_templates_a_worker_compiled_are_loaded_not_compiled(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """What pipeline.build does on a cold cache: a forked worker compiles every template, this
-    process adopts the entries and then compiles none of them."""
-    filters = base.environment().filters
-    expected = base.render(TEMPLATE, **CONTEXT)
-    worker_env = environment(tmp_path / "worker")
-    worker_env.filters.update(filters)
-    monkeypatch.setattr(base, "environment", lambda: worker_env)
-    assert not base.templates_cached()
-    entries = aside(base.compile_every_template, fork=True).result()
-    assert len(entries) == len(worker_env.list_templates(extensions=["j2"]))
-    assert not worker_env.cache  # compiled in the worker, not here
-
-    env = environment(tmp_path / "here")
-    env.filters.update(filters)
-    monkeypatch.setattr(base, "environment", lambda: env)
-    base.adopt_compiled_templates(entries)
-    compiled: list[object] = []
-    real = env.compile
-
-    def counting(*args: object, **kwargs: object) -> object:
-        compiled.append(args)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(env, "compile", counting)
-    assert env.get_template(TEMPLATE).render(**CONTEXT) == expected
-    assert compiled == []
-    assert isinstance(env.bytecode_cache, base.CompiledTemplates)
-    env.bytecode_cache.save()
-    assert base.templates_cached() and stored(tmp_path / "here") == len(entries)
-
-
-def test_a_template_that_does_not_compile_is_left_to_the_build_that_renders_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    templates = tmp_path / "t"
-    templates.mkdir()
-    (templates / "good.j2").write_text("{{ x }}\n", encoding="utf-8")
-    (templates / "broken.j2").write_text("{% if x %}\n", encoding="utf-8")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates)),
-        bytecode_cache=base.CompiledTemplates(str(tmp_path / "cache")),
-        **base._ENVIRONMENT_OPTIONS,
-    )
-    monkeypatch.setattr(base, "environment", lambda: env)
-    assert len(base.compile_every_template()) == 1
-    with pytest.raises(jinja2.TemplateSyntaxError):
-        env.get_template("broken.j2")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -131,33 +130,6 @@ class CompiledTemplates(jinja2.BytecodeCache):
     def save(self) -> None:
         """Write what this process compiled (nothing when every template came from the cache)."""
         self.store.save()
-
-
-def compile_every_template() -> dict[str, bytes]:
-    """Compile every template (as a worker does while the build compiles the specs, when the
-    cache holds none); the cache entries this made, for ``adopt_compiled_templates``."""
-    env = environment()
-    for name in env.list_templates(extensions=["j2"]):
-        # A template that does not compile fails the build that renders it, not every build.
-        with contextlib.suppress(jinja2.TemplateError):
-            env.get_template(name)
-    compiled = env.bytecode_cache
-    return compiled.store.added() if isinstance(compiled, CompiledTemplates) else {}
-
-
-def templates_cached() -> bool:
-    """True when gen's cache holds compiled templates (from any version of them)."""
-    compiled = environment().bytecode_cache
-    return not isinstance(compiled, CompiledTemplates) or len(compiled.store) > 0
-
-
-def adopt_compiled_templates(entries: dict[str, bytes]) -> None:
-    """Take templates another process compiled: this one loads them instead of compiling them
-    (and saves them with its own)."""
-    compiled = environment().bytecode_cache
-    if isinstance(compiled, CompiledTemplates):
-        for key, data in entries.items():
-            compiled.store.put(key, data)
 
 
 def _setting_text(value: object) -> str:
