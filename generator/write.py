@@ -118,6 +118,8 @@ class WriteResult:
     created_once: tuple[str, ...]  # "once" files created now
     kept_once: tuple[str, ...]  # "once" files that already existed and were left alone
     orphaned_once: tuple[str, ...] = ()  # "once" files from before that are no longer produced
+    # the manifest's bytes now on disk (each file it lists was just compared or written)
+    manifest: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
@@ -811,6 +813,7 @@ def _apply(plan: WritePlan) -> WriteResult:
         created_once=tuple(w.path for w in plan.writes if w.once),
         kept_once=plan.kept_once,
         orphaned_once=plan.orphaned_once,
+        manifest=manifest,
     )
 
 
