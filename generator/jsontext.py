@@ -157,3 +157,25 @@ def dumps_placed(
         return member_text.replace("\n", "\n" + INDENT * depth)
 
     return _PIECE_MARKS.sub(member, text)
+
+
+#: Where a member of the top-level object of an indent-2 document ends: the next member's line
+#: or the object's closing brace (strings hold no line break, deeper lines are indented more).
+_TOP_MEMBER_END = re.compile(r'\n  "|\n}')
+
+
+def top_member_text(text: str, key: str) -> str | None:
+    """The text of `key`'s value in the top-level object of a document written with indent 2
+    (by `dumps` or `json.dumps`), its trailing comma included; None when text is not such a
+    document or has no such member (or has it twice). Equal texts mean equal values."""
+    if not text.startswith('{\n  "'):
+        return None
+    marker = f"\n  {json.dumps(key)}: "
+    start = text.find(marker)
+    if start < 0:
+        return None
+    start += len(marker)
+    end = _TOP_MEMBER_END.search(text, start)
+    if end is None or text.find(marker, end.start()) >= 0:
+        return None
+    return text[start : end.start()]

@@ -161,3 +161,37 @@ def test_random_placed_list_members_sorted(items: list[Any], rest: Any) -> None:
     skeleton = {"z": [jsontext.dumps(i, sort_keys=True) for i in items], "a": rest}
     placed = jsontext.dumps_placed(skeleton, [("z",)], sort_keys=True)
     assert placed == expected(value, sort_keys=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), json_trees, max_size=4), st.text(max_size=6))
+def test_a_top_member_text_is_its_value_text(document: dict[str, Any], key: str) -> None:
+    text = jsontext.dumps(document)
+    found = jsontext.top_member_text(text, key)
+    if not document or key not in document:
+        assert found is None
+        return
+    assert found is not None
+    assert json.loads(found.removesuffix(",")) == document[key]
+    assert found.removesuffix(",") == jsontext.dumps(document[key]).replace("\n", "\n  ")
+
+
+def test_a_top_member_text_only_of_an_indent_2_object() -> None:
+    value = {"x": {"paths": 1}, "paths": {"a": [1, 2]}, "z": None}
+    assert (
+        jsontext.top_member_text(jsontext.dumps(value), "paths")
+        == '{\n    "a": [\n      1,\n      2\n    ]\n  },'
+    )
+    assert jsontext.top_member_text(json.dumps(value, indent=1), "paths") is None
+    assert jsontext.top_member_text(json.dumps(value, indent=4), "paths") is None
+    assert jsontext.top_member_text(json.dumps(value), "paths") is None
+    assert jsontext.top_member_text(jsontext.dumps([value]), "paths") is None
+    assert jsontext.top_member_text('{\n  "paths": 1,\n  "paths": 2\n}', "paths") is None
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_paths_text_of_every_committed_document(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    found = jsontext.top_member_text(text, "paths")
+    assert found is not None
+    assert json.loads(found.removesuffix(",")) == json.loads(text)["paths"]
