@@ -224,6 +224,28 @@ class BuildCache:
         self._changed = True
         return value
 
+    def stored(self, key: str) -> Any:
+        """The value `store` kept under key in the last build (None when there is none), for a
+        caller that checks by itself what of it still holds (`GEN_EMIT_CACHE=verify` included)."""
+        old = self._old.get(key) if self.path is not None else None
+        if old is None or old[0] or old[1]:
+            return None
+        with contextlib.suppress(EOFError, ValueError, TypeError):
+            return marshal.loads(old[2])
+        return None
+
+    def store(self, key: str, value: Any) -> None:
+        """Keep value (made of what `marshal` stores) under key for the next build's `stored`."""
+        if self.path is None:
+            return
+        try:
+            data = marshal.dumps(value)
+        except ValueError:  # a value marshal cannot hold: not kept
+            return
+        old = self._old.get(key)
+        self._new[key] = ((), b"", data)
+        self._changed = self._changed or old is None or old[2] != data
+
     def shared(self) -> Shared:
         """The units this process used or rendered, and its counts: a build's worker process
         (generator/aside.py) hands them to the process that saves the cache."""

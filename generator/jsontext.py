@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -159,23 +160,35 @@ def dumps_placed(
     return _PIECE_MARKS.sub(member, text)
 
 
-#: Where a member of the top-level object of an indent-2 document ends: the next member's line
-#: or the object's closing brace (strings hold no line break, deeper lines are indented more).
-_TOP_MEMBER_END = re.compile(r'\n  "|\n}')
-
-
-def top_member_text(text: str, key: str) -> str | None:
-    """The text of `key`'s value in the top-level object of a document written with indent 2
-    (by `dumps` or `json.dumps`), its trailing comma included; None when text is not such a
-    document or has no such member (or has it twice). Equal texts mean equal values."""
-    if not text.startswith('{\n  "'):
+def member_texts(text: str, depth: int = 0) -> dict[str, str] | None:
+    """The members of the object `text`, written with indent 2 at `depth` (as `dumps` writes
+    a value that deep: `dumps(value).replace("\n", "\n" + "  " * depth)`): each key and the
+    text of its value, which `json.loads` reads back. None when text is not such an object or
+    holds a key twice. Two members with equal texts at one depth have equal values."""
+    if text == "{}":
+        return {}
+    indent = "\n" + INDENT * (depth + 1)
+    closing = "\n" + INDENT * depth + "}"
+    if not (text.startswith("{" + indent + '"') and text.endswith(closing)):
         return None
-    marker = f"\n  {json.dumps(key)}: "
-    start = text.find(marker)
-    if start < 0:
-        return None
-    start += len(marker)
-    end = _TOP_MEMBER_END.search(text, start)
-    if end is None or text.find(marker, end.start()) >= 0:
-        return None
-    return text[start : end.start()]
+    # Strings hold no line break and deeper lines are indented more: each line at this indent
+    # that starts with a quote starts a member. (Positions, not slices: no copy of the text.)
+    separator = indent + '"'
+    stop = len(text) - len(closing)
+    members: dict[str, str] = {}
+    start = len(separator) + 1  # after the first key's quote
+    while True:
+        try:
+            key, end = scanstring(text, start)
+        except ValueError:
+            return None
+        if key in members or text[end : end + 2] != ": ":
+            return None
+        following = text.find(separator, end, stop)
+        if following < 0:
+            members[key] = text[end + 2 : stop]
+            return None if members[key].endswith(",") else members
+        if text[following - 1] != ",":
+            return None
+        members[key] = text[end + 2 : following - 1]
+        start = following + len(separator)
