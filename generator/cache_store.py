@@ -171,6 +171,11 @@ class CacheStore:
             self._used[key] = None
         return value
 
+    def keep(self, key: str) -> None:
+        """Count key as used by this process without reading it: kept first when the file is
+        rewritten past its bound."""
+        self._used[key] = None
+
     def put(self, key: str, value: bytes) -> None:
         """Store ``value`` (on disk at the next ``save()``)."""
         self._added[key] = value

@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from generator import ir, jsontext, modes
-from generator.client_models import MODELS_HEADER, ModelsMemo, Unsupported, render_models
+from generator.client_models import (
+    MODELS_HEADER,
+    Event,
+    ModelsMemo,
+    Unsupported,
+    render_models,
+)
 from generator.client_models import class_name as class_name
 from generator.emit.base import header, render
 from generator.emit.literals import py_literal
@@ -285,9 +291,9 @@ class _SchemasFromText(Mapping[str, Any]):
         return len(self._texts)
 
 
-#: The build-cache entry of what rendering each component of the client models gave
-#: (`client_models.ModelsMemo`).
-MODELS_MEMO = "client models by component"
+#: The build-cache entries of what rendering each component of the client models gave
+#: (`client_models.ModelsMemo`), by this prefix and the component's key.
+MODELS_MEMO = "client model\0"
 
 
 def _rendered_models(document: OpenApiText, cache: BuildCache | None) -> str:
@@ -300,12 +306,17 @@ def _rendered_models(document: OpenApiText, cache: BuildCache | None) -> str:
         name: hashlib.blake2b(f"{name}\0{text}".encode(), digest_size=16).hexdigest()
         for name, text in texts.items()
     }
-    old = cache.stored(MODELS_MEMO)
-    memo = ModelsMemo(keys, old if isinstance(old, dict) else {})
+
+    def recorded(key: str) -> list[Event] | None:
+        events = cache.stored(MODELS_MEMO + key)
+        return events if isinstance(events, list) else None
+
+    memo = ModelsMemo(keys, recorded)
     rendered = render_models(_SchemasFromText(texts), memo)
     if cache.mode == "verify" and memo.hits and rendered != render_models(_SchemasFromText(texts)):
         raise CacheMismatch("GEN_EMIT_CACHE=verify: the client models from the cache differ")
-    cache.store(MODELS_MEMO, memo.new)
+    for key, events in memo.new.items():
+        cache.store(MODELS_MEMO + key, events)
     return rendered
 
 

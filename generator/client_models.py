@@ -177,7 +177,7 @@ class ModelsMemo:
     alone. `new` collects the events of this build's components."""
 
     keys: Mapping[str, str]
-    old: Mapping[str, list[Event]]
+    old: Callable[[str], list[Event] | None]  # what an earlier build recorded under a key
     new: dict[str, list[Event]] = field(default_factory=dict)
     hits: int = 0
 
@@ -649,7 +649,7 @@ def render_models(schemas: Mapping[str, Any], memo: ModelsMemo | None = None) ->
             renderer.component(schema_name, schemas[schema_name])
             continue
         key = memo.keys[schema_name]
-        events = memo.old.get(key)
+        events = memo.old(key)
         if events is not None and renderer.replay(schema_name, events):
             memo.hits += 1
         else:

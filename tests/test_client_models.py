@@ -308,7 +308,7 @@ def _memo_render(schemas: dict[str, Any], old: dict[str, Any]) -> tuple[str, Mod
     keys = {
         name: f"{name}\0{json.dumps(schema, sort_keys=True)}" for name, schema in schemas.items()
     }
-    memo = ModelsMemo(keys, marshal.loads(marshal.dumps(old)))
+    memo = ModelsMemo(keys, marshal.loads(marshal.dumps(old)).get)
     return render_models(schemas, memo), memo
 
 
@@ -361,7 +361,7 @@ def test_a_memo_of_other_components_renders_what_rendering_them_all_gives(data: 
     try:
         _, memo = _memo_render(before, {})
     except Unsupported:
-        memo = ModelsMemo({}, {})
+        memo = ModelsMemo({}, {}.get)
     rendered, _ = _memo_render(after, memo.new)
     assert rendered == plain
 
