@@ -55,6 +55,10 @@ def _record(key: str, value: bytes) -> bytes:
 _Unchecked = tuple[memoryview, int, int]
 
 
+def _record_size(key: str, value: bytes) -> int:
+    return _RECORD.size + len(key.encode("utf-8")) + len(value)
+
+
 def _parse(blob: bytes) -> tuple[dict[str, bytes | _Unchecked], int]:
     """The entries of a store file (later records win) and where its whole records end; the
     checksums are verified when an entry is read (`_checked`)."""
@@ -188,10 +192,10 @@ class CacheStore:
         with _locked(self.path):
             on_disk, end, size = self._current()  # with what others saved since this read
             new = {k: v for k, v in self._added.items() if _checked(on_disk.get(k)) != v}
-            appended = b"".join(_record(k, v) for k, v in new.items())
-            if end == size and end > 0 and size + len(appended) <= self.max_bytes:
-                if appended:
-                    self._append(appended, end)
+            growth = sum(_record_size(k, v) for k, v in new.items())
+            if end == size and end > 0 and size + growth <= self.max_bytes:
+                if new:
+                    self._append(b"".join(_record(k, v) for k, v in new.items()), end)
             else:
                 self._rewrite(on_disk)
             on_disk.update(new)
@@ -221,21 +225,28 @@ class CacheStore:
                 value = _checked(on_disk.get(key)) if key in on_disk else self._value(key)
             if value is not None:
                 entries[key] = value
-        records = [_record(k, v) for k, v in entries.items()]
-        size = len(_HEADER) + sum(map(len, records))
+        kept = list(entries.items())
+        size = len(_HEADER) + sum(_record_size(k, v) for k, v in kept)
         first = 0
-        while size > self.max_bytes * 3 // 4 and first < len(records) - 1:
-            size -= len(records[first])
+        while size > self.max_bytes * 3 // 4 and first < len(kept) - 1:
+            size -= _record_size(*kept[first])
             first += 1
-        self._replace(b"".join([_HEADER, *records[first:]]))
+        self._replace(kept[first:])
 
-    def _replace(self, blob: bytes) -> None:
+    def _replace(self, entries: list[tuple[str, bytes]]) -> None:
+        """A new file of these entries, written record by record (the values are not copied
+        into one blob: a cold build's stores hold tens of megabytes)."""
         tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
             with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
+                handle.write(_HEADER)
+                for key, value in entries:
+                    raw_key = key.encode("utf-8")
+                    check = zlib.crc32(value, zlib.crc32(raw_key))
+                    handle.write(_RECORD.pack(len(raw_key), len(value), check) + raw_key)
+                    handle.write(value)
             os.replace(tmp, self.path)
             tmp = None
         except OSError:
