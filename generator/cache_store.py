@@ -139,14 +139,12 @@ class CacheStore:
         return self._entries
 
     def _value(self, key: str) -> bytes | None:
-        """The value read from the file for key (checked once; a damaged record is dropped and
-        the next save rewrites the file)."""
+        """The value read from the file for key, a copy not kept here (a damaged record is
+        dropped and the next save rewrites the file)."""
         entries = self._loaded()
         entry = entries.get(key)
         value = _checked(entry)
-        if value is not None:
-            entries[key] = value
-        elif entry is not None:
+        if value is None and entry is not None:
             del entries[key]
             self._end = -1
         return value

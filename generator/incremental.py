@@ -156,9 +156,9 @@ class ProjectDigests:
 #: What a unit read, the digest of their values and its key, and its value (marshal's bytes).
 Entry = tuple[tuple[Read, ...], bytes, bytes]
 
-#: `BuildCache.shared()`: the units, the keys of those rendered anew, and the hit, miss and
-#: verified counts.
-Shared = tuple[dict[str, Entry], set[str], int, int, int]
+#: `BuildCache.shared()`: the keys of the units used, those rendered anew, and the hit, miss
+#: and verified counts.
+Shared = tuple[set[str], dict[str, Entry], int, int, int]
 
 #: The size past which a project's store is rewritten without its oldest units.
 STORE_MAX_BYTES = 256 << 20
@@ -181,8 +181,8 @@ class BuildCache:
             and mode != "off"
             and self._store.get(_CODE_KEY) == self._code.encode()
         )
-        self._new: dict[str, Entry] = {}
-        self._fresh: set[str] = set()  # keys of the units rendered anew (to save)
+        self._used: set[str] = set()  # keys of the units this build used
+        self._fresh: dict[str, Entry] = {}  # the units rendered anew (to save)
         self.hits = 0
         self.misses = 0
         self.verified = 0
@@ -208,9 +208,9 @@ class BuildCache:
         return None
 
     def _keep(self, key: str, entry: Entry, old: Entry | None) -> None:
-        self._new[key] = entry
+        self._used.add(key)
         if old is None or old != entry:
-            self._fresh.add(key)
+            self._fresh[key] = entry
 
     def unit(
         self,
@@ -235,7 +235,7 @@ class BuildCache:
         if cached is not None and self.mode != "verify":
             assert old is not None
             self.hits += 1
-            self._new[key] = old
+            self._used.add(key)
             return cached
         self.misses += 1
         tracked, reads = track(self.digests.project)
@@ -276,13 +276,13 @@ class BuildCache:
     def shared(self) -> Shared:
         """The units this process used or rendered, and its counts: a build's worker process
         (generator/aside.py) hands them to the process that saves the cache."""
-        return dict(self._new), set(self._fresh), self.hits, self.misses, self.verified
+        return set(self._used), dict(self._fresh), self.hits, self.misses, self.verified
 
     def adopt(self, shared: Shared) -> None:
         """Count in what another process of this build did with the cache (its `shared()`)."""
-        units, fresh, hits, misses, verified = shared
-        self._new.update(units)
-        self._fresh |= fresh
+        used, fresh, hits, misses, verified = shared
+        self._used |= used
+        self._fresh.update(fresh)
         self.hits += hits
         self.misses += misses
         self.verified += verified
@@ -301,12 +301,13 @@ class BuildCache:
                 self.path.unlink()  # another code's units: none can be used again
             self._store = CacheStore(self.path, STORE_MAX_BYTES)
             self._store.put(_CODE_KEY, self._code.encode())
-        for key, entry in self._new.items():
-            if key in self._fresh or not self._current:
-                with contextlib.suppress(ValueError):
-                    self._store.put(key, marshal.dumps(entry))
-            else:
+        for key in self._used:
+            entry = self._fresh.get(key)
+            if entry is None:
                 self._store.keep(key)
+                continue
+            with contextlib.suppress(ValueError):
+                self._store.put(key, marshal.dumps(entry))
         self._store.save()
 
 
