@@ -4,15 +4,16 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, paginate
+from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, included
 from blog.core.security import Principal
 from blog.models.comment import Comment
@@ -44,22 +45,50 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_comment(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
-    embeds: tuple[ORMOption, ...] = (),
+    include: frozenset[str] = frozenset(),
 ) -> Comment | None:
-    """Return the comment `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Comment).where(Comment.id == id).options(*LOAD, *embeds)
+    """Return the comment `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row);
+    a deleted row only when `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else comment_policy.rows(principal, scope),
+            deleted,
+            embeds(principal, include),
+        ),
+    )
+    comment: Comment | None = await session.scalar(statement, {"row_id": id})
+    return comment
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Comment).where(Comment.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Comment.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:

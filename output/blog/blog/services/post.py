@@ -43,12 +43,7 @@ async def get_post(
 ) -> Post:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    post = await repository.get_post(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    post = await repository.get_post(session, principal, id=id, scope=scope, include=include)
     if post is None:
         raise NotFoundError.for_entity("post", id)
     return post
@@ -125,7 +120,7 @@ async def submit_post(
     require_version(post.version, if_match)
     result = await submit_handler.submit(session, post)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def publish_post(
@@ -144,20 +139,21 @@ async def publish_post(
     require_version(post.version, if_match)
     result = await publish_handler.publish(session, post, data)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Post:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    post = await repository.get_post(session, id=id, where=where, deleted=deleted)
+    post = await repository.get_post(session, principal, id=id, scope=scope, deleted=deleted)
     if post is None:
         raise NotFoundError.for_entity("post", id)
     return post
@@ -174,7 +170,9 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    post = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    post = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, post))
     return post
 

@@ -42,12 +42,7 @@ async def get_product(
 ) -> Product:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    product = await repository.get_product(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    product = await repository.get_product(session, principal, id=id, scope=scope, include=include)
     if product is None:
         raise NotFoundError.for_entity("product", id)
     return product
@@ -117,13 +112,14 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Product:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    product = await repository.get_product(session, id=id, where=where, deleted=deleted)
+    product = await repository.get_product(session, principal, id=id, scope=scope, deleted=deleted)
     if product is None:
         raise NotFoundError.for_entity("product", id)
     return product
@@ -140,7 +136,9 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    product = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    product = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, product))
     return product
 

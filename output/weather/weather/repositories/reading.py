@@ -24,10 +24,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_reading(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Reading | None:
-    """Return the reading `id` with what its responses embed, or None."""
-    return await session.get(Reading, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the reading `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Reading, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:

@@ -23,10 +23,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_station(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Station | None:
-    """Return the station `id` with what its responses embed, or None."""
-    return await session.get(Station, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the station `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Station, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
