@@ -130,7 +130,9 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         ("{pkg}.core.db", "flush"),
         ("{pkg}.core.errors", "NotFoundError"),
         ("{pkg}.core.pagination", "Page"),
+        ("{pkg}.core.pagination", "PageStatements"),
         ("{pkg}.core.pagination", "paginate"),
+        ("{pkg}.core.db", "Statements"),
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
@@ -168,15 +170,11 @@ def repository(project: ir.Project, c: EntityContext) -> str:
             ("sqlalchemy", "Executable"),
             ("sqlalchemy", "bindparam"),
             ("sqlalchemy", "select"),
-            ("{pkg}.core.db", "Statements"),
         )
     if c.entity.soft_delete:
-        imports |= _imports(
-            c,
-            ("sqlalchemy", "ColumnElement"),
-            ("sqlalchemy", "or_"),
-            ("{pkg}.core.clock", "utcnow"),
-        )
+        imports.add(Import(f"{c.package}.core.clock", "utcnow"))
+        if c.secured:
+            imports.add(Import("sqlalchemy", "or_"))
     code = " ".join(
         [*(t.where or "" for t in c.to_one), *(r.where or "" for r in c.related_ids)]
         + [load for _, load in c.includes]
@@ -239,10 +237,6 @@ def service(project: ir.Project, c: EntityContext) -> str:
         imports.add(Import(f"{c.package}.policies", c.module, "policy"))
     if c.secured:
         imports.add(Import(f"{c.package}.core.permissions", "Scope"))
-    if c.entity.soft_delete:
-        imports.add(Import("sqlalchemy", "true"))
-        if c.secured:
-            imports.add(Import("sqlalchemy", "ColumnElement"))
     if c.entity.versioned:
         imports.add(Import(f"{c.package}.core.versions", "require_version"))
     password_attr = _password_attr(project, c.entity)

@@ -12,7 +12,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 from blog.core.clock import utcnow
 from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, included
 from blog.core.security import Principal
@@ -97,30 +97,43 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_comments(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: CommentListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Comment]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for; deleted rows only those `deleted` selects."""
-    options = (*LOAD, *embeds(principal, included(params)))
-    live = Comment.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for; deleted rows too when `deleted` says how far (all, or the
+    caller's own).
+    """
+    include = included(params)
     return await paginate(
         session,
         Comment,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted, include),
+        where=lambda: (comment_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Comment.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, comment_policy.owned(principal)),)
+    return ()
 
 
 async def create_comment(

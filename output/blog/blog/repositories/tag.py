@@ -10,7 +10,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
 from blog.core.security import Principal
 from blog.models.tag import Tag
@@ -56,22 +56,27 @@ def _read(
     return statement.execution_options(populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_tags(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: TagListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Tag]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         Tag,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (tag_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -23,9 +23,7 @@ async def list_follows(
 ) -> Page[Follow]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_follows(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_follows(session, principal, params=params, scope=scope)
 
 
 async def get_follow(

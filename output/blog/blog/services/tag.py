@@ -24,9 +24,7 @@ async def list_tags(
 ) -> Page[Tag]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_tags(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_tags(session, principal, params=params, scope=scope)
 
 
 async def get_tag(session: AsyncSession, principal: Principal | None, *, id: int) -> Tag:

@@ -11,7 +11,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
 from shop.core.security import Principal
 from shop.models.vendor import Vendor
@@ -57,22 +57,27 @@ def _read(
     return statement.execution_options(populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_vendors(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: VendorListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Vendor]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         Vendor,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (vendor_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -25,9 +25,7 @@ async def list_categories(
 ) -> Page[Category]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_categories(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_categories(session, principal, params=params, scope=scope)
 
 
 async def get_category(

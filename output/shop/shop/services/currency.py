@@ -26,9 +26,7 @@ async def list_currencies(
 ) -> Page[Currency]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_currencies(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_currencies(session, principal, params=params, scope=scope)
 
 
 async def get_currency(

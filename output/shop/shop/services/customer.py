@@ -7,7 +7,6 @@ Who may do what is compiled into `shop.policies.customer`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
@@ -26,9 +25,11 @@ async def list_customers(
 ) -> Page[Customer]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    deleted = _deleted_rows(principal) if params.include_deleted else None
+    # `?include_deleted=true` shows the deleted rows the caller may delete (owners: their own);
+    # 403 when it may delete none.
+    deleted = authorize(principal, policy.DELETE) if params.include_deleted else None
     return await repository.list_customers(
-        session, principal, params=params, where=policy.rows(principal, scope), deleted=deleted
+        session, principal, params=params, scope=scope, deleted=deleted
     )
 
 
@@ -143,11 +144,3 @@ async def _for(
     )
     require_owner(scope, policy.owns(principal, customer))
     return customer
-
-
-def _deleted_rows(principal: Principal | None) -> ColumnElement[bool]:
-    """Which deleted rows `?include_deleted=true` shows: those the caller may delete (owners:
-    their own); 403 when it may delete none."""
-    if authorize(principal, policy.DELETE) is Scope.OWN:
-        return policy.owned(principal)
-    return true()

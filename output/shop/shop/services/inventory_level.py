@@ -29,9 +29,7 @@ async def list_inventory_levels(
 ) -> Page[InventoryLevel]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_inventory_levels(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_inventory_levels(session, principal, params=params, scope=scope)
 
 
 async def get_inventory_level(

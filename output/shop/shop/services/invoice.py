@@ -27,9 +27,7 @@ async def list_invoices(
 ) -> Page[Invoice]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_invoices(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_invoices(session, principal, params=params, scope=scope)
 
 
 async def get_invoice(

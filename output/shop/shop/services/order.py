@@ -35,9 +35,7 @@ async def list_orders(
 ) -> Page[Order]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_orders(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_orders(session, principal, params=params, scope=scope)
 
 
 async def get_order(

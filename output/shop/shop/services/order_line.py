@@ -25,9 +25,7 @@ async def list_order_lines(
 ) -> Page[OrderLine]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_order_lines(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_order_lines(session, principal, params=params, scope=scope)
 
 
 async def get_order_line(

@@ -25,9 +25,7 @@ async def list_organizations(
 ) -> Page[Organization]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_organizations(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_organizations(session, principal, params=params, scope=scope)
 
 
 async def get_organization(

@@ -26,9 +26,7 @@ async def list_zip_codes(
 ) -> Page[ZipCode]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_zip_codes(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_zip_codes(session, principal, params=params, scope=scope)
 
 
 async def get_zip_code(
