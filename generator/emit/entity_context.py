@@ -333,7 +333,8 @@ def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation)
     criteria = target_criteria(project, target)
     if criteria:
         attribute += f".and_({', '.join(criteria)})"
-    load = f"selectinload({attribute})"
+    # A row it points at joins the row's own SELECT; the rows pointing at it take a second one.
+    load = f"joinedload({attribute})" if relation.column else f"selectinload({attribute})"
     if target.name == entity.name:
         return load
     nested = entity_loads(project, target)

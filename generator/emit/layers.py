@@ -137,7 +137,7 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
     loader_code = " ".join([*c.loads, *(load for _, load in c.includes)])
-    for loader in ("selectinload", "undefer"):
+    for loader in ("joinedload", "selectinload", "undefer"):
         if f"{loader}(" in loader_code:
             imports.add(Import("sqlalchemy.orm", loader))
     if c.includes:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
@@ -30,13 +30,13 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "post": lambda principal: selectinload(
+    "post": lambda principal: joinedload(
         Comment.post.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
     ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),
-    "author": lambda principal: selectinload(
+    "author": lambda principal: joinedload(
         Comment.author.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "reply_to": lambda principal: selectinload(
+    "reply_to": lambda principal: joinedload(
         Comment.reply_to.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
     ),
     "replies": lambda principal: selectinload(

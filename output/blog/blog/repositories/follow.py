@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import Statements, flush
@@ -27,10 +27,10 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "follower": lambda principal: selectinload(
+    "follower": lambda principal: joinedload(
         Follow.follower.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "followed": lambda principal: selectinload(
+    "followed": lambda principal: joinedload(
         Follow.followed.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
 }

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
@@ -41,10 +41,10 @@ LOAD: tuple[ORMOption, ...] = (
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "author": lambda principal: selectinload(
+    "author": lambda principal: joinedload(
         Post.author.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "category": lambda principal: selectinload(
+    "category": lambda principal: joinedload(
         Post.category.and_(category_policy.visible(principal))
     ),
     "tags": lambda principal: selectinload(Post.tags.and_(tag_policy.visible(principal))),

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.db import Statements, flush
@@ -30,7 +30,7 @@ LOAD: tuple[ORMOption, ...] = (undefer(User.notify_on_loaded),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "desk": lambda principal: selectinload(User.desk.and_(category_policy.visible(principal))),
+    "desk": lambda principal: joinedload(User.desk.and_(category_policy.visible(principal))),
     "posts": lambda principal: selectinload(
         User.posts.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
     ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),

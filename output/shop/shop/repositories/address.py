@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -29,7 +29,7 @@ LOAD: tuple[ORMOption, ...] = (selectinload(Address.zip_code_row),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "customer": lambda principal: selectinload(
+    "customer": lambda principal: joinedload(
         Address.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
     ),
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -27,10 +27,10 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Category.organization.and_(organization_policy.visible(principal))
     ),
-    "parent": lambda principal: selectinload(
+    "parent": lambda principal: joinedload(
         Category.parent.and_(category_policy.visible(principal))
     ),
     "children": lambda principal: selectinload(

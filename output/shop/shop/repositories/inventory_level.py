@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -30,10 +30,10 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "store": lambda principal: selectinload(
+    "store": lambda principal: joinedload(
         InventoryLevel.store.and_(store_policy.visible(principal))
     ),
-    "product": lambda principal: selectinload(
+    "product": lambda principal: joinedload(
         InventoryLevel.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
     ).options(
         undefer(Product.category_ids),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -36,17 +36,17 @@ LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Order.organization.and_(organization_policy.visible(principal))
     ),
-    "customer": lambda principal: selectinload(
+    "customer": lambda principal: joinedload(
         Order.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
     ),
-    "store": lambda principal: selectinload(Order.store.and_(store_policy.visible(principal))),
-    "sales_rep": lambda principal: selectinload(
+    "store": lambda principal: joinedload(Order.store.and_(store_policy.visible(principal))),
+    "sales_rep": lambda principal: joinedload(
         Order.sales_rep.and_(user_policy.visible(principal))
     ).options(undefer(User.roles_loaded)),
-    "shipping_address": lambda principal: selectinload(
+    "shipping_address": lambda principal: joinedload(
         Order.shipping_address.and_(address_policy.visible(principal))
     ).options(selectinload(Address.zip_code_row)),
     "lines": lambda principal: selectinload(Order.lines.and_(order_line_policy.visible(principal))),

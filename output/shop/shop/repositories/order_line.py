@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -30,10 +30,10 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "order": lambda principal: selectinload(
+    "order": lambda principal: joinedload(
         OrderLine.order.and_(order_policy.visible(principal))
     ).options(selectinload(Order.customer)),
-    "product": lambda principal: selectinload(
+    "product": lambda principal: joinedload(
         OrderLine.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
     ).options(
         undefer(Product.category_ids),

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -31,8 +31,8 @@ LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.store_sku_row),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "store": lambda principal: selectinload(StockCount.store.and_(store_policy.visible(principal))),
-    "counted_by": lambda principal: selectinload(
+    "store": lambda principal: joinedload(StockCount.store.and_(store_policy.visible(principal))),
+    "counted_by": lambda principal: joinedload(
         StockCount.counted_by.and_(user_policy.visible(principal))
     ).options(undefer(User.roles_loaded)),
 }

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.db import Statements, flush
@@ -30,10 +30,10 @@ LOAD: tuple[ORMOption, ...] = (undefer(User.roles_loaded),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         User.organization.and_(organization_policy.visible(principal))
     ),
-    "store": lambda principal: selectinload(User.store.and_(store_policy.visible(principal))),
+    "store": lambda principal: joinedload(User.store.and_(store_policy.visible(principal))),
 }
 
 

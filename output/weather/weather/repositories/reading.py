@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from weather.core.db import Statements, flush
@@ -19,7 +19,7 @@ from weather.schemas.reading import ReadingListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "station": selectinload(Reading.station),
+    "station": joinedload(Reading.station),
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from journal.core.db import Statements, flush
@@ -27,7 +27,7 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "author": lambda principal: selectinload(Entry.author.and_(user_policy.visible(principal))),
+    "author": lambda principal: joinedload(Entry.author.and_(user_policy.visible(principal))),
 }
 
 

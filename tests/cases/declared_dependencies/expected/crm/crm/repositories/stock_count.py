@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from crm.core.db import Statements, flush
@@ -20,7 +20,7 @@ from crm.schemas.stock_count import StockCountListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.shelf_slot_row),)
 INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StockCount.store),
+    "store": joinedload(StockCount.store),
 }
 
 

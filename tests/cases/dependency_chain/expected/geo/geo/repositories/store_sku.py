@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from geo.core.db import Statements, flush
@@ -19,7 +19,7 @@ from geo.schemas.store_sku import StoreSkuListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StoreSku.store),
+    "store": joinedload(StoreSku.store),
 }
 
 

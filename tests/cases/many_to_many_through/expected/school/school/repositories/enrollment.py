@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from school.core.db import Statements, flush
@@ -20,8 +20,8 @@ from school.schemas.enrollment import EnrollmentListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "student": selectinload(Enrollment.student),
-    "course": selectinload(Enrollment.course),
+    "student": joinedload(Enrollment.student),
+    "course": joinedload(Enrollment.course),
 }
 
 

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import Statements, flush
@@ -19,8 +19,8 @@ from forum.schemas.reply import ReplyListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "parent": selectinload(Reply.parent),
-    "thread": selectinload(Reply.thread),
+    "parent": joinedload(Reply.parent),
+    "thread": joinedload(Reply.thread),
 }
 
 

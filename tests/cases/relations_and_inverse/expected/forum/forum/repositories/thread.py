@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from forum.core.db import Statements, flush
@@ -20,7 +20,7 @@ SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
     "replies": selectinload(Thread.replies),
-    "pinned_reply": selectinload(Thread.pinned_reply),
+    "pinned_reply": joinedload(Thread.pinned_reply),
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from saas.core.db import Statements, flush
@@ -26,7 +26,7 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Project.organization.and_(organization_policy.visible(principal))
     ),
 }

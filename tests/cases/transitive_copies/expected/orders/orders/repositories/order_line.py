@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import Statements, flush
@@ -20,8 +20,8 @@ from orders.schemas.order_line import OrderLineListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "order": selectinload(OrderLine.order).options(selectinload(Order.customer)),
-    "product": selectinload(OrderLine.product),
+    "order": joinedload(OrderLine.order).options(selectinload(Order.customer)),
+    "product": joinedload(OrderLine.product),
 }
 
 
