@@ -39,7 +39,7 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
     "organization": lambda principal: joinedload(
         Order.organization.and_(organization_policy.visible(principal))
     ),
-    "customer": lambda principal: joinedload(
+    "customer": lambda principal: selectinload(
         Order.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
     ),
     "store": lambda principal: joinedload(Order.store.and_(store_policy.visible(principal))),

@@ -5,7 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from orders.core.db import Statements, flush
@@ -19,7 +19,7 @@ from orders.schemas.order import OrderListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
 INCLUDE: dict[str, ORMOption] = {
-    "customer": joinedload(Order.customer),
+    "customer": selectinload(Order.customer),
 }
 
 
