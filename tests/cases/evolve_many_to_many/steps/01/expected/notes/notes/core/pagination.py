@@ -236,6 +236,8 @@ def _page_statements(
     search: Sequence[InstrumentedAttribute[Any]],
     options: Sequence[ExecutableOption],
 ) -> PageStatements:
+    """The count of the rows `where` (and a search, when `search` names columns) lets through,
+    and one sorted page of them loaded with `options`."""
     statement = select(model).where(*where)
     if search:
         statement = statement.where(search_clause(search))
