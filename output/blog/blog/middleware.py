@@ -25,7 +25,7 @@ from blog.core.i18n import Message as MessageKey
 from blog.core.i18n import negotiate_locale
 from blog.core.metrics import Metrics
 from blog.core.ratelimit import RateLimiter, Verdict
-from blog.core.security import TokenType, decode_token
+from blog.core.security import VERIFIED_ACCESS, TokenType, decode_token
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -144,9 +144,11 @@ class RateLimitMiddleware:
         if scheme.lower() != "bearer" or not token:
             return None
         try:
-            return str(decode_token(self.settings, token, TokenType.ACCESS)["sub"])
+            claims = decode_token(self.settings, token, TokenType.ACCESS)
         except UnauthorizedError:
             return None
+        request.scope.setdefault("state", {})[VERIFIED_ACCESS] = (token, claims)
+        return str(claims["sub"])
 
 
 # Headers every response carries: an API answers JSON that no browser should sniff, frame or
