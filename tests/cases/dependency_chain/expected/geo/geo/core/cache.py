@@ -461,7 +461,7 @@ class EarlyCacheHits:
         if scope["type"] != "http" or scope["method"] != "GET" or not self.cache.enabled:
             await self.app(scope, receive, send)
             return
-        found = self._cached_route(scope["path"])
+        found = self._cached_route(_route_path(scope))
         if found is None or any(name == b"authorization" for name, _ in scope["headers"]):
             await self.app(scope, receive, send)
             return
@@ -490,6 +490,14 @@ class EarlyCacheHits:
                 if route.path_regex.match(below):
                     return (route, plan) if plan is not None and plan.anonymous else None
         return None
+
+
+def _route_path(scope: Scope) -> str:
+    """The path the routes match: the request's, less the `root_path` a proxy serves the app
+    under (as Starlette's routing takes it)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root + "/") else path
 
 
 def _get_operations(router: APIRouter) -> list[APIRoute]:
