@@ -12,9 +12,11 @@ module, a compiled template) cost half a second of a cold build at N=200 (bench/
 kilobytes, not the whole store); when the file would outgrow ``max_bytes`` it is rewritten
 instead (a temporary file, then ``os.replace``) with the entries this process used last and the
 oldest dropped, down to three quarters of the bound. Reading tolerates anything: a missing or
-unreadable file, or a foreign header, is an empty cache; a record whose length or checksum is
-wrong (a torn append) ends the file there, and the next save rewrites it. A store that cannot
-be written only costs the next build its hits.
+unreadable file, or a foreign header, is an empty cache; a record whose length is wrong (a torn
+append) ends the file there, and the next save rewrites it; a record's checksum is checked when
+its entry is first read (a store holds every version of a large module a project had, up to
+64 MB, and a build reads few of them): a wrong one is a miss, and the next save rewrites the
+file without it. A store that cannot be written only costs the next build its hits.
 
 Saves hold an exclusive ``flock`` on ``<file>.lock`` while they read what is on disk and write,
 so concurrent builds (or a build and its worker) neither tear the file nor lose each other's
@@ -48,11 +50,21 @@ def _record(key: str, value: bytes) -> bytes:
     return _RECORD.pack(len(raw_key), len(value), check) + raw_key + value
 
 
-def _parse(blob: bytes) -> tuple[dict[str, bytes], int]:
-    """The entries of a store file (later records win) and where its good records end."""
+#: An entry as read from the file, its checksum not verified yet: the value's bytes, the CRC-32
+#: of its key and the record's checksum.
+_Unchecked = tuple[memoryview, int, int]
+
+
+def _record_size(key: str, value: bytes) -> int:
+    return _RECORD.size + len(key.encode("utf-8")) + len(value)
+
+
+def _parse(blob: bytes) -> tuple[dict[str, bytes | _Unchecked], int]:
+    """The entries of a store file (later records win) and where its whole records end; the
+    checksums are verified when an entry is read (`_checked`)."""
     if not blob.startswith(_HEADER):
         return {}, 0
-    entries: dict[str, bytes] = {}
+    entries: dict[str, bytes | _Unchecked] = {}
     offset, size = len(_HEADER), len(blob)
     view = memoryview(blob)
     while offset + _RECORD.size <= size:
@@ -61,17 +73,23 @@ def _parse(blob: bytes) -> tuple[dict[str, bytes], int]:
         end = start + key_size + value_size
         if end > size:
             break
-        raw_key, value = view[start : start + key_size], view[start + key_size : end]
-        if zlib.crc32(value, zlib.crc32(raw_key)) != check:
-            break
+        raw_key = view[start : start + key_size]
         try:
             key = str(raw_key, "utf-8")
         except UnicodeDecodeError:
             break
         entries.pop(key, None)  # keep the order of the latest record
-        entries[key] = bytes(value)
+        entries[key] = (view[start + key_size : end], zlib.crc32(raw_key), check)
         offset = end
     return entries, offset
+
+
+def _checked(entry: bytes | _Unchecked | None) -> bytes | None:
+    """An entry's value, None when there is none or its checksum is wrong."""
+    if entry is None or isinstance(entry, bytes):
+        return entry
+    value, key_check, check = entry
+    return bytes(value) if zlib.crc32(value, key_check) == check else None
 
 
 @contextlib.contextmanager
@@ -98,13 +116,13 @@ class CacheStore:
     def __init__(self, path: Path, max_bytes: int) -> None:
         self.path = path
         self.max_bytes = max_bytes
-        self._entries: dict[str, bytes] | None = None
+        self._entries: dict[str, bytes | _Unchecked] | None = None
         self._used: dict[str, None] = {}  # keys read or added by this process, in order
         self._added: dict[str, bytes] = {}
         self._identity: tuple[int, int] | None = None  # inode and size when last read
         self._end = 0
 
-    def _read(self) -> tuple[dict[str, bytes], int, int]:
+    def _read(self) -> tuple[dict[str, bytes | _Unchecked], int, int]:
         """The entries on disk, where the good records end, and the file's size."""
         try:
             with open(self.path, "rb") as handle:
@@ -115,12 +133,23 @@ class CacheStore:
         entries, end = _parse(blob)
         return entries, end, len(blob)
 
-    def _loaded(self) -> dict[str, bytes]:
+    def _loaded(self) -> dict[str, bytes | _Unchecked]:
         if self._entries is None:
             self._entries, self._end, _ = self._read()
         return self._entries
 
-    def _current(self) -> tuple[dict[str, bytes], int, int]:
+    def _value(self, key: str) -> bytes | None:
+        """The value read from the file for key, a copy not kept here (a damaged record is
+        dropped and the next save rewrites the file)."""
+        entries = self._loaded()
+        entry = entries.get(key)
+        value = _checked(entry)
+        if value is None and entry is not None:
+            del entries[key]
+            self._end = -1
+        return value
+
+    def _current(self) -> tuple[dict[str, bytes | _Unchecked], int, int]:
         """``_read()``, without reading when the file is still the one this process read."""
         if self._entries is not None and self._identity is not None:
             try:
@@ -139,10 +168,15 @@ class CacheStore:
         """The stored value, or None."""
         value = self._added.get(key)
         if value is None:
-            value = self._loaded().get(key)
+            value = self._value(key)
         if value is not None:
             self._used[key] = None
         return value
+
+    def keep(self, key: str) -> None:
+        """Count key as used by this process without reading it: kept first when the file is
+        rewritten past its bound."""
+        self._used[key] = None
 
     def put(self, key: str, value: bytes) -> None:
         """Store ``value`` (on disk at the next ``save()``)."""
@@ -155,11 +189,11 @@ class CacheStore:
             return
         with _locked(self.path):
             on_disk, end, size = self._current()  # with what others saved since this read
-            new = {k: v for k, v in self._added.items() if on_disk.get(k) != v}
-            appended = b"".join(_record(k, v) for k, v in new.items())
-            if end == size and end > 0 and size + len(appended) <= self.max_bytes:
-                if appended:
-                    self._append(appended, end)
+            new = {k: v for k, v in self._added.items() if _checked(on_disk.get(k)) != v}
+            growth = sum(_record_size(k, v) for k, v in new.items())
+            if end == size and end > 0 and size + growth <= self.max_bytes:
+                if new:
+                    self._append(b"".join(_record(k, v) for k, v in new.items()), end)
             else:
                 self._rewrite(on_disk)
             on_disk.update(new)
@@ -175,28 +209,42 @@ class CacheStore:
         except OSError:
             pass
 
-    def _rewrite(self, on_disk: dict[str, bytes]) -> None:
-        """The file again: older entries first, this process's last, the oldest dropped."""
-        entries = {k: v for k, v in on_disk.items() if k not in self._used}
-        for key in self._used:
-            value = self._added.get(key, on_disk.get(key, self._loaded().get(key)))
+    def _rewrite(self, on_disk: dict[str, bytes | _Unchecked]) -> None:
+        """The file again: older entries first, this process's last, the oldest dropped (and
+        any whose checksum is wrong)."""
+        entries: dict[str, bytes] = {}
+        for key, entry in on_disk.items():
+            value = _checked(entry) if key not in self._used else None
             if value is not None:
                 entries[key] = value
-        records = [_record(k, v) for k, v in entries.items()]
-        size = len(_HEADER) + sum(map(len, records))
+        for key in self._used:
+            value = self._added.get(key)
+            if value is None:
+                value = _checked(on_disk.get(key)) if key in on_disk else self._value(key)
+            if value is not None:
+                entries[key] = value
+        kept = list(entries.items())
+        size = len(_HEADER) + sum(_record_size(k, v) for k, v in kept)
         first = 0
-        while size > self.max_bytes * 3 // 4 and first < len(records) - 1:
-            size -= len(records[first])
+        while size > self.max_bytes * 3 // 4 and first < len(kept) - 1:
+            size -= _record_size(*kept[first])
             first += 1
-        self._replace(b"".join([_HEADER, *records[first:]]))
+        self._replace(kept[first:])
 
-    def _replace(self, blob: bytes) -> None:
+    def _replace(self, entries: list[tuple[str, bytes]]) -> None:
+        """A new file of these entries, written record by record (the values are not copied
+        into one blob: a cold build's stores hold tens of megabytes)."""
         tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
             with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
+                handle.write(_HEADER)
+                for key, value in entries:
+                    raw_key = key.encode("utf-8")
+                    check = zlib.crc32(value, zlib.crc32(raw_key))
+                    handle.write(_RECORD.pack(len(raw_key), len(value), check) + raw_key)
+                    handle.write(value)
             os.replace(tmp, self.path)
             tmp = None
         except OSError:

@@ -143,9 +143,9 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> N
             )
             return
     stamp.forget_stamp(_cache_root(), out)
-    built = _write_build(specs, out, allow_destructive)
+    built, manifest = _write_build(specs, out, allow_destructive)
     if inputs is not None:
-        output = stamp.output_digest(out)
+        output = stamp.output_digest(out, written=manifest)
         if output is not None:
             stamp.write_stamp(_cache_root(), out, stamp.Stamp(inputs, output, *built))
 
@@ -170,9 +170,9 @@ def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None
 
 def _write_build(
     specs: Path, out: Path, allow_destructive: bool
-) -> tuple[int, tuple[str, ...], int]:
+) -> tuple[tuple[int, tuple[str, ...], int], bytes]:
     """Build and write: the count of generated files now on disk, the messages printed, and the
-    count of files the build produced."""
+    count of files the build produced; and the manifest the write left."""
     from generator.write import UnsafePathError, write_output
 
     result = _build(specs, out, allow_destructive)
@@ -195,7 +195,8 @@ def _write_build(
     for warning in warnings:
         click.echo(warning, err=True)
     messages = (*(d.render() for d in result.diagnostics), *warnings)
-    return len(written.written) + len(written.unchanged), messages, len(result.files)
+    counts = len(written.written) + len(written.unchanged), messages, len(result.files)
+    return counts, written.manifest
 
 
 @main.command("check")

@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import keyword
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +149,38 @@ class _Namer:
         self.next_number[requested] = number + 1
         return name
 
+    def forget(self, requested: str, name: str, number: int | None) -> None:
+        """Undo `fresh(requested)`, which gave name when its next number was `number`."""
+        self.taken.discard(name)
+        if number is None:
+            del self.next_number[requested]
+        else:
+            self.next_number[requested] = number
+
+
+#: What rendering one component asked of the rest of the module and what it added to it, in
+#: order (`ModelsMemo`): ("ref", schema name), ("fresh", requested name, name given),
+#: ("add", inline, requested, name, body, base, references, name returned), ("use", names).
+Event = tuple[Any, ...]
+
+
+class _Stale(Exception):
+    """A recorded component's answer differs now: it is rendered again."""
+
+
+@dataclass
+class ModelsMemo:
+    """What rendering each component gave in an earlier build, reused by `render_models` when
+    the component's schema is the same (`keys`: schema name -> a key naming its content) and
+    every answer it got from the rest of the module (a name's number, the last model of a
+    requested name, a schema's existence) is the same again: rendering is a function of those
+    alone. `new` collects the events of this build's components."""
+
+    keys: Mapping[str, str]
+    old: Callable[[str], list[Event] | None]  # what an earlier build recorded under a key
+    new: dict[str, list[Event]] = field(default_factory=dict)
+    hits: int = 0
+
 
 @dataclass
 class _Renderer:
@@ -159,10 +191,28 @@ class _Renderer:
     models: list[Model] = field(default_factory=list)
     used: set[str] = field(default_factory=set)
     path: str = ""  # of the component schema being rendered
+    events: list[Event] | None = None  # what the component being rendered asks and adds
 
     def add(self, model: Model, *, inline: bool = True) -> str:
         """Keep `model` unless it is inline and renders like the last model of its requested
         name."""
+        returned = self._added(model, inline)
+        if self.events is not None:
+            self.events.append(
+                (
+                    "add",
+                    inline,
+                    model.requested,
+                    model.name,
+                    model.body,
+                    model.base,
+                    sorted(model.references),
+                    returned,
+                )
+            )
+        return returned
+
+    def _added(self, model: Model, inline: bool) -> str:
         last = self.namer.last_of.get(model.requested)
         if inline and last is not None and last.body == _renamed(model.body, model.name, last.name):
             return last.name
@@ -170,6 +220,68 @@ class _Renderer:
         model.path = self.path if not inline else f"{self.path}/{model.name}"
         self.models.append(model)
         return model.name
+
+    def fresh(self, requested: str) -> str:
+        name = self.namer.fresh(requested)
+        if self.events is not None:
+            self.events.append(("fresh", requested, name))
+        return name
+
+    def use(self, *names: str) -> None:
+        self.used.update(names)
+        if self.events is not None:
+            self.events.append(("use", names))
+
+    # --- a component from an earlier build -------------------------------------------------
+
+    def replay(self, schema_name: str, events: list[Event]) -> bool:
+        """Add what the component's recorded events added when every answer they got is the
+        same now; else leave everything as it was and return False."""
+        self.path = REF_PREFIX + schema_name
+        undo: list[Callable[[], object]] = []
+        used: list[str] = []
+        try:
+            for event in events:
+                self._replay(event, undo, used)
+        except (_Stale, Unsupported, ValueError, TypeError):
+            for step in reversed(undo):
+                step()
+            return False
+        self.used.update(used)
+        return True
+
+    def _replay(self, event: Event, undo: list[Callable[[], object]], used: list[str]) -> None:
+        kind = event[0]
+        if kind == "ref":
+            if event[1] not in self.schemas:
+                raise _Stale
+        elif kind == "fresh":
+            _, requested, name = event
+            number = self.namer.next_number.get(requested)
+            given = self.namer.fresh(requested)
+            undo.append(functools.partial(self.namer.forget, requested, given, number))
+            if given != name:
+                raise _Stale
+        elif kind == "add":
+            _, inline, requested, name, body, base, references, returned = event
+            model = Model(name, requested, list(body), base, frozenset(references))
+            last = self.namer.last_of.get(requested)
+            given = self._added(model, inline)
+            if given == name:  # kept: taken back if an answer turns out different
+                undo.append(functools.partial(self._unadd, requested, last))
+            if given != returned:
+                raise _Stale
+        elif kind == "use":
+            used.extend(event[1])
+        else:
+            raise _Stale
+
+    def _unadd(self, requested: str, last: Model | None) -> None:
+        self.models.pop()
+        if last is None:
+            del self.namer.last_of[requested]
+        else:
+            self.namer.last_of[requested] = last
 
     # --- component schemas ----------------------------------------------------------------
 
@@ -179,7 +291,7 @@ class _Renderer:
         if not name.isidentifier() or keyword.iskeyword(name):
             raise Unsupported(f"schema `{schema_name}`: not a class name")
         if not schema:
-            self.used |= {"RootModel", "Any"}
+            self.use("RootModel", "Any")
             self.add(Model(name, name, ["root: Any"], "RootModel[Any]"), inline=False)
         elif "enum" in schema:
             self.add(self.enum(name, name, schema, docstring=True), inline=False)
@@ -198,7 +310,7 @@ class _Renderer:
         members = [f"{enum_member(v)} = {py_string(v)}" for v in values]
         if len({m.split(" = ")[0] for m in members}) != len(members):
             raise Unsupported(f"enum `{name}`: two values give one member name")
-        self.used.add("StrEnum")
+        self.use("StrEnum")
         doc = _docstring(schema.get("description")) if docstring else []
         return Model(name, requested, [*doc, *members], "StrEnum")
 
@@ -211,7 +323,7 @@ class _Renderer:
         if schema.get("additionalProperties", False) is not False:
             raise Unsupported(f"schema `{name}`: additionalProperties")
         required = set(schema.get("required", ()))
-        self.used |= {"BaseModel", "ConfigDict"}
+        self.use("BaseModel", "ConfigDict")
         lines = [
             *_docstring(schema.get("description")),
             'model_config = ConfigDict(\n    extra="forbid",\n)',
@@ -258,7 +370,7 @@ class _Renderer:
             args["title"] = py_string(schema["title"])
         annotation = kind
         if args:
-            self.used |= {"Annotated", "Field"}
+            self.use("Annotated", "Field")
             rendered = ", ".join(f"{k}={v}" for k, v in sorted(args.items()))
             annotation = f"Annotated[{kind}, Field({rendered})]"
         default = "" if required else " = None"
@@ -277,9 +389,7 @@ class _Renderer:
             return self.literal(schema["const"]), {}
         if "enum" in schema:
             requested = inline_name(key)
-            name = self.add(
-                self.enum(self.namer.fresh(requested), requested, schema, docstring=False)
-            )
+            name = self.add(self.enum(self.fresh(requested), requested, schema, docstring=False))
             refs.add(name)
             return name, {}
         kind = schema.get("type")
@@ -293,6 +403,8 @@ class _Renderer:
         if not isinstance(ref, str) or not ref.startswith(REF_PREFIX):
             raise Unsupported(f"reference `{ref}`")
         target = ref.removeprefix(REF_PREFIX)
+        if self.events is not None:
+            self.events.append(("ref", target))
         if target not in self.schemas:
             raise Unsupported(f"reference `{ref}` to no schema")
         name = class_name(target)
@@ -306,7 +418,7 @@ class _Renderer:
             literal = py_string(value)
         else:
             raise Unsupported(f"const {value!r}")
-        self.used.add("Literal")
+        self.use("Literal")
         return f"Literal[{literal}]"
 
     def scalar(self, key: str, schema: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
@@ -319,7 +431,7 @@ class _Renderer:
         if schema.get("format") == "time-local":
             # datamodel-code-generator reads a partial-time as `time` and drops its pattern.
             schema = {k: v for k, v in schema.items() if k not in ("format", "pattern")}
-            self.used.add("time")
+            self.use("time")
             return "time", constraints(schema, kind)
         if "format" in schema:
             if schema["format"] not in _FORMATS or set(schema) & {
@@ -329,7 +441,7 @@ class _Renderer:
             }:
                 raise Unsupported(f"property `{key}`: format {schema['format']!r}")
             name = _FORMATS[schema["format"]]
-            self.used.add(name)
+            self.use(name)
         return name, constraints(schema, kind)
 
     def array(
@@ -381,10 +493,10 @@ class _Renderer:
         kind, args = self.scalar(requested, schema)
         if title is not None:
             args["title"] = py_string(title)
-        self.used |= {"RootModel", "Annotated", "Field"}
+        self.use("RootModel", "Annotated", "Field")
         rendered = ", ".join(f"{k}={v}" for k, v in sorted(args.items()))
         body = [f"root: Annotated[{kind}, Field({rendered})]"]
-        model = Model(self.namer.fresh(requested), requested, body, f"RootModel[{kind}]")
+        model = Model(self.fresh(requested), requested, body, f"RootModel[{kind}]")
         name = self.add(model)
         refs.add(name)
         return name
@@ -476,19 +588,23 @@ def _sorted_models(models: list[Model]) -> tuple[list[Model], list[str]]:
     in or behind a cycle; with the names that need `model_rebuild()`."""
     placed: dict[str, Model] = {}
     rebuild: list[str] = []
-    unresolved = models
+    # each model waiting, with what it references that is not placed yet (only ever shrinks)
+    waiting = [(model, model.references - {model.name}) for model in models]
     while True:
         count = len(placed)
-        resolving, unresolved = unresolved, []
-        for model in resolving:
-            if model.references - {model.name} - placed.keys():
-                unresolved.append(model)
-                continue
+        resolving, waiting = waiting, []
+        for model, needs in resolving:
+            if needs:
+                needs = frozenset(name for name in needs if name not in placed)
+                if needs:
+                    waiting.append((model, needs))
+                    continue
             placed[model.name] = model
             if model.name in model.references and model.name not in rebuild:
                 rebuild.append(model.name)
-        if not (unresolved and count != len(placed)):
+        if not (waiting and count != len(placed)):
             break
+    unresolved = [model for model, _ in waiting]
     if unresolved:
         # datamodel-code-generator's base-class ordering of these has no fixed point for the
         # models of a cycle; it then orders them by their schema's path.
@@ -519,16 +635,28 @@ def _render_class(model: Model) -> str:
     return f"class {model.name}({model.base}):\n{body}"
 
 
-def render_models(schemas: Mapping[str, Any]) -> str:
-    """`models.py` (unformatted) for the component schemas of a document, defaults ignored."""
+def render_models(schemas: Mapping[str, Any], memo: ModelsMemo | None = None) -> str:
+    """`models.py` (unformatted) for the component schemas of a document, defaults ignored;
+    with a memo, a component is read from `schemas` only when it is not reused."""
     components = frozenset(class_name(name) for name in schemas)
     if len(components) != len(schemas):
         raise Unsupported("two component schemas have one class name")
     stems = frozenset(name.rstrip("0123456789") for name in components if name[-1:].isdigit())
     namer = _Namer(components, stems, set(components))
     renderer = _Renderer(schemas, namer)
-    for schema_name, schema in schemas.items():
-        renderer.component(schema_name, schema)
+    for schema_name in schemas:
+        if memo is None:
+            renderer.component(schema_name, schemas[schema_name])
+            continue
+        key = memo.keys[schema_name]
+        events = memo.old(key)
+        if events is not None and renderer.replay(schema_name, events):
+            memo.hits += 1
+        else:
+            events = renderer.events = []
+            renderer.component(schema_name, schemas[schema_name])
+            renderer.events = None
+        memo.new[key] = events
     ordered, rebuild = _sorted_models(renderer.models)
     parts = [
         MODELS_HEADER,

@@ -10,11 +10,13 @@ is keyed by a timestamp, and nothing the unit did not read can make it stale. In
 not come from the project (a value the caller computed from the whole project) are part of the
 unit's key, given by the caller.
 
-One file per project in the build's cache folder (`<cache_dir>/incremental-v1/`), loaded once
-and replaced atomically once at the end of the build; `FileCache` keeps what is computed from
-one spec file's text alone (its YAML) in one file per spec folder, the same way. Both are
-valid only for the same generator code, templates, Python and installed distributions; an
-unreadable, corrupt or foreign file only costs the cache.
+One store per project in the build's cache folder (`<cache_dir>/incremental-v1/`, a
+`CacheStore`: one record per unit, read when the unit is asked for, and a save appends only the
+units this build rendered anew: a one-entity change writes kilobytes, not the 16 MB of every
+unit at N=200). `FileCache` keeps what is computed from one spec file's text alone (its YAML)
+in one file per spec folder, loaded once and replaced atomically once. Both are valid only for
+the same generator code, templates, Python and installed distributions (a store written by
+other code is started afresh); an unreadable, corrupt or foreign file only costs the cache.
 
 `GEN_EMIT_CACHE` (a stamp input, like `GEN_OPENAPI`): unset or `on` uses the cache; `off`
 neither reads nor writes it; `verify` renders every unit and fails on any difference from a
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from generator import ir, modes
+from generator.cache_store import CacheStore
 
 FOLDER = "incremental-v1"
 
@@ -153,22 +156,33 @@ class ProjectDigests:
 #: What a unit read, the digest of their values and its key, and its value (marshal's bytes).
 Entry = tuple[tuple[Read, ...], bytes, bytes]
 
-#: `BuildCache.shared()`: the units, whether one was rendered, and the hit, miss and verified
-#: counts.
-Shared = tuple[dict[str, Entry], bool, int, int, int]
+#: `BuildCache.shared()`: the keys of the units used, those rendered anew, and the hit, miss
+#: and verified counts.
+Shared = tuple[set[str], dict[str, Entry], int, int, int]
+
+#: The size past which a project's store is rewritten without its oldest units.
+STORE_MAX_BYTES = 256 << 20
+#: The key of the store's record naming the code that wrote it (`code_identity`).
+_CODE_KEY = "\0code"
 
 
 class BuildCache:
-    """The units of one project: loaded once, saved once (see the module docstring)."""
+    """The units of one project: read from its store when asked for, the new ones saved once
+    (see the module docstring)."""
 
     def __init__(self, project: ir.Project, path: Path | None, mode: str = "on") -> None:
         self.digests = ProjectDigests(project)
         self.path = path
         self.mode = mode
         self._code = code_identity() if path is not None else ""
-        self._old: dict[str, Entry] = self._load() if path is not None and mode != "off" else {}
-        self._new: dict[str, Entry] = {}
-        self._changed = False
+        self._store = CacheStore(path, STORE_MAX_BYTES) if path is not None else None
+        self._current = (
+            self._store is not None
+            and mode != "off"
+            and self._store.get(_CODE_KEY) == self._code.encode()
+        )
+        self._used: set[str] = set()  # keys of the units this build used
+        self._fresh: dict[str, Entry] = {}  # the units rendered anew (to save)
         self.hits = 0
         self.misses = 0
         self.verified = 0
@@ -180,7 +194,23 @@ class BuildCache:
         if cache_dir is None or mode == "off":
             return cls(project, None, mode)
         name = hashlib.sha256(f"{project.api.name}\0{project.source}".encode()).hexdigest()
-        return cls(project, cache_dir / FOLDER / f"{name[:32]}.bin", mode)
+        return cls(project, cache_dir / FOLDER / f"{name[:32]}.store", mode)
+
+    def _old(self, key: str) -> Entry | None:
+        """The unit stored under key by an earlier build of the same code, if any."""
+        blob = self._store.get(key) if self._store is not None and self._current else None
+        if blob is None:
+            return None
+        with contextlib.suppress(EOFError, ValueError, TypeError):
+            entry = marshal.loads(blob)
+            if isinstance(entry, tuple) and len(entry) == 3:
+                return cast(Entry, entry)
+        return None
+
+    def _keep(self, key: str, entry: Entry, old: Entry | None) -> None:
+        self._used.add(key)
+        if old is None or old != entry:
+            self._fresh[key] = entry
 
     def unit(
         self,
@@ -195,7 +225,7 @@ class BuildCache:
         dict); it is kept as a copy, so the caller may change what it gets."""
         if self.path is None:
             return produce(self.digests.project)
-        old = self._old.get(key)
+        old = self._old(key)
         cached: T | None = None
         if old is not None and self.digests.combined(old[0], key) == old[1]:
             with contextlib.suppress(EOFError, ValueError, TypeError):
@@ -205,7 +235,7 @@ class BuildCache:
         if cached is not None and self.mode != "verify":
             assert old is not None
             self.hits += 1
-            self._new[key] = old
+            self._used.add(key)
             return cached
         self.misses += 1
         tracked, reads = track(self.digests.project)
@@ -220,33 +250,65 @@ class BuildCache:
         except ValueError:  # a value marshal cannot hold: not cached
             return value
         ordered = tuple(sorted(reads))
-        self._new[key] = (ordered, self.digests.combined(ordered, key), stored)
-        self._changed = True
+        self._keep(key, (ordered, self.digests.combined(ordered, key), stored), old)
         return value
+
+    def stored(self, key: str) -> Any:
+        """The value `store` kept under key in the last build (None when there is none), for a
+        caller that checks by itself what of it still holds (`GEN_EMIT_CACHE=verify` included)."""
+        old = self._old(key) if self.path is not None else None
+        if old is None or old[0] or old[1]:
+            return None
+        with contextlib.suppress(EOFError, ValueError, TypeError):
+            return marshal.loads(old[2])
+        return None
+
+    def store(self, key: str, value: Any) -> None:
+        """Keep value (made of what `marshal` stores) under key for the next build's `stored`."""
+        if self.path is None:
+            return
+        try:
+            data = marshal.dumps(value)
+        except ValueError:  # a value marshal cannot hold: not kept
+            return
+        self._keep(key, ((), b"", data), self._old(key))
 
     def shared(self) -> Shared:
         """The units this process used or rendered, and its counts: a build's worker process
         (generator/aside.py) hands them to the process that saves the cache."""
-        return dict(self._new), self._changed, self.hits, self.misses, self.verified
+        return set(self._used), dict(self._fresh), self.hits, self.misses, self.verified
 
     def adopt(self, shared: Shared) -> None:
         """Count in what another process of this build did with the cache (its `shared()`)."""
-        units, changed, hits, misses, verified = shared
-        self._new.update(units)
-        self._changed = self._changed or changed
+        used, fresh, hits, misses, verified = shared
+        self._used |= used
+        self._fresh.update(fresh)
         self.hits += hits
         self.misses += misses
         self.verified += verified
 
     def save(self) -> None:
-        """Replace the cache file with this build's units (only when one was rendered or one
-        of the old file's is gone); any OSError only costs the cache."""
-        if self.path is not None and (self._changed or self._new.keys() != self._old.keys()):
-            write_cache_file(self.path, self._code, self._new)
-
-    def _load(self) -> dict[str, Entry]:
-        assert self.path is not None
-        return read_cache_file(self.path, self._code)
+        """Append the units rendered anew to the store (a store of other code is started
+        afresh); the units reused are kept first when it is rewritten past its bound. Any
+        OSError only costs the cache."""
+        if self._store is None or self.mode == "off":
+            return
+        if not self._current:
+            if not self._fresh:
+                return
+            assert self.path is not None
+            with contextlib.suppress(OSError):
+                self.path.unlink()  # another code's units: none can be used again
+            self._store = CacheStore(self.path, STORE_MAX_BYTES)
+            self._store.put(_CODE_KEY, self._code.encode())
+        for key in self._used:
+            entry = self._fresh.get(key)
+            if entry is None:
+                self._store.keep(key)
+                continue
+            with contextlib.suppress(ValueError):
+                self._store.put(key, marshal.dumps(entry))
+        self._store.save()
 
 
 def read_cache_file(path: Path, code: str) -> dict[str, Any]:

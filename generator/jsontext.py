@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from json.encoder import encode_basestring, encode_basestring_ascii
 from typing import Any
 
@@ -157,3 +158,37 @@ def dumps_placed(
         return member_text.replace("\n", "\n" + INDENT * depth)
 
     return _PIECE_MARKS.sub(member, text)
+
+
+def member_texts(text: str, depth: int = 0) -> dict[str, str] | None:
+    """The members of the object `text`, written with indent 2 at `depth` (as `dumps` writes
+    a value that deep: `dumps(value).replace("\n", "\n" + "  " * depth)`): each key and the
+    text of its value, which `json.loads` reads back. None when text is not such an object or
+    holds a key twice. Two members with equal texts at one depth have equal values."""
+    if text == "{}":
+        return {}
+    indent = "\n" + INDENT * (depth + 1)
+    closing = "\n" + INDENT * depth + "}"
+    if not (text.startswith("{" + indent + '"') and text.endswith(closing)):
+        return None
+    # Strings hold no line break and deeper lines are indented more: each line at this indent
+    # that starts with a quote starts a member. (Positions, not slices: no copy of the text.)
+    separator = indent + '"'
+    stop = len(text) - len(closing)
+    members: dict[str, str] = {}
+    start = len(separator) + 1  # after the first key's quote
+    while True:
+        try:
+            key, end = scanstring(text, start)
+        except ValueError:
+            return None
+        if key in members or text[end : end + 2] != ": ":
+            return None
+        following = text.find(separator, end, stop)
+        if following < 0:
+            members[key] = text[end + 2 : stop]
+            return None if members[key].endswith(",") else members
+        if text[following - 1] != ",":
+            return None
+        members[key] = text[end + 2 : following - 1]
+        start = following + len(separator)

@@ -127,17 +127,21 @@ def input_digest(
     return digest.hexdigest()
 
 
-def output_digest(out_dir: Path) -> str | None:
+def output_digest(out_dir: Path, written: bytes | None = None) -> str | None:
     """The digest of the output folder as its manifest describes it; None when it is not
-    exactly what the manifest says (a file edited, missing or unreadable, no manifest)."""
+    exactly what the manifest says (a file edited, missing or unreadable, no manifest).
+
+    ``written``: the manifest a write just left in out_dir, having compared or written every
+    file it lists (``WriteResult.manifest``): those files are not read and hashed again."""
     try:
         raw = (out_dir / _MANIFEST_NAME).read_bytes()
         manifest = json.loads(raw)
         files: dict[str, str] = manifest["files"]
         once: list[str] = manifest.get("once", [])
-        for path, expected in files.items():
-            if hashlib.sha256((out_dir / path).read_bytes()).hexdigest() != expected:
-                return None
+        if raw != written:
+            for path, expected in files.items():
+                if hashlib.sha256((out_dir / path).read_bytes()).hexdigest() != expected:
+                    return None
         if not all((out_dir / path).is_file() for path in once):
             return None
         # A build also reads every revision file it finds (load/previous.py), listed or not.

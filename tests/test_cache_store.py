@@ -108,6 +108,26 @@ def test_a_torn_append_keeps_the_records_before_it(tmp_path: Path) -> None:
     assert (again.get("a"), again.get("b"), again.get("c")) == (b"a" * 100, None, b"c")
 
 
+def test_a_damaged_record_is_a_miss_found_when_read_and_the_next_save_drops_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "entries.store"
+    for key in ("a", "b"):
+        store = CacheStore(path, 1 << 20)
+        store.put(key, key.encode() * 100)
+        store.save()
+    blob = path.read_bytes()
+    flipped = blob.index(b"a" * 100) + 50
+    path.write_bytes(blob[:flipped] + b"A" + blob[flipped + 1 :])  # inside a's value
+    damaged = CacheStore(path, 1 << 20)
+    assert (damaged.get("a"), damaged.get("b"), len(damaged)) == (None, b"b" * 100, 1)
+    damaged.put("c", b"c")
+    damaged.save()  # rewritten whole, without a
+    assert b"A" not in path.read_bytes()
+    again = CacheStore(path, 1 << 20)
+    assert (again.get("a"), again.get("b"), again.get("c")) == (None, b"b" * 100, b"c")
+
+
 def test_the_size_is_bounded_and_the_oldest_entries_go_first(tmp_path: Path) -> None:
     """Over the bound the file is rewritten to three quarters of it, oldest entries dropped.
     Each entry here is 23 bytes (12 of record header, a 1-byte key, 10 bytes), the header 19."""

@@ -5,14 +5,18 @@ wrote), and each rule of datamodel-code-generator it reproduces on its own."""
 from __future__ import annotations
 
 import json
+import marshal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from generator import stamp
 from generator.client import ClientError, client_models
 from generator.client_models import (
+    ModelsMemo,
     Unsupported,
     class_name,
     enum_member,
@@ -295,3 +299,87 @@ def test_the_client_mode_is_a_build_input(monkeypatch: pytest.MonkeyPatch, tmp_p
     plain = stamp.input_digest(tmp_path, [], tmp_path / "out")
     monkeypatch.setenv("GEN_CLIENT", "verify")
     assert stamp.input_digest(tmp_path, [], tmp_path / "out") != plain
+
+
+# --- reusing components across builds (ModelsMemo) ------------------------------------------
+
+
+def _memo_render(schemas: dict[str, Any], old: dict[str, Any]) -> tuple[str, ModelsMemo]:
+    keys = {
+        name: f"{name}\0{json.dumps(schema, sort_keys=True)}" for name, schema in schemas.items()
+    }
+    memo = ModelsMemo(keys, marshal.loads(marshal.dumps(old)).get)
+    return render_models(schemas, memo), memo
+
+
+@pytest.mark.parametrize(
+    "document", DOCUMENTS[:12], ids=lambda d: d.parent.relative_to(ROOT).as_posix()
+)
+def test_a_memo_of_every_component_renders_the_same_module(document: Path) -> None:
+    schemas = json.loads(document.read_text())["components"]["schemas"]
+    plain = render_models(schemas)
+    first, memo = _memo_render(schemas, {})
+    assert first == plain and memo.hits == 0
+    again, reused = _memo_render(schemas, memo.new)
+    assert again == plain and reused.hits == len(schemas)
+
+
+def _pool() -> dict[str, Any]:
+    number = {"type": "number", "maximum": 99.5}
+    text14 = {"type": "string", "maxLength": 14}
+    text15 = {"type": "string", "maxLength": 15}
+
+    def nullable(member: Any) -> Any:
+        return {"anyOf": [member, {"type": "null"}], "title": "P"}
+
+    tags = {"items": {"type": "string", "maxLength": 20}, "type": "array"}
+    kind = {"enum": ["a", "b"], "type": "string"}
+    return {
+        "A": _obj({"p": {"anyOf": [number, text14], "title": "P"}}),
+        "B": _obj({"p": {"anyOf": [number, text14], "title": "P"}, "tags": tags}),
+        "C": _obj({"p": nullable(text14), "kind": kind}),
+        "D": _obj({"p": nullable(text15)}),
+        "E": _obj({"p": nullable(text14), "ref": {"$ref": "#/components/schemas/A"}}),
+        "F": _obj({"tags": {**tags, "items": {"type": "string", "maxLength": 21}}}),
+        "G": _obj({"kind": {**kind, "enum": ["a", "c"]}, "p": nullable(number)}),
+        "P1": _obj({"x": {"type": "integer"}}),
+        "Tag": {"enum": ["x"], "type": "string"},
+    }
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_a_memo_of_other_components_renders_what_rendering_them_all_gives(data: Any) -> None:
+    pool = _pool()
+    names = st.lists(st.sampled_from(sorted(pool)), unique=True, max_size=len(pool))
+    before = {name: pool[name] for name in data.draw(names)}
+    after = {name: pool[name] for name in data.draw(names)}
+    try:
+        plain = render_models(after)
+    except Unsupported:
+        return
+    try:
+        _, memo = _memo_render(before, {})
+    except Unsupported:
+        memo = ModelsMemo({}, {}.get)
+    rendered, _ = _memo_render(after, memo.new)
+    assert rendered == plain
+
+
+def test_a_component_whose_answers_changed_is_rendered_again() -> None:
+    pool = _pool()
+    _, memo = _memo_render({n: pool[n] for n in "ABCDE"}, {})
+    # without C, D's `P` is numbered and E's compared against another last `P`
+    rendered, reused = _memo_render({n: pool[n] for n in "ABDE"}, memo.new)
+    assert rendered == render_models({n: pool[n] for n in "ABDE"})
+    assert 0 < reused.hits < 4
+
+
+def test_a_component_is_rendered_again_when_the_last_model_of_a_name_changed() -> None:
+    pool = _pool()
+    # E's `P` is numbered P1 either way; it repeats C's `P` (reused) but not D's (kept)
+    _, memo = _memo_render({"C": pool["C"], "E": pool["E"], "A": pool["A"]}, {})
+    after = {"D": pool["D"], "E": pool["E"], "A": pool["A"]}
+    rendered, reused = _memo_render(after, memo.new)
+    assert rendered == render_models(after)
+    assert reused.hits == 1  # A

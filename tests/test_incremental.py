@@ -14,7 +14,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import ir
+from generator import incremental, ir
 from generator.diagnostics import Diagnostics, Span
 from generator.incremental import (
     FOLDER,
@@ -117,6 +117,43 @@ def test_a_corrupt_cache_file_only_costs_the_cache(tmp_path: Path, content: byte
     cache.path.write_bytes(content)
     again = BuildCache.open(tmp_path, project)
     assert again.unit("order", lambda view: "text") == "text" and again.misses == 1
+
+
+def test_a_save_appends_only_the_units_rendered_anew(tmp_path: Path) -> None:
+    project = _project(_entity("order", "a"), _entity("item", "b" * 10_000))
+    first = BuildCache.open(tmp_path, project)
+    first.unit("order", lambda view: view.entity("order").description)
+    first.unit("item", lambda view: view.entity("item").description)
+    first.save()
+    assert first.path is not None
+    before = first.path.stat()
+    changed = _project(_entity("order", "c"), _entity("item", "b" * 10_000))
+    second = BuildCache.open(tmp_path, changed)
+    assert second.unit("order", lambda view: view.entity("order").description) == "c"
+    assert second.unit("item", lambda view: "not rendered: a hit") == "b" * 10_000
+    second.save()
+    after = first.path.stat()
+    assert after.st_ino == before.st_ino and 0 < after.st_size - before.st_size < 1_000
+    third = BuildCache.open(tmp_path, changed)
+    assert third.unit("order", lambda view: "not rendered") == "c" and third.hits == 1
+    third.save()
+    assert first.path.stat().st_size == after.st_size  # nothing rendered: nothing written
+
+
+def test_a_store_of_other_code_is_started_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(_entity("order", "a"))
+    cache = BuildCache.open(tmp_path, project)
+    cache.unit("order", lambda view: "old code's text")
+    cache.save()
+    monkeypatch.setattr(incremental, "_CODE_IDENTITY", ["other code"])
+    other = BuildCache.open(tmp_path, project)
+    assert other.unit("order", lambda view: "new text") == "new text" and other.misses == 1
+    other.save()
+    assert other.path is not None and b"old code's text" not in other.path.read_bytes()
+    again = BuildCache.open(tmp_path, project)
+    assert again.unit("order", lambda view: "not rendered") == "new text"
 
 
 def test_an_unwritable_cache_folder_only_costs_the_cache(tmp_path: Path) -> None:

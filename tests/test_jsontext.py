@@ -161,3 +161,47 @@ def test_random_placed_list_members_sorted(items: list[Any], rest: Any) -> None:
     skeleton = {"z": [jsontext.dumps(i, sort_keys=True) for i in items], "a": rest}
     placed = jsontext.dumps_placed(skeleton, [("z",)], sort_keys=True)
     assert placed == expected(value, sort_keys=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=6), json_trees, max_size=4), st.integers(0, 3))
+def test_the_member_texts_of_an_object_are_its_values_texts(
+    value: dict[str, Any], depth: int
+) -> None:
+    text = jsontext.dumps(value).replace("\n", "\n" + "  " * depth)
+    members = jsontext.member_texts(text, depth)
+    assert members is not None and list(members) == list(value)
+    for key, member in members.items():
+        assert member == jsontext.dumps(value[key]).replace("\n", "\n" + "  " * (depth + 1))
+        assert json.loads(member) == value[key]
+
+
+def test_member_texts_only_of_an_object_written_at_that_depth() -> None:
+    value = {"x": {"paths": 1}, "paths": {"a": [1, 2]}, "z": None}
+    text = jsontext.dumps(value)
+    assert jsontext.member_texts(text) == {
+        "x": '{\n    "paths": 1\n  }',
+        "paths": '{\n    "a": [\n      1,\n      2\n    ]\n  }',
+        "z": "null",
+    }
+    assert jsontext.member_texts(text, 1) is None
+    assert jsontext.member_texts(json.dumps(value, indent=1)) is None
+    assert jsontext.member_texts(json.dumps(value, indent=4)) is None
+    assert jsontext.member_texts(json.dumps(value)) is None
+    assert jsontext.member_texts(jsontext.dumps([value])) is None
+    assert jsontext.member_texts('{\n  "paths": 1,\n  "paths": 2\n}') is None
+    assert jsontext.member_texts('{\n  "a": 1\n  "b": 2\n}') is None
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_the_component_schema_texts_of_every_committed_document(path: Path) -> None:
+    text = path.read_text(encoding="utf-8").removesuffix("\n")
+    document = json.loads(text)
+    top = jsontext.member_texts(text)
+    assert top is not None and json.loads(top["paths"]) == document["paths"]
+    components = jsontext.member_texts(top["components"], 1)
+    assert components is not None
+    schemas = jsontext.member_texts(components["schemas"], 2)
+    assert schemas is not None and list(schemas) == list(document["components"]["schemas"])
+    for name, schema in schemas.items():
+        assert json.loads(schema) == document["components"]["schemas"][name]

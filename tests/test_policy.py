@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from generator import ir
 from generator.emit.policy import (
+    caller_attributes,
     effective_roles,
     entity_policy,
     held_keys,
@@ -136,6 +137,12 @@ def test_row_filters_compile_to_sqlalchemy(project: ir.Project) -> None:
     assert sql["editor"] == "Entry.author.has(equals(User.desk, principal.user.desk))"
     uses_me = {branch.key: branch.uses_me for branch in policy.filters}
     assert uses_me == {"anonymous": False, "writer": True, "reviewer": True, "editor": True}
+
+
+def test_the_caller_key_names_every_attribute_a_row_filter_reads(project: ir.Project) -> None:
+    # With the caller's id and roles, what a statement built for one caller holds of it: a
+    # statement is reused for another caller only when all of these are equal.
+    assert caller_attributes(project) == ("principal.user.desk",)
 
 
 def test_field_rules_and_the_owner(project: ir.Project) -> None:

@@ -203,6 +203,31 @@ def test_the_output_digest_sees_edits_deletions_and_a_missing_manifest(tmp_path:
     assert stamp.output_digest(out) is None
 
 
+def test_the_output_digest_after_a_write_trusts_only_the_manifest_that_write_left(
+    tmp_path: Path,
+) -> None:
+    from generator.write import write_output
+
+    out = tmp_path / "out"
+    result = write_output(
+        out, {"a/x.py": "x = 1\n", "a/custom/y.py": "# yours\n"}, {"a/custom/y.py"}
+    )
+    assert result.manifest == (out / ".gen-manifest.json").read_bytes()
+    digest = stamp.output_digest(out)
+    assert digest is not None and stamp.output_digest(out, written=result.manifest) == digest
+    (out / "a" / "x.py").write_text("x = 2\n", encoding="utf-8")
+    # another manifest than the one on disk: every file is hashed again
+    assert stamp.output_digest(out, written=result.manifest + b" ") is None
+    # the same write leaves the same manifest (nothing written): its result says so too
+    again = write_output(
+        out, {"a/x.py": "x = 1\n", "a/custom/y.py": "# yours\n"}, {"a/custom/y.py"}
+    )
+    assert again.written == ("a/x.py",) and again.manifest == result.manifest
+    assert stamp.output_digest(out, written=again.manifest) == digest
+    os.unlink(out / "a" / "custom" / "y.py")
+    assert stamp.output_digest(out, written=again.manifest) is None  # custom files still checked
+
+
 def test_the_output_digest_sees_a_revision_file_the_manifest_does_not_list(tmp_path: Path) -> None:
     from generator.write import write_output
 

@@ -232,9 +232,8 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     plan.operations += [_not_null(new_tables[fill.table], fill.column) for fill in fills]
     plan.operations += fk_adds
     plan.operations = _merge_adjacent(plan.operations)
-    for table in reversed(
-        creation_order([t for n, t in current.items() if n not in {t.name for t in new}])
-    ):
+    kept_names = {t.name for t in new}
+    for table in reversed(creation_order([t for n, t in current.items() if n not in kept_names])):
         drop = ops.DropTableOp.from_table(old_meta.table(table.name))
         plan.operations.append(drop)
         plan.changes.append(

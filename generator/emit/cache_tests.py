@@ -16,6 +16,7 @@ from generator.emit.base import RenderedFile, header, render
 from generator.emit.entity_context import module_name
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import py_literal
+from generator.emit.policy import entity_policy, scope
 from generator.emit.schemas import includable, writable_fields
 from generator.emit.tests import creatable, creator, writer_operations
 
@@ -34,6 +35,7 @@ class CacheSubject:
     include: str | None  # a relation `?include=` embeds
     related: str | None  # module name of an entity whose writes the subject's reads see
     related_role: str | None
+    anonymous_lists: bool  # anonymous callers may list every row
 
 
 def tweakable(entity: ir.Entity) -> ir.Field | None:
@@ -97,7 +99,16 @@ def _subject(
         include=related[0].name if related else None,
         related=module_name(related[1]) if related else None,
         related_role=creator(project, related[1]) if related else None,
+        anonymous_lists=anonymous_lists(project, entity),
     )
+
+
+def anonymous_lists(project: ir.Project, entity: ir.Entity) -> bool:
+    """Whether anonymous callers may list every row of `entity` (the cache answers them before
+    routing)."""
+    if project.auth is None:
+        return True
+    return scope(project, entity_policy(project, entity).roles("list"), None) == "all"
 
 
 def principal_statements(project: ir.Project) -> int:

@@ -333,7 +333,13 @@ def _include_load(project: ir.Project, entity: ir.Entity, relation: ir.Relation)
     criteria = target_criteria(project, target)
     if criteria:
         attribute += f".and_({', '.join(criteria)})"
-    load = f"selectinload({attribute})"
+    # A row it points at joins the row's own SELECT, unless every response loads it already
+    # (a derived field's source: one strategy per relation); the rows pointing at it take a
+    # second SELECT.
+    selectin = f"selectinload({entity.class_name}.{relation.attr})"
+    loaded = any(load.startswith(selectin) for load in entity_loads(project, entity))
+    joined = relation.column and not loaded
+    load = f"joinedload({attribute})" if joined else f"selectinload({attribute})"
     if target.name == entity.name:
         return load
     nested = entity_loads(project, target)

@@ -21,7 +21,7 @@ from generator.emit.entity_context import (
     policy_alias,
 )
 from generator.emit.imports import Import, render_imports
-from generator.emit.policy import entity_policy, py_roles
+from generator.emit.policy import caller_attributes, entity_policy, py_roles
 from generator.emit.schemas import includable
 from generator.emit.units import entity_files
 from generator.incremental import BuildCache
@@ -130,12 +130,14 @@ def repository(project: ir.Project, c: EntityContext) -> str:
         ("{pkg}.core.db", "flush"),
         ("{pkg}.core.errors", "NotFoundError"),
         ("{pkg}.core.pagination", "Page"),
+        ("{pkg}.core.pagination", "PageStatements"),
         ("{pkg}.core.pagination", "paginate"),
+        ("{pkg}.core.db", "Statements"),
         (f"{{pkg}}.models.{c.module}", c.class_name),
         (f"{{pkg}}.schemas.{c.module}", f"{c.class_name}ListParams"),
     ) | _id_import(c)
     loader_code = " ".join([*c.loads, *(load for _, load in c.includes)])
-    for loader in ("selectinload", "undefer"):
+    for loader in ("joinedload", "selectinload", "undefer"):
         if f"{loader}(" in loader_code:
             imports.add(Import("sqlalchemy.orm", loader))
     if c.includes:
@@ -163,14 +165,16 @@ def repository(project: ir.Project, c: EntityContext) -> str:
     for item in c.lists:
         imports.add(Import(f"{c.package}.models.{c.module}", item.child_class))
     if c.secured or c.entity.soft_delete:
-        imports.add(Import("sqlalchemy", "select"))
-    if c.entity.soft_delete:
         imports |= _imports(
             c,
-            ("sqlalchemy", "ColumnElement"),
-            ("sqlalchemy", "or_"),
-            ("{pkg}.core.clock", "utcnow"),
+            ("sqlalchemy", "Executable"),
+            ("sqlalchemy", "bindparam"),
+            ("sqlalchemy", "select"),
         )
+    if c.entity.soft_delete:
+        imports.add(Import(f"{c.package}.core.clock", "utcnow"))
+        if c.secured:
+            imports.add(Import("sqlalchemy", "or_"))
     code = " ".join(
         [*(t.where or "" for t in c.to_one), *(r.where or "" for r in c.related_ids)]
         + [load for _, load in c.includes]
@@ -185,12 +189,16 @@ def repository(project: ir.Project, c: EntityContext) -> str:
             module_name(project.entity(r.target)) for r in includable(project, c.entity)
         }
         related = {t.target_module for t in c.related_ids} | {t.target_module for t in c.to_one}
-        for module in related | included_modules:
+        for module in related | included_modules | {c.module}:
             imports.add(Import(f"{c.package}.policies", module, policy_alias(module)))
+        imports |= _imports(
+            c, ("{pkg}.core.permissions", "Scope"), ("{pkg}.core.permissions", "caller_key")
+        )
     return render(
         "repositories/entity.py.j2",
         header=header(project),
         c=c,
+        own_policy=policy_alias(c.module),
         imports=render_imports(imports, c.package),
     )
 
@@ -221,17 +229,14 @@ def service(project: ir.Project, c: EntityContext) -> str:
     if c.secured:
         imports |= _imports(
             c,
-            ("sqlalchemy", "ColumnElement"),
             ("{pkg}.core.permissions", "authorize"),
             ("{pkg}.core.permissions", "deny_unwritable"),
             ("{pkg}.core.permissions", "require_owner"),
             ("{pkg}.core.security", "Principal"),
         )
         imports.add(Import(f"{c.package}.policies", c.module, "policy"))
-    if c.entity.soft_delete:
-        imports.add(Import("sqlalchemy", "true"))
-        if c.secured:
-            imports.add(Import(f"{c.package}.core.permissions", "Scope"))
+    if c.secured:
+        imports.add(Import(f"{c.package}.core.permissions", "Scope"))
     if c.entity.versioned:
         imports.add(Import(f"{c.package}.core.versions", "require_version"))
     password_attr = _password_attr(project, c.entity)
@@ -507,6 +512,7 @@ def permissions(project: ir.Project) -> str:
     package = project.api.name
     imports = {
         Import("collections.abc", "Callable"),
+        Import("collections.abc", "Hashable"),
         Import("collections.abc", "Iterable"),
         Import("collections.abc", "Mapping"),
         Import("enum", "Enum"),
@@ -530,6 +536,7 @@ def permissions(project: ir.Project) -> str:
         header=header(project),
         imports=render_imports(imports, package),
         roles=roles,
+        caller_attributes=caller_attributes(project),
     )
 
 

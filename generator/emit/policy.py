@@ -136,6 +136,20 @@ def entity_policy(project: ir.Project, entity: ir.Entity) -> EntityPolicy:
     )
 
 
+def caller_attributes(project: ir.Project) -> tuple[str, ...]:
+    """What row filters and tenant scopes read of the caller's user row
+    (`principal.user.desk_id`), sorted: with its id and roles, all that a row filter depends on."""
+    builder = _SqlBuilder(project)
+    found: set[str] = set()
+    for entity in project.entities:
+        conditions = [c for f in entity.row_filters for alt in f.alternatives for c in alt]
+        tenant = tenant_condition(project, entity)
+        if tenant is not None:
+            conditions.append(tenant)
+        found.update(builder.me_attribute(c) for c in conditions if c.me_field is not None)
+    return tuple(sorted(found))
+
+
 def _uses_me(row_filter: ir.RowFilter) -> bool:
     return any(c.is_me for alternative in row_filter.alternatives for c in alternative)
 

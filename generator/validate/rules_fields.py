@@ -90,7 +90,8 @@ def check_fields(ctx: Ctx) -> None:
 
 def _is_set(site: FieldSite, option: str) -> bool:
     value = getattr(site.spec, option)
-    return site.has(option) and value is not None and value is not False
+    # the value first: most options are unset, and `has` builds a path and looks it up
+    return value is not None and value is not False and site.has(option)
 
 
 # --- enums, lists, objects ----------------------------------------------------------------------

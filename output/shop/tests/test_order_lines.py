@@ -176,7 +176,7 @@ async def test_get_with_include_embeds_rows_without_a_query_per_row(
     assert data["order"]["id"] == data["order_id"]
     assert data["product"]["id"] == data["product_id"]
     # One statement per loader option at most: nothing is loaded row by row.
-    assert len(statements) <= len(plain_statements) + 5
+    assert len(statements) <= len(plain_statements) + 3
 
 
 async def test_unknown_sort_field_is_422(client: AsyncClient) -> None:

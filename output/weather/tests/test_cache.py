@@ -165,6 +165,44 @@ async def test_a_corrupted_entry_is_a_miss(engine: AsyncEngine, actors: Actors) 
     assert 'response_cache_lookups_total{result="corrupt"} 1.0' in metrics
 
 
+async def test_anonymous_hits_answer_as_the_handler_does(
+    engine: AsyncEngine, actors: Actors
+) -> None:
+    """Anonymous reads are looked up before routing (`EarlyCacheHits`): the same body and
+    headers as the handler's answer, each lookup counted once under the route, and a
+    corrupted entry is still a miss."""
+    await create_station(actors)
+    store = MemoryStore()
+    async with instance(engine, settings_for(engine), {}, store) as (_, client):
+        first, _ = await statements_of(client, URL)
+        assert first.status_code == 200, first.text
+        hit, statements = await statements_of(client, URL)
+        unchanged = await client.get(URL, headers={"If-None-Match": first.headers["ETag"]})
+        for key in store.entry_keys():
+            stamp = (await store.get(key) or b"").partition(b"\n")[0]
+            await store.put(key, stamp + b"\n" + CORRUPT_ENTRY, 60)
+        again, corrupt_statements = await statements_of(client, URL)
+        metrics = (await client.get("/metrics")).text
+    assert statements == 0
+    assert hit.content == first.content
+    assert lasting_headers(hit) == lasting_headers(first)
+    assert unchanged.status_code == 304
+    assert again.content == first.content
+    assert corrupt_statements > 0
+    for result, count in (("miss", 1), ("hit", 2), ("corrupt", 1)):
+        assert f'response_cache_lookups_total{{result="{result}"}} {count}.0' in metrics
+    for status, count in ((200, 3), (304, 1)):
+        labels = f'method="GET",route="{URL}",status="{status}"'
+        assert f"http_requests_total{{{labels}}} {count}.0" in metrics
+
+
+def lasting_headers(response: Response) -> dict[str, str]:
+    """The response's headers but those that change with every request (its id, what is left
+    of the rate limit)."""
+    changing = {"x-request-id", "ratelimit-remaining", "ratelimit-reset"}
+    return {name: value for name, value in response.headers.items() if name not in changing}
+
+
 async def test_if_none_match_answers_304(client: AsyncClient, actors: Actors) -> None:
     created = await create_station(actors)
     for url in (URL, f"{URL}/{created['id']}"):

@@ -4,15 +4,16 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
+from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, included
 from blog.core.security import Principal
 from blog.models.comment import Comment
@@ -29,13 +30,13 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "post": lambda principal: selectinload(
+    "post": lambda principal: joinedload(
         Comment.post.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
     ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),
-    "author": lambda principal: selectinload(
+    "author": lambda principal: joinedload(
         Comment.author.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "reply_to": lambda principal: selectinload(
+    "reply_to": lambda principal: joinedload(
         Comment.reply_to.and_(comment_policy.visible(principal), Comment.deleted_at.is_(None))
     ),
     "replies": lambda principal: selectinload(
@@ -44,22 +45,50 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_comment(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
-    embeds: tuple[ORMOption, ...] = (),
+    include: frozenset[str] = frozenset(),
 ) -> Comment | None:
-    """Return the comment `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Comment).where(Comment.id == id).options(*LOAD, *embeds)
+    """Return the comment `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row);
+    a deleted row only when `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else comment_policy.rows(principal, scope),
+            deleted,
+            embeds(principal, include),
+        ),
+    )
+    comment: Comment | None = await session.scalar(statement, {"row_id": id})
+    return comment
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Comment).where(Comment.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Comment.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -68,30 +97,43 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_comments(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: CommentListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Comment]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for; deleted rows only those `deleted` selects."""
-    options = (*LOAD, *embeds(principal, included(params)))
-    live = Comment.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for; deleted rows too when `deleted` says how far (all, or the
+    caller's own).
+    """
+    include = included(params)
     return await paginate(
         session,
         Comment,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted, include),
+        where=lambda: (comment_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Comment.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, comment_policy.owned(principal)),)
+    return ()
 
 
 async def create_comment(

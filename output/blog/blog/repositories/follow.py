@@ -4,18 +4,20 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
+from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, included
 from blog.core.security import Principal
 from blog.models.follow import Follow
 from blog.models.user import User
+from blog.policies import follow as follow_policy
 from blog.policies import user as user_policy
 from blog.schemas.follow import FollowListParams
 
@@ -25,28 +27,51 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "follower": lambda principal: selectinload(
+    "follower": lambda principal: joinedload(
         Follow.follower.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "followed": lambda principal: selectinload(
+    "followed": lambda principal: joinedload(
         Follow.followed.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_follow(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> Follow | None:
-    """Return the follow `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Follow).where(Follow.id == id).options(*LOAD, *embeds)
+    """Return the follow `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else follow_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    follow: Follow | None = await session.scalar(statement, {"row_id": id})
+    return follow
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Follow).where(Follow.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -55,23 +80,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_follows(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: FollowListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Follow]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         Follow,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (follow_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

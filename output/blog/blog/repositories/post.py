@@ -4,15 +4,16 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Executable, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
+from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, fetch_related, included
 from blog.core.security import Principal
 from blog.models.category import Category
@@ -22,6 +23,7 @@ from blog.models.tag import Tag
 from blog.models.user import User
 from blog.policies import category as category_policy
 from blog.policies import comment as comment_policy
+from blog.policies import post as post_policy
 from blog.policies import tag as tag_policy
 from blog.policies import user as user_policy
 from blog.schemas.post import PostListParams
@@ -39,10 +41,10 @@ LOAD: tuple[ORMOption, ...] = (
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "author": lambda principal: selectinload(
+    "author": lambda principal: joinedload(
         Post.author.and_(user_policy.visible(principal))
     ).options(undefer(User.notify_on_loaded)),
-    "category": lambda principal: selectinload(
+    "category": lambda principal: joinedload(
         Post.category.and_(category_policy.visible(principal))
     ),
     "tags": lambda principal: selectinload(Post.tags.and_(tag_policy.visible(principal))),
@@ -52,22 +54,50 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_post(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
-    embeds: tuple[ORMOption, ...] = (),
+    include: frozenset[str] = frozenset(),
 ) -> Post | None:
-    """Return the post `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Post).where(Post.id == id).options(*LOAD, *embeds)
+    """Return the post `id` with what its responses embed and what `include` names, or None (also
+    when it is not among the rows the caller works on with `scope`; no scope: any row); a
+    deleted row only when `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else post_policy.rows(principal, scope),
+            deleted,
+            embeds(principal, include),
+        ),
+    )
+    post: Post | None = await session.scalar(statement, {"row_id": id})
+    return post
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Post).where(Post.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Post.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -76,30 +106,43 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_posts(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: PostListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Post]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for; deleted rows only those `deleted` selects."""
-    options = (*LOAD, *embeds(principal, included(params)))
-    live = Post.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for; deleted rows too when `deleted` says how far (all, or the
+    caller's own).
+    """
+    include = included(params)
     return await paginate(
         session,
         Post,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted, include),
+        where=lambda: (post_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Post.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, post_policy.owned(principal)),)
+    return ()
 
 
 async def create_post(

@@ -4,15 +4,16 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.passwords import hash_password
+from blog.core.permissions import Scope, caller_key
 from blog.core.relations import ensure_exists, included
 from blog.core.security import Principal
 from blog.models.category import Category
@@ -20,6 +21,7 @@ from blog.models.post import Post
 from blog.models.user import User, UserNotifyOn
 from blog.policies import category as category_policy
 from blog.policies import post as post_policy
+from blog.policies import user as user_policy
 from blog.schemas.user import UserListParams
 
 SEARCHABLE = (User.display_name,)
@@ -28,26 +30,49 @@ LOAD: tuple[ORMOption, ...] = (undefer(User.notify_on_loaded),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "desk": lambda principal: selectinload(User.desk.and_(category_policy.visible(principal))),
+    "desk": lambda principal: joinedload(User.desk.and_(category_policy.visible(principal))),
     "posts": lambda principal: selectinload(
         User.posts.and_(post_policy.visible(principal), Post.deleted_at.is_(None))
     ).options(undefer(Post.tag_ids), undefer(Post.keywords_loaded)),
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_user(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> User | None:
-    """Return the user `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(User).where(User.id == id).options(*LOAD, *embeds)
+    """Return the user `id` with what its responses embed and what `include` names, or None (also
+    when it is not among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else user_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    user: User | None = await session.scalar(statement, {"row_id": id})
+    return user
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(User).where(User.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -56,23 +81,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_users(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: UserListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[User]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         User,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (user_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -70,7 +70,7 @@ async def create_comment(
 ) -> Envelope[CommentRead]:
     """Create a comment."""
     comment = await service.create_comment(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_comment", id=comment.id))
+    response.headers["Location"] = router.url_for(request, "get_comment", id=comment.id)
     context = read_context(caller.principal)
     return Envelope(data=CommentRead.model_validate(comment, context=context))
 

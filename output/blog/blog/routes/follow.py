@@ -62,7 +62,7 @@ async def create_follow(
 ) -> Envelope[FollowRead]:
     """Create a follow."""
     follow = await service.create_follow(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_follow", id=follow.id))
+    response.headers["Location"] = router.url_for(request, "get_follow", id=follow.id)
     context = read_context(caller.principal)
     return Envelope(data=FollowRead.model_validate(follow, context=context))
 

@@ -68,7 +68,7 @@ async def create_post(
 ) -> Envelope[PostRead]:
     """Create a post."""
     post = await service.create_post(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_post", id=post.id))
+    response.headers["Location"] = router.url_for(request, "get_post", id=post.id)
     context = read_context(caller.principal)
     return Envelope(data=PostRead.model_validate(post, context=context))
 

@@ -59,7 +59,7 @@ async def create_tag(
 ) -> Envelope[TagRead]:
     """Create a tag."""
     tag = await service.create_tag(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_tag", id=tag.id))
+    response.headers["Location"] = router.url_for(request, "get_tag", id=tag.id)
     context = read_context(caller.principal)
     return Envelope(data=TagRead.model_validate(tag, context=context))
 

@@ -5,12 +5,11 @@ Who may do what is compiled into `blog.policies.category`; the hooks live in
 `blog.custom.category`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page
-from blog.core.permissions import authorize, deny_unwritable, require_owner
+from blog.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from blog.core.security import Principal
 from blog.custom import category as hooks
 from blog.models.category import Category
@@ -24,15 +23,13 @@ async def list_categories(
 ) -> Page[Category]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_categories(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_categories(session, principal, params=params, scope=scope)
 
 
 async def get_category(session: AsyncSession, principal: Principal | None, *, id: int) -> Category:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_category(
@@ -85,10 +82,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Category:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    category = await repository.get_category(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    category = await repository.get_category(session, principal, id=id, scope=scope)
     if category is None:
         raise NotFoundError.for_entity("category", id)
     return category
@@ -103,6 +103,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    category = await _find(session, id, where=policy.visible(principal))
+    category = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, category))
     return category

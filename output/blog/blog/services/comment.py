@@ -5,7 +5,6 @@ Who may do what is compiled into `blog.policies.comment`; the hooks live in
 `blog.custom.comment`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.errors import NotFoundError
@@ -24,9 +23,11 @@ async def list_comments(
 ) -> Page[Comment]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    deleted = _deleted_rows(principal) if params.include_deleted else None
+    # `?include_deleted=true` shows the deleted rows the caller may delete (owners: their own);
+    # 403 when it may delete none.
+    deleted = authorize(principal, policy.DELETE) if params.include_deleted else None
     return await repository.list_comments(
-        session, principal, params=params, where=policy.rows(principal, scope), deleted=deleted
+        session, principal, params=params, scope=scope, deleted=deleted
     )
 
 
@@ -39,12 +40,7 @@ async def get_comment(
 ) -> Comment:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    comment = await repository.get_comment(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    comment = await repository.get_comment(session, principal, id=id, scope=scope, include=include)
     if comment is None:
         raise NotFoundError.for_entity("comment", id)
     return comment
@@ -107,13 +103,14 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Comment:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    comment = await repository.get_comment(session, id=id, where=where, deleted=deleted)
+    comment = await repository.get_comment(session, principal, id=id, scope=scope, deleted=deleted)
     if comment is None:
         raise NotFoundError.for_entity("comment", id)
     return comment
@@ -130,14 +127,8 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    comment = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    comment = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, comment))
     return comment
-
-
-def _deleted_rows(principal: Principal | None) -> ColumnElement[bool]:
-    """Which deleted rows `?include_deleted=true` shows: those the caller may delete (owners:
-    their own); 403 when it may delete none."""
-    if authorize(principal, policy.DELETE) is Scope.OWN:
-        return policy.owned(principal)
-    return true()

@@ -5,12 +5,11 @@ Who may do what is compiled into `blog.policies.follow`; the hooks live in
 `blog.custom.follow`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page
-from blog.core.permissions import authorize, deny_unwritable, require_owner
+from blog.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from blog.core.security import Principal
 from blog.custom import follow as hooks
 from blog.models.follow import Follow
@@ -24,9 +23,7 @@ async def list_follows(
 ) -> Page[Follow]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_follows(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_follows(session, principal, params=params, scope=scope)
 
 
 async def get_follow(
@@ -38,12 +35,7 @@ async def get_follow(
 ) -> Follow:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    follow = await repository.get_follow(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    follow = await repository.get_follow(session, principal, id=id, scope=scope, include=include)
     if follow is None:
         raise NotFoundError.for_entity("follow", id)
     return follow
@@ -96,10 +88,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Follow:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    follow = await repository.get_follow(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    follow = await repository.get_follow(session, principal, id=id, scope=scope)
     if follow is None:
         raise NotFoundError.for_entity("follow", id)
     return follow
@@ -114,6 +109,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    follow = await _find(session, id, where=policy.visible(principal))
+    follow = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, follow))
     return follow

@@ -5,7 +5,6 @@ Who may do what is compiled into `blog.policies.post`; the hooks live in
 `blog.custom.post`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.errors import NotFoundError
@@ -28,9 +27,11 @@ async def list_posts(
 ) -> Page[Post]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    deleted = _deleted_rows(principal) if params.include_deleted else None
+    # `?include_deleted=true` shows the deleted rows the caller may delete (owners: their own);
+    # 403 when it may delete none.
+    deleted = authorize(principal, policy.DELETE) if params.include_deleted else None
     return await repository.list_posts(
-        session, principal, params=params, where=policy.rows(principal, scope), deleted=deleted
+        session, principal, params=params, scope=scope, deleted=deleted
     )
 
 
@@ -43,12 +44,7 @@ async def get_post(
 ) -> Post:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    post = await repository.get_post(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    post = await repository.get_post(session, principal, id=id, scope=scope, include=include)
     if post is None:
         raise NotFoundError.for_entity("post", id)
     return post
@@ -125,7 +121,7 @@ async def submit_post(
     require_version(post.version, if_match)
     result = await submit_handler.submit(session, post)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def publish_post(
@@ -144,20 +140,21 @@ async def publish_post(
     require_version(post.version, if_match)
     result = await publish_handler.publish(session, post, data)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Post:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    post = await repository.get_post(session, id=id, where=where, deleted=deleted)
+    post = await repository.get_post(session, principal, id=id, scope=scope, deleted=deleted)
     if post is None:
         raise NotFoundError.for_entity("post", id)
     return post
@@ -174,14 +171,8 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    post = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    post = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, post))
     return post
-
-
-def _deleted_rows(principal: Principal | None) -> ColumnElement[bool]:
-    """Which deleted rows `?include_deleted=true` shows: those the caller may delete (owners:
-    their own); 403 when it may delete none."""
-    if authorize(principal, policy.DELETE) is Scope.OWN:
-        return policy.owned(principal)
-    return true()

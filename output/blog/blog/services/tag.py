@@ -5,12 +5,11 @@ Who may do what is compiled into `blog.policies.tag`; the hooks live in
 `blog.custom.tag`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page
-from blog.core.permissions import authorize, deny_unwritable, require_owner
+from blog.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from blog.core.relations import reject_changes
 from blog.core.security import Principal
 from blog.custom import tag as hooks
@@ -25,15 +24,13 @@ async def list_tags(
 ) -> Page[Tag]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_tags(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_tags(session, principal, params=params, scope=scope)
 
 
 async def get_tag(session: AsyncSession, principal: Principal | None, *, id: int) -> Tag:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_tag(session: AsyncSession, principal: Principal | None, *, data: TagCreate) -> Tag:
@@ -81,10 +78,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Tag:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    tag = await repository.get_tag(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    tag = await repository.get_tag(session, principal, id=id, scope=scope)
     if tag is None:
         raise NotFoundError.for_entity("tag", id)
     return tag
@@ -99,6 +99,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    tag = await _find(session, id, where=policy.visible(principal))
+    tag = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, tag))
     return tag

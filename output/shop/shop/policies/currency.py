@@ -45,6 +45,11 @@ def rows(principal: Principal | None, scope: Scope) -> ColumnElement[bool]:
     return or_(row_filter(principal), owned(principal))
 
 
+def read_scope(principal: Principal | None) -> Scope:
+    """How far the caller may read rows: `visible` is `rows` with this scope."""
+    return reach(principal, READ) or Scope.ALL
+
+
 def visible(principal: Principal | None) -> ColumnElement[bool]:
     """The rows the caller may read: by id, embedded with `include=`, or as a related id."""
-    return rows(principal, reach(principal, READ) or Scope.ALL)
+    return rows(principal, read_scope(principal))

@@ -5,19 +5,21 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import ensure_exists, find_or_create, included
 from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.zip_code import ZipCode
+from shop.policies import address as address_policy
 from shop.policies import customer as customer_policy
 from shop.schemas.address import AddressListParams
 
@@ -27,25 +29,48 @@ LOAD: tuple[ORMOption, ...] = (selectinload(Address.zip_code_row),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "customer": lambda principal: selectinload(
+    "customer": lambda principal: joinedload(
         Address.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
     ),
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_address(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> Address | None:
-    """Return the address `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Address).where(Address.id == id).options(*LOAD, *embeds)
+    """Return the address `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else address_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    address: Address | None = await session.scalar(statement, {"row_id": id})
+    return address
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Address).where(Address.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -54,23 +79,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_addresses(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: AddressListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Address]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         Address,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (address_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

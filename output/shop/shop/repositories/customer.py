@@ -5,21 +5,23 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Executable, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.clock import utcnow
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import included
 from shop.core.security import Principal
 from shop.models.address import Address
 from shop.models.customer import Customer
 from shop.models.order import Order
 from shop.policies import address as address_policy
+from shop.policies import customer as customer_policy
 from shop.policies import order as order_policy
 from shop.policies import organization as organization_policy
 from shop.schemas.customer import CustomerListParams
@@ -33,7 +35,7 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Customer.organization.and_(organization_policy.visible(principal))
     ),
     "addresses": lambda principal: selectinload(
@@ -45,22 +47,50 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_customer(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
-    embeds: tuple[ORMOption, ...] = (),
+    include: frozenset[str] = frozenset(),
 ) -> Customer | None:
-    """Return the customer `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Customer).where(Customer.id == id).options(*LOAD, *embeds)
+    """Return the customer `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row);
+    a deleted row only when `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else customer_policy.rows(principal, scope),
+            deleted,
+            embeds(principal, include),
+        ),
+    )
+    customer: Customer | None = await session.scalar(statement, {"row_id": id})
+    return customer
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Customer).where(Customer.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Customer.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -69,30 +99,43 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_customers(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: CustomerListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Customer]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for; deleted rows only those `deleted` selects."""
-    options = (*LOAD, *embeds(principal, included(params)))
-    live = Customer.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for; deleted rows too when `deleted` says how far (all, or the
+    caller's own).
+    """
+    include = included(params)
     return await paginate(
         session,
         Customer,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted, include),
+        where=lambda: (customer_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Customer.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, customer_policy.owned(principal)),)
+    return ()
 
 
 async def create_customer(

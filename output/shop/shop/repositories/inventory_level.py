@@ -5,19 +5,21 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import ensure_exists, included
 from shop.core.security import Principal
 from shop.models.inventory_level import InventoryLevel
 from shop.models.product import Product
 from shop.models.store import Store
+from shop.policies import inventory_level as inventory_level_policy
 from shop.policies import product as product_policy
 from shop.policies import store as store_policy
 from shop.schemas.inventory_level import InventoryLevelListParams
@@ -28,10 +30,10 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "store": lambda principal: selectinload(
+    "store": lambda principal: joinedload(
         InventoryLevel.store.and_(store_policy.visible(principal))
     ),
-    "product": lambda principal: selectinload(
+    "product": lambda principal: joinedload(
         InventoryLevel.product.and_(product_policy.visible(principal), Product.deleted_at.is_(None))
     ).options(
         undefer(Product.category_ids),
@@ -43,19 +45,47 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_inventory_level(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> InventoryLevel | None:
-    """Return the inventory level `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(InventoryLevel).where(InventoryLevel.id == id).options(*LOAD, *embeds)
+    """Return the inventory level `id` with what its responses embed and what `include` names, or
+    None (also when it is not among the rows the caller works on with `scope`; no scope: any
+    row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else inventory_level_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    inventory_level: InventoryLevel | None = await session.scalar(statement, {"row_id": id})
+    return inventory_level
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = (
+        select(InventoryLevel)
+        .where(InventoryLevel.id == bindparam("row_id"))
+        .options(*LOAD, *embeds)
+    )
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -64,23 +94,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_inventory_levels(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: InventoryLevelListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[InventoryLevel]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         InventoryLevel,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (inventory_level_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -5,14 +5,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Executable, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import ensure_exists, included
 from shop.core.security import Principal
 from shop.models.address import Address
@@ -22,6 +23,7 @@ from shop.models.store import Store
 from shop.models.user import User
 from shop.policies import address as address_policy
 from shop.policies import customer as customer_policy
+from shop.policies import order as order_policy
 from shop.policies import order_line as order_line_policy
 from shop.policies import organization as organization_policy
 from shop.policies import store as store_policy
@@ -34,36 +36,59 @@ LOAD: tuple[ORMOption, ...] = (selectinload(Order.customer),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Order.organization.and_(organization_policy.visible(principal))
     ),
     "customer": lambda principal: selectinload(
         Order.customer.and_(customer_policy.visible(principal), Customer.deleted_at.is_(None))
     ),
-    "store": lambda principal: selectinload(Order.store.and_(store_policy.visible(principal))),
-    "sales_rep": lambda principal: selectinload(
+    "store": lambda principal: joinedload(Order.store.and_(store_policy.visible(principal))),
+    "sales_rep": lambda principal: joinedload(
         Order.sales_rep.and_(user_policy.visible(principal))
     ).options(undefer(User.roles_loaded)),
-    "shipping_address": lambda principal: selectinload(
+    "shipping_address": lambda principal: joinedload(
         Order.shipping_address.and_(address_policy.visible(principal))
     ).options(selectinload(Address.zip_code_row)),
     "lines": lambda principal: selectinload(Order.lines.and_(order_line_policy.visible(principal))),
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_order(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> Order | None:
-    """Return the order `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Order).where(Order.id == id).options(*LOAD, *embeds)
+    """Return the order `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else order_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    order: Order | None = await session.scalar(statement, {"row_id": id})
+    return order
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Order).where(Order.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -72,23 +97,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_orders(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: OrderListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Order]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         Order,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (order_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

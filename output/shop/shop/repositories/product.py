@@ -5,15 +5,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Executable, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.clock import utcnow
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import fetch_related, find_or_create, included
 from shop.core.security import Principal
 from shop.models.category import Category
@@ -21,6 +22,7 @@ from shop.models.product import Product, ProductImageUrl, ProductSpec, ProductTa
 from shop.models.vendor import Vendor
 from shop.policies import category as category_policy
 from shop.policies import organization as organization_policy
+from shop.policies import product as product_policy
 from shop.schemas.product import ProductListParams
 
 SEARCHABLE = (
@@ -39,7 +41,7 @@ LOAD: tuple[ORMOption, ...] = (
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "organization": lambda principal: selectinload(
+    "organization": lambda principal: joinedload(
         Product.organization.and_(organization_policy.visible(principal))
     ),
     "categories": lambda principal: selectinload(
@@ -48,22 +50,50 @@ INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_product(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
-    embeds: tuple[ORMOption, ...] = (),
+    include: frozenset[str] = frozenset(),
 ) -> Product | None:
-    """Return the product `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Product).where(Product.id == id).options(*LOAD, *embeds)
+    """Return the product `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row);
+    a deleted row only when `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else product_policy.rows(principal, scope),
+            deleted,
+            embeds(principal, include),
+        ),
+    )
+    product: Product | None = await session.scalar(statement, {"row_id": id})
+    return product
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Product).where(Product.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Product.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -72,30 +102,43 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_products(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: ProductListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Product]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for; deleted rows only those `deleted` selects."""
-    options = (*LOAD, *embeds(principal, included(params)))
-    live = Product.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for; deleted rows too when `deleted` says how far (all, or the
+    caller's own).
+    """
+    include = included(params)
     return await paginate(
         session,
         Product,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted, include),
+        where=lambda: (product_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Product.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, product_policy.owned(principal)),)
+    return ()
 
 
 async def create_product(

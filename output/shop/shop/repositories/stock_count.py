@@ -5,20 +5,22 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload, undefer
+from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.relations import ensure_exists, find_or_create, included
 from shop.core.security import Principal
 from shop.models.stock_count import StockCount
 from shop.models.store import Store
 from shop.models.store_sku import StoreSku
 from shop.models.user import User
+from shop.policies import stock_count as stock_count_policy
 from shop.policies import store as store_policy
 from shop.policies import user as user_policy
 from shop.schemas.stock_count import StockCountListParams
@@ -29,26 +31,52 @@ LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.store_sku_row),)
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "store": lambda principal: selectinload(StockCount.store.and_(store_policy.visible(principal))),
-    "counted_by": lambda principal: selectinload(
+    "store": lambda principal: joinedload(StockCount.store.and_(store_policy.visible(principal))),
+    "counted_by": lambda principal: joinedload(
         StockCount.counted_by.and_(user_policy.visible(principal))
     ).options(undefer(User.roles_loaded)),
 }
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_stock_count(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> StockCount | None:
-    """Return the stock count `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(StockCount).where(StockCount.id == id).options(*LOAD, *embeds)
+    """Return the stock count `id` with what its responses embed and what `include` names, or
+    None (also when it is not among the rows the caller works on with `scope`; no scope: any
+    row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else stock_count_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    stock_count: StockCount | None = await session.scalar(statement, {"row_id": id})
+    return stock_count
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = (
+        select(StockCount).where(StockCount.id == bindparam("row_id")).options(*LOAD, *embeds)
+    )
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -57,23 +85,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_stock_counts(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: StockCountListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[StockCount]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         StockCount,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (stock_count_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -5,33 +5,60 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
+from shop.core.permissions import Scope, caller_key
 from shop.core.security import Principal
 from shop.models.vendor import Vendor
+from shop.policies import vendor as vendor_policy
 from shop.schemas.vendor import VendorListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_vendor(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: uuid.UUID,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
 ) -> Vendor | None:
-    """Return the vendor `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Vendor).where(Vendor.id == id).options(*LOAD)
+    """Return the vendor `id` with what its responses embed, or None (also when it is not among
+    the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else vendor_policy.rows(principal, scope),
+        ),
+    )
+    vendor: Vendor | None = await session.scalar(statement, {"row_id": id})
+    return vendor
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Vendor).where(Vendor.id == bindparam("row_id")).options(*LOAD)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
+
+
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
 
 
 async def list_vendors(
@@ -39,17 +66,18 @@ async def list_vendors(
     principal: Principal | None,
     *,
     params: VendorListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Vendor]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         Vendor,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (vendor_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -71,7 +71,7 @@ async def create_address(
 ) -> Envelope[AddressRead]:
     """Create a address."""
     address = await service.create_address(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_address", id=address.id))
+    response.headers["Location"] = router.url_for(request, "get_address", id=address.id)
     context = read_context(caller.principal)
     return Envelope(data=AddressRead.model_validate(address, context=context))
 

@@ -71,7 +71,7 @@ async def create_category(
 ) -> Envelope[CategoryRead]:
     """Create a category."""
     category = await service.create_category(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_category", id=category.id))
+    response.headers["Location"] = router.url_for(request, "get_category", id=category.id)
     context = read_context(caller.principal)
     return Envelope(data=CategoryRead.model_validate(category, context=context))
 

@@ -71,7 +71,7 @@ async def create_customer(
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
     customer = await service.create_customer(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_customer", id=customer.id))
+    response.headers["Location"] = router.url_for(request, "get_customer", id=customer.id)
     context = read_context(caller.principal)
     return Envelope(data=CustomerRead.model_validate(customer, context=context))
 

@@ -79,8 +79,8 @@ async def create_inventory_level(
     inventory_level = await service.create_inventory_level(
         caller.session, caller.principal, data=data
     )
-    response.headers["Location"] = str(
-        request.url_for("get_inventory_level", id=inventory_level.id)
+    response.headers["Location"] = router.url_for(
+        request, "get_inventory_level", id=inventory_level.id
     )
     context = read_context(caller.principal)
     return Envelope(data=InventoryLevelRead.model_validate(inventory_level, context=context))

@@ -65,7 +65,7 @@ async def create_invoice(
 ) -> Envelope[InvoiceRead]:
     """Create a invoice."""
     invoice = await service.create_invoice(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_invoice", id=invoice.id))
+    response.headers["Location"] = router.url_for(request, "get_invoice", id=invoice.id)
     context = read_context(caller.principal)
     return Envelope(data=InvoiceRead.model_validate(invoice, context=context))
 

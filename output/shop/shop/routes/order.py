@@ -65,7 +65,7 @@ async def create_order(
 ) -> Envelope[OrderRead]:
     """Create a order."""
     order = await service.create_order(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_order", id=order.id))
+    response.headers["Location"] = router.url_for(request, "get_order", id=order.id)
     context = read_context(caller.principal)
     return Envelope(data=OrderRead.model_validate(order, context=context))
 

@@ -71,7 +71,7 @@ async def create_order_line(
 ) -> Envelope[OrderLineRead]:
     """Create a order line."""
     order_line = await service.create_order_line(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_order_line", id=order_line.id))
+    response.headers["Location"] = router.url_for(request, "get_order_line", id=order_line.id)
     context = read_context(caller.principal)
     return Envelope(data=OrderLineRead.model_validate(order_line, context=context))
 

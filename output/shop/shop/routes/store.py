@@ -62,7 +62,7 @@ async def create_store(
 ) -> Envelope[StoreRead]:
     """Create a store."""
     store = await service.create_store(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_store", id=store.id))
+    response.headers["Location"] = router.url_for(request, "get_store", id=store.id)
     context = read_context(caller.principal)
     return Envelope(data=StoreRead.model_validate(store, context=context))
 

@@ -61,7 +61,7 @@ async def create_user(
 ) -> Envelope[UserRead]:
     """Create a user."""
     user = await service.create_user(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_user", id=user.id))
+    response.headers["Location"] = router.url_for(request, "get_user", id=user.id)
     context = read_context(caller.principal)
     return Envelope(data=UserRead.model_validate(user, context=context))
 

@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.address`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import address as hooks
 from shop.models.address import Address
@@ -26,9 +25,7 @@ async def list_addresses(
 ) -> Page[Address]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_addresses(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_addresses(session, principal, params=params, scope=scope)
 
 
 async def get_address(
@@ -40,12 +37,7 @@ async def get_address(
 ) -> Address:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    address = await repository.get_address(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    address = await repository.get_address(session, principal, id=id, scope=scope, include=include)
     if address is None:
         raise NotFoundError.for_entity("address", id)
     return address
@@ -100,10 +92,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Address:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    address = await repository.get_address(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    address = await repository.get_address(session, principal, id=id, scope=scope)
     if address is None:
         raise NotFoundError.for_entity("address", id)
     return address
@@ -118,6 +113,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    address = await _find(session, id, where=policy.visible(principal))
+    address = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, address))
     return address

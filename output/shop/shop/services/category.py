@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.category`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import category as hooks
 from shop.models.category import Category
@@ -26,9 +25,7 @@ async def list_categories(
 ) -> Page[Category]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_categories(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_categories(session, principal, params=params, scope=scope)
 
 
 async def get_category(
@@ -41,10 +38,7 @@ async def get_category(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     category = await repository.get_category(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if category is None:
         raise NotFoundError.for_entity("category", id)
@@ -102,10 +96,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Category:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    category = await repository.get_category(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    category = await repository.get_category(session, principal, id=id, scope=scope)
     if category is None:
         raise NotFoundError.for_entity("category", id)
     return category
@@ -120,6 +117,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    category = await _find(session, id, where=policy.visible(principal))
+    category = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, category))
     return category

@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.currency`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.relations import reject_changes
 from shop.core.security import Principal
 from shop.custom import currency as hooks
@@ -27,9 +26,7 @@ async def list_currencies(
 ) -> Page[Currency]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_currencies(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_currencies(session, principal, params=params, scope=scope)
 
 
 async def get_currency(
@@ -37,7 +34,7 @@ async def get_currency(
 ) -> Currency:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_currency(
@@ -91,10 +88,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Currency:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    currency = await repository.get_currency(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    currency = await repository.get_currency(session, principal, id=id, scope=scope)
     if currency is None:
         raise NotFoundError.for_entity("currency", id)
     return currency
@@ -109,6 +109,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    currency = await _find(session, id, where=policy.visible(principal))
+    currency = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, currency))
     return currency

@@ -7,7 +7,6 @@ Who may do what is compiled into `shop.policies.customer`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
@@ -26,9 +25,11 @@ async def list_customers(
 ) -> Page[Customer]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    deleted = _deleted_rows(principal) if params.include_deleted else None
+    # `?include_deleted=true` shows the deleted rows the caller may delete (owners: their own);
+    # 403 when it may delete none.
+    deleted = authorize(principal, policy.DELETE) if params.include_deleted else None
     return await repository.list_customers(
-        session, principal, params=params, where=policy.rows(principal, scope), deleted=deleted
+        session, principal, params=params, scope=scope, deleted=deleted
     )
 
 
@@ -42,10 +43,7 @@ async def get_customer(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     customer = await repository.get_customer(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if customer is None:
         raise NotFoundError.for_entity("customer", id)
@@ -115,13 +113,16 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Customer:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    customer = await repository.get_customer(session, id=id, where=where, deleted=deleted)
+    customer = await repository.get_customer(
+        session, principal, id=id, scope=scope, deleted=deleted
+    )
     if customer is None:
         raise NotFoundError.for_entity("customer", id)
     return customer
@@ -138,14 +139,8 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    customer = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    customer = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, customer))
     return customer
-
-
-def _deleted_rows(principal: Principal | None) -> ColumnElement[bool]:
-    """Which deleted rows `?include_deleted=true` shows: those the caller may delete (owners:
-    their own); 403 when it may delete none."""
-    if authorize(principal, policy.DELETE) is Scope.OWN:
-        return policy.owned(principal)
-    return true()

@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.inventory_level`; the hooks live
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import inventory_level as hooks
 from shop.models.inventory_level import InventoryLevel
@@ -30,9 +29,7 @@ async def list_inventory_levels(
 ) -> Page[InventoryLevel]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_inventory_levels(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_inventory_levels(session, principal, params=params, scope=scope)
 
 
 async def get_inventory_level(
@@ -45,10 +42,7 @@ async def get_inventory_level(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     inventory_level = await repository.get_inventory_level(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if inventory_level is None:
         raise NotFoundError.for_entity("inventory_level", id)
@@ -106,10 +100,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> InventoryLevel:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    inventory_level = await repository.get_inventory_level(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    inventory_level = await repository.get_inventory_level(session, principal, id=id, scope=scope)
     if inventory_level is None:
         raise NotFoundError.for_entity("inventory_level", id)
     return inventory_level
@@ -124,6 +121,8 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    inventory_level = await _find(session, id, where=policy.visible(principal))
+    inventory_level = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal)
+    )
     require_owner(scope, policy.owns(principal, inventory_level))
     return inventory_level

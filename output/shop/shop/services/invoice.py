@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.invoice`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.relations import reject_changes
 from shop.core.security import Principal
 from shop.custom import invoice as hooks
@@ -28,9 +27,7 @@ async def list_invoices(
 ) -> Page[Invoice]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_invoices(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_invoices(session, principal, params=params, scope=scope)
 
 
 async def get_invoice(
@@ -42,12 +39,7 @@ async def get_invoice(
 ) -> Invoice:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    invoice = await repository.get_invoice(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    invoice = await repository.get_invoice(session, principal, id=id, scope=scope, include=include)
     if invoice is None:
         raise NotFoundError.for_entity("invoice", id)
     return invoice
@@ -109,17 +101,20 @@ async def send_invoice(
     invoice = await _for(session, principal, id, policy.SEND)
     result = await send_handler.send(session, invoice)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Invoice:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    invoice = await repository.get_invoice(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    invoice = await repository.get_invoice(session, principal, id=id, scope=scope)
     if invoice is None:
         raise NotFoundError.for_entity("invoice", id)
     return invoice
@@ -134,6 +129,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    invoice = await _find(session, id, where=policy.visible(principal))
+    invoice = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, invoice))
     return invoice

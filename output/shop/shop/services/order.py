@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.order`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.relations import reject_changes
 from shop.core.security import Principal
 from shop.core.versions import require_version
@@ -36,9 +35,7 @@ async def list_orders(
 ) -> Page[Order]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_orders(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_orders(session, principal, params=params, scope=scope)
 
 
 async def get_order(
@@ -50,12 +47,7 @@ async def get_order(
 ) -> Order:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    order = await repository.get_order(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    order = await repository.get_order(session, principal, id=id, scope=scope, include=include)
     if order is None:
         raise NotFoundError.for_entity("order", id)
     return order
@@ -130,7 +122,7 @@ async def cancel_order(
     require_version(order.version, if_match)
     result = await cancel_handler.cancel(session, order, data)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def fulfil_order(
@@ -149,17 +141,20 @@ async def fulfil_order(
     require_version(order.version, if_match)
     result = await fulfil_handler.fulfil(session, order, data)
     await session.commit()
-    return await _find(session, result.id, where=policy.visible(principal))
+    return await _find(session, result.id, principal=principal, scope=policy.read_scope(principal))
 
 
 async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Order:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    order = await repository.get_order(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    order = await repository.get_order(session, principal, id=id, scope=scope)
     if order is None:
         raise NotFoundError.for_entity("order", id)
     return order
@@ -174,6 +169,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    order = await _find(session, id, where=policy.visible(principal))
+    order = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, order))
     return order

@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.order_line`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import order_line as hooks
 from shop.models.order_line import OrderLine
@@ -26,9 +25,7 @@ async def list_order_lines(
 ) -> Page[OrderLine]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_order_lines(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_order_lines(session, principal, params=params, scope=scope)
 
 
 async def get_order_line(
@@ -41,10 +38,7 @@ async def get_order_line(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     order_line = await repository.get_order_line(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if order_line is None:
         raise NotFoundError.for_entity("order_line", id)
@@ -102,10 +96,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> OrderLine:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    order_line = await repository.get_order_line(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    order_line = await repository.get_order_line(session, principal, id=id, scope=scope)
     if order_line is None:
         raise NotFoundError.for_entity("order_line", id)
     return order_line
@@ -120,6 +117,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    order_line = await _find(session, id, where=policy.visible(principal))
+    order_line = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, order_line))
     return order_line

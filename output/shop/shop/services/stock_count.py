@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.stock_count`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import stock_count as hooks
 from shop.models.stock_count import StockCount
@@ -26,9 +25,7 @@ async def list_stock_counts(
 ) -> Page[StockCount]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_stock_counts(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_stock_counts(session, principal, params=params, scope=scope)
 
 
 async def get_stock_count(
@@ -41,10 +38,7 @@ async def get_stock_count(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     stock_count = await repository.get_stock_count(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if stock_count is None:
         raise NotFoundError.for_entity("stock_count", id)
@@ -103,10 +97,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> StockCount:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    stock_count = await repository.get_stock_count(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    stock_count = await repository.get_stock_count(session, principal, id=id, scope=scope)
     if stock_count is None:
         raise NotFoundError.for_entity("stock_count", id)
     return stock_count
@@ -121,6 +118,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    stock_count = await _find(session, id, where=policy.visible(principal))
+    stock_count = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, stock_count))
     return stock_count

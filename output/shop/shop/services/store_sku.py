@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.store_sku`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.relations import reject_changes
 from shop.core.security import Principal
 from shop.custom import store_sku as hooks
@@ -27,9 +26,7 @@ async def list_store_skus(
 ) -> Page[StoreSku]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_store_skus(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_store_skus(session, principal, params=params, scope=scope)
 
 
 async def get_store_sku(
@@ -42,10 +39,7 @@ async def get_store_sku(
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
     store_sku = await repository.get_store_sku(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
+        session, principal, id=id, scope=scope, include=include
     )
     if store_sku is None:
         raise NotFoundError.for_entity("store_sku", id)
@@ -104,10 +98,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> StoreSku:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    store_sku = await repository.get_store_sku(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    store_sku = await repository.get_store_sku(session, principal, id=id, scope=scope)
     if store_sku is None:
         raise NotFoundError.for_entity("store_sku", id)
     return store_sku
@@ -122,6 +119,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    store_sku = await _find(session, id, where=policy.visible(principal))
+    store_sku = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, store_sku))
     return store_sku

@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.user`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.security import Principal
 from shop.custom import user as hooks
 from shop.models.user import User
@@ -27,9 +26,7 @@ async def list_users(
 ) -> Page[User]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_users(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_users(session, principal, params=params, scope=scope)
 
 
 async def get_user(
@@ -41,12 +38,7 @@ async def get_user(
 ) -> User:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    user = await repository.get_user(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    user = await repository.get_user(session, principal, id=id, scope=scope, include=include)
     if user is None:
         raise NotFoundError.for_entity("user", id)
     return user
@@ -101,10 +93,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> User:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    user = await repository.get_user(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    user = await repository.get_user(session, principal, id=id, scope=scope)
     if user is None:
         raise NotFoundError.for_entity("user", id)
     return user
@@ -119,6 +114,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    user = await _find(session, id, where=policy.visible(principal))
+    user = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, user))
     return user

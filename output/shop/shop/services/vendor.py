@@ -7,12 +7,11 @@ Who may do what is compiled into `shop.policies.vendor`; the hooks live in
 
 import uuid
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page
-from shop.core.permissions import authorize, deny_unwritable, require_owner
+from shop.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from shop.core.relations import reject_changes
 from shop.core.security import Principal
 from shop.custom import vendor as hooks
@@ -27,9 +26,7 @@ async def list_vendors(
 ) -> Page[Vendor]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_vendors(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_vendors(session, principal, params=params, scope=scope)
 
 
 async def get_vendor(
@@ -37,7 +34,7 @@ async def get_vendor(
 ) -> Vendor:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_vendor(
@@ -90,10 +87,13 @@ async def _find(
     session: AsyncSession,
     id: uuid.UUID,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Vendor:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    vendor = await repository.get_vendor(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    vendor = await repository.get_vendor(session, principal, id=id, scope=scope)
     if vendor is None:
         raise NotFoundError.for_entity("vendor", id)
     return vendor
@@ -108,6 +108,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    vendor = await _find(session, id, where=policy.visible(principal))
+    vendor = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, vendor))
     return vendor

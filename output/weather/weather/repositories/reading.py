@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from weather.core.db import flush
+from weather.core.db import Statements, flush
 from weather.core.errors import NotFoundError
-from weather.core.pagination import Page, paginate
+from weather.core.pagination import Page, PageStatements, paginate
 from weather.core.relations import ensure_exists, included
 from weather.models.reading import Reading
 from weather.models.station import Station
@@ -19,15 +19,15 @@ from weather.schemas.reading import ReadingListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "station": selectinload(Reading.station),
+    "station": joinedload(Reading.station),
 }
 
 
 async def get_reading(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Reading | None:
-    """Return the reading `id` with what its responses embed, or None."""
-    return await session.get(Reading, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the reading `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Reading, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_readings(
     session: AsyncSession,
     *,
     params: ReadingListParams,
 ) -> Page[Reading]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Reading,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

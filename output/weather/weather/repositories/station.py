@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from weather.core.db import flush
+from weather.core.db import Statements, flush
 from weather.core.errors import NotFoundError
-from weather.core.pagination import Page, paginate
+from weather.core.pagination import Page, PageStatements, paginate
 from weather.core.relations import included
 from weather.models.station import Station
 from weather.schemas.station import StationListParams
@@ -23,10 +23,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_station(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Station | None:
-    """Return the station `id` with what its responses embed, or None."""
-    return await session.get(Station, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the station `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Station, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -34,20 +34,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_stations(
     session: AsyncSession,
     *,
     params: StationListParams,
 ) -> Page[Station]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Station,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -50,7 +50,7 @@ async def create_reading(
 ) -> Envelope[ReadingRead]:
     """Create a reading."""
     reading = await service.create_reading(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_reading", id=reading.id))
+    response.headers["Location"] = router.url_for(request, "get_reading", id=reading.id)
     return Envelope(data=ReadingRead.model_validate(reading))
 
 

@@ -62,7 +62,7 @@ async def create_station(
 ) -> Envelope[StationRead]:
     """Create a station."""
     station = await service.create_station(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_station", id=station.id))
+    response.headers["Location"] = router.url_for(request, "get_station", id=station.id)
     return Envelope(data=StationRead.model_validate(station))
 
 

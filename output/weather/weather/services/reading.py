@@ -24,7 +24,7 @@ async def get_reading(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Reading:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    reading = await repository.get_reading(session, id=id, embeds=repository.embeds(include))
+    reading = await repository.get_reading(session, id=id, include=include)
     if reading is None:
         raise NotFoundError.for_entity("reading", id)
     return reading

@@ -24,7 +24,7 @@ async def get_station(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Station:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    station = await repository.get_station(session, id=id, embeds=repository.embeds(include))
+    station = await repository.get_station(session, id=id, include=include)
     if station is None:
         raise NotFoundError.for_entity("station", id)
     return station

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from tickets.core.db import flush
+from tickets.core.db import Statements, flush
 from tickets.core.errors import NotFoundError
-from tickets.core.pagination import Page, paginate
+from tickets.core.pagination import Page, PageStatements, paginate
 from tickets.models.label import Label
 from tickets.schemas.label import LabelListParams
 
@@ -22,19 +22,24 @@ async def get_label(session: AsyncSession, *, id: int) -> Label | None:
     return await session.get(Label, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_labels(
     session: AsyncSession,
     *,
     params: LabelListParams,
 ) -> Page[Label]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Label,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

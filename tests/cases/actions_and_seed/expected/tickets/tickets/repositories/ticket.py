@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from tickets.core.db import flush
+from tickets.core.db import Statements, flush
 from tickets.core.errors import NotFoundError
-from tickets.core.pagination import Page, paginate
+from tickets.core.pagination import Page, PageStatements, paginate
 from tickets.models.ticket import Ticket
 from tickets.schemas.ticket import TicketListParams
 
@@ -22,19 +22,24 @@ async def get_ticket(session: AsyncSession, *, id: int) -> Ticket | None:
     return await session.get(Ticket, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_tickets(
     session: AsyncSession,
     *,
     params: TicketListParams,
 ) -> Page[Ticket]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Ticket,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_label(
 ) -> Envelope[LabelRead]:
     """Create a label."""
     label = await service.create_label(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_label", id=label.id))
+    response.headers["Location"] = router.url_for(request, "get_label", id=label.id)
     return Envelope(data=LabelRead.model_validate(label))
 
 

@@ -43,7 +43,7 @@ async def create_ticket(
 ) -> Envelope[TicketRead]:
     """Create a ticket."""
     ticket = await service.create_ticket(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_ticket", id=ticket.id))
+    response.headers["Location"] = router.url_for(request, "get_ticket", id=ticket.id)
     return Envelope(data=TicketRead.model_validate(ticket))
 
 

@@ -4,18 +4,20 @@
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from journal.core.db import flush
+from journal.core.db import Statements, flush
 from journal.core.errors import NotFoundError
-from journal.core.pagination import Page, paginate
+from journal.core.pagination import Page, PageStatements, paginate
+from journal.core.permissions import Scope, caller_key
 from journal.core.relations import ensure_exists, included
 from journal.core.security import Principal
 from journal.models.entry import Entry
 from journal.models.user import User
+from journal.policies import entry as entry_policy
 from journal.policies import user as user_policy
 from journal.schemas.entry import EntryListParams
 
@@ -25,23 +27,46 @@ LOAD: tuple[ORMOption, ...] = ()
 # What `include=` may embed, narrowed to the rows the caller may see: built for the names asked
 # for only (a row filter costs about as much to build as the query it narrows).
 INCLUDE: dict[str, Callable[[Principal | None], ORMOption]] = {
-    "author": lambda principal: selectinload(Entry.author.and_(user_policy.visible(principal))),
+    "author": lambda principal: joinedload(Entry.author.and_(user_policy.visible(principal))),
 }
+
+
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
 
 
 async def get_entry(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
-    embeds: tuple[ORMOption, ...] = (),
+    scope: Scope | None = None,
+    include: frozenset[str] = frozenset(),
 ) -> Entry | None:
-    """Return the entry `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Entry).where(Entry.id == id).options(*LOAD, *embeds)
+    """Return the entry `id` with what its responses embed and what `include` names, or None
+    (also when it is not among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope, include)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else entry_policy.rows(principal, scope),
+            embeds(principal, include),
+        ),
+    )
+    entry: Entry | None = await session.scalar(statement, {"row_id": id})
+    return entry
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    embeds: tuple[ORMOption, ...],
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Entry).where(Entry.id == bindparam("row_id")).options(*LOAD, *embeds)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
 
 
 def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -50,23 +75,30 @@ def embeds(principal: Principal | None, names: frozenset[str]) -> tuple[ORMOptio
     return tuple(INCLUDE[name](principal) for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_entries(
     session: AsyncSession,
     principal: Principal | None,
     *,
     params: EntryListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Entry]:
-    """Return one page of the rows `where` lets through that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *embeds(principal, included(params)))
+    """Return one page of the rows the caller works on with `scope` that match `params`, with
+    what `include` asks for.
+    """
+    include = included(params)
     return await paginate(
         session,
         Entry,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, include),
+        where=lambda: (entry_policy.rows(principal, scope),),
+        options=lambda: (*LOAD, *embeds(principal, include)),
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -4,34 +4,61 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from journal.core.db import flush
+from journal.core.db import Statements, flush
 from journal.core.errors import NotFoundError
-from journal.core.pagination import Page, paginate
+from journal.core.pagination import Page, PageStatements, paginate
 from journal.core.passwords import hash_password
+from journal.core.permissions import Scope, caller_key
 from journal.core.security import Principal
 from journal.models.user import User
+from journal.policies import user as user_policy
 from journal.schemas.user import UserListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_user(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
 ) -> User | None:
-    """Return the user `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(User).where(User.id == id).options(*LOAD)
+    """Return the user `id` with what its responses embed, or None (also when it is not among the
+    rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else user_policy.rows(principal, scope),
+        ),
+    )
+    user: User | None = await session.scalar(statement, {"row_id": id})
+    return user
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(User).where(User.id == bindparam("row_id")).options(*LOAD)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
+
+
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
 
 
 async def list_users(
@@ -39,17 +66,18 @@ async def list_users(
     principal: Principal | None,
     *,
     params: UserListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[User]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         User,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (user_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -63,7 +63,7 @@ async def create_entry(
 ) -> Envelope[EntryRead]:
     """Create a entry."""
     entry = await service.create_entry(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_entry", id=entry.id))
+    response.headers["Location"] = router.url_for(request, "get_entry", id=entry.id)
     context = read_context(caller.principal)
     return Envelope(data=EntryRead.model_validate(entry, context=context))
 

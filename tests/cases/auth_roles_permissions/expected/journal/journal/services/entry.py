@@ -5,12 +5,11 @@ Who may do what is compiled into `journal.policies.entry`; the hooks live in
 `journal.custom.entry`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page
-from journal.core.permissions import authorize, deny_unwritable, require_owner
+from journal.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from journal.core.security import Principal
 from journal.custom import entry as hooks
 from journal.models.entry import Entry
@@ -24,9 +23,7 @@ async def list_entries(
 ) -> Page[Entry]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_entries(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_entries(session, principal, params=params, scope=scope)
 
 
 async def get_entry(
@@ -38,12 +35,7 @@ async def get_entry(
 ) -> Entry:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    entry = await repository.get_entry(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    entry = await repository.get_entry(session, principal, id=id, scope=scope, include=include)
     if entry is None:
         raise NotFoundError.for_entity("entry", id)
     return entry
@@ -96,10 +88,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Entry:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    entry = await repository.get_entry(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    entry = await repository.get_entry(session, principal, id=id, scope=scope)
     if entry is None:
         raise NotFoundError.for_entity("entry", id)
     return entry
@@ -114,6 +109,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    entry = await _find(session, id, where=policy.visible(principal))
+    entry = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, entry))
     return entry

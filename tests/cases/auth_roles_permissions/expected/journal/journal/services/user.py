@@ -5,12 +5,11 @@ Who may do what is compiled into `journal.policies.user`; the hooks live in
 `journal.custom.user`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page
-from journal.core.permissions import authorize, deny_unwritable, require_owner
+from journal.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from journal.core.security import Principal
 from journal.custom import user as hooks
 from journal.models.user import User
@@ -25,15 +24,13 @@ async def list_users(
 ) -> Page[User]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_users(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_users(session, principal, params=params, scope=scope)
 
 
 async def get_user(session: AsyncSession, principal: Principal | None, *, id: int) -> User:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_user(
@@ -84,10 +81,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> User:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    user = await repository.get_user(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    user = await repository.get_user(session, principal, id=id, scope=scope)
     if user is None:
         raise NotFoundError.for_entity("user", id)
     return user
@@ -102,6 +102,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    user = await _find(session, id, where=policy.visible(principal))
+    user = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, user))
     return user

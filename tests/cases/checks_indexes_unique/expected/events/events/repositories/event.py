@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from events.core.db import flush
+from events.core.db import Statements, flush
 from events.core.errors import NotFoundError
-from events.core.pagination import Page, paginate
+from events.core.pagination import Page, PageStatements, paginate
 from events.models.event import Event
 from events.schemas.event import EventListParams
 
@@ -22,19 +22,24 @@ async def get_event(session: AsyncSession, *, id: int) -> Event | None:
     return await session.get(Event, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_events(
     session: AsyncSession,
     *,
     params: EventListParams,
 ) -> Page[Event]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Event,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_event(
 ) -> Envelope[EventRead]:
     """Create a event."""
     event = await service.create_event(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_event", id=event.id))
+    response.headers["Location"] = router.url_for(request, "get_event", id=event.id)
     return Envelope(data=EventRead.model_validate(event))
 
 

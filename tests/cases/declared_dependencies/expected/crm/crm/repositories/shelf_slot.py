@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from crm.core.db import flush
+from crm.core.db import Statements, flush
 from crm.core.errors import NotFoundError
-from crm.core.pagination import Page, paginate
+from crm.core.pagination import Page, PageStatements, paginate
 from crm.core.relations import ensure_exists, included
 from crm.models.shelf_slot import ShelfSlot
 from crm.models.store import Store
@@ -19,15 +19,17 @@ from crm.schemas.shelf_slot import ShelfSlotListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(ShelfSlot.store),
+    "store": joinedload(ShelfSlot.store),
 }
 
 
 async def get_shelf_slot(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> ShelfSlot | None:
-    """Return the shelf slot `id` with what its responses embed, or None."""
-    return await session.get(ShelfSlot, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the shelf slot `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(
+        ShelfSlot, id, options=(*LOAD, *embeds(include)), populate_existing=True
+    )
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +37,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_shelf_slots(
     session: AsyncSession,
     *,
     params: ShelfSlotListParams,
 ) -> Page[ShelfSlot]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         ShelfSlot,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

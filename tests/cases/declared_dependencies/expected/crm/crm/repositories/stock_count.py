@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from crm.core.db import flush
+from crm.core.db import Statements, flush
 from crm.core.errors import NotFoundError
-from crm.core.pagination import Page, paginate
+from crm.core.pagination import Page, PageStatements, paginate
 from crm.core.relations import ensure_exists, find_or_create, included
 from crm.models.shelf_slot import ShelfSlot
 from crm.models.stock_count import StockCount
@@ -20,15 +20,17 @@ from crm.schemas.stock_count import StockCountListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = (selectinload(StockCount.shelf_slot_row),)
 INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StockCount.store),
+    "store": joinedload(StockCount.store),
 }
 
 
 async def get_stock_count(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> StockCount | None:
-    """Return the stock count `id` with what its responses embed, or None."""
-    return await session.get(StockCount, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the stock count `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(
+        StockCount, id, options=(*LOAD, *embeds(include)), populate_existing=True
+    )
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -36,20 +38,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_stock_counts(
     session: AsyncSession,
     *,
     params: StockCountListParams,
 ) -> Page[StockCount]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         StockCount,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

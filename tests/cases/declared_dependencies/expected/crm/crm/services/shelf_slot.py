@@ -26,7 +26,7 @@ async def get_shelf_slot(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> ShelfSlot:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    shelf_slot = await repository.get_shelf_slot(session, id=id, embeds=repository.embeds(include))
+    shelf_slot = await repository.get_shelf_slot(session, id=id, include=include)
     if shelf_slot is None:
         raise NotFoundError.for_entity("shelf_slot", id)
     return shelf_slot

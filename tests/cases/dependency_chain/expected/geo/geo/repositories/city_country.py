@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import flush
+from geo.core.db import Statements, flush
 from geo.core.errors import NotFoundError
-from geo.core.pagination import Page, paginate
+from geo.core.pagination import Page, PageStatements, paginate
 from geo.models.city_country import CityCountry
 from geo.schemas.city_country import CityCountryListParams
 
@@ -22,19 +22,24 @@ async def get_city_country(session: AsyncSession, *, id: int) -> CityCountry | N
     return await session.get(CityCountry, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_city_countries(
     session: AsyncSession,
     *,
     params: CityCountryListParams,
 ) -> Page[CityCountry]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         CityCountry,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import flush
+from geo.core.db import Statements, flush
 from geo.core.errors import NotFoundError
-from geo.core.pagination import Page, paginate
+from geo.core.pagination import Page, PageStatements, paginate
 from geo.models.store import Store
 from geo.schemas.store import StoreListParams
 
@@ -22,19 +22,24 @@ async def get_store(session: AsyncSession, *, id: int) -> Store | None:
     return await session.get(Store, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_stores(
     session: AsyncSession,
     *,
     params: StoreListParams,
 ) -> Page[Store]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Store,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import flush
+from geo.core.db import Statements, flush
 from geo.core.errors import NotFoundError
-from geo.core.pagination import Page, paginate
+from geo.core.pagination import Page, PageStatements, paginate
 from geo.core.relations import ensure_exists, included
 from geo.models.store import Store
 from geo.models.store_sku import StoreSku
@@ -19,15 +19,17 @@ from geo.schemas.store_sku import StoreSkuListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "store": selectinload(StoreSku.store),
+    "store": joinedload(StoreSku.store),
 }
 
 
 async def get_store_sku(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> StoreSku | None:
-    """Return the store sku `id` with what its responses embed, or None."""
-    return await session.get(StoreSku, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the store sku `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(
+        StoreSku, id, options=(*LOAD, *embeds(include)), populate_existing=True
+    )
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +37,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_store_skus(
     session: AsyncSession,
     *,
     params: StoreSkuListParams,
 ) -> Page[StoreSku]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         StoreSku,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import flush
+from geo.core.db import Statements, flush
 from geo.core.errors import NotFoundError
-from geo.core.pagination import Page, paginate
+from geo.core.pagination import Page, PageStatements, paginate
 from geo.core.relations import find_or_create
 from geo.models.city_country import CityCountry
 from geo.models.zip_code import ZipCode
@@ -25,19 +25,24 @@ async def get_zip_code(session: AsyncSession, *, id: int) -> ZipCode | None:
     return await session.get(ZipCode, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_zip_codes(
     session: AsyncSession,
     *,
     params: ZipCodeListParams,
 ) -> Page[ZipCode]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         ZipCode,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

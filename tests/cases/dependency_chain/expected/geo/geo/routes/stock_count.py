@@ -61,7 +61,7 @@ async def create_stock_count(
 ) -> Envelope[StockCountRead]:
     """Create a stock count."""
     stock_count = await service.create_stock_count(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_stock_count", id=stock_count.id))
+    response.headers["Location"] = router.url_for(request, "get_stock_count", id=stock_count.id)
     return Envelope(data=StockCountRead.model_validate(stock_count))
 
 

@@ -49,7 +49,7 @@ async def create_store(
 ) -> Envelope[StoreRead]:
     """Create a store."""
     store = await service.create_store(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_store", id=store.id))
+    response.headers["Location"] = router.url_for(request, "get_store", id=store.id)
     return Envelope(data=StoreRead.model_validate(store))
 
 

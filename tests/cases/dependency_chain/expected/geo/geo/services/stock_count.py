@@ -25,9 +25,7 @@ async def get_stock_count(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> StockCount:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    stock_count = await repository.get_stock_count(
-        session, id=id, embeds=repository.embeds(include)
-    )
+    stock_count = await repository.get_stock_count(session, id=id, include=include)
     if stock_count is None:
         raise NotFoundError.for_entity("stock_count", id)
     return stock_count

@@ -24,7 +24,7 @@ async def get_store_sku(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> StoreSku:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    store_sku = await repository.get_store_sku(session, id=id, embeds=repository.embeds(include))
+    store_sku = await repository.get_store_sku(session, id=id, include=include)
     if store_sku is None:
         raise NotFoundError.for_entity("store_sku", id)
     return store_sku

@@ -4,34 +4,61 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from wiki.core.db import flush
+from wiki.core.db import Statements, flush
 from wiki.core.errors import NotFoundError
-from wiki.core.pagination import Page, paginate
+from wiki.core.pagination import Page, PageStatements, paginate
 from wiki.core.passwords import hash_password
+from wiki.core.permissions import Scope, caller_key
 from wiki.core.security import Principal
 from wiki.models.member import Member
+from wiki.policies import member as member_policy
 from wiki.schemas.member import MemberListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_member(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
 ) -> Member | None:
-    """Return the member `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(Member).where(Member.id == id).options(*LOAD)
+    """Return the member `id` with what its responses embed, or None (also when it is not among
+    the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else member_policy.rows(principal, scope),
+        ),
+    )
+    member: Member | None = await session.scalar(statement, {"row_id": id})
+    return member
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(Member).where(Member.id == bindparam("row_id")).options(*LOAD)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
+
+
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
 
 
 async def list_members(
@@ -39,17 +66,18 @@ async def list_members(
     principal: Principal | None,
     *,
     params: MemberListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[Member]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         Member,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (member_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

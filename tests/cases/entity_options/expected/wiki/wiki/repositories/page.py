@@ -4,37 +4,69 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Executable, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from wiki.core.clock import utcnow
-from wiki.core.db import flush
+from wiki.core.db import Statements, flush
 from wiki.core.errors import NotFoundError
-from wiki.core.pagination import Page, paginate
+from wiki.core.pagination import Page, PageStatements, paginate
+from wiki.core.permissions import Scope, caller_key
 from wiki.core.security import Principal
 from wiki.models.page import Page_
+from wiki.policies import page as page_policy
 from wiki.schemas.page import Page_ListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_page(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Page_ | None:
-    """Return the page `id` with what its responses embed, or None (also when `where`
-    leaves it out); a deleted row only when `deleted`."""
-    statement = select(Page_).where(Page_.id == id).options(*LOAD)
+    """Return the page `id` with what its responses embed, or None (also when it is not among the
+    rows the caller works on with `scope`; no scope: any row); a deleted row only when
+    `deleted`.
+    """
+    key = (caller_key(principal), scope, deleted)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else page_policy.rows(principal, scope),
+            deleted,
+        ),
+    )
+    page: Page_ | None = await session.scalar(statement, {"row_id": id})
+    return page
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+    deleted: bool,
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through; a
+    deleted one only when `deleted`.
+    """
+    statement = select(Page_).where(Page_.id == bindparam("row_id")).options(*LOAD)
     if where is not None:
         statement = statement.where(where)
     if not deleted:
         statement = statement.where(Page_.deleted_at.is_(None))
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
+
+
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
 
 
 async def list_pages(
@@ -42,24 +74,32 @@ async def list_pages(
     principal: Principal | None,
     *,
     params: Page_ListParams,
-    where: ColumnElement[bool],
-    deleted: ColumnElement[bool] | None = None,
+    scope: Scope,
+    deleted: Scope | None = None,
 ) -> Page[Page_]:
-    """Return one page of the rows `where` lets through that match `params`; deleted rows only those `deleted` selects."""
-    options = LOAD
-    live = Page_.deleted_at.is_(None)
-    shown = live if deleted is None else or_(live, deleted)
+    """Return one page of the rows the caller works on with `scope` that match `params`; deleted
+    rows too when `deleted` says how far (all, or the caller's own).
+    """
     return await paginate(
         session,
         Page_,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope, deleted),
+        where=lambda: (page_policy.rows(principal, scope), *_shown(principal, deleted)),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(
-            where,
-            shown,
-        ),
-        options=options,
     )
+
+
+def _shown(principal: Principal | None, deleted: Scope | None) -> tuple[ColumnElement[bool], ...]:
+    """Which rows a list shows: the live ones, and the deleted ones `deleted` reaches."""
+    live = Page_.deleted_at.is_(None)
+    if deleted is None:
+        return (live,)
+    if deleted is Scope.OWN:
+        return (or_(live, page_policy.owned(principal)),)
+    return ()
 
 
 async def create_page(

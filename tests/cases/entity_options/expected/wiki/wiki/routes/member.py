@@ -58,7 +58,7 @@ async def create_member(
 ) -> Envelope[MemberRead]:
     """Create a member."""
     member = await service.create_member(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_member", id=member.id))
+    response.headers["Location"] = router.url_for(request, "get_member", id=member.id)
     context = read_context(caller.principal)
     return Envelope(data=MemberRead.model_validate(member, context=context))
 

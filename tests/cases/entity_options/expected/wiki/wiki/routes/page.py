@@ -57,7 +57,7 @@ async def create_page(
 ) -> Envelope[Page_Read]:
     """Create a page."""
     page = await service.create_page(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_page", id=page.id))
+    response.headers["Location"] = router.url_for(request, "get_page", id=page.id)
     context = read_context(caller.principal)
     return Envelope(data=Page_Read.model_validate(page, context=context))
 

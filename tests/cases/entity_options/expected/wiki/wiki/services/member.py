@@ -5,12 +5,11 @@ Who may do what is compiled into `wiki.policies.member`; the hooks live in
 `wiki.custom.member`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page
-from wiki.core.permissions import authorize, deny_unwritable, require_owner
+from wiki.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from wiki.core.security import Principal
 from wiki.custom import member as hooks
 from wiki.models.member import Member
@@ -25,15 +24,13 @@ async def list_members(
 ) -> Page[Member]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_members(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_members(session, principal, params=params, scope=scope)
 
 
 async def get_member(session: AsyncSession, principal: Principal | None, *, id: int) -> Member:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_member(
@@ -84,10 +81,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Member:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    member = await repository.get_member(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    member = await repository.get_member(session, principal, id=id, scope=scope)
     if member is None:
         raise NotFoundError.for_entity("member", id)
     return member
@@ -102,6 +102,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    member = await _find(session, id, where=policy.visible(principal))
+    member = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, member))
     return member

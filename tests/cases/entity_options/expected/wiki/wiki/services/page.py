@@ -5,7 +5,6 @@ Who may do what is compiled into `wiki.policies.page`; the hooks live in
 `wiki.custom.page`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wiki.core.errors import NotFoundError
@@ -25,16 +24,18 @@ async def list_pages(
 ) -> Page[Page_]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    deleted = _deleted_rows(principal) if params.include_deleted else None
+    # `?include_deleted=true` shows the deleted rows the caller may delete (owners: their own);
+    # 403 when it may delete none.
+    deleted = authorize(principal, policy.DELETE) if params.include_deleted else None
     return await repository.list_pages(
-        session, principal, params=params, where=policy.rows(principal, scope), deleted=deleted
+        session, principal, params=params, scope=scope, deleted=deleted
     )
 
 
 async def get_page(session: AsyncSession, principal: Principal | None, *, id: int) -> Page_:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_page(
@@ -98,13 +99,14 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
     deleted: bool = False,
 ) -> Page_:
-    """The row `id` among those `where` lets through (a deleted one only if `deleted`);
-    NotFoundError otherwise.
+    """The row `id` among those the caller works on with `scope` (no scope: any row) (a deleted
+    one only if `deleted`); NotFoundError otherwise.
     """
-    page = await repository.get_page(session, id=id, where=where, deleted=deleted)
+    page = await repository.get_page(session, principal, id=id, scope=scope, deleted=deleted)
     if page is None:
         raise NotFoundError.for_entity("page", id)
     return page
@@ -121,14 +123,8 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    page = await _find(session, id, where=policy.visible(principal), deleted=deleted)
+    page = await _find(
+        session, id, principal=principal, scope=policy.read_scope(principal), deleted=deleted
+    )
     require_owner(scope, policy.owns(principal, page))
     return page
-
-
-def _deleted_rows(principal: Principal | None) -> ColumnElement[bool]:
-    """Which deleted rows `?include_deleted=true` shows: those the caller may delete (owners:
-    their own); 403 when it may delete none."""
-    if authorize(principal, policy.DELETE) is Scope.OWN:
-        return policy.owned(principal)
-    return true()

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from kinds.core.db import flush
+from kinds.core.db import Statements, flush
 from kinds.core.errors import NotFoundError
-from kinds.core.pagination import Page, paginate
+from kinds.core.pagination import Page, PageStatements, paginate
 from kinds.models.sample import Sample
 from kinds.schemas.sample import SampleListParams
 
@@ -22,19 +22,24 @@ async def get_sample(session: AsyncSession, *, id: int) -> Sample | None:
     return await session.get(Sample, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_samples(
     session: AsyncSession,
     *,
     params: SampleListParams,
 ) -> Page[Sample]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Sample,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_sample(
 ) -> Envelope[SampleRead]:
     """Create a sample."""
     sample = await service.create_sample(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_sample", id=sample.id))
+    response.headers["Location"] = router.url_for(request, "get_sample", id=sample.id)
     return Envelope(data=SampleRead.model_validate(sample))
 
 

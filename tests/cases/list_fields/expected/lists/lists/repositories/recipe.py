@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from lists.core.db import flush
+from lists.core.db import Statements, flush
 from lists.core.errors import NotFoundError
-from lists.core.pagination import Page, paginate
+from lists.core.pagination import Page, PageStatements, paginate
 from lists.models.recipe import Recipe, RecipeDay, RecipeIngredient, RecipeStep, RecipeTag
 from lists.schemas.recipe import RecipeListParams
 
@@ -28,19 +28,24 @@ async def get_recipe(session: AsyncSession, *, id: int) -> Recipe | None:
     return await session.get(Recipe, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_recipes(
     session: AsyncSession,
     *,
     params: RecipeListParams,
 ) -> Page[Recipe]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Recipe,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_recipe(
 ) -> Envelope[RecipeRead]:
     """Create a recipe."""
     recipe = await service.create_recipe(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_recipe", id=recipe.id))
+    response.headers["Location"] = router.url_for(request, "get_recipe", id=recipe.id)
     return Envelope(data=RecipeRead.model_validate(recipe))
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from library.core.db import flush
+from library.core.db import Statements, flush
 from library.core.errors import NotFoundError
-from library.core.pagination import Page, paginate
+from library.core.pagination import Page, PageStatements, paginate
 from library.models.author import Author
 from library.schemas.author import AuthorListParams
 
@@ -22,19 +22,24 @@ async def get_author(session: AsyncSession, *, id: int) -> Author | None:
     return await session.get(Author, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_authors(
     session: AsyncSession,
     *,
     params: AuthorListParams,
 ) -> Page[Author]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Author,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from library.core.db import flush
+from library.core.db import Statements, flush
 from library.core.errors import NotFoundError
-from library.core.pagination import Page, paginate
+from library.core.pagination import Page, PageStatements, paginate
 from library.core.relations import fetch_related, included
 from library.models.author import Author
 from library.models.book import Book
@@ -24,10 +24,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_book(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Book | None:
-    """Return the book `id` with what its responses embed, or None."""
-    return await session.get(Book, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the book `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Book, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_books(
     session: AsyncSession,
     *,
     params: BookListParams,
 ) -> Page[Book]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Book,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_author(
 ) -> Envelope[AuthorRead]:
     """Create a author."""
     author = await service.create_author(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_author", id=author.id))
+    response.headers["Location"] = router.url_for(request, "get_author", id=author.id)
     return Envelope(data=AuthorRead.model_validate(author))
 
 

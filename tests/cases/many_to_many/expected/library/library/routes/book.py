@@ -51,7 +51,7 @@ async def create_book(
 ) -> Envelope[BookRead]:
     """Create a book."""
     book = await service.create_book(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_book", id=book.id))
+    response.headers["Location"] = router.url_for(request, "get_book", id=book.id)
     return Envelope(data=BookRead.model_validate(book))
 
 

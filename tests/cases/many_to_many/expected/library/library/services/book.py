@@ -23,7 +23,7 @@ async def get_book(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Book:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    book = await repository.get_book(session, id=id, embeds=repository.embeds(include))
+    book = await repository.get_book(session, id=id, include=include)
     if book is None:
         raise NotFoundError.for_entity("book", id)
     return book

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import flush
+from school.core.db import Statements, flush
 from school.core.errors import NotFoundError
-from school.core.pagination import Page, paginate
+from school.core.pagination import Page, PageStatements, paginate
 from school.models.course import Course
 from school.schemas.course import CourseListParams
 
@@ -22,19 +22,24 @@ async def get_course(session: AsyncSession, *, id: int) -> Course | None:
     return await session.get(Course, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_courses(
     session: AsyncSession,
     *,
     params: CourseListParams,
 ) -> Page[Course]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Course,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import flush
+from school.core.db import Statements, flush
 from school.core.errors import NotFoundError
-from school.core.pagination import Page, paginate
+from school.core.pagination import Page, PageStatements, paginate
 from school.core.relations import ensure_exists, included
 from school.models.course import Course
 from school.models.enrollment import Enrollment
@@ -20,16 +20,18 @@ from school.schemas.enrollment import EnrollmentListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "student": selectinload(Enrollment.student),
-    "course": selectinload(Enrollment.course),
+    "student": joinedload(Enrollment.student),
+    "course": joinedload(Enrollment.course),
 }
 
 
 async def get_enrollment(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Enrollment | None:
-    """Return the enrollment `id` with what its responses embed, or None."""
-    return await session.get(Enrollment, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the enrollment `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(
+        Enrollment, id, options=(*LOAD, *embeds(include)), populate_existing=True
+    )
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -37,20 +39,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_enrollments(
     session: AsyncSession,
     *,
     params: EnrollmentListParams,
 ) -> Page[Enrollment]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Enrollment,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

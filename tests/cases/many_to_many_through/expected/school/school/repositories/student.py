@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import flush
+from school.core.db import Statements, flush
 from school.core.errors import NotFoundError
-from school.core.pagination import Page, paginate
+from school.core.pagination import Page, PageStatements, paginate
 from school.core.relations import included
 from school.models.student import Student
 from school.schemas.student import StudentListParams
@@ -23,10 +23,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_student(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Student | None:
-    """Return the student `id` with what its responses embed, or None."""
-    return await session.get(Student, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the student `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Student, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -34,20 +34,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_students(
     session: AsyncSession,
     *,
     params: StudentListParams,
 ) -> Page[Student]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Student,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

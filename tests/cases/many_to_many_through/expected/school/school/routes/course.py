@@ -49,7 +49,7 @@ async def create_course(
 ) -> Envelope[CourseRead]:
     """Create a course."""
     course = await service.create_course(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_course", id=course.id))
+    response.headers["Location"] = router.url_for(request, "get_course", id=course.id)
     return Envelope(data=CourseRead.model_validate(course))
 
 

@@ -61,7 +61,7 @@ async def create_enrollment(
 ) -> Envelope[EnrollmentRead]:
     """Create a enrollment."""
     enrollment = await service.create_enrollment(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_enrollment", id=enrollment.id))
+    response.headers["Location"] = router.url_for(request, "get_enrollment", id=enrollment.id)
     return Envelope(data=EnrollmentRead.model_validate(enrollment))
 
 

@@ -59,7 +59,7 @@ async def create_student(
 ) -> Envelope[StudentRead]:
     """Create a student."""
     student = await service.create_student(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_student", id=student.id))
+    response.headers["Location"] = router.url_for(request, "get_student", id=student.id)
     return Envelope(data=StudentRead.model_validate(student))
 
 

@@ -25,7 +25,7 @@ async def get_enrollment(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Enrollment:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    enrollment = await repository.get_enrollment(session, id=id, embeds=repository.embeds(include))
+    enrollment = await repository.get_enrollment(session, id=id, include=include)
     if enrollment is None:
         raise NotFoundError.for_entity("enrollment", id)
     return enrollment

@@ -23,7 +23,7 @@ async def get_student(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Student:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    student = await repository.get_student(session, id=id, embeds=repository.embeds(include))
+    student = await repository.get_student(session, id=id, include=include)
     if student is None:
         raise NotFoundError.for_entity("student", id)
     return student

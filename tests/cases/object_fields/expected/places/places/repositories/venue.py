@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from places.core.db import flush
+from places.core.db import Statements, flush
 from places.core.errors import NotFoundError
-from places.core.pagination import Page, paginate
+from places.core.pagination import Page, PageStatements, paginate
 from places.models.venue import Venue
 from places.schemas.venue import VenueListParams
 
@@ -22,19 +22,24 @@ async def get_venue(session: AsyncSession, *, id: int) -> Venue | None:
     return await session.get(Venue, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_venues(
     session: AsyncSession,
     *,
     params: VenueListParams,
 ) -> Page[Venue]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Venue,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_venue(
 ) -> Envelope[VenueRead]:
     """Create a venue."""
     venue = await service.create_venue(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_venue", id=venue.id))
+    response.headers["Location"] = router.url_for(request, "get_venue", id=venue.id)
     return Envelope(data=VenueRead.model_validate(venue))
 
 

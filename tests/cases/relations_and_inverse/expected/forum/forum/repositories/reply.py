@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from forum.core.db import flush
+from forum.core.db import Statements, flush
 from forum.core.errors import NotFoundError
-from forum.core.pagination import Page, paginate
+from forum.core.pagination import Page, PageStatements, paginate
 from forum.core.relations import ensure_exists, included
 from forum.models.reply import Reply
 from forum.models.thread import Thread
@@ -19,16 +19,16 @@ from forum.schemas.reply import ReplyListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "parent": selectinload(Reply.parent),
-    "thread": selectinload(Reply.thread),
+    "parent": joinedload(Reply.parent),
+    "thread": joinedload(Reply.thread),
 }
 
 
 async def get_reply(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Reply | None:
-    """Return the reply `id` with what its responses embed, or None."""
-    return await session.get(Reply, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the reply `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Reply, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -36,20 +36,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_replies(
     session: AsyncSession,
     *,
     params: ReplyListParams,
 ) -> Page[Reply]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Reply,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

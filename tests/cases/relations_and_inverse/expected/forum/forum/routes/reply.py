@@ -57,7 +57,7 @@ async def create_reply(
 ) -> Envelope[ReplyRead]:
     """Create a reply."""
     reply = await service.create_reply(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_reply", id=reply.id))
+    response.headers["Location"] = router.url_for(request, "get_reply", id=reply.id)
     return Envelope(data=ReplyRead.model_validate(reply))
 
 

@@ -57,7 +57,7 @@ async def create_thread(
 ) -> Envelope[ThreadRead]:
     """Create a thread."""
     thread = await service.create_thread(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_thread", id=thread.id))
+    response.headers["Location"] = router.url_for(request, "get_thread", id=thread.id)
     return Envelope(data=ThreadRead.model_validate(thread))
 
 

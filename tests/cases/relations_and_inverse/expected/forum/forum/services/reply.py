@@ -23,7 +23,7 @@ async def get_reply(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Reply:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    reply = await repository.get_reply(session, id=id, embeds=repository.embeds(include))
+    reply = await repository.get_reply(session, id=id, include=include)
     if reply is None:
         raise NotFoundError.for_entity("reply", id)
     return reply

@@ -23,7 +23,7 @@ async def get_thread(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Thread:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    thread = await repository.get_thread(session, id=id, embeds=repository.embeds(include))
+    thread = await repository.get_thread(session, id=id, include=include)
     if thread is None:
         raise NotFoundError.for_entity("thread", id)
     return thread

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
 from shop.models.group import Group
 from shop.schemas.group import GroupListParams
 
@@ -22,19 +22,24 @@ async def get_group(session: AsyncSession, *, id: int) -> Group | None:
     return await session.get(Group, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_groups(
     session: AsyncSession,
     *,
     params: GroupListParams,
 ) -> Page[Group]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Group,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import flush
+from shop.core.db import Statements, flush
 from shop.core.errors import NotFoundError
-from shop.core.pagination import Page, paginate
+from shop.core.pagination import Page, PageStatements, paginate
 from shop.models.order import Order
 from shop.schemas.order import OrderListParams
 
@@ -22,19 +22,24 @@ async def get_order(session: AsyncSession, *, id: int) -> Order | None:
     return await session.get(Order, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_orders(
     session: AsyncSession,
     *,
     params: OrderListParams,
 ) -> Page[Order]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Order,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_group(
 ) -> Envelope[GroupRead]:
     """Create a group."""
     group = await service.create_group(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_group", id=group.id))
+    response.headers["Location"] = router.url_for(request, "get_group", id=group.id)
     return Envelope(data=GroupRead.model_validate(group))
 
 

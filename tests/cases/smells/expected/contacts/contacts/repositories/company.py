@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from contacts.core.db import flush
+from contacts.core.db import Statements, flush
 from contacts.core.errors import NotFoundError
-from contacts.core.pagination import Page, paginate
+from contacts.core.pagination import Page, PageStatements, paginate
 from contacts.models.company import Company
 from contacts.schemas.company import CompanyListParams
 
@@ -22,19 +22,24 @@ async def get_company(session: AsyncSession, *, id: int) -> Company | None:
     return await session.get(Company, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_companies(
     session: AsyncSession,
     *,
     params: CompanyListParams,
 ) -> Page[Company]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Company,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from contacts.core.db import flush
+from contacts.core.db import Statements, flush
 from contacts.core.errors import NotFoundError
-from contacts.core.pagination import Page, paginate
+from contacts.core.pagination import Page, PageStatements, paginate
 from contacts.core.relations import ensure_exists, included
 from contacts.models.company import Company
 from contacts.models.contact import Contact
@@ -19,15 +19,15 @@ from contacts.schemas.contact import ContactListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "company": selectinload(Contact.company),
+    "company": joinedload(Contact.company),
 }
 
 
 async def get_contact(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Contact | None:
-    """Return the contact `id` with what its responses embed, or None."""
-    return await session.get(Contact, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the contact `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Contact, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_contacts(
     session: AsyncSession,
     *,
     params: ContactListParams,
 ) -> Page[Contact]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Contact,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -51,7 +51,7 @@ async def create_company(
 ) -> Envelope[CompanyRead]:
     """Create a company."""
     company = await service.create_company(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_company", id=company.id))
+    response.headers["Location"] = router.url_for(request, "get_company", id=company.id)
     return Envelope(data=CompanyRead.model_validate(company))
 
 

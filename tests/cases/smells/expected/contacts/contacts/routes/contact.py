@@ -59,7 +59,7 @@ async def create_contact(
 ) -> Envelope[ContactRead]:
     """Create a contact."""
     contact = await service.create_contact(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_contact", id=contact.id))
+    response.headers["Location"] = router.url_for(request, "get_contact", id=contact.id)
     return Envelope(data=ContactRead.model_validate(contact))
 
 

@@ -23,7 +23,7 @@ async def get_contact(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Contact:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    contact = await repository.get_contact(session, id=id, embeds=repository.embeds(include))
+    contact = await repository.get_contact(session, id=id, include=include)
     if contact is None:
         raise NotFoundError.for_entity("contact", id)
     return contact

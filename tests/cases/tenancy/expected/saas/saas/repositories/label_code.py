@@ -4,33 +4,60 @@
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from saas.core.db import flush
+from saas.core.db import Statements, flush
 from saas.core.errors import NotFoundError
-from saas.core.pagination import Page, paginate
+from saas.core.pagination import Page, PageStatements, paginate
+from saas.core.permissions import Scope, caller_key
 from saas.core.security import Principal
 from saas.models.label_code import LabelCode
+from saas.policies import label_code as label_code_policy
 from saas.schemas.label_code import LabelCodeListParams
 
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 
 
+# Reads by id, one statement per shape (see `Statements`): the id is its parameter `row_id`.
+READS: Statements[Executable] = Statements()
+
+
 async def get_label_code(
     session: AsyncSession,
+    principal: Principal | None = None,
     *,
     id: int,
-    where: ColumnElement[bool] | None = None,
+    scope: Scope | None = None,
 ) -> LabelCode | None:
-    """Return the label code `id` with what its responses embed, or None (also when `where`
-    leaves it out)."""
-    statement = select(LabelCode).where(LabelCode.id == id).options(*LOAD)
+    """Return the label code `id` with what its responses embed, or None (also when it is not
+    among the rows the caller works on with `scope`; no scope: any row).
+    """
+    key = (caller_key(principal), scope)
+    statement = READS.get(
+        key,
+        lambda: _read(
+            None if scope is None else label_code_policy.rows(principal, scope),
+        ),
+    )
+    label_code: LabelCode | None = await session.scalar(statement, {"row_id": id})
+    return label_code
+
+
+def _read(
+    where: ColumnElement[bool] | None,
+) -> Executable:
+    """SELECT the row `:row_id` with what its responses embed, if `where` lets it through."""
+    statement = select(LabelCode).where(LabelCode.id == bindparam("row_id")).options(*LOAD)
     if where is not None:
         statement = statement.where(where)
-    return await session.scalar(statement.execution_options(populate_existing=True))
+    return statement.execution_options(populate_existing=True)
+
+
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
 
 
 async def list_label_codes(
@@ -38,17 +65,18 @@ async def list_label_codes(
     principal: Principal | None,
     *,
     params: LabelCodeListParams,
-    where: ColumnElement[bool],
+    scope: Scope,
 ) -> Page[LabelCode]:
-    """Return one page of the rows `where` lets through that match `params`."""
-    options = LOAD
+    """Return one page of the rows the caller works on with `scope` that match `params`."""
     return await paginate(
         session,
         LabelCode,
         params,
+        statements=LISTS,
+        shape=(caller_key(principal), scope),
+        where=lambda: (label_code_policy.rows(principal, scope),),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        where=(where,),
-        options=options,
     )
 
 

@@ -68,7 +68,7 @@ async def create_project(
 ) -> Envelope[ProjectRead]:
     """Create a project."""
     project = await service.create_project(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_project", id=project.id))
+    response.headers["Location"] = router.url_for(request, "get_project", id=project.id)
     context = read_context(caller.principal)
     return Envelope(data=ProjectRead.model_validate(project, context=context))
 

@@ -58,7 +58,7 @@ async def create_task(
 ) -> Envelope[TaskRead]:
     """Create a task."""
     task = await service.create_task(caller.session, caller.principal, data=data)
-    response.headers["Location"] = str(request.url_for("get_task", id=task.id))
+    response.headers["Location"] = router.url_for(request, "get_task", id=task.id)
     context = read_context(caller.principal)
     return Envelope(data=TaskRead.model_validate(task, context=context))
 

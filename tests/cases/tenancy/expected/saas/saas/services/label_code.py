@@ -5,12 +5,11 @@ Who may do what is compiled into `saas.policies.label_code`; the hooks live in
 `saas.custom.label_code`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page
-from saas.core.permissions import authorize, deny_unwritable, require_owner
+from saas.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from saas.core.relations import reject_changes
 from saas.core.security import Principal
 from saas.custom import label_code as hooks
@@ -25,9 +24,7 @@ async def list_label_codes(
 ) -> Page[LabelCode]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_label_codes(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_label_codes(session, principal, params=params, scope=scope)
 
 
 async def get_label_code(
@@ -35,7 +32,7 @@ async def get_label_code(
 ) -> LabelCode:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_label_code(
@@ -88,10 +85,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> LabelCode:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    label_code = await repository.get_label_code(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    label_code = await repository.get_label_code(session, principal, id=id, scope=scope)
     if label_code is None:
         raise NotFoundError.for_entity("label_code", id)
     return label_code
@@ -106,6 +106,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    label_code = await _find(session, id, where=policy.visible(principal))
+    label_code = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, label_code))
     return label_code

@@ -5,12 +5,11 @@ Who may do what is compiled into `saas.policies.organization`; the hooks live in
 `saas.custom.organization`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page
-from saas.core.permissions import authorize, deny_unwritable, require_owner
+from saas.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from saas.core.security import Principal
 from saas.custom import organization as hooks
 from saas.models.organization import Organization
@@ -24,9 +23,7 @@ async def list_organizations(
 ) -> Page[Organization]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_organizations(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_organizations(session, principal, params=params, scope=scope)
 
 
 async def get_organization(
@@ -34,7 +31,7 @@ async def get_organization(
 ) -> Organization:
     """The row `id`; 404 when there is none or the caller may not see it."""
     scope = authorize(principal, policy.READ)
-    return await _find(session, id, where=policy.rows(principal, scope))
+    return await _find(session, id, principal=principal, scope=scope)
 
 
 async def create_organization(
@@ -87,10 +84,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Organization:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    organization = await repository.get_organization(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    organization = await repository.get_organization(session, principal, id=id, scope=scope)
     if organization is None:
         raise NotFoundError.for_entity("organization", id)
     return organization
@@ -105,6 +105,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    organization = await _find(session, id, where=policy.visible(principal))
+    organization = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, organization))
     return organization

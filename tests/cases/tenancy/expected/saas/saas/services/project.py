@@ -5,12 +5,11 @@ Who may do what is compiled into `saas.policies.project`; the hooks live in
 `saas.custom.project`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page
-from saas.core.permissions import authorize, deny_unwritable, require_owner
+from saas.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from saas.core.security import Principal
 from saas.custom import project as hooks
 from saas.models.project import Project
@@ -24,9 +23,7 @@ async def list_projects(
 ) -> Page[Project]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_projects(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_projects(session, principal, params=params, scope=scope)
 
 
 async def get_project(
@@ -38,12 +35,7 @@ async def get_project(
 ) -> Project:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    project = await repository.get_project(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    project = await repository.get_project(session, principal, id=id, scope=scope, include=include)
     if project is None:
         raise NotFoundError.for_entity("project", id)
     return project
@@ -96,10 +88,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Project:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    project = await repository.get_project(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    project = await repository.get_project(session, principal, id=id, scope=scope)
     if project is None:
         raise NotFoundError.for_entity("project", id)
     return project
@@ -114,6 +109,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    project = await _find(session, id, where=policy.visible(principal))
+    project = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, project))
     return project

@@ -5,12 +5,11 @@ Who may do what is compiled into `saas.policies.task`; the hooks live in
 `saas.custom.task`, which is yours to edit.
 """
 
-from sqlalchemy import ColumnElement
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page
-from saas.core.permissions import authorize, deny_unwritable, require_owner
+from saas.core.permissions import Scope, authorize, deny_unwritable, require_owner
 from saas.core.security import Principal
 from saas.custom import task as hooks
 from saas.models.task import Task
@@ -24,9 +23,7 @@ async def list_tasks(
 ) -> Page[Task]:
     """One page of the rows the caller may see."""
     scope = authorize(principal, policy.LIST)
-    return await repository.list_tasks(
-        session, principal, params=params, where=policy.rows(principal, scope)
-    )
+    return await repository.list_tasks(session, principal, params=params, scope=scope)
 
 
 async def get_task(
@@ -38,12 +35,7 @@ async def get_task(
 ) -> Task:
     """The row `id` and what `include` embeds; 404 if none or hidden from the caller."""
     scope = authorize(principal, policy.READ)
-    task = await repository.get_task(
-        session,
-        id=id,
-        where=policy.rows(principal, scope),
-        embeds=repository.embeds(principal, include),
-    )
+    task = await repository.get_task(session, principal, id=id, scope=scope, include=include)
     if task is None:
         raise NotFoundError.for_entity("task", id)
     return task
@@ -96,10 +88,13 @@ async def _find(
     session: AsyncSession,
     id: int,
     *,
-    where: ColumnElement[bool] | None = None,
+    principal: Principal | None = None,
+    scope: Scope | None = None,
 ) -> Task:
-    """The row `id` among those `where` lets through; NotFoundError otherwise."""
-    task = await repository.get_task(session, id=id, where=where)
+    """The row `id` among those the caller works on with `scope` (no scope: any row);
+    NotFoundError otherwise.
+    """
+    task = await repository.get_task(session, principal, id=id, scope=scope)
     if task is None:
         raise NotFoundError.for_entity("task", id)
     return task
@@ -114,6 +109,6 @@ async def _for(
     """The row `id` for an operation open to `roles`: 401 / 403 when the caller may not do it
     at all, 404 when it may not see the row, 403 when it may only act on rows it owns."""
     scope = authorize(principal, roles)
-    task = await _find(session, id, where=policy.visible(principal))
+    task = await _find(session, id, principal=principal, scope=policy.read_scope(principal))
     require_owner(scope, policy.owns(principal, task))
     return task

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import flush
+from orders.core.db import Statements, flush
 from orders.core.errors import NotFoundError
-from orders.core.pagination import Page, paginate
+from orders.core.pagination import Page, PageStatements, paginate
 from orders.models.customer import Customer
 from orders.schemas.customer import CustomerListParams
 
@@ -22,19 +22,24 @@ async def get_customer(session: AsyncSession, *, id: int) -> Customer | None:
     return await session.get(Customer, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_customers(
     session: AsyncSession,
     *,
     params: CustomerListParams,
 ) -> Page[Customer]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Customer,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import flush
+from orders.core.db import Statements, flush
 from orders.core.errors import NotFoundError
-from orders.core.pagination import Page, paginate
+from orders.core.pagination import Page, PageStatements, paginate
 from orders.core.relations import ensure_exists, included
 from orders.models.customer import Customer
 from orders.models.order import Order
@@ -24,10 +24,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_order(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Order | None:
-    """Return the order `id` with what its responses embed, or None."""
-    return await session.get(Order, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the order `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Order, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_orders(
     session: AsyncSession,
     *,
     params: OrderListParams,
 ) -> Page[Order]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Order,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

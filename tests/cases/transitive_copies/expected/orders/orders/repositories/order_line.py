@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import flush
+from orders.core.db import Statements, flush
 from orders.core.errors import NotFoundError
-from orders.core.pagination import Page, paginate
+from orders.core.pagination import Page, PageStatements, paginate
 from orders.core.relations import ensure_exists, included, snapshot
 from orders.models.order import Order
 from orders.models.order_line import OrderLine
@@ -20,16 +20,18 @@ from orders.schemas.order_line import OrderLineListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "order": selectinload(OrderLine.order).options(selectinload(Order.customer)),
-    "product": selectinload(OrderLine.product),
+    "order": joinedload(OrderLine.order).options(selectinload(Order.customer)),
+    "product": joinedload(OrderLine.product),
 }
 
 
 async def get_order_line(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> OrderLine | None:
-    """Return the order line `id` with what its responses embed, or None."""
-    return await session.get(OrderLine, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the order line `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(
+        OrderLine, id, options=(*LOAD, *embeds(include)), populate_existing=True
+    )
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -37,20 +39,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_order_lines(
     session: AsyncSession,
     *,
     params: OrderLineListParams,
 ) -> Page[OrderLine]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         OrderLine,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import flush
+from orders.core.db import Statements, flush
 from orders.core.errors import NotFoundError
-from orders.core.pagination import Page, paginate
+from orders.core.pagination import Page, PageStatements, paginate
 from orders.models.product import Product
 from orders.schemas.product import ProductListParams
 
@@ -22,19 +22,24 @@ async def get_product(session: AsyncSession, *, id: int) -> Product | None:
     return await session.get(Product, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_products(
     session: AsyncSession,
     *,
     params: ProductListParams,
 ) -> Page[Product]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Product,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -51,7 +51,7 @@ async def create_product(
 ) -> Envelope[ProductRead]:
     """Create a product."""
     product = await service.create_product(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_product", id=product.id))
+    response.headers["Location"] = router.url_for(request, "get_product", id=product.id)
     return Envelope(data=ProductRead.model_validate(product))
 
 

@@ -23,7 +23,7 @@ async def get_order(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Order:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    order = await repository.get_order(session, id=id, embeds=repository.embeds(include))
+    order = await repository.get_order(session, id=id, include=include)
     if order is None:
         raise NotFoundError.for_entity("order", id)
     return order

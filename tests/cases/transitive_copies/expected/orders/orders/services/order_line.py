@@ -25,7 +25,7 @@ async def get_order_line(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> OrderLine:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    order_line = await repository.get_order_line(session, id=id, embeds=repository.embeds(include))
+    order_line = await repository.get_order_line(session, id=id, include=include)
     if order_line is None:
         raise NotFoundError.for_entity("order_line", id)
     return order_line

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from vault.core.db import flush
+from vault.core.db import Statements, flush
 from vault.core.errors import NotFoundError
-from vault.core.pagination import Page, paginate
+from vault.core.pagination import Page, PageStatements, paginate
 from vault.models.secret import Secret
 from vault.schemas.secret import SecretListParams
 
@@ -23,19 +23,24 @@ async def get_secret(session: AsyncSession, *, id: uuid.UUID) -> Secret | None:
     return await session.get(Secret, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_secrets(
     session: AsyncSession,
     *,
     params: SecretListParams,
 ) -> Page[Secret]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Secret,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -43,7 +43,7 @@ async def create_secret(
 ) -> Envelope[SecretRead]:
     """Create a secret."""
     secret = await service.create_secret(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_secret", id=secret.id))
+    response.headers["Location"] = router.url_for(request, "get_secret", id=secret.id)
     return Envelope(data=SecretRead.model_validate(secret))
 
 

@@ -116,7 +116,15 @@ def create_app(
     app.state.rate_limiter = RateLimiter(settings)
     app.state.metrics = metrics
     app.state.cache = cache
-    add_middleware(app, settings, limiter=app.state.rate_limiter, metrics=metrics, cache=cache)
+    add_middleware(
+        app,
+        settings,
+        limiter=app.state.rate_limiter,
+        metrics=metrics,
+        cache=cache,
+        routers=ROUTERS,
+        base_path=BASE_PATH,
+    )
     app.include_router(metrics_router)
     app.include_router(health.router)
     for router in ROUTERS:

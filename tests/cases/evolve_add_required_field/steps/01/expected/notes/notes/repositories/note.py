@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import flush
+from notes.core.db import Statements, flush
 from notes.core.errors import NotFoundError
-from notes.core.pagination import Page, paginate
+from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.note import Note
 from notes.schemas.note import NoteListParams
 
@@ -22,19 +22,24 @@ async def get_note(session: AsyncSession, *, id: int) -> Note | None:
     return await session.get(Note, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_notes(
     session: AsyncSession,
     *,
     params: NoteListParams,
 ) -> Page[Note]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Note,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_note(
 ) -> Envelope[NoteRead]:
     """Create a note."""
     note = await service.create_note(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_note", id=note.id))
+    response.headers["Location"] = router.url_for(request, "get_note", id=note.id)
     return Envelope(data=NoteRead.model_validate(note))
 
 

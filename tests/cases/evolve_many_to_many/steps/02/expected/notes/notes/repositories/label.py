@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import flush
+from notes.core.db import Statements, flush
 from notes.core.errors import NotFoundError
-from notes.core.pagination import Page, paginate
+from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.label import Label
 from notes.schemas.label import LabelListParams
 
@@ -22,19 +22,24 @@ async def get_label(session: AsyncSession, *, id: int) -> Label | None:
     return await session.get(Label, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_labels(
     session: AsyncSession,
     *,
     params: LabelListParams,
 ) -> Page[Label]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Label,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

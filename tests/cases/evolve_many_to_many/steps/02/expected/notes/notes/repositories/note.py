@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import flush
+from notes.core.db import Statements, flush
 from notes.core.errors import NotFoundError
-from notes.core.pagination import Page, paginate
+from notes.core.pagination import Page, PageStatements, paginate
 from notes.core.relations import fetch_related, included
 from notes.models.label import Label
 from notes.models.note import Note
@@ -24,10 +24,10 @@ INCLUDE: dict[str, ORMOption] = {
 
 
 async def get_note(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Note | None:
-    """Return the note `id` with what its responses embed, or None."""
-    return await session.get(Note, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the note `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Note, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_notes(
     session: AsyncSession,
     *,
     params: NoteListParams,
 ) -> Page[Note]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Note,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

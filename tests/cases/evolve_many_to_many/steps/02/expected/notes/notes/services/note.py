@@ -23,7 +23,7 @@ async def get_note(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Note:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    note = await repository.get_note(session, id=id, embeds=repository.embeds(include))
+    note = await repository.get_note(session, id=id, include=include)
     if note is None:
         raise NotFoundError.for_entity("note", id)
     return note

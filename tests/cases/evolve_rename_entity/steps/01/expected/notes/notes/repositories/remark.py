@@ -5,12 +5,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import flush
+from notes.core.db import Statements, flush
 from notes.core.errors import NotFoundError
-from notes.core.pagination import Page, paginate
+from notes.core.pagination import Page, PageStatements, paginate
 from notes.core.relations import ensure_exists, included
 from notes.models.note import Note
 from notes.models.remark import Remark
@@ -19,15 +19,15 @@ from notes.schemas.remark import RemarkListParams
 SEARCHABLE = ()
 LOAD: tuple[ORMOption, ...] = ()
 INCLUDE: dict[str, ORMOption] = {
-    "note": selectinload(Remark.note),
+    "note": joinedload(Remark.note),
 }
 
 
 async def get_remark(
-    session: AsyncSession, *, id: int, embeds: tuple[ORMOption, ...] = ()
+    session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Remark | None:
-    """Return the remark `id` with what its responses embed, or None."""
-    return await session.get(Remark, id, options=(*LOAD, *embeds), populate_existing=True)
+    """Return the remark `id` with what its responses embed and what `include` names, or None."""
+    return await session.get(Remark, id, options=(*LOAD, *embeds(include)), populate_existing=True)
 
 
 def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
@@ -35,20 +35,25 @@ def embeds(names: frozenset[str]) -> tuple[ORMOption, ...]:
     return tuple(INCLUDE[name] for name in sorted(names))
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_remarks(
     session: AsyncSession,
     *,
     params: RemarkListParams,
 ) -> Page[Remark]:
-    """Return one page of the rows that match `params`, with what
-    `include` asks for."""
-    options = (*LOAD, *(INCLUDE[name] for name in sorted(included(params))))
+    """Return one page of the rows that match `params`, with what `include` asks for."""
+    include = included(params)
     return await paginate(
         session,
         Remark,
         params,
+        statements=LISTS,
+        shape=(include,),
+        options=lambda: (*LOAD, *embeds(include)),
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -57,7 +57,7 @@ async def create_remark(
 ) -> Envelope[RemarkRead]:
     """Create a remark."""
     remark = await service.create_remark(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_remark", id=remark.id))
+    response.headers["Location"] = router.url_for(request, "get_remark", id=remark.id)
     return Envelope(data=RemarkRead.model_validate(remark))
 
 

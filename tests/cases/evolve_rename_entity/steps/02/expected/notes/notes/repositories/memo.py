@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import flush
+from notes.core.db import Statements, flush
 from notes.core.errors import NotFoundError
-from notes.core.pagination import Page, paginate
+from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.memo import Memo
 from notes.schemas.memo import MemoListParams
 
@@ -22,19 +22,24 @@ async def get_memo(session: AsyncSession, *, id: int) -> Memo | None:
     return await session.get(Memo, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_memos(
     session: AsyncSession,
     *,
     params: MemoListParams,
 ) -> Page[Memo]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Memo,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

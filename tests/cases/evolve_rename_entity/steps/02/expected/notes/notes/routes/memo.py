@@ -49,7 +49,7 @@ async def create_memo(
 ) -> Envelope[MemoRead]:
     """Create a memo."""
     memo = await service.create_memo(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_memo", id=memo.id))
+    response.headers["Location"] = router.url_for(request, "get_memo", id=memo.id)
     return Envelope(data=MemoRead.model_validate(memo))
 
 

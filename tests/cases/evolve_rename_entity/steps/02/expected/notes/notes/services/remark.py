@@ -23,7 +23,7 @@ async def get_remark(
     session: AsyncSession, *, id: int, include: frozenset[str] = frozenset()
 ) -> Remark:
     """The row `id` and what `include` embeds; NotFoundError when there is none."""
-    remark = await repository.get_remark(session, id=id, embeds=repository.embeds(include))
+    remark = await repository.get_remark(session, id=id, include=include)
     if remark is None:
         raise NotFoundError.for_entity("remark", id)
     return remark

@@ -8,17 +8,28 @@ fields say what they do: `sort` (see `sort_by`), `q` (see `SearchText`), and fil
 """
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Generic, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-from sqlalchemy import ColumnElement, func, inspect, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Executable,
+    Integer,
+    bindparam,
+    func,
+    inspect,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase as Base
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.base import ExecutableOption
 
+from crm.core.db import Statements
 from crm.core.envelope import PageMeta
 from crm.core.types import NO_NUL
 
@@ -95,6 +106,9 @@ FILTER_OPERATORS: Final[dict[str, Callable[[Any, Any], ColumnElement[bool]]]] = 
 }
 NOT_FILTERS: Final = frozenset({"page", "limit", "sort", "q", "include", "include_deleted"})
 
+PageStatements = tuple[Executable, Executable]
+"""A list's count and its page of rows, their filter values, search and slice as parameters."""
+
 
 def parse_sort(sort: str | None) -> list[tuple[str, bool]]:
     """`"-published_at,title"` -> `[("published_at", True), ("title", False)]` (descending?).
@@ -126,23 +140,39 @@ def escape_like(text: str) -> str:
     )
 
 
-def filter_clauses(model: type[Base], params: ListParams) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of the filters set in `params`, over `model`'s columns."""
+def filters_set(params: ListParams) -> dict[str, Any]:
+    """The filters set in `params` (by name, `published_at__gte`) and their values."""
+    values = {}
+    for name in type(params).model_fields:
+        if name not in NOT_FILTERS:
+            value = getattr(params, name)
+            if value is not None:
+                values[name] = value
+    return values
+
+
+def filter_clauses(model: type[Base], names: Sequence[str]) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of the filters `names`, over `model`'s columns; each compares with
+    the parameter `filter_<name>`."""
     columns = inspect(model).columns
     clauses = []
-    for name in type(params).model_fields:
-        value = getattr(params, name)
-        if name in NOT_FILTERS or value is None:
-            continue
+    for name in names:
         column, operator = parse_filter(name)
+        value: BindParameter[Any] = bindparam(f"filter_{name}", expanding=operator == "in")
         clauses.append(FILTER_OPERATORS[operator](columns[column], value))
     return clauses
 
 
-def search_clause(text: str, columns: Sequence[InstrumentedAttribute[Any]]) -> ColumnElement[bool]:
-    """Rows where any of `columns` contains `text`, case-insensitively and literally."""
-    pattern = f"%{escape_like(text)}%"
+def search_clause(columns: Sequence[InstrumentedAttribute[Any]]) -> ColumnElement[bool]:
+    """Rows where any of `columns` is LIKE the parameter `search`, case-insensitively (see
+    `search_pattern`)."""
+    pattern: BindParameter[str] = bindparam("search")
     return or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in columns))
+
+
+def search_pattern(text: str) -> str:
+    """The LIKE pattern of the rows containing `text`, literally."""
+    return f"%{escape_like(text)}%"
 
 
 def order_clauses(model: type[Base], sort: str | None) -> list[ColumnElement[Any]]:
@@ -161,24 +191,61 @@ async def paginate(
     model: type[ModelT],
     params: ListParams,
     *,
+    statements: Statements[PageStatements],
+    shape: Hashable,
+    where: Callable[[], Sequence[ColumnElement[bool]]] = lambda: (),
+    options: Callable[[], Sequence[ExecutableOption]] = lambda: (),
     search: Sequence[InstrumentedAttribute[Any]] = (),
-    where: Sequence[ColumnElement[bool]] = (),
-    options: Sequence[ExecutableOption] = (),
 ) -> Page[ModelT]:
-    """Filter, search, count, sort and slice the rows of `model` (narrowed by `where`).
+    """Filter, search, count, sort and slice the rows of `model` (narrowed by `where()`).
 
-    `options` (such as `selectinload(...)`) say how the rows of the page are loaded.
+    `options()` (such as `selectinload(...)`) say how the rows of the page are loaded. The two
+    statements are built once per `shape` (all that `where()` and `options()` depend on) and
+    per query (the filters set, the sort, a search or none), kept in `statements`; the values
+    are their parameters.
     """
-    statement = select(model).where(*where, *filter_clauses(model, params))
-    text: str | None = getattr(params, "q", None)
-    if text and search:
-        statement = statement.where(search_clause(text, search))
-    total = await session.scalar(select(func.count()).select_from(statement.subquery()))
+    filters = filters_set(params)
+    text: str | None = getattr(params, "q", None) if search else None
+    sort: str | None = getattr(params, "sort", None)
+    count, page = statements.get(
+        (shape, tuple(filters), bool(text), sort),
+        lambda: _page_statements(
+            model,
+            [*where(), *filter_clauses(model, list(filters))],
+            sort,
+            search if text else (),
+            options(),
+        ),
+    )
+    values = {f"filter_{name}": value for name, value in filters.items()}
+    if text:
+        values["search"] = search_pattern(text)
+    total = await session.scalar(count, values)
     rows = await session.scalars(
-        statement.options(*options)
-        .order_by(*order_clauses(model, getattr(params, "sort", None)))
-        .limit(params.limit)
-        .offset((params.page - 1) * params.limit)
+        page,
+        {**values, "page_limit": params.limit, "page_offset": (params.page - 1) * params.limit},
     )
     meta = PageMeta(page=params.page, limit=params.limit, total=total or 0)
     return Page(items=rows.all(), meta=meta)
+
+
+def _page_statements(
+    model: type[Base],
+    where: Sequence[ColumnElement[bool]],
+    sort: str | None,
+    search: Sequence[InstrumentedAttribute[Any]],
+    options: Sequence[ExecutableOption],
+) -> PageStatements:
+    """The count of the rows `where` (and a search, when `search` names columns) lets through,
+    and one sorted page of them loaded with `options`."""
+    statement = select(model).where(*where)
+    if search:
+        statement = statement.where(search_clause(search))
+    count = select(func.count()).select_from(statement.subquery())
+    page = (
+        statement.options(*options)
+        .order_by(*order_clauses(model, sort))
+        .limit(bindparam("page_limit", type_=Integer()))
+        .offset(bindparam("page_offset", type_=Integer()))
+    )
+    return count, page

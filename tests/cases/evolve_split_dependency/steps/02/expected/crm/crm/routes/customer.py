@@ -53,7 +53,7 @@ async def create_customer(
 ) -> Envelope[CustomerRead]:
     """Create a customer."""
     customer = await service.create_customer(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_customer", id=customer.id))
+    response.headers["Location"] = router.url_for(request, "get_customer", id=customer.id)
     return Envelope(data=CustomerRead.model_validate(customer))
 
 

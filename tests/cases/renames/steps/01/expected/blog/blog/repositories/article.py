@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
 from blog.models.article import Article
 from blog.schemas.article import ArticleListParams
 
@@ -22,19 +22,24 @@ async def get_article(session: AsyncSession, *, id: int) -> Article | None:
     return await session.get(Article, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_articles(
     session: AsyncSession,
     *,
     params: ArticleListParams,
 ) -> Page[Article]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Article,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -51,7 +51,7 @@ async def create_article(
 ) -> Envelope[ArticleRead]:
     """Create a article."""
     article = await service.create_article(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_article", id=article.id))
+    response.headers["Location"] = router.url_for(request, "get_article", id=article.id)
     return Envelope(data=ArticleRead.model_validate(article))
 
 

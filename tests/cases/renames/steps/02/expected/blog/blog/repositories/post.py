@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import flush
+from blog.core.db import Statements, flush
 from blog.core.errors import NotFoundError
-from blog.core.pagination import Page, paginate
+from blog.core.pagination import Page, PageStatements, paginate
 from blog.models.post import Post
 from blog.schemas.post import PostListParams
 
@@ -22,19 +22,24 @@ async def get_post(session: AsyncSession, *, id: int) -> Post | None:
     return await session.get(Post, id, options=LOAD, populate_existing=True)
 
 
+# Lists: their count and page statements, per shape and query (see `paginate`).
+LISTS: Statements[PageStatements] = Statements()
+
+
 async def list_posts(
     session: AsyncSession,
     *,
     params: PostListParams,
 ) -> Page[Post]:
     """Return one page of the rows that match `params`."""
-    options = LOAD
     return await paginate(
         session,
         Post,
         params,
+        statements=LISTS,
+        shape=(),
+        options=lambda: LOAD,
         search=SEARCHABLE,
-        options=options,
     )
 
 

@@ -49,7 +49,7 @@ async def create_post(
 ) -> Envelope[PostRead]:
     """Create a post."""
     post = await service.create_post(session, data=data)
-    response.headers["Location"] = str(request.url_for("get_post", id=post.id))
+    response.headers["Location"] = router.url_for(request, "get_post", id=post.id)
     return Envelope(data=PostRead.model_validate(post))
 
 
