@@ -777,9 +777,8 @@ def _create_write(root: Path) -> _Work:
     return work
 
 
-def _stage_tree(root: Path, plan: WritePlan) -> list[str]:
-    """Every file of the plan and the manifest below ``root``; the folders made, for the
-    manifest."""
+def _stage_tree(root: Path, plan: WritePlan) -> bytes:
+    """Every file of the plan and the manifest below ``root``; the manifest's bytes."""
     folders = sorted({w.path.rpartition("/")[0] for w in plan.writes} - {""})
     made: set[str] = set()
     for folder in folders:
@@ -791,9 +790,10 @@ def _stage_tree(root: Path, plan: WritePlan) -> list[str]:
                 made.add(rel)
     shares = [_Share(writes) for writes in _shares(plan.writes, _staging_threads(plan))]
     _stage_shares(shares, _create_write(root))
-    _create(root / MANIFEST_NAME, _manifest_bytes(plan.manifest_files, plan.once, made))
+    manifest = _manifest_bytes(plan.manifest_files, plan.once, made)
+    _create(root / MANIFEST_NAME, manifest)
     _sync_staged([*(root / w.path for w in plan.writes), root / MANIFEST_NAME])
-    return sorted(made)
+    return manifest
 
 
 def _move_entries(stage: Path, base: Path) -> None:
@@ -823,7 +823,7 @@ def _apply_fresh(plan: WritePlan, kind: str) -> WriteResult:
     else:
         stage = Path(tempfile.mkdtemp(dir=base, prefix=".gen-stage.", suffix=_TMP_SUFFIX))
     try:
-        _stage_tree(stage, plan)
+        manifest = _stage_tree(stage, plan)
         if kind == "absent":
             os.chmod(stage, 0o777 & ~_umask())  # what base.mkdir() makes
             os.rename(stage, base)
@@ -840,6 +840,7 @@ def _apply_fresh(plan: WritePlan, kind: str) -> WriteResult:
         created_once=tuple(w.path for w in plan.writes if w.once),
         kept_once=plan.kept_once,
         orphaned_once=plan.orphaned_once,
+        manifest=manifest,
     )
 
 

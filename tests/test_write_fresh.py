@@ -106,3 +106,12 @@ def test_a_failed_move_into_an_empty_folder_moves_back(
     with pytest.raises(OSError, match="simulated"):
         write_output(out, FILES, ONCE)
     assert sorted(os.listdir(out)) == []
+
+
+@pytest.mark.parametrize("fresh", ["absent", "empty"])
+def test_the_result_holds_the_manifest_left_on_disk(tmp_path: Path, fresh: str) -> None:
+    out = tmp_path / "out"
+    if fresh == "empty":
+        out.mkdir()
+    result = write_output(out, FILES, ONCE)
+    assert result.manifest == (out / w.MANIFEST_NAME).read_bytes()
