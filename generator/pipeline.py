@@ -23,7 +23,6 @@ from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, mig
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
 from generator.emit.migrations import MigrationInput
-from generator.emit.tests import emit as emit_tests
 from generator.format import format_python
 from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
@@ -142,10 +141,8 @@ def _emitted(
 
 
 #: What the worker emits beside openapi.json and the client, so that both processes have about
-#: the same work at N=200 (measured: openapi.json 0.27 s CPU, the client 0.24, the layers 0.21
-#: and the tests 0.10 there, against the plan 0.27 and the other emitters 0.55 here); this
-#: process emits the rest and the migrations.
-WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers, emit_tests)
+#: the same work at N=200; this process emits the rest and the migrations.
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
 
 
 def _emit_with(
