@@ -146,7 +146,7 @@ async def create_comment(
         Post,
         values.get("post_id"),
         field="post_id",
-        where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+        where=lambda: and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
     )
     if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -154,14 +154,14 @@ async def create_comment(
             User,
             values.get("author_id"),
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     await ensure_exists(
         session,
         Comment,
         values.get("reply_to_id"),
         field="reply_to_id",
-        where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+        where=lambda: and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
     )
     comment = Comment(**values)
     session.add(comment)
@@ -184,7 +184,7 @@ async def update_comment(
             Post,
             values["post_id"],
             field="post_id",
-            where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+            where=lambda: and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
         )
     if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
@@ -192,7 +192,7 @@ async def update_comment(
             User,
             values["author_id"],
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "reply_to_id" in values:
         await ensure_exists(
@@ -200,7 +200,7 @@ async def update_comment(
             Comment,
             values["reply_to_id"],
             field="reply_to_id",
-            where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+            where=lambda: and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
         )
     for name, value in values.items():
         setattr(comment, name, value)

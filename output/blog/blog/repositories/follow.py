@@ -118,7 +118,7 @@ async def create_follow(
             User,
             values.get("follower_id"),
             field="follower_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if principal is None or values.get("followed_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -126,7 +126,7 @@ async def create_follow(
             User,
             values.get("followed_id"),
             field="followed_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     follow = Follow(**values)
     session.add(follow)
@@ -149,7 +149,7 @@ async def update_follow(
             User,
             values["follower_id"],
             field="follower_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "followed_id" in values and (principal is None or values["followed_id"] != principal.id):
         await ensure_exists(
@@ -157,7 +157,7 @@ async def update_follow(
             User,
             values["followed_id"],
             field="followed_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(follow, name, value)

@@ -118,7 +118,7 @@ async def create_user(
         Category,
         values.get("desk_id"),
         field="desk_id",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
     notify_on = values.pop("notify_on")
     values["password"] = hash_password(values["password"])
@@ -148,7 +148,7 @@ async def update_user(
             Category,
             values["desk_id"],
             field="desk_id",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     if "notify_on" in values:
         user.notify_on = UserNotifyOn.items(values.pop("notify_on"))

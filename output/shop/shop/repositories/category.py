@@ -120,7 +120,7 @@ async def create_category(
         Category,
         values.get("parent_id"),
         field="parent_id",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
     category = Category(**values)
     session.add(category)
@@ -143,7 +143,7 @@ async def update_category(
             Category,
             values["parent_id"],
             field="parent_id",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(category, name, value)

@@ -131,14 +131,14 @@ async def create_inventory_level(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     await ensure_exists(
         session,
         Product,
         values.get("product_id"),
         field="product_id",
-        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
     inventory_level = InventoryLevel(**values)
     session.add(inventory_level)
@@ -161,7 +161,7 @@ async def update_inventory_level(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "product_id" in values:
         await ensure_exists(
@@ -169,7 +169,7 @@ async def update_inventory_level(
             Product,
             values["product_id"],
             field="product_id",
-            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+            where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
         )
     for name, value in values.items():
         setattr(inventory_level, name, value)

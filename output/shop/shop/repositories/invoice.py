@@ -115,7 +115,7 @@ async def create_invoice(
         Order,
         values.get("order_id"),
         field="order_id",
-        where=order_policy.visible(principal),
+        where=lambda: order_policy.visible(principal),
     )
     invoice = Invoice(**values)
     session.add(invoice)
@@ -138,7 +138,7 @@ async def update_invoice(
             Order,
             values["order_id"],
             field="order_id",
-            where=order_policy.visible(principal),
+            where=lambda: order_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(invoice, name, value)

@@ -126,14 +126,14 @@ async def create_order_line(
         Order,
         values.get("order_id"),
         field="order_id",
-        where=order_policy.visible(principal),
+        where=lambda: order_policy.visible(principal),
     )
     await ensure_exists(
         session,
         Product,
         values.get("product_id"),
         field="product_id",
-        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
     values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
     order_line = OrderLine(**values)
@@ -157,7 +157,7 @@ async def update_order_line(
             Order,
             values["order_id"],
             field="order_id",
-            where=order_policy.visible(principal),
+            where=lambda: order_policy.visible(principal),
         )
     if "product_id" in values:
         await ensure_exists(
@@ -165,7 +165,7 @@ async def update_order_line(
             Product,
             values["product_id"],
             field="product_id",
-            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+            where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
         )
     if "product_id" in values:
         values["product_price"] = await snapshot(session, Product, values["product_id"], "price")

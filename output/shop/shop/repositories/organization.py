@@ -118,7 +118,7 @@ async def create_organization(
         Currency,
         values.get("currency_id"),
         field="currency_id",
-        where=currency_policy.visible(principal),
+        where=lambda: currency_policy.visible(principal),
     )
     organization = Organization(**values)
     session.add(organization)
@@ -141,7 +141,7 @@ async def update_organization(
             Currency,
             values["currency_id"],
             field="currency_id",
-            where=currency_policy.visible(principal),
+            where=lambda: currency_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(organization, name, value)

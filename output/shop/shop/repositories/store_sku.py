@@ -113,7 +113,7 @@ async def create_store_sku(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     store_sku = StoreSku(**values)
     session.add(store_sku)
@@ -136,7 +136,7 @@ async def update_store_sku(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(store_sku, name, value)

@@ -118,7 +118,7 @@ async def create_user(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     roles = values.pop("roles")
     values["password"] = hash_password(values["password"])
@@ -148,7 +148,7 @@ async def update_user(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "roles" in values:
         user.roles = UserRole.items(values.pop("roles"))
