@@ -113,7 +113,7 @@ async def create_entry(
             User,
             values.get("author_id"),
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     entry = Entry(**values)
     session.add(entry)
@@ -136,7 +136,7 @@ async def update_entry(
             User,
             values["author_id"],
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(entry, name, value)
