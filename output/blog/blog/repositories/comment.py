@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -163,10 +163,8 @@ async def create_comment(
         field="reply_to_id",
         where=lambda: and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
     )
-    comment = Comment(**values)
-    session.add(comment)
-    await flush(session)
-    return await _reload(session, comment)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Comment, values)
 
 
 async def update_comment(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -128,10 +128,8 @@ async def create_follow(
             field="followed_id",
             where=lambda: user_policy.visible(principal),
         )
-    follow = Follow(**values)
-    session.add(follow)
-    await flush(session)
-    return await _reload(session, follow)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Follow, values)
 
 
 async def update_follow(

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -173,6 +173,8 @@ async def create_post(
         where=lambda: category_policy.visible(principal),
     )
     keywords = values.pop("keywords")
+    if not (tags or keywords):  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, Post, values, empty=("tag_ids", "keywords_loaded"))
     post = Post(**values)
     post.tags = tags
     post.keywords = PostKeyword.items(keywords)

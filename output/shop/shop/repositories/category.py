@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -122,10 +122,8 @@ async def create_category(
         field="parent_id",
         where=lambda: category_policy.visible(principal),
     )
-    category = Category(**values)
-    session.add(category)
-    await flush(session)
-    return await _reload(session, category)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Category, values)
 
 
 async def update_category(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -140,10 +140,8 @@ async def create_inventory_level(
         field="product_id",
         where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
-    inventory_level = InventoryLevel(**values)
-    session.add(inventory_level)
-    await flush(session)
-    return await _reload(session, inventory_level)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, InventoryLevel, values)
 
 
 async def update_inventory_level(

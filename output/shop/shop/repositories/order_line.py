@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -136,10 +136,8 @@ async def create_order_line(
         where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
     values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
-    order_line = OrderLine(**values)
-    session.add(order_line)
-    await flush(session)
-    return await _reload(session, order_line)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, OrderLine, values)
 
 
 async def update_order_line(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -120,10 +120,8 @@ async def create_organization(
         field="currency_id",
         where=lambda: currency_policy.visible(principal),
     )
-    organization = Organization(**values)
-    session.add(organization)
-    await flush(session)
-    return await _reload(session, organization)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Organization, values)
 
 
 async def update_organization(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.passwords import hash_password
@@ -122,6 +122,8 @@ async def create_user(
     )
     roles = values.pop("roles")
     values["password"] = hash_password(values["password"])
+    if not roles:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, User, values, empty=("roles_loaded",))
     user = User(**values)
     user.roles = UserRole.items(roles)
     session.add(user)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from journal.core.db import Statements, flush
+from journal.core.db import Statements, flush, insert_row
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, PageStatements, paginate
 from journal.core.permissions import Scope, caller_key
@@ -115,10 +115,8 @@ async def create_entry(
             field="author_id",
             where=lambda: user_policy.visible(principal),
         )
-    entry = Entry(**values)
-    session.add(entry)
-    await flush(session)
-    return await _reload(session, entry)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Entry, values)
 
 
 async def update_entry(
