@@ -166,9 +166,13 @@ def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
 
 def _returning(entity: ir.Entity, loads: list[str]) -> tuple[str, ...] | None:
     """The loaded-list columns (`undefer`ed) a new row without related rows holds empty; None
-    when a response also loads rows of other tables (a `selectinload`, a chain)."""
+    when a response also loads rows of other tables (a `selectinload`, a chain), or when a
+    field is no column of its own (an object stored as prefixed columns: the model's setter
+    spreads it, which an INSERT statement does not call)."""
     prefix = f"undefer({entity.class_name}."
     if not all(load.startswith(prefix) for load in loads):
+        return None
+    if any(f.storage == "flattened" for f in entity.fields):
         return None
     return tuple(load.removeprefix(prefix).removesuffix(")") for load in loads)
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from places.core.db import Statements, flush, insert_row
+from places.core.db import Statements, flush
 from places.core.errors import NotFoundError
 from places.core.pagination import Page, PageStatements, paginate
 from places.models.venue import Venue
@@ -46,8 +46,10 @@ async def list_venues(
 async def create_venue(session: AsyncSession, *, data: Mapping[str, Any]) -> Venue:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    # INSERT ... RETURNING gives the row as stored: no reload.
-    return await insert_row(session, Venue, values)
+    venue = Venue(**values)
+    session.add(venue)
+    await flush(session)
+    return await _reload(session, venue)
 
 
 async def update_venue(
