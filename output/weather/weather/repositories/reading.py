@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from weather.core.db import Statements, flush, insert_row
+from weather.core.db import Statements, flush
 from weather.core.errors import NotFoundError
 from weather.core.pagination import Page, PageStatements, paginate
 from weather.core.relations import ensure_exists, included
@@ -61,8 +61,10 @@ async def create_reading(session: AsyncSession, *, data: Mapping[str, Any]) -> R
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Station, values.get("station_id"), field="station_id")
-    # INSERT ... RETURNING gives the row as stored: no reload.
-    return await insert_row(session, Reading, values)
+    reading = Reading(**values)
+    session.add(reading)
+    await flush(session)
+    return await _reload(session, reading)
 
 
 async def update_reading(
