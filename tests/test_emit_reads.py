@@ -86,3 +86,19 @@ def test_the_read_schema_reads_the_loaded_values_or_the_wire_name(
         '"keywords"))]'
     ) in " ".join(post.split()).replace("[ ", "[").replace(" ]", "]")
     assert "tag_ids: list[int]" in post
+
+
+def test_a_create_inserts_with_returning_only_when_the_row_alone_is_what_responses_read(
+    projects: dict[str, ir.Project],
+) -> None:
+    """INSERT ... RETURNING replaces the reload when a response reads nothing but the row's
+    columns and its loaded lists; an object stored as prefixed columns (spread by the model's
+    setter, which an INSERT statement never calls) or rows read with `selectinload` keep the
+    flush and the reload."""
+    blog, shop = projects["blog"], projects["shop"]
+    assert entity_context(blog, blog.entity("post")).returning == ("tag_ids", "keywords_loaded")
+    assert entity_context(blog, blog.entity("category")).returning == ()
+    assert entity_context(shop, shop.entity("product")).returning is None  # specs: selectinload
+    weather = projects["weather"]
+    assert any(f.storage == "flattened" for f in weather.entity("reading").fields)
+    assert entity_context(weather, weather.entity("reading")).returning is None

@@ -116,6 +116,9 @@ class EntityContext:
     # (key in a write's values, relationship) of the collections reads take from the row's own
     # SELECT: a write loads them before replacing them.
     collections: tuple[tuple[str, str], ...] = ()
+    # A create without related rows inserts with RETURNING instead of reloading the row: the
+    # loaded lists it sets empty; None when responses load other tables' rows.
+    returning: tuple[str, ...] | None = None
     secured: bool = False
 
     @property
@@ -159,6 +162,19 @@ def entity_loads(project: ir.Project, entity: ir.Entity) -> list[str]:
     ]
     loads += [_chain_load(project, entity, link) for link in entity.dependencies]
     return list(dict.fromkeys(loads))
+
+
+def _returning(entity: ir.Entity, loads: list[str]) -> tuple[str, ...] | None:
+    """The loaded-list columns (`undefer`ed) a new row without related rows holds empty; None
+    when a response also loads rows of other tables (a `selectinload`, a chain), or when a
+    field is no column of its own (an object stored as prefixed columns: the model's setter
+    spreads it, which an INSERT statement does not call)."""
+    prefix = f"undefer({entity.class_name}."
+    if not all(load.startswith(prefix) for load in loads):
+        return None
+    if any(f.storage == "flattened" for f in entity.fields):
+        return None
+    return tuple(load.removeprefix(prefix).removesuffix(")") for load in loads)
 
 
 def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
@@ -219,6 +235,7 @@ def entity_context(project: ir.Project, entity: ir.Entity) -> EntityContext:
             [(r.wire_name, r.attr) for r in relations if r.kind == "many_to_many"]
             + [(f.attr, f.attr) for f in entity.fields if scalar_list(f) and not f.read_only]
         ),
+        returning=_returning(entity, loads),
         secured=project.auth is not None,
         includes=tuple(
             (r.name, _include_load(project, entity, r)) for r in includable(project, entity)

@@ -145,6 +145,8 @@ def repository(project: ir.Project, c: EntityContext) -> str:
     if c.includes and c.secured:
         imports.add(Import("collections.abc", "Callable"))
     imports |= _named_models(project, c.class_name, [load for _, load in c.includes])
+    if c.returning is not None:
+        imports.add(Import(f"{c.package}.core.db", "insert_row"))
     if c.related_ids:
         imports.add(Import(f"{c.package}.core.relations", "fetch_related"))
     if c.to_one:

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -85,10 +85,8 @@ async def create_category(
 ) -> Category:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    category = Category(**values)
-    session.add(category)
-    await flush(session)
-    return await _reload(session, category)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Category, values)
 
 
 async def update_category(

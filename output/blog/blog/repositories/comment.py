@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -146,7 +146,7 @@ async def create_comment(
         Post,
         values.get("post_id"),
         field="post_id",
-        where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+        where=lambda: and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
     )
     if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -154,19 +154,17 @@ async def create_comment(
             User,
             values.get("author_id"),
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     await ensure_exists(
         session,
         Comment,
         values.get("reply_to_id"),
         field="reply_to_id",
-        where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+        where=lambda: and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
     )
-    comment = Comment(**values)
-    session.add(comment)
-    await flush(session)
-    return await _reload(session, comment)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Comment, values)
 
 
 async def update_comment(
@@ -184,7 +182,7 @@ async def update_comment(
             Post,
             values["post_id"],
             field="post_id",
-            where=and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
+            where=lambda: and_(post_policy.visible(principal), Post.deleted_at.is_(None)),
         )
     if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
@@ -192,7 +190,7 @@ async def update_comment(
             User,
             values["author_id"],
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "reply_to_id" in values:
         await ensure_exists(
@@ -200,7 +198,7 @@ async def update_comment(
             Comment,
             values["reply_to_id"],
             field="reply_to_id",
-            where=and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
+            where=lambda: and_(comment_policy.visible(principal), Comment.deleted_at.is_(None)),
         )
     for name, value in values.items():
         setattr(comment, name, value)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -118,7 +118,7 @@ async def create_follow(
             User,
             values.get("follower_id"),
             field="follower_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if principal is None or values.get("followed_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -126,12 +126,10 @@ async def create_follow(
             User,
             values.get("followed_id"),
             field="followed_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
-    follow = Follow(**values)
-    session.add(follow)
-    await flush(session)
-    return await _reload(session, follow)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Follow, values)
 
 
 async def update_follow(
@@ -149,7 +147,7 @@ async def update_follow(
             User,
             values["follower_id"],
             field="follower_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "followed_id" in values and (principal is None or values["followed_id"] != principal.id):
         await ensure_exists(
@@ -157,7 +155,7 @@ async def update_follow(
             User,
             values["followed_id"],
             field="followed_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(follow, name, value)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
 from blog.core.clock import utcnow
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -151,7 +151,11 @@ async def create_post(
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     tags = await fetch_related(
-        session, Tag, values.pop("tag_ids"), field="tag_ids", where=tag_policy.visible(principal)
+        session,
+        Tag,
+        values.pop("tag_ids"),
+        field="tag_ids",
+        where=lambda: tag_policy.visible(principal),
     )
     if principal is None or values.get("author_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -159,16 +163,18 @@ async def create_post(
             User,
             values.get("author_id"),
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     await ensure_exists(
         session,
         Category,
         values.get("category_id"),
         field="category_id",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
     keywords = values.pop("keywords")
+    if not (tags or keywords):  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, Post, values, empty=("tag_ids", "keywords_loaded"))
     post = Post(**values)
     post.tags = tags
     post.keywords = PostKeyword.items(keywords)
@@ -203,7 +209,7 @@ async def update_post(
             Tag,
             values.pop("tag_ids"),
             field="tag_ids",
-            where=tag_policy.visible(principal),
+            where=lambda: tag_policy.visible(principal),
         )
     if "author_id" in values and (principal is None or values["author_id"] != principal.id):
         await ensure_exists(
@@ -211,7 +217,7 @@ async def update_post(
             User,
             values["author_id"],
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "category_id" in values:
         await ensure_exists(
@@ -219,7 +225,7 @@ async def update_post(
             Category,
             values["category_id"],
             field="category_id",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     if "keywords" in values:
         post.keywords = PostKeyword.items(values.pop("keywords"))

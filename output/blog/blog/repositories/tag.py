@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.permissions import Scope, caller_key
@@ -85,10 +85,8 @@ async def create_tag(
 ) -> Tag:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    tag = Tag(**values)
-    session.add(tag)
-    await flush(session)
-    return await _reload(session, tag)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Tag, values)
 
 
 async def update_tag(

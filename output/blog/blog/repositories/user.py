@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.core.passwords import hash_password
@@ -118,10 +118,12 @@ async def create_user(
         Category,
         values.get("desk_id"),
         field="desk_id",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
     notify_on = values.pop("notify_on")
     values["password"] = hash_password(values["password"])
+    if not notify_on:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, User, values, empty=("notify_on_loaded",))
     user = User(**values)
     user.notify_on = UserNotifyOn.items(notify_on)
     session.add(user)
@@ -148,7 +150,7 @@ async def update_user(
             Category,
             values["desk_id"],
             field="desk_id",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     if "notify_on" in values:
         user.notify_on = UserNotifyOn.items(values.pop("notify_on"))

@@ -116,7 +116,7 @@ async def create_address(
         Customer,
         values.get("customer_id"),
         field="customer_id",
-        where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+        where=lambda: and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
     )
     await find_or_create(
         session,
@@ -152,7 +152,7 @@ async def update_address(
             Customer,
             values["customer_id"],
             field="customer_id",
-            where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+            where=lambda: and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
         )
     if values.keys() & {
         "organization_id",

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -120,12 +120,10 @@ async def create_category(
         Category,
         values.get("parent_id"),
         field="parent_id",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
-    category = Category(**values)
-    session.add(category)
-    await flush(session)
-    return await _reload(session, category)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Category, values)
 
 
 async def update_category(
@@ -143,7 +141,7 @@ async def update_category(
             Category,
             values["parent_id"],
             field="parent_id",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(category, name, value)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
 from shop.core.clock import utcnow
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -143,10 +143,8 @@ async def create_customer(
 ) -> Customer:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    customer = Customer(**values)
-    session.add(customer)
-    await flush(session)
-    return await _reload(session, customer)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Customer, values)
 
 
 async def update_customer(

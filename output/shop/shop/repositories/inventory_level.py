@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -131,19 +131,17 @@ async def create_inventory_level(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     await ensure_exists(
         session,
         Product,
         values.get("product_id"),
         field="product_id",
-        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
-    inventory_level = InventoryLevel(**values)
-    session.add(inventory_level)
-    await flush(session)
-    return await _reload(session, inventory_level)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, InventoryLevel, values)
 
 
 async def update_inventory_level(
@@ -161,7 +159,7 @@ async def update_inventory_level(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "product_id" in values:
         await ensure_exists(
@@ -169,7 +167,7 @@ async def update_inventory_level(
             Product,
             values["product_id"],
             field="product_id",
-            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+            where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
         )
     for name, value in values.items():
         setattr(inventory_level, name, value)

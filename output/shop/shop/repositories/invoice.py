@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -115,12 +115,10 @@ async def create_invoice(
         Order,
         values.get("order_id"),
         field="order_id",
-        where=order_policy.visible(principal),
+        where=lambda: order_policy.visible(principal),
     )
-    invoice = Invoice(**values)
-    session.add(invoice)
-    await flush(session)
-    return await _reload(session, invoice)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Invoice, values)
 
 
 async def update_invoice(
@@ -138,7 +136,7 @@ async def update_invoice(
             Order,
             values["order_id"],
             field="order_id",
-            where=order_policy.visible(principal),
+            where=lambda: order_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(invoice, name, value)

@@ -134,14 +134,14 @@ async def create_order(
         Customer,
         values.get("customer_id"),
         field="customer_id",
-        where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+        where=lambda: and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
     )
     await ensure_exists(
         session,
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     if principal is None or values.get("sales_rep_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -149,14 +149,14 @@ async def create_order(
             User,
             values.get("sales_rep_id"),
             field="sales_rep_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     await ensure_exists(
         session,
         Address,
         values.get("shipping_address_id"),
         field="shipping_address_id",
-        where=address_policy.visible(principal),
+        where=lambda: address_policy.visible(principal),
     )
     order = Order(**values)
     session.add(order)
@@ -179,7 +179,7 @@ async def update_order(
             Customer,
             values["customer_id"],
             field="customer_id",
-            where=and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
+            where=lambda: and_(customer_policy.visible(principal), Customer.deleted_at.is_(None)),
         )
     if "store_id" in values:
         await ensure_exists(
@@ -187,7 +187,7 @@ async def update_order(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "sales_rep_id" in values and (principal is None or values["sales_rep_id"] != principal.id):
         await ensure_exists(
@@ -195,7 +195,7 @@ async def update_order(
             User,
             values["sales_rep_id"],
             field="sales_rep_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if "shipping_address_id" in values:
         await ensure_exists(
@@ -203,7 +203,7 @@ async def update_order(
             Address,
             values["shipping_address_id"],
             field="shipping_address_id",
-            where=address_policy.visible(principal),
+            where=lambda: address_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(order, name, value)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -126,20 +126,18 @@ async def create_order_line(
         Order,
         values.get("order_id"),
         field="order_id",
-        where=order_policy.visible(principal),
+        where=lambda: order_policy.visible(principal),
     )
     await ensure_exists(
         session,
         Product,
         values.get("product_id"),
         field="product_id",
-        where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+        where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
     )
     values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
-    order_line = OrderLine(**values)
-    session.add(order_line)
-    await flush(session)
-    return await _reload(session, order_line)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, OrderLine, values)
 
 
 async def update_order_line(
@@ -157,7 +155,7 @@ async def update_order_line(
             Order,
             values["order_id"],
             field="order_id",
-            where=order_policy.visible(principal),
+            where=lambda: order_policy.visible(principal),
         )
     if "product_id" in values:
         await ensure_exists(
@@ -165,7 +163,7 @@ async def update_order_line(
             Product,
             values["product_id"],
             field="product_id",
-            where=and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
+            where=lambda: and_(product_policy.visible(principal), Product.deleted_at.is_(None)),
         )
     if "product_id" in values:
         values["product_price"] = await snapshot(session, Product, values["product_id"], "price")

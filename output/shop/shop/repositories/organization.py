@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -118,12 +118,10 @@ async def create_organization(
         Currency,
         values.get("currency_id"),
         field="currency_id",
-        where=currency_policy.visible(principal),
+        where=lambda: currency_policy.visible(principal),
     )
-    organization = Organization(**values)
-    session.add(organization)
-    await flush(session)
-    return await _reload(session, organization)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Organization, values)
 
 
 async def update_organization(
@@ -141,7 +139,7 @@ async def update_organization(
             Currency,
             values["currency_id"],
             field="currency_id",
-            where=currency_policy.visible(principal),
+            where=lambda: currency_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(organization, name, value)

@@ -151,7 +151,7 @@ async def create_product(
         Category,
         values.pop("category_ids"),
         field="category_ids",
-        where=category_policy.visible(principal),
+        where=lambda: category_policy.visible(principal),
     )
     image_urls = values.pop("image_urls")
     tags = values.pop("tags")
@@ -206,7 +206,7 @@ async def update_product(
             Category,
             values.pop("category_ids"),
             field="category_ids",
-            where=category_policy.visible(principal),
+            where=lambda: category_policy.visible(principal),
         )
     if "image_urls" in values:
         product.image_urls = ProductImageUrl.items(values.pop("image_urls"))

@@ -122,7 +122,7 @@ async def create_stock_count(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     if principal is None or values.get("counted_by_id") != principal.id:  # the caller's row exists
         await ensure_exists(
@@ -130,7 +130,7 @@ async def create_stock_count(
             User,
             values.get("counted_by_id"),
             field="counted_by_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     await find_or_create(
         session,
@@ -166,7 +166,7 @@ async def update_stock_count(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "counted_by_id" in values and (principal is None or values["counted_by_id"] != principal.id):
         await ensure_exists(
@@ -174,7 +174,7 @@ async def update_stock_count(
             User,
             values["counted_by_id"],
             field="counted_by_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     if values.keys() & {
         "organization_id",

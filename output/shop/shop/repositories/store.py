@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -120,10 +120,8 @@ async def create_store(
 ) -> Store:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    store = Store(**values)
-    session.add(store)
-    await flush(session)
-    return await _reload(session, store)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Store, values)
 
 
 async def update_store(

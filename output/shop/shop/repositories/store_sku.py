@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -113,12 +113,10 @@ async def create_store_sku(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
-    store_sku = StoreSku(**values)
-    session.add(store_sku)
-    await flush(session)
-    return await _reload(session, store_sku)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, StoreSku, values)
 
 
 async def update_store_sku(
@@ -136,7 +134,7 @@ async def update_store_sku(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(store_sku, name, value)

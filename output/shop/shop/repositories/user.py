@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.passwords import hash_password
@@ -118,10 +118,12 @@ async def create_user(
         Store,
         values.get("store_id"),
         field="store_id",
-        where=store_policy.visible(principal),
+        where=lambda: store_policy.visible(principal),
     )
     roles = values.pop("roles")
     values["password"] = hash_password(values["password"])
+    if not roles:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, User, values, empty=("roles_loaded",))
     user = User(**values)
     user.roles = UserRole.items(roles)
     session.add(user)
@@ -148,7 +150,7 @@ async def update_user(
             Store,
             values["store_id"],
             field="store_id",
-            where=store_policy.visible(principal),
+            where=lambda: store_policy.visible(principal),
         )
     if "roles" in values:
         user.roles = UserRole.items(values.pop("roles"))

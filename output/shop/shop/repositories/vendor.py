@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.core.permissions import Scope, caller_key
@@ -86,10 +86,8 @@ async def create_vendor(
 ) -> Vendor:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    vendor = Vendor(**values)
-    session.add(vendor)
-    await flush(session)
-    return await _reload(session, vendor)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Vendor, values)
 
 
 async def update_vendor(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from weather.core.db import Statements, flush
+from weather.core.db import Statements, flush, insert_row
 from weather.core.errors import NotFoundError
 from weather.core.pagination import Page, PageStatements, paginate
 from weather.core.relations import included
@@ -59,10 +59,8 @@ async def list_stations(
 async def create_station(session: AsyncSession, *, data: Mapping[str, Any]) -> Station:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    station = Station(**values)
-    session.add(station)
-    await flush(session)
-    return await _reload(session, station)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Station, values)
 
 
 async def update_station(

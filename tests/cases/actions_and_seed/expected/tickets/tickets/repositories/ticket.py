@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from tickets.core.db import Statements, flush
+from tickets.core.db import Statements, flush, insert_row
 from tickets.core.errors import NotFoundError
 from tickets.core.pagination import Page, PageStatements, paginate
 from tickets.models.ticket import Ticket
@@ -46,10 +46,8 @@ async def list_tickets(
 async def create_ticket(session: AsyncSession, *, data: Mapping[str, Any]) -> Ticket:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    ticket = Ticket(**values)
-    session.add(ticket)
-    await flush(session)
-    return await _reload(session, ticket)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Ticket, values)
 
 
 async def update_ticket(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from journal.core.db import Statements, flush
+from journal.core.db import Statements, flush, insert_row
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, PageStatements, paginate
 from journal.core.permissions import Scope, caller_key
@@ -113,12 +113,10 @@ async def create_entry(
             User,
             values.get("author_id"),
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
-    entry = Entry(**values)
-    session.add(entry)
-    await flush(session)
-    return await _reload(session, entry)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Entry, values)
 
 
 async def update_entry(
@@ -136,7 +134,7 @@ async def update_entry(
             User,
             values["author_id"],
             field="author_id",
-            where=user_policy.visible(principal),
+            where=lambda: user_policy.visible(principal),
         )
     for name, value in values.items():
         setattr(entry, name, value)

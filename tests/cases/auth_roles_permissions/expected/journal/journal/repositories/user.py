@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from journal.core.db import Statements, flush
+from journal.core.db import Statements, flush, insert_row
 from journal.core.errors import NotFoundError
 from journal.core.pagination import Page, PageStatements, paginate
 from journal.core.passwords import hash_password
@@ -87,10 +87,8 @@ async def create_user(
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     values["password"] = hash_password(values["password"])
-    user = User(**values)
-    session.add(user)
-    await flush(session)
-    return await _reload(session, user)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, User, values)
 
 
 async def update_user(

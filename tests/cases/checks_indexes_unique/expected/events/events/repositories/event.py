@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from events.core.db import Statements, flush
+from events.core.db import Statements, flush, insert_row
 from events.core.errors import NotFoundError
 from events.core.pagination import Page, PageStatements, paginate
 from events.models.event import Event
@@ -46,10 +46,8 @@ async def list_events(
 async def create_event(session: AsyncSession, *, data: Mapping[str, Any]) -> Event:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    event = Event(**values)
-    session.add(event)
-    await flush(session)
-    return await _reload(session, event)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Event, values)
 
 
 async def update_event(

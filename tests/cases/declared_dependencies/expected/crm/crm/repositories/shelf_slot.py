@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from crm.core.db import Statements, flush
+from crm.core.db import Statements, flush, insert_row
 from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, PageStatements, paginate
 from crm.core.relations import ensure_exists, included
@@ -63,10 +63,8 @@ async def create_shelf_slot(session: AsyncSession, *, data: Mapping[str, Any]) -
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Store, values.get("store_id"), field="store_id")
-    shelf_slot = ShelfSlot(**values)
-    session.add(shelf_slot)
-    await flush(session)
-    return await _reload(session, shelf_slot)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, ShelfSlot, values)
 
 
 async def update_shelf_slot(

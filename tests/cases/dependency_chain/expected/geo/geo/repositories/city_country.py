@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import Statements, flush
+from geo.core.db import Statements, flush, insert_row
 from geo.core.errors import NotFoundError
 from geo.core.pagination import Page, PageStatements, paginate
 from geo.models.city_country import CityCountry
@@ -46,10 +46,8 @@ async def list_city_countries(
 async def create_city_country(session: AsyncSession, *, data: Mapping[str, Any]) -> CityCountry:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    city_country = CityCountry(**values)
-    session.add(city_country)
-    await flush(session)
-    return await _reload(session, city_country)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, CityCountry, values)
 
 
 async def update_city_country(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import Statements, flush
+from geo.core.db import Statements, flush, insert_row
 from geo.core.errors import NotFoundError
 from geo.core.pagination import Page, PageStatements, paginate
 from geo.models.store import Store
@@ -46,10 +46,8 @@ async def list_stores(
 async def create_store(session: AsyncSession, *, data: Mapping[str, Any]) -> Store:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    store = Store(**values)
-    session.add(store)
-    await flush(session)
-    return await _reload(session, store)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Store, values)
 
 
 async def update_store(

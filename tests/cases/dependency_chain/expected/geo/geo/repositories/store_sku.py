@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from geo.core.db import Statements, flush
+from geo.core.db import Statements, flush, insert_row
 from geo.core.errors import NotFoundError
 from geo.core.pagination import Page, PageStatements, paginate
 from geo.core.relations import ensure_exists, included
@@ -63,10 +63,8 @@ async def create_store_sku(session: AsyncSession, *, data: Mapping[str, Any]) ->
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Store, values.get("store_id"), field="store_id")
-    store_sku = StoreSku(**values)
-    session.add(store_sku)
-    await flush(session)
-    return await _reload(session, store_sku)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, StoreSku, values)
 
 
 async def update_store_sku(

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from wiki.core.db import Statements, flush
+from wiki.core.db import Statements, flush, insert_row
 from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, PageStatements, paginate
 from wiki.core.passwords import hash_password
@@ -87,10 +87,8 @@ async def create_member(
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     values["password"] = hash_password(values["password"])
-    member = Member(**values)
-    session.add(member)
-    await flush(session)
-    return await _reload(session, member)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Member, values)
 
 
 async def update_member(

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
 from wiki.core.clock import utcnow
-from wiki.core.db import Statements, flush
+from wiki.core.db import Statements, flush, insert_row
 from wiki.core.errors import NotFoundError
 from wiki.core.pagination import Page, PageStatements, paginate
 from wiki.core.permissions import Scope, caller_key
@@ -107,10 +107,8 @@ async def create_page(
 ) -> Page_:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    page = Page_(**values)
-    session.add(page)
-    await flush(session)
-    return await _reload(session, page)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Page_, values)
 
 
 async def update_page(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from kinds.core.db import Statements, flush
+from kinds.core.db import Statements, flush, insert_row
 from kinds.core.errors import NotFoundError
 from kinds.core.pagination import Page, PageStatements, paginate
 from kinds.models.sample import Sample
@@ -46,10 +46,8 @@ async def list_samples(
 async def create_sample(session: AsyncSession, *, data: Mapping[str, Any]) -> Sample:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    sample = Sample(**values)
-    session.add(sample)
-    await flush(session)
-    return await _reload(session, sample)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Sample, values)
 
 
 async def update_sample(

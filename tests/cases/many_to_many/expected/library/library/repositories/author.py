@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from library.core.db import Statements, flush
+from library.core.db import Statements, flush, insert_row
 from library.core.errors import NotFoundError
 from library.core.pagination import Page, PageStatements, paginate
 from library.models.author import Author
@@ -46,10 +46,8 @@ async def list_authors(
 async def create_author(session: AsyncSession, *, data: Mapping[str, Any]) -> Author:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    author = Author(**values)
-    session.add(author)
-    await flush(session)
-    return await _reload(session, author)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Author, values)
 
 
 async def update_author(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from library.core.db import Statements, flush
+from library.core.db import Statements, flush, insert_row
 from library.core.errors import NotFoundError
 from library.core.pagination import Page, PageStatements, paginate
 from library.core.relations import fetch_related, included
@@ -61,6 +61,8 @@ async def create_book(session: AsyncSession, *, data: Mapping[str, Any]) -> Book
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     authors = await fetch_related(session, Author, values.pop("author_ids"), field="author_ids")
+    if not authors:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, Book, values, empty=("author_ids",))
     book = Book(**values)
     book.authors = authors
     session.add(book)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import Statements, flush
+from school.core.db import Statements, flush, insert_row
 from school.core.errors import NotFoundError
 from school.core.pagination import Page, PageStatements, paginate
 from school.models.course import Course
@@ -46,10 +46,8 @@ async def list_courses(
 async def create_course(session: AsyncSession, *, data: Mapping[str, Any]) -> Course:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    course = Course(**values)
-    session.add(course)
-    await flush(session)
-    return await _reload(session, course)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Course, values)
 
 
 async def update_course(

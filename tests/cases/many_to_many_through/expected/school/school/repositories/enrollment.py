@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import Statements, flush
+from school.core.db import Statements, flush, insert_row
 from school.core.errors import NotFoundError
 from school.core.pagination import Page, PageStatements, paginate
 from school.core.relations import ensure_exists, included
@@ -66,10 +66,8 @@ async def create_enrollment(session: AsyncSession, *, data: Mapping[str, Any]) -
     values = dict(data)
     await ensure_exists(session, Student, values.get("student_id"), field="student_id")
     await ensure_exists(session, Course, values.get("course_id"), field="course_id")
-    enrollment = Enrollment(**values)
-    session.add(enrollment)
-    await flush(session)
-    return await _reload(session, enrollment)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Enrollment, values)
 
 
 async def update_enrollment(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from school.core.db import Statements, flush
+from school.core.db import Statements, flush, insert_row
 from school.core.errors import NotFoundError
 from school.core.pagination import Page, PageStatements, paginate
 from school.core.relations import included
@@ -59,10 +59,8 @@ async def list_students(
 async def create_student(session: AsyncSession, *, data: Mapping[str, Any]) -> Student:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    student = Student(**values)
-    session.add(student)
-    await flush(session)
-    return await _reload(session, student)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Student, values)
 
 
 async def update_student(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from forum.core.db import Statements, flush
+from forum.core.db import Statements, flush, insert_row
 from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, PageStatements, paginate
 from forum.core.relations import ensure_exists, included
@@ -63,10 +63,8 @@ async def create_reply(session: AsyncSession, *, data: Mapping[str, Any]) -> Rep
     values = dict(data)
     await ensure_exists(session, Reply, values.get("parent_id"), field="parent_id")
     await ensure_exists(session, Thread, values.get("thread_id"), field="thread_id")
-    reply = Reply(**values)
-    session.add(reply)
-    await flush(session)
-    return await _reload(session, reply)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Reply, values)
 
 
 async def update_reply(

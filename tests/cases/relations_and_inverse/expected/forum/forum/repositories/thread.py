@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from forum.core.db import Statements, flush
+from forum.core.db import Statements, flush, insert_row
 from forum.core.errors import NotFoundError
 from forum.core.pagination import Page, PageStatements, paginate
 from forum.core.relations import ensure_exists, included
@@ -62,10 +62,8 @@ async def create_thread(session: AsyncSession, *, data: Mapping[str, Any]) -> Th
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Reply, values.get("pinned_reply_id"), field="pinned_reply_id")
-    thread = Thread(**values)
-    session.add(thread)
-    await flush(session)
-    return await _reload(session, thread)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Thread, values)
 
 
 async def update_thread(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.models.group import Group
@@ -46,10 +46,8 @@ async def list_groups(
 async def create_group(session: AsyncSession, *, data: Mapping[str, Any]) -> Group:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    group = Group(**values)
-    session.add(group)
-    await flush(session)
-    return await _reload(session, group)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Group, values)
 
 
 async def update_group(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from shop.core.db import Statements, flush
+from shop.core.db import Statements, flush, insert_row
 from shop.core.errors import NotFoundError
 from shop.core.pagination import Page, PageStatements, paginate
 from shop.models.order import Order
@@ -46,10 +46,8 @@ async def list_orders(
 async def create_order(session: AsyncSession, *, data: Mapping[str, Any]) -> Order:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    order = Order(**values)
-    session.add(order)
-    await flush(session)
-    return await _reload(session, order)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Order, values)
 
 
 async def update_order(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from contacts.core.db import Statements, flush
+from contacts.core.db import Statements, flush, insert_row
 from contacts.core.errors import NotFoundError
 from contacts.core.pagination import Page, PageStatements, paginate
 from contacts.models.company import Company
@@ -46,10 +46,8 @@ async def list_companies(
 async def create_company(session: AsyncSession, *, data: Mapping[str, Any]) -> Company:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    company = Company(**values)
-    session.add(company)
-    await flush(session)
-    return await _reload(session, company)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Company, values)
 
 
 async def update_company(

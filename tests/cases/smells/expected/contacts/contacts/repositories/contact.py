@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from contacts.core.db import Statements, flush
+from contacts.core.db import Statements, flush, insert_row
 from contacts.core.errors import NotFoundError
 from contacts.core.pagination import Page, PageStatements, paginate
 from contacts.core.relations import ensure_exists, included
@@ -61,10 +61,8 @@ async def create_contact(session: AsyncSession, *, data: Mapping[str, Any]) -> C
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Company, values.get("company_id"), field="company_id")
-    contact = Contact(**values)
-    session.add(contact)
-    await flush(session)
-    return await _reload(session, contact)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Contact, values)
 
 
 async def update_contact(

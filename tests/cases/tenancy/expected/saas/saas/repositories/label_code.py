@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from saas.core.db import Statements, flush
+from saas.core.db import Statements, flush, insert_row
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, PageStatements, paginate
 from saas.core.permissions import Scope, caller_key
@@ -85,10 +85,8 @@ async def create_label_code(
 ) -> LabelCode:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    label_code = LabelCode(**values)
-    session.add(label_code)
-    await flush(session)
-    return await _reload(session, label_code)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, LabelCode, values)
 
 
 async def update_label_code(

@@ -8,7 +8,7 @@ from sqlalchemy import ColumnElement, Executable, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from saas.core.db import Statements, flush
+from saas.core.db import Statements, flush, insert_row
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, PageStatements, paginate
 from saas.core.permissions import Scope, caller_key
@@ -85,10 +85,8 @@ async def create_organization(
 ) -> Organization:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    organization = Organization(**values)
-    session.add(organization)
-    await flush(session)
-    return await _reload(session, organization)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Organization, values)
 
 
 async def update_organization(

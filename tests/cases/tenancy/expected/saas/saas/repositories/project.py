@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from saas.core.db import Statements, flush
+from saas.core.db import Statements, flush, insert_row
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, PageStatements, paginate
 from saas.core.permissions import Scope, caller_key
@@ -108,10 +108,8 @@ async def create_project(
 ) -> Project:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    project = Project(**values)
-    session.add(project)
-    await flush(session)
-    return await _reload(session, project)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Project, values)
 
 
 async def update_project(

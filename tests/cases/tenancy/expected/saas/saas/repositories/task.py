@@ -113,7 +113,7 @@ async def create_task(
         Project,
         values.get("project_id"),
         field="project_id",
-        where=project_policy.visible(principal),
+        where=lambda: project_policy.visible(principal),
     )
     await find_or_create(
         session,
@@ -148,7 +148,7 @@ async def update_task(
             Project,
             values["project_id"],
             field="project_id",
-            where=project_policy.visible(principal),
+            where=lambda: project_policy.visible(principal),
         )
     if values.keys() & {
         "organization_id",

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from saas.core.db import Statements, flush
+from saas.core.db import Statements, flush, insert_row
 from saas.core.errors import NotFoundError
 from saas.core.pagination import Page, PageStatements, paginate
 from saas.core.passwords import hash_password
@@ -110,10 +110,8 @@ async def create_user(
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     values["password"] = hash_password(values["password"])
-    user = User(**values)
-    session.add(user)
-    await flush(session)
-    return await _reload(session, user)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, User, values)
 
 
 async def update_user(

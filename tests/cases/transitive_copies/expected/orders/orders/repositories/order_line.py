@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import Statements, flush
+from orders.core.db import Statements, flush, insert_row
 from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, PageStatements, paginate
 from orders.core.relations import ensure_exists, included, snapshot
@@ -67,10 +67,8 @@ async def create_order_line(session: AsyncSession, *, data: Mapping[str, Any]) -
     await ensure_exists(session, Order, values.get("order_id"), field="order_id")
     await ensure_exists(session, Product, values.get("product_id"), field="product_id")
     values["product_price"] = await snapshot(session, Product, values["product_id"], "price")
-    order_line = OrderLine(**values)
-    session.add(order_line)
-    await flush(session)
-    return await _reload(session, order_line)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, OrderLine, values)
 
 
 async def update_order_line(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from orders.core.db import Statements, flush
+from orders.core.db import Statements, flush, insert_row
 from orders.core.errors import NotFoundError
 from orders.core.pagination import Page, PageStatements, paginate
 from orders.models.product import Product
@@ -46,10 +46,8 @@ async def list_products(
 async def create_product(session: AsyncSession, *, data: Mapping[str, Any]) -> Product:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    product = Product(**values)
-    session.add(product)
-    await flush(session)
-    return await _reload(session, product)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Product, values)
 
 
 async def update_product(

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from vault.core.db import Statements, flush
+from vault.core.db import Statements, flush, insert_row
 from vault.core.errors import NotFoundError
 from vault.core.pagination import Page, PageStatements, paginate
 from vault.models.secret import Secret
@@ -47,10 +47,8 @@ async def list_secrets(
 async def create_secret(session: AsyncSession, *, data: Mapping[str, Any]) -> Secret:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    secret = Secret(**values)
-    session.add(secret)
-    await flush(session)
-    return await _reload(session, secret)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Secret, values)
 
 
 async def update_secret(

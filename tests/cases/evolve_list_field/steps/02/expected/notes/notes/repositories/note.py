@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import Statements, flush
+from notes.core.db import Statements, flush, insert_row
 from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.note import Note, NoteTag
@@ -48,6 +48,8 @@ async def create_note(session: AsyncSession, *, data: Mapping[str, Any]) -> Note
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     tags = values.pop("tags")
+    if not tags:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, Note, values, empty=("tags_loaded",))
     note = Note(**values)
     note.tags = NoteTag.items(tags)
     session.add(note)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import Statements, flush
+from notes.core.db import Statements, flush, insert_row
 from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.label import Label
@@ -46,10 +46,8 @@ async def list_labels(
 async def create_label(session: AsyncSession, *, data: Mapping[str, Any]) -> Label:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    label = Label(**values)
-    session.add(label)
-    await flush(session)
-    return await _reload(session, label)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Label, values)
 
 
 async def update_label(

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload, undefer
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import Statements, flush
+from notes.core.db import Statements, flush, insert_row
 from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, PageStatements, paginate
 from notes.core.relations import fetch_related, included
@@ -61,6 +61,8 @@ async def create_note(session: AsyncSession, *, data: Mapping[str, Any]) -> Note
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     labels = await fetch_related(session, Label, values.pop("label_ids"), field="label_ids")
+    if not labels:  # the row alone: INSERT ... RETURNING, no reload
+        return await insert_row(session, Note, values, empty=("label_ids",))
     note = Note(**values)
     note.labels = labels
     session.add(note)

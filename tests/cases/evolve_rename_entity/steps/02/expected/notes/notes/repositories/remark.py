@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import Statements, flush
+from notes.core.db import Statements, flush, insert_row
 from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, PageStatements, paginate
 from notes.core.relations import ensure_exists, included
@@ -61,10 +61,8 @@ async def create_remark(session: AsyncSession, *, data: Mapping[str, Any]) -> Re
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
     await ensure_exists(session, Memo, values.get("note_id"), field="note_id")
-    remark = Remark(**values)
-    session.add(remark)
-    await flush(session)
-    return await _reload(session, remark)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Remark, values)
 
 
 async def update_remark(

@@ -41,10 +41,11 @@ async def fetch_related(
     ids: Sequence[Any],
     *,
     field: str,
-    where: ColumnElement[bool] | None = None,
+    where: Callable[[], ColumnElement[bool]] | None = None,
 ) -> list[RowT]:
     """The rows of `model` with these ids, in the order given (duplicates dropped); ids of rows
-    that `where` (what the caller may see) leaves out count as unknown."""
+    that `where()` (what the caller may see; built only when ids are sent) leaves out count as
+    unknown."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return []
@@ -52,7 +53,7 @@ async def fetch_related(
     id_column: InstrumentedAttribute[Any] = getattr(model, "id")  # noqa: B009
     statement = select(model).where(id_column.in_(wanted))
     if where is not None:
-        statement = statement.where(where)
+        statement = statement.where(where())
     rows = {row.id: row for row in await session.scalars(statement)}
     missing = [value for value in wanted if value not in rows]
     if missing:
@@ -66,16 +67,16 @@ async def ensure_exists(
     id: Any,
     *,
     field: str,
-    where: ColumnElement[bool] | None = None,
+    where: Callable[[], ColumnElement[bool]] | None = None,
 ) -> None:
-    """A 422 on `field` unless `id` is None or names a row of `model` that `where` (what the
-    caller may see) lets through."""
+    """A 422 on `field` unless `id` is None or names a row of `model` that `where()` (what the
+    caller may see; built only when an id is sent) lets through."""
     if id is None:
         return
     if where is None:
         found = await session.get(model, id) is not None
     else:
-        found = await session.scalar(select(model.id).where(model.id == id, where)) is not None
+        found = await session.scalar(select(model.id).where(model.id == id, where())) is not None
     if not found:
         raise _unknown_ids(field, [id])
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from notes.core.db import Statements, flush
+from notes.core.db import Statements, flush, insert_row
 from notes.core.errors import NotFoundError
 from notes.core.pagination import Page, PageStatements, paginate
 from notes.models.note import Note
@@ -46,10 +46,8 @@ async def list_notes(
 async def create_note(session: AsyncSession, *, data: Mapping[str, Any]) -> Note:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    note = Note(**values)
-    session.add(note)
-    await flush(session)
-    return await _reload(session, note)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Note, values)
 
 
 async def update_note(

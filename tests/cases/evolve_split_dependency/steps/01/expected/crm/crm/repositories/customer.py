@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from crm.core.db import Statements, flush
+from crm.core.db import Statements, flush, insert_row
 from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, PageStatements, paginate
 from crm.models.customer import Customer
@@ -46,10 +46,8 @@ async def list_customers(
 async def create_customer(session: AsyncSession, *, data: Mapping[str, Any]) -> Customer:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    customer = Customer(**values)
-    session.add(customer)
-    await flush(session)
-    return await _reload(session, customer)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Customer, values)
 
 
 async def update_customer(

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from crm.core.db import Statements, flush
+from crm.core.db import Statements, flush, insert_row
 from crm.core.errors import NotFoundError
 from crm.core.pagination import Page, PageStatements, paginate
 from crm.models.zip_code import ZipCode
@@ -46,10 +46,8 @@ async def list_zip_codes(
 async def create_zip_code(session: AsyncSession, *, data: Mapping[str, Any]) -> ZipCode:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    zip_code = ZipCode(**values)
-    session.add(zip_code)
-    await flush(session)
-    return await _reload(session, zip_code)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, ZipCode, values)
 
 
 async def update_zip_code(

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -15,12 +15,14 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from notes.core.config import Settings
 from notes.core.envelope import ErrorDetail
 from notes.core.errors import ConflictError, PreconditionFailedError
 
+RowT = TypeVar("RowT")
 StatementT = TypeVar("StatementT")
 
 
@@ -85,6 +87,25 @@ async def flush(session: AsyncSession, *instances: object) -> None:
         raise PreconditionFailedError from exc
     for instance in instances:
         await session.refresh(instance)
+
+
+async def insert_row(
+    session: AsyncSession, model: type[RowT], values: dict[str, Any], *, empty: tuple[str, ...] = ()
+) -> RowT:
+    """INSERT one row and return it as stored: its RETURNING clause names every column, so the
+    database's values (server defaults, datetimes in UTC) come back in the same statement, with
+    no SELECT after it. `empty` names the loaded lists (list fields, many_to_many ids) of a row
+    inserted without related rows: set to [] without a query. A unique or foreign-key
+    violation becomes a 409 CONFLICT.
+    """
+    try:
+        row = (await session.scalars(insert(model).returning(model), [values])).one()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise ConflictError(details=_conflict_details(session, exc)) from exc
+    for name in empty:
+        set_committed_value(row, name, [])
+    return row
 
 
 def _conflict_details(session: AsyncSession, exc: IntegrityError) -> list[ErrorDetail] | None:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.models.article import Article
@@ -46,10 +46,8 @@ async def list_articles(
 async def create_article(session: AsyncSession, *, data: Mapping[str, Any]) -> Article:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    article = Article(**values)
-    session.add(article)
-    await flush(session)
-    return await _reload(session, article)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Article, values)
 
 
 async def update_article(

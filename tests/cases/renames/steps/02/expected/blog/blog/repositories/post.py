@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.interfaces import ORMOption
 
-from blog.core.db import Statements, flush
+from blog.core.db import Statements, flush, insert_row
 from blog.core.errors import NotFoundError
 from blog.core.pagination import Page, PageStatements, paginate
 from blog.models.post import Post
@@ -46,10 +46,8 @@ async def list_posts(
 async def create_post(session: AsyncSession, *, data: Mapping[str, Any]) -> Post:
     """Insert a row; unknown related ids are a 422, unique violations a 409."""
     values = dict(data)
-    post = Post(**values)
-    session.add(post)
-    await flush(session)
-    return await _reload(session, post)
+    # INSERT ... RETURNING gives the row as stored: no reload.
+    return await insert_row(session, Post, values)
 
 
 async def update_post(
