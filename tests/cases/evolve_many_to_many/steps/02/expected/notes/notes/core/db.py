@@ -7,6 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from sqlalchemy import event, insert
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -98,6 +99,10 @@ async def insert_row(
     inserted without related rows: set to [] without a query. A unique or foreign-key
     violation becomes a 409 CONFLICT.
     """
+    unknown = values.keys() - _columns(model)
+    if unknown:
+        # An ORM bulk INSERT skips keys that are not columns: a value would be lost unseen.
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     try:
         row = (await session.scalars(insert(model).returning(model), [values])).one()
     except IntegrityError as exc:
@@ -106,6 +111,17 @@ async def insert_row(
     for name in empty:
         set_committed_value(row, name, [])
     return row
+
+
+_COLUMNS: dict[type[Any], frozenset[str]] = {}
+
+
+def _columns(model: type[Any]) -> frozenset[str]:
+    """The names of the model's column attributes."""
+    names = _COLUMNS.get(model)
+    if names is None:
+        names = _COLUMNS[model] = frozenset(sa_inspect(model).column_attrs.keys())
+    return names
 
 
 def _conflict_details(session: AsyncSession, exc: IntegrityError) -> list[ErrorDetail] | None:
