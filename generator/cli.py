@@ -129,6 +129,11 @@ def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> N
     Stops early when nothing changed since the last build (see generator/stamp.py).
     """
     _check_switches()
+    _build_unless_unchanged(specs, out, allow_destructive, force)
+
+
+def _build_unless_unchanged(specs: Path, out: Path, allow_destructive: bool, force: bool) -> None:
+    """What `gen build` does once its switches are checked (`gen watch` runs it per change)."""
     from generator import stamp
 
     inputs = _build_inputs(specs, out, allow_destructive)
@@ -197,6 +202,42 @@ def _write_build(
     messages = (*(d.render() for d in result.diagnostics), *warnings)
     counts = len(written.written) + len(written.unchanged), messages, len(result.files)
     return counts, written.manifest
+
+
+@main.command("watch")
+@_SPECS
+@_OUT
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Accept a migration that drops or narrows stored data.",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.01),
+    default=0.2,
+    show_default=True,
+    help="Seconds between two looks at the spec files.",
+)
+def watch_cmd(specs: Path, out: Path, allow_destructive: bool, interval: float) -> None:
+    """Build OUT now, then again whenever a spec file in SPECS changes, until Ctrl+C.
+
+    Each build is the one `gen build` makes, with gen's modules already loaded: a rebuild after
+    a small change skips the imports that every `gen build` pays. Restart it after upgrading gen.
+    """
+    _check_switches()
+    if not specs.is_dir():
+        click.echo(f"error: {specs} is not a folder", err=True)
+        sys.exit(EXIT_INVALID)
+    from generator.watch import watch
+
+    click.echo(f"gen: watching {specs} (Ctrl+C to stop)", err=True)
+    try:
+        watch(
+            specs, lambda: _build_unless_unchanged(specs, out, allow_destructive, False), interval
+        )
+    except KeyboardInterrupt:
+        click.echo("gen: stopped watching", err=True)
 
 
 @main.command("check")

@@ -1,0 +1,80 @@
+"""`gen watch`: build, then build again whenever a spec file changes, until interrupted.
+
+The watching process imports the pipeline once; each build runs in a child forked from it, so a
+rebuild starts with SQLAlchemy, Alembic, Pydantic and gen's own modules loaded (about 0.4 s of
+every `gen build`) and ends as a whole process does, leaving the watcher as it was. Where
+`os.fork` does not exist, each build runs in the watching process itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.stamp import spec_files
+
+Snapshot = tuple[tuple[str, int, int], ...]
+
+
+def spec_snapshot(specs: Path) -> Snapshot | None:
+    """Path, modification time and size of every spec file; None while a file vanishes
+    between listing and stat (an editor replacing it), to be read again at the next poll."""
+    try:
+        return tuple(
+            (path.as_posix(), stat.st_mtime_ns, stat.st_size)
+            for path in spec_files(specs)
+            for stat in (path.stat(),)
+        )
+    except FileNotFoundError:
+        return None
+
+
+def run_build(build: Callable[[], None]) -> int:
+    """Run `build` in a forked child and return its exit code (in this process where there is
+    no fork)."""
+    if not hasattr(os, "fork"):
+        return _exit_code(build)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: build, then leave without running the watcher's cleanup
+        code = _exit_code(build)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _exit_code(build: Callable[[], None]) -> int:
+    try:
+        build()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:
+        traceback.print_exc()
+        return 70
+    return 0
+
+
+def watch(
+    specs: Path,
+    build: Callable[[], None],
+    interval: float,
+    on_build: Callable[[int], None] = lambda code: None,
+) -> None:
+    """Build now, then after every change of the spec files, polling every `interval`
+    seconds, until interrupted; `on_build` gets each build's exit code."""
+    import generator.pipeline  # noqa: F401  (loaded here once: every build forked from here has it)
+
+    seen: Snapshot | None = None
+    while True:
+        current = spec_snapshot(specs)
+        if current is not None and current != seen:
+            seen = current
+            on_build(run_build(build))
+        time.sleep(interval)

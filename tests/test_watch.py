@@ -1,0 +1,111 @@
+"""`gen watch`: a build now and after every change of the spec files, each in a child forked
+from a process that keeps gen's modules loaded (generator/watch.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from generator.watch import run_build, spec_snapshot
+from tests.test_cli import SPEC
+
+counter = {"builds": 0}
+
+
+def test_a_build_runs_in_a_child_and_its_exit_code_comes_back() -> None:
+    def build_ok() -> None:
+        counter["builds"] += 1
+
+    def build_invalid() -> None:
+        sys.exit(2)
+
+    def build_crashing() -> None:
+        raise RuntimeError("boom")
+
+    assert run_build(build_ok) == 0
+    assert counter["builds"] == 0  # the child's state is not the watcher's
+    assert run_build(build_invalid) == 2
+    assert run_build(build_crashing) == 70
+
+
+def test_the_snapshot_changes_with_a_spec_file_and_not_with_other_files(tmp_path: Path) -> None:
+    (tmp_path / "api.yaml").write_text("a: 1\n", encoding="utf-8")
+    first = spec_snapshot(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a spec", encoding="utf-8")
+    (tmp_path / ".api.yaml.tmp").write_text("an editor's copy", encoding="utf-8")
+    assert spec_snapshot(tmp_path) == first
+    (tmp_path / "api.yaml").write_text("a: 22\n", encoding="utf-8")
+    assert spec_snapshot(tmp_path) != first
+    (tmp_path / "more.yml").write_text("b: 1\n", encoding="utf-8")
+    assert len(spec_snapshot(tmp_path) or ()) == 2
+
+
+def replace(path: Path, text: str) -> None:
+    aside = path.with_name(f".{path.name}.tmp")
+    aside.write_text(text, encoding="utf-8")
+    os.replace(aside, path)
+
+
+def next_summary(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    while True:
+        line = process.stdout.readline()
+        assert line, "gen watch ended early"
+        if " written, " in line:
+            return line
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the watcher forks a child per build")
+def test_watch_rebuilds_after_each_change_reports_errors_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    specs, out = tmp_path / "specs", tmp_path / "output"
+    specs.mkdir()
+    (specs / "api.yaml").write_text(SPEC, encoding="utf-8")
+    env = {**os.environ, "HOME": str(tmp_path / "home")}
+    command = [sys.executable, "-m", "generator", "watch", str(specs), "-o", str(out)]
+    watcher = subprocess.Popen(
+        [*command, "--interval", "0.05"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = threading.Timer(180, watcher.kill)  # a watcher that never answers fails the test
+    deadline.start()
+    try:
+        assert next_summary(watcher).startswith("gen: ")
+        model = out / "notes" / "notes" / "models" / "folder.py"
+        assert "color" not in model.read_text(encoding="utf-8")
+
+        replace(
+            specs / "api.yaml",
+            SPEC + "      color: {type: string, max_length: 20, nullable: true}\n",
+        )
+        summary = next_summary(watcher)
+        assert not summary.startswith("gen: 0 written"), summary
+        assert "color" in model.read_text(encoding="utf-8")
+
+        replace(specs / "api.yaml", SPEC + "      color: {type: nope}\n")
+        time.sleep(1.0)  # an invalid spec: errors on stderr, nothing written, still watching
+        replace(
+            specs / "api.yaml",
+            SPEC + "      color: {type: string, max_length: 30, nullable: true}\n",
+        )
+        next_summary(watcher)
+        assert "30" in model.read_text(encoding="utf-8")
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        _, err = watcher.communicate(timeout=60)
+        deadline.cancel()
+    assert watcher.returncode == 0, err
+    assert "api.yaml:" in err and "error:" in err  # the invalid spec, located
+    assert "1 error(s); nothing written." in err
+    assert err.rstrip().endswith("gen: stopped watching")
