@@ -229,7 +229,7 @@ def watch_cmd(specs: Path, out: Path, allow_destructive: bool, interval: float) 
     if not specs.is_dir():
         click.echo(f"error: {specs} is not a folder", err=True)
         sys.exit(EXIT_INVALID)
-    from generator.watch import watch
+    from generator.watch import GenChanged, watch
 
     click.echo(f"gen: watching {specs} (Ctrl+C to stop)", err=True)
     try:
@@ -238,6 +238,9 @@ def watch_cmd(specs: Path, out: Path, allow_destructive: bool, interval: float) 
         )
     except KeyboardInterrupt:
         click.echo("gen: stopped watching", err=True)
+    except GenChanged as exc:
+        click.echo(f"gen: error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
 
 
 @main.command("check")

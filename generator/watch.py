@@ -15,20 +15,30 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from generator.stamp import spec_files
+from generator.stamp import generator_files, spec_files
 
 Snapshot = tuple[tuple[str, int, int], ...]
+
+
+class GenChanged(Exception):
+    """gen's own files changed since the watcher loaded them: its builds would run old code
+    under the new code's stamp."""
+
+
+def files_snapshot(paths: list[Path]) -> Snapshot:
+    """Path, modification time and size of each file."""
+    return tuple(
+        (path.as_posix(), stat.st_mtime_ns, stat.st_size)
+        for path in paths
+        for stat in (path.stat(),)
+    )
 
 
 def spec_snapshot(specs: Path) -> Snapshot | None:
     """Path, modification time and size of every spec file; None while a file vanishes
     between listing and stat (an editor replacing it), to be read again at the next poll."""
     try:
-        return tuple(
-            (path.as_posix(), stat.st_mtime_ns, stat.st_size)
-            for path in spec_files(specs)
-            for stat in (path.stat(),)
-        )
+        return files_snapshot(spec_files(specs))
     except FileNotFoundError:
         return None
 
@@ -68,13 +78,17 @@ def watch(
     on_build: Callable[[int], None] = lambda code: None,
 ) -> None:
     """Build now, then after every change of the spec files, polling every `interval`
-    seconds, until interrupted; `on_build` gets each build's exit code."""
+    seconds, until interrupted; `on_build` gets each build's exit code. Raises GenChanged,
+    before building, once gen's own files differ from those it loaded."""
     import generator.pipeline  # noqa: F401  (loaded here once: every build forked from here has it)
 
+    code = files_snapshot(generator_files())
     seen: Snapshot | None = None
     while True:
         current = spec_snapshot(specs)
         if current is not None and current != seen:
+            if files_snapshot(generator_files()) != code:
+                raise GenChanged("gen's own files changed since `gen watch` started: restart it")
             seen = current
             on_build(run_build(build))
         time.sleep(interval)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.watch import run_build, spec_snapshot
+from generator import watch as watch_module
+from generator.watch import GenChanged, run_build, spec_snapshot, watch
 from tests.test_cli import SPEC
 
 counter = {"builds": 0}
@@ -45,6 +46,26 @@ def test_the_snapshot_changes_with_a_spec_file_and_not_with_other_files(tmp_path
     assert spec_snapshot(tmp_path) != first
     (tmp_path / "more.yml").write_text("b: 1\n", encoding="utf-8")
     assert len(spec_snapshot(tmp_path) or ()) == 2
+
+
+def test_the_watcher_stops_before_building_with_code_that_changed_under_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its builds would run the code it loaded under the stamp of the code on disk."""
+    code = tmp_path / "module.py"
+    code.write_text("x = 1\n", encoding="utf-8")
+    monkeypatch.setattr(watch_module, "generator_files", lambda: [code])
+    (tmp_path / "api.yaml").write_text("a: 1\n", encoding="utf-8")
+    builds: list[int] = []
+
+    def build_then_change_the_code(exit_code: int) -> None:
+        builds.append(exit_code)
+        code.write_text("x = 22\n", encoding="utf-8")
+        (tmp_path / "api.yaml").write_text("a: 22\n", encoding="utf-8")
+
+    with pytest.raises(GenChanged):
+        watch(tmp_path, lambda: None, 0.01, on_build=build_then_change_the_code)
+    assert builds == [0]
 
 
 def replace(path: Path, text: str) -> None:
