@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.modes import SWITCHES
+
 STAMP_FOLDER = "build-v1"
 _GENERATOR_ROOT = Path(__file__).resolve().parent
 _MANIFEST_NAME = ".gen-manifest.json"  # write.MANIFEST_NAME; write.py is not imported here
@@ -115,10 +117,9 @@ def input_digest(
     digest = hashlib.sha256()
     _feed(digest.update, STAMP_FOLDER, sys.version, spec_dir.as_posix(), str(spec_dir.resolve()))
     _feed(digest.update, str(out_dir.resolve()), *options)
-    # How openapi.json, the client models and the cached units are produced (`GEN_OPENAPI`,
-    # `GEN_CLIENT`, `GEN_EMIT_CACHE`): a `verify` build must not be a no-op.
-    _feed(digest.update, os.environ.get("GEN_OPENAPI", ""), os.environ.get("GEN_CLIENT", ""))
-    _feed(digest.update, os.environ.get("GEN_EMIT_CACHE", ""))
+    # How openapi.json, the client models and the cached units are produced (`modes.SWITCHES`):
+    # a `verify` build must not be a no-op.
+    _feed(digest.update, *(os.environ.get(name, "") for name in SWITCHES))
     for path in spec_files:
         _feed(digest.update, path.relative_to(spec_dir).as_posix(), path.read_bytes())
     for path in generator_files():
