@@ -9,6 +9,7 @@ import dataclasses
 import gc
 import json
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -33,6 +34,14 @@ _OUT = click.option(
     default=Path("output"),
     show_default=True,
     help="Output folder.",
+)
+_DAEMON = click.option(
+    "--daemon/--no-daemon",
+    "use_daemon",
+    default=None,
+    help="Hand the build to a `gen daemon`, starting one when none runs (--daemon), or build "
+    "in this process (--no-daemon). Default: GEN_DAEMON (auto: a running daemon is used, none "
+    "is started).",
 )
 
 
@@ -121,22 +130,39 @@ def main() -> None:
     is_flag=True,
     help="Build even when neither the specs, gen, nor the output changed since the last build.",
 )
-def build_cmd(specs: Path, out: Path, allow_destructive: bool, force: bool) -> None:
+@_DAEMON
+def build_cmd(
+    specs: Path, out: Path, allow_destructive: bool, force: bool, use_daemon: bool | None
+) -> None:
     """Generate OUT (default output/) from the specs in SPECS.
 
     Writes only files whose bytes change, atomically; removes files it generated before and no
     longer produces; never touches files it did not generate, nor custom/ code once created.
-    Stops early when nothing changed since the last build (see generator/stamp.py).
+    Stops early when nothing changed since the last build (see generator/stamp.py); builds in
+    a `gen daemon` when one runs (see --daemon).
     """
     _check_switches()
-    _build_unless_unchanged(specs, out, allow_destructive, force)
+    flags = [
+        *(["--allow-destructive"] if allow_destructive else []),
+        *(["--force"] if force else []),
+    ]
+    command = ["build", str(specs), "-o", str(out), *flags]
+    _build_unless_unchanged(specs, out, allow_destructive, force, (command, use_daemon))
 
 
-def _build_unless_unchanged(specs: Path, out: Path, allow_destructive: bool, force: bool) -> None:
-    """What `gen build` does once its switches are checked (`gen watch` runs it per change)."""
+def _build_unless_unchanged(
+    specs: Path,
+    out: Path,
+    allow_destructive: bool,
+    force: bool,
+    hand_off: tuple[list[str], bool | None] | None = None,
+) -> None:
+    """What `gen build` does once its switches are checked (`gen watch` runs it per change);
+    ``hand_off``: the command and the --daemon choice, to build in a daemon when one serves."""
     from generator import stamp
 
-    inputs = _build_inputs(specs, out, allow_destructive)
+    code = stamp.code_digest()
+    inputs = _build_inputs(specs, out, allow_destructive, code)
     if inputs is not None and not force:
         unchanged = stamp.unchanged_stamp(_cache_root(), out, inputs)
         if unchanged is not None:
@@ -147,6 +173,8 @@ def _build_unless_unchanged(specs: Path, out: Path, allow_destructive: bool, for
                 f"0 custom created in {out}"
             )
             return
+    if hand_off is not None:
+        _hand_off(*hand_off, code)
     stamp.forget_stamp(_cache_root(), out)
     built, manifest = _write_build(specs, out, allow_destructive)
     if inputs is not None:
@@ -155,22 +183,40 @@ def _build_unless_unchanged(specs: Path, out: Path, allow_destructive: bool, for
             stamp.write_stamp(_cache_root(), out, stamp.Stamp(inputs, output, *built))
 
 
-def _unchanged_since_build(specs: Path, out: Path) -> stamp.Stamp | None:
+def _unchanged_since_build(specs: Path, out: Path, code: str) -> stamp.Stamp | None:
     """The stamp of the last build when it still holds for specs and out (see build_cmd)."""
     from generator import stamp
 
-    inputs = _build_inputs(specs, out, allow_destructive=False)
+    inputs = _build_inputs(specs, out, False, code)
     return None if inputs is None else stamp.unchanged_stamp(_cache_root(), out, inputs)
 
 
-def _build_inputs(specs: Path, out: Path, allow_destructive: bool) -> str | None:
+def _build_inputs(specs: Path, out: Path, allow_destructive: bool, code: str) -> str | None:
     """The digest of what a build of specs into out reads; None when specs is no folder."""
     from generator.stamp import input_digest, spec_files
 
     if not specs.is_dir():
         return None
     options = [f"allow_destructive={allow_destructive}"]
-    return input_digest(specs, spec_files(specs), out, options)
+    return input_digest(specs, spec_files(specs), out, options, code)
+
+
+def _hand_off(command: list[str], use_daemon: bool | None, code: str) -> None:
+    """Run `gen COMMAND` in a daemon serving this gen and exit with its code; return when the
+    build is to run in this process (generator/daemon.py)."""
+    from generator.modes import mode
+
+    choice = {None: mode("GEN_DAEMON"), True: "start", False: "off"}[use_daemon]
+    if choice == "off":
+        return
+    from generator import daemon
+
+    program = click.get_current_context().find_root().info_name or "gen"
+    exit_code = daemon.run_command(
+        [*command, "--no-daemon"], program, _cache_root(), code, start=choice == "start"
+    )
+    if exit_code is not None:
+        sys.exit(exit_code)
 
 
 def _write_build(
@@ -246,17 +292,22 @@ def watch_cmd(specs: Path, out: Path, allow_destructive: bool, interval: float) 
 @main.command("check")
 @_SPECS
 @_OUT
-def check_cmd(specs: Path, out: Path) -> None:
+@_DAEMON
+def check_cmd(specs: Path, out: Path, use_daemon: bool | None) -> None:
     """Exit 1 when OUT differs from what `gen build` would write (for CI and pre-commit)."""
     _check_switches()
-    from generator.write import compare_output
+    from generator.stamp import code_digest
 
-    unchanged = _unchanged_since_build(specs, out)
+    code = code_digest()
+    unchanged = _unchanged_since_build(specs, out, code)
     if unchanged is not None:
         for message in unchanged.messages:
             click.echo(message, err=True)
         click.echo(f"gen: {out} is up to date ({unchanged.files} files)")
         return
+    _hand_off(["check", str(specs), "-o", str(out)], use_daemon, code)
+    from generator.write import compare_output
+
     result = _build(specs, out)
     comparison = compare_output(out, result.files, result.once)
     if comparison.ok:
@@ -275,6 +326,97 @@ def check_cmd(specs: Path, out: Path) -> None:
         click.echo(f"stale: {out / '.gen-manifest.json'}")
     click.echo(f"gen: {out} is out of date; run `gen build {specs} -o {out}`", err=True)
     sys.exit(EXIT_STALE)
+
+
+@main.group("daemon")
+def daemon_group() -> None:
+    """A warm gen process that `gen build` and `gen check` hand their builds to.
+
+    It keeps gen's modules loaded and its templates compiled, so that a build skips the half
+    second of imports that every command pays. Commands use it when it runs the same gen as
+    they do (same Python, same code, same installed packages); otherwise they build in their
+    own process. It exits when idle, when gen's files change, or on `gen daemon stop`.
+    """
+    from generator.daemon import supported
+
+    if not supported():
+        click.echo(
+            "gen: error: the daemon needs fork and Unix sockets, which this system "
+            "lacks; builds run in their own process",
+            err=True,
+        )
+        sys.exit(EXIT_INVALID)
+
+
+@daemon_group.command("start")
+@click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=1800.0,
+    show_default=True,
+    help="Seconds without a build after which the daemon exits.",
+)
+def daemon_start_cmd(idle_timeout: float) -> None:
+    """Start the daemon (nothing to do when one serving this gen runs)."""
+    from generator import daemon
+    from generator.stamp import code_digest
+
+    before = daemon.status(_cache_root())
+    try:
+        pid = daemon.start_daemon(
+            _cache_root(), daemon.identity(code_digest(), _cache_root()), idle_timeout
+        )
+    except (daemon.DaemonError, OSError) as exc:
+        click.echo(f"gen: error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    if before is not None and before.get("pid") == pid:
+        click.echo(f"gen: the daemon already runs (pid {pid})")
+    else:
+        click.echo(f"gen: daemon started (pid {pid}, {daemon.Place(_cache_root()).socket})")
+
+
+@daemon_group.command("stop")
+def daemon_stop_cmd() -> None:
+    """Stop the daemon, once the builds it runs have ended."""
+    from generator import daemon
+
+    try:
+        pid = daemon.stop_daemon(_cache_root())
+    except daemon.DaemonError as exc:
+        click.echo(f"gen: error: {exc}", err=True)
+        sys.exit(EXIT_INVALID)
+    click.echo("gen: no daemon runs" if pid is None else f"gen: daemon stopped (pid {pid})")
+
+
+@daemon_group.command("status")
+def daemon_status_cmd() -> None:
+    """Say whether a daemon runs and whether it serves this gen; exit 1 when none runs."""
+    from generator import daemon
+    from generator.stamp import code_digest
+
+    found = daemon.status(_cache_root())
+    if found is None:
+        click.echo("gen: no daemon runs")
+        sys.exit(EXIT_STALE)
+    own = daemon.identity(code_digest(), _cache_root())
+    refused = daemon.refusal(found.get("identity", {}), own)
+    serves = "yes" if refused is None else f"no ({refused[0]})"
+    click.echo(
+        f"gen: daemon pid {found['pid']}, up {time.time() - found['started']:.0f} s, "
+        f"{found['builds']} build(s), {found['running']} running, idle {found['idle_for']:.0f} s "
+        f"of {found['idle_timeout']:g} s; serves this gen: {serves}\n"
+        f"socket {found['socket']}\nlog {found['log']}"
+    )
+
+
+@daemon_group.command("serve", hidden=True)
+@click.option("--idle-timeout", type=click.FloatRange(min=0.1), default=1800.0)
+@click.option("--ready-fd", type=int, default=None)
+def daemon_serve_cmd(idle_timeout: float, ready_fd: int | None) -> None:
+    """Be the daemon (`gen daemon start` runs this in the background)."""
+    from generator.daemon_server import serve
+
+    sys.exit(serve(_cache_root(), idle_timeout, ready_fd))
 
 
 @main.command("diff")

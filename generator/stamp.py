@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.modes import SWITCHES
+from generator.modes import RUN_ONLY, SWITCHES
 
 STAMP_FOLDER = "build-v1"
 _GENERATOR_ROOT = Path(__file__).resolve().parent
@@ -70,22 +70,25 @@ def generator_files() -> list[Path]:
     return [f for root in roots if root.is_dir() for f in _tree_files(root)]
 
 
-def _distributions() -> list[str]:
-    """dist-info / egg-info names on sys.path: each names a distribution and its version.
-
-    The current folder is left out (`python -m generator` puts it first, `gen` does not): in a
-    checkout it holds gen's own egg-info, and gen's code is in the digest anyway."""
+def distributions(entries: Iterable[str]) -> list[str]:
+    """dist-info / egg-info names in the sys.path entries given: each names a distribution and
+    its version."""
     names = []
-    here = os.getcwd()
-    for entry in sys.path:
-        if entry in ("", ".", here):
-            continue
+    for entry in entries:
         try:
             listing = os.listdir(entry or ".")
         except OSError:
             continue
         names += [f"{entry}/{n}" for n in listing if n.endswith((".dist-info", ".egg-info"))]
     return sorted(names)
+
+
+def _distributions() -> list[str]:
+    """The distributions on sys.path, the current folder left out (`python -m generator` puts
+    it first, `gen` does not): in a checkout it holds gen's own egg-info, and gen's code is in
+    the digest anyway."""
+    here = os.getcwd()
+    return distributions(e for e in sys.path if e not in ("", ".", here))
 
 
 def _ruff_identity() -> str:
@@ -107,24 +110,32 @@ def spec_files(spec_dir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(spec_dir).as_posix())
 
 
+def code_digest() -> str:
+    """The digest of gen's own code and templates (every file of ``generator_files()``)."""
+    digest = hashlib.sha256()
+    for path in generator_files():
+        _feed(digest.update, path.relative_to(_GENERATOR_ROOT.parent).as_posix(), path.read_bytes())
+    return digest.hexdigest()
+
+
 def input_digest(
     spec_dir: Path,
     spec_files: Iterable[Path],
     out_dir: Path,
     options: Iterable[str] = (),
+    code: str | None = None,
 ) -> str:
-    """The digest of everything a build reads, except the output folder itself."""
+    """The digest of everything a build reads, except the output folder itself; ``code``:
+    ``code_digest()`` when the caller has it already."""
     digest = hashlib.sha256()
     _feed(digest.update, STAMP_FOLDER, sys.version, spec_dir.as_posix(), str(spec_dir.resolve()))
     _feed(digest.update, str(out_dir.resolve()), *options)
     # How openapi.json, the client models and the cached units are produced (`modes.SWITCHES`):
     # a `verify` build must not be a no-op.
-    _feed(digest.update, *(os.environ.get(name, "") for name in SWITCHES))
+    _feed(digest.update, *(os.environ.get(name, "") for name in SWITCHES if name not in RUN_ONLY))
     for path in spec_files:
         _feed(digest.update, path.relative_to(spec_dir).as_posix(), path.read_bytes())
-    for path in generator_files():
-        _feed(digest.update, path.relative_to(_GENERATOR_ROOT.parent).as_posix(), path.read_bytes())
-    _feed(digest.update, *_distributions(), _ruff_identity())
+    _feed(digest.update, code or code_digest(), *_distributions(), _ruff_identity())
     return digest.hexdigest()
 
 
