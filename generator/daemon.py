@@ -309,16 +309,7 @@ def run_command(
     child started."""
     if not supported() or not _own_streams() or not _main_thread():
         return None
-    place = Place(cache_root)
     own = identity(code, cache_root)
-    connection = connect(place)
-    if connection is None and start:
-        with contextlib.suppress(DaemonError, OSError):
-            pid = start_daemon(cache_root, own, DEFAULT_IDLE_SECONDS)
-            print(f"gen: started a daemon (pid {pid}; `gen daemon stop` ends it)", file=sys.stderr)
-        connection = connect(place)
-    if connection is None:
-        return None
     request = {
         "kind": "build",
         "identity": own,
@@ -333,6 +324,21 @@ def run_command(
     }
     sys.stdout.flush()
     sys.stderr.flush()
+    exit_code = _attempt(Place(cache_root), request)
+    if exit_code is None and start:
+        # None answered, or one of another gen did (start_daemon replaces it).
+        with contextlib.suppress(DaemonError, OSError):
+            pid = start_daemon(cache_root, own, DEFAULT_IDLE_SECONDS)
+            print(f"gen: started a daemon (pid {pid}; `gen daemon stop` ends it)", file=sys.stderr)
+            exit_code = _attempt(Place(cache_root), request)
+    return exit_code
+
+
+def _attempt(place: Place, request: dict[str, Any]) -> int | None:
+    """One request to the daemon at ``place`` (see ``run_command``)."""
+    connection = connect(place)
+    if connection is None:
+        return None
     forwarder = _Forwarder()
     try:
         return _converse(connection, request, forwarder)

@@ -37,9 +37,14 @@ def log(message: str) -> None:
 def warm() -> int:
     """Load what every build needs and cannot change while gen's files do not: the pipeline's
     modules and every template, compiled. Returns the count of templates."""
+    import email.parser  # noqa: F401  (importlib.metadata's, for ruff's version)
+
     import generator.cli
     import generator.pipeline
     import generator.write  # noqa: F401  (each build forked from here has them)
+
+    with contextlib.suppress(ImportError):
+        import ruff.__main__  # type: ignore[import-untyped]  # noqa: F401  (format.py's)
     from generator.emit.base import environment, save_compiled_templates
 
     templates = environment()
@@ -269,6 +274,7 @@ class Server:
         if pid == 0:
             self._child(connection, request, fds)
         self.children[pid] = connection, time.monotonic()
+        log(f"build {pid} started: gen {' '.join(map(str, request.get('args', ())))}")
         self.selector.register(connection, selectors.EVENT_READ, self._client_gone(pid))
 
     def _client_gone(self, pid: int) -> Callable[[Any], None]:

@@ -308,3 +308,62 @@ def test_a_daemon_is_refused_for_another_interpreter_path_or_code() -> None:
     assert daemon.refusal(own, {**own, "path": ["/elsewhere"]}) == ("another path", False)
     assert daemon.refusal(own, {**own, "cache_root": "/other"}) == ("another cache_root", False)
     assert daemon.refusal(own, None) == ("no identity", False)
+
+
+def wait_for_line(gen: Gen, pattern: str, seconds: float = 120) -> re.Match[str]:
+    """Poll the daemon's log for a line (the daemon is another process: no event to wait on)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = re.search(pattern, gen.log())
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no {pattern!r} in the log:\n{gen.log()}")
+
+
+def start_big_build(tmp_path: Path, gen: Gen) -> tuple[subprocess.Popen[str], int]:
+    """A cold N=100 build through the daemon (seconds long), once its child has started."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import synth
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    synth.write_specs(100, tmp_path / "big" / "specs")
+    started_pid(gen.run("daemon", "start"))
+    command = subprocess.Popen(
+        [sys.executable, "-m", "generator", "build", "specs"],
+        cwd=tmp_path / "big",
+        env=gen.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    child = int(wait_for_line(gen, r"build (\d+) started: gen build").group(1))
+    return command, child
+
+
+@needs_daemon
+@pytest.mark.slow
+def test_ctrl_c_on_the_command_interrupts_its_build_in_the_daemon(tmp_path: Path, gen: Gen) -> None:
+    command, child = start_big_build(tmp_path, gen)
+    try:
+        command.send_signal(signal.SIGINT)
+        _, err = command.communicate(timeout=COMMAND_SECONDS)
+    finally:
+        command.kill()
+    assert command.returncode == 1, err  # click's answer to Ctrl+C, as in process
+    assert err.endswith("Aborted!\n")
+    assert wait_until_gone(child)
+    assert f"build {child}: {{'exit': 1}}" in gen.log()
+
+
+@needs_daemon
+@pytest.mark.slow
+def test_a_command_killed_has_its_build_terminated(tmp_path: Path, gen: Gen) -> None:
+    command, child = start_big_build(tmp_path, gen)
+    command.kill()
+    command.wait(timeout=COMMAND_SECONDS)
+    wait_for_line(gen, rf"build {child}: its command went away, terminated")
+    assert wait_until_gone(child)
+    assert f"build {child}: {{'signal': 15}}" in gen.log()
+    assert "serves this gen: yes" in gen.run("daemon", "status").stdout
