@@ -161,20 +161,23 @@ def _build_unless_unchanged(
     ``hand_off``: the command and the --daemon choice, to build in a daemon when one serves."""
     from generator import stamp
 
-    code = stamp.code_digest()
-    inputs = _build_inputs(specs, out, allow_destructive, code)
-    if inputs is not None and not force:
-        unchanged = stamp.unchanged_stamp(_cache_root(), out, inputs)
-        if unchanged is not None:
-            for message in unchanged.messages:
-                click.echo(message, err=True)
-            click.echo(
-                f"gen: 0 written, {unchanged.unchanged} unchanged, 0 removed, "
-                f"0 custom created in {out}"
-            )
-            return
-    if hand_off is not None:
-        _hand_off(*hand_off, code)
+    if HANDED is not None:  # the command looked at the stamp already
+        inputs = HANDED.inputs
+    else:
+        code = stamp.code_digest()
+        inputs = _build_inputs(specs, out, allow_destructive, code)
+        if inputs is not None and not force:
+            unchanged = stamp.unchanged_stamp(_cache_root(), out, inputs)
+            if unchanged is not None:
+                for message in unchanged.messages:
+                    click.echo(message, err=True)
+                click.echo(
+                    f"gen: 0 written, {unchanged.unchanged} unchanged, 0 removed, "
+                    f"0 custom created in {out}"
+                )
+                return
+        if hand_off is not None:
+            _hand_off(*hand_off, code, inputs)
     stamp.forget_stamp(_cache_root(), out)
     built, manifest = _write_build(specs, out, allow_destructive)
     if inputs is not None:
@@ -201,7 +204,21 @@ def _build_inputs(specs: Path, out: Path, allow_destructive: bool, code: str) ->
     return input_digest(specs, spec_files(specs), out, options, code)
 
 
-def _hand_off(command: list[str], use_daemon: bool | None, code: str) -> None:
+@dataclasses.dataclass(frozen=True)
+class Handed:
+    """What a command found before it handed its build to a daemon: gen's code digest (the
+    daemon runs that code: it checked) and the build's input digest (None: no spec folder)."""
+
+    code: str
+    inputs: str | None
+
+
+#: Set in a daemon's child (generator/daemon_server.py): the command's digests, so that the
+#: child neither computes them again nor looks at the stamp the command found stale.
+HANDED: Handed | None = None
+
+
+def _hand_off(command: list[str], use_daemon: bool | None, code: str, inputs: str | None) -> None:
     """Run `gen COMMAND` in a daemon serving this gen and exit with its code; return when the
     build is to run in this process (generator/daemon.py)."""
     from generator.modes import mode
@@ -213,7 +230,11 @@ def _hand_off(command: list[str], use_daemon: bool | None, code: str) -> None:
 
     program = click.get_current_context().find_root().info_name or "gen"
     exit_code = daemon.run_command(
-        [*command, "--no-daemon"], program, _cache_root(), code, start=choice == "start"
+        [*command, "--no-daemon"],
+        program,
+        _cache_root(),
+        Handed(code, inputs),
+        start=choice == "start",
     )
     if exit_code is not None:
         sys.exit(exit_code)
@@ -298,14 +319,15 @@ def check_cmd(specs: Path, out: Path, use_daemon: bool | None) -> None:
     _check_switches()
     from generator.stamp import code_digest
 
-    code = code_digest()
-    unchanged = _unchanged_since_build(specs, out, code)
-    if unchanged is not None:
-        for message in unchanged.messages:
-            click.echo(message, err=True)
-        click.echo(f"gen: {out} is up to date ({unchanged.files} files)")
-        return
-    _hand_off(["check", str(specs), "-o", str(out)], use_daemon, code)
+    if HANDED is None:
+        code = code_digest()
+        unchanged = _unchanged_since_build(specs, out, code)
+        if unchanged is not None:
+            for message in unchanged.messages:
+                click.echo(message, err=True)
+            click.echo(f"gen: {out} is up to date ({unchanged.files} files)")
+            return
+        _hand_off(["check", str(specs), "-o", str(out)], use_daemon, code, None)
     from generator.write import compare_output
 
     result = _build(specs, out)

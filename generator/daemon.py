@@ -40,9 +40,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from generator import stamp
+
+if TYPE_CHECKING:
+    from generator.cli import Handed
 
 PROTOCOL = 1
 FOLDER = "daemon"
@@ -301,18 +304,19 @@ class _Forwarder:
 
 
 def run_command(
-    args: list[str], prog_name: str, cache_root: Path, code: str, start: bool
+    args: list[str], prog_name: str, cache_root: Path, handed: Handed, start: bool
 ) -> int | None:
     """Run `gen ARGS` in the daemon and return its exit code (the command dies by the child's
     signal); None when it must run in this process: no daemon (``start``: none could be
     started), another gen's, the streams not the process's own, or a failure before the
-    child started."""
+    child started. ``handed``: the command's digests, which the child uses."""
     if not supported() or not _own_streams() or not _main_thread():
         return None
-    own = identity(code, cache_root)
+    own = identity(handed.code, cache_root)
     request = {
         "kind": "build",
         "identity": own,
+        "handed": {"code": handed.code, "inputs": handed.inputs},
         "args": args,
         "prog": prog_name,
         "argv": sys.argv,

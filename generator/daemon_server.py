@@ -388,10 +388,15 @@ def _text_stream(fd: int, settings: dict[str, Any]) -> io.TextIOWrapper:
 
 def run_command(request: dict[str, Any]) -> int:
     """Run `gen ARGS` as the command would have; its exit code."""
-    from generator.cli import main
+    from generator import cli
 
+    handed = request.get("handed")
+    if isinstance(handed, dict):
+        cli.HANDED = cli.Handed(str(handed["code"]), handed["inputs"])
     try:
-        main.main(args=list(request["args"]), prog_name=str(request["prog"]), standalone_mode=True)
+        cli.main.main(
+            args=list(request["args"]), prog_name=str(request["prog"]), standalone_mode=True
+        )
     except SystemExit as exc:
         if exc.code is None:
             return 0
