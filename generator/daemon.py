@@ -58,6 +58,8 @@ ANSWER_SECONDS = 30.0
 SUN_PATH_MAX = 107
 #: Exit code of a command whose daemon ended during its build (as `gen watch`'s crashed build).
 EXIT_DAEMON_DIED = 70
+#: A longer log is started afresh by the next start.
+LOG_MAX_BYTES = 1024 * 1024
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 GEN_ROOT = Path(__file__).resolve().parent
 _LENGTH = struct.Struct(">I")
@@ -428,6 +430,9 @@ def start_daemon(cache_root: Path, own: dict[str, Any], idle_seconds: float) -> 
         stop_daemon(cache_root)
     place = Place(cache_root)
     place.secure_folder()
+    with contextlib.suppress(OSError):
+        if place.log.stat().st_size > LOG_MAX_BYTES:
+            place.log.unlink()
     ready, ready_for_child = os.pipe()
     try:
         with open(place.log, "ab") as log:
@@ -453,7 +458,10 @@ def start_daemon(cache_root: Path, own: dict[str, Any], idle_seconds: float) -> 
         for fd in (ready, ready_for_child):
             if fd >= 0:
                 os.close(fd)
-    if not line.startswith(b"ready "):
-        tail = place.log.read_text(encoding="utf-8", errors="replace")[-2000:]
-        raise DaemonError(f"the daemon did not start ({place.log}):\n{tail}")
-    return int(line.split()[1])
+    if line.startswith(b"ready "):
+        return int(line.split()[1])
+    found = status(cache_root)  # another command may have started one meanwhile
+    if found is not None and refusal(found.get("identity", {}), own) is None:
+        return int(found["pid"])
+    tail = place.log.read_text(encoding="utf-8", errors="replace")[-2000:]
+    raise DaemonError(f"the daemon did not start ({place.log}):\n{tail}")

@@ -355,10 +355,8 @@ def _ignore(number: int, frame: FrameType | None) -> None:
 
 
 def take_on(request: dict[str, Any], fds: list[int]) -> None:
-    """Become the command's process: its standard streams, folder, environment and umask."""
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
+    """Become the command's process: its folder, environment, umask and, last (what fails
+    before goes to the daemon's log), its standard streams."""
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -370,6 +368,11 @@ def take_on(request: dict[str, Any], fds: list[int]) -> None:
         locale.setlocale(locale.LC_CTYPE, "")  # what the interpreter's start does, from env
     tempfile.tempdir = None  # found again from TMPDIR, if anything asked before
     streams = [_text_stream(fd, settings) for fd, settings in enumerate(request["streams"])]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
     sys.stdin, sys.stdout, sys.stderr = streams
 
 

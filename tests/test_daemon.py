@@ -367,3 +367,23 @@ def test_a_command_killed_has_its_build_terminated(tmp_path: Path, gen: Gen) -> 
     assert wait_until_gone(child)
     assert f"build {child}: {{'signal': 15}}" in gen.log()
     assert "serves this gen: yes" in gen.run("daemon", "status").stdout
+
+
+@needs_daemon
+@pytest.mark.slow
+def test_a_killed_daemon_leaves_builds_in_process_and_a_new_one_can_start(
+    tmp_path: Path, gen: Gen
+) -> None:
+    pid = started_pid(gen.run("daemon", "start"))
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until_gone(pid)
+    place = daemon.Place(gen.home / ".cache" / "gen")
+    assert place.socket.exists()  # nothing removed it: a refused connection
+    project = make_project(tmp_path / "project")
+    built = gen.run("build", "specs", cwd=project)
+    assert built.returncode == 0, built.stderr
+    assert built.stderr == "" and " written, " in built.stdout
+    assert gen.builds() == 0
+    assert gen.run("daemon", "status").returncode == 1
+    again = started_pid(gen.run("daemon", "start"))
+    assert again != pid and "serves this gen: yes" in gen.run("daemon", "status").stdout
