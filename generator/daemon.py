@@ -78,11 +78,12 @@ def supported() -> bool:
 
 
 class Place:
-    """Where the daemon of this interpreter and gen lives under a cache root."""
+    """Where the daemon of this interpreter, environment (sys.prefix) and gen lives under a
+    cache root."""
 
     def __init__(self, cache_root: Path) -> None:
         self.folder = cache_root / FOLDER
-        key = f"{interpreter()}\0{GEN_ROOT}".encode("utf-8", "surrogateescape")
+        key = f"{interpreter()}\0{sys.prefix}\0{GEN_ROOT}".encode("utf-8", "surrogateescape")
         name = hashlib.sha256(key).hexdigest()[:16]
         self.socket = self.folder / f"{name}.sock"
         self.lock = self.folder / f"{name}.lock"

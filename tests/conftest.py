@@ -17,6 +17,10 @@ from generator.write import write_output
 # Golden expectations hold generated test suites; they are compared as text, not collected.
 collect_ignore_glob = ["cases/*"]
 
+# The gen commands the tests run build in their own process, never in a `gen daemon` the
+# developer may have running (tests/test_daemon.py starts its own, each in a HOME of its own).
+os.environ["GEN_DAEMON"] = "off"
+
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 
 
