@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -237,7 +238,10 @@ def _hand_off(command: list[str], use_daemon: bool | None, code: str, inputs: st
         start=choice == "start",
     )
     if exit_code is not None:
-        sys.exit(exit_code)
+        # The build ran in the daemon: nothing here to tear down (saves about 0.01 s).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(exit_code)
 
 
 def _write_build(
