@@ -91,6 +91,9 @@ def serve(cache_root: Path, idle_seconds: float, ready_fd: int | None) -> int:
     server = Server(place, listener, own, snapshot, idle_seconds, lock)
     reason = server.run()
     log(f"exiting: {reason}")
+    lock.close()  # free for the next daemon before `gen daemon stop` hears that this one ended
+    for connection in server.stop_connections:
+        connection.close()
     return 0
 
 
@@ -167,8 +170,6 @@ class Server:
                 stale = self._stale()
                 if stale is not None:
                     self._stop(stale)
-        for connection in self.stop_connections:
-            connection.close()
         return self.stopping or "stopped"
 
     def _on_sigterm(self, number: int, frame: FrameType | None) -> None:
@@ -310,15 +311,16 @@ class Server:
                 ended: dict[str, Any] = {"signal": os.WTERMSIG(status)}
             else:
                 ended = {"exit": os.waitstatus_to_exitcode(status)}
-            daemon.send_line(connection, ended)
-            connection.close()
             self.builds += 1
             self.last_active = time.monotonic()
+            # Logged before the command hears of it (tests and bench/daemon.py read the log).
             # CPU: the child's and that of the processes it waited for (its worker, ruff).
             log(
                 f"build {pid}: {ended}, {self.last_active - began:.3f} s wall, "
                 f"{usage.ru_utime + usage.ru_stime:.3f} s CPU"
             )
+            daemon.send_line(connection, ended)
+            connection.close()
 
     def _child(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> None:
         """The forked child: become the command's process and run it; never returns."""
