@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -54,6 +55,8 @@ DEFAULT_IDLE_SECONDS = 30 * 60.0
 CHECK_SECONDS = 5.0
 #: How long a command waits for the daemon to accept and answer before building itself.
 ANSWER_SECONDS = 30.0
+#: How long `gen daemon start` waits for the daemon to load gen and listen.
+START_SECONDS = 300.0
 #: The longest path a Unix socket address holds (sun_path, with its terminating NUL).
 SUN_PATH_MAX = 107
 #: Exit code of a command whose daemon ended during its build (as `gen watch`'s crashed build).
@@ -454,7 +457,9 @@ def start_daemon(cache_root: Path, own: dict[str, Any], idle_seconds: float) -> 
         starter.wait()  # it forks the daemon and exits
         with os.fdopen(ready, "rb") as answer:
             ready = -1
-            line = answer.readline()  # the end of the stream: the daemon ended instead
+            # The end of the stream: the daemon ended instead; nothing in time: it hangs.
+            readable, _, _ = select.select([answer], [], [], START_SECONDS)
+            line = answer.readline() if readable else b""
     finally:
         for fd in (ready, ready_for_child):
             if fd >= 0:
