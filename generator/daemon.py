@@ -13,6 +13,9 @@ command forwards SIGINT, SIGTERM and SIGHUP to the child, and a command that goe
 child terminated. A command that finds no daemon, a daemon of another gen, or a daemon that
 fails before the child starts, builds in its own process.
 
+What the child does not take on: the command's resource limits, nice value, cgroup and
+controlling terminal (it has the daemon's); the output is the same, the scheduling may not be.
+
 The daemon exits after ``--idle-timeout`` seconds without a build, on `gen daemon stop` or
 SIGTERM (after the builds it runs), and when gen's own files or the installed distributions
 differ from those it loaded (it looks every few seconds, and every command sends its digest).
