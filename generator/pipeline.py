@@ -24,7 +24,6 @@ from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project
-from generator.emit.app import emit as emit_app
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
 from generator.emit.schemas import emit as emit_schemas
@@ -155,7 +154,7 @@ def _emitted(
 #: What the worker emits beside openapi.json and the client, so that both processes have about
 #: the same work at N=200 (this one imports SQLAlchemy and Alembic, plans the migrations and
 #: emits them and the rest). None of them may import SQLAlchemy or Alembic.
-WORKER_EMITTERS: tuple[Emitter, ...] = (emit_app, emit_schemas, emit_layers)
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_schemas, emit_layers)
 
 
 def _emit_with(
