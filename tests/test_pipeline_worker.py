@@ -3,12 +3,10 @@ build equals the one made in a single process, and a failure in the worker fails
 
 from __future__ import annotations
 
-import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -88,27 +86,3 @@ def test_only_this_process_imports_sqlalchemy_and_alembic_after_the_fork() -> No
     ).stdout
     seen = json.loads(out)
     assert seen == {"after_worker": [], "at_fork": [[]], "after_build": ["sqlalchemy", "alembic"]}
-
-
-def test_the_build_pauses_the_cycle_collector_and_restores_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Off while the build runs (its worker inherits that), as it was afterwards."""
-    seen: list[bool] = []
-    real_compile = pipeline.compile_specs
-
-    def compile_specs(*args: Any) -> Any:
-        seen.append(gc.isenabled())
-        return real_compile(*args)
-
-    monkeypatch.setattr(pipeline, "compile_specs", compile_specs)
-    assert gc.isenabled()
-    pipeline.build(SPECS / "blog")
-    assert seen == [False]
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        pipeline.build(SPECS / "blog")
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
