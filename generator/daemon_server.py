@@ -36,10 +36,13 @@ def log(message: str) -> None:
 
 def warm() -> int:
     """Load what every build needs and cannot change while gen's files do not: the pipeline's
-    modules and every template, compiled. Returns the count of templates."""
+    modules (with SQLAlchemy and Alembic, which a build imports only once its worker is forked)
+    and every template, compiled. Returns the count of templates."""
     import email.parser  # noqa: F401  (importlib.metadata's, for ruff's version)
 
     import generator.cli
+    import generator.diff.compare
+    import generator.emit.migrations
     import generator.pipeline
     import generator.write  # noqa: F401  (each build forked from here has them)
 

@@ -2,7 +2,9 @@
 
 A build uses two processes where it can (generator/aside.py): after compiling, a forked worker
 renders openapi.json, the client and the emitters in `WORKER_EMITTERS`, and formats them, while
-this process plans the migrations, emits the rest and formats it.
+this process plans the migrations, emits the rest and formats it. Only this process needs
+SQLAlchemy and Alembic (the plan, the migrations' emitter): they are imported after the fork,
+so their imports run beside the worker instead of before it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator import ir
 from generator.aside import aside
@@ -17,18 +20,21 @@ from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
 from generator.diagnostics import Diagnostic, Diagnostics, Span
-from generator.diff.compare import Change, plan_migration
 from generator.diff.snapshot import tables_from_snapshot
-from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project, migrations
+from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
-from generator.emit.migrations import MigrationInput
+from generator.emit.schemas import emit as emit_schemas
 from generator.format import format_python
 from generator.incremental import BuildCache, FileCache, Shared
 from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import openapi_mode, served_document
 from generator.validate import validate_specs
+
+if TYPE_CHECKING:
+    from generator.diff.compare import Change
+    from generator.emit.migrations import MigrationInput
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,9 @@ def plan_migrations(
     project: ir.Project, out_dir: Path | None, allow_destructive: bool, diags: Diagnostics
 ) -> MigrationInput:
     """Diff the snapshot the last build left against the new schema; refuse data loss."""
+    from generator.diff.compare import plan_migration
+    from generator.emit.migrations import MigrationInput
+
     previous = load_previous(out_dir / project.api.name) if out_dir else PreviousOutput()
     old = tables_from_snapshot(previous.snapshot) if previous.snapshot else ()
     plan = plan_migration(old, project.tables)
@@ -141,8 +150,9 @@ def _emitted(
 
 
 #: What the worker emits beside openapi.json and the client, so that both processes have about
-#: the same work at N=200; this process emits the rest and the migrations.
-WORKER_EMITTERS: tuple[Emitter, ...] = (emit_layers,)
+#: the same work at N=200 (this one imports SQLAlchemy and Alembic, plans the migrations and
+#: emits them and the rest). None of them may import SQLAlchemy or Alembic.
+WORKER_EMITTERS: tuple[Emitter, ...] = (emit_schemas, emit_layers)
 
 
 def _emit_with(
@@ -159,6 +169,8 @@ def emit_here(
     project: ir.Project, migration: MigrationInput, cache: BuildCache | None = None
 ) -> list[RenderedFile]:
     """What this process emits (together with ``emit_aside``: what ``emit_project`` emits)."""
+    from generator.emit import migrations
+
     here = tuple(e for e in EMITTERS if e not in WORKER_EMITTERS)
     return [*_emit_with(here, project, cache), *migrations.emit(project, migration, cache)]
 

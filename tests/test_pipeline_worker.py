@@ -3,6 +3,9 @@ build equals the one made in a single process, and a failure in the worker fails
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,42 @@ def test_an_error_in_the_worker_fails_the_build(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(pipeline, "client_files", broken)
     with pytest.raises(ClientError, match="lack the classes Post"):
         pipeline.build(SPECS / "blog")
+
+
+#: Builds the blog spec set in a fresh interpreter and prints which of SQLAlchemy and Alembic
+#: were loaded when the worker was forked, and after the worker's share ran alone.
+_IMPORTS_SCRIPT = """
+import json, sys
+from pathlib import Path
+from generator import pipeline
+from generator.incremental import BuildCache
+
+HEAVY = ("sqlalchemy", "alembic")
+specs = Path(sys.argv[1])
+projects, _ = pipeline.compile_specs(specs)
+caches = {p.api.name: BuildCache.open(None, p) for p in projects}
+pipeline._worker_share(projects, caches, None)
+after_worker = [m for m in HEAVY if m in sys.modules]
+at_fork = []
+real_aside = pipeline.aside
+def spy(function):
+    at_fork.append([m for m in HEAVY if m in sys.modules])
+    return real_aside(function)
+pipeline.aside = spy
+pipeline.build(specs)
+print(json.dumps({"after_worker": after_worker, "at_fork": at_fork,
+                  "after_build": [m for m in HEAVY if m in sys.modules]}))
+"""
+
+
+def test_only_this_process_imports_sqlalchemy_and_alembic_after_the_fork() -> None:
+    """The worker's share needs neither, and the build forks before importing them (their
+    imports then run beside the worker); the plan imports them in this process."""
+    out = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_SCRIPT, str(SPECS / "blog")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    seen = json.loads(out)
+    assert seen == {"after_worker": [], "at_fork": [[]], "after_build": ["sqlalchemy", "alembic"]}

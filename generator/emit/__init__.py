@@ -1,11 +1,16 @@
-"""Emit stage: one emitter per target, each `emit(project) -> list[RenderedFile]`."""
+"""Emit stage: one emitter per target, each `emit(project) -> list[RenderedFile]`.
+
+The migrations' emitter (generator/emit/migrations.py) is imported when a project's files are
+emitted, not with this package: it needs Alembic and SQLAlchemy, which the build's worker
+process never imports (generator/pipeline.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from generator import ir
-from generator.emit import migrations
 from generator.emit.app import emit as emit_app
 from generator.emit.auth import emit as emit_auth
 from generator.emit.base import RenderedFile
@@ -14,11 +19,13 @@ from generator.emit.docs import emit as emit_docs
 from generator.emit.enums import emit as emit_enums
 from generator.emit.fuzz import emit as emit_fuzz
 from generator.emit.layers import emit as emit_layers
-from generator.emit.migrations import MigrationInput
 from generator.emit.models import emit as emit_models
 from generator.emit.schemas import emit as emit_schemas
 from generator.emit.tests import emit as emit_tests
 from generator.incremental import BuildCache
+
+if TYPE_CHECKING:
+    from generator.emit.migrations import MigrationInput
 
 Emitter = Callable[[ir.Project], list[RenderedFile]]
 
@@ -52,6 +59,8 @@ def emit_project(
 ) -> list[RenderedFile]:
     """Every file of one project, paths relative to the output folder (under <api.name>/);
     with a cache, the per-entity files whose inputs are unchanged come from it."""
+    from generator.emit import migrations
+
     files: list[RenderedFile] = []
     for emitter in EMITTERS:
         with_cache = ENTITY_EMITTERS.get(emitter)

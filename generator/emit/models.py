@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from generator import ir
 from generator.compile import naming
 from generator.compile.normalize import association_columns, carried_tenant_key
-from generator.diff.compare import deferred_foreign_keys
+from generator.diff.order import deferred_foreign_keys
 from generator.emit.base import RenderedFile, header, render
 from generator.emit.imports import Import, render_imports
 from generator.emit.literals import docstring_wrapped, py_literal
