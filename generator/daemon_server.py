@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import gc
 import io
 import locale
 import os
@@ -22,7 +21,7 @@ from types import FrameType
 from typing import IO, Any
 
 from generator import daemon, stamp
-from generator.watch import Snapshot, files_snapshot
+from generator.watch import Snapshot, files_snapshot, load_gen
 
 #: How long the daemon waits for a connected command's request.
 REQUEST_SECONDS = 10.0
@@ -32,33 +31,6 @@ def log(message: str) -> None:
     """One line of the daemon's log (its standard output, the log file in its folder)."""
     stamped = time.strftime("%Y-%m-%d %H:%M:%S")
     print(f"{stamped} [{os.getpid()}] {message}", flush=True)
-
-
-def warm() -> int:
-    """Load what every build needs and cannot change while gen's files do not: the pipeline's
-    modules (with SQLAlchemy and Alembic, which a build imports only once its worker is forked)
-    and every template, compiled. Returns the count of templates."""
-    import email.parser  # noqa: F401  (importlib.metadata's, for ruff's version)
-
-    import generator.cli
-    import generator.diff.compare
-    import generator.emit.migrations
-    import generator.pipeline
-    import generator.write  # noqa: F401  (each build forked from here has them)
-
-    with contextlib.suppress(ImportError):
-        import ruff.__main__  # type: ignore[import-untyped]  # noqa: F401  (format.py's)
-    from generator.emit.base import environment, save_compiled_templates
-
-    templates = environment()
-    names = templates.list_templates(extensions=["j2"])
-    for name in names:
-        templates.get_template(name)
-    save_compiled_templates()
-    # Out of every collection of the children: their pages stay shared with this process.
-    gc.collect()
-    gc.freeze()
-    return len(names)
 
 
 def serve(cache_root: Path, idle_seconds: float, ready_fd: int | None) -> int:
@@ -77,7 +49,7 @@ def serve(cache_root: Path, idle_seconds: float, ready_fd: int | None) -> int:
     snapshot = files_snapshot(stamp.generator_files())
     code = stamp.code_digest()
     started = time.perf_counter()
-    templates = warm()
+    templates = load_gen()
     if stamp.code_digest() != code:
         log("gen's files changed while it loaded them")
         return 1

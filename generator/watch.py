@@ -1,13 +1,16 @@
 """`gen watch`: build, then build again whenever a spec file changes, until interrupted.
 
-The watching process imports the pipeline once; each build runs in a child forked from it, so a
-rebuild starts with SQLAlchemy, Alembic, Pydantic and gen's own modules loaded (about 0.4 s of
-every `gen build`) and ends as a whole process does, leaving the watcher as it was. Where
-`os.fork` does not exist, each build runs in the watching process itself.
+The watching process imports the pipeline and compiles the templates once (``load_gen``, which
+`gen daemon` shares); each build runs in a child forked from it, so a rebuild starts with
+SQLAlchemy, Alembic, Pydantic and gen's own modules loaded (about 0.4 s of every `gen build`)
+and ends as a whole process does, leaving the watcher as it was. Where `os.fork` does not
+exist, each build runs in the watching process itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sys
 import time
@@ -71,6 +74,34 @@ def _exit_code(build: Callable[[], None]) -> int:
     return 0
 
 
+def load_gen() -> int:
+    """Load what every build needs and cannot change while gen's files do not, for the builds
+    forked from this process (`gen watch`, `gen daemon`): the pipeline's modules (with
+    SQLAlchemy and Alembic, which a build imports only once its worker is forked) and every
+    template, compiled. Returns the count of templates."""
+    import email.parser  # noqa: F401  (importlib.metadata's, for ruff's version)
+
+    import generator.cli
+    import generator.diff.compare
+    import generator.emit.migrations
+    import generator.pipeline
+    import generator.write  # noqa: F401  (each build forked from here has them)
+
+    with contextlib.suppress(ImportError):
+        import ruff.__main__  # type: ignore[import-untyped]  # noqa: F401  (format.py's)
+    from generator.emit.base import environment, save_compiled_templates
+
+    templates = environment()
+    names = templates.list_templates(extensions=["j2"])
+    for name in names:
+        templates.get_template(name)
+    save_compiled_templates()
+    # Out of every collection of the children: their pages stay shared with this process.
+    gc.collect()
+    gc.freeze()
+    return len(names)
+
+
 def watch(
     specs: Path,
     build: Callable[[], None],
@@ -80,9 +111,8 @@ def watch(
     """Build now, then after every change of the spec files, polling every `interval`
     seconds, until interrupted; `on_build` gets each build's exit code. Raises GenChanged,
     before building, once gen's own files differ from those it loaded."""
-    import generator.pipeline  # noqa: F401  (loaded here once: every build forked from here has it)
-
     code = files_snapshot(generator_files())
+    load_gen()  # once: every build forked from here has it
     seen: Snapshot | None = None
     while True:
         current = spec_snapshot(specs)
