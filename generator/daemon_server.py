@@ -384,6 +384,12 @@ def run_command(request: dict[str, Any]) -> int:
             return exc.code
         print(exc.code, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # outside click's own handling: as Python ends, by the signal
+        traceback.print_exc()
+        sys.stderr.flush()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return 1
     except BaseException:
         traceback.print_exc()
         return 1

@@ -347,6 +347,11 @@ def start_big_build(tmp_path: Path, gen: Gen) -> tuple[subprocess.Popen[str], in
 def test_ctrl_c_on_the_command_interrupts_its_build_in_the_daemon(tmp_path: Path, gen: Gen) -> None:
     command, child = start_big_build(tmp_path, gen)
     try:
+        # Inside the build (it has forked its worker), as a Ctrl+C in a terminal would be.
+        deadline = time.monotonic() + COMMAND_SECONDS
+        while not Path(f"/proc/{child}/task/{child}/children").read_text(encoding="ascii"):
+            assert time.monotonic() < deadline and alive(child), gen.log()
+            time.sleep(0.01)
         command.send_signal(signal.SIGINT)
         _, err = command.communicate(timeout=COMMAND_SECONDS)
     finally:
