@@ -6,8 +6,7 @@ from collections.abc import AsyncIterator, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
-from sqlalchemy import event, insert
-from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import Executable, Table, event, insert, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -95,16 +94,17 @@ async def insert_row(
 ) -> RowT:
     """INSERT one row and return it as stored: its RETURNING clause names every column, so the
     database's values (server defaults, datetimes in UTC) come back in the same statement, with
-    no SELECT after it. `empty` names the loaded lists (list fields, many_to_many ids) of a row
-    inserted without related rows: set to [] without a query. A unique or foreign-key
-    violation becomes a 409 CONFLICT.
+    no SELECT after it, loaded as the session's instance of the row. `empty` names the loaded
+    lists (list fields, many_to_many ids) of a row inserted without related rows: set to []
+    without a query. A unique or foreign-key violation becomes a 409 CONFLICT.
     """
-    unknown = values.keys() - _columns(model)
+    columns, statement = _insert_statement(model)
+    unknown = values.keys() - columns
     if unknown:
-        # An ORM bulk INSERT skips keys that are not columns: a value would be lost unseen.
+        # An INSERT skips keys that are not columns: a value would be lost unseen.
         raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     try:
-        row = (await session.scalars(insert(model).returning(model), [values])).one()
+        row: RowT = (await session.scalars(statement, values)).one()
     except IntegrityError as exc:
         await session.rollback()
         raise ConflictError(details=_conflict_details(session, exc)) from exc
@@ -113,15 +113,19 @@ async def insert_row(
     return row
 
 
-_COLUMNS: dict[type[Any], frozenset[str]] = {}
+_INSERTS: dict[type[Any], tuple[frozenset[str], Executable]] = {}
 
 
-def _columns(model: type[Any]) -> frozenset[str]:
-    """The names of the model's column attributes."""
-    names = _COLUMNS.get(model)
-    if names is None:
-        names = _COLUMNS[model] = frozenset(sa_inspect(model).column_attrs.keys())
-    return names
+def _insert_statement(model: type[Any]) -> tuple[frozenset[str], Executable]:
+    """The model's column keys, and its INSERT ... RETURNING every column, read as instances of
+    the model (built once: the ORM's `insert(model).returning(model)` runs its bulk-insert
+    path, which costs a create more Python than the statement itself)."""
+    found = _INSERTS.get(model)
+    if found is None:
+        table: Table = model.__table__
+        statement = select(model).from_statement(insert(table).returning(*table.c))
+        found = _INSERTS[model] = (frozenset(table.c.keys()), statement)
+    return found
 
 
 def _conflict_details(session: AsyncSession, exc: IntegrityError) -> list[ErrorDetail] | None:

@@ -97,7 +97,7 @@ class Note(_Base):
 
 
 async def test_insert_row_refuses_a_value_that_has_no_column() -> None:
-    """SQLAlchemy's ORM INSERT would skip the value without a word; refused before any SQL."""
+    """An INSERT statement would skip the value without a word; refused before any SQL."""
     session = cast(AsyncSession, None)  # never reached
     with pytest.raises(TypeError, match="Note has no column body, tags"):
         await insert_row(session, Note, {"title": "a", "body": "b", "tags": []})
