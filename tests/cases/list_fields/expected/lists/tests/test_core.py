@@ -133,6 +133,7 @@ def _request(app: FastAPI, **scope: Any) -> Request:
         {"root_path": "/proxied", "path": "/proxied/api/things"},
         {"headers": []},
         {"headers": [], "server": ("::1", 80)},
+        {"headers": [], "server": ["10.0.0.2", 8080]},
         {"headers": [], "server": None},
         {"headers": [(b"host", b"bad.example:port")]},
     ],

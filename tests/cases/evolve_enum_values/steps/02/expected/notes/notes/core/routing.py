@@ -74,8 +74,9 @@ class ResourceRouter(APIRouter):
         client's to choose)."""
         scope = request.scope
         root_path = scope.get("app_root_path", scope.get("root_path", ""))
-        host = request.headers.get("host")
-        key = (path.protocol, scope.get("scheme"), scope.get("server"), root_path, host)
+        server = scope.get("server")  # a tuple or a list (ASGI servers send either)
+        server = None if server is None else tuple(server)
+        key = (path.protocol, scope.get("scheme"), server, root_path, request.headers.get("host"))
         root = self._roots.get(key)
         if root is None:
             root = str(path.make_absolute_url(request.base_url))[: -len(path)]
