@@ -2,8 +2,8 @@
 """The async engine, the session factory and the session dependency."""
 
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Hashable
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Hashable
+from typing import Any, Final, Generic, TypeVar
 
 from fastapi import Request
 from sqlalchemy import Executable, Table, event, insert, select
@@ -65,10 +65,35 @@ def new_session(request: Request) -> AsyncSession:
     return sessionmaker()
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """Yield one session per request; anything not committed is rolled back at the end."""
-    async with new_session(request) as session:
-        yield session
+# Where a request's scope state lists the sessions opened for it (the request middleware
+# starts the list and closes them).
+OPEN_SESSIONS: Final = "open_sessions"
+
+
+def request_session(request: Request) -> AsyncSession:
+    """A session that lasts as long as the request: the request middleware closes it, rolling
+    back anything not committed, once the response is sent. The dependencies open theirs this
+    way rather than with `yield`: FastAPI runs a dependency that yields inside two context
+    managers and a cancel scope, and ends it with one more pass of the event loop (measured:
+    4 % of a create's instructions)."""
+    session = new_session(request)
+    request.scope["state"][OPEN_SESSIONS].append(session)
+    return session
+
+
+async def close_sessions(sessions: list[AsyncSession]) -> None:
+    """Close `sessions`, the last opened first; each is closed even when another fails."""
+    try:
+        while sessions:
+            await sessions.pop().close()
+    finally:
+        if sessions:
+            await close_sessions(sessions)
+
+
+async def get_session(request: Request) -> AsyncSession:
+    """The request's session (`request_session`)."""
+    return request_session(request)
 
 
 async def flush(session: AsyncSession, *instances: object) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from crm.core.activity import recording
 from crm.core.cache import EarlyCacheHits, ResponseCache
 from crm.core.config import Settings
+from crm.core.db import OPEN_SESSIONS, close_sessions
 from crm.core.errors import ErrorCode
 from crm.core.handlers import error_response
 from crm.core.i18n import Message as MessageKey
@@ -145,9 +147,10 @@ class RequestMiddleware:
     (the caller's `X-Request-ID` when it is sane, else a new one; echoed back), its language
     (negotiated once, announced in `Content-Language`), the security headers (with
     `Cache-Control: no-store` on authenticated answers: a shared cache must never keep what one
-    caller was allowed to see), its metrics and log line (time, status, SQL statements), and
-    after a write (any method but GET / HEAD / OPTIONS) the invalidation of the cached answers
-    that read the tables it wrote, before its answer goes out."""
+    caller was allowed to see), its metrics and log line (time, status, SQL statements), after
+    a write (any method but GET / HEAD / OPTIONS) the invalidation of the cached answers that
+    read the tables it wrote, before its answer goes out, and the database sessions opened for
+    it (`core.db.request_session`), closed when it ends."""
 
     def __init__(
         self, app: ASGIApp, metrics: Metrics, cache: ResponseCache, slow_query_seconds: float
@@ -169,6 +172,8 @@ class RequestMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["locale"] = locale
+        sessions: list[AsyncSession] = []
+        state[OPEN_SESSIONS] = sessions
         defaults = _default_headers(scope["path"], "authorization" in request_headers)
         writes = scope["method"] not in SAFE_METHODS
         status = 500
@@ -199,9 +204,12 @@ class RequestMiddleware:
             try:
                 await self.app(scope, receive, send_with_headers)
             finally:
-                await invalidate()  # an unhandled error may still follow a commit
-                seconds = time.perf_counter() - started
-                self.metrics.record_request(scope, status, seconds, activity)
+                try:
+                    await close_sessions(sessions)
+                finally:
+                    await invalidate()  # an unhandled error may still follow a commit
+                    seconds = time.perf_counter() - started
+                    self.metrics.record_request(scope, status, seconds, activity)
 
 
 def _default_headers(path: str, authenticated: bool) -> list[tuple[str, str]]:
