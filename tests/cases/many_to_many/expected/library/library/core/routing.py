@@ -83,3 +83,28 @@ class ResourceRouter(APIRouter):
             if len(self._roots) < MAX_KEPT_ROOTS:
                 self._roots[key] = root
         return root
+
+
+class FixedPathsRouter(APIRouter):
+    """A router of fixed paths (no path parameters) included without a prefix, as the
+    operations routes (`/health`, `/metrics`): requests whose path does not end with one of
+    them are no match at once, for the reason `ResourceRouter` gives (these routers come
+    first: every request asked them, at the cost of a route match each)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._paths: tuple[str, ...] = ()
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        # Less a final slash, as the application router's slash redirect asks with either.
+        if not scope["path"].rstrip("/").endswith(self._fixed_paths()):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+    def _fixed_paths(self) -> tuple[str, ...]:
+        """The paths of the routes, less their final slash."""
+        if len(self._paths) != len(self.routes):
+            self._paths = tuple(
+                str(getattr(route, "path", "")).rstrip("/") for route in self.routes
+            )
+        return self._paths

@@ -88,6 +88,26 @@ async def test_a_request_session_closes_when_the_request_ends(
     assert not sessions[0].in_transaction()
 
 
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/health", 200),
+        ("/health/", 307),
+        ("/metrics/", 307),
+        ("/x/health", 404),
+        ("/healthz", 404),
+    ],
+)
+async def test_operations_routes_match_their_paths_only(
+    client: AsyncClient, path: str, status: int
+) -> None:
+    """The operations routers turn away other paths at once (`FixedPathsRouter`), and a
+    final slash still redirects."""
+    response = await client.get(path)
+
+    assert response.status_code == status
+
+
 async def test_unsupported_method_is_405_with_allow(client: AsyncClient) -> None:
     response = await client.put("/health")
 
