@@ -7,7 +7,7 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -150,12 +150,22 @@ class RequestMiddleware:
     caller was allowed to see), its metrics and log line (time, status, SQL statements), after
     a write (any method but GET / HEAD / OPTIONS) the invalidation of the cached answers that
     read the tables it wrote, before its answer goes out, and the database sessions opened for
-    it (`core.db.request_session`), closed when it ends."""
+    it (`core.db.request_session`), closed when it ends.
+
+    A request with an `Origin` header goes on through Starlette's CORS middleware (`cors`: its
+    options); to any other, all that layer does is name `Origin` in `Vary`, which is done here
+    without the layer."""
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, cache: ResponseCache, slow_query_seconds: float
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        cache: ResponseCache,
+        slow_query_seconds: float,
+        cors: dict[str, Any],
     ) -> None:
         self.app = app
+        self.cross_origin_app = CORSMiddleware(app, **cors)
         self.metrics = metrics
         self.cache = cache
         self.slow_query_seconds = slow_query_seconds
@@ -176,6 +186,7 @@ class RequestMiddleware:
         state[OPEN_SESSIONS] = sessions
         defaults = _default_headers(scope["path"], "authorization" in request_headers)
         writes = scope["method"] not in SAFE_METHODS
+        cross_origin = "origin" in request_headers
         status = 500
         invalidated = False
 
@@ -191,6 +202,8 @@ class RequestMiddleware:
                 status = message["status"]
                 await invalidate()
                 headers = MutableHeaders(scope=message)
+                if not cross_origin:  # what CORSMiddleware answers a request without Origin
+                    headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
                 present = set(headers.keys())
                 for name, value in defaults:
                     if name not in present:
@@ -202,7 +215,8 @@ class RequestMiddleware:
 
         with recording(slow_query_seconds=self.slow_query_seconds) as activity:
             try:
-                await self.app(scope, receive, send_with_headers)
+                app = self.cross_origin_app if cross_origin else self.app
+                await app(scope, receive, send_with_headers)
             finally:
                 try:
                     await close_sessions(sessions)
@@ -238,28 +252,28 @@ def add_middleware(
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.MAX_BODY_SIZE)
     if settings.RATE_LIMIT_ENABLED:
         app.add_middleware(RateLimitMiddleware, limiter=limiter, settings=settings)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.CORS_ORIGINS,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
+    cors: dict[str, Any] = {
+        "allow_origins": settings.CORS_ORIGINS,
+        "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
             "Accept-Language",
             "Content-Type",
             "If-Match",
             "If-None-Match",
             REQUEST_ID_HEADER,
         ],
-        expose_headers=[
+        "expose_headers": [
             "Content-Language",
             "ETag",
             "Location",
             REQUEST_ID_HEADER,
             *RATE_LIMIT_HEADERS,
         ],
-    )
+    }
     app.add_middleware(
         RequestMiddleware,
         metrics=metrics,
         cache=cache,
         slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
+        cors=cors,
     )

@@ -190,6 +190,17 @@ async def test_messages_follow_accept_language_and_codes_do_not(
     assert "accept-language" in response.headers["vary"].lower()
 
 
+@pytest.mark.parametrize("origin", [None, ALLOWED_ORIGIN, "https://elsewhere.example"])
+async def test_answers_vary_with_origin_and_language(
+    client: AsyncClient, origin: str | None
+) -> None:
+    """Only a request with an `Origin` goes through the CORS layer; every answer says that it
+    varies with both."""
+    response = await client.get("/health", headers={} if origin is None else {"Origin": origin})
+
+    assert response.headers["vary"] == "Origin, Accept-Language"
+
+
 async def test_oversized_body_is_413_envelope(client: AsyncClient, settings: Settings) -> None:
     response = await client.post("/health", content=b"x" * (settings.MAX_BODY_SIZE + 1))
 
