@@ -22,7 +22,7 @@ cache is the server's own and keyed by caller; shared caches on the way must not
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -38,7 +38,7 @@ from sqlalchemy.orm import Mapper, class_mapper
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shop.core.config import Settings
-from shop.core.db import new_session
+from shop.core.db import request_session
 from shop.core.errors import UnauthorizedError
 from shop.core.security import BEARER, Principal, authenticate
 from shop.models.user import User
@@ -405,7 +405,7 @@ async def _lookup(request: Request, plan: ReadPlan, visibility: str) -> EntrySlo
 
 def cached_read(
     schema: type[BaseModel], model: type[Any], *, per_caller: bool, signed_in: bool = False
-) -> Callable[..., AsyncIterator[CachedRead]]:
+) -> Callable[..., Awaitable[CachedRead]]:
     """The dependency of a list or read handler of `model` answering with `schema`: the
     request's session and caller, after the cache lookup. `per_caller`: the answer depends
     on who asks (the entity is secured); `signed_in`: a bearer token is required (401 before
@@ -429,26 +429,24 @@ def cached_read(
             request: Request,
             response: Response,
             credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-        ) -> AsyncIterator[CachedRead]:
+        ) -> CachedRead:
             if credentials is None and signed_in:
                 raise UnauthorizedError
             if credentials is None:  # anonymous: a hit needs no session
                 slot = await _lookup(request, plan, visibility_key(None))
-                async with new_session(request) as session:
-                    yield _cached_read(request, response, session, None, slot)
-                return
-            async with new_session(request) as session:
-                principal = await authenticate(request, session, credentials.credentials)
-                slot = await _lookup(request, plan, visibility_key(principal))
-                yield _cached_read(request, response, session, principal, slot)
+                return _cached_read(request, response, request_session(request), None, slot)
+            session = request_session(request)
+            principal = await authenticate(request, session, credentials.credentials)
+            slot = await _lookup(request, plan, visibility_key(principal))
+            return _cached_read(request, response, session, principal, slot)
 
         READ_PLANS[read_for_caller] = plan
         return read_for_caller
 
-    async def read(request: Request, response: Response) -> AsyncIterator[CachedRead]:
+    async def read(request: Request, response: Response) -> CachedRead:
         slot = await _lookup(request, plan, visibility_key(None))
-        async with new_session(request) as session:
-            yield _cached_read(request, response, session, None, slot)
+        session = request_session(request)
+        return _cached_read(request, response, session, None, slot)
 
     READ_PLANS[read] = plan
     return read

@@ -7,9 +7,10 @@ import re
 import time
 import uuid
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
@@ -19,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from notes.core.activity import recording
 from notes.core.cache import EarlyCacheHits, ResponseCache
 from notes.core.config import Settings
+from notes.core.db import OPEN_SESSIONS, close_sessions
 from notes.core.errors import ErrorCode
 from notes.core.handlers import error_response
 from notes.core.i18n import Message as MessageKey
@@ -145,14 +147,25 @@ class RequestMiddleware:
     (the caller's `X-Request-ID` when it is sane, else a new one; echoed back), its language
     (negotiated once, announced in `Content-Language`), the security headers (with
     `Cache-Control: no-store` on authenticated answers: a shared cache must never keep what one
-    caller was allowed to see), its metrics and log line (time, status, SQL statements), and
-    after a write (any method but GET / HEAD / OPTIONS) the invalidation of the cached answers
-    that read the tables it wrote, before its answer goes out."""
+    caller was allowed to see), its metrics and log line (time, status, SQL statements), after
+    a write (any method but GET / HEAD / OPTIONS) the invalidation of the cached answers that
+    read the tables it wrote, before its answer goes out, and the database sessions opened for
+    it (`core.db.request_session`), closed when it ends.
+
+    A request with an `Origin` header goes on through Starlette's CORS middleware (`cors`: its
+    options); to any other, all that layer does is name `Origin` in `Vary`, which is done here
+    without the layer."""
 
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, cache: ResponseCache, slow_query_seconds: float
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        cache: ResponseCache,
+        slow_query_seconds: float,
+        cors: dict[str, Any],
     ) -> None:
         self.app = app
+        self.cross_origin_app = CORSMiddleware(app, **cors)
         self.metrics = metrics
         self.cache = cache
         self.slow_query_seconds = slow_query_seconds
@@ -169,8 +182,11 @@ class RequestMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["locale"] = locale
+        sessions: list[AsyncSession] = []
+        state[OPEN_SESSIONS] = sessions
         defaults = _default_headers(scope["path"], "authorization" in request_headers)
         writes = scope["method"] not in SAFE_METHODS
+        cross_origin = "origin" in request_headers
         status = 500
         invalidated = False
 
@@ -186,6 +202,8 @@ class RequestMiddleware:
                 status = message["status"]
                 await invalidate()
                 headers = MutableHeaders(scope=message)
+                if not cross_origin:  # what CORSMiddleware answers a request without Origin
+                    headers["Vary"] = ", ".join([*headers.getlist("Vary"), "Origin"])
                 present = set(headers.keys())
                 for name, value in defaults:
                     if name not in present:
@@ -197,11 +215,15 @@ class RequestMiddleware:
 
         with recording(slow_query_seconds=self.slow_query_seconds) as activity:
             try:
-                await self.app(scope, receive, send_with_headers)
+                app = self.cross_origin_app if cross_origin else self.app
+                await app(scope, receive, send_with_headers)
             finally:
-                await invalidate()  # an unhandled error may still follow a commit
-                seconds = time.perf_counter() - started
-                self.metrics.record_request(scope, status, seconds, activity)
+                try:
+                    await close_sessions(sessions)
+                finally:
+                    await invalidate()  # an unhandled error may still follow a commit
+                    seconds = time.perf_counter() - started
+                    self.metrics.record_request(scope, status, seconds, activity)
 
 
 def _default_headers(path: str, authenticated: bool) -> list[tuple[str, str]]:
@@ -230,28 +252,28 @@ def add_middleware(
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.MAX_BODY_SIZE)
     if settings.RATE_LIMIT_ENABLED:
         app.add_middleware(RateLimitMiddleware, limiter=limiter, settings=settings)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.CORS_ORIGINS,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
+    cors: dict[str, Any] = {
+        "allow_origins": settings.CORS_ORIGINS,
+        "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        "allow_headers": [
             "Accept-Language",
             "Content-Type",
             "If-Match",
             "If-None-Match",
             REQUEST_ID_HEADER,
         ],
-        expose_headers=[
+        "expose_headers": [
             "Content-Language",
             "ETag",
             "Location",
             REQUEST_ID_HEADER,
             *RATE_LIMIT_HEADERS,
         ],
-    )
+    }
     app.add_middleware(
         RequestMiddleware,
         metrics=metrics,
         cache=cache,
         slow_query_seconds=settings.SLOW_QUERY_MS / 1000,
+        cors=cors,
     )

@@ -3,7 +3,6 @@
 
 import hashlib
 import secrets
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from journal.core.clock import utcnow
 from journal.core.config import Settings
-from journal.core.db import new_session
+from journal.core.db import request_session
 from journal.core.errors import UnauthorizedError
 from journal.models.user import User
 
@@ -169,24 +168,23 @@ class SignedInCaller:
 
 # The handlers' dependencies: one each (FastAPI solves every dependency of a dependency on each
 # request, even one it already has), the bearer scheme under it so that OpenAPI declares it.
+# The session is the request's (`request_session`: closed when the request ends).
 async def optional_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> AsyncIterator[Caller]:
+) -> Caller:
     """The request's session and its caller when a bearer token is sent; 401 for a bad one."""
-    async with new_session(request) as session:
-        token = None if credentials is None else credentials.credentials
-        yield Caller(
-            session, None if token is None else await authenticate(request, session, token)
-        )
+    session = request_session(request)
+    token = None if credentials is None else credentials.credentials
+    return Caller(session, None if token is None else await authenticate(request, session, token))
 
 
 async def signed_in_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> AsyncIterator[SignedInCaller]:
+) -> SignedInCaller:
     """The request's session and its caller; 401 without a valid bearer token."""
     if credentials is None:
         raise UnauthorizedError
-    async with new_session(request) as session:
-        yield SignedInCaller(session, await authenticate(request, session, credentials.credentials))
+    session = request_session(request)
+    return SignedInCaller(session, await authenticate(request, session, credentials.credentials))

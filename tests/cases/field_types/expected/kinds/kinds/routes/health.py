@@ -4,18 +4,18 @@
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from kinds.core.envelope import Envelope, error_responses
 from kinds.core.errors import ServiceUnavailableError
+from kinds.core.routing import FixedPathsRouter
 from kinds.deps import SessionDep
 
 READY_TIMEOUT_SECONDS = 5
 
-router = APIRouter(tags=["operations"])
+router = FixedPathsRouter(tags=["operations"])
 
 
 class HealthStatus(BaseModel):

@@ -11,9 +11,11 @@ from typing import Any
 import pytest
 from httpx import ASGITransport, AsyncClient
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from notes.core.config import Settings
+from notes.deps import SessionDep
 from notes.main import create_app
 from notes.routes import BASE_PATH
 
@@ -58,6 +60,52 @@ async def test_unknown_path_is_404_envelope(client: AsyncClient) -> None:
     assert response.status_code == 404
     error = assert_error(response.json(), "NOT_FOUND")
     assert error["message"] == "The requested resource was not found."
+
+
+@pytest.mark.parametrize("fails", [False, True])
+async def test_a_request_session_closes_when_the_request_ends(
+    settings: Settings, engine: AsyncEngine, fails: bool
+) -> None:
+    """A dependency's session is closed once the answer is sent, after an error too: its
+    transaction rolled back, its connection back in the pool."""
+    app = create_app(settings, engine=engine)
+    sessions: list[AsyncSession] = []
+
+    @app.get("/uses-a-session")
+    async def uses_a_session(session: SessionDep) -> None:
+        await session.execute(text("SELECT 1"))
+        assert session.in_transaction()
+        sessions.append(session)
+        if fails:
+            raise RuntimeError("after the statement")
+
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/uses-a-session")
+
+    assert response.status_code == (500 if fails else 200)
+    assert len(sessions) == 1
+    assert not sessions[0].in_transaction()
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/health", 200),
+        ("/health/", 307),
+        ("/metrics/", 307),
+        ("/x/health", 404),
+        ("/healthz", 404),
+    ],
+)
+async def test_operations_routes_match_their_paths_only(
+    client: AsyncClient, path: str, status: int
+) -> None:
+    """The operations routers turn away other paths at once (`FixedPathsRouter`), and a
+    final slash still redirects."""
+    response = await client.get(path)
+
+    assert response.status_code == status
 
 
 async def test_unsupported_method_is_405_with_allow(client: AsyncClient) -> None:
@@ -140,6 +188,17 @@ async def test_messages_follow_accept_language_and_codes_do_not(
     assert error["details"][0]["message"] == detail
     assert response.headers["content-language"] == locale
     assert "accept-language" in response.headers["vary"].lower()
+
+
+@pytest.mark.parametrize("origin", [None, ALLOWED_ORIGIN, "https://elsewhere.example"])
+async def test_answers_vary_with_origin_and_language(
+    client: AsyncClient, origin: str | None
+) -> None:
+    """Only a request with an `Origin` goes through the CORS layer; every answer says that it
+    varies with both."""
+    response = await client.get("/health", headers={} if origin is None else {"Origin": origin})
+
+    assert response.headers["vary"] == "Origin, Accept-Language"
 
 
 async def test_oversized_body_is_413_envelope(client: AsyncClient, settings: Settings) -> None:

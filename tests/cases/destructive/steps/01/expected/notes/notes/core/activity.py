@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Delete, Insert, Table, Update, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, object_mapper
+from sqlalchemy.orm import FromStatement, ORMExecuteState, Session, UOWTransaction, object_mapper
 
 logger = logging.getLogger("notes")
 
@@ -91,9 +91,12 @@ def _remember_flushed_tables(session: Session, _flush: UOWTransaction) -> None:
 
 
 def _remember_statement_tables(state: ORMExecuteState) -> None:
-    """The table of an INSERT / UPDATE / DELETE run as a statement rather than a flush."""
+    """The table of an INSERT / UPDATE / DELETE run as a statement rather than a flush, or read
+    as instances (`select(Model).from_statement(insert(...))`)."""
     activity = _current.get()
     statement = state.statement
+    if isinstance(statement, FromStatement):
+        statement = statement.element
     if activity is not None and isinstance(statement, Insert | Update | Delete):
         name = getattr(statement.table, "name", None)  # a Table, or an ORM entity's table
         if isinstance(name, str):

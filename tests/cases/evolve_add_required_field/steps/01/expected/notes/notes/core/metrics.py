@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import Final
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -22,6 +22,7 @@ from prometheus_client import (
 from starlette.types import Scope
 
 from notes.core.activity import Activity
+from notes.core.routing import FixedPathsRouter
 
 logger = logging.getLogger("notes")
 
@@ -133,7 +134,7 @@ def route_template(scope: Scope) -> str:
     return prefix + route_path
 
 
-router = APIRouter()
+router = FixedPathsRouter()
 
 
 @router.get(METRICS_PATH, include_in_schema=False)

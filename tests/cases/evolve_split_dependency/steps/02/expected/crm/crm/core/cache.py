@@ -22,7 +22,7 @@ cache is the server's own and keyed by caller; shared caches on the way must not
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 from urllib.parse import parse_qsl, urlencode
@@ -37,7 +37,7 @@ from sqlalchemy.orm import Mapper, class_mapper
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from crm.core.config import Settings
-from crm.core.db import new_session
+from crm.core.db import request_session
 
 logger = logging.getLogger("crm")
 
@@ -394,9 +394,7 @@ async def _lookup(request: Request, plan: ReadPlan, visibility: str) -> EntrySlo
     return slot
 
 
-def cached_read(
-    schema: type[BaseModel], model: type[Any]
-) -> Callable[..., AsyncIterator[CachedRead]]:
+def cached_read(schema: type[BaseModel], model: type[Any]) -> Callable[..., Awaitable[CachedRead]]:
     """The dependency of a list or read handler of `model` answering with `schema`: the
     request's session, after the cache lookup.
     One dependency for all of it: FastAPI solves each dependency of a dependency on every
@@ -412,10 +410,10 @@ def cached_read(
 
     plan = ReadPlan(schema, depends_on, anonymous=True)
 
-    async def read(request: Request, response: Response) -> AsyncIterator[CachedRead]:
+    async def read(request: Request, response: Response) -> CachedRead:
         slot = await _lookup(request, plan, visibility_key())
-        async with new_session(request) as session:
-            yield _cached_read(request, response, session, slot)
+        session = request_session(request)
+        return _cached_read(request, response, session, slot)
 
     READ_PLANS[read] = plan
     return read

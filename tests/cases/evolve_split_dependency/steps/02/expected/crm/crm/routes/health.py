@@ -4,18 +4,18 @@
 import asyncio
 from typing import Literal
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from crm.core.envelope import Envelope, error_responses
 from crm.core.errors import ServiceUnavailableError
+from crm.core.routing import FixedPathsRouter
 from crm.deps import SessionDep
 
 READY_TIMEOUT_SECONDS = 5
 
-router = APIRouter(tags=["operations"])
+router = FixedPathsRouter(tags=["operations"])
 
 
 class HealthStatus(BaseModel):
