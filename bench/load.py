@@ -221,9 +221,7 @@ def statements_per_request(paths: dict[str, str]) -> dict[str, float]:
 
 def _statement_total() -> float:
     text = urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=10).read().decode()
-    return sum(
-        float(v) for v in re.findall(r"^db_statements_total\{.*\} ([\d.e+]+)$", text, re.M)
-    )
+    return sum(float(v) for v in re.findall(r"^db_statements_total\{.*\} ([\d.e+]+)$", text, re.M))
 
 
 def run(args: argparse.Namespace) -> dict[str, dict[str, dict[str, float]]]:

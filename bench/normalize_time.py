@@ -24,9 +24,11 @@ def main(spec_dir: Path, repeat: int = 50) -> None:
         start = time.perf_counter()
         _, tables, decisions = normalize_to_3nf(entities, api, spec, enums)
         timings.append(time.perf_counter() - start)
-    print(f"{spec_dir}: {len(entities)} entities -> {len(tables)} tables, {len(decisions)} "
-          f"decisions; normalize_to_3nf median {statistics.median(timings) * 1000:.2f} ms, "
-          f"max {max(timings) * 1000:.2f} ms over {repeat} runs")
+    print(
+        f"{spec_dir}: {len(entities)} entities -> {len(tables)} tables, {len(decisions)} "
+        f"decisions; normalize_to_3nf median {statistics.median(timings) * 1000:.2f} ms, "
+        f"max {max(timings) * 1000:.2f} ms over {repeat} runs"
+    )
 
 
 if __name__ == "__main__":

@@ -63,9 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synth
 
 BENCH = Path(__file__).resolve().parent
-WRITTEN_RE = re.compile(
-    r"gen: (\d+) written, (\d+) unchanged, (\d+) removed, (\d+) custom created"
-)
+WRITTEN_RE = re.compile(r"gen: (\d+) written, (\d+) unchanged, (\d+) removed, (\d+) custom created")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 # The workaround for FastAPI's 128-entry cache (see README "Failure above 128 entities"):
@@ -196,6 +194,7 @@ QUIET_BUSY = 0.3
 
 def _cpu_busy(interval: float = 0.5) -> float:
     """How many CPUs were busy (all processes) over `interval` seconds, from /proc/stat."""
+
     def read() -> tuple[int, int]:
         with open("/proc/stat") as fh:
             values = [int(v) for v in fh.readline().split()[1:]]
@@ -222,8 +221,14 @@ def wait_for_quiet() -> float:
     return busy
 
 
-def run_process(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-                timeout: float, sample: bool = False) -> Run:
+def run_process(
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float,
+    sample: bool = False,
+) -> Run:
     """Run argv; wall time, ru_maxrss of the tree (wait4), output; killed at the timeout."""
     run = Run(argv=[str(a) for a in argv])
     run.busy_before = wait_for_quiet()
@@ -235,8 +240,15 @@ def run_process(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path
     out_f = tempfile.TemporaryFile()  # noqa: SIM115 (closed below, after the wait)
     err_f = tempfile.TemporaryFile()  # noqa: SIM115
     start = time.perf_counter()
-    proc = subprocess.Popen(run.argv, env=env, cwd=cwd, stdout=out_f, stderr=err_f,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        run.argv,
+        env=env,
+        cwd=cwd,
+        stdout=out_f,
+        stderr=err_f,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     timer_fired = threading.Event()
 
     def kill() -> None:
@@ -291,8 +303,13 @@ def tree_stats(root: Path) -> dict[str, int]:
         if path.suffix == ".py":
             py_files += 1
             py_lines += n
-    return {"files": files, "lines": lines, "bytes": size, "py_files": py_files,
-            "py_lines": py_lines}
+    return {
+        "files": files,
+        "lines": lines,
+        "bytes": size,
+        "py_files": py_files,
+        "py_lines": py_lines,
+    }
 
 
 def median(values: list[float]) -> float | None:
@@ -315,14 +332,21 @@ def ensure_workaround_venv(venv: Path, gen_python: Path) -> Path:
     python = venv / "bin" / "python"
     site_packages = subprocess.run(
         [str(gen_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip()
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if not python.exists():
         subprocess.run([str(gen_python), "-m", "venv", "--without-pip", str(venv)], check=True)
     own = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True).stdout.strip()
-    Path(own, "sitecustomize.py").write_text(SITECUSTOMIZE.format(site_packages=site_packages),
-                                             encoding="utf-8")
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(own, "sitecustomize.py").write_text(
+        SITECUSTOMIZE.format(site_packages=site_packages), encoding="utf-8"
+    )
     return python
 
 
@@ -344,8 +368,9 @@ def snapshot_generator(repo: Path, dest: Path) -> dict[str, object]:
     import hashlib
 
     for part in ("generator", "templates"):
-        shutil.copytree(repo / part, dest / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(
+            repo / part, dest / part, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
     digest = hashlib.sha256()
     for path in sorted(dest.rglob("*")):
         if path.is_file():
@@ -386,13 +411,18 @@ class Gen:
         home.mkdir(parents=True, exist_ok=True)
         env = gen_env(HOME=str(home))
         # cwd: not the checkout, whose generator/ would shadow the snapshot (sys.path[0]).
-        return run_process([str(self.python), "-m", "generator", "build", str(specs), "-o",
-                            str(out)], env=env, timeout=self.timeout, sample=sample,
-                           cwd=self.work)
+        return run_process(
+            [str(self.python), "-m", "generator", "build", str(specs), "-o", str(out)],
+            env=env,
+            timeout=self.timeout,
+            sample=sample,
+            cwd=self.work,
+        )
 
 
-def bench_gen(n: int, specs: Path, gen: Gen, repeats: int,
-              stock_python: Path | None = None) -> dict[str, object]:
+def bench_gen(
+    n: int, specs: Path, gen: Gen, repeats: int, stock_python: Path | None = None
+) -> dict[str, object]:
     res: dict[str, object] = {"python": str(gen.python)}
     # cold: empty cache, empty output
     cold: list[Run] = []
@@ -401,8 +431,10 @@ def bench_gen(n: int, specs: Path, gen: Gen, repeats: int,
     for r in range(repeats):
         home, out = gen.fresh("home-cold"), gen.fresh("out-cold")
         run = gen.build(specs, out, home, sample=repeats == 1)
-        log(f"  gen N={n} cold #{r + 1}: {run.wall:.2f} s, {run.maxrss_kb // 1024} MB"
-            + ("" if run.ok else f"  FAILED: {run.error()}"))
+        log(
+            f"  gen N={n} cold #{r + 1}: {run.wall:.2f} s, {run.maxrss_kb // 1024} MB"
+            + ("" if run.ok else f"  FAILED: {run.error()}")
+        )
         if not run.ok:
             res["error"] = run.error()
             res["failed_wall"] = run.wall
@@ -439,8 +471,12 @@ def bench_gen(n: int, specs: Path, gen: Gen, repeats: int,
         counts_noop = gen_counts(run)
         log(f"  gen N={n} no-op #{r + 1}: {run.wall:.2f} s, {counts_noop}")
         assert run.ok, run.error()
-        assert counts_noop and counts_noop["written"] == 0 and counts_noop["removed"] == 0 \
-            and counts_noop["custom"] == 0, f"no-op build wrote files: {run.stdout}"
+        assert (
+            counts_noop
+            and counts_noop["written"] == 0
+            and counts_noop["removed"] == 0
+            and counts_noop["custom"] == 0
+        ), f"no-op build wrote files: {run.stdout}"
         noop.append(run)
     res["noop"] = [r.wall for r in noop]
     res["noop_maxrss_kb"] = [r.maxrss_kb for r in noop]
@@ -487,8 +523,10 @@ def bench_gen(n: int, specs: Path, gen: Gen, repeats: int,
     assert run.ok, run.error()
     res["tree_peak_kb"] = run.tree_peak_kb
     res["per_program_peak_kb"] = run.per_program_peak_kb
-    log(f"  gen N={n} sampled tree peak {run.tree_peak_kb // 1024} MB "
-        f"{ {k: v // 1024 for k, v in run.per_program_peak_kb.items()} }")
+    log(
+        f"  gen N={n} sampled tree peak {run.tree_peak_kb // 1024} MB "
+        f"{ {k: v // 1024 for k, v in run.per_program_peak_kb.items()} }"
+    )
     if stock_python is not None:
         res["stock_dump_probe"] = stock_dump_probe(n, baseline, stock_python, gen.timeout)
     for path in gen.work.iterdir():
@@ -498,11 +536,16 @@ def bench_gen(n: int, specs: Path, gen: Gen, repeats: int,
 
 def stock_dump_probe(n: int, out: Path, stock_python: Path, timeout: float) -> dict[str, object]:
     """What generator/openapi.py runs, with the stock packages, on the modules gen wrote."""
-    run = run_process([str(stock_python), "-c", DUMP], env={
-        **os.environ, "PYTHONPATH": str(out / "bench"), "PYTHONHASHSEED": "0"},
-        cwd=out / "bench", timeout=timeout)
-    log(f"  stock openapi.json step on N={n}'s generated app: {run.wall:.2f} s, "
-        + ("ok" if run.ok else f"FAILED: {run.error()}"))
+    run = run_process(
+        [str(stock_python), "-c", DUMP],
+        env={**os.environ, "PYTHONPATH": str(out / "bench"), "PYTHONHASHSEED": "0"},
+        cwd=out / "bench",
+        timeout=timeout,
+    )
+    log(
+        f"  stock openapi.json step on N={n}'s generated app: {run.wall:.2f} s, "
+        + ("ok" if run.ok else f"FAILED: {run.error()}")
+    )
     return {"ok": run.ok, "error": None if run.ok else run.error(), "wall": run.wall}
 
 
@@ -514,15 +557,18 @@ DUMP = "from bench.main import create_app\ncreate_app().openapi()\n"
 # ---------------------------------------------------------------------------------------------
 
 
-def bench_tool(name: str, argv_for, n: int, work: Path, repeats: int,
-               timeout: float) -> dict[str, object]:
+def bench_tool(
+    name: str, argv_for, n: int, work: Path, repeats: int, timeout: float
+) -> dict[str, object]:
     res: dict[str, object] = {}
     walls, rss, cpu, busy = [], [], [], []
     for r in range(repeats):
         out = work / f"{name}-{n}-{r}"
         run = run_process(argv_for(out), timeout=timeout, cwd=work)
-        log(f"  {name} N={n} cold #{r + 1}: {run.wall:.2f} s, {run.maxrss_kb // 1024} MB"
-            + ("" if run.ok else f"  FAILED: {run.error()}"))
+        log(
+            f"  {name} N={n} cold #{r + 1}: {run.wall:.2f} s, {run.maxrss_kb // 1024} MB"
+            + ("" if run.ok else f"  FAILED: {run.error()}")
+        )
         if not run.ok:
             res["error"] = run.error()
             res["failed_wall"] = run.wall
@@ -546,36 +592,94 @@ def bench_tool(name: str, argv_for, n: int, work: Path, repeats: int,
 # ---------------------------------------------------------------------------------------------
 
 
-def profile(n: int, specs: Path, python: Path, pyinstrument_path: Path, work: Path,
-            timeout: float) -> dict[str, str]:
+def profile(
+    n: int, specs: Path, python: Path, pyinstrument_path: Path, work: Path, timeout: float
+) -> dict[str, str]:
     """pyinstrument of the cold build, and of the openapi.json subprocess it starts."""
     home, out = work / "home-prof", work / "out-prof"
     home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "HOME": str(home), "PYTHONPATH": os.pathsep.join(
-        [str(p) for p in (SNAPSHOT, pyinstrument_path) if p is not None])}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "PYTHONPATH": os.pathsep.join(
+            [str(p) for p in (SNAPSHOT, pyinstrument_path) if p is not None]
+        ),
+    }
     build_txt = BENCH / f"profile-{n}-cold.txt"
-    run = run_process([str(python), "-m", "pyinstrument", "-r", "text", "-o", str(build_txt),
-                       "-m", "generator", "build", str(specs), "-o", str(out)], env=env,
-                      timeout=timeout, cwd=work)
+    run = run_process(
+        [
+            str(python),
+            "-m",
+            "pyinstrument",
+            "-r",
+            "text",
+            "-o",
+            str(build_txt),
+            "-m",
+            "generator",
+            "build",
+            str(specs),
+            "-o",
+            str(out),
+        ],
+        env=env,
+        timeout=timeout,
+        cwd=work,
+    )
     assert run.ok, run.error()
     log(f"  profile N={n} cold build: {run.wall:.2f} s -> {build_txt}")
     # The same import + create_app().openapi() that generator/openapi.py runs, on the
     # formatted modules the build just wrote.
     dump_txt = BENCH / f"profile-{n}-openapi-dump.txt"
-    env_dump = {**env, "PYTHONPATH": f"{out / 'bench'}{os.pathsep}{pyinstrument_path}",
-                "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}
+    env_dump = {
+        **env,
+        "PYTHONPATH": f"{out / 'bench'}{os.pathsep}{pyinstrument_path}",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     script = work / "openapi_dump.py"
     script.write_text(DUMP, encoding="utf-8")
-    run = run_process([str(python), "-m", "pyinstrument", "-r", "text", "-o", str(dump_txt),
-                       "--show", "*/fastapi/*", str(script)], env=env_dump, cwd=out / "bench",
-                      timeout=timeout)
+    run = run_process(
+        [
+            str(python),
+            "-m",
+            "pyinstrument",
+            "-r",
+            "text",
+            "-o",
+            str(dump_txt),
+            "--show",
+            "*/fastapi/*",
+            str(script),
+        ],
+        env=env_dump,
+        cwd=out / "bench",
+        timeout=timeout,
+    )
     assert run.ok, run.error()
     log(f"  profile N={n} openapi dump: {run.wall:.2f} s -> {dump_txt}")
     # The no-op rebuild (warm cache, same output), then one entity changed (as bench_gen does).
     noop_txt = BENCH / f"profile-{n}-noop.txt"
-    run = run_process([str(python), "-m", "pyinstrument", "-r", "text", "-o", str(noop_txt),
-                       "-m", "generator", "build", str(specs), "-o", str(out)], env=env,
-                      timeout=timeout, cwd=work)
+    run = run_process(
+        [
+            str(python),
+            "-m",
+            "pyinstrument",
+            "-r",
+            "text",
+            "-o",
+            str(noop_txt),
+            "-m",
+            "generator",
+            "build",
+            str(specs),
+            "-o",
+            str(out),
+        ],
+        env=env,
+        timeout=timeout,
+        cwd=work,
+    )
     assert run.ok and "gen: 0 written" in run.stdout, run.stdout + run.error()
     log(f"  profile N={n} no-op: {run.wall:.2f} s -> {noop_txt}")
     one_txt = BENCH / f"profile-{n}-one-entity.txt"
@@ -583,17 +687,38 @@ def profile(n: int, specs: Path, python: Path, pyinstrument_path: Path, work: Pa
     original = spec_file.read_bytes()
     try:
         synth.change_one_entity(specs, n // 2, bump=7)
-        run = run_process([str(python), "-m", "pyinstrument", "-r", "text", "-o", str(one_txt),
-                           "-m", "generator", "build", str(specs), "-o", str(out)], env=env,
-                          timeout=timeout, cwd=work)
+        run = run_process(
+            [
+                str(python),
+                "-m",
+                "pyinstrument",
+                "-r",
+                "text",
+                "-o",
+                str(one_txt),
+                "-m",
+                "generator",
+                "build",
+                str(specs),
+                "-o",
+                str(out),
+            ],
+            env=env,
+            timeout=timeout,
+            cwd=work,
+        )
     finally:
         spec_file.write_bytes(original)
     assert run.ok, run.error()
     log(f"  profile N={n} one-entity change: {run.wall:.2f} s -> {one_txt}")
     shutil.rmtree(home, ignore_errors=True)
     shutil.rmtree(out, ignore_errors=True)
-    return {"build": str(build_txt), "openapi_dump": str(dump_txt), "noop": str(noop_txt),
-            "one_entity": str(one_txt)}
+    return {
+        "build": str(build_txt),
+        "openapi_dump": str(dump_txt),
+        "noop": str(noop_txt),
+        "one_entity": str(one_txt),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -621,8 +746,9 @@ def table(results: dict[str, object]) -> str:
         g = r["gen"]
         mark = " †" if g.get("workaround") else ""
         if "cold" not in g:
-            gen_cells = [f"failed after {g.get('failed_wall', 0):.0f} s{mark}: "
-                         f"`{g['error'][:160]}`"] + ["—"] * 5
+            gen_cells = [
+                f"failed after {g.get('failed_wall', 0):.0f} s{mark}: `{g['error'][:160]}`"
+            ] + ["—"] * 5
         else:
             gen_cells = [
                 _s(g["cold"]) + mark,
@@ -643,8 +769,11 @@ def table(results: dict[str, object]) -> str:
             elif "error" in t:
                 cells += [f"failed: `{t['error']}`", "—", "—"]
             else:
-                cells += [_s(t["cold"]), _mb(max(t["cold_maxrss_kb"])),
-                          f"{t['output']['files']} ({t['output']['lines']:,})"]
+                cells += [
+                    _s(t["cold"]),
+                    _mb(max(t["cold_maxrss_kb"])),
+                    f"{t['output']['files']} ({t['output']['lines']:,})",
+                ]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
@@ -676,10 +805,13 @@ def stock_failures(results: dict[str, object]) -> str:
     for n_key, r in results["sizes"].items():
         f = r.get("gen_stock_failure")
         if f:
-            where = ("with the stock packages, gen's openapi.json step (import the generated "
-                     "app, `create_app().openapi()`)" if "where" in f else "stock `gen build`")
-            lines.append(f"- N={n_key}: {where} failed after {f['wall']:.1f} s: "
-                         f"`{f['error']}`")
+            where = (
+                "with the stock packages, gen's openapi.json step (import the generated "
+                "app, `create_app().openapi()`)"
+                if "where" in f
+                else "stock `gen build`"
+            )
+            lines.append(f"- N={n_key}: {where} failed after {f['wall']:.1f} s: `{f['error']}`")
     return "\n".join(lines) + ("\n" if lines else "")
 
 
@@ -692,31 +824,62 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark gen build against two tools.")
     parser.add_argument("--sizes", default="10,50,200,1000")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--repeats-for", action="append", default=[], metavar="N=R",
-                        help="another repeat count at one size, e.g. 1000=1 (repeatable)")
-    parser.add_argument("--workaround-above", type=int, default=None, metavar="K",
-                        help="above K entities, measure with the workaround venv directly and "
-                        "check the stock packages only on the openapi.json step (saves one "
-                        "full failing build)")
+    parser.add_argument(
+        "--repeats-for",
+        action="append",
+        default=[],
+        metavar="N=R",
+        help="another repeat count at one size, e.g. 1000=1 (repeatable)",
+    )
+    parser.add_argument(
+        "--workaround-above",
+        type=int,
+        default=None,
+        metavar="K",
+        help="above K entities, measure with the workaround venv directly and "
+        "check the stock packages only on the openapi.json step (saves one "
+        "full failing build)",
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="per invocation, seconds")
     parser.add_argument("--gen-python", type=Path, default=Path("/work/venv/bin/python"))
     parser.add_argument("--bench-venv", type=Path, default=Path("/tmp/benchvenv"))
     parser.add_argument("--workaround-venv", type=Path, default=Path("/tmp/gen-fastapi-fix"))
-    parser.add_argument("--skip-third-party-at", type=int, action="append", default=[],
-                        metavar="N", help="do not run the other tools at this N (repeatable)")
+    parser.add_argument(
+        "--skip-third-party-at",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="do not run the other tools at this N (repeatable)",
+    )
     parser.add_argument("--no-third-party", action="store_true")
-    parser.add_argument("--profile", type=int, action="append", default=[], metavar="N",
-                        help="write bench/profile-N-*.txt with pyinstrument")
-    parser.add_argument("--profile-only", action="store_true",
-                        help="with --profile N: only the profiles (no measurements)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="only rewrite bench/results.md from --results")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        action="append",
+        default=[],
+        metavar="N",
+        help="write bench/profile-N-*.txt with pyinstrument",
+    )
+    parser.add_argument(
+        "--profile-only",
+        action="store_true",
+        help="with --profile N: only the profiles (no measurements)",
+    )
+    parser.add_argument(
+        "--report-only", action="store_true", help="only rewrite bench/results.md from --results"
+    )
     parser.add_argument("--pyinstrument-path", type=Path, default=Path("/tmp/pyi-lib"))
     parser.add_argument("--results", type=Path, default=BENCH / "results.json")
-    parser.add_argument("--repo", type=Path, default=BENCH.parent,
-                        help="the checkout whose generator/ and templates/ are snapshotted")
-    parser.add_argument("--no-snapshot", action="store_true",
-                        help="run the installed gen as it is (no frozen copy)")
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=BENCH.parent,
+        help="the checkout whose generator/ and templates/ are snapshotted",
+    )
+    parser.add_argument(
+        "--no-snapshot", action="store_true", help="run the installed gen as it is (no frozen copy)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.report_only:
@@ -728,8 +891,9 @@ def main() -> None:
         "machine": {
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
-            "python": subprocess.run([str(args.gen_python), "--version"], capture_output=True,
-                                     text=True).stdout.strip(),
+            "python": subprocess.run(
+                [str(args.gen_python), "--version"], capture_output=True, text=True
+            ).stdout.strip(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         },
         "repeats": args.repeats,
@@ -748,10 +912,13 @@ def main() -> None:
         if not args.no_snapshot:
             SNAPSHOT = tmp / "gen-snapshot"
             results["generator"] = snapshot_generator(args.repo, SNAPSHOT)
-            where = subprocess.run([str(args.gen_python), "-c",
-                                    "import generator; print(generator.__file__)"],
-                                   env=gen_env(), capture_output=True, text=True,
-                                   cwd=tmp).stdout
+            where = subprocess.run(
+                [str(args.gen_python), "-c", "import generator; print(generator.__file__)"],
+                env=gen_env(),
+                capture_output=True,
+                text=True,
+                cwd=tmp,
+            ).stdout
             assert where.startswith(str(SNAPSHOT)), f"the snapshot is not imported: {where}"
             log(f"generator snapshot: {results['generator']}")
         # Untimed warm-up: the OS page cache and __pycache__ of every tool, at N=10.
@@ -759,21 +926,45 @@ def main() -> None:
         Gen(args.gen_python, tmp, args.timeout).build(specs10, tmp / "w-out", tmp / "w-home")
         if not args.no_third_party:
             bv = args.bench_venv / "bin"
-            run_process([str(bv / "openapi-generator-cli"), "generate", "-g", "python-fastapi",
-                         "-i", str(openapi10), "-o", str(tmp / "w-oag")], timeout=args.timeout)
-            run_process([str(bv / "fastapi-codegen"), "--input", str(openapi10), "--output",
-                         str(tmp / "w-fcg")], timeout=args.timeout)
+            run_process(
+                [
+                    str(bv / "openapi-generator-cli"),
+                    "generate",
+                    "-g",
+                    "python-fastapi",
+                    "-i",
+                    str(openapi10),
+                    "-o",
+                    str(tmp / "w-oag"),
+                ],
+                timeout=args.timeout,
+            )
+            run_process(
+                [
+                    str(bv / "fastapi-codegen"),
+                    "--input",
+                    str(openapi10),
+                    "--output",
+                    str(tmp / "w-fcg"),
+                ],
+                timeout=args.timeout,
+            )
         for n in sizes:
             log(f"N={n}")
             base = tmp / f"n{n}"
             specs, openapi = synth.write_all(n, base)
-            check = run_process([str(args.gen_python), "-m", "generator", "validate",
-                                 str(specs)], timeout=args.timeout, env=gen_env(), cwd=tmp)
+            check = run_process(
+                [str(args.gen_python), "-m", "generator", "validate", str(specs)],
+                timeout=args.timeout,
+                env=gen_env(),
+                cwd=tmp,
+            )
             assert check.ok, check.stderr
             work = base / "work"
             work.mkdir()
-            entry: dict[str, object] = {"specs_lines": sum(
-                p.read_text().count("\n") for p in specs.rglob("*.yaml"))}
+            entry: dict[str, object] = {
+                "specs_lines": sum(p.read_text().count("\n") for p in specs.rglob("*.yaml"))
+            }
             if args.profile_only:
                 if n in args.profile:
                     python = args.gen_python
@@ -781,39 +972,50 @@ def main() -> None:
                         python = ensure_workaround_venv(args.workaround_venv, args.gen_python)
                     profile(n, specs, python, args.pyinstrument_path, work, args.timeout)
                 continue
-            repeats = dict((int(k), int(v)) for k, v in
-                           (item.split("=") for item in args.repeats_for)).get(n, args.repeats)
+            repeats = dict(
+                (int(k), int(v)) for k, v in (item.split("=") for item in args.repeats_for)
+            ).get(n, args.repeats)
             entry["repeats"] = repeats
             entry["generator"] = results.get("generator")  # sizes may come from other runs
             entry["measured"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
             if args.workaround_above is not None and n > args.workaround_above:
                 if workaround_python is None:
-                    workaround_python = ensure_workaround_venv(args.workaround_venv,
-                                                               args.gen_python)
-                gen_res = bench_gen(n, specs, Gen(workaround_python, work, args.timeout),
-                                    repeats, stock_python=args.gen_python)
+                    workaround_python = ensure_workaround_venv(
+                        args.workaround_venv, args.gen_python
+                    )
+                gen_res = bench_gen(
+                    n,
+                    specs,
+                    Gen(workaround_python, work, args.timeout),
+                    repeats,
+                    stock_python=args.gen_python,
+                )
                 gen_res["workaround"] = True
                 probe = gen_res.get("stock_dump_probe") or {}
                 if not probe.get("ok", True):
                     entry["gen_stock_failure"] = {
-                        "error": probe["error"], "wall": probe["wall"],
+                        "error": probe["error"],
+                        "wall": probe["wall"],
                         "where": "with the stock packages, gen's openapi.json step "
-                                 "(import the generated app, `create_app().openapi()`)"}
+                        "(import the generated app, `create_app().openapi()`)",
+                    }
             else:
-                gen_res = bench_gen(n, specs, Gen(args.gen_python, work, args.timeout),
-                                    repeats)
+                gen_res = bench_gen(n, specs, Gen(args.gen_python, work, args.timeout), repeats)
                 # Retry only the FastAPI 128-model cache failure (KeyError in openapi()) with
                 # the workaround; any other failure is the result.
                 if "error" in gen_res and "KeyError" in gen_res["error"]:
-                    entry["gen_stock_failure"] = {"error": gen_res["error"],
-                                                  "wall": gen_res["failed_wall"]}
+                    entry["gen_stock_failure"] = {
+                        "error": gen_res["error"],
+                        "wall": gen_res["failed_wall"],
+                    }
                     if workaround_python is None:
-                        workaround_python = ensure_workaround_venv(args.workaround_venv,
-                                                                   args.gen_python)
-                    log(f"  stock gen failed at N={n}; measuring again with "
-                        f"{workaround_python}")
-                    gen_res = bench_gen(n, specs, Gen(workaround_python, work, args.timeout),
-                                        repeats)
+                        workaround_python = ensure_workaround_venv(
+                            args.workaround_venv, args.gen_python
+                        )
+                    log(f"  stock gen failed at N={n}; measuring again with {workaround_python}")
+                    gen_res = bench_gen(
+                        n, specs, Gen(workaround_python, work, args.timeout), repeats
+                    )
                     gen_res["workaround"] = True
             entry["gen"] = gen_res
             if not args.no_third_party and n not in args.skip_third_party_at:
@@ -821,19 +1023,39 @@ def main() -> None:
                 entry["openapi_generator"] = bench_tool(
                     "openapi-generator",
                     lambda out, bv=bv, openapi=openapi: [
-                        str(bv / "openapi-generator-cli"), "generate", "-g", "python-fastapi",
-                        "-i", str(openapi), "-o", str(out)],
-                    n, work, repeats, args.timeout)
+                        str(bv / "openapi-generator-cli"),
+                        "generate",
+                        "-g",
+                        "python-fastapi",
+                        "-i",
+                        str(openapi),
+                        "-o",
+                        str(out),
+                    ],
+                    n,
+                    work,
+                    repeats,
+                    args.timeout,
+                )
                 entry["fastapi_codegen"] = bench_tool(
                     "fastapi-codegen",
                     lambda out, bv=bv, openapi=openapi: [
-                        str(bv / "fastapi-codegen"), "--input", str(openapi), "--output",
-                        str(out)],
-                    n, work, repeats, args.timeout)
+                        str(bv / "fastapi-codegen"),
+                        "--input",
+                        str(openapi),
+                        "--output",
+                        str(out),
+                    ],
+                    n,
+                    work,
+                    repeats,
+                    args.timeout,
+                )
             if n in args.profile:
                 python = workaround_python if gen_res.get("workaround") else args.gen_python
-                entry["profile"] = profile(n, specs, python, args.pyinstrument_path, work,
-                                           args.timeout)
+                entry["profile"] = profile(
+                    n, specs, python, args.pyinstrument_path, work, args.timeout
+                )
             results["sizes"][str(n)] = entry
             shutil.rmtree(base, ignore_errors=True)
             args.results.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
@@ -850,8 +1072,7 @@ def report(results: dict[str, object]) -> None:
     md += "\nCPU time (user + system, whole process tree; medians):\n\n" + cpu_table(results)
     failures = stock_failures(results)
     if failures:
-        md += ("\n† measured with the FastAPI cache workaround (stock gen fails):\n\n"
-               + failures)
+        md += "\n† measured with the FastAPI cache workaround (stock gen fails):\n\n" + failures
     (BENCH / "results.md").write_text(md, encoding="utf-8")
     print(md)
 

@@ -97,17 +97,24 @@ def one(n: int) -> dict[str, object]:
         root = tmp / "app"
         for path, text in files.items():
             if path.startswith(prefix) and path.endswith(".py"):
-                target = root / path[len(package) + 1:]
+                target = root / path[len(package) + 1 :]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text, encoding="utf-8")
-        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONHASHSEED": "0",
-               "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(root),
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         env.pop("DATABASE_URL", None)
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", CHILD.replace("bench.main",
-                                                                      f"{package}.main")],
-                                cwd=root, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", CHILD.replace("bench.main", f"{package}.main")],
+            cwd=root,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         stderr = proc.stderr.read() if proc.stderr else b""
         _, status, usage = os.wait4(proc.pid, 0)
         out["openapi step"] = time.perf_counter() - t
@@ -128,8 +135,16 @@ def one(n: int) -> dict[str, object]:
     return out
 
 
-COLUMNS = ["import generator", "compile", "plan", "emit", "format", "app import", "openapi()",
-           "write"]
+COLUMNS = [
+    "import generator",
+    "compile",
+    "plan",
+    "emit",
+    "format",
+    "app import",
+    "openapi()",
+    "write",
+]
 
 
 def table(results: dict[str, dict[str, object]]) -> str:
@@ -140,14 +155,20 @@ def table(results: dict[str, dict[str, object]]) -> str:
         for c in COLUMNS:
             v = r.get(c)
             cells.append("—" if v is None else f"{v:.2f} s")
-        cells += [f"{r['gen process RSS (MB)']:.0f} MB",
-                  f"{r['openapi subprocess RSS (MB)']:.0f} MB"]
+        cells += [
+            f"{r['gen process RSS (MB)']:.0f} MB",
+            f"{r['openapi subprocess RSS (MB)']:.0f} MB",
+        ]
         rows.append("| " + " | ".join(cells) + " |")
     # growth from the previous size, per stage: 1.0 means linear in N
     sizes = sorted(results, key=int)
-    lines = ["", "Growth per stage relative to linear (time ratio / N ratio; 1.0 = linear):", "",
-             "| from → to | " + " | ".join(COLUMNS[1:]) + " |",
-             "|---|" + "---:|" * (len(COLUMNS) - 1)]
+    lines = [
+        "",
+        "Growth per stage relative to linear (time ratio / N ratio; 1.0 = linear):",
+        "",
+        "| from → to | " + " | ".join(COLUMNS[1:]) + " |",
+        "|---|" + "---:|" * (len(COLUMNS) - 1),
+    ]
     for a, b in itertools.pairwise(sizes):
         ra, rb = results[a], results[b]
         cells = [f"{a} → {b}"]
@@ -166,20 +187,32 @@ def main() -> None:
     if args.one is not None:
         print(json.dumps(one(args.one)))
         return
-    commit = subprocess.run(["git", "-C", str(BENCH.parent), "rev-parse", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(BENCH.parent), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     results: dict[str, dict[str, object]] = {}
     for n in (int(s) for s in args.sizes.split(",")):
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        done = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True,
-                              text=True, env=env, cwd=tempfile.gettempdir())
+        done = subprocess.run(
+            [sys.executable, __file__, "--one", str(n)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tempfile.gettempdir(),
+        )
         if done.returncode != 0:
             raise SystemExit(done.stderr)
         results[str(n)] = json.loads(done.stdout.strip().splitlines()[-1])
         print(n, results[str(n)], flush=True)
-    (BENCH / "stages.json").write_text(json.dumps(
-        {"commit": commit, "measured": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-         "sizes": results}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    (BENCH / "stages.json").write_text(
+        json.dumps(
+            {"commit": commit, "measured": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "sizes": results},
+            indent=1,
+            sort_keys=True,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     md = table(results)
     (BENCH / "stages.md").write_text(md, encoding="utf-8")
     print(md)

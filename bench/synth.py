@@ -122,8 +122,9 @@ def change_one_entity(specs: Path, i: int = 0, bump: int = 1) -> Path:
     old = f"max_length: {TITLE_MAX_LENGTH}"
     text = path.read_text(encoding="utf-8")
     assert old in text, path
-    path.write_text(text.replace(old, f"max_length: {TITLE_MAX_LENGTH + bump}", 1),
-                    encoding="utf-8")
+    path.write_text(
+        text.replace(old, f"max_length: {TITLE_MAX_LENGTH + bump}", 1), encoding="utf-8"
+    )
     return path
 
 
@@ -141,14 +142,16 @@ def _field_schemas() -> dict[str, dict[str, object]]:
         "title": {"type": "string", "maxLength": TITLE_MAX_LENGTH},
         "body": {"type": "string"},
         "quantity": {"type": "integer", "minimum": 0, "maximum": 100000, "default": 0},
-        "price": {"type": "string", "format": "decimal",
-                  "pattern": r"^-?\d{1,10}(\.\d{1,2})?$"},
+        "price": {"type": "string", "format": "decimal", "pattern": r"^-?\d{1,10}(\.\d{1,2})?$"},
         "is_active": {"type": "boolean", "default": True},
         "due_at": {"type": "string", "format": "date-time", "nullable": True},
         "status": {"$ref": "#/components/schemas/BenchStatus"},
         "contact_email": {"type": "string", "format": "email"},
-        "tags": {"type": "array", "items": {"type": "string", "maxLength": 255},
-                 "maxItems": LIST_MAX_ITEMS},
+        "tags": {
+            "type": "array",
+            "items": {"type": "string", "maxLength": 255},
+            "maxItems": LIST_MAX_ITEMS,
+        },
     }
 
 
@@ -174,8 +177,11 @@ def _schemas(i: int) -> dict[str, dict[str, object]]:
         "created_at": {"type": "string", "format": "date-time"},
         "updated_at": {"type": "string", "format": "date-time"},
     }
-    read = {"type": "object", "properties": read_props,
-            "required": ["id", *required_create, "created_at", "updated_at"]}
+    read = {
+        "type": "object",
+        "properties": read_props,
+        "required": ["id", *required_create, "created_at", "updated_at"],
+    }
     page = {
         "type": "object",
         "properties": {
@@ -186,52 +192,90 @@ def _schemas(i: int) -> dict[str, dict[str, object]]:
         },
         "required": ["items", "total", "page", "limit"],
     }
-    return {f"{cls}Create": create, f"{cls}Update": update, f"{cls}Read": read,
-            f"{cls}Page": page}
+    return {f"{cls}Create": create, f"{cls}Update": update, f"{cls}Read": read, f"{cls}Page": page}
 
 
 def _json_body(ref: str) -> dict[str, object]:
-    return {"required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
 def _json_response(desc: str, ref: str) -> dict[str, object]:
-    return {"description": desc,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "description": desc,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
 def _paths(i: int) -> dict[str, dict[str, object]]:
     cls, name, seg = _camel(i), entity_name(i), plural_path(i)
-    id_param = {"name": "id", "in": "path", "required": True,
-                "schema": {"type": "integer", "format": "int64"}}
+    id_param = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "format": "int64"},
+    }
     list_params = [
-        {"name": "page", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "default": 1}},
-        {"name": "limit", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+        {
+            "name": "page",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "default": 1},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+        },
         {"name": "sort", "in": "query", "required": False, "schema": {"type": "string"}},
         {"name": "q", "in": "query", "required": False, "schema": {"type": "string"}},
     ]
     not_found = {"description": "Not found"}
     return {
         f"{BASE_PATH}/{seg}": {
-            "get": {"operationId": f"list_{name}", "tags": [name], "parameters": list_params,
-                    "responses": {"200": _json_response("A page", f"{cls}Page")}},
-            "post": {"operationId": f"create_{name}", "tags": [name],
-                     "requestBody": _json_body(f"{cls}Create"),
-                     "responses": {"201": _json_response("Created", f"{cls}Read"),
-                                   "422": {"description": "Invalid"}}},
+            "get": {
+                "operationId": f"list_{name}",
+                "tags": [name],
+                "parameters": list_params,
+                "responses": {"200": _json_response("A page", f"{cls}Page")},
+            },
+            "post": {
+                "operationId": f"create_{name}",
+                "tags": [name],
+                "requestBody": _json_body(f"{cls}Create"),
+                "responses": {
+                    "201": _json_response("Created", f"{cls}Read"),
+                    "422": {"description": "Invalid"},
+                },
+            },
         },
         f"{BASE_PATH}/{seg}/{{id}}": {
-            "get": {"operationId": f"read_{name}", "tags": [name], "parameters": [id_param],
-                    "responses": {"200": _json_response("The row", f"{cls}Read"),
-                                  "404": not_found}},
-            "patch": {"operationId": f"update_{name}", "tags": [name], "parameters": [id_param],
-                      "requestBody": _json_body(f"{cls}Update"),
-                      "responses": {"200": _json_response("Updated", f"{cls}Read"),
-                                    "404": not_found, "422": {"description": "Invalid"}}},
-            "delete": {"operationId": f"delete_{name}", "tags": [name], "parameters": [id_param],
-                       "responses": {"204": {"description": "Deleted"}, "404": not_found}},
+            "get": {
+                "operationId": f"read_{name}",
+                "tags": [name],
+                "parameters": [id_param],
+                "responses": {"200": _json_response("The row", f"{cls}Read"), "404": not_found},
+            },
+            "patch": {
+                "operationId": f"update_{name}",
+                "tags": [name],
+                "parameters": [id_param],
+                "requestBody": _json_body(f"{cls}Update"),
+                "responses": {
+                    "200": _json_response("Updated", f"{cls}Read"),
+                    "404": not_found,
+                    "422": {"description": "Invalid"},
+                },
+            },
+            "delete": {
+                "operationId": f"delete_{name}",
+                "tags": [name],
+                "parameters": [id_param],
+                "responses": {"204": {"description": "Deleted"}, "404": not_found},
+            },
         },
     }
 
