@@ -36,6 +36,20 @@ _OUT = click.option(
     show_default=True,
     help="Output folder.",
 )
+_ALLOW_DESTRUCTIVE = click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Accept a migration that drops or narrows stored data.",
+)
+#: Seconds without a build after which a daemon exits (`gen daemon start`, or `--daemon`).
+DAEMON_IDLE_SECONDS = 30 * 60.0
+_IDLE_TIMEOUT = click.option(
+    "--idle-timeout",
+    type=click.FloatRange(min=0.1),
+    default=DAEMON_IDLE_SECONDS,
+    show_default=True,
+    help="Seconds without a build after which the daemon exits.",
+)
 _DAEMON = click.option(
     "--daemon/--no-daemon",
     "use_daemon",
@@ -121,11 +135,7 @@ def main() -> None:
 @main.command("build")
 @_SPECS
 @_OUT
-@click.option(
-    "--allow-destructive",
-    is_flag=True,
-    help="Accept a migration that drops or narrows stored data.",
-)
+@_ALLOW_DESTRUCTIVE
 @click.option(
     "--force",
     is_flag=True,
@@ -235,7 +245,7 @@ def _hand_off(command: list[str], use_daemon: bool | None, code: str, inputs: st
         program,
         _cache_root(),
         Handed(code, inputs),
-        start=choice == "start",
+        start=DAEMON_IDLE_SECONDS if choice == "start" else None,
     )
     if exit_code is not None:
         # The build ran in the daemon: nothing here to tear down (saves about 0.01 s).
@@ -278,11 +288,7 @@ def _write_build(
 @main.command("watch")
 @_SPECS
 @_OUT
-@click.option(
-    "--allow-destructive",
-    is_flag=True,
-    help="Accept a migration that drops or narrows stored data.",
-)
+@_ALLOW_DESTRUCTIVE
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.01),
@@ -375,13 +381,7 @@ def daemon_group() -> None:
 
 
 @daemon_group.command("start")
-@click.option(
-    "--idle-timeout",
-    type=click.FloatRange(min=0.1),
-    default=1800.0,
-    show_default=True,
-    help="Seconds without a build after which the daemon exits.",
-)
+@_IDLE_TIMEOUT
 def daemon_start_cmd(idle_timeout: float) -> None:
     """Start the daemon (nothing to do when one serving this gen runs)."""
     from generator import daemon
@@ -436,7 +436,7 @@ def daemon_status_cmd() -> None:
 
 
 @daemon_group.command("serve", hidden=True)
-@click.option("--idle-timeout", type=click.FloatRange(min=0.1), default=1800.0)
+@_IDLE_TIMEOUT
 @click.option("--ready-fd", type=int, default=None)
 def daemon_serve_cmd(idle_timeout: float, ready_fd: int | None) -> None:
     """Be the daemon (`gen daemon start` runs this in the background)."""

@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 PROTOCOL = 1
 FOLDER = "daemon"
-DEFAULT_IDLE_SECONDS = 30 * 60.0
 #: How often a daemon without work looks at gen's files.
 CHECK_SECONDS = 5.0
 #: How long a command waits for the daemon to accept and answer before building itself.
@@ -313,12 +312,13 @@ class _Forwarder:
 
 
 def run_command(
-    args: list[str], prog_name: str, cache_root: Path, handed: Handed, start: bool
+    args: list[str], prog_name: str, cache_root: Path, handed: Handed, start: float | None
 ) -> int | None:
     """Run `gen ARGS` in the daemon and return its exit code (the command dies by the child's
-    signal); None when it must run in this process: no daemon (``start``: none could be
-    started), another gen's, the streams not the process's own, or a failure before the
-    child started. ``handed``: the command's digests, which the child uses."""
+    signal); None when it must run in this process: no daemon (``start``: the idle timeout of
+    one to start when none runs; none could be started), another gen's, the streams not the
+    process's own, or a failure before the child started. ``handed``: the command's digests,
+    which the child uses."""
     if not supported() or not _own_streams() or not _main_thread():
         return None
     own = identity(handed.code, cache_root)
@@ -338,10 +338,10 @@ def run_command(
     sys.stdout.flush()
     sys.stderr.flush()
     exit_code = _attempt(Place(cache_root), request)
-    if exit_code is None and start:
+    if exit_code is None and start is not None:
         # None answered, or one of another gen did (start_daemon replaces it).
         with contextlib.suppress(DaemonError, OSError):
-            pid = start_daemon(cache_root, own, DEFAULT_IDLE_SECONDS)
+            pid = start_daemon(cache_root, own, start)
             print(f"gen: started a daemon (pid {pid}; `gen daemon stop` ends it)", file=sys.stderr)
             exit_code = _attempt(Place(cache_root), request)
     return exit_code
