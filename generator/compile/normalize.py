@@ -48,6 +48,7 @@ def normalize_to_3nf(
 def _mark_copies(
     entity: ir.Entity, index: dict[str, ir.Entity], decisions: list[ir.Decision]
 ) -> ir.Entity:
+    before = len(decisions)
     fields = []
     for f in entity.fields:
         copy = _copied_from(f, entity, index)
@@ -57,6 +58,8 @@ def _mark_copies(
         decisions.append(_copy_decision(entity, f, copy))
         storage = f.storage if f.denormalized_reason else "derived"
         fields.append(dataclasses.replace(f, storage=storage, derived_from=copy, read_only=True))
+    if len(decisions) == before:
+        return entity  # copies nothing: the same entity (replacing it costs a copy of each)
     return dataclasses.replace(entity, fields=tuple(fields))
 
 

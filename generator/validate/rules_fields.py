@@ -186,8 +186,11 @@ def _check_containers(ctx: Ctx, site: FieldSite) -> None:
 
 def _check_applicable(ctx: Ctx, site: FieldSite) -> None:
     kind = site.spec.type
+    # An option the file writes is one the model was given: most are not, and asking the
+    # model first spares looking each one up (a fifth of the rules at N=200).
+    given = site.spec.model_fields_set
     for option, types in OPTION_TYPES.items():
-        if _is_set(site, option) and kind not in types:
+        if option in given and kind not in types and _is_set(site, option):
             ctx.error(
                 "E332" if (option, kind) == ("default", "password") else "E324",
                 f"{site.what}: option `{option}` does not apply to type `{kind}`",
@@ -217,8 +220,9 @@ def _option_hint(option: str, kind: str) -> str | None:
 
 
 def _check_placement(ctx: Ctx, site: FieldSite) -> None:
+    given = site.spec.model_fields_set
     for option in _PLACEMENT.get(site.kind, ()):
-        if _is_set(site, option):
+        if option in given and _is_set(site, option):
             ctx.error(
                 "E325",
                 f"{site.what}: option `{option}` does not apply to {_PLACE_NAMES[site.kind]}",
@@ -318,7 +322,8 @@ def _check_flags(ctx: Ctx, site: FieldSite) -> None:
 
 def _check_default(ctx: Ctx, site: FieldSite) -> None:
     spec = site.spec
-    if not site.has("default") or site.kind == "item" or spec.type not in OPTION_TYPES["default"]:
+    written = "default" in spec.model_fields_set and site.has("default")
+    if not written or site.kind == "item" or spec.type not in OPTION_TYPES["default"]:
         return  # reported by _check_placement / _check_applicable
     span, value = site.span("default"), spec.default
     # `now` is a keyword for date, datetime and time; on text types (and json) it is the
