@@ -7,6 +7,7 @@ Rule numbers follow the contract's normalization section: 1 list fields, 2 many_
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 
 from generator import ir
@@ -382,7 +383,12 @@ def carried_tenant_key(entity: ir.Entity, api: ir.Api) -> ir.Relation | None:
 
 def column_type(field: ir.Field) -> ir.SqlType:
     """The storage type of a scalar field."""
-    t = field.type
+    return _sql_type(field.type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sql_type(t: ir.TypeRef) -> ir.SqlType:
+    """One SqlType per distinct type (frozen, so shared: a table has many alike)."""
     if t.kind == "password":
         return ir.SqlType("string", length=PASSWORD_HASH_LENGTH)
     if t.kind == "decimal":

@@ -6,6 +6,7 @@ constructor, so only plain data comes out. Duplicate keys, merge keys and custom
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ class LoadedFile:
     label: str
     data: Any
     rel: str = ""
+    digest: str = ""  # of the file's text: what the file's own results are keyed by
     places: dict[Path_, Place] = field(default_factory=dict)
     key_places: dict[Path_, Place] = field(default_factory=dict)
     raw_scalars: dict[Path_, str] = field(default_factory=dict)
@@ -107,8 +109,14 @@ def load_specs(
         result = _load_cached(label, text, diags, cache) if cache else load_file(label, text, diags)
         if result is not None:
             result.rel = rel
+            result.digest = text_digest(text)
             loaded.append(result)
     return loaded
+
+
+def text_digest(text: str) -> str:
+    """A digest of a spec file's text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 def load_file(label: str, text: str, diags: Diagnostics) -> LoadedFile | None:

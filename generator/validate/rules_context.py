@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from generator.diagnostics import Diagnostics, Span, did_you_mean
 from generator.load import Path_
 from generator.validate.models import Auth, EntitySpec, FieldSpec, RelationSpec
 from generator.validate.specset import Located, SpecSet
+
+if TYPE_CHECKING:
+    from generator.compile_cache import CompileCache
 
 PSEUDO_ROLES = ("anonymous", "authenticated", "owner")
 TO_ONE = frozenset({"many_to_one", "one_to_one"})
@@ -78,6 +81,7 @@ class Ctx:
 
     spec: SpecSet
     diags: Diagnostics
+    cache: CompileCache | None = None
     fields: dict[str, dict[str, FieldSpec]] = field(default_factory=dict)
     relations: dict[str, dict[str, RelationSpec]] = field(default_factory=dict)
     implicit: list[ImplicitRelation] = field(default_factory=list)
@@ -156,9 +160,9 @@ def _refs(
         yield RoleRef(entity, role, loc.span(*path, i), where)
 
 
-def build_context(spec: SpecSet, diags: Diagnostics) -> Ctx:
+def build_context(spec: SpecSet, diags: Diagnostics, cache: CompileCache | None = None) -> Ctx:
     """The lookups, built once; they tolerate every kind of broken reference."""
-    ctx = Ctx(spec, diags, roles=frozenset(spec.roles))
+    ctx = Ctx(spec, diags, cache, roles=frozenset(spec.roles))
     for name, loc in spec.entities.items():
         ctx.fields[name] = dict(loc.value.fields)
         ctx.relations[name] = dict(loc.value.relations)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import itertools
 import math
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from generator.compile.naming import enum_member
@@ -17,7 +20,8 @@ from generator.compile.types import (
     TEMPORAL,
     TYPES,
 )
-from generator.diagnostics import Span, did_you_mean
+from generator.compile_cache import entity_inputs
+from generator.diagnostics import Diagnostic, Diagnostics, Span, did_you_mean
 from generator.validate.rules_context import TO_ONE, Ctx, FieldSite
 from generator.validate.rules_values import INT_RANGES, show, value_problem
 
@@ -72,7 +76,27 @@ _CONFLICTS = {
 def check_fields(ctx: Ctx) -> None:
     """Rules 3 and 4, for every field definition (entity fields, object members, list items,
     action request fields), and the values of the `enums:` block."""
-    for site in ctx.sites:
+    for _, group in itertools.groupby(ctx.sites, key=lambda site: site.entity):
+        sites = list(group)
+        if ctx.cache is None:
+            _check_sites(ctx, sites)
+            continue
+        # One entity's definitions: they read its own file and the declared enums alone.
+        inputs = entity_inputs(sites[0].loc, ctx.spec)
+        ctx.diags.extend(ctx.cache.value("fields", inputs, partial(_site_problems, ctx, sites)))
+    for name, enum in ctx.spec.enums.items():
+        check_enum_values(ctx, f"enum `{name}`", enum.value, enum.span, enum.span())
+
+
+def _site_problems(ctx: Ctx, sites: list[FieldSite]) -> list[Diagnostic]:
+    """What `_check_sites` reports, as a list."""
+    found = Diagnostics()
+    _check_sites(dataclasses.replace(ctx, diags=found), sites)
+    return found.items
+
+
+def _check_sites(ctx: Ctx, sites: list[FieldSite]) -> None:
+    for site in sites:
         kind = site.spec.type
         if kind not in TYPES:
             ctx.error(
@@ -84,8 +108,6 @@ def check_fields(ctx: Ctx) -> None:
             continue
         for rule in _FIELD_RULES:
             rule(ctx, site)
-    for name, enum in ctx.spec.enums.items():
-        check_enum_values(ctx, f"enum `{name}`", enum.value, enum.span, enum.span())
 
 
 def _is_set(site: FieldSite, option: str) -> bool:
