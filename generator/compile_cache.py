@@ -34,7 +34,7 @@ from generator.incremental import FOLDER, CacheMismatch, cache_mode, code_identi
 if TYPE_CHECKING:
     from generator.validate.specset import Located, SpecSet
 
-__all__ = ["CompileCache", "entity_inputs"]
+__all__ = ["CompileCache"]
 
 T = TypeVar("T")
 
@@ -62,16 +62,6 @@ def _loads(blob: bytes) -> Any:
     return None
 
 
-def entity_inputs(located: Located[Any], spec: SpecSet) -> str | None:
-    """What fixes an entity's own results: its file (label, text digest), its place in it, and
-    the declared enums; None for a file not read by `load_specs` (no digest: not cached)."""
-    file = located.file
-    if not file.digest:
-        return None
-    enums = tuple((name, tuple(loc.value)) for name, loc in spec.enums.items())
-    return f"{file.label}\0{file.digest}\0{located.path!r}\0{enums!r}"
-
-
 class CompileCache:
     """The per-entity results of one spec folder's compile stage (see the module docstring)."""
 
@@ -83,6 +73,7 @@ class CompileCache:
         stored_code = self._store.get(_CODE_KEY) if self._store is not None else None
         self._current = stored_code is not None and stored_code == self._code.encode()
         self._fresh: dict[str, bytes] = {}
+        self._enums: dict[int, str] = {}  # by id() of a spec set alive for this cache's build
         self.hits = 0
         self.misses = 0
         self.verified = 0
@@ -96,6 +87,18 @@ class CompileCache:
             return cls(None, mode)
         digest = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
         return cls(cache_dir / FOLDER / f"compile-{digest[:32]}.store", mode)
+
+    def entity_inputs(self, located: Located[Any], spec: SpecSet) -> str | None:
+        """What fixes an entity's own results: its file (label, text digest), its place in it,
+        and the declared enums; None for a file not read by `load_specs` (no digest)."""
+        file = located.file
+        if not file.digest:
+            return None
+        enums = self._enums.get(id(spec))
+        if enums is None:
+            declared = tuple((name, tuple(loc.value)) for name, loc in spec.enums.items())
+            enums = self._enums[id(spec)] = repr(declared)
+        return f"{file.label}\0{file.digest}\0{located.path!r}\0{enums}"
 
     def value(self, kind: str, inputs: str | None, compute: Callable[[], T]) -> T:
         """compute()'s value, from the store when it was computed before from the same inputs

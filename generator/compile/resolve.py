@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from generator import ir
 from generator.compile import naming
 from generator.compile.types import DEFAULT_DECIMAL, TYPES
-from generator.compile_cache import CompileCache, entity_inputs
+from generator.compile_cache import CompileCache
 from generator.diagnostics import Span
 from generator.validate.models import EntitySpec, FieldSpec, RelationSpec, Scalar
 from generator.validate.specset import Located, SpecSet
@@ -169,7 +169,7 @@ class Resolver:
         (an inline enum's name is its owner's, and may not be taken twice: rule E305)."""
         if self.cache is None:
             return self.entity(name, loc)
-        inputs = entity_inputs(loc, self.spec)
+        inputs = self.cache.entity_inputs(loc, self.spec)
         entity, inline = self.cache.value("resolved", inputs, lambda: self._own_entity(name, loc))
         self.inline_enums.update(inline)
         return entity

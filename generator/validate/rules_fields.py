@@ -20,7 +20,6 @@ from generator.compile.types import (
     TEMPORAL,
     TYPES,
 )
-from generator.compile_cache import entity_inputs
 from generator.diagnostics import Diagnostic, Diagnostics, Span, did_you_mean
 from generator.validate.rules_context import TO_ONE, Ctx, FieldSite
 from generator.validate.rules_values import INT_RANGES, show, value_problem
@@ -82,7 +81,7 @@ def check_fields(ctx: Ctx) -> None:
             _check_sites(ctx, sites)
             continue
         # One entity's definitions: they read its own file and the declared enums alone.
-        inputs = entity_inputs(sites[0].loc, ctx.spec)
+        inputs = ctx.cache.entity_inputs(sites[0].loc, ctx.spec)
         ctx.diags.extend(ctx.cache.value("fields", inputs, partial(_site_problems, ctx, sites)))
     for name, enum in ctx.spec.enums.items():
         check_enum_values(ctx, f"enum `{name}`", enum.value, enum.span, enum.span())
