@@ -559,7 +559,8 @@ def _option_columns(
         yield ir.Column("version", ir.SqlType("integer"), server_default="1")
 
 
-def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
+def _field_columns(f: ir.Field, prefix: str, name: str | None = None) -> Iterator[ir.Column]:
+    """The columns a field is stored in (name: the column's, when not the field's)."""
     if f.storage in ("derived", "child_table"):
         return
     if f.storage == "flattened":
@@ -568,7 +569,7 @@ def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
             yield from _field_columns(nullable_sub, prefix=f"{prefix}{f.name}_")
         return
     yield ir.Column(
-        f"{prefix}{f.name}",
+        f"{prefix}{f.name if name is None else name}",
         column_type(f),
         nullable=f.nullable,
         server_default=_server_default(f),
@@ -689,7 +690,7 @@ def _list_tables(
         parent = f"{entity.name}_id"
         item = f.item
         values = (
-            list(_field_columns(dataclasses.replace(item, name="value"), prefix=""))
+            list(_field_columns(item, prefix="", name="value"))
             if item.storage == "column"
             else list(_field_columns(item, prefix=""))
         )
