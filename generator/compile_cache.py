@@ -42,15 +42,19 @@ T = TypeVar("T")
 #: is under 1 MB: a store this size holds a few versions of it, and reads in a millisecond).
 STORE_MAX_BYTES = 8 << 20
 _CODE_KEY = "\0code"
-#: The modules whose classes a stored value may hold.
+#: The modules whose classes a stored value may hold, and the other classes it may hold (a
+#: default or an example the YAML wrote as a date or a timestamp).
 _MODULES = frozenset({"generator.ir.model", "generator.diagnostics"})
+_CLASSES = frozenset(
+    ("datetime", name) for name in ("date", "datetime", "time", "timedelta", "timezone")
+)
 
 
 class _Unpickler(pickle.Unpickler):
     """Unpickles gen's IR and diagnostics, and nothing that could run code."""
 
     def find_class(self, module: str, name: str) -> Any:
-        if module in _MODULES:
+        if module in _MODULES or (module, name) in _CLASSES:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"{module}.{name} is not stored in the compile cache")
 

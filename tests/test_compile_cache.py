@@ -212,6 +212,24 @@ def test_an_entitys_results_come_from_the_cache_after_another_changes(
     assert counts == [(6, 2)]  # resolved and checked: beta's anew, the three others' reused
 
 
+def test_an_entity_with_dates_is_cached_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spec_dir, cache_dir = tmp_path / "spec", tmp_path / "cache"
+    _write_set(spec_dir)
+    extra = (
+        "      due: {type: datetime, example: 2024-01-02T03:04:05Z}\n"
+        "      day: {type: date, example: 2024-01-02}\n"
+    )
+    (spec_dir / "alpha.yaml").write_text(_entity("alpha", None, extra=extra))
+    hits: list[int] = []
+    save = CompileCache.save
+    monkeypatch.setattr(CompileCache, "save", lambda c: (hits.append(c.hits), save(c))[1])
+    _assert_same(spec_dir, cache_dir, monkeypatch)
+    _assert_same(spec_dir, cache_dir, monkeypatch)
+    assert hits == [0, 0, 8, 0]  # (the second of each pair: the cache is off)
+
+
 def test_verify_fails_on_a_stored_result_that_differs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
