@@ -19,6 +19,7 @@ from generator.aside import aside
 from generator.client import client_files
 from generator.compile import compile_project
 from generator.compile.smells import find_smells
+from generator.compile_cache import CompileCache
 from generator.diagnostics import Diagnostic, Diagnostics, Span
 from generator.diff.snapshot import tables_from_snapshot
 from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project
@@ -60,17 +61,21 @@ def compile_specs(
     if not spec_dir.is_dir():
         diags.error("E000", f"no such spec folder: {spec_dir}")
         return (), diags
-    loads = FileCache.open(cache_dir, f"{spec_dir.resolve()}\0{label_root}")
+    name = f"{spec_dir.resolve()}\0{label_root}"
+    loads = FileCache.open(cache_dir, name)
     files = load_specs(spec_dir, diags, label_root, loads)
     loads.save()
     if diags.has_errors:
         return (), diags
     if not files:
         diags.error("E000", f"no *.yaml or *.yml spec files below {spec_dir}")
-    spec_sets = validate_specs(files, diags)
+    memo = CompileCache.open(cache_dir, name)
+    spec_sets = validate_specs(files, diags, memo)
     if diags.has_errors:
+        memo.save()
         return (), diags
-    projects = tuple(compile_project(s) for s in spec_sets)
+    projects = tuple(compile_project(s, memo) for s in spec_sets)
+    memo.save()
     _check_project_names(projects, diags)
     for project in projects:
         diags.extend(find_smells(project))

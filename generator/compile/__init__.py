@@ -6,14 +6,16 @@ from generator import ir
 from generator.compile.normalize import normalize_to_3nf
 from generator.compile.resolve import Resolver
 from generator.compile.tokens import refresh_token_table
+from generator.compile_cache import CompileCache
 from generator.validate.specset import SpecSet
 
 __all__ = ["compile_project"]
 
 
-def compile_project(spec: SpecSet) -> ir.Project:
-    """Resolve names and references, then normalize; the spec set must be valid."""
-    resolver = Resolver(spec)
+def compile_project(spec: SpecSet, cache: CompileCache | None = None) -> ir.Project:
+    """Resolve names and references, then normalize; the spec set must be valid. With a
+    cache, each entity's resolution is taken from it when its inputs are unchanged."""
+    resolver = Resolver(spec, cache)
     api = resolver.api()
     resolved = resolver.entities()
     enums = resolver.enums()

@@ -6,6 +6,7 @@ written; only Python identifiers are mangled, always the same way, by appending 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import keyword
 import re
@@ -144,6 +145,12 @@ REFRESH_TOKEN_CLASS = "RefreshToken"
 AUTH_MODULE_CLASS = "Auth"
 
 
+#: The names of a spec are asked for by the rules, the resolver, the normalizer and every
+#: emitter, each many times a build: pure functions of one string, remembered (bounded).
+_memo = functools.lru_cache(maxsize=8192)
+
+
+@_memo
 def pluralize(name: str) -> str:
     """English plural of a snake_case name, last word only (order_line -> order_lines)."""
     head, _, last = name.rpartition("_")
@@ -163,6 +170,7 @@ def _plural_word(word: str) -> str:
     return word + "s"
 
 
+@_memo
 def pascal(name: str) -> str:
     """order_line -> OrderLine (digits kept: line_2 -> Line2)."""
     return "".join(part[:1].upper() + part[1:] for part in name.split("_") if part)
@@ -189,6 +197,7 @@ def url_path(entity: str) -> str:
     return kebab(pluralize(entity))
 
 
+@_memo
 def py_attr(name: str) -> str:
     """A safe Python attribute name for a spec name (keywords and reserved names get `_`)."""
     if keyword.iskeyword(name) or name in RESERVED_ATTRIBUTES or name.startswith("model_"):
@@ -196,12 +205,14 @@ def py_attr(name: str) -> str:
     return name
 
 
+@_memo
 def class_name(name: str) -> str:
     """The Python class for an entity or enum (reserved class names get `_`)."""
     result = pascal(name)
     return result + "_" if result in RESERVED_CLASS_NAMES else result
 
 
+@_memo
 def enum_member(value: str) -> str:
     """An UPPER_SNAKE member name for any enum value (`PG-13` -> PG_13, `2fa` -> V_2FA)."""
     ascii_text = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
@@ -250,6 +261,7 @@ def to_snake(text: str) -> str:
 _SINGULAR_IRREGULAR = {plural: single for single, plural in _IRREGULAR_PLURALS.items()}
 
 
+@_memo
 def singularize(name: str) -> str:
     """The singular of a snake_case plural, for wire names (categories -> category)."""
     head, _, last = name.rpartition("_")

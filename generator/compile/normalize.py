@@ -7,6 +7,7 @@ Rule numbers follow the contract's normalization section: 1 list fields, 2 many_
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterator
 
 from generator import ir
@@ -48,6 +49,7 @@ def normalize_to_3nf(
 def _mark_copies(
     entity: ir.Entity, index: dict[str, ir.Entity], decisions: list[ir.Decision]
 ) -> ir.Entity:
+    before = len(decisions)
     fields = []
     for f in entity.fields:
         copy = _copied_from(f, entity, index)
@@ -57,6 +59,8 @@ def _mark_copies(
         decisions.append(_copy_decision(entity, f, copy))
         storage = f.storage if f.denormalized_reason else "derived"
         fields.append(dataclasses.replace(f, storage=storage, derived_from=copy, read_only=True))
+    if len(decisions) == before:
+        return entity  # copies nothing: the same entity (replacing it costs a copy of each)
     return dataclasses.replace(entity, fields=tuple(fields))
 
 
@@ -379,7 +383,12 @@ def carried_tenant_key(entity: ir.Entity, api: ir.Api) -> ir.Relation | None:
 
 def column_type(field: ir.Field) -> ir.SqlType:
     """The storage type of a scalar field."""
-    t = field.type
+    return _sql_type(field.type)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sql_type(t: ir.TypeRef) -> ir.SqlType:
+    """One SqlType per distinct type (frozen, so shared: a table has many alike)."""
     if t.kind == "password":
         return ir.SqlType("string", length=PASSWORD_HASH_LENGTH)
     if t.kind == "decimal":
@@ -550,7 +559,8 @@ def _option_columns(
         yield ir.Column("version", ir.SqlType("integer"), server_default="1")
 
 
-def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
+def _field_columns(f: ir.Field, prefix: str, name: str | None = None) -> Iterator[ir.Column]:
+    """The columns a field is stored in (name: the column's, when not the field's)."""
     if f.storage in ("derived", "child_table"):
         return
     if f.storage == "flattened":
@@ -559,7 +569,7 @@ def _field_columns(f: ir.Field, prefix: str) -> Iterator[ir.Column]:
             yield from _field_columns(nullable_sub, prefix=f"{prefix}{f.name}_")
         return
     yield ir.Column(
-        f"{prefix}{f.name}",
+        f"{prefix}{f.name if name is None else name}",
         column_type(f),
         nullable=f.nullable,
         server_default=_server_default(f),
@@ -680,7 +690,7 @@ def _list_tables(
         parent = f"{entity.name}_id"
         item = f.item
         values = (
-            list(_field_columns(dataclasses.replace(item, name="value"), prefix=""))
+            list(_field_columns(item, prefix="", name="value"))
             if item.storage == "column"
             else list(_field_columns(item, prefix=""))
         )

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from generator import ir
 from generator.compile import naming
 from generator.compile.types import DEFAULT_DECIMAL, TYPES
+from generator.compile_cache import CompileCache
 from generator.diagnostics import Span
 from generator.validate.models import EntitySpec, FieldSpec, RelationSpec, Scalar
 from generator.validate.specset import Located, SpecSet
@@ -88,8 +89,9 @@ def role_closure(roles: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]
 class Resolver:
     """Builds IR pieces from one spec set; `project()` returns the unnormalized Project."""
 
-    def __init__(self, spec: SpecSet) -> None:
+    def __init__(self, spec: SpecSet, cache: CompileCache | None = None) -> None:
         self.spec = spec
+        self.cache = cache
         self.inline_enums: dict[str, ir.EnumType] = {}
 
     def api(self) -> ir.Api:
@@ -159,8 +161,28 @@ class Resolver:
     # --- entities ------------------------------------------------------------------------------
 
     def entities(self) -> tuple[ir.Entity, ...]:
-        entities = {name: self.entity(name, loc) for name, loc in self.spec.entities.items()}
+        entities = {name: self._entity(name, loc) for name, loc in self.spec.entities.items()}
         return tuple(entities[name] for name in sorted(_with_inverses(entities, self.spec)))
+
+    def _entity(self, name: str, loc: Located[EntitySpec]) -> ir.Entity:
+        """`entity`, through the cache: it reads only the entity's file and the declared enums
+        (an inline enum's name is its owner's, and may not be taken twice: rule E305)."""
+        if self.cache is None:
+            return self.entity(name, loc)
+        inputs = self.cache.entity_inputs(loc, self.spec)
+        entity, inline = self.cache.value("resolved", inputs, lambda: self._own_entity(name, loc))
+        self.inline_enums.update(inline)
+        return entity
+
+    def _own_entity(
+        self, name: str, loc: Located[EntitySpec]
+    ) -> tuple[ir.Entity, dict[str, ir.EnumType]]:
+        """The entity, and the inline enums its fields declare."""
+        outer, self.inline_enums = self.inline_enums, {}
+        try:
+            return self.entity(name, loc), self.inline_enums
+        finally:
+            self.inline_enums = outer
 
     def entity(self, name: str, loc: Located[EntitySpec]) -> ir.Entity:
         spec = self.spec.entities[name].value

@@ -6,6 +6,7 @@ constructor, so only plain data comes out. Duplicate keys, merge keys and custom
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,28 +31,55 @@ _STANDARD_TAGS = {
 }
 
 
+#: Where a value or key is written: (line, column), both 1-based.
+Place = tuple[int, int]
+
+
 @dataclass
 class LoadedFile:
-    """One spec file: its label (as shown in diagnostics), its data and the places of its parts."""
+    """One spec file: its label (as shown in diagnostics), its data and the places of its parts.
+
+    Places are kept as (line, column) pairs and made into a `Span` when one is asked for: a
+    file has a place for every key and value, and most are never shown (building them all cost
+    a fifth of loading 200 files from the cache)."""
 
     label: str
     data: Any
     rel: str = ""
-    spans: dict[Path_, Span] = field(default_factory=dict)
-    key_spans: dict[Path_, Span] = field(default_factory=dict)
+    digest: str = ""  # of the file's text: what the file's own results are keyed by
+    places: dict[Path_, Place] = field(default_factory=dict)
+    key_places: dict[Path_, Place] = field(default_factory=dict)
     raw_scalars: dict[Path_, str] = field(default_factory=dict)
+
+    @property
+    def spans(self) -> dict[Path_, Span]:
+        """The span of every value, by path."""
+        return {path: Span(self.label, *place) for path, place in self.places.items()}
+
+    @property
+    def key_spans(self) -> dict[Path_, Span]:
+        """The span of every mapping key, by the path of its value."""
+        return {path: Span(self.label, *place) for path, place in self.key_places.items()}
+
+    def has(self, path: Path_) -> bool:
+        """True when the file writes a value at path."""
+        return path in self.places
 
     def span(self, path: Path_) -> Span:
         """The span of the value at path, or of its nearest ancestor."""
+        places = self.places
         while path:
-            if path in self.spans:
-                return self.spans[path]
+            place = places.get(path)
+            if place is not None:
+                return Span(self.label, *place)
             path = path[:-1]
-        return self.spans.get((), Span(self.label, 1, 1))
+        place = places.get(())
+        return Span(self.label, *place) if place is not None else Span(self.label, 1, 1)
 
     def key_span(self, path: Path_) -> Span:
         """The span of the key that names path (falls back to the value)."""
-        return self.key_spans.get(path) or self.span(path)
+        place = self.key_places.get(path)
+        return Span(self.label, *place) if place is not None else self.span(path)
 
 
 def find_spec_files(spec_dir: Path) -> list[Path]:
@@ -81,8 +109,14 @@ def load_specs(
         result = _load_cached(label, text, diags, cache) if cache else load_file(label, text, diags)
         if result is not None:
             result.rel = rel
+            result.digest = text_digest(text)
             loaded.append(result)
     return loaded
+
+
+def text_digest(text: str) -> str:
+    """A digest of a spec file's text."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
 
 def load_file(label: str, text: str, diags: Diagnostics) -> LoadedFile | None:
@@ -107,7 +141,7 @@ def load_file(label: str, text: str, diags: Diagnostics) -> LoadedFile | None:
 
 #: A loaded file as the cache keeps it: data, then (line, column) of each value and key span,
 #: then the raw scalars.
-Stored = tuple[Any, dict[Path_, tuple[int, int]], dict[Path_, tuple[int, int]], dict[Path_, str]]
+Stored = tuple[Any, dict[Path_, Place], dict[Path_, Place], dict[Path_, str]]
 
 
 def _load_cached(label: str, text: str, diags: Diagnostics, cache: FileCache) -> LoadedFile | None:
@@ -130,27 +164,20 @@ def _load_cached(label: str, text: str, diags: Diagnostics, cache: FileCache) ->
 
 
 def _stored(loaded: LoadedFile) -> Stored:
-    return (
-        loaded.data,
-        {path: (s.line, s.col) for path, s in loaded.spans.items()},
-        {path: (s.line, s.col) for path, s in loaded.key_spans.items()},
-        dict(loaded.raw_scalars),
-    )
+    return loaded.data, dict(loaded.places), dict(loaded.key_places), dict(loaded.raw_scalars)
 
 
 def _from_stored(label: str, stored: Stored) -> LoadedFile:
-    data, spans, key_spans, raw_scalars = stored
-    return LoadedFile(
-        label=label,
-        data=data,
-        spans={path: Span(label, line, col) for path, (line, col) in spans.items()},
-        key_spans={path: Span(label, line, col) for path, (line, col) in key_spans.items()},
-        raw_scalars=raw_scalars,
-    )
+    data, places, key_places, raw_scalars = stored
+    return LoadedFile(label, data, places=places, key_places=key_places, raw_scalars=raw_scalars)
 
 
 def _span(label: str, node: yaml.Node) -> Span:
-    return Span(label, node.start_mark.line + 1, node.start_mark.column + 1)
+    return Span(label, *_place(node))
+
+
+def _place(node: yaml.Node) -> Place:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 class _Builder:
@@ -162,10 +189,9 @@ class _Builder:
         self.constructor = SafeConstructor()
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        span = _span(self.loaded.label, node)
-        self.loaded.spans[path] = span
+        self.loaded.places[path] = _place(node)
         if node.tag not in _STANDARD_TAGS:
-            self.diags.error("E004", f"unsupported YAML tag `{node.tag}`", span)
+            self.diags.error("E004", f"unsupported YAML tag `{node.tag}`", self.loaded.span(path))
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -196,7 +222,7 @@ class _Builder:
                 )
                 continue
             first_seen[key] = key_span
-            self.loaded.key_spans[(*path, key)] = key_span
+            self.loaded.key_places[(*path, key)] = _place(key_node)
             result[key] = self.build(value_node, (*path, key))
         return result
 

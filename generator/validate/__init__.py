@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from generator.diagnostics import Diagnostics
 from generator.load import LoadedFile
 from generator.validate.merge import group_into_sets, merge_set
@@ -9,11 +11,17 @@ from generator.validate.rules import check_rules
 from generator.validate.specset import Located, SpecSet
 from generator.validate.structure import validate_file
 
+if TYPE_CHECKING:
+    from generator.compile_cache import CompileCache
+
 __all__ = ["Located", "SpecSet", "validate_specs"]
 
 
-def validate_specs(files: list[LoadedFile], diags: Diagnostics) -> list[SpecSet]:
-    """Every spec set the files define; problems go to diags (callers check has_errors)."""
+def validate_specs(
+    files: list[LoadedFile], diags: Diagnostics, cache: CompileCache | None = None
+) -> list[SpecSet]:
+    """Every spec set the files define; problems go to diags (callers check has_errors). With
+    a cache, the rules about one entity alone are taken from it (generator/compile_cache.py)."""
     validated = []
     for loaded in files:
         spec = validate_file(loaded, diags)
@@ -27,6 +35,6 @@ def validate_specs(files: list[LoadedFile], diags: Diagnostics) -> list[SpecSet]
     for group in group_into_sets(validated, diags):
         spec_set = merge_set(group, diags)
         if spec_set is not None:
-            check_rules(spec_set, diags)
+            check_rules(spec_set, diags, cache)
             sets.append(spec_set)
     return sets

@@ -10,6 +10,7 @@ lookups built once (rules_context.build_context).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from generator.diagnostics import Diagnostics
 from generator.validate.rules_access import check_permissions, check_roles
@@ -22,6 +23,9 @@ from generator.validate.rules_keys import check_checks, check_dependencies, chec
 from generator.validate.rules_names import check_columns, check_derived_names, check_names
 from generator.validate.rules_relations import check_entity_options, check_owner, check_relations
 from generator.validate.specset import SpecSet
+
+if TYPE_CHECKING:
+    from generator.compile_cache import CompileCache
 
 # Every code these rules report. Codes are stable: never renumber, only add.
 CODES: dict[str, str] = {
@@ -160,10 +164,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def check_rules(spec_set: SpecSet, diags: Diagnostics) -> None:
-    """Run every semantic rule over one merged spec set; problems go to diags."""
+def check_rules(spec_set: SpecSet, diags: Diagnostics, cache: CompileCache | None = None) -> None:
+    """Run every semantic rule over one merged spec set; problems go to diags. With a cache,
+    the rules about one entity alone are taken from it when its inputs are unchanged."""
     try:
-        ctx = build_context(spec_set, diags)
+        ctx = build_context(spec_set, diags, cache)
     except Exception as exc:  # pragma: no cover - a bug in gen, reported instead of raised
         diags.error(
             "E399",

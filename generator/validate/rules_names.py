@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import keyword
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from generator.compile.naming import (
     AUTH_MODULE_CLASS,
@@ -45,9 +47,13 @@ RESERVED_FIELDS = {
 TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 PATH_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-Named = tuple[str, str, Span]  # (derived name, who has it, where)
+#: Where a name is written, found only when a problem is reported (most names have none, and
+#: finding a span for each cost a sixth of the rules at N=200).
+Where = Callable[[], Span]
+Named = tuple[str, str, Where]  # (derived name, who has it, where)
 
 
+@functools.lru_cache(maxsize=8192)
 def name_problem(name: str) -> str | None:
     """Why a spec name is not allowed, or None."""
     if not SNAKE_NAME.match(name):
@@ -59,11 +65,14 @@ def name_problem(name: str) -> str | None:
     return None
 
 
-def check_name(ctx: Ctx, kind: str, name: str, span: Span) -> bool:
-    """Report a badly spelled name (hint: its snake_case spelling); True when it is fine."""
+def check_name(ctx: Ctx, kind: str, name: str, span: Span | Where) -> bool:
+    """Report a badly spelled name (hint: its snake_case spelling); True when it is fine.
+    span may be a function giving it: it is found only for a name that is wrong."""
     problem = name_problem(name)
     if problem is None:
         return True
+    if not isinstance(span, Span):
+        span = span()
     snake = to_snake(name)
     hint = f"write `{snake}`" if is_spec_name(snake) and snake != name else None
     ctx.error("E301", f"{kind} name `{name}` {problem}", span, hint)
@@ -84,15 +93,16 @@ def check_names(ctx: Ctx) -> None:
                 "remove it; every spec may use it without declaring it",
             )
     for name, enum in ctx.spec.enums.items():
-        check_name(ctx, "enum", name, enum.key_span())
+        check_name(ctx, "enum", name, enum.key_span)
     for name, loc in ctx.spec.entities.items():
-        check_name(ctx, "entity", name, loc.key_span())
+        check_name(ctx, "entity", name, loc.key_span)
         for rname in loc.value.relations:
-            check_name(ctx, "relation", rname, loc.key_span("relations", rname))
+            check_name(ctx, "relation", rname, partial(loc.key_span, "relations", rname))
         for aname in loc.value.endpoints.actions:
-            check_name(ctx, "action", aname, loc.key_span("endpoints", "actions", aname))
+            where = partial(loc.key_span, "endpoints", "actions", aname)
+            check_name(ctx, "action", aname, where)
     for site in ctx.sites:
-        if site.kind != "item" and check_name(ctx, "field", site.name, site.key_span()):
+        if site.kind != "item" and check_name(ctx, "field", site.name, site.key_span):
             _check_reserved_field(ctx, site)
 
 
@@ -142,42 +152,44 @@ def check_derived_names(ctx: Ctx) -> None:
     _report_duplicates(ctx, "E305", "class name", _class_names(ctx))
     _report_duplicates(ctx, "E306", "table", _tables(ctx))
     _report_duplicates(ctx, "E307", "URL path", _paths(ctx))
-    for table, who, span in _tables(ctx):
-        _check_length(ctx, "table", table, who, span)
+    for table, who, where in _tables(ctx):
+        _check_length(ctx, "table", table, who, where)
     for name, loc in ctx.spec.entities.items():
         _check_table_and_path(ctx, name, loc)
-        for column, who, span, _ in _columns(ctx, name, loc):
-            _check_length(ctx, "column", column, who, span)
+        for column, who, where, _ in _columns(ctx, name, loc):
+            _check_length(ctx, "column", column, who, where)
 
 
 def _report_duplicates(ctx: Ctx, code: str, what: str, items: Iterator[Named]) -> None:
-    first: dict[str, tuple[str, Span]] = {}
-    for derived, who, span in items:
+    first: dict[str, tuple[str, Where]] = {}
+    for derived, who, where in items:
         if derived in first and first[derived][0] != who:
-            other, where = first[derived]
-            ctx.error(code, f"{who} has the same {what} `{derived}` as {other} (at {where})", span)
-        first.setdefault(derived, (who, span))
+            other, other_where = first[derived]
+            message = f"{who} has the same {what} `{derived}` as {other} (at {other_where()})"
+            ctx.error(code, message, where())
+        first.setdefault(derived, (who, where))
 
 
 def _class_names(ctx: Ctx) -> Iterator[Named]:
     if ctx.spec.auth is not None:
-        yield REFRESH_TOKEN_CLASS, "the refresh-token model of `auth`", ctx.spec.auth.key_span()
-        yield AUTH_MODULE_CLASS, "the auth routes", ctx.spec.auth.key_span()
+        yield REFRESH_TOKEN_CLASS, "the refresh-token model of `auth`", ctx.spec.auth.key_span
+        yield AUTH_MODULE_CLASS, "the auth routes", ctx.spec.auth.key_span
     for name, loc in ctx.spec.entities.items():
-        yield class_name(name), f"entity `{name}`", loc.key_span()
+        yield class_name(name), f"entity `{name}`", loc.key_span
     for name, enum in ctx.spec.enums.items():
-        yield class_name(name), f"enum `{name}`", enum.key_span()
+        yield class_name(name), f"enum `{name}`", enum.key_span
     for site in ctx.sites:
         if site.spec.type == "enum" and site.spec.values is not None and site.spec.enum is None:
-            yield class_name(site.enum_name), f"the inline enum of {site.what}", site.span("values")
+            where = partial(site.span, "values")
+            yield class_name(site.enum_name), f"the inline enum of {site.what}", where
 
 
 def _tables(ctx: Ctx) -> Iterator[Named]:
     if ctx.spec.auth is not None:
-        yield REFRESH_TOKEN_TABLE, "the refresh-token table of `auth`", ctx.spec.auth.key_span()
+        yield REFRESH_TOKEN_TABLE, "the refresh-token table of `auth`", ctx.spec.auth.key_span
     for name, loc in ctx.spec.entities.items():
-        span = loc.span("table") if loc.has("table") else loc.key_span()
-        yield effective_table(name, loc), f"entity `{name}`", span
+        where = partial(loc.span, "table") if loc.has("table") else loc.key_span
+        yield effective_table(name, loc), f"entity `{name}`", where
     for name, loc in ctx.spec.entities.items():
         table = effective_table(name, loc)
         for fname, spec in loc.value.fields.items():
@@ -185,33 +197,33 @@ def _tables(ctx: Ctx) -> Iterator[Named]:
                 yield (
                     f"{table}_{fname}",
                     f"the list field `{name}.{fname}`",
-                    loc.key_span("fields", fname),
+                    partial(loc.key_span, "fields", fname),
                 )
         for rname, rel in loc.value.relations.items():
             if rel.type == "many_to_many" and rel.through is None:
                 yield (
                     f"{table}_{rname}",
                     f"the many_to_many `{name}.{rname}`",
-                    loc.key_span("relations", rname),
+                    partial(loc.key_span, "relations", rname),
                 )
 
 
 def _paths(ctx: Ctx) -> Iterator[Named]:
     if ctx.spec.auth is not None:
-        yield "auth", "the auth routes", ctx.spec.auth.key_span()
+        yield "auth", "the auth routes", ctx.spec.auth.key_span
     for name, loc in ctx.spec.entities.items():
-        span = loc.span("path") if loc.has("path") else loc.key_span()
-        yield effective_path(name, loc), f"entity `{name}`", span
+        where = partial(loc.span, "path") if loc.has("path") else loc.key_span
+        yield effective_path(name, loc), f"entity `{name}`", where
 
 
-def _check_length(ctx: Ctx, kind: str, name: str, who: str, span: Span) -> None:
+def _check_length(ctx: Ctx, kind: str, name: str, who: str, where: Where) -> None:
     if not fits_identifier(name):
         size = len(name.encode())
         of = "" if who.endswith(f".{name}`") or who.endswith(f"`{name}`") else f" of {who}"
         ctx.error(
             "E308",
             f"{kind} name `{name}`{of} is {size} bytes, over the 63 bytes PostgreSQL allows",
-            span,
+            where(),
             "choose a shorter name" + (" or set `table:`" if kind == "table" else ""),
         )
 
@@ -243,28 +255,28 @@ def _hint(suggestion: str, written: str) -> str | None:
 
 # --- columns of one entity ----------------------------------------------------------------------
 
-Column = tuple[str, str, Span, bool]  # (column, who, where, from an object member)
+Column = tuple[str, str, Where, bool]  # (column, who, where, from an object member)
 
 
 def _columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> Iterator[Column]:
     """Every column an entity's own table gets from its spec (object members prefixed)."""
     for fname, spec in loc.value.fields.items():
-        span = loc.key_span("fields", fname)
-        yield from _field_columns(f"{entity}.{fname}", fname, spec, span, nested=False)
+        where = partial(loc.key_span, "fields", fname)
+        yield from _field_columns(f"{entity}.{fname}", fname, spec, where, nested=False)
     for rname, rel in loc.value.relations.items():
         if rel.type in TO_ONE:
-            span = loc.key_span("relations", rname)
-            yield f"{rname}_id", f"relation `{entity}.{rname}`", span, False
+            where = partial(loc.key_span, "relations", rname)
+            yield f"{rname}_id", f"relation `{entity}.{rname}`", where, False
 
 
 def _field_columns(
-    label: str, column: str, spec: FieldSpec, span: Span, nested: bool
+    label: str, column: str, spec: FieldSpec, where: Where, nested: bool
 ) -> Iterator[Column]:
     if spec.type == "object":
         for sub, sub_spec in (spec.fields or {}).items():
-            yield from _field_columns(f"{label}.{sub}", f"{column}_{sub}", sub_spec, span, True)
+            yield from _field_columns(f"{label}.{sub}", f"{column}_{sub}", sub_spec, where, True)
     elif spec.type != "list":
-        yield column, f"field `{label}`", span, nested
+        yield column, f"field `{label}`", where, nested
 
 
 def check_columns(ctx: Ctx) -> None:
@@ -305,12 +317,12 @@ def _check_object_columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> No
     seen: dict[str, tuple[str, bool]] = {
         g: ("a generated column", False) for g in ctx.generated(entity)
     }
-    for column, who, span, nested in _columns(ctx, entity, loc):
+    for column, who, where, nested in _columns(ctx, entity, loc):
         if column in seen and (nested or seen[column][1]):
             ctx.error(
                 "E311",
                 f"{who} is stored in column `{column}`, which {seen[column][0]} also uses",
-                span,
+                where(),
                 "rename the object member or the other field",
             )
         seen.setdefault(column, (who, nested))
@@ -327,13 +339,13 @@ def _check_child_columns(ctx: Ctx, entity: str, loc: Located[EntitySpec]) -> Non
             continue
         for sub, sub_spec in (item.fields or {}).items():
             label = f"{entity}.{fname}.{sub}"
-            span = loc.key_span("fields", fname, "of", "fields", sub)
-            for column, who, _, _ in _field_columns(label, sub, sub_spec, span, True):
+            where = partial(loc.key_span, "fields", fname, "of", "fields", sub)
+            for column, who, _, _ in _field_columns(label, sub, sub_spec, where, True):
                 if column in taken:
                     ctx.error(
                         "E311",
                         f"{who} is stored in column `{column}`, which the child "
                         f"table `{table}_{fname}` uses for its {taken[column]}",
-                        span,
+                        where(),
                         "rename the member",
                     )

@@ -30,7 +30,7 @@ class Located(Generic[T]):
 
     def has(self, *subpath: str | int) -> bool:
         """True when the spec wrote this part explicitly (not a default)."""
-        return (*self.path, *subpath) in self.file.spans
+        return self.file.has((*self.path, *subpath))
 
 
 @dataclass
