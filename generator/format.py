@@ -15,6 +15,11 @@ An optional content cache (``cache_dir``) maps
 ``sha256(ruff version + configuration + unformatted text)`` to the formatted text, so repeated
 generation of unchanged files does not start ruff at all.  Its entries live in one file
 (``generator/cache_store.py``): one file per entry cost half a second of a cold build.
+
+A large module made of many top-level parts (``ModuleParts``: the typed client's models, one
+class per component schema) is formatted in groups of parts, each cached by its content, and
+put together again: a change to one part formats one group, not the whole module anew, and the
+cache keeps the groups, not one more copy of the module per build.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -38,6 +44,7 @@ __all__ = [
     "BLACK_CONFIG",
     "RUFF_CONFIG",
     "FormatError",
+    "ModuleParts",
     "black_check",
     "format_python",
     "ruff_binary",
@@ -92,6 +99,57 @@ class FormatError(Exception):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}" if path is not None else message)
+
+
+class ModuleParts(str):
+    """A module's text made of top-level parts joined by two blank lines, which
+    ``format_python`` formats in groups of consecutive parts.
+
+    Each part is one or more whole top-level statements (a class definition, the imports), not
+    blank, and no ``# fmt: off`` region spans two parts. ruff then formats every top-level
+    statement on its own and puts exactly two blank lines between two parts (after a class
+    definition, or before one), so the formatted groups joined by two blank lines are the
+    formatted module: tests/test_format.py checks it on the client models of every golden case
+    and of the N=200 benchmark project.
+    """
+
+    parts: tuple[str, ...]
+
+    def __new__(cls, parts: Sequence[str]) -> ModuleParts:
+        if not parts or any(not part.strip() for part in parts):
+            raise ValueError("a module's parts may not be blank")
+        text = super().__new__(cls, "\n\n\n".join(parts) + "\n")
+        text.parts = tuple(parts)
+        return text
+
+    def __getnewargs__(self) -> tuple[tuple[str, ...]]:  # type: ignore[override]
+        return (self.parts,)
+
+
+#: About how many parts of a ``ModuleParts`` one group holds: the typed client's models at
+#: N=200 (1,800 classes) are about 120 groups, which one ruff process formats faster than the
+#: whole module (on every core), and a one-entity change formats a handful of them.
+PARTS_PER_GROUP = 16
+
+
+def _groups(parts: Sequence[str]) -> list[str]:
+    """The parts in groups of consecutive parts, each group's text as the module holds it.
+
+    A group ends after a part whose first line's checksum is a multiple of
+    ``PARTS_PER_GROUP``: where the groups end depends on their own parts only, so a part
+    changed, added or removed changes one group (two when it is a group's last part).
+    """
+    groups: list[str] = []
+    start = 0
+    for index, part in enumerate(parts):
+        end = part.find("\n")
+        first_line = part if end < 0 else part[:end]
+        if zlib.crc32(first_line.encode("utf-8", "surrogatepass")) % PARTS_PER_GROUP == 0:
+            groups.append("\n\n\n".join(parts[start : index + 1]))
+            start = index + 1
+    if start < len(parts):
+        groups.append("\n\n\n".join(parts[start:]))
+    return groups
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,12 +317,45 @@ def format_python(files: Mapping[str, str], *, cache_dir: Path | None = None) ->
 
     Other values are returned untouched, and the result has the same keys in the same order.
     All cache misses go to a single ruff process; when every ``.py`` file hits the cache (or
-    there is none) no process is started.  Raises ``FormatError`` naming the file when ruff
-    reports a syntax error, and ``ValueError`` for a key that is not a plain relative path.
+    there is none) no process is started. A ``ModuleParts`` value is formatted in groups of its
+    parts. Raises ``FormatError`` naming the file when ruff reports a syntax error, and
+    ``ValueError`` for a key that is not a plain relative path.
     """
     py = {rel: text for rel, text in files.items() if rel.endswith(".py")}
     for rel in py:
         _checked_relpath(rel)
+    inputs, grouped = _inputs(py)
+    try:
+        done = _formatted(inputs, cache_dir)
+    except FormatError as error:
+        owner = next((rel for rel, names in grouped.items() if error.path in names), None)
+        if owner is None:
+            raise
+        _run_ruff({owner: str(py[owner])})  # ruff's own message, its lines the module's
+        raise FormatError(owner, error.message) from error
+    for rel, names in grouped.items():
+        done[rel] = "\n\n".join(done.pop(name) for name in names)
+    return {rel: done.get(rel, text) for rel, text in files.items()}
+
+
+def _inputs(py: Mapping[str, str]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """What ruff formats: each file, or each group of a ``ModuleParts`` file's parts under a
+    path of its own (``<file>.parts/<n>.py``); and the paths of each file's groups."""
+    inputs: dict[str, str] = {}
+    grouped: dict[str, list[str]] = {}
+    for rel, text in py.items():
+        groups = _groups(text.parts) if isinstance(text, ModuleParts) else []
+        names = [f"{rel}.parts/{index}.py" for index in range(len(groups))]
+        if not names or any(name in py for name in names):
+            inputs[rel] = str(text)
+            continue
+        grouped[rel] = names
+        inputs.update(zip(names, groups, strict=True))
+    return inputs, grouped
+
+
+def _formatted(py: Mapping[str, str], cache_dir: Path | None) -> dict[str, str]:
+    """The formatted texts: from the cache under cache_dir, else from one ruff process."""
     done: dict[str, str] = {}
     keys: dict[str, str] = {}
     store = CacheStore(cache_dir / CACHE_FILE, CACHE_MAX_BYTES) if cache_dir else None
@@ -283,7 +374,7 @@ def format_python(files: Mapping[str, str], *, cache_dir: Path | None = None) ->
             for rel, text in formatted.items():
                 store.put(keys[rel], text.encode("utf-8"))
             store.save()
-    return {rel: done.get(rel, text) for rel, text in files.items()}
+    return done
 
 
 def _black_command() -> list[str]:
