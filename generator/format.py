@@ -36,7 +36,7 @@ import tempfile
 import zlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from generator.cache_store import CacheStore
 
@@ -202,25 +202,25 @@ def ruff_version() -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _checked_relpath(path: str) -> PurePosixPath:
+def _check_relpath(path: str) -> None:
     """Refuse a path that could land outside the temporary directory."""
-    pure = PurePosixPath(path)
+    # Plain string tests: a PurePosixPath per file cost 10 ms of a build's 500 files.
     if (
         not path
         or "\x00" in path
         or "\\" in path
-        or pure.is_absolute()
+        or path.startswith("/")
         or any(part in ("", ".", "..") for part in path.split("/"))
     ):
         raise ValueError(f"not a safe relative path: {path!r}")
-    return pure
 
 
 def _write_tree(root: Path, files: Mapping[str, str], config_name: str, config: str) -> None:
     (root / config_name).write_text(config, encoding="utf-8", newline="")
     folders = {root}
     for rel, text in files.items():
-        target = root.joinpath(*_checked_relpath(rel).parts)
+        _check_relpath(rel)
+        target = root.joinpath(*rel.split("/"))
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
             folders.add(target.parent)
@@ -228,12 +228,22 @@ def _write_tree(root: Path, files: Mapping[str, str], config_name: str, config: 
 
 
 def _cache_key(text: str) -> str:
+    digest = _key_prefix(ruff_version(), RUFF_CONFIG).copy()
+    data = text.encode("utf-8", "surrogatepass")
+    digest.update(len(data).to_bytes(8, "big"))
+    digest.update(data)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=4)
+def _key_prefix(version: str, config: str) -> hashlib._Hash:
+    """What every cache key starts with: the ruff version and the configuration."""
     digest = hashlib.sha256()
-    for part in (ruff_version(), RUFF_CONFIG, text):
+    for part in (version, config):
         data = part.encode("utf-8", "surrogatepass")
         digest.update(len(data).to_bytes(8, "big"))
         digest.update(data)
-    return digest.hexdigest()
+    return digest
 
 
 def _match_path(line: str, prefix: str, paths: Sequence[str], root: Path) -> str | None:
@@ -302,7 +312,7 @@ def _run_ruff_in(texts: Mapping[str, str], parent: str | None) -> dict[str, str]
                 raise FormatError(failures[0][0], f"ruff could not parse generated code: {message}")
             raise FormatError(None, f"ruff format failed (exit {done.returncode}): {stderr}")
         return {
-            rel: root.joinpath(*PurePosixPath(rel).parts).read_text(encoding="utf-8")
+            rel: root.joinpath(*rel.split("/")).read_text(encoding="utf-8")
             for rel in paths
         }
 
@@ -323,7 +333,7 @@ def format_python(files: Mapping[str, str], *, cache_dir: Path | None = None) ->
     """
     py = {rel: text for rel, text in files.items() if rel.endswith(".py")}
     for rel in py:
-        _checked_relpath(rel)
+        _check_relpath(rel)
     inputs, grouped = _inputs(py)
     try:
         done = _formatted(inputs, cache_dir)
