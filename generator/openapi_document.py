@@ -181,9 +181,29 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
         "security": [],
     }
     try:
-        return jsontext.dumps_placed(skeleton, (("paths",), ("components", "schemas"))) + "\n"
+        text = jsontext.dumps_placed(skeleton, (("paths",), ("components", "schemas"))) + "\n"
     except ValueError:  # the skeleton's own text holds what marks a member
         return jsontext.dumps(render_openapi(project)) + "\n"
+    return DocumentText(text, skeleton["paths"], schemas)
+
+
+class DocumentText(str):
+    """openapi.json's text, with the texts it was put together from (`jsontext.dumps` of each
+    path item and of each component schema, at depth 0), so that what reads those members of
+    the document (the typed client) need not find them in its 6 MB again (N=200)."""
+
+    paths: dict[str, str]
+    schemas: dict[str, str]
+
+    def __new__(cls, text: str, paths: dict[str, str], schemas: dict[str, str]) -> DocumentText:
+        document = super().__new__(cls, text)
+        document.paths = paths
+        document.schemas = schemas
+        return document
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        # To another process (the build's worker hands its files back) as the text alone.
+        return (str, (str(self),))
 
 
 def _security_schemes() -> dict[str, Any]:
