@@ -311,10 +311,7 @@ def _run_ruff_in(texts: Mapping[str, str], parent: str | None) -> dict[str, str]
                 message = "; ".join(detail for _, detail in failures)
                 raise FormatError(failures[0][0], f"ruff could not parse generated code: {message}")
             raise FormatError(None, f"ruff format failed (exit {done.returncode}): {stderr}")
-        return {
-            rel: root.joinpath(*rel.split("/")).read_text(encoding="utf-8")
-            for rel in paths
-        }
+        return {rel: root.joinpath(*rel.split("/")).read_text(encoding="utf-8") for rel in paths}
 
 
 # --------------------------------------------------------------------------------------------

@@ -172,11 +172,12 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
     components: dict[str, Any] = {"schemas": schemas}
     if project.auth is not None:
         components["securitySchemes"] = _security_schemes()
+    path_items = dict(paths)
     skeleton = {
         "openapi": OPENAPI_VERSION,
         "info": _ordered(_info(project), INFO_KEYS),
         "servers": [{"url": "/"}],
-        "paths": dict(paths),
+        "paths": path_items,
         "components": components,
         "security": [],
     }
@@ -184,7 +185,7 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
         text = jsontext.dumps_placed(skeleton, (("paths",), ("components", "schemas"))) + "\n"
     except ValueError:  # the skeleton's own text holds what marks a member
         return jsontext.dumps(render_openapi(project)) + "\n"
-    return DocumentText(text, skeleton["paths"], schemas)
+    return DocumentText(text, path_items, schemas)
 
 
 class DocumentText(str):
