@@ -637,6 +637,14 @@ def _render_class(model: Model) -> str:
     return f"class {model.name}({model.base}):\n{body}"
 
 
+def _compacted(events: list[Event]) -> list[Event]:
+    """The events with one ("use", names) of every name used, first: what a component uses
+    is a set, whatever the order (two thirds of the events, each a step of `replay`)."""
+    used = dict.fromkeys(name for event in events if event[0] == "use" for name in event[1])
+    rest = [event for event in events if event[0] != "use"]
+    return [("use", tuple(used)), *rest] if used else rest
+
+
 def render_models(schemas: Mapping[str, Any], memo: ModelsMemo | None = None) -> str:
     """`models.py` (unformatted) for the component schemas of a document, defaults ignored;
     with a memo, a component is read from `schemas` only when it is not reused. The text is a
@@ -657,9 +665,9 @@ def render_models(schemas: Mapping[str, Any], memo: ModelsMemo | None = None) ->
         if events is not None and renderer.replay(schema_name, events):
             memo.hits += 1
         else:
-            events = renderer.events = []
+            renderer.events = []
             renderer.component(schema_name, schemas[schema_name])
-            renderer.events = None
+            events, renderer.events = _compacted(renderer.events), None
         memo.new[key] = events
     ordered, rebuild = _sorted_models(renderer.models)
     head = [
