@@ -282,6 +282,18 @@ def _run_ruff(texts: Mapping[str, str]) -> dict[str, str]:
         return _run_ruff_in(texts, None)
 
 
+#: Below this much text ruff formats on one thread: starting its pool of threads took longer
+#: (2 ms of the 7 ms of a one-entity change's ruff in the build's worker) than the work.
+ONE_THREAD_BELOW = 64 * 1024
+
+
+def _ruff_environment(texts: Mapping[str, str]) -> dict[str, str] | None:
+    """ruff's environment: this one, on one thread for a small job (None: this one as is)."""
+    if sum(len(text) for text in texts.values()) >= ONE_THREAD_BELOW:
+        return None
+    return dict(os.environ, RAYON_NUM_THREADS="1")
+
+
 def _run_ruff_in(texts: Mapping[str, str], parent: str | None) -> dict[str, str]:
     paths = sorted(texts)
     with tempfile.TemporaryDirectory(prefix="gen-format-", dir=parent) as tmp:
@@ -291,6 +303,7 @@ def _run_ruff_in(texts: Mapping[str, str], parent: str | None) -> dict[str, str]
         done = subprocess.run(
             argv,
             cwd=root,
+            env=_ruff_environment(texts),
             capture_output=True,
             text=True,
             encoding="utf-8",

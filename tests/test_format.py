@@ -372,3 +372,19 @@ def test_module_parts_are_their_text_and_not_blank() -> None:
     assert pickle.loads(pickle.dumps(module)).parts == module.parts
     with pytest.raises(ValueError):
         fmt.ModuleParts(["import os", " \n"])
+
+
+def test_a_small_job_runs_ruff_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few kilobytes are formatted on one thread, a large job on ruff's pool; the same text."""
+    environments: list[Any] = []
+    real_run = subprocess.run
+
+    def recording_run(args: Any, *a: Any, **kw: Any) -> Any:
+        environments.append(kw.get("env"))
+        return real_run(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    small = format_python({"m.py": MESSY})
+    large = format_python({"m.py": MESSY, "big.py": "x = 1\n" * (fmt.ONE_THREAD_BELOW // 6)})
+    assert environments[0]["RAYON_NUM_THREADS"] == "1" and environments[1] is None
+    assert small["m.py"] == large["m.py"]
