@@ -397,7 +397,8 @@ def path_pattern(path: str) -> str:
 
 def defined_classes(models_text: str) -> frozenset[str]:
     """The top-level class names of a models module."""
-    return frozenset(re.findall(r"^class (\w+)\b", models_text, flags=re.MULTILINE))
+    # A line's start as a line break: the search skips to each `\n` (`^` tries every position).
+    return frozenset(re.findall(r"\nclass (\w+)\b", "\n" + models_text))
 
 
 def used_classes(found: tuple[Operation, ...]) -> frozenset[str]:

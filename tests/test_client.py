@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator import ir
 from generator.client import (
@@ -114,3 +116,9 @@ def test_a_document_put_together_from_its_members_reads_as_its_text(
     assert client_files(project, document, None, cache) == client_files(project, text, None)
     sent = pickle.loads(pickle.dumps(document))
     assert type(sent) is str and sent == text
+
+
+@given(st.lists(st.sampled_from(["class A(B):", "class Cc:", "  class D:", "xclass E:", "", "\n"])))
+def test_defined_classes_are_the_classes_that_start_a_line(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert defined_classes(text) == frozenset(re.findall(r"^class (\w+)\b", text, re.MULTILINE))
