@@ -107,10 +107,10 @@ class ModuleParts(str):
 
     Each part is one or more whole top-level statements (a class definition, the imports), not
     blank, and no ``# fmt: off`` region spans two parts. ruff then formats every top-level
-    statement on its own and puts exactly two blank lines between two parts (after a class
-    definition, or before one), so the formatted groups joined by two blank lines are the
-    formatted module: tests/test_format.py checks it on the client models of every golden case
-    and of the N=200 benchmark project.
+    statement on its own and keeps the two blank lines between two parts (it allows two at
+    most, and puts two around a class or function definition), so the formatted groups joined
+    by two blank lines are the formatted module: tests/test_format.py checks it on the client
+    models of every golden case and of the N=200 benchmark project, and on messy modules.
     """
 
     parts: tuple[str, ...]
