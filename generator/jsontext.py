@@ -133,12 +133,14 @@ def dumps_placed(
     *,
     sort_keys: bool = False,
     at_depth: bool = False,
+    end: str = "",
 ) -> str:
     """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts or lists at
     `containers` (key paths from the top) is already the text of its value at depth 0
     (`dumps(member, sort_keys=sort_keys)`), placed `indented` at its depth; with `at_depth`,
     each member's text is that already (`indented(text, len(container) + 1)`), placed as is.
-    Raises ValueError when skeleton's own text holds what marks a member."""
+    `end` follows the text (no copy of a large text to add a line break). Raises ValueError
+    when skeleton's own text holds what marks a member."""
     skeleton = dict(skeleton)
     placed: list[tuple[int, str]] = []
 
@@ -167,7 +169,7 @@ def dumps_placed(
         depth, member_text = placed[int(match.group(1))]
         return member_text if at_depth else indented(member_text, depth)
 
-    return _PIECE_MARKS.sub(member, text)
+    return _PIECE_MARKS.sub(member, text + end)
 
 
 def member_texts(text: str, depth: int = 0) -> dict[str, str] | None:

@@ -181,7 +181,7 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
         "security": [],
     }
     try:
-        text = jsontext.dumps_placed(skeleton, (PATHS, SCHEMAS), at_depth=True) + "\n"
+        text = jsontext.dumps_placed(skeleton, (PATHS, SCHEMAS), at_depth=True, end="\n")
     except ValueError:  # the skeleton's own text holds what marks a member
         return jsontext.dumps(render_openapi(project)) + "\n"
     return DocumentText(text, path_items, schemas)

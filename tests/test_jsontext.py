@@ -130,6 +130,7 @@ def _placed(value: dict[str, Any], containers: list[tuple[str, ...]]) -> str:
             deep[path[-1]] = {k: jsontext.indented(t, depth) for k, t in parent[path[-1]].items()}
     text = jsontext.dumps_placed(skeleton, containers)
     assert jsontext.dumps_placed(at_depth, containers, at_depth=True) == text
+    assert jsontext.dumps_placed(skeleton, containers, end="\n") == text + "\n"
     return text
 
 
