@@ -121,14 +121,26 @@ _PIECE_MARK = "\x00piece "
 _PIECE_MARKS = re.compile(rf'"{re.escape(encode_basestring_ascii(_PIECE_MARK)[1:-1])}(\d+)"')
 
 
+def indented(text: str, depth: int) -> str:
+    """The text of a value at depth 0 as it reads `depth` deep in a document: every line break
+    followed by 2 * depth more spaces."""
+    return text.replace("\n", "\n" + INDENT * depth)
+
+
 def dumps_placed(
-    skeleton: dict[str, Any], containers: Iterable[tuple[str, ...]], *, sort_keys: bool = False
+    skeleton: dict[str, Any],
+    containers: Iterable[tuple[str, ...]],
+    *,
+    sort_keys: bool = False,
+    at_depth: bool = False,
+    end: str = "",
 ) -> str:
     """`dumps` (indent 2, ASCII) of skeleton, where each member of the dicts or lists at
     `containers` (key paths from the top) is already the text of its value at depth 0
-    (`dumps(member, sort_keys=sort_keys)`), placed as is. The text at depth d is the text at
-    depth 0 with every line break followed by 2d spaces. Raises ValueError when skeleton's own
-    text holds what marks a member."""
+    (`dumps(member, sort_keys=sort_keys)`), placed `indented` at its depth; with `at_depth`,
+    each member's text is that already (`indented(text, len(container) + 1)`), placed as is.
+    `end` follows the text (no copy of a large text to add a line break). Raises ValueError
+    when skeleton's own text holds what marks a member."""
     skeleton = dict(skeleton)
     placed: list[tuple[int, str]] = []
 
@@ -155,9 +167,9 @@ def dumps_placed(
 
     def member(match: re.Match[str]) -> str:
         depth, member_text = placed[int(match.group(1))]
-        return member_text.replace("\n", "\n" + INDENT * depth)
+        return member_text if at_depth else indented(member_text, depth)
 
-    return _PIECE_MARKS.sub(member, text)
+    return _PIECE_MARKS.sub(member, text + end)
 
 
 def member_texts(text: str, depth: int = 0) -> dict[str, str] | None:

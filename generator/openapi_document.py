@@ -157,7 +157,7 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
     health: dict[str, dict[str, Any]] = {}
     for route in health_routes(c):
         health.setdefault(route.path, {})[route.method] = operation(c, route)
-    paths = [(path, jsontext.dumps(_served_path_item(item))) for path, item in health.items()]
+    paths = [(path, _path_item_text(item)) for path, item in health.items()]
     schema_texts: dict[str, str] = {}
     for key, routes_of in sorted(_routers(project), key=lambda item: item[0]):
         router_paths, built = _router_texts(project, c, key, routes_of, cache)
@@ -166,24 +166,58 @@ def render_openapi_text(project: ir.Project, cache: BuildCache | None = None) ->
     if len({path for path, _ in paths}) != len(paths):  # one path item from two routers
         return jsontext.dumps(render_openapi(project)) + "\n"
     schemas = {
-        name: schema_texts.get(name) or jsontext.dumps(served_schema(c.schemas[name]))
-        for name in sorted(c.schemas)
+        name: schema_texts.get(name) or _schema_text(c.schemas[name]) for name in sorted(c.schemas)
     }
     components: dict[str, Any] = {"schemas": schemas}
     if project.auth is not None:
         components["securitySchemes"] = _security_schemes()
+    path_items = dict(paths)
     skeleton = {
         "openapi": OPENAPI_VERSION,
         "info": _ordered(_info(project), INFO_KEYS),
         "servers": [{"url": "/"}],
-        "paths": dict(paths),
+        "paths": path_items,
         "components": components,
         "security": [],
     }
     try:
-        return jsontext.dumps_placed(skeleton, (("paths",), ("components", "schemas"))) + "\n"
+        text = jsontext.dumps_placed(skeleton, (PATHS, SCHEMAS), at_depth=True, end="\n")
     except ValueError:  # the skeleton's own text holds what marks a member
         return jsontext.dumps(render_openapi(project)) + "\n"
+    return DocumentText(text, path_items, schemas)
+
+
+#: Where the document's path items and component schemas are: their texts are made (and
+#: cached) as they read at that depth, placed as they are (no 6 MB of indenting per build).
+PATHS = ("paths",)
+SCHEMAS = ("components", "schemas")
+
+
+def _path_item_text(item: dict[str, Any]) -> str:
+    return jsontext.indented(jsontext.dumps(_served_path_item(item)), len(PATHS) + 1)
+
+
+def _schema_text(schema: Schema) -> str:
+    return jsontext.indented(jsontext.dumps(served_schema(schema)), len(SCHEMAS) + 1)
+
+
+class DocumentText(str):
+    """openapi.json's text, with the texts it was put together from (each path item's and each
+    component schema's, as the document holds them), so that what reads those members of the
+    document (the typed client) need not find them in its 6 MB again (N=200)."""
+
+    paths: dict[str, str]
+    schemas: dict[str, str]
+
+    def __new__(cls, text: str, paths: dict[str, str], schemas: dict[str, str]) -> DocumentText:
+        document = super().__new__(cls, text)
+        document.paths = paths
+        document.schemas = schemas
+        return document
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        # To another process (the build's worker hands its files back) as the text alone.
+        return (str, (str(self),))
 
 
 def _security_schemes() -> dict[str, Any]:
@@ -226,8 +260,8 @@ class _RecordingComponents(Components):
 def _router_texts(
     project: ir.Project, c: Components, key: str, routes_of: RoutesOf, cache: BuildCache
 ) -> tuple[Texts, Texts]:
-    """The served text (at depth 0) of each path item of one router, in order, and of each
-    component schema it builds; the schemas' names go into c.
+    """The served text (as the document holds it) of each path item of one router, in order,
+    and of each component schema it builds; the schemas' names go into c.
 
     Cached as a unit: besides what it read of the project, it depends on which schemas were
     built before it (a router builds a schema on first reference only), so it is reused only
@@ -241,8 +275,8 @@ def _router_texts(
         items: dict[str, dict[str, Any]] = {}
         for route in routes_of(view, recording):
             items.setdefault(base + route.path, {})[route.method] = operation(recording, route)
-        paths = [(path, jsontext.dumps(_served_path_item(item))) for path, item in items.items()]
-        built = [(n, jsontext.dumps(served_schema(c.schemas[n]))) for n in recording.built]
+        paths = [(path, _path_item_text(item)) for path, item in items.items()]
+        built = [(n, _schema_text(c.schemas[n])) for n in recording.built]
         return paths, built, sorted(recording.found - set(recording.built))
 
     def usable(unit: tuple[Texts, Texts, list[str]]) -> bool:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import pickle
+import random
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from generator import format as fmt
 from generator.format import FormatError, black_check, format_python
@@ -217,3 +223,168 @@ def test_black_check_reports_files_it_would_change() -> None:
     """black_check returns exactly the relative paths black would reformat."""
     files = {"ok.py": 'x = "a"\n', "pkg/bad.py": "x  =  'a'\n", "notes.txt": "x  =  'a'\n"}
     assert black_check(files) == ["pkg/bad.py"]
+
+
+# --- a module formatted in groups of its parts -----------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _client_models_of(document: str) -> str:
+    from generator.client_models import render_models
+
+    return render_models(json.loads(document)["components"]["schemas"])
+
+
+def _golden_client_models() -> dict[str, str]:
+    documents = sorted(
+        [ROOT / "output" / e / "openapi.json" for e in ("blog", "shop", "weather")]
+        + list((ROOT / "tests" / "cases").glob("**/expected/*/openapi.json"))
+    )
+    return {
+        f"golden{i}/models.py": _client_models_of(d.read_text(encoding="utf-8"))
+        for i, d in enumerate(documents)
+    }
+
+
+def _benchmark_client_models(tmp_path: Path, entities: int) -> str:
+    """The client models of bench/synth.py's project of `entities` entities."""
+    from generator.openapi import served_document
+    from generator.pipeline import compile_specs
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import synth  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    synth.write_specs(entities, tmp_path / "specs")
+    projects, diags = compile_specs(tmp_path / "specs")
+    assert not diags.has_errors
+    return _client_models_of(served_document(projects[0], {}, None))
+
+
+def _as_whole_and_in_groups(modules: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each module formatted whole and in groups of its parts, by one ruff process."""
+    files = {f"whole/{rel}": str(text) for rel, text in modules.items()}
+    files |= {f"groups/{rel}": text for rel, text in modules.items()}
+    out = format_python(files)
+    whole = {rel: out[f"whole/{rel}"] for rel in modules}
+    return whole, {rel: out[f"groups/{rel}"] for rel in modules}
+
+
+def test_client_models_formatted_in_groups_are_the_module_formatted_whole(tmp_path: Path) -> None:
+    """ruff formats the client models' classes each on their own: the formatted groups joined
+    are what formatting the whole module gives, for every golden case and N=200."""
+    modules = _golden_client_models()
+    modules["bench200/models.py"] = _benchmark_client_models(tmp_path, 200)
+    assert all(isinstance(text, fmt.ModuleParts) for text in modules.values())
+    assert len(fmt._groups(modules["bench200/models.py"].parts)) > 50
+    whole, in_groups = _as_whole_and_in_groups(modules)
+    assert in_groups == whole
+
+
+def _messy_part(rng: random.Random, index: int) -> str:
+    """A top-level statement ruff has work to do on: long lines, magic trailing commas, quotes,
+    docstrings, nested blocks and blank lines to collapse."""
+    name = f"Model{index}"
+    fields = [
+        f"    field_{k} : Annotated[ list[ str ] | None , "
+        f"Field( description = '{'x' * rng.randint(0, 90)}' ) ] = None"
+        for k in range(rng.randint(1, 4))
+    ]
+    choices = [
+        f"class {name}( BaseModel ):\n" + "\n\n\n\n".join(fields),
+        f'class {name}(StrEnum):\n    """\n    Values of `{name}`.\n    """\n\n'
+        "    a = 'a'\n    b = \"b\"",
+        f"def {name.lower()}( a,b, ):\n  if a:\n      return {{'a':a,'b':b}}\n  return [ a , b ]",
+        f"{name}.model_rebuild()\nx_{index} = ( 1,\n)",
+        f"@decorator( 'x' )\nclass {name}:\n    pass\n\n\n\n    # a comment\n    y = 1",
+    ]
+    return rng.choice(choices)
+
+
+def test_messy_modules_formatted_in_groups_are_the_modules_formatted_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The same for modules of class and function definitions, decorated or not, and plain
+    statements, formatted in groups of three parts."""
+    monkeypatch.setattr(fmt, "PARTS_PER_GROUP", 3)
+    rng = random.Random(8)
+    modules = {
+        f"m{n}.py": fmt.ModuleParts(
+            ["# header\nimport os,sys"] + [_messy_part(rng, k) for k in range(rng.randint(1, 12))]
+        )
+        for n in range(40)
+    }
+    whole, in_groups = _as_whole_and_in_groups(modules)
+    assert in_groups == whole
+
+
+@given(
+    st.lists(st.text("abc\n", min_size=1).filter(str.strip), min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=39),
+    st.text("abcd\n", min_size=1).filter(str.strip),
+)
+def test_the_groups_are_the_module_and_one_changed_part_changes_at_most_two(
+    parts: list[str], index: int, new: str
+) -> None:
+    groups = fmt._groups(parts)
+    assert "\n\n\n".join(groups) == "\n\n\n".join(parts)
+    changed = list(parts)
+    changed[index % len(parts)] = new
+    assert len(set(fmt._groups(changed)) - set(groups)) <= 2
+
+
+def test_a_changed_part_formats_its_group_only(
+    tmp_path: Path, run_calls: list[list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a cache, a changed part sends its group alone to ruff, and the module is what
+    formatting it whole gives (no group of the old text is used); the cache holds groups, not
+    the module."""
+    monkeypatch.setattr(fmt, "PARTS_PER_GROUP", 2)
+    cache = tmp_path / "cache"
+    parts = ["import os"] + [f"class C{k}( object ):\n    x : int=1" for k in range(30)]
+    first = format_python({"m.py": fmt.ModuleParts(parts)}, cache_dir=cache)
+    assert first == format_python({"m.py": str(fmt.ModuleParts(parts))})
+    parts[17] = "class C17:\n    y  =  'changed'"
+    changed = {"m.py": fmt.ModuleParts(parts)}
+    out = format_python(changed, cache_dir=cache)
+    assert out == format_python({"m.py": str(changed["m.py"])})
+    sent = [arg for arg in run_calls[2] if arg.endswith(".py")]
+    assert len(sent) == 1 and sent[0].startswith("m.py.parts/")
+    assert "y = " + '"changed"' in out["m.py"]
+    stored = (cache / fmt.CACHE_FILE).read_bytes()
+    assert out["m.py"].encode() not in stored and first["m.py"].encode() not in stored
+
+
+def test_a_syntax_error_in_a_part_names_the_module_and_its_line() -> None:
+    """ruff's message is the one for the whole module: its path, and the module's line."""
+    module = fmt.ModuleParts(["import os", "class A:\n    x = 1", "def f(:\n    pass"])
+    with pytest.raises(FormatError) as info:
+        format_python({"ok.py": "x = 1\n", "client/models.py": module})
+    assert info.value.path == "client/models.py"
+    assert "7:" in info.value.message
+
+
+def test_module_parts_are_their_text_and_not_blank() -> None:
+    module = fmt.ModuleParts(["import os", "class A:\n    pass"])
+    assert module == "import os\n\n\nclass A:\n    pass\n"
+    assert pickle.loads(pickle.dumps(module)).parts == module.parts
+    with pytest.raises(ValueError):
+        fmt.ModuleParts(["import os", " \n"])
+
+
+def test_a_small_job_runs_ruff_on_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A few kilobytes are formatted on one thread, a large job on ruff's pool; the same text."""
+    environments: list[Any] = []
+    real_run = subprocess.run
+
+    def recording_run(args: Any, *a: Any, **kw: Any) -> Any:
+        environments.append(kw.get("env"))
+        return real_run(args, *a, **kw)
+
+    monkeypatch.setattr(subprocess, "run", recording_run)
+    small = format_python({"m.py": MESSY})
+    large = format_python({"m.py": MESSY, "big.py": "x = 1\n" * (fmt.ONE_THREAD_BELOW // 6)})
+    assert environments[0]["RAYON_NUM_THREADS"] == "1" and environments[1] is None
+    assert small["m.py"] == large["m.py"]

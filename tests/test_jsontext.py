@@ -114,16 +114,24 @@ def test_a_shared_subtree_is_not_a_cycle() -> None:
 
 
 def _placed(value: dict[str, Any], containers: list[tuple[str, ...]]) -> str:
-    """dumps_placed of value, each member at containers replaced by its text."""
+    """dumps_placed of value, each member at containers replaced by its text; the same as
+    placing each member's text already at its depth."""
     skeleton = json.loads(json.dumps(value))  # a copy
+    at_depth = json.loads(json.dumps(value))
     for path in containers:
-        parent = skeleton
+        parent, deep = skeleton, at_depth
         for key in path[:-1]:
             parent = parent.get(key) if isinstance(parent, dict) else None
+            deep = deep.get(key) if isinstance(deep, dict) else None
         if isinstance(parent, dict) and isinstance(parent.get(path[-1]), dict):
             members = parent[path[-1]]
             parent[path[-1]] = {k: jsontext.dumps(v) for k, v in members.items()}
-    return jsontext.dumps_placed(skeleton, containers)
+            depth = len(path) + 1
+            deep[path[-1]] = {k: jsontext.indented(t, depth) for k, t in parent[path[-1]].items()}
+    text = jsontext.dumps_placed(skeleton, containers)
+    assert jsontext.dumps_placed(at_depth, containers, at_depth=True) == text
+    assert jsontext.dumps_placed(skeleton, containers, end="\n") == text + "\n"
+    return text
 
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
