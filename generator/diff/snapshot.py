@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from generator import ir, jsontext
@@ -132,3 +132,94 @@ def _parse_table(t: dict[str, Any]) -> ir.Table:
             for i in t["indexes"]
         ),
     )
+
+
+#: What `snapshot_text` writes around its tables, and between two (each table's text at depth 0
+#: placed at depth 2).
+_HEAD = '{\n  "tables": [\n    '
+_SEPARATOR = ",\n    "
+_TAIL = f'\n  ],\n  "version": {SNAPSHOT_VERSION}\n}}\n'
+_PLACED_BREAK = "\n    "
+
+#: The classes of a table's parts, and the fields of each that the snapshot holds.
+SNAPSHOT_FIELDS: dict[type, frozenset[str]] = {
+    ir.Table: frozenset(
+        [
+            "name",
+            "kind",
+            "entity",
+            "renamed_from",
+            "primary_key",
+            "columns",
+            "foreign_keys",
+            "constraints",
+            "indexes",
+        ]
+    ),
+    ir.Column: frozenset(
+        [
+            "name",
+            "type",
+            "nullable",
+            "primary_key",
+            "autoincrement",
+            "server_default",
+            "renamed_from",
+        ]
+    ),
+    ir.SqlType: frozenset(("kind", "length", "precision", "scale")),
+    ir.ForeignKey: frozenset(("name", "columns", "ref_table", "ref_columns", "on_delete")),
+    ir.Constraint: frozenset(("name", "kind", "columns", "sql")),
+    ir.Index: frozenset(("name", "columns", "unique", "where")),
+}
+_LEAVES = (str, int, bool, type(None))
+
+
+def round_trips(value: object) -> bool:
+    """True when parsing `table_json(value)` gives a table equal to value in every respect:
+    its parts are tuples and the classes above, its leaves exactly str, int, bool or None
+    (JSON would turn a list into a tuple, a float NaN into another NaN, a subclass into its
+    base)."""
+    if type(value) in _LEAVES:
+        return True
+    if type(value) is tuple:
+        return all(round_trips(item) for item in value)
+    fields = SNAPSHOT_FIELDS.get(type(value))
+    state = vars(value) if fields is not None else {}
+    return state.keys() == fields and all(round_trips(v) for v in state.values())
+
+
+def tables_since(
+    previous: str,
+    tables: tuple[ir.Table, ...],
+    members: Sequence[tuple[str, bool]],
+) -> tuple[ir.Table, ...]:
+    """`tables_from_snapshot(previous)`, without parsing the tables it starts and ends with
+    when the new snapshot starts and ends with the same texts: members[i] is `table_json`
+    of tables[i] and whether it `round_trips` (only such a table stands for its parsed text).
+    Anything unexpected is parsed as a whole."""
+    if not (previous.startswith(_HEAD) and previous.endswith(_TAIL)):
+        return tables_from_snapshot(previous)
+    # the members, each led by a separator: ",\n    T1,\n    T2 ... ,\n    Tn"
+    body = _SEPARATOR + previous[len(_HEAD) : len(previous) - len(_TAIL)]
+    placed = [_SEPARATOR + text.replace("\n", _PLACED_BREAK) for text, _ in members]
+    front, first = 0, 0
+    while first < len(tables) and members[first][1] and body.startswith(placed[first], front):
+        end = front + len(placed[first])
+        if end != len(body) and not body.startswith(_SEPARATOR, end):
+            break
+        front, first = end, first + 1
+    back, last = len(body), len(tables)
+    while last > first and members[last - 1][1]:
+        start = back - len(placed[last - 1])
+        if start < front or not body.startswith(placed[last - 1], start):
+            break
+        back, last = start, last - 1
+    middle = body[front:back]
+    try:
+        if middle and not middle.startswith(_SEPARATOR):
+            raise ValueError("not a list of tables")
+        parsed = tuple(_parse_table(t) for t in json.loads(f"[{middle[len(_SEPARATOR) :]}]"))
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return tables_from_snapshot(previous)
+    return (*tables[:first], *parsed, *tables[last:])
