@@ -8,11 +8,15 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import render_python_code
+from alembic.operations import ops
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import generator.emit.migrations  # noqa: F401  (registers the renderers of the custom ops)
 from generator import ir
 from generator.diff import snapshot
+from generator.diff.compare import plan_migration
 from generator.diff.snapshot import (
     SNAPSHOT_FIELDS,
     round_trips,
@@ -98,6 +102,34 @@ def test_tables_since_is_parsing_the_whole_snapshot(
     previous = snapshot_text(old)
     found = tables_since(previous, tuple(new), members)
     assert repr(found) == repr(tables_from_snapshot(previous))
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_the_plan_from_tables_since_is_the_plan_from_the_parsed_snapshot(
+    projects: dict[str, ir.Project], data: st.DataObject
+) -> None:
+    """plan_migration skips a kept table that is the very new one: the plan is the same."""
+    old = projects[data.draw(st.sampled_from(sorted(projects)))].tables
+    new = list(old)
+    edited = data.draw(st.lists(st.integers(0, len(new) - 1), max_size=3))
+    for i in edited:
+        new[i] = _edited(new[i], 1 + i % 3)
+    previous = snapshot_text(old)
+    found = tables_since(previous, tuple(new), _members(tuple(new)))
+    parsed = tables_from_snapshot(previous)
+    assert _plan_text(found, tuple(new)) == _plan_text(parsed, tuple(new))
+    assert {c.table for c in plan_migration(found, tuple(new)).changes} == {
+        new[i].name for i in edited
+    }
+
+
+def _plan_text(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> str:
+    plan = plan_migration(old, new)
+    code = render_python_code(ops.UpgradeOps(ops=list(plan.operations)), render_as_batch=True)
+    return f"{code}\n{plan.changes!r}"
 
 
 def test_only_the_changed_tables_are_parsed(
