@@ -264,7 +264,7 @@ def _write_build(
     result = _build(specs, out, allow_destructive)
     try:
         known = known_files_path(_cache_root(), out)
-        written = write_output(out, result.files, result.once, known)
+        written = write_output(out, result.files, result.once, known, result.digests)
     except UnsafePathError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -31,6 +31,7 @@ from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import openapi_mode, served_document
 from generator.validate import validate_specs
+from generator.write import text_digests
 
 if TYPE_CHECKING:
     from generator.diff.compare import Change
@@ -45,6 +46,8 @@ class BuildResult:
     once: frozenset[str] = frozenset()
     diagnostics: tuple[Diagnostic, ...] = ()
     projects: tuple[ir.Project, ...] = ()
+    #: `write.text_digests` of some of the files, computed while this process waited.
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -257,12 +260,16 @@ def build(
                 projects, lambda p: emit_here(p, plans[p.api.name], caches[p.api.name])
             )
             files = format_python(files, cache_dir=cache_dir)
+            digests = text_digests(files)  # the worker is likely still at work
             their_files, their_once, their_units = worker.result()
         files.update(their_files)
+        for path in their_files.keys() & digests.keys():
+            del digests[path]
         once |= their_once
         for name, units in their_units.items():
             caches[name].adopt(units)
     else:
+        digests = {}
         plans = _plan(projects, out_dir, allow_destructive, diags, caches)
         if diags.has_errors:
             return BuildResult(diagnostics=tuple(diags.sorted()))
@@ -281,4 +288,5 @@ def build(
         once=frozenset(once),
         diagnostics=tuple(diags.sorted()),
         projects=projects,
+        digests=digests,
     )

@@ -396,6 +396,16 @@ class KnownFiles:
                 _unlink_quietly(Path(tmp))
 
 
+def text_digests(files: Mapping[str, str]) -> dict[str, str]:
+    """The sha256 of each text's UTF-8 bytes, as the manifest lists it (a text that is not
+    valid Unicode is left out: the write raises for it)."""
+    digests = {}
+    for path, text in files.items():
+        with contextlib.suppress(UnicodeEncodeError):
+            digests[path] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digests
+
+
 def known_files_path(cache_root: Path, out_dir: Path) -> Path:
     """Where ``KnownFiles`` of the output folder out_dir lives below cache_root."""
     key = hashlib.sha256(str(Path(out_dir).resolve()).encode("utf-8", "surrogateescape"))
@@ -544,11 +554,13 @@ def plan_write(
     files: Mapping[str, str],
     once: AbstractSet[str] = frozenset(),
     known: KnownFiles | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> WritePlan:
     """Compute what ``write_output`` would do, reading ``out_dir`` but writing nothing.
 
     ``known``: a file whose stat is the one noted there is not read (its sha256 is known); the
-    files found unchanged are noted in it.
+    files found unchanged are noted in it. ``digests``: `text_digests` of some of the files,
+    computed beforehand.
 
     Raises ``UnsafePathError`` for any unsafe path (see the module docstring), ``ValueError``
     for a "once" path without content and ``UnicodeEncodeError`` for text that is not valid
@@ -557,9 +569,13 @@ def plan_write(
     base = Path(out_dir).resolve()
     once_set = frozenset(once)
     resolver = _validate(base, files, once_set)
-    encoded = {path: text.encode("utf-8") for path, text in files.items()}
-    digests = {
-        path: hashlib.sha256(encoded[path]).hexdigest() for path in files if path not in once_set
+    given = digests or {}
+    # every text whose digest is not given is encoded now (raising for one that cannot be)
+    encoded = {path: text.encode("utf-8") for path, text in files.items() if path not in given}
+    sha256 = {
+        path: given[path] if path in given else hashlib.sha256(encoded[path]).hexdigest()
+        for path in files
+        if path not in once_set
     }
     previous = _load_manifest(base, files.keys())
 
@@ -568,7 +584,6 @@ def plan_write(
     kept_once: list[str] = []
     prefix = f"{str(base).rstrip('/')}/"
     for path in sorted(files):
-        new_bytes = encoded[path]
         lst = resolver.lstat(path)
         if path in once_set:
             if lst is not None:
@@ -585,15 +600,16 @@ def plan_write(
             raise UnsafePathError(path, "exists and is not a regular file")
         # A link's target is read every time: its stat is not the link's.
         noting = known if st is lst else None
-        if noting is not None and noting.digest(path, st) == digests[path]:
-            noting.note(path, st, digests[path])
+        if noting is not None and noting.digest(path, st) == sha256[path]:
+            noting.note(path, st, sha256[path])
             unchanged.append(path)
             continue
         with open(f"{prefix}{path}", "rb") as handle:
             old_bytes = handle.read()
+        new_bytes = encoded[path] if path in encoded else files[path].encode("utf-8")
         if old_bytes == new_bytes:
             if noting is not None:
-                noting.note(path, st, digests[path])
+                noting.note(path, st, sha256[path])
             unchanged.append(path)
         else:
             old_text = old_bytes.decode("utf-8", errors="replace")
@@ -617,7 +633,7 @@ def plan_write(
         removals=tuple(removals),
         kept_once=tuple(kept_once),
         orphaned_once=orphaned_once,
-        manifest_files=dict(sorted(digests.items())),
+        manifest_files=dict(sorted(sha256.items())),
         once=tuple(sorted(once_set)),
         previous=previous,
     )
@@ -1039,6 +1055,7 @@ def write_output(
     files: Mapping[str, str],
     once: AbstractSet[str] = frozenset(),
     known_path: Path | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> WriteResult:
     """Make ``out_dir`` hold exactly ``files`` (plus whatever else it had that we don't own).
 
@@ -1049,10 +1066,11 @@ def write_output(
     that exists but is not in the manifest is overwritten (the generator owns what it produces).
 
     ``known_path``: the file of ``KnownFiles`` for out_dir (`known_files_path`), so that files
-    whose stat did not change since the last write are not read again.
+    whose stat did not change since the last write are not read again; ``digests``: the
+    `text_digests` of some of the files, computed beforehand (while waiting for something else).
     """
     known = KnownFiles(known_path) if known_path is not None else None
-    result = _apply(plan_write(out_dir, files, once, known))
+    result = _apply(plan_write(out_dir, files, once, known, digests))
     if known is not None:
         known.save()
     return result

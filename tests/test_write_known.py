@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from generator import write as w
-from generator.write import KnownFiles, write_output
+from generator.write import KnownFiles, text_digests, write_output
 
 FILES = {f"pkg/module_{i}.py": f"VALUE = {i}\n" for i in range(5)}
 
@@ -100,3 +100,22 @@ def test_a_damaged_known_file_costs_only_reads(tmp_path: Path, settled_soon: Non
     known.write_bytes(b"\x00garbage")
     (out / "pkg/module_2.py").write_text("edited\n")
     assert _write(out, known).written == ("pkg/module_2.py",)
+
+
+def test_digests_given_beforehand_write_the_same(tmp_path: Path) -> None:
+    files = {**FILES, "pkg/new.py": "NEW = 1\n"}
+    plain = _write(tmp_path / "plain", tmp_path / "plain.bin")
+    given = write_output(
+        tmp_path / "given", files, frozenset(), tmp_path / "given.bin", text_digests(files)
+    )
+    assert given.manifest != plain.manifest  # one more file
+    again = write_output(tmp_path / "plain", files, frozenset(), None, text_digests(files))
+    assert again.written == ("pkg/new.py",) and again.manifest == given.manifest
+
+
+def test_a_text_that_is_not_unicode_still_fails_the_write(tmp_path: Path) -> None:
+    files = {**FILES, "pkg/bad.py": "X = '\udc80'\n"}
+    digests = text_digests(files)
+    assert "pkg/bad.py" not in digests
+    with pytest.raises(UnicodeEncodeError):
+        write_output(tmp_path / "out", files, frozenset(), None, digests)
