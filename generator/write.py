@@ -558,7 +558,8 @@ def plan_write(
 ) -> WritePlan:
     """Compute what ``write_output`` would do, reading ``out_dir`` but writing nothing.
 
-    ``known``: a file whose stat is the one noted there is not read (its sha256 is known); the
+    ``known`` (for ``write_output``): a file whose stat is the one noted there is not read (its
+    sha256 is known; when it differs, its write has ``old_text`` "" and no ``old_bytes``); the
     files found unchanged are noted in it. ``digests``: `text_digests` of some of the files,
     computed beforehand.
 
@@ -600,9 +601,13 @@ def plan_write(
             raise UnsafePathError(path, "exists and is not a regular file")
         # A link's target is read every time: its stat is not the link's.
         noting = known if st is lst else None
-        if noting is not None and noting.digest(path, st) == sha256[path]:
+        was = noting.digest(path, st) if noting is not None else None
+        if noting is not None and was == sha256[path]:
             noting.note(path, st, sha256[path])
             unchanged.append(path)
+            continue
+        if was is not None:  # known to differ; write_output needs not its text
+            writes.append(PlannedWrite(path, "", files[path]))
             continue
         with open(f"{prefix}{path}", "rb") as handle:
             old_bytes = handle.read()
