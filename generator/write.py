@@ -373,6 +373,10 @@ class KnownFiles:
             return None
         return known[1]
 
+    def keep(self, path: str) -> None:
+        """Keep what was noted of path (its stat is still the one noted)."""
+        self._new[path] = self._old[path]
+
     def note(self, path: str, st: os.stat_result, digest: str) -> None:
         """The file at path had the content of sha256 digest when it had st (a stat taken after
         ``since_ns``); kept only when the stat is settled."""
@@ -559,8 +563,8 @@ def plan_write(
     """Compute what ``write_output`` would do, reading ``out_dir`` but writing nothing.
 
     ``known`` (for ``write_output``): a file whose stat is the one noted there is not read (its
-    sha256 is known; when it differs, its write has ``old_text`` "" and no ``old_bytes``); the
-    files found unchanged are noted in it. ``digests``: `text_digests` of some of the files,
+    sha256 is known; when it differs, its write has no ``old_bytes``), a changed file's
+    ``old_text`` is "" (write_output needs none), and the files found unchanged are noted in it. ``digests``: `text_digests` of some of the files,
     computed beforehand.
 
     Raises ``UnsafePathError`` for any unsafe path (see the module docstring), ``ValueError``
@@ -603,7 +607,7 @@ def plan_write(
         noting = known if st is lst else None
         was = noting.digest(path, st) if noting is not None else None
         if noting is not None and was == sha256[path]:
-            noting.note(path, st, sha256[path])
+            noting.keep(path)
             unchanged.append(path)
             continue
         if was is not None:  # known to differ; write_output needs not its text
@@ -617,7 +621,7 @@ def plan_write(
                 noting.note(path, st, sha256[path])
             unchanged.append(path)
         else:
-            old_text = old_bytes.decode("utf-8", errors="replace")
+            old_text = old_bytes.decode("utf-8", errors="replace") if known is None else ""
             writes.append(PlannedWrite(path, old_text, files[path], old_bytes=old_bytes))
 
     removals = []
