@@ -564,8 +564,8 @@ def plan_write(
 
     ``known`` (for ``write_output``): a file whose stat is the one noted there is not read (its
     sha256 is known; when it differs, its write has no ``old_bytes``), a changed file's
-    ``old_text`` is "" (write_output needs none), and the files found unchanged are noted in it. ``digests``: `text_digests` of some of the files,
-    computed beforehand.
+    ``old_text`` is "" (write_output needs none), and the files found unchanged are noted in
+    it. ``digests``: `text_digests` of some of the files, computed beforehand.
 
     Raises ``UnsafePathError`` for any unsafe path (see the module docstring), ``ValueError``
     for a "once" path without content and ``UnicodeEncodeError`` for text that is not valid
