@@ -190,10 +190,8 @@ def round_trips(value: object) -> bool:
         if state.keys() != fields:
             return False
         parts = state.values()
-    for part in parts:  # a leaf is checked here: a call for each costs more than the check
-        if type(part) not in _LEAVES and not round_trips(part):
-            return False
-    return True
+    # a leaf is checked here: a call for each costs more than the check
+    return all(type(part) in _LEAVES or round_trips(part) for part in parts)
 
 
 def tables_since(
