@@ -19,9 +19,10 @@ from generator.diff import snapshot
 from generator.diff.compare import plan_migration
 from generator.diff.snapshot import (
     SNAPSHOT_FIELDS,
+    placed_json,
     round_trips,
+    snapshot_of_placed,
     snapshot_text,
-    table_json,
     tables_from_snapshot,
     tables_since,
 )
@@ -31,7 +32,7 @@ CASES = Path(__file__).resolve().parent / "cases"
 
 
 def _members(tables: tuple[ir.Table, ...]) -> list[tuple[str, bool]]:
-    return [(table_json(t), round_trips(t)) for t in tables]
+    return [(placed_json(t), round_trips(t)) for t in tables]
 
 
 def _pool(projects: dict[str, ir.Project]) -> tuple[ir.Table, ...]:
@@ -100,6 +101,7 @@ def test_tables_since_is_parsing_the_whole_snapshot(
     for i in data.draw(st.lists(st.integers(0, len(new) - 1), max_size=2)) if new else ():
         members[i] = (members[i][0], False)
     previous = snapshot_text(old)
+    assert snapshot_of_placed([placed_json(t) for t in old]) == previous
     found = tables_since(previous, tuple(new), members)
     assert repr(found) == repr(tables_from_snapshot(previous))
 

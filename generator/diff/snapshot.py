@@ -194,30 +194,45 @@ def round_trips(value: object) -> bool:
     return all(type(part) in _LEAVES or round_trips(part) for part in parts)
 
 
+def placed_json(table: ir.Table) -> str:
+    """`table_json(table)` as the snapshot holds it (at depth 2)."""
+    return table_json(table).replace("\n", _PLACED_BREAK)
+
+
+def snapshot_of_placed(placed: Sequence[str]) -> str:
+    """`snapshot_text` of the tables whose `placed_json` texts are given."""
+    return f"{_HEAD}{_SEPARATOR.join(placed)}{_TAIL}" if placed else snapshot_text(())
+
+
 def tables_since(
     previous: str,
     tables: tuple[ir.Table, ...],
     members: Sequence[tuple[str, bool]],
 ) -> tuple[ir.Table, ...]:
     """`tables_from_snapshot(previous)`, without parsing the tables it starts and ends with
-    when the new snapshot starts and ends with the same texts: members[i] is `table_json`
+    when the new snapshot starts and ends with the same texts: members[i] is `placed_json`
     of tables[i] and whether it `round_trips` (only such a table stands for its parsed text).
     Anything unexpected is parsed as a whole."""
     if not (previous.startswith(_HEAD) and previous.endswith(_TAIL)):
         return tables_from_snapshot(previous)
     # the members, each led by a separator: ",\n    T1,\n    T2 ... ,\n    Tn"
     body = _SEPARATOR + previous[len(_HEAD) : len(previous) - len(_TAIL)]
-    placed = [_SEPARATOR + text.replace("\n", _PLACED_BREAK) for text, _ in members]
+    lead = len(_SEPARATOR)
+
+    def at(i: int, start: int) -> bool:
+        """Whether body holds the separator and the text of members[i] at start."""
+        return body.startswith(_SEPARATOR, start) and body.startswith(members[i][0], start + lead)
+
     front, first = 0, 0
-    while first < len(tables) and members[first][1] and body.startswith(placed[first], front):
-        end = front + len(placed[first])
+    while first < len(tables) and members[first][1] and at(first, front):
+        end = front + lead + len(members[first][0])
         if end != len(body) and not body.startswith(_SEPARATOR, end):
             break
         front, first = end, first + 1
     back, last = len(body), len(tables)
     while last > first and members[last - 1][1]:
-        start = back - len(placed[last - 1])
-        if start < front or not body.startswith(placed[last - 1], start):
+        start = back - lead - len(members[last - 1][0])
+        if start < front or not at(last - 1, start):
             break
         back, last = start, last - 1
     middle = body[front:back]

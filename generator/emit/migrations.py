@@ -29,7 +29,7 @@ from generator.diff.data import (
     orphans_sql,
     restore_sql,
 )
-from generator.diff.snapshot import round_trips, snapshot_text, table_json
+from generator.diff.snapshot import placed_json, round_trips, snapshot_of_placed, snapshot_text
 from generator.emit.base import RenderedFile, header, render
 from generator.incremental import BuildCache
 from generator.load.previous import SNAPSHOT_PATH, VERSIONS_DIR, PreviousOutput
@@ -171,7 +171,7 @@ class MigrationInput:
 def snapshot_members(
     project: ir.Project, cache: BuildCache | None
 ) -> tuple[tuple[str, bool], ...] | None:
-    """Each table's text in the snapshot (`table_json`) and whether it `round_trips`, from
+    """Each table's text in the snapshot (`placed_json`) and whether it `round_trips`, from
     the cache while the table is unchanged; None without a cache."""
     if cache is None or cache.path is None:
         return None
@@ -179,7 +179,7 @@ def snapshot_members(
     def member(name: str) -> tuple[str, bool]:
         def produce(view: ir.Project) -> tuple[str, bool]:
             table = view.table(name)
-            return table_json(table), round_trips(table)
+            return placed_json(table), round_trips(table)
 
         return cache.unit(f"snapshot\0{name}", produce)
 
@@ -203,14 +203,11 @@ def emit(
     members = migration.members
     if members is None:
         members = snapshot_members(project, cache)
-    table_text = None
-    if members is not None:
-        texts = {t.name: text for t, (text, _) in zip(project.tables, members, strict=True)}
-
-        def table_text(table: ir.Table) -> str:
-            return texts[table.name]
-
-    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot_text(project.tables, table_text)))
+    if members is None:
+        snapshot = snapshot_text(project.tables)
+    else:
+        snapshot = snapshot_of_placed([text for text, _ in members])
+    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot))
     return files
 
 
