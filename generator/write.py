@@ -353,8 +353,11 @@ class KnownFiles:
     an unreadable or foreign file knows nothing (every file is read)."""
 
     def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._old: dict[str, tuple[_Identity, str]] = self._read(path) if path else {}
+        # Windows: st_ctime is when the file was made, not when it last changed.
+        self.path = path if os.name != "nt" else None
+        self._old: dict[str, tuple[_Identity, str]] = {}
+        if self.path is not None:
+            self._old = self._read(self.path)
         self._new: dict[str, tuple[_Identity, str]] = {}
         self.since_ns = time.time_ns()  # before any stat this write looks at
 
