@@ -5,9 +5,11 @@ the whole snapshot."""
 from __future__ import annotations
 
 import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from alembic.autogenerate import render_python_code
 from alembic.operations import ops
 from hypothesis import HealthCheck, given, settings
@@ -26,9 +28,11 @@ from generator.diff.snapshot import (
     tables_from_snapshot,
     tables_since,
 )
-from generator.pipeline import compile_specs
+from generator.pipeline import build, compile_specs
+from generator.write import write_output
 
 CASES = Path(__file__).resolve().parent / "cases"
+BLOG = Path(__file__).resolve().parent.parent / "specs" / "blog"
 
 
 def _members(tables: tuple[ir.Table, ...]) -> list[tuple[str, bool]]:
@@ -157,3 +161,36 @@ def test_a_snapshot_of_another_shape_is_parsed_as_a_whole(
     broken = snapshot_text(tables).replace(members[1][0].splitlines()[1], "  oops", 1)
     with pytest.raises(ValueError):
         tables_since(broken, tables, members)
+
+
+def test_migrations_planned_with_a_warm_cache_are_those_without(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """specs/blog built into an output folder, then changed twice (a column widened, one made
+    nullable): each build with the cache warm parses only the changed table of the snapshot
+    and writes what a build without the cache writes, the new revisions included."""
+    specs, out, cache_dir = tmp_path / "blog", tmp_path / "out", tmp_path / "cache"
+    shutil.copytree(BLOG, specs)
+    before = build(specs, out_dir=out, cache_dir=cache_dir)
+    write_output(out, before.files, before.once)
+    parsed: list[str] = []
+    real = snapshot._parse_table
+    counting = lambda t: parsed.append(t["name"]) or real(t)  # noqa: E731
+    for field, key, value in (("title", "max_length", 400), ("views", "nullable", True)):
+        posts = specs / "entities" / "post.yaml"
+        data = yaml.safe_load(posts.read_text())
+        data["entities"]["post"]["fields"][field][key] = value
+        posts.write_text(yaml.safe_dump(data, sort_keys=False))
+        monkeypatch.setenv("GEN_EMIT_CACHE", "off")
+        cold = build(specs, out_dir=out, cache_dir=cache_dir)
+        monkeypatch.setenv("GEN_EMIT_CACHE", "on")
+        parsed.clear()
+        with monkeypatch.context() as patch:
+            patch.setattr(snapshot, "_parse_table", counting)
+            warm = build(specs, out_dir=out, cache_dir=cache_dir)
+        assert parsed == ["posts"]  # the changed table only
+        assert warm.files == cold.files
+        revisions = [p for p in warm.files if "/versions/" in p]
+        assert len(revisions) == len([p for p in before.files if "/versions/" in p]) + 1
+        write_output(out, warm.files, warm.once)
+        before = warm
