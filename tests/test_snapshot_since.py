@@ -60,11 +60,26 @@ def test_every_table_of_every_case_round_trips(projects: dict[str, ir.Project]) 
         assert repr(parsed) == repr(table)
 
 
+class _Name(str):
+    """A str that JSON would write as a plain one."""
+
+
 def test_what_does_not_round_trip_is_found() -> None:
     column = ir.Column("id", ir.SqlType("string", length=10))
-    table = ir.Table("t", "entity", (column,), ("id",))
+    fk = ir.ForeignKey("fk", ("id",), "u", ("id",))
+    index = ir.Index("ix", ("id",), where="id > 0")
+    check = ir.Constraint("ck", "check", (), "id > 0")
+    table = ir.Table("t", "entity", (column,), ("id",), "e", (fk,), (check,), (index,))
     assert round_trips(table)
+    extra = dataclasses.replace(column)
+    object.__setattr__(extra, "comment", "not in the snapshot")
     for odd in (
+        dataclasses.replace(table, name=_Name("t")),
+        dataclasses.replace(table, columns=[column]),  # type: ignore[arg-type]
+        dataclasses.replace(table, columns=(extra,)),
+        dataclasses.replace(table, foreign_keys=(dataclasses.replace(fk, ref_columns=["id"]),)),  # type: ignore[arg-type]
+        dataclasses.replace(table, indexes=(dataclasses.replace(index, unique=0.0),)),  # type: ignore[arg-type]
+        dataclasses.replace(table, constraints=(dataclasses.replace(check, sql=b"id"),)),  # type: ignore[arg-type]
         dataclasses.replace(table, primary_key=["id"]),  # type: ignore[arg-type]
         dataclasses.replace(table, columns=(dataclasses.replace(column, nullable=1.0),)),  # type: ignore[arg-type]
         dataclasses.replace(

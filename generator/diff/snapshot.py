@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from generator import ir, jsontext
@@ -175,23 +175,61 @@ SNAPSHOT_FIELDS: dict[type, frozenset[str]] = {
 _LEAVES = frozenset((str, int, bool, type(None)))
 
 
-def round_trips(value: object) -> bool:
-    """True when parsing `table_json(value)` gives a table equal to value in every respect:
-    its parts are tuples and the classes above, its leaves exactly str, int, bool or None
-    (JSON would turn a list into a tuple, a float NaN into another NaN, a subclass into its
-    base)."""
-    if type(value) in _LEAVES:
-        return True
-    if type(value) is tuple:
-        parts: Iterable[object] = value
-    else:
-        fields = SNAPSHOT_FIELDS.get(type(value))
-        state = vars(value) if fields is not None else {}
-        if state.keys() != fields:
+def round_trips(table: ir.Table) -> bool:
+    """True when parsing `table_json(table)` gives a table equal to it in every respect: its
+    parts are tuples and the classes above with their fields alone, its leaves exactly str,
+    int, bool or None (JSON would turn a list into a tuple, a float NaN into another NaN, a
+    subclass into its base). Written out, not recursive: a cold build checks every table."""
+    if not _plain(table, ("name", "kind", "entity", "renamed_from"), ("primary_key",)):
+        return False
+    for column in table.columns:
+        if type(column) is not ir.Column or not _plain(column, _COLUMN_LEAVES, ()):
             return False
-        parts = state.values()
-    # a leaf is checked here: a call for each costs more than the check
-    return all(type(part) in _LEAVES or round_trips(part) for part in parts)
+        if type(column.type) is not ir.SqlType or not _plain(column.type, _TYPE_LEAVES, ()):
+            return False
+    parts = (
+        (table.foreign_keys, ir.ForeignKey, ("name", "ref_table", "on_delete")),
+        (table.constraints, ir.Constraint, ("name", "kind", "sql")),
+        (table.indexes, ir.Index, ("name", "unique", "where")),
+    )
+    for items, kind, leaves in parts:
+        for item in items:
+            if type(item) is not kind or not _plain(item, leaves, _NAME_LISTS[kind]):
+                return False
+    return (
+        type(table.columns) is tuple
+        and type(table.foreign_keys) is tuple
+        and type(table.constraints) is tuple
+        and type(table.indexes) is tuple
+    )
+
+
+_COLUMN_LEAVES = tuple(SNAPSHOT_FIELDS[ir.Column] - {"type"})
+_TYPE_LEAVES = tuple(SNAPSHOT_FIELDS[ir.SqlType])
+_NAME_LISTS: dict[type, tuple[str, ...]] = {
+    ir.ForeignKey: ("columns", "ref_columns"),
+    ir.Constraint: ("columns",),
+    ir.Index: ("columns",),
+}
+
+
+def _plain(item: object, leaves: tuple[str, ...], name_lists: tuple[str, ...]) -> bool:
+    """item has exactly the fields the snapshot holds; those named are leaves, or tuples of
+    strings."""
+    state = vars(item)
+    if state.keys() != SNAPSHOT_FIELDS[type(item)]:
+        return False
+    for name in leaves:
+        if type(state[name]) not in _LEAVES:
+            return False
+    for name in name_lists:
+        names = state[name]
+        if type(names) is not tuple:
+            return False
+        for each in names:
+            if type(each) is not str:
+                return False
+    return True
 
 
 def placed_json(table: ir.Table) -> str:
