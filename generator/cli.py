@@ -259,11 +259,12 @@ def _write_build(
 ) -> tuple[tuple[int, tuple[str, ...], int], bytes]:
     """Build and write: the count of generated files now on disk, the messages printed, and the
     count of files the build produced; and the manifest the write left."""
-    from generator.write import UnsafePathError, write_output
+    from generator.write import UnsafePathError, known_files_path, write_output
 
     result = _build(specs, out, allow_destructive)
     try:
-        written = write_output(out, result.files, result.once)
+        known = known_files_path(_cache_root(), out)
+        written = write_output(out, result.files, result.once, known, result.digests)
     except UnsafePathError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_INVALID)

@@ -21,7 +21,7 @@ from generator.compile import compile_project
 from generator.compile.smells import find_smells
 from generator.compile_cache import CompileCache
 from generator.diagnostics import Diagnostic, Diagnostics, Span
-from generator.diff.snapshot import tables_from_snapshot
+from generator.diff.snapshot import tables_from_snapshot, tables_since
 from generator.emit import EMITTERS, ENTITY_EMITTERS, Emitter, emit_project
 from generator.emit.base import RenderedFile, save_compiled_templates
 from generator.emit.layers import emit as emit_layers
@@ -32,6 +32,7 @@ from generator.load import load_specs
 from generator.load.previous import PreviousOutput, load_previous
 from generator.openapi import openapi_mode, served_document
 from generator.validate import validate_specs
+from generator.write import text_digests
 
 if TYPE_CHECKING:
     from generator.diff.compare import Change
@@ -46,6 +47,8 @@ class BuildResult:
     once: frozenset[str] = frozenset()
     diagnostics: tuple[Diagnostic, ...] = ()
     projects: tuple[ir.Project, ...] = ()
+    #: `write.text_digests` of some of the files, computed while this process waited.
+    digests: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -95,14 +98,24 @@ def _check_project_names(projects: tuple[ir.Project, ...], diags: Diagnostics) -
 
 
 def plan_migrations(
-    project: ir.Project, out_dir: Path | None, allow_destructive: bool, diags: Diagnostics
+    project: ir.Project,
+    out_dir: Path | None,
+    allow_destructive: bool,
+    diags: Diagnostics,
+    cache: BuildCache | None = None,
 ) -> MigrationInput:
-    """Diff the snapshot the last build left against the new schema; refuse data loss."""
+    """Diff the snapshot the last build left against the new schema; refuse data loss. With a
+    cache, the tables the snapshot holds unchanged are not parsed (`tables_since`)."""
     from generator.diff.compare import plan_migration
-    from generator.emit.migrations import MigrationInput
+    from generator.emit.migrations import MigrationInput, snapshot_members
 
     previous = load_previous(out_dir / project.api.name) if out_dir else PreviousOutput()
-    old = tables_from_snapshot(previous.snapshot) if previous.snapshot else ()
+    members = snapshot_members(project, cache)
+    old: tuple[ir.Table, ...] = ()
+    if previous.snapshot and members is not None:
+        old = tables_since(previous.snapshot, project.tables, members)
+    elif previous.snapshot:
+        old = tables_from_snapshot(previous.snapshot)
     plan = plan_migration(old, project.tables)
     if not allow_destructive:
         for change in plan.destructive:
@@ -112,7 +125,7 @@ def plan_migrations(
                 change_span(project, change, out_dir),
                 "change the spec, or run `gen build --allow-destructive` to accept it",
             )
-    return MigrationInput(previous, plan, allow_destructive)
+    return MigrationInput(previous, plan, allow_destructive, members)
 
 
 def change_span(project: ir.Project, change: Change, out_dir: Path | None) -> Span:
@@ -136,8 +149,12 @@ def _plan(
     out_dir: Path | None,
     allow_destructive: bool,
     diags: Diagnostics,
+    caches: Mapping[str, BuildCache],
 ) -> dict[str, MigrationInput]:
-    return {p.api.name: plan_migrations(p, out_dir, allow_destructive, diags) for p in projects}
+    return {
+        p.api.name: plan_migrations(p, out_dir, allow_destructive, diags, caches[p.api.name])
+        for p in projects
+    }
 
 
 def _emitted(
@@ -241,20 +258,24 @@ def build(
         # openapi.json and the client come from the IR alone: a worker process renders them and
         # a share of the code (and formats its files) while this one plans and emits the rest.
         with aside(lambda: _worker_share(projects, caches, cache_dir)) as worker:
-            plans = _plan(projects, out_dir, allow_destructive, diags)
+            plans = _plan(projects, out_dir, allow_destructive, diags, caches)
             if diags.has_errors:
                 return BuildResult(diagnostics=tuple(diags.sorted()))
             files, once = _emitted(
                 projects, lambda p: emit_here(p, plans[p.api.name], caches[p.api.name])
             )
             files = format_python(files, cache_dir=cache_dir)
+            digests = text_digests(files)  # the worker is likely still at work
             their_files, their_once, their_units = worker.result()
         files.update(their_files)
+        for path in their_files.keys() & digests.keys():
+            del digests[path]
         once |= their_once
         for name, units in their_units.items():
             caches[name].adopt(units)
     else:
-        plans = _plan(projects, out_dir, allow_destructive, diags)
+        digests = {}
+        plans = _plan(projects, out_dir, allow_destructive, diags, caches)
         if diags.has_errors:
             return BuildResult(diagnostics=tuple(diags.sorted()))
         files, once = _emitted(
@@ -272,4 +293,5 @@ def build(
         once=frozenset(once),
         diagnostics=tuple(diags.sorted()),
         projects=projects,
+        digests=digests,
     )

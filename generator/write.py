@@ -64,6 +64,7 @@ import contextlib
 import difflib
 import hashlib
 import json
+import marshal
 import os
 import re
 import secrets
@@ -71,6 +72,7 @@ import shutil
 import stat
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -325,6 +327,99 @@ def _stat(path: Path) -> os.stat_result | None:
 
 
 # --------------------------------------------------------------------------------------------
+# what the writer knew of each file it left (reads skipped while a file keeps its stat)
+# --------------------------------------------------------------------------------------------
+
+#: A file's stat as far as it tells a change: device, inode, mode, size, mtime and ctime (ns).
+_Identity = tuple[int, int, int, int, int, int]
+
+#: How long after its last change a file's stat is settled: a change after the writer looked at
+#: it then gives it another ctime, even on a file system whose clock ticks coarsely (Linux: one
+#: jiffy; FAT: two seconds). A file changed more recently is read, never trusted.
+SETTLED_NS = 3_000_000_000
+
+_KNOWN_VERSION = "gen-known-files-v1"
+
+
+def _identity(st: os.stat_result) -> _Identity:
+    return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class KnownFiles:
+    """The sha256 of each file a write left unchanged, with its stat then (git's index does
+    the same): while a file's stat is the same, its content is the same, so the next write need
+    not read it. Only a settled stat is kept (`SETTLED_NS`): an edit after the writer looked
+    changes the ctime, which no one can set back. Kept in one file outside the output folder;
+    an unreadable or foreign file knows nothing (every file is read)."""
+
+    def __init__(self, path: Path | None) -> None:
+        # Windows: st_ctime is when the file was made, not when it last changed.
+        self.path = path if os.name != "nt" else None
+        self._old: dict[str, tuple[_Identity, str]] = {}
+        if self.path is not None:
+            self._old = self._read(self.path)
+        self._new: dict[str, tuple[_Identity, str]] = {}
+        self.since_ns = time.time_ns()  # before any stat this write looks at
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, tuple[_Identity, str]]:
+        try:
+            version, entries = marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            return {}
+        return entries if version == _KNOWN_VERSION and isinstance(entries, dict) else {}
+
+    def digest(self, path: str, st: os.stat_result) -> str | None:
+        """The sha256 of the file at path when st is the stat it had when it was noted."""
+        known = self._old.get(path)
+        if known is None or known[0] != _identity(st):
+            return None
+        return known[1]
+
+    def keep(self, path: str) -> None:
+        """Keep what was noted of path (its stat is still the one noted)."""
+        self._new[path] = self._old[path]
+
+    def note(self, path: str, st: os.stat_result, digest: str) -> None:
+        """The file at path had the content of sha256 digest when it had st (a stat taken after
+        ``since_ns``); kept only when the stat is settled."""
+        if self.since_ns - max(st.st_mtime_ns, st.st_ctime_ns) > SETTLED_NS:
+            self._new[path] = (_identity(st), digest)
+
+    def save(self) -> None:
+        """Replace the file with what this write noted; an OSError only costs the next write
+        its reads."""
+        if self.path is None or self._new == self._old:
+            return
+        data = marshal.dumps((_KNOWN_VERSION, self._new))
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".known.", suffix=_TMP_SUFFIX)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, self.path)
+            except OSError:
+                _unlink_quietly(Path(tmp))
+
+
+def text_digests(files: Mapping[str, str]) -> dict[str, str]:
+    """The sha256 of each text's UTF-8 bytes, as the manifest lists it (a text that is not
+    valid Unicode is left out: the write raises for it)."""
+    digests = {}
+    for path, text in files.items():
+        with contextlib.suppress(UnicodeEncodeError):
+            digests[path] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return digests
+
+
+def known_files_path(cache_root: Path, out_dir: Path) -> Path:
+    """Where ``KnownFiles`` of the output folder out_dir lives below cache_root."""
+    key = hashlib.sha256(str(Path(out_dir).resolve()).encode("utf-8", "surrogateescape"))
+    return cache_root / "write-v1" / f"{key.hexdigest()[:32]}.bin"
+
+
+# --------------------------------------------------------------------------------------------
 # the manifest
 # --------------------------------------------------------------------------------------------
 
@@ -462,9 +557,18 @@ def _validate(base: Path, files: Mapping[str, str], once: AbstractSet[str]) -> _
 
 
 def plan_write(
-    out_dir: Path, files: Mapping[str, str], once: AbstractSet[str] = frozenset()
+    out_dir: Path,
+    files: Mapping[str, str],
+    once: AbstractSet[str] = frozenset(),
+    known: KnownFiles | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> WritePlan:
     """Compute what ``write_output`` would do, reading ``out_dir`` but writing nothing.
+
+    ``known`` (for ``write_output``): a file whose stat is the one noted there is not read (its
+    sha256 is known; when it differs, its write has no ``old_bytes``), a changed file's
+    ``old_text`` is "" (write_output needs none), and the files found unchanged are noted in
+    it. ``digests``: `text_digests` of some of the files, computed beforehand.
 
     Raises ``UnsafePathError`` for any unsafe path (see the module docstring), ``ValueError``
     for a "once" path without content and ``UnicodeEncodeError`` for text that is not valid
@@ -473,7 +577,14 @@ def plan_write(
     base = Path(out_dir).resolve()
     once_set = frozenset(once)
     resolver = _validate(base, files, once_set)
-    encoded = {path: text.encode("utf-8") for path, text in files.items()}
+    given = digests or {}
+    # every text whose digest is not given is encoded now (raising for one that cannot be)
+    encoded = {path: text.encode("utf-8") for path, text in files.items() if path not in given}
+    sha256 = {
+        path: given[path] if path in given else hashlib.sha256(encoded[path]).hexdigest()
+        for path in files
+        if path not in once_set
+    }
     previous = _load_manifest(base, files.keys())
 
     writes: list[PlannedWrite] = []
@@ -481,7 +592,6 @@ def plan_write(
     kept_once: list[str] = []
     prefix = f"{str(base).rstrip('/')}/"
     for path in sorted(files):
-        new_bytes = encoded[path]
         lst = resolver.lstat(path)
         if path in once_set:
             if lst is not None:
@@ -496,12 +606,25 @@ def plan_write(
             continue
         if not stat.S_ISREG(st.st_mode):
             raise UnsafePathError(path, "exists and is not a regular file")
+        # A link's target is read every time: its stat is not the link's.
+        noting = known if st is lst else None
+        was = noting.digest(path, st) if noting is not None else None
+        if noting is not None and was == sha256[path]:
+            noting.keep(path)
+            unchanged.append(path)
+            continue
+        if was is not None:  # known to differ; write_output needs not its text
+            writes.append(PlannedWrite(path, "", files[path]))
+            continue
         with open(f"{prefix}{path}", "rb") as handle:
             old_bytes = handle.read()
+        new_bytes = encoded[path] if path in encoded else files[path].encode("utf-8")
         if old_bytes == new_bytes:
+            if noting is not None:
+                noting.note(path, st, sha256[path])
             unchanged.append(path)
         else:
-            old_text = old_bytes.decode("utf-8", errors="replace")
+            old_text = old_bytes.decode("utf-8", errors="replace") if known is None else ""
             writes.append(PlannedWrite(path, old_text, files[path], old_bytes=old_bytes))
 
     removals = []
@@ -522,11 +645,7 @@ def plan_write(
         removals=tuple(removals),
         kept_once=tuple(kept_once),
         orphaned_once=orphaned_once,
-        manifest_files={
-            path: hashlib.sha256(encoded[path]).hexdigest()
-            for path in sorted(files)
-            if path not in once_set
-        },
+        manifest_files=dict(sorted(sha256.items())),
         once=tuple(sorted(once_set)),
         previous=previous,
     )
@@ -944,7 +1063,11 @@ def _apply(plan: WritePlan) -> WriteResult:
 
 
 def write_output(
-    out_dir: Path, files: Mapping[str, str], once: AbstractSet[str] = frozenset()
+    out_dir: Path,
+    files: Mapping[str, str],
+    once: AbstractSet[str] = frozenset(),
+    known_path: Path | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> WriteResult:
     """Make ``out_dir`` hold exactly ``files`` (plus whatever else it had that we don't own).
 
@@ -953,5 +1076,13 @@ def write_output(
     only changed bytes written, all-or-nothing replacement, removal of files no longer
     produced, "once" files created but never overwritten or deleted, and a path we now produce
     that exists but is not in the manifest is overwritten (the generator owns what it produces).
+
+    ``known_path``: the file of ``KnownFiles`` for out_dir (`known_files_path`), so that files
+    whose stat did not change since the last write are not read again; ``digests``: the
+    `text_digests` of some of the files, computed beforehand (while waiting for something else).
     """
-    return _apply(plan_write(out_dir, files, once))
+    known = KnownFiles(known_path) if known_path is not None else None
+    result = _apply(plan_write(out_dir, files, once, known, digests))
+    if known is not None:
+        known.save()
+    return result

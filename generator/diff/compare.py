@@ -222,6 +222,10 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
     _add_tenant_keys(plan, current, new, fills)
     altered = MigrationPlan(changes=plan.changes)
     for table in new:
+        # The very table (`snapshot.tables_since` hands out the new table for an unchanged
+        # one): nothing to alter.
+        if current.get(table.name) is table:
+            continue
         if table.name in current:
             moved_out = {c.name for s in plan.splits if s.source == table.name for c in s.moved}
             _alter_table(

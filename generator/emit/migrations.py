@@ -29,7 +29,7 @@ from generator.diff.data import (
     orphans_sql,
     restore_sql,
 )
-from generator.diff.snapshot import snapshot_text, table_json
+from generator.diff.snapshot import placed_json, round_trips, snapshot_of_placed, snapshot_text
 from generator.emit.base import RenderedFile, header, render
 from generator.incremental import BuildCache
 from generator.load.previous import SNAPSHOT_PATH, VERSIONS_DIR, PreviousOutput
@@ -164,6 +164,26 @@ class MigrationInput:
     previous: PreviousOutput
     plan: MigrationPlan
     allow_destructive: bool = False
+    #: `snapshot_members` of the project, when the plan took them from a cache.
+    members: tuple[tuple[str, bool], ...] | None = None
+
+
+def snapshot_members(
+    project: ir.Project, cache: BuildCache | None
+) -> tuple[tuple[str, bool], ...] | None:
+    """Each table's text in the snapshot (`placed_json`) and whether it `round_trips`, from
+    the cache while the table is unchanged; None without a cache."""
+    if cache is None or cache.path is None:
+        return None
+
+    def member(name: str) -> tuple[str, bool]:
+        def produce(view: ir.Project) -> tuple[str, bool]:
+            table = view.table(name)
+            return placed_json(table), round_trips(table)
+
+        return cache.unit(f"snapshot\0{name}", produce)
+
+    return tuple(member(t.name) for t in project.tables)
 
 
 def emit(
@@ -180,14 +200,14 @@ def emit(
         number = len(migration.previous.revisions) + 1
         name, text = render_revision(project, migration, number)
         files.append(RenderedFile(f"{root}/{VERSIONS_DIR}/{name}", text))
-    table_text = None
-    if cache is not None and cache.path is not None:
-
-        def table_text(table: ir.Table) -> str:
-            name = table.name
-            return cache.unit(f"snapshot\0{name}", lambda view: table_json(view.table(name)))
-
-    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot_text(project.tables, table_text)))
+    members = migration.members
+    if members is None:
+        members = snapshot_members(project, cache)
+    if members is None:
+        snapshot = snapshot_text(project.tables)
+    else:
+        snapshot = snapshot_of_placed([text for text, _ in members])
+    files.append(RenderedFile(f"{root}/{SNAPSHOT_PATH}", snapshot))
     return files
 
 

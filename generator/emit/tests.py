@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from generator import ir
 from generator.compile import naming
@@ -128,7 +128,7 @@ def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedF
                 header=header(project),
                 package=package,
                 auth=project.auth is not None,
-                factories=[_factory(project, e) for e in entities],
+                factories=[_cached_factory(cache, project, e) for e in entities],
                 tenant_fields=tenant_factory_fields(project),
             ),
         ),
@@ -427,6 +427,24 @@ def _parent_entities(project: ir.Project, entity: ir.Entity) -> list[ir.Entity]:
 def creator(project: ir.Project, entity: ir.Entity) -> str | None:
     """The role the factories create rows of `entity` as (None: anonymous)."""
     return creator_role(project, entity, _parent_entities(project, entity))
+
+
+def _cached_factory(
+    cache: BuildCache | None, project: ir.Project, entity: ir.Entity
+) -> dict[str, object]:
+    """`_factory` of entity, from the cache while what it read is unchanged."""
+    if cache is None:
+        return _factory(project, entity)
+    name = entity.name
+
+    def produce(view: ir.Project) -> dict[str, object]:
+        factory = _factory(view, view.entity(name))
+        fields = cast(list[FactoryField], factory["fields"])
+        return {**factory, "fields": [(f.key, f.expression) for f in fields]}
+
+    stored = cache.unit(f"factory\0{name}", produce)
+    pairs = cast(list[tuple[str, str]], stored["fields"])
+    return {**stored, "fields": [FactoryField(key, expression) for key, expression in pairs]}
 
 
 def _factory(project: ir.Project, entity: ir.Entity) -> dict[str, object]:
