@@ -193,6 +193,15 @@ STORE_MAX_BYTES = 256 << 20
 _CODE_KEY = "\0code"
 
 
+def _same_value(blob: bytes, value: Any) -> bool:
+    """Whether blob (marshal's bytes) holds value, types included. marshal's bytes of two equal
+    values may differ (objects shared, strings interned); its version 2 writes neither, and
+    tells True from 1 and 0.0 from -0.0, which `==` would not."""
+    with contextlib.suppress(EOFError, ValueError, TypeError):
+        return marshal.dumps(marshal.loads(blob), 2) == marshal.dumps(value, 2)
+    return False
+
+
 class BuildCache:
     """The units of one project: read from its store when asked for, the new ones saved once
     (see the module docstring)."""
@@ -291,14 +300,24 @@ class BuildCache:
         return None
 
     def store(self, key: str, value: Any) -> None:
-        """Keep value (made of what `marshal` stores) under key for the next build's `stored`."""
+        """Keep value (made of what `marshal` stores) under key for the next build's `stored`;
+        a value equal to the stored one (in type too) is not written again."""
         if self.path is None:
             return
         try:
             data = marshal.dumps(value)
         except ValueError:  # a value marshal cannot hold: not kept
             return
-        self._keep(key, ((), b"", data), self._old(key))
+        old = self._old(key)
+        if old is not None and old[2] != data and _same_value(old[2], value):
+            old = (old[0], old[1], data)
+        self._keep(key, ((), b"", data), old)
+
+    def keep(self, key: str) -> None:
+        """Keep what `store` put under key in an earlier build, as it is, for the next build: for
+        a caller that knows the value is unchanged (one `stored` gave that it did not change)."""
+        if self.path is not None:
+            self._used.add(key)
 
     def shared(self) -> Shared:
         """The units this process used or rendered, and its counts: a build's worker process

@@ -406,3 +406,33 @@ def _outcome(specs: Path, cache_dir: Path) -> tuple[Any, ...]:
     except Exception as exc:  # compared, not handled
         return (type(exc).__name__, str(exc))
     return (result.files, result.diagnostics)
+
+
+def test_a_value_stored_again_is_written_only_when_it_changed(tmp_path: Path) -> None:
+    """An equal value is not written again though marshal's bytes differ (objects shared or
+    not); a value equal by `==` of another type (True for 1, -0.0 for 0.0) is."""
+    project = _project(_entity("order"))
+    word = "".join(["sha", "red"])
+    cache = BuildCache.open(tmp_path, project)
+    cache.store("k", [word, word, 1, 0.0])
+    cache.save()
+    again = BuildCache.open(tmp_path, project)
+    again.store("k", ["shared", "".join(["sha", "red"]), 1, 0.0])
+    assert not again.shared()[1] and again.shared()[0] == {"k"}
+    for other in (["shared", "shared", True, 0.0], ["shared", "shared", 1, -0.0]):
+        changed = BuildCache.open(tmp_path, project)
+        changed.store("k", other)
+        assert set(changed.shared()[1]) == {"k"}
+
+
+def test_a_kept_value_is_there_for_the_next_build(tmp_path: Path) -> None:
+    project = _project(_entity("order"))
+    cache = BuildCache.open(tmp_path, project)
+    cache.store("k", ["value"])
+    cache.save()
+    kept = BuildCache.open(tmp_path, project)
+    assert kept.stored("k") == ["value"]
+    kept.keep("k")
+    assert kept.shared()[0] == {"k"} and not kept.shared()[1]
+    kept.save()
+    assert BuildCache.open(tmp_path, project).stored("k") == ["value"]
