@@ -115,25 +115,52 @@ def track(project: ir.Project) -> tuple[ir.Project, set[Read]]:
 
 
 class ProjectDigests:
-    """The digest of each IR piece a unit may read, computed at most once per build."""
+    """The digest of each IR piece a unit may read, computed at most once per build.
+
+    An entity is digested once however it is read: a class read's digest is made of its
+    members' digests (in order), not of their text again (0.03 s of the build's worker at N=200).
+    """
 
     def __init__(self, project: ir.Project) -> None:
         self.project = project
         self._memo: dict[Read, bytes] = {}
+        # Keyed by id(): the project holds every entity for as long as this object lives.
+        self._entities: dict[int, bytes] = {}
 
     def of(self, read: Read) -> bytes:
         found = self._memo.get(read)
         if found is None:
-            found = self._memo[read] = _digest(self._value_text(read))
+            found = self._memo[read] = self._value_digest(read)
         return found
+
+    def _value_digest(self, read: Read) -> bytes:
+        kind, name = read
+        if kind == "entity" and self.project.has_entity(name):
+            return self._entity(self.project.entity(name))
+        if kind == "class":
+            return self._class(self.project.entities_of_class(name))
+        return _digest(self._value_text(read))
+
+    def _entity(self, entity: ir.Entity) -> bytes:
+        found = self._entities.get(id(entity))
+        if found is None:
+            found = self._entities[id(entity)] = _digest(repr(entity))
+        return found
+
+    def _class(self, members: tuple[ir.Entity, ...]) -> bytes:
+        """The digest of the members' digests in order (their count first: exact, since each
+        digest has one length)."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(f"class\0{len(members)}\0".encode())
+        for member in members:
+            h.update(self._entity(member))
+        return h.digest()
 
     def _value_text(self, read: Read) -> str:
         kind, name = read
         project = self.project
         if kind == "entity":
-            return repr(project.entity(name)) if project.has_entity(name) else "absent"
-        if kind == "class":
-            return repr(project.entities_of_class(name))
+            return "absent"  # a present entity is digested by _entity
         if kind == "table":
             try:
                 return repr(project.table(name))
@@ -164,6 +191,15 @@ Shared = tuple[set[str], dict[str, Entry], int, int, int]
 STORE_MAX_BYTES = 256 << 20
 #: The key of the store's record naming the code that wrote it (`code_identity`).
 _CODE_KEY = "\0code"
+
+
+def _same_value(blob: bytes, value: Any) -> bool:
+    """Whether blob (marshal's bytes) holds value, types included. marshal's bytes of two equal
+    values may differ (objects shared, strings interned); its version 2 writes neither, and
+    tells True from 1 and 0.0 from -0.0, which `==` would not."""
+    with contextlib.suppress(EOFError, ValueError, TypeError):
+        return marshal.dumps(marshal.loads(blob), 2) == marshal.dumps(value, 2)
+    return False
 
 
 class BuildCache:
@@ -264,14 +300,24 @@ class BuildCache:
         return None
 
     def store(self, key: str, value: Any) -> None:
-        """Keep value (made of what `marshal` stores) under key for the next build's `stored`."""
+        """Keep value (made of what `marshal` stores) under key for the next build's `stored`;
+        a value equal to the stored one (in type too) is not written again."""
         if self.path is None:
             return
         try:
             data = marshal.dumps(value)
         except ValueError:  # a value marshal cannot hold: not kept
             return
-        self._keep(key, ((), b"", data), self._old(key))
+        old = self._old(key)
+        if old is not None and old[2] != data and _same_value(old[2], value):
+            old = (old[0], old[1], data)
+        self._keep(key, ((), b"", data), old)
+
+    def keep(self, key: str) -> None:
+        """Keep what `store` put under key in an earlier build, as it is, for the next build: for
+        a caller that knows the value is unchanged (one `stored` gave that it did not change)."""
+        if self.path is not None:
+            self._used.add(key)
 
     def shared(self) -> Shared:
         """The units this process used or rendered, and its counts: a build's worker process

@@ -25,6 +25,7 @@ from generator.client_models import (
     singular_name,
 )
 from generator.format import format_python
+from generator.incremental import BuildCache
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCUMENTS = sorted(
@@ -383,3 +384,39 @@ def test_a_component_is_rendered_again_when_the_last_model_of_a_name_changed() -
     rendered, reused = _memo_render(after, memo.new)
     assert rendered == render_models(after)
     assert reused.hits == 1  # A
+
+
+def _models_with_cache(path: Path, schemas: dict[str, Any]) -> tuple[str, BuildCache]:
+    """The client models of a document of schemas, rendered with the build cache at path."""
+    from generator import ir
+    from generator.client import OpenApiText, _rendered_models
+
+    api = ir.Api(
+        "blog", "Blog", "1", None, "/", ("en",), "integer", True, 20, 100, "", "", (), None, None
+    )
+    cache = BuildCache(ir.Project("specs", api), path)
+    text = json.dumps({"openapi": "3.1.0", "components": {"schemas": schemas}}, indent=2) + "\n"
+    rendered = _rendered_models(OpenApiText(text), cache)
+    cache.save()
+    return rendered, cache
+
+
+def test_a_warm_build_stores_the_components_that_changed_and_keeps_the_others(
+    tmp_path: Path,
+) -> None:
+    """Only a changed component's rendering is written to the store again; every other one is
+    kept, and the models are those rendered without a cache, build after build."""
+    schemas = json.loads((ROOT / "output" / "blog" / "openapi.json").read_text())
+    schemas = schemas["components"]["schemas"]
+    store = tmp_path / "units.store"
+    first, cache = _models_with_cache(store, schemas)
+    assert first == render_models(schemas) and len(cache.shared()[1]) == len(schemas)
+    changed = json.loads(json.dumps(schemas))
+    changed["CategoryCreate"]["description"] = "Changed."
+    second, cache = _models_with_cache(store, changed)
+    fresh, used = cache.shared()[1], cache.shared()[0]
+    assert second == render_models(changed)
+    assert len(fresh) == 1 and len(used) == len(schemas)
+    third, cache = _models_with_cache(store, changed)
+    assert third == second and not cache.shared()[1] and len(cache.shared()[0]) == len(schemas)
+    assert _models_with_cache(store, schemas)[0] == first

@@ -283,6 +283,44 @@ def test_client_models_formatted_in_groups_are_the_module_formatted_whole(tmp_pa
     assert in_groups == whole
 
 
+def _factories_of(spec_dirs: list[Path]) -> dict[str, str]:
+    """tests/factories.py (unformatted) of every project the spec folders compile to."""
+    from generator.emit import tests as tests_emitter
+    from generator.pipeline import compile_specs
+
+    modules: dict[str, str] = {}
+    for index, spec_dir in enumerate(spec_dirs):
+        projects, _ = compile_specs(spec_dir)
+        for project in projects:
+            for rendered in tests_emitter.emit(project):
+                if rendered.path.endswith("/tests/factories.py"):
+                    modules[f"case{index}/{rendered.path}"] = rendered.content
+    return modules
+
+
+def test_factories_formatted_in_groups_are_the_module_formatted_whole(tmp_path: Path) -> None:
+    """tests/factories.py is emitted in parts (its head, one part per factory): formatted in
+    groups, it is what formatting the whole module gives, for every golden case and N=200."""
+    cases = ROOT / "tests" / "cases"
+    spec_dirs = sorted(
+        [ROOT / "specs" / e for e in ("blog", "shop", "weather")]
+        + [p for p in cases.glob("*/spec") if not (p.parent / "stderr.txt").exists()]
+        + [p for p in cases.glob("*/steps/*/spec") if not (p.parent / "stderr.txt").exists()]
+    )
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import synth  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    synth.write_specs(200, tmp_path / "specs")
+    modules = _factories_of([*spec_dirs, tmp_path / "specs"])
+    bench = next(text for rel, text in modules.items() if rel.startswith(f"case{len(spec_dirs)}/"))
+    assert isinstance(bench, fmt.ModuleParts) and len(fmt._groups(bench.parts)) > 5
+    assert sum(isinstance(text, fmt.ModuleParts) for text in modules.values()) > 30
+    whole, in_groups = _as_whole_and_in_groups(modules)
+    assert in_groups == whole
+
+
 def _messy_part(rng: random.Random, index: int) -> str:
     """A top-level statement ruff has work to do on: long lines, magic trailing commas, quotes,
     docstrings, nested blocks and blank lines to collapse."""

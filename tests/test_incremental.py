@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,55 @@ def test_every_read_kind_has_its_own_digest() -> None:
     reads = [("entity", "order")]
     assert digests.combined(reads, "a") != digests.combined(reads, "b")
     assert digests.combined([("nonsense", "x")], "a") == digests.combined([("nonsense", "x")], "a")
+
+
+def _class_digest(*entities: ir.Entity) -> bytes:
+    return ProjectDigests(_project(*entities)).of(("class", "Order"))
+
+
+def test_a_class_digest_changes_with_any_member_or_the_membership() -> None:
+    first = _entity("order", "a")
+    second = dataclasses.replace(_entity("order2", "b"), class_name="Order")
+    other = _entity("item")
+    both = _class_digest(first, second, other)
+    assert both == _class_digest(first, second)  # another class's entity is not a member
+    assert both != _class_digest(first, dataclasses.replace(second, description="c"))
+    assert both != _class_digest(first)  # a member removed
+    assert both != _class_digest(first, second, dataclasses.replace(other, class_name="Order"))
+    assert both != _class_digest(second, first)  # the same members in another order
+    assert _class_digest(first) != _class_digest(dataclasses.replace(first, path="/o"))
+    assert _class_digest() == _class_digest(other)  # no member either way
+
+
+def test_an_entity_read_after_its_class_gives_the_digest_of_its_text() -> None:
+    order = _entity("order", "a")
+    digests = ProjectDigests(_project(order))
+    digests.of(("class", "Order"))
+    assert digests.of(("entity", "order")) == incremental._digest(repr(order))
+
+
+_DIGESTS_IN_A_CHILD = """
+import dataclasses, sys
+sys.path.insert(0, {tests!r})
+from test_incremental import _entity, _project
+from generator.incremental import ProjectDigests
+order = _entity("order", "a")
+second = dataclasses.replace(_entity("order2"), class_name="Order")
+digests = ProjectDigests(_project(order, second))
+print(digests.of(("class", "Order")).hex(), digests.of(("entity", "order")).hex())
+"""
+
+
+def test_class_and_entity_digests_are_the_same_in_another_process() -> None:
+    order = _entity("order", "a")
+    second = dataclasses.replace(_entity("order2"), class_name="Order")
+    digests = ProjectDigests(_project(order, second))
+    expected = f"{digests.of(('class', 'Order')).hex()} {digests.of(('entity', 'order')).hex()}"
+    code = _DIGESTS_IN_A_CHILD.format(tests=str(Path(__file__).parent))
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == expected
 
 
 def test_verify_mode_renders_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -356,3 +406,33 @@ def _outcome(specs: Path, cache_dir: Path) -> tuple[Any, ...]:
     except Exception as exc:  # compared, not handled
         return (type(exc).__name__, str(exc))
     return (result.files, result.diagnostics)
+
+
+def test_a_value_stored_again_is_written_only_when_it_changed(tmp_path: Path) -> None:
+    """An equal value is not written again though marshal's bytes differ (objects shared or
+    not); a value equal by `==` of another type (True for 1, -0.0 for 0.0) is."""
+    project = _project(_entity("order"))
+    word = "".join(["sha", "red"])
+    cache = BuildCache.open(tmp_path, project)
+    cache.store("k", [word, word, 1, 0.0])
+    cache.save()
+    again = BuildCache.open(tmp_path, project)
+    again.store("k", ["shared", "".join(["sha", "red"]), 1, 0.0])
+    assert not again.shared()[1] and again.shared()[0] == {"k"}
+    for other in (["shared", "shared", True, 0.0], ["shared", "shared", 1, -0.0]):
+        changed = BuildCache.open(tmp_path, project)
+        changed.store("k", other)
+        assert set(changed.shared()[1]) == {"k"}
+
+
+def test_a_kept_value_is_there_for_the_next_build(tmp_path: Path) -> None:
+    project = _project(_entity("order"))
+    cache = BuildCache.open(tmp_path, project)
+    cache.store("k", ["value"])
+    cache.save()
+    kept = BuildCache.open(tmp_path, project)
+    assert kept.stored("k") == ["value"]
+    kept.keep("k")
+    assert kept.shared()[0] == {"k"} and not kept.shared()[1]
+    kept.save()
+    assert BuildCache.open(tmp_path, project).stored("k") == ["value"]

@@ -40,6 +40,7 @@ from generator.emit.tenancy import (
     user_tenant_relation,
 )
 from generator.emit.units import entity_files
+from generator.format import ModuleParts
 from generator.incremental import BuildCache
 
 SAMPLES = 24
@@ -120,16 +121,20 @@ def emit(project: ir.Project, cache: BuildCache | None = None) -> list[RenderedF
     """tests/factories.py and tests/test_<plural>.py for every entity with routes."""
     package = project.api.name
     entities = [e for e in project.entities if creatable(project, e)]
+    factories = [_cached_factory(cache, project, e) for e in entities]
     files = [
         RenderedFile(
             f"{package}/tests/factories.py",
-            render(
-                "tests/factories.py.j2",
-                header=header(project),
-                package=package,
-                auth=project.auth is not None,
-                factories=[_cached_factory(cache, project, e) for e in entities],
-                tenant_fields=tenant_factory_fields(project),
+            _in_parts(
+                render(
+                    "tests/factories.py.j2",
+                    header=header(project),
+                    package=package,
+                    auth=project.auth is not None,
+                    factories=factories,
+                    tenant_fields=tenant_factory_fields(project),
+                ),
+                [str(f["name"]) for f in factories],
             ),
         ),
         RenderedFile(
@@ -427,6 +432,33 @@ def _parent_entities(project: ir.Project, entity: ir.Entity) -> list[ir.Entity]:
 def creator(project: ir.Project, entity: ir.Entity) -> str | None:
     """The role the factories create rows of `entity` as (None: anonymous)."""
     return creator_role(project, entity, _parent_entities(project, entity))
+
+
+def _in_parts(text: str, names: list[str]) -> str:
+    """factories.py as a `ModuleParts`: its head, then one part per factory (its three
+    functions), so that a change to one factory formats one group of parts, not the module.
+
+    The template starts each factory's functions with `def <name>_payload(` after two blank
+    lines, at the top level; the text is kept as it is when a part would not be where it
+    starts (the parts must give the text back exactly).
+    """
+    starts: list[int] = []
+    for name in names:
+        found = text.find(f"\n\n\ndef {name}_payload(", starts[-1] + 1 if starts else 0)
+        if found < 0:
+            return text
+        starts.append(found)
+    if not starts or not text.endswith("\n"):
+        return text
+    ends = [*starts[1:], len(text) - 1]
+    parts = [
+        text[: starts[0]],
+        *(text[start + 3 : end] for start, end in zip(starts, ends, strict=True)),
+    ]
+    if any(not part.strip() for part in parts):
+        return text
+    module = ModuleParts(parts)
+    return module if module == text else text
 
 
 def _cached_factory(
