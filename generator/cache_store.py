@@ -222,7 +222,7 @@ class _Snapshot:
             if not (_PREAD and snapshot._read_index(path)):
                 snapshot._parse(fd)
         except (OSError, MemoryError):
-            snapshot = cls(None, None, -1)
+            snapshot._parse(fd)
         finally:
             if not _PREAD:  # pragma: no cover - Windows: everything is in blob
                 os.close(fd)
@@ -253,8 +253,11 @@ class _Snapshot:
         return True
 
     def _parse(self, fd: int) -> None:
-        """Read the whole file and find its records."""
-        self.blob = _read_at(fd, 0, self.size)
+        """Read the whole file and find its records (none when it cannot be read)."""
+        try:
+            self.blob = _read_at(fd, 0, self.size)
+        except (OSError, MemoryError):
+            self.blob = b""
         self.size = len(self.blob)
         self.entries, self.end, self.indexed_end = {}, 0, 0
         if self.blob.startswith(_HEADER):
