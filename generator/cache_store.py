@@ -17,8 +17,8 @@ replaced whole.
 
 Every save also writes an index beside the file (``<file>.index``, replaced whole): where the
 latest record of each key is, and which file it describes (device, inode, the end of its records
-and the CRC-32 of the last bytes before that end). Reading a store (at 29 MB, a 20 ms read and a
-6 ms parse) is then reading its index (about half a millisecond) and each asked-for record at
+and the CRC-32 of the last bytes before that end). Loading a store (at 29 MB, a 20 ms read and a
+6 ms parse) is then reading its index (0.5 to 1.5 ms) and each asked-for record at
 its offset (``os.pread``: an ``mmap`` would raise SIGBUS if the file were cut under it). The
 file stays open: a store reads the version of the file it opened, even after a save of another
 process replaced it. Whatever the index does not describe exactly, the file is parsed as before
