@@ -189,10 +189,12 @@ def test_a_corrupt_cache_is_a_miss_and_is_repaired(
 
 
 def test_the_cache_is_one_file(tmp_path: Path) -> None:
-    """All entries go to one store file; no temporary file stays in the cache folder."""
+    """All entries go to one store file (beside its index and lock); no temporary file stays
+    in the cache folder."""
     cache = tmp_path / "cache"
     format_python(SNIPPETS, cache_dir=cache)
-    assert sorted(p.name for p in cache.iterdir()) == [fmt.CACHE_FILE, fmt.CACHE_FILE + ".lock"]
+    names = [fmt.CACHE_FILE, fmt.CACHE_FILE + ".index", fmt.CACHE_FILE + ".lock"]
+    assert sorted(p.name for p in cache.iterdir()) == names
 
 
 def test_unwritable_cache_is_ignored(tmp_path: Path) -> None:

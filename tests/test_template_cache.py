@@ -57,7 +57,7 @@ def stored(cache: Path) -> int:
 def test_a_cached_template_renders_as_a_compiled_one(tmp_path: Path) -> None:
     cache = tmp_path / "templates"
     fresh = render(environment(cache))
-    assert sorted(p.name for p in cache.iterdir()) == [FILE, FILE + ".lock"]
+    assert sorted(p.name for p in cache.iterdir()) == [FILE, FILE + ".index", FILE + ".lock"]
     assert stored(cache) == 1
     written = (cache / base.CompiledTemplates.FILE).stat()
     assert render(environment(cache)) == fresh == base.render(TEMPLATE, **CONTEXT)
