@@ -21,7 +21,7 @@ from types import FrameType
 from typing import IO, Any
 
 from generator import daemon, stamp
-from generator.watch import Snapshot, files_snapshot, load_gen
+from generator.watch import Snapshot, collect_never, files_snapshot, load_gen
 
 #: How long the daemon waits for a connected command's request.
 REQUEST_SECONDS = 10.0
@@ -316,6 +316,7 @@ class Server:
             take_on(request, fds)
             daemon.send_line(connection, {"started": os.getpid()})
             connection.close()
+            collect_never()
             code = run_command(request)
         except BaseException:
             with contextlib.suppress(BaseException):

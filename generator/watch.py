@@ -55,12 +55,21 @@ def run_build(build: Callable[[], None]) -> int:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:  # the child: build, then leave without running the watcher's cleanup
+        collect_never()
         code = _exit_code(build)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def collect_never() -> None:
+    """In a forked child that runs one build and exits: no cycle collection at all. What the
+    build allocates is freed by the exit; the collector's passes cost about 2 % of the
+    instructions of a one-entity build at N=200 (callgrind), for 6 MB (one entity) to 10 MB
+    (cold) more at the peak."""
+    gc.disable()
 
 
 def _exit_code(build: Callable[[], None]) -> int:

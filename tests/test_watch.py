@@ -3,6 +3,7 @@ from a process that keeps gen's modules loaded (generator/watch.py)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -34,6 +35,15 @@ def test_a_build_runs_in_a_child_and_its_exit_code_comes_back() -> None:
     assert counter["builds"] == 0  # the child's state is not the watcher's
     assert run_build(build_invalid) == 2
     assert run_build(build_crashing) == 70
+
+
+def test_a_forked_build_runs_without_the_cycle_collector_and_the_watcher_keeps_it() -> None:
+    def build_reporting_the_collector() -> None:
+        sys.exit(3 if gc.isenabled() else 0)
+
+    assert gc.isenabled()
+    assert run_build(build_reporting_the_collector) == 0
+    assert gc.isenabled()
 
 
 def test_the_snapshot_changes_with_a_spec_file_and_not_with_other_files(tmp_path: Path) -> None:
