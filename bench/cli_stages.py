@@ -3,9 +3,12 @@ one by one instead), without a profiler's overhead.
 
     python bench/cli_stages.py -- build /tmp/b200/specs -o /tmp/out200
     python bench/cli_stages.py --openapi-from DOC.json -- build /tmp/b200/specs -o /tmp/out200
+    python bench/cli_stages.py --loaded -- build /tmp/b200/specs -o /tmp/out200
 
-`--openapi-from` answers every openapi.json with the text of DOC.json instead of rendering it
-(generator/openapi.py `served_document`): the figures are then those of every other stage.
+`--loaded` loads what a `gen daemon` child has loaded (`watch.load_gen`) before the clock
+starts: the stages of a build through the daemon. `--openapi-from` answers every openapi.json
+with the text of DOC.json instead of rendering it (generator/openapi.py `served_document`): the
+figures are then those of every other stage.
 
 With a worker process (generator/aside.py), the worker prints its own stages when it ends and
 `worker.result` is how long this process waited for it.
@@ -98,6 +101,13 @@ def main(argv: list[str]) -> None:
     document = None
     if argv[:1] == ["--openapi-from"]:
         document, argv = argv[1], argv[2:]
+    if argv[:1] == ["--loaded"]:  # as a `gen daemon` child: gen loaded before the clock starts
+        from generator import watch
+
+        watch.load_gen()
+        global STARTED
+        STARTED = (time.perf_counter(), time.process_time())
+        argv = argv[1:]
     if argv[:1] == ["--"]:
         argv = argv[1:]
     import generator.cli as cli
