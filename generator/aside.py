@@ -63,6 +63,9 @@ class Aside(Generic[T]):
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
             os.close(reader)
+            # `cancel` interrupts the worker so that it cleans up; a process started in the
+            # background by a shell inherits SIGINT ignored, and its worker would only be killed.
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             _answer(writer, self._function)
         os.close(writer)
         self._pid, self._reader = pid, reader

@@ -107,6 +107,30 @@ def test_a_cancelled_worker_cleans_up_after_itself(tmp_path: Path) -> None:
 
 
 @needs_fork
+def test_a_worker_is_interrupted_even_when_its_parent_ignores_the_interrupt(
+    tmp_path: Path,
+) -> None:
+    """A build started in the background by a shell inherits SIGINT ignored: cancel() must
+    still interrupt its worker, so that the worker cleans up instead of being killed."""
+    flag = tmp_path / "cleaned"
+
+    def work() -> None:
+        try:
+            time.sleep(60)
+        finally:
+            flag.write_text("yes", encoding="utf-8")
+
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        worker = aside(work, fork=True)
+        time.sleep(0.2)
+        worker.cancel()
+    finally:
+        signal.signal(signal.SIGINT, before)
+    assert flag.read_text(encoding="utf-8") == "yes"
+
+
+@needs_fork
 def test_a_worker_that_ignores_the_interrupt_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("generator.aside._GRACE_SECONDS", 0.3)
 

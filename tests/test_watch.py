@@ -21,6 +21,10 @@ from tests.test_cli import SPEC
 counter = {"builds": 0}
 
 
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_a_build_runs_in_a_child_and_its_exit_code_comes_back() -> None:
     def build_ok() -> None:
         counter["builds"] += 1
@@ -105,6 +109,9 @@ def test_watch_rebuilds_after_each_change_reports_errors_and_stops_on_ctrl_c(
     watcher = subprocess.Popen(
         [*command, "--interval", "0.05"],
         env=env,
+        # Ctrl+C is what stops it: SIGINT at its default even when this test runs under a
+        # process that ignores it (a background job of a shell without job control).
+        preexec_fn=_interruptible,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
