@@ -63,9 +63,6 @@ class Aside(Generic[T]):
         pid = os.fork()
         if pid == 0:  # the child: never returns into the caller's code
             os.close(reader)
-            # `cancel` interrupts the worker so that it cleans up; a process started in the
-            # background by a shell inherits SIGINT ignored, and its worker would only be killed.
-            signal.signal(signal.SIGINT, signal.default_int_handler)
             _answer(writer, self._function)
         os.close(writer)
         self._pid, self._reader = pid, reader
@@ -137,6 +134,10 @@ def _answer(writer: int, function: Callable[[], object]) -> None:
     """The child's whole life: run, send (ok, value) or (False, exception), exit."""
     code = 0
     try:
+        # `cancel` interrupts the worker so that it cleans up; a process started in the
+        # background by a shell inherits SIGINT ignored, and its worker would only be killed.
+        # Inside the try: an interrupt from here on ends this process, never the caller's code.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             blob = pickle.dumps((True, function()), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:  # every failure goes to the parent

@@ -60,7 +60,7 @@ try:
 except ImportError:  # pragma: no cover - Windows: no lock, concurrent saves may lose entries
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["CacheStore"]
+__all__ = ["CacheStore", "replace_file"]
 
 _HEADER = b"gen-cache-store-v2\n"
 _RECORD = struct.Struct("<III")
@@ -169,7 +169,7 @@ def _index_contents(blob: bytes) -> tuple[tuple[int, int], int, int, dict[str, i
     return (device, inode), end, tail, entries
 
 
-def _write_file(path: Path, blob: bytes) -> None:
+def replace_file(path: Path, blob: bytes) -> None:
     """Replace the file at path with blob whole (a temporary file, then ``os.replace``)."""
     tmp: str | None = None
     try:
@@ -431,7 +431,7 @@ class CacheStore:
         except OSError:
             return
         if index is not None:
-            _write_file(_index_path(self.path), index)
+            replace_file(_index_path(self.path), index)
 
     def _rewrite(self, on_disk: _Snapshot) -> None:
         """The file again: older entries first, this process's last, the oldest dropped (and
@@ -486,4 +486,4 @@ class CacheStore:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         if index is not None:
-            _write_file(_index_path(self.path), index)
+            replace_file(_index_path(self.path), index)

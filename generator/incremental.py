@@ -28,15 +28,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import marshal
-import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from generator import ir, modes
-from generator.cache_store import CacheStore
+from generator.cache_store import CacheStore, replace_file
 
 FOLDER = "incremental-v1"
 
@@ -377,14 +375,7 @@ def write_cache_file(path: Path, code: str, entries: dict[str, Any]) -> None:
         return
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, path)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+        replace_file(path, data)
 
 
 class FileCache:

@@ -64,7 +64,6 @@ import contextlib
 import difflib
 import hashlib
 import json
-import marshal
 import os
 import re
 import secrets
@@ -80,6 +79,7 @@ from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from generator import jsontext
+from generator.incremental import read_cache_file, write_cache_file
 
 __all__ = [
     "MANIFEST_NAME",
@@ -357,17 +357,9 @@ class KnownFiles:
         self.path = path if os.name != "nt" else None
         self._old: dict[str, tuple[_Identity, str]] = {}
         if self.path is not None:
-            self._old = self._read(self.path)
+            self._old = read_cache_file(self.path, _KNOWN_VERSION)
         self._new: dict[str, tuple[_Identity, str]] = {}
         self.since_ns = time.time_ns()  # before any stat this write looks at
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, tuple[_Identity, str]]:
-        try:
-            version, entries = marshal.loads(path.read_bytes())
-        except (OSError, EOFError, ValueError, TypeError):
-            return {}
-        return entries if version == _KNOWN_VERSION and isinstance(entries, dict) else {}
 
     def digest(self, path: str, st: os.stat_result) -> str | None:
         """The sha256 of the file at path when st is the stat it had when it was noted."""
@@ -389,18 +381,8 @@ class KnownFiles:
     def save(self) -> None:
         """Replace the file with what this write noted; an OSError only costs the next write
         its reads."""
-        if self.path is None or self._new == self._old:
-            return
-        data = marshal.dumps((_KNOWN_VERSION, self._new))
-        with contextlib.suppress(OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".known.", suffix=_TMP_SUFFIX)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
-                os.replace(tmp, self.path)
-            except OSError:
-                _unlink_quietly(Path(tmp))
+        if self.path is not None and self._new != self._old:
+            write_cache_file(self.path, _KNOWN_VERSION, self._new)
 
 
 def text_digests(files: Mapping[str, str]) -> dict[str, str]:

@@ -319,7 +319,7 @@ def test_records_appended_after_the_end_the_index_describes_are_parsed_alone(
     describes the file up to where it was; the records after that are parsed, and win."""
     path = tmp_path / "entries.store"
     _saved(path, {"a": b"1", "b": b"2"})
-    monkeypatch.setattr(cache_store, "_write_file", lambda path, blob: None)  # the crash
+    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob: None)  # the crash
     _saved(path, {"a": b"3", "c": b"4"})
     monkeypatch.undo()
     store = CacheStore(path, 1 << 20)
@@ -337,7 +337,7 @@ def test_a_crash_between_a_rewrite_and_its_index_leaves_an_index_that_is_ignored
 ) -> None:
     path = tmp_path / "entries.store"
     _saved(path, {"a": b"1" * 40, "b": b"2" * 40})
-    monkeypatch.setattr(cache_store, "_write_file", lambda path, blob: None)  # the crash
+    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob: None)  # the crash
     _saved(path, {"a": b"3" * 40}, max_bytes=150)  # rewritten: b dropped
     monkeypatch.undo()
     store = CacheStore(path, 1 << 20)
