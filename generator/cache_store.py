@@ -40,6 +40,8 @@ Saves hold an exclusive ``flock`` on ``<file>.lock`` while they read what is on 
 (the file, then its index), so concurrent builds (or a build and its worker) neither tear the
 file nor lose each other's entries; where there is no ``flock`` the last rewrite wins whole.
 Where there is no ``os.pread`` (Windows) no index is written and a store reads its whole file.
+The files a store creates are its owner's alone unless it is given a mode; a file it may read but
+not write (another user's, in a folder it may write) is replaced by a save, not appended to.
 """
 
 from __future__ import annotations
@@ -169,11 +171,12 @@ def _index_contents(blob: bytes) -> tuple[tuple[int, int], int, int, dict[str, i
     return (device, inode), end, tail, entries
 
 
-def replace_file(path: Path, blob: bytes) -> None:
-    """Replace the file at path with blob whole (a temporary file, then ``os.replace``)."""
+def replace_file(path: Path, blob: bytes, mode: int | None = None) -> None:
+    """Replace the file at path with blob whole (a temporary file, then ``os.replace``), with
+    these permissions (None: the owner's alone)."""
     tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        fd, tmp = _temporary(path, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(blob)
         os.replace(tmp, path)
@@ -184,6 +187,15 @@ def replace_file(path: Path, blob: bytes) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def _temporary(path: Path, mode: int | None) -> tuple[int, str]:
+    """A new file beside path to replace it with (mkstemp's permissions: the owner's alone)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    if mode is not None:
+        with contextlib.suppress(OSError):  # at worst the file is the owner's alone
+            os.chmod(tmp, mode)
+    return fd, tmp
 
 
 class _Snapshot:
@@ -325,11 +337,13 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 class CacheStore:
-    """Entries ``key -> bytes`` in the file ``path``, about ``max_bytes`` of them at most."""
+    """Entries ``key -> bytes`` in the file ``path``, about ``max_bytes`` of them at most; the
+    files it creates have permissions ``mode`` (None: the owner's alone)."""
 
-    def __init__(self, path: Path, max_bytes: int) -> None:
+    def __init__(self, path: Path, max_bytes: int, mode: int | None = None) -> None:
         self.path = path
         self.max_bytes = max_bytes
+        self.mode = mode
         self._snapshot: _Snapshot | None = None
         self._saved_since = False  # a save changed the file since the snapshot was read
         self._used: dict[str, None] = {}  # keys read or added by this process, in order
@@ -387,10 +401,12 @@ class CacheStore:
             on_disk = self._current()  # with what others saved since this read
             new = {k: v for k, v in self._added.items() if on_disk.value(k) != v}
             growth = sum(_record_size(k, v) for k, v in new.items())
-            if on_disk.whole and on_disk.size + growth <= self.max_bytes:
-                if new or on_disk.indexed_end != on_disk.end:
-                    self._append(on_disk, new)
-            else:
+            appended = on_disk.whole and on_disk.size + growth <= self.max_bytes
+            if appended and (new or on_disk.indexed_end != on_disk.end):
+                # A file this user may read but not write (another's, in a shared folder) is
+                # replaced instead.
+                appended = self._append(on_disk, new)
+            if not appended:
                 self._rewrite(on_disk)
             on_disk.saved.update(new)
         self._snapshot = on_disk
@@ -407,8 +423,9 @@ class CacheStore:
                 if self._current() is snapshot:
                     self._append(snapshot, {})
 
-    def _append(self, on_disk: _Snapshot, new: dict[str, bytes]) -> None:
-        """Append the records of new to the file on_disk read, then write its index."""
+    def _append(self, on_disk: _Snapshot, new: dict[str, bytes]) -> bool:
+        """Append the records of new to the file on_disk read, then write its index; False
+        when the file could not be written."""
         entries = dict(on_disk.entries)
         records = []
         end = on_disk.end
@@ -422,16 +439,17 @@ class CacheStore:
             with open(self.path, "r+b") as handle:
                 st = os.fstat(handle.fileno())
                 if (st.st_dev, st.st_ino) != on_disk.identity:
-                    return  # pragma: no cover - replaced under the lock: by no save of ours
+                    return True  # pragma: no cover - replaced under the lock: by no save of ours
                 if records:
                     handle.seek(on_disk.end)
                     handle.write(b"".join(records))
                     handle.flush()
                 index = _index(handle.fileno(), on_disk.identity, end, entries) if _PREAD else None
         except OSError:
-            return
+            return False
         if index is not None:
-            replace_file(_index_path(self.path), index)
+            replace_file(_index_path(self.path), index, self.mode)
+        return True
 
     def _rewrite(self, on_disk: _Snapshot) -> None:
         """The file again: older entries first, this process's last, the oldest dropped (and
@@ -461,7 +479,7 @@ class CacheStore:
         tmp: str | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
+            fd, tmp = _temporary(self.path, self.mode)
             with os.fdopen(fd, "wb") as handle:
                 locations: dict[str, int] = {}
                 end = handle.write(_HEADER)
@@ -486,4 +504,4 @@ class CacheStore:
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         if index is not None:
-            replace_file(_index_path(self.path), index)
+            replace_file(_index_path(self.path), index, self.mode)

@@ -319,7 +319,7 @@ def test_records_appended_after_the_end_the_index_describes_are_parsed_alone(
     describes the file up to where it was; the records after that are parsed, and win."""
     path = tmp_path / "entries.store"
     _saved(path, {"a": b"1", "b": b"2"})
-    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob: None)  # the crash
+    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob, mode: None)  # the crash
     _saved(path, {"a": b"3", "c": b"4"})
     monkeypatch.undo()
     store = CacheStore(path, 1 << 20)
@@ -337,7 +337,7 @@ def test_a_crash_between_a_rewrite_and_its_index_leaves_an_index_that_is_ignored
 ) -> None:
     path = tmp_path / "entries.store"
     _saved(path, {"a": b"1" * 40, "b": b"2" * 40})
-    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob: None)  # the crash
+    monkeypatch.setattr(cache_store, "replace_file", lambda path, blob, mode: None)  # the crash
     _saved(path, {"a": b"3" * 40}, max_bytes=150)  # rewritten: b dropped
     monkeypatch.undo()
     store = CacheStore(path, 1 << 20)
@@ -456,3 +456,41 @@ def test_two_stores_on_one_file_answer_as_a_dict_would(ops: list[tuple[Any, ...]
             _index(model.path).write_bytes(index)
             new = CacheStore(model.path, 400)
             assert {key: new.get(key) for key in "abc"} == {k: model.disk.get(k) for k in "abc"}
+
+
+def test_files_have_the_mode_given_else_the_owners_alone(tmp_path: Path) -> None:
+    for mode, expected in ((None, 0o600), (0o644, 0o644)):
+        path = tmp_path / f"{mode}" / "entries.store"
+        store = CacheStore(path, 1 << 20, mode)
+        store.put("a", b"1")
+        store.save()
+        grown = CacheStore(path, 40, mode)  # past its bound: rewritten
+        grown.put("b", b"2" * 30)
+        grown.save()
+        index = path.with_name(path.name + ".index")
+        assert CacheStore(path, 1 << 20).get("b") == b"2" * 30
+        assert {p.stat().st_mode & 0o777 for p in (path, index)} == {expected}
+
+
+def test_a_file_that_cannot_be_appended_to_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another user's file, readable, in a folder this user may write."""
+    path = tmp_path / "entries.store"
+    first = CacheStore(path, 1 << 20, 0o644)
+    first.put("one", b"1")
+    first.save()
+    real_open = open
+
+    def read_only(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if mode == "r+b":
+            raise PermissionError(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(cache_store, "open", read_only, raising=False)
+    second = CacheStore(path, 1 << 20, 0o644)
+    second.put("two", b"2")
+    second.save()
+    monkeypatch.undo()
+    again = CacheStore(path, 1 << 20)
+    assert (again.get("one"), again.get("two")) == (b"1", b"2")

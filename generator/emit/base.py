@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -98,38 +100,55 @@ _COMPILE_SETTINGS = (
 
 
 class CompiledTemplates(jinja2.BytecodeCache):
-    """Compiled templates in gen's cache (`~/.cache/gen/templates`, one file: see
-    generator/cache_store.py): compiling the 60-odd templates took about a fifth of a second of
-    CPU on every build. An entry is used only for the same template source (Jinja checks its
-    checksum), Python and Jinja versions and environment settings. What this process compiled
-    reaches the disk on `save()`; a folder that cannot be written leaves every build compiling
-    them."""
+    """Compiled templates in one store file (generator/cache_store.py): compiling the 60-odd
+    templates took about a fifth of a second of CPU on every build. Entries are read from each
+    folder in turn and added to the last one (see ``compiled_templates_dirs``). An entry is used
+    only for the same template source (Jinja checks its checksum), Python and Jinja versions and
+    environment settings; anything else, a damaged entry included, is compiled again. What this
+    process compiled reaches the disk on `save()`; a folder that cannot be written leaves every
+    build compiling them."""
 
     FILE = "compiled.store"
     MAX_BYTES = 16 * 1024 * 1024
+    #: Readable by all, as .pyc files are: one user's compiled templates beside an installation
+    #: serve every user of it (nothing in them is private).
+    MODE = 0o644
 
-    def __init__(self, directory: str) -> None:
-        self.store = CacheStore(Path(directory) / self.FILE, self.MAX_BYTES)
+    def __init__(self, *directories: Path) -> None:
+        self.stores = [CacheStore(d / self.FILE, self.MAX_BYTES, self.MODE) for d in directories]
 
     def get_bucket(
         self, environment: jinja2.Environment, name: str, filename: str | None, source: str
     ) -> jinja2.bccache.Bucket:
         settings = [_setting_text(getattr(environment, s)) for s in _COMPILE_SETTINGS]
         extensions = sorted(environment.extensions)
-        keyed = repr((jinja2.__version__, settings, extensions, name))
+        # The Python version too (Jinja's own check would only recompile): one folder serves
+        # every interpreter that runs this copy of gen, as __pycache__ does.
+        versions = (sys.implementation.cache_tag, jinja2.__version__)
+        keyed = repr((versions, settings, extensions, name))
         return super().get_bucket(environment, keyed, filename, source)
 
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        data = self.store.get(bucket.key)
-        if data is not None:
-            bucket.bytecode_from_string(data)
+        for store in self.stores:
+            data = store.get(bucket.key)
+            if data is not None and _loaded(bucket, data):
+                return
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store.put(bucket.key, bucket.bytecode_to_string())
+        self.stores[-1].put(bucket.key, bucket.bytecode_to_string())
 
     def save(self) -> None:
         """Write what this process compiled (nothing when every template came from the cache)."""
-        self.store.save()
+        self.stores[-1].save()
+
+
+def _loaded(bucket: jinja2.bccache.Bucket, data: bytes) -> bool:
+    """Whether data is bucket's compiled template (not one of another source or version)."""
+    try:
+        bucket.bytecode_from_string(data)
+    except Exception:  # a damaged entry is a miss: it must never fail a build
+        bucket.reset()
+    return bucket.code is not None
 
 
 def _setting_text(value: object) -> str:
@@ -139,12 +158,25 @@ def _setting_text(value: object) -> str:
     return repr(value)
 
 
-def compiled_templates_dir() -> Path:
-    return Path.home() / ".cache" / "gen" / "templates"
+def compiled_templates_dirs(templates: Path) -> tuple[Path, ...]:
+    """Where the compiled templates of this templates folder are read, the last one written:
+    `__pycache__` beside them when it can be written (as CPython keeps .pyc files), so a build
+    with a fresh HOME finds them; else that folder (it may have been filled) and then gen's
+    user cache."""
+    beside = templates / "__pycache__"
+    if _writable(beside):
+        return (beside,)
+    return (beside, Path.home() / ".cache" / "gen" / "templates")
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files can be created in folder (or in its parent, which would create it)."""
+    existing = folder if folder.is_dir() else folder.parent
+    return os.access(existing, os.W_OK | os.X_OK)
 
 
 def save_compiled_templates() -> None:
-    """Put the templates this process compiled into gen's cache (the build calls it once)."""
+    """Keep the templates this process compiled (the build calls it once)."""
     if environment.cache_info().currsize:
         compiled = environment().bytecode_cache
         if isinstance(compiled, CompiledTemplates):
@@ -154,9 +186,10 @@ def save_compiled_templates() -> None:
 @cache
 def environment() -> jinja2.Environment:
     """Jinja configured for code: strict, no autoescape, whitespace under control."""
+    templates = templates_dir()
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(templates_dir())),
-        bytecode_cache=CompiledTemplates(str(compiled_templates_dir())),
+        loader=jinja2.FileSystemLoader(str(templates)),
+        bytecode_cache=CompiledTemplates(*compiled_templates_dirs(templates)),
         **_ENVIRONMENT_OPTIONS,
     )
     env.filters["inline_code"] = markdown_code
