@@ -1,11 +1,15 @@
 """generator/jsontext.dumps writes exactly what `json.dumps(value, indent=2, ...)` writes: on
-every committed openapi.json, on random trees, and, through json itself, on what it leaves to
-json (other key types, NaN, cycles, unknown objects)."""
+every committed openapi.json, on random trees (with what orjson writes otherwise than json:
+floats below 1e-4, NaN, big ints, non-ASCII, subclasses, Enum members), and, through json
+itself, on what it leaves to json (other key types, NaN, cycles, unknown objects)."""
 
 from __future__ import annotations
 
 import enum
 import json
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,20 +57,137 @@ trees = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
-@given(trees, st.booleans(), st.booleans())
-def test_random_trees(value: Any, sort_keys: bool, ensure_ascii: bool) -> None:
-    assert jsontext.dumps(value, sort_keys=sort_keys, ensure_ascii=ensure_ascii) == expected(
-        value, sort_keys, ensure_ascii
-    )
-
-
 class Colour(enum.StrEnum):
     RED = "red"
 
 
 class Level(enum.IntEnum):
     HIGH = 3
+
+
+class Plain(enum.Enum):
+    A = "a"
+
+
+# --- the orjson path: json's text, or the value is left to the Python encoder ------------------
+
+special_characters = st.sampled_from('\x00\x1f\x7f\x80"\\é\u2028\ufffe\U0001f600')
+lone_surrogates = st.sampled_from("\ud800\udfff")
+tricky_text = st.text(
+    st.characters(exclude_categories=()) | special_characters | lone_surrogates, max_size=8
+)
+tricky_floats = (
+    st.floats()
+    | st.floats(min_value=1e-10, max_value=1e-3)
+    | st.floats(min_value=-1e-3, max_value=-1e-10)
+    | st.sampled_from([1e16, -1e22, 1.5e300, 5e-324, 1e-7, 0.00001, 9007199254740991.0, -0.0])
+)
+tricky_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63 - 2, max_value=2**64 + 2)
+    | st.integers(min_value=-(2**63) - 2, max_value=-(2**63) + 2)
+    | tricky_floats
+    | tricky_text
+    | st.sampled_from([Colour.RED, Level.HIGH, Plain.A, uuid.UUID(int=7)])
+)
+tricky_keys = tricky_text | st.sampled_from([Colour.RED, 1, None, True, 1.5])
+tricky_trees = st.recursive(
+    tricky_scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(tricky_text, inner, max_size=4)
+        | st.dictionaries(tricky_text, inner, max_size=3).map(OrderedDict)
+        | st.dictionaries(tricky_keys, inner, max_size=2)
+    ),
+    max_leaves=20,
+)
+
+
+def outcome(write: Callable[[], str]) -> str | tuple[type[Exception], str]:
+    """The text written, or the error raised."""
+    try:
+        return write()
+    except (TypeError, ValueError) as error:
+        return type(error), str(error)
+
+
+@settings(max_examples=250, deadline=None)
+@given(tricky_trees, st.booleans(), st.booleans())
+def test_random_trees(value: Any, sort_keys: bool, ensure_ascii: bool) -> None:
+    options = {"sort_keys": sort_keys, "ensure_ascii": ensure_ascii}
+    assert outcome(lambda: jsontext.dumps(value, **options)) == outcome(
+        lambda: json.dumps(value, indent=2, **options)
+    )
+
+
+plain_text = st.text(st.characters(exclude_categories=["Cs"]) | special_characters, max_size=8)
+plain_trees = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats(min_value=1e-4, allow_infinity=False)
+    | st.floats(max_value=-1e-4, allow_infinity=False)
+    | plain_text,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(plain_text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(plain_trees, st.booleans(), st.booleans())
+def test_random_plain_trees_are_written_by_orjson(
+    value: Any, sort_keys: bool, ensure_ascii: bool
+) -> None:
+    text = jsontext._orjson_text(value, sort_keys, ensure_ascii)
+    assert text == expected(value, sort_keys, ensure_ascii)
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_committed_documents_are_written_by_orjson(path: Path) -> None:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    for sort_keys, ensure_ascii in [(False, True), (True, False)]:
+        text = jsontext._orjson_text(document, sort_keys, ensure_ascii)
+        assert text == expected(document, sort_keys, ensure_ascii)
+
+
+FLOATS = [m * 10.0**e for e in range(-4, 300) for m in (1, -1.5, 1.2345678901234567)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": FLOATS, "b": [None, True, 2**64 - 1, -(2**63), [], {}, '\x00\n"']},
+        {"é\x7f\U0001f600": [1, "\u2028"], "z": "ü"},
+        ["\x7f"],  # ASCII, yet json escapes it
+    ],
+)
+def test_what_orjson_writes_as_json_does(value: Any) -> None:
+    for sort_keys, ensure_ascii in [(False, True), (True, False)]:
+        text = jsontext._orjson_text(value, sort_keys, ensure_ascii)
+        assert text == expected(value, sort_keys, ensure_ascii)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1e-5, 2.5e-7, -1e-9],  # orjson: 0.00001, 2.5e-7, -1e-9
+        [None, float("nan")],  # orjson: null, null
+        [None, float("-inf")],
+        [None, ()],  # null: orjson's text read back is compared, and a tuple reads as a list
+        [2**64],  # orjson refuses it
+        ["\ud800"],
+        [Colour.RED, Level.HIGH],  # orjson writes them (as json does), marshal does not
+        {"a": Plain.A},  # json refuses them, orjson writes them
+        [uuid.UUID(int=7)],
+        OrderedDict(a=1),
+    ],
+)
+def test_what_orjson_writes_otherwise_is_left_to_the_encoder(value: Any) -> None:
+    assert jsontext._orjson_text(value, False, True) is None
+    assert outcome(lambda: jsontext.dumps(value)) == outcome(lambda: expected(value))
 
 
 def test_subclasses_of_str_and_int_and_empty_containers() -> None:
