@@ -259,8 +259,15 @@ def render_revision(project: ir.Project, migration: MigrationInput, number: int)
 def _body(code: str) -> str:
     """Alembic's rendered body without its marker comments, indented for a function."""
     lines = [line for line in _ALEMBIC_MARKERS.sub("", code).splitlines() if line.strip()]
-    body = textwrap.dedent("\n".join(lines)) if lines else "pass"
-    return textwrap.indent(body, "    ")
+    if not lines:
+        return "    pass"
+    if all(line.startswith("    ") for line in lines) and any(
+        line[4] not in " \t" for line in lines
+    ):
+        # Alembic indents by four spaces already: dedented and indented again, the lines are
+        # unchanged (textwrap's two passes were 0.01 s of an initial revision at N=200).
+        return "\n".join(lines)
+    return textwrap.indent(textwrap.dedent("\n".join(lines)), "    ")
 
 
 def _message(plan: MigrationPlan, number: int) -> str:
