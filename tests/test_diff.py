@@ -44,6 +44,7 @@ from generator.diff.data import (
     restore_sql,
 )
 from generator.diff.sqla import sa_table
+from generator.emit.migrations import _ALEMBIC_MARKERS, _body
 from generator.pipeline import compile_specs
 
 
@@ -812,10 +813,6 @@ def test_only_tables_with_a_numbered_key_are_autoincrement() -> None:
     ],
 )
 def test_a_revision_body_is_alembics_dedented_and_indented_by_four(code: str) -> None:
-    lines = [
-        line
-        for line in generator.emit.migrations._ALEMBIC_MARKERS.sub("", code).splitlines()
-        if line.strip()
-    ]
+    lines = [line for line in _ALEMBIC_MARKERS.sub("", code).splitlines() if line.strip()]
     expected = textwrap.indent(textwrap.dedent("\n".join(lines)) if lines else "pass", "    ")
-    assert generator.emit.migrations._body(code) == expected
+    assert _body(code) == expected
