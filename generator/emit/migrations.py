@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 import textwrap
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,7 +16,12 @@ from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
 
 from generator import ir
-from generator.diff.compare import CastColumnOp, MigrationPlan, downgrade_operations
+from generator.diff.compare import (
+    CastColumnOp,
+    CreateIrTableOp,
+    MigrationPlan,
+    downgrade_operations,
+)
 from generator.diff.data import (
     UUID_SQL,
     CheckDependencyOp,
@@ -56,6 +62,34 @@ def _render_cast_column(context: AutogenContext, op: CastColumnOp) -> str:
     if not using:
         return text
     return f"{text[:-1]},\n           postgresql_using={using!r})"
+
+
+#: The build cache of the revision being rendered (`render_revision`), where each created
+#: table's rendered text is kept.
+_RENDER_CACHE: ContextVar[BuildCache | None] = ContextVar("_RENDER_CACHE", default=None)
+
+
+@renderers.dispatch_for(CreateIrTableOp)
+def _render_create_ir_table(context: AutogenContext, op: CreateIrTableOp) -> list[str]:
+    """Alembic's `create_table` and `create_index` texts of one table, from the build cache
+    while the table (and those its foreign keys reference) is unchanged: an unchanged table's
+    SQLAlchemy objects are then never built."""
+
+    def produce(view: ir.Project | None) -> list[str]:
+        if view is not None:  # what the text depends on, read through the view
+            for name in (op.table_name, *op.references):
+                view.table(name)
+        texts: list[str] = []
+        for built in op.built_operations():
+            rendered = renderers.dispatch(built)(context, built)
+            texts.extend(rendered if isinstance(rendered, list) else [rendered])
+        return texts
+
+    cache = _RENDER_CACHE.get()
+    if cache is None:
+        return produce(None)
+    deferred = ",".join(sorted(op.deferred))
+    return cache.unit(f"create table\0{op.table_name}\0{deferred}", produce)
 
 
 def _literal(text: str, width: int = 64, *, group: bool = False) -> str:
@@ -198,7 +232,7 @@ def emit(
     ]
     if not migration.plan.empty:
         number = len(migration.previous.revisions) + 1
-        name, text = render_revision(project, migration, number)
+        name, text = render_revision(project, migration, number, cache)
         files.append(RenderedFile(f"{root}/{VERSIONS_DIR}/{name}", text))
     members = migration.members
     if members is None:
@@ -219,11 +253,19 @@ def head_revision(previous: PreviousOutput) -> str | None:
     return match.group(1) if match else None
 
 
-def render_revision(project: ir.Project, migration: MigrationInput, number: int) -> tuple[str, str]:
-    """(file name, text) of the next revision; its id hashes its own content."""
+def render_revision(
+    project: ir.Project, migration: MigrationInput, number: int, cache: BuildCache | None = None
+) -> tuple[str, str]:
+    """(file name, text) of the next revision; its id hashes its own content. The text of each
+    created table comes from `cache` while the table is unchanged."""
     plan = migration.plan
     upgrade = ops.UpgradeOps(ops=list(plan.operations))
-    up_code = _body(render_python_code(upgrade, render_as_batch=True, render_item=_render_item))
+    token = _RENDER_CACHE.set(cache)
+    try:
+        up_code = render_python_code(upgrade, render_as_batch=True, render_item=_render_item)
+    finally:
+        _RENDER_CACHE.reset(token)
+    up_code = _body(up_code)
     down_code = _body(
         render_python_code(
             downgrade_operations(upgrade), render_as_batch=True, render_item=_render_item
