@@ -743,7 +743,7 @@ def test_a_created_table_is_rendered_from_the_build_cache_while_unchanged(
         text = render_revision(project_, MigrationInput(PreviousOutput(), plan_), 1, cache)[1]
         cache.save()
         creates = [op for op in plan_.operations if isinstance(op, CreateIrTableOp)]
-        return text, {op.table_name: op._built is not None for op in creates}
+        return text, {op.table_name: op._operations is not None for op in creates}
 
     first, built_first = revision(project)
     again, built_again = revision(project)

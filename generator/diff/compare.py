@@ -141,7 +141,7 @@ class CreateIrTableOp(ops.CreateTableOp):
             sorted({fk.ref_table for fk in table.foreign_keys if fk.ref_table in names})
         )
         self._schema = schema
-        self._built: list[ops.MigrateOperation] | None = None
+        self._operations: list[ops.MigrateOperation] | None = None
 
     def index_names(self) -> list[str]:
         """The names of the table's indexes, in the order they are created."""
@@ -149,7 +149,7 @@ class CreateIrTableOp(ops.CreateTableOp):
 
     def built_operations(self) -> list[ops.MigrateOperation]:
         """Alembic's operations of the table and its indexes, made from SQLAlchemy objects."""
-        if self._built is None:
+        if self._operations is None:
             created = self._schema.table(self.table_name)
             create = CreateBuiltTableOp.of_table(created)
             create.columns = [
@@ -158,8 +158,8 @@ class CreateIrTableOp(ops.CreateTableOp):
                 if not (isinstance(c, sa.ForeignKeyConstraint) and c.name in self.deferred)
             ]
             indexes = sorted(created.indexes, key=lambda i: str(i.name))
-            self._built = [create, *(CreateBuiltIndexOp.of_index(i) for i in indexes)]
-        return self._built
+            self._operations = [create, *(CreateBuiltIndexOp.of_index(i) for i in indexes)]
+        return self._operations
 
     def to_table(self, migration_context: Any = None) -> sa.Table:
         create = self.built_operations()[0]
