@@ -287,6 +287,14 @@ class BuildCache:
         self._keep(key, (ordered, self.digests.combined(ordered, key), stored), old)
         return value
 
+    def holds(self, key: str) -> bool:
+        """Whether `unit(key, ...)` would give its stored value without producing one: the
+        unit is stored and everything it read reads the same now (never in `verify` mode)."""
+        if self.path is None or self.mode == "verify":
+            return False
+        old = self._old(key)
+        return old is not None and self.digests.combined(old[0], key) == old[1]
+
     def stored(self, key: str) -> Any:
         """The value `store` kept under key in the last build (None when there is none), for a
         caller that checks by itself what of it still holds (`GEN_EMIT_CACHE=verify` included)."""

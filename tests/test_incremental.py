@@ -139,6 +139,22 @@ def test_class_and_entity_digests_are_the_same_in_another_process() -> None:
     assert done.stdout.strip() == expected
 
 
+def test_a_cache_holds_a_unit_while_what_it_read_reads_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _project(_entity("order"), _entity("customer"))
+    cache = BuildCache.open(tmp_path, project)
+    assert not cache.holds("order")
+    cache.unit("order", lambda view: view.entity("order").name)
+    cache.save()
+    assert BuildCache.open(tmp_path, project).holds("order")
+    assert not BuildCache.open(tmp_path, project).holds("customer")
+    changed = _project(_entity("order", "Changed."), _entity("customer"))
+    assert not BuildCache.open(tmp_path, changed).holds("order")
+    monkeypatch.setenv("GEN_EMIT_CACHE", "verify")
+    assert not BuildCache.open(tmp_path, project).holds("order")
+
+
 def test_verify_mode_renders_and_compares(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     project = _project(_entity("order"))
     cache = BuildCache.open(tmp_path, project)

@@ -3,10 +3,12 @@ build equals the one made in a single process, and a failure in the worker fails
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,6 +40,23 @@ def test_the_build_with_a_worker_equals_the_build_in_one_process(
     assert with_worker.files == alone.files
     assert with_worker.once == alone.once
     assert with_worker.diagnostics == alone.diagnostics
+
+
+def test_the_collector_is_paused_while_this_process_plans_and_emits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[bool] = []
+    plan = pipeline._plan
+
+    def watched(*args: Any) -> Any:
+        seen.append(gc.isenabled())
+        return plan(*args)
+
+    monkeypatch.setattr(pipeline, "_plan", watched)
+    assert gc.isenabled()
+    pipeline.build(SPECS / "blog")
+    assert seen == [False]
+    assert gc.isenabled()
 
 
 def test_an_error_in_the_worker_fails_the_build(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypedDict
 import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.elements import conv
 
 from generator import ir
 from generator.diff.data import (
@@ -121,6 +122,51 @@ class CreateBuiltIndexOp(ops.CreateIndexOp):
         return self._built
 
 
+class CreateIrTableOp(ops.CreateTableOp):
+    """The creation of one IR table and of its indexes, whose SQLAlchemy objects are built only
+    when Alembic's renderer needs them: a revision takes the rendered text of an unchanged table
+    from the build cache (generator/emit/migrations.py), and a build into an empty output folder
+    with a warm cache then builds no Table at all. It renders as Alembic's `create_table` of the
+    table (without the foreign keys `deferred` for later) and `create_index` of each index,
+    sorted by name (`built_operations`)."""
+
+    def __init__(
+        self, table: ir.Table, schema: LazyMetadata, deferred: frozenset[str], names: set[str]
+    ) -> None:
+        super().__init__(table.name, [])
+        self.ir_table = table
+        self.deferred = frozenset(fk.name for fk in table.foreign_keys if fk.name in deferred)
+        #: The tables the renderer may read besides this one: those its foreign keys reference.
+        self.references = tuple(
+            sorted({fk.ref_table for fk in table.foreign_keys if fk.ref_table in names})
+        )
+        self._schema = schema
+        self._operations: list[ops.MigrateOperation] | None = None
+
+    def index_names(self) -> list[str]:
+        """The names of the table's indexes, in the order they are created."""
+        return sorted(i.name for i in self.ir_table.indexes)
+
+    def built_operations(self) -> list[ops.MigrateOperation]:
+        """Alembic's operations of the table and its indexes, made from SQLAlchemy objects."""
+        if self._operations is None:
+            created = self._schema.table(self.table_name)
+            create = CreateBuiltTableOp.of_table(created)
+            create.columns = [
+                c
+                for c in create.columns
+                if not (isinstance(c, sa.ForeignKeyConstraint) and c.name in self.deferred)
+            ]
+            indexes = sorted(created.indexes, key=lambda i: str(i.name))
+            self._operations = [create, *(CreateBuiltIndexOp.of_index(i) for i in indexes)]
+        return self._operations
+
+    def to_table(self, migration_context: Any = None) -> sa.Table:
+        create = self.built_operations()[0]
+        assert isinstance(create, CreateBuiltTableOp)
+        return create.to_table(migration_context)
+
+
 class DropIndexByNameOp(ops.DropIndexOp):
     """The drop of an index known by name only (the reverse of a created one). Alembic's
     `to_index()` makes a stub Table in a new MetaData per index; these share one MetaData and
@@ -186,22 +232,13 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         )
     deferred = deferred_foreign_keys(creating)
     for table in creation_order(creating):
-        created = new_meta.table(table.name)
-        create = CreateBuiltTableOp.of_table(created)
-        create.columns = [
-            c
-            for c in create.columns
-            if not (isinstance(c, sa.ForeignKeyConstraint) and c.name in deferred)
-        ]
-        plan.operations.append(create)
-        plan.operations += [
-            CreateBuiltIndexOp.of_index(index)
-            for index in sorted(created.indexes, key=lambda i: str(i.name))
-        ]
+        plan.operations.append(CreateIrTableOp(table, new_meta, deferred, set(new_tables)))
         plan.changes.append(
             Change(table.name, f"create table `{table.name}`", "safe", f"create_{table.name}")
         )
     for table in creation_order(creating):
+        if not any(fk.name in deferred for fk in table.foreign_keys):
+            continue
         closing = [
             c
             for c in new_meta.table(table.name).constraints
@@ -657,6 +694,13 @@ def _reverse(op: ops.MigrateOperation, stubs: sa.MetaData) -> list[ops.MigrateOp
         return [_reverse_alter(op)]
     # The drop of a created table or index needs only names; Alembic's reverse() would copy the
     # whole table first (most of a large initial migration's build time).
+    if isinstance(op, CreateIrTableOp):
+        drops: list[ops.MigrateOperation] = []
+        for name in reversed(op.index_names()):
+            drop = DropIndexByNameOp(conv(name), table_name=op.table_name, schema=op.schema)
+            drop._stubs = stubs
+            drops.append(drop)
+        return [*drops, ops.DropTableOp(op.table_name, schema=op.schema)]
     if isinstance(op, ops.CreateTableOp):
         return [ops.DropTableOp(op.table_name, schema=op.schema)]
     if isinstance(op, ops.CreateIndexOp) and op.index_name is not None:
