@@ -10,7 +10,7 @@ with the document the imported app serves (`generator.openapi`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -1095,33 +1095,60 @@ def entity_routes(project: ir.Project, c: Components, ctx: EntityContext) -> lis
 
 # --- FastAPI's model round trip ----------------------------------------------------------------
 
+
+def _rank(keys: list[str]) -> dict[str, int]:
+    return {key: index for index, key in enumerate(keys)}
+
+
 # Field order of FastAPI's `fastapi.openapi.models` classes: `get_openapi` validates the document
 # with them and dumps it, so their declaration order becomes the key order.
-SCHEMA_KEYS = [
-    *("$schema", "$vocabulary", "$id", "$anchor", "$dynamicAnchor", "$ref", "$dynamicRef"),
-    *("$defs", "$comment", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"),
-    *("dependentSchemas", "prefixItems", "items", "contains", "properties", "patternProperties"),
-    *("additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties"),
-    *("type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
-    *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
-    *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required"),
-    *("dependentRequired", "format", "contentEncoding", "contentMediaType", "contentSchema"),
-    *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
-    *("discriminator", "xml", "externalDocs", "example"),
-]
-OPERATION_KEYS = [
-    *("tags", "summary", "description", "externalDocs", "operationId", "parameters"),
-    *("requestBody", "responses", "callbacks", "deprecated", "security", "servers"),
-]
-PATH_ITEM_KEYS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-RESPONSE_KEYS = ["description", "headers", "content", "links"]
-HEADER_KEYS = [
-    *("description", "required", "deprecated", "style", "explode", "allowReserved", "schema"),
-    *("example", "examples", "content"),
-]
-MEDIA_TYPE_KEYS = ["schema", "example", "examples", "encoding"]
-REQUEST_BODY_KEYS = ["description", "content", "required"]
-INFO_KEYS = ["title", "summary", "description", "termsOfService", "contact", "license", "version"]
+SCHEMA_KEYS = _rank(
+    [
+        *("$schema", "$vocabulary", "$id", "$anchor", "$dynamicAnchor", "$ref", "$dynamicRef"),
+        *("$defs", "$comment", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"),
+        *(
+            "dependentSchemas",
+            "prefixItems",
+            "items",
+            "contains",
+            "properties",
+            "patternProperties",
+        ),
+        *("additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties"),
+        *("type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+        *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+        *(
+            "uniqueItems",
+            "maxContains",
+            "minContains",
+            "maxProperties",
+            "minProperties",
+            "required",
+        ),
+        *("dependentRequired", "format", "contentEncoding", "contentMediaType", "contentSchema"),
+        *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
+        *("discriminator", "xml", "externalDocs", "example"),
+    ]
+)
+OPERATION_KEYS = _rank(
+    [
+        *("tags", "summary", "description", "externalDocs", "operationId", "parameters"),
+        *("requestBody", "responses", "callbacks", "deprecated", "security", "servers"),
+    ]
+)
+PATH_ITEM_KEYS = _rank(["get", "put", "post", "delete", "options", "head", "patch", "trace"])
+RESPONSE_KEYS = _rank(["description", "headers", "content", "links"])
+HEADER_KEYS = _rank(
+    [
+        *("description", "required", "deprecated", "style", "explode", "allowReserved", "schema"),
+        *("example", "examples", "content"),
+    ]
+)
+MEDIA_TYPE_KEYS = _rank(["schema", "example", "examples", "encoding"])
+REQUEST_BODY_KEYS = _rank(["description", "content", "required"])
+INFO_KEYS = _rank(
+    ["title", "summary", "description", "termsOfService", "contact", "license", "version"]
+)
 _SUBSCHEMA = {
     *("not", "if", "then", "else", "items", "contains", "additionalProperties"),
     *("propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema"),
@@ -1131,9 +1158,13 @@ _SCHEMA_MAPS = {"properties", "$defs", "patternProperties", "dependentSchemas"}
 _FLOATS = {"multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"}
 
 
-def _ordered(value: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    known = {k: value[k] for k in keys if k in value}
-    return known | {k: v for k, v in value.items() if k not in known}
+def _ordered(value: dict[str, Any], rank: Mapping[str, int]) -> dict[str, Any]:
+    """value with the keys rank knows first, in its order, then the others as they are."""
+    # By sorting value's few keys: not by scanning the 60 of a schema for each (15,000 at N=200).
+    result = {k: value[k] for k in sorted((k for k in value if k in rank), key=rank.__getitem__)}
+    if len(result) < len(value):
+        result.update((k, v) for k, v in value.items() if k not in rank)
+    return result
 
 
 def served_schema(schema: Any) -> Any:
