@@ -45,6 +45,18 @@ _SCALARS = {"string": "str", "integer": "int", "number": "float", "boolean": "bo
 _STRING_KEYS = {"type", "maxLength", "minLength", "pattern", "format"}
 _NUMBER_KEYS = {"type", "maximum", "minimum", "exclusiveMaximum", "exclusiveMinimum"}
 _PROPERTY_KEYS = {"title", "description", "default"}
+# What `_only` allows of each kind of value, made once (it is asked for every property).
+_FIELD_KEYS = frozenset(
+    {*_PROPERTY_KEYS, *_STRING_KEYS, *_NUMBER_KEYS, "anyOf", "items", "maxItems", "minItems"}
+    | {"enum", "const", "$ref"}
+)
+_REF_KEYS = frozenset({"$ref", *_PROPERTY_KEYS})
+_SCALAR_KEYS = {
+    "string": frozenset({*_STRING_KEYS, *_PROPERTY_KEYS}),
+    "number": frozenset({*_NUMBER_KEYS, *_PROPERTY_KEYS}),
+}
+_ARRAY_KEYS = frozenset({"type", "items", "maxItems", "minItems", *_PROPERTY_KEYS})
+_UNION_KEYS = frozenset({"anyOf", *_PROPERTY_KEYS})
 _CONSTRAINT_ARGS = {
     "maxLength": "max_length",
     "minLength": "min_length",
@@ -77,6 +89,7 @@ class Unsupported(Exception):
     """The document has a construct whose datamodel-code-generator rendering is not reproduced."""
 
 
+@functools.lru_cache(maxsize=4096)  # asked again for every reference to a schema
 def class_name(schema_name: str) -> str:
     """The class of a component schema (`Envelope_PostRead_` -> `EnvelopePostRead`)."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^0-9A-Za-z]+", schema_name))
@@ -344,22 +357,7 @@ class _Renderer:
 
     def field(self, key: str, schema: Mapping[str, Any], required: bool) -> tuple[str, set[str]]:
         attr, alias = field_name(key)
-        _only(
-            schema,
-            {
-                *_PROPERTY_KEYS,
-                *_STRING_KEYS,
-                *_NUMBER_KEYS,
-                "anyOf",
-                "items",
-                "maxItems",
-                "minItems",
-                "enum",
-                "const",
-                "$ref",
-            },
-            key,
-        )
+        _only(schema, _FIELD_KEYS, key)
         refs: set[str] = set()
         kind, args = self.value_type(key, schema, refs, outer=True)
         if not required and not kind.endswith("| None") and kind != "None":
@@ -383,7 +381,7 @@ class _Renderer:
     ) -> tuple[str, dict[str, str]]:
         """The annotation of a value and the `Field` constraints it puts on its field."""
         if "$ref" in schema:
-            _only(schema, {"$ref", *_PROPERTY_KEYS}, key)
+            _only(schema, _REF_KEYS, key)
             return self.reference(schema["$ref"], refs), {}
         if "anyOf" in schema:
             return self.union(key, schema, refs), {}
@@ -427,8 +425,7 @@ class _Renderer:
         kind = schema.get("type")
         if kind not in _SCALARS:
             raise Unsupported(f"property `{key}`: type {kind!r}")
-        allowed = _STRING_KEYS if kind == "string" else _NUMBER_KEYS
-        _only(schema, {*allowed, *_PROPERTY_KEYS}, key)
+        _only(schema, _SCALAR_KEYS["string" if kind == "string" else "number"], key)
         name = _SCALARS[kind]
         if schema.get("format") == "time-local":
             # datamodel-code-generator reads a partial-time as `time` and drops its pattern.
@@ -449,7 +446,7 @@ class _Renderer:
     def array(
         self, key: str, schema: Mapping[str, Any], refs: set[str]
     ) -> tuple[str, dict[str, str]]:
-        _only(schema, {"type", "items", "maxItems", "minItems", *_PROPERTY_KEYS}, key)
+        _only(schema, _ARRAY_KEYS, key)
         items = schema.get("items")
         if not isinstance(items, Mapping):
             raise Unsupported(f"property `{key}`: array without items")
@@ -462,7 +459,7 @@ class _Renderer:
         return f"list[{item}]", constraints(schema, "array")
 
     def union(self, key: str, schema: Mapping[str, Any], refs: set[str]) -> str:
-        _only(schema, {"anyOf", *_PROPERTY_KEYS}, key)
+        _only(schema, _UNION_KEYS, key)
         members = list(schema["anyOf"])
         nullable = _NULL in members
         if nullable and members[-1] != _NULL:
@@ -505,7 +502,7 @@ class _Renderer:
 
 
 def _only(schema: Mapping[str, Any], allowed: Iterable[str], where: str) -> None:
-    unknown = set(schema) - set(allowed)
+    unknown = set(schema).difference(allowed)
     if unknown:
         raise Unsupported(f"`{where}`: keywords {', '.join(sorted(unknown))}")
 
@@ -517,6 +514,8 @@ def _renamed(body: list[str], old: str, new: str) -> list[str]:
 def constraints(schema: Mapping[str, Any], kind: Any) -> dict[str, str]:
     """The `Field` keyword arguments of a schema's constraints."""
     args: dict[str, str] = {}
+    if schema.keys().isdisjoint(_CONSTRAINT_ARGS):  # most values: no constraint
+        return args
     for keyword_name, arg in _CONSTRAINT_ARGS.items():
         if keyword_name not in schema:
             continue

@@ -10,7 +10,7 @@ with the document the imported app serves (`generator.openapi`).
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -1095,33 +1095,60 @@ def entity_routes(project: ir.Project, c: Components, ctx: EntityContext) -> lis
 
 # --- FastAPI's model round trip ----------------------------------------------------------------
 
+
+def _rank(keys: list[str]) -> dict[str, int]:
+    return {key: index for index, key in enumerate(keys)}
+
+
 # Field order of FastAPI's `fastapi.openapi.models` classes: `get_openapi` validates the document
 # with them and dumps it, so their declaration order becomes the key order.
-SCHEMA_KEYS = [
-    *("$schema", "$vocabulary", "$id", "$anchor", "$dynamicAnchor", "$ref", "$dynamicRef"),
-    *("$defs", "$comment", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"),
-    *("dependentSchemas", "prefixItems", "items", "contains", "properties", "patternProperties"),
-    *("additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties"),
-    *("type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
-    *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
-    *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required"),
-    *("dependentRequired", "format", "contentEncoding", "contentMediaType", "contentSchema"),
-    *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
-    *("discriminator", "xml", "externalDocs", "example"),
-]
-OPERATION_KEYS = [
-    *("tags", "summary", "description", "externalDocs", "operationId", "parameters"),
-    *("requestBody", "responses", "callbacks", "deprecated", "security", "servers"),
-]
-PATH_ITEM_KEYS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"]
-RESPONSE_KEYS = ["description", "headers", "content", "links"]
-HEADER_KEYS = [
-    *("description", "required", "deprecated", "style", "explode", "allowReserved", "schema"),
-    *("example", "examples", "content"),
-]
-MEDIA_TYPE_KEYS = ["schema", "example", "examples", "encoding"]
-REQUEST_BODY_KEYS = ["description", "content", "required"]
-INFO_KEYS = ["title", "summary", "description", "termsOfService", "contact", "license", "version"]
+SCHEMA_KEYS = _rank(
+    [
+        *("$schema", "$vocabulary", "$id", "$anchor", "$dynamicAnchor", "$ref", "$dynamicRef"),
+        *("$defs", "$comment", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"),
+        *(
+            "dependentSchemas",
+            "prefixItems",
+            "items",
+            "contains",
+            "properties",
+            "patternProperties",
+        ),
+        *("additionalProperties", "propertyNames", "unevaluatedItems", "unevaluatedProperties"),
+        *("type", "enum", "const", "multipleOf", "maximum", "exclusiveMaximum", "minimum"),
+        *("exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+        *(
+            "uniqueItems",
+            "maxContains",
+            "minContains",
+            "maxProperties",
+            "minProperties",
+            "required",
+        ),
+        *("dependentRequired", "format", "contentEncoding", "contentMediaType", "contentSchema"),
+        *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples"),
+        *("discriminator", "xml", "externalDocs", "example"),
+    ]
+)
+OPERATION_KEYS = _rank(
+    [
+        *("tags", "summary", "description", "externalDocs", "operationId", "parameters"),
+        *("requestBody", "responses", "callbacks", "deprecated", "security", "servers"),
+    ]
+)
+PATH_ITEM_KEYS = _rank(["get", "put", "post", "delete", "options", "head", "patch", "trace"])
+RESPONSE_KEYS = _rank(["description", "headers", "content", "links"])
+HEADER_KEYS = _rank(
+    [
+        *("description", "required", "deprecated", "style", "explode", "allowReserved", "schema"),
+        *("example", "examples", "content"),
+    ]
+)
+MEDIA_TYPE_KEYS = _rank(["schema", "example", "examples", "encoding"])
+REQUEST_BODY_KEYS = _rank(["description", "content", "required"])
+INFO_KEYS = _rank(
+    ["title", "summary", "description", "termsOfService", "contact", "license", "version"]
+)
 _SUBSCHEMA = {
     *("not", "if", "then", "else", "items", "contains", "additionalProperties"),
     *("propertyNames", "unevaluatedItems", "unevaluatedProperties", "contentSchema"),
@@ -1129,11 +1156,31 @@ _SUBSCHEMA = {
 _SCHEMA_LISTS = {"allOf", "anyOf", "oneOf", "prefixItems"}
 _SCHEMA_MAPS = {"properties", "$defs", "patternProperties", "dependentSchemas"}
 _FLOATS = {"multipleOf", "maximum", "exclusiveMaximum", "minimum", "exclusiveMinimum"}
+#: What `served_schema` does to the value of each of these keys (others are kept as they are).
+_KEY_KINDS = {
+    **dict.fromkeys(_SUBSCHEMA, "schema"),
+    **dict.fromkeys(_SCHEMA_LISTS, "list"),
+    **dict.fromkeys(_SCHEMA_MAPS, "map"),
+    **dict.fromkeys(_FLOATS, "float"),
+}
 
 
-def _ordered(value: dict[str, Any], keys: list[str]) -> dict[str, Any]:
-    known = {k: value[k] for k in keys if k in value}
-    return known | {k: v for k, v in value.items() if k not in known}
+def _ordered(value: dict[str, Any], rank: Mapping[str, int]) -> dict[str, Any]:
+    """value with the keys rank knows first, in its order, then the others as they are."""
+    return {k: value[k] for k in _key_order(tuple(value), rank)}
+
+
+def _key_order(keys: tuple[str, ...], rank: Mapping[str, int]) -> list[str]:
+    # By sorting the few keys there are: not by scanning the 60 of a schema for each.
+    known = sorted((k for k in keys if k in rank), key=rank.__getitem__)
+    return known + [k for k in keys if k not in rank] if len(known) < len(keys) else known
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_plan(keys: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    """The served order of a schema's keys, each with its `_KEY_KINDS`: schemas of a document
+    have few sets of keys (15,000 schemas, a few dozen sets at N=200)."""
+    return tuple((key, _KEY_KINDS.get(key)) for key in _key_order(keys, SCHEMA_KEYS))
 
 
 def served_schema(schema: Any) -> Any:
@@ -1141,14 +1188,17 @@ def served_schema(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     result: dict[str, Any] = {}
-    for key, value in _ordered(schema, SCHEMA_KEYS).items():
-        if key in _SUBSCHEMA:
+    for key, kind in _schema_plan(tuple(schema)):
+        value = schema[key]
+        if kind is None:
+            result[key] = value
+        elif kind == "schema":
             result[key] = served_schema(value)
-        elif key in _SCHEMA_LISTS:
+        elif kind == "list":
             result[key] = [served_schema(v) for v in value]
-        elif key in _SCHEMA_MAPS:
+        elif kind == "map":
             result[key] = {k: served_schema(v) for k, v in value.items()}
-        elif key in _FLOATS and isinstance(value, int) and not isinstance(value, bool):
+        elif isinstance(value, int) and not isinstance(value, bool):  # a float's bound
             result[key] = float(value)
         else:
             result[key] = value

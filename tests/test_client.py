@@ -20,6 +20,7 @@ from generator.client import (
     client_files,
     datamodel_models,
     defined_classes,
+    operation_source,
     operations,
     path_expression,
     path_pattern,
@@ -116,6 +117,45 @@ def test_a_document_put_together_from_its_members_reads_as_its_text(
     assert client_files(project, document, None, cache) == client_files(project, text, None)
     sent = pickle.loads(pickle.dumps(document))
     assert type(sent) is str and sent == text
+
+
+def test_the_paths_of_a_document_put_together_are_parsed_from_their_texts_alone() -> None:
+    """`OpenApiText.paths` reads the path items' texts, not the whole document (here a text
+    that is no JSON: only the members it was put together from are)."""
+    item = {"get": {"operationId": "list_posts", "responses": {}}}
+    document = DocumentText("not JSON", {"/posts": json.dumps(item, indent=2)}, {})
+    assert OpenApiText(document).paths() == {"/posts": item}
+    written = json.dumps({"paths": {"/posts": item}}, indent=2)
+    assert OpenApiText(written).paths() == {"/posts": item}
+
+
+def test_an_operation_source_is_what_api_py_writes_of_it() -> None:
+    (op,) = operations(
+        {
+            "paths": {
+                "/posts/{id}": {
+                    "get": {
+                        "operationId": "get_post",
+                        "parameters": [{"name": "id", "in": "path", "schema": {"type": "integer"}}],
+                        "responses": {
+                            "200": _json_body("PostRead"),
+                            "404": {"description": "Not found"},
+                        },
+                    }
+                }
+            }
+        }
+    )
+    source = operation_source(op)
+    assert (source.method, source.path) == ('"GET"', '"/posts/{id}"')
+    assert source.pattern == repr(path_pattern("/posts/{id}")).replace("'", '"')
+    assert source.expression == '"/posts/" + _segment(id)'
+    assert source.responses == (('"200"', "models.PostRead"), ('"404"', "None"))
+
+
+def _json_body(model: str) -> dict[str, object]:
+    schema = {"$ref": f"#/components/schemas/{model}"}
+    return {"description": "OK", "content": {"application/json": {"schema": schema}}}
 
 
 @given(st.lists(st.sampled_from(["class A(B):", "class Cc:", "  class D:", "xclass E:", "", "\n"])))

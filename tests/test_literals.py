@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import math
+import textwrap
 from decimal import Decimal
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.emit.literals import comment_text, docstring_text, py_literal
+from generator.emit.literals import comment_text, docstring_text, docstring_wrapped, py_literal
 
 NASTY = st.sampled_from(
     [
@@ -90,3 +92,23 @@ def test_wrapped_string_literal_keeps_its_value_and_fits_the_line(text: str, ind
 
     source = py_string_wrapped(text, indent)
     assert eval(source) == text
+
+
+def test_a_docstring_that_fits_one_line_is_not_wrapped_by_textwrap(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """textwrap's answer for text no longer than the width, without its work (thousands of
+    docstrings per build)."""
+    monkeypatch.setattr(textwrap, "wrap", lambda *a, **k: pytest.fail("textwrap called"))
+    assert docstring_wrapped("A post as the API returns it.") == "A post as the API returns it."
+    assert docstring_wrapped('ends with "x"', indent=0, width=20) == 'ends with "x" '
+
+
+@given(st.text(max_size=120), st.integers(0, 20))
+def test_wrapped_docstrings_are_textwraps(text: str, indent: int) -> None:
+    body = docstring_text(text)
+    lines = textwrap.wrap(
+        body, width=100 - indent - 6, break_long_words=False, break_on_hyphens=False
+    )
+    expected = body if len(lines) <= 1 else ("\n" + " " * indent).join(lines) + "\n" + " " * indent
+    assert docstring_wrapped(text, indent) == expected

@@ -16,6 +16,7 @@ from generator.diagnostics import Span
 from generator.openapi_document import (
     Param,
     _as_served,
+    _schema_plan,
     header_param,
     if_match,
     parameter,
@@ -177,6 +178,14 @@ def test_component_schemas_take_fastapi_key_order_and_float_bounds() -> None:
     assert list(served) == ["items", "type", "title"]
     assert served["items"] == {"type": "integer", "maximum": 5.0, "minimum": 1.0}
     assert isinstance(served["items"]["maximum"], float)
+
+
+def test_schemas_with_the_same_keys_share_one_plan_of_their_order() -> None:
+    _schema_plan.cache_clear()
+    first = served_schema({"title": "A", "type": "string", "x-extra": 1, "maxLength": 3})
+    second = served_schema({"title": "B", "type": "string", "x-extra": 2, "maxLength": 4})
+    assert list(first) == list(second) == ["type", "maxLength", "title", "x-extra"]
+    assert _schema_plan.cache_info().hits == 1
 
 
 def test_parameters_are_titled_unless_they_are_a_reference() -> None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from generator import ir
 from generator.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,3 +40,24 @@ def test_every_example_spec_file_validates_against_the_schema(path: Path) -> Non
 def test_invalid_documents_fail_the_schema(document: dict[str, object]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(document, SCHEMA)
+
+
+def test_each_writable_field_is_typed_once_for_the_create_and_update_models(
+    projects: dict[str, ir.Project], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.emit import schemas
+
+    project = projects["blog"]
+    entity = next(e for e in project.entities if schemas.writable_fields(e))
+    typed: list[str] = []
+    real = schemas.input_type
+
+    def counted(module: schemas.SchemaModule, f: ir.Field, **kw: bool) -> str:
+        typed.append(f.name)
+        return real(module, f, **kw)
+
+    monkeypatch.setattr(schemas, "input_type", counted)
+    schemas.entity_schemas(project, entity)
+    writable = [f.name for f in schemas.writable_fields(entity)]
+    assert typed[: len(writable)] == writable
+    assert all(typed.count(name) == 1 for name in writable)

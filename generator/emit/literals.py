@@ -79,6 +79,8 @@ def docstring_wrapped(text: str, indent: int = 4, width: int = 100) -> str:
     import textwrap
 
     body = docstring_text(text)
+    if len(body) <= width - indent - 6:  # one line (textwrap's answer, without its work)
+        return body
     lines = textwrap.wrap(
         body, width=width - indent - 6, break_long_words=False, break_on_hyphens=False
     )
@@ -93,6 +95,8 @@ def comment_text(text: str) -> str:
 
 
 def _escape_nonprintable(text: str) -> str:
+    if text.isprintable() and "\\" not in text:  # most text: nothing to escape
+        return text
     out = []
     for ch in text:
         if ch == "\\":

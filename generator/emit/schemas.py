@@ -83,11 +83,13 @@ def entity_schemas(project: ir.Project, entity: ir.Entity) -> str:
     module.use("pydantic", "BaseModel", "ConfigDict")
     inputs = input_relations(project, entity)
     owner = owner_relation(project, entity)
-    create = [_input_field(module, f, update=False) for f in writable_fields(entity)]
+    # Each writable field's type once, for both models.
+    typed = [(f, input_type(module, f)) for f in writable_fields(entity)]
+    create = [_input_field(module, f, update=False, annotation=t) for f, t in typed]
     create += [
         _relation_input(module, project, r, update=False, optional=r is owner) for r in inputs
     ]
-    update = [_input_field(module, f, update=True) for f in writable_fields(entity)]
+    update = [_input_field(module, f, update=True, annotation=t) for f, t in typed]
     update += [_relation_input(module, project, r, update=True) for r in inputs]
     rules = read_rules(entity)
     read = [
@@ -647,8 +649,12 @@ def _wire_name(module: SchemaModule, annotation: str, f: ir.Field, direction: st
     return f"Annotated[{annotation}, Field({direction}_alias={py_literal(f.name)})]"
 
 
-def _input_field(module: SchemaModule, f: ir.Field, update: bool) -> str:
-    annotation = input_type(module, f)
+def _input_field(
+    module: SchemaModule, f: ir.Field, update: bool, annotation: str | None = None
+) -> str:
+    """A field of an input model; annotation: its `input_type`, when the caller has it."""
+    if annotation is None:
+        annotation = input_type(module, f)
     if update:
         annotation += " | MISSING"
     if f.nullable:
