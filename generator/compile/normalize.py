@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from generator import ir
 from generator.compile import fd, naming
@@ -33,13 +34,12 @@ def normalize_to_3nf(
     entities = tuple(_mark_copies(e, index, decisions) for e in entities)
     entities = _split_dependencies(entities, spec, decisions)
     entities = _carry_tenant_keys(entities, api, spec, decisions)
-    index = {e.name: e for e in entities}
-    parents = tenant_parents(entities, api)
+    others = _Others.of(entities, api)
     tables: list[ir.Table] = []
     for entity in entities:
-        tables.append(_entity_table(entity, index, api, spec, enum_values, parents))
+        tables.append(_entity_table(entity, others, api, spec, enum_values))
         tables.extend(_list_tables(entity, api, decisions))
-        tables.extend(_association_tables(entity, index, api, decisions))
+        tables.extend(_association_tables(entity, others.index, api, decisions))
     return entities, tuple(sorted(tables, key=lambda t: t.name)), tuple(decisions)
 
 
@@ -397,14 +397,39 @@ def _sql_type(t: ir.TypeRef) -> ir.SqlType:
     return ir.SqlType(info.sql, length=t.max_length if info.sql == "string" else None)
 
 
+@dataclass(frozen=True)
+class _Others:
+    """What laying out one entity's table reads of the other entities, found once (found per
+    entity, the scans over every entity made normalizing quadratic in their number)."""
+
+    index: dict[str, ir.Entity]
+    #: `tenant_parents`
+    parents: dict[str, tuple[str, str]]
+    #: parent entity -> the tenant key of each entity scoped through it (children by name):
+    #: the parent's (id, key) is unique, for the child's composite foreign key
+    child_keys: dict[str, list[str]]
+    #: the table `audit` columns reference
+    user_table: str
+
+    @classmethod
+    def of(cls, entities: tuple[ir.Entity, ...], api: ir.Api) -> _Others:
+        index = {e.name: e for e in entities}
+        parents = tenant_parents(entities, api)
+        child_keys: dict[str, list[str]] = {}
+        for child, (step, key) in sorted(parents.items()):
+            child_keys.setdefault(_path_target(index[child], step), []).append(key)
+        user_table = next((e.table for e in entities if e.owner == "self"), "users")
+        return cls(index, parents, child_keys, user_table)
+
+
 def _entity_table(
     entity: ir.Entity,
-    index: dict[str, ir.Entity],
+    others: _Others,
     api: ir.Api,
     spec: SpecSet,
     enum_values: dict[str, tuple[str, ...]],
-    parents: dict[str, tuple[str, str]],
 ) -> ir.Table:
+    index = others.index
     table = entity.table
     columns = [
         ir.Column(
@@ -449,13 +474,11 @@ def _entity_table(
             )
         )
         indexes.append(_index(table, cols))
-    fks.extend(_parent_tenant_key(entity, index, parents))
+    fks.extend(_parent_tenant_key(entity, index, others.parents))
     constraints.extend(
-        _unique(table, ("id", key))
-        for child, (step, key) in sorted(parents.items())
-        if _path_target(index[child], step) == entity.name
+        _unique(table, ("id", key)) for key in others.child_keys.get(entity.name, ())
     )
-    columns.extend(_option_columns(entity, api, fks, table, index))
+    columns.extend(_option_columns(entity, api, fks, table, others.user_table))
     uniques = [tuple(columns_for(entity, c) for c in group) for group in entity.unique]
     uniques += [
         (*tenant_key, f.name) if not _is_username(entity, f, spec) else (f.name,)
@@ -535,7 +558,7 @@ def _option_columns(
     api: ir.Api,
     fks: list[ir.ForeignKey],
     table: str,
-    index: dict[str, ir.Entity],
+    user_table: str,
 ) -> Iterator[ir.Column]:
     if api.timestamps:
         yield ir.Column("created_at", ir.SqlType("datetime"), server_default="CURRENT_TIMESTAMP")
@@ -543,7 +566,6 @@ def _option_columns(
     if entity.soft_delete:
         yield ir.Column(SOFT_DELETE_COLUMN, ir.SqlType("datetime"), nullable=True)
     if entity.audit:
-        user_table = next((e.table for e in index.values() if e.owner == "self"), "users")
         for col in ("created_by", "updated_by"):
             yield ir.Column(col, ID_TYPES[api.id_type], nullable=True)
             fks.append(

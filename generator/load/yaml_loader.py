@@ -29,6 +29,8 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name
     for name in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")
 }
+_STR_TAG = "tag:yaml.org,2002:str"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 #: Where a value or key is written: (line, column), both 1-based.
@@ -181,7 +183,8 @@ def _place(node: yaml.Node) -> Place:
 
 
 class _Builder:
-    """Turns a node tree into dicts, lists and scalars, recording spans as it goes."""
+    """Turns a node tree into dicts, lists and scalars, recording places as it goes (a `Span`
+    is made only for a diagnostic: a file has a key for every few values, and few are shown)."""
 
     def __init__(self, loaded: LoadedFile, diags: Diagnostics) -> None:
         self.loaded = loaded
@@ -197,6 +200,8 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        if node.tag == _STR_TAG:
+            return node.value  # what the constructor makes of a string, without its bookkeeping
         value = self.constructor.construct_object(node, deep=True)
         if not isinstance(value, str):
             self.loaded.raw_scalars[path] = str(node.value)
@@ -204,27 +209,27 @@ class _Builder:
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[str, Any]:
         result: dict[str, Any] = {}
-        first_seen: dict[str, Span] = {}
+        key_places = self.loaded.key_places
         for key_node, value_node in node.value:
-            key_span = _span(self.loaded.label, key_node)
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                self.diags.error("E005", "YAML merge keys (`<<`) are not supported", key_span)
+            place = _place(key_node)
+            if key_node.tag == _MERGE_TAG:
+                self._error("E005", "YAML merge keys (`<<`) are not supported", place)
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
-                self.diags.error("E006", "a mapping key must be a plain name", key_span)
+                self._error("E006", "a mapping key must be a plain name", place)
                 continue
             key = str(key_node.value)
-            if key in first_seen:
-                self.diags.error(
-                    "E007",
-                    f"duplicate key `{key}` (first defined at {first_seen[key]})",
-                    key_span,
-                )
+            key_path = (*path, key)
+            if key in result:
+                first = Span(self.loaded.label, *key_places[key_path])
+                self._error("E007", f"duplicate key `{key}` (first defined at {first})", place)
                 continue
-            first_seen[key] = key_span
-            self.loaded.key_places[(*path, key)] = _place(key_node)
-            result[key] = self.build(value_node, (*path, key))
+            key_places[key_path] = place
+            result[key] = self.build(value_node, key_path)
         return result
+
+    def _error(self, code: str, message: str, place: Place) -> None:
+        self.diags.error(code, message, Span(self.loaded.label, *place))
 
 
 def walk(data: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
