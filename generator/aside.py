@@ -60,10 +60,17 @@ class Aside(Generic[T]):
         reader, writer = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the caller's code
-            os.close(reader)
-            _answer(writer, self._function)
+        # SIGINT blocked across the fork: an interrupt (`cancel`'s) that reached the child
+        # before `_answer`'s try would raise KeyboardInterrupt into the caller's code, run on
+        # in the child (a pytest-xdist worker's child reported itself interrupted). The child
+        # unblocks it inside that try; here an interrupt waits the few microseconds, not lost.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns into the caller's code
+                _answer(writer, self._function, reader, blocked)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         os.close(writer)
         self._pid, self._reader = pid, reader
 
@@ -96,16 +103,11 @@ class Aside(Generic[T]):
         if self._pid is None:
             return
         started = time.monotonic()
-        # A second interrupt: Python drops a signal that reaches a child before its
-        # interpreter has finished forking.
-        interrupts = [started, started + 0.5]
+        # One interrupt is enough: the child holds it blocked until it can take it (`_answer`).
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self._pid, signal.SIGINT)
         while os.waitpid(self._pid, os.WNOHANG)[0] == 0:
-            now = time.monotonic()
-            if interrupts and now >= interrupts[0]:
-                interrupts.pop(0)
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self._pid, signal.SIGINT)
-            elif now > started + _GRACE_SECONDS:
+            if time.monotonic() > started + _GRACE_SECONDS:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self._pid, signal.SIGKILL)
                 os.waitpid(self._pid, 0)
@@ -130,14 +132,19 @@ def aside(function: Callable[[], T], *, fork: bool | None = None) -> Aside[T]:
     return Aside(function, can_fork() if fork is None else fork)
 
 
-def _answer(writer: int, function: Callable[[], object]) -> None:
-    """The child's whole life: run, send (ok, value) or (False, exception), exit."""
+def _answer(
+    writer: int, function: Callable[[], object], reader: int, mask: set[int | signal.Signals]
+) -> None:
+    """The child's whole life: run, send (ok, value) or (False, exception), exit. Starts with
+    SIGINT blocked (see `Aside._start`) and ends with the signal mask back to ``mask``."""
     code = 0
     try:
+        os.close(reader)
         # `cancel` interrupts the worker so that it cleans up; a process started in the
         # background by a shell inherits SIGINT ignored, and its worker would only be killed.
         # Inside the try: an interrupt from here on ends this process, never the caller's code.
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             blob = pickle.dumps((True, function()), pickle.HIGHEST_PROTOCOL)
         except BaseException as exc:  # every failure goes to the parent

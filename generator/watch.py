@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
+import signal
 import sys
 import time
 import traceback
@@ -53,13 +54,23 @@ def run_build(build: Callable[[], None]) -> int:
         return _exit_code(build)
     sys.stdout.flush()
     sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:  # the child: build, then leave without running the watcher's cleanup
-        collect_never()
-        code = _exit_code(build)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
+    # Ctrl+C reaches the child too: blocked across the fork, so that the child takes it only
+    # inside its try, and a KeyboardInterrupt never runs the watcher's code in the child.
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: build, then leave without running the watcher's cleanup
+            code = 130  # interrupted
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                collect_never()
+                code = _exit_code(build)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
 

@@ -131,6 +131,38 @@ def test_a_worker_is_interrupted_even_when_its_parent_ignores_the_interrupt(
 
 
 @needs_fork
+def test_an_interrupt_before_the_worker_runs_never_reaches_the_callers_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """cancel() right after the fork, while the child is still on its way to the function: the
+    interrupt must end the child, not raise KeyboardInterrupt into the code that called aside()
+    (which would then run on in the child: a pytest-xdist worker's child reported itself
+    interrupted)."""
+    parent = os.getpid()
+    close = os.close
+
+    def slow_close_in_the_child(fd: int) -> None:
+        if os.getpid() != parent:
+            time.sleep(0.3)  # the child's first step: the interrupt arrives meanwhile
+        close(fd)
+
+    monkeypatch.setattr(os, "close", slow_close_in_the_child)
+    try:
+        worker = aside(lambda: time.sleep(60), fork=True)
+        time.sleep(0.05)
+        started = time.monotonic()
+        worker.cancel()
+    except KeyboardInterrupt:
+        if os.getpid() != parent:
+            (tmp_path / f"escaped-{os.getpid()}").touch()
+            os._exit(0)
+        raise
+    assert time.monotonic() - started < 2  # interrupted, not killed after the grace
+    assert not list(tmp_path.iterdir())
+    assert not _children()
+
+
+@needs_fork
 def test_a_worker_that_ignores_the_interrupt_is_killed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("generator.aside._GRACE_SECONDS", 0.3)
 

@@ -41,6 +41,27 @@ def test_a_build_runs_in_a_child_and_its_exit_code_comes_back() -> None:
     assert run_build(build_crashing) == 70
 
 
+def test_an_interrupted_build_ends_its_child_and_never_runs_the_watchers_code(
+    tmp_path: Path,
+) -> None:
+    """Ctrl+C reaches the build's child too: its KeyboardInterrupt ends the child (exit 130)
+    instead of unwinding into the watcher's code, which would then run on in the child."""
+    watcher = os.getpid()
+
+    def build_interrupted() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        code = run_build(build_interrupted)
+    except KeyboardInterrupt:
+        if os.getpid() != watcher:
+            (tmp_path / "escaped").touch()
+            os._exit(0)
+        raise
+    assert code == 130
+    assert not (tmp_path / "escaped").exists()
+
+
 def test_a_forked_build_runs_without_the_cycle_collector_and_the_watcher_keeps_it() -> None:
     def build_reporting_the_collector() -> None:
         sys.exit(3 if gc.isenabled() else 0)
