@@ -30,6 +30,9 @@ from collections.abc import Callable
 from typing import Any
 
 STARTED = (time.perf_counter(), time.process_time())
+# As bench/run.py: a user's machine keeps __pycache__ (a sandbox may export
+# PYTHONDONTWRITEBYTECODE, and gen would be compiled from source on every run).
+sys.dont_write_bytecode = False
 TOTALS: dict[str, tuple[float, float]] = {}
 
 

@@ -12,8 +12,8 @@ caches and the daemon are this run's), builds it once, starts `gen daemon start`
 * no-op: `gen build` again with nothing changed (answered in the command, daemon or not);
 * overhead: `gen build` of a folder that does not exist (the command starts, connects, the daemon
   forks a child that prints the error: everything but the build), and `gen --version`;
-* cold: an empty output folder and an empty cache (the daemon's own folder kept), through the
-  daemon and in process, in alternation, `--cold-repeats` times each.
+* cold: a never-used output folder and an empty cache (the daemon's own folder kept), through
+  the daemon and in process, in alternation, `--cold-repeats` times each.
 
 CPU: the command's (user + system of it and what it waited for); for a build in the daemon, its
 child's as the daemon logs it (the child, its worker and ruff). Prints medians and ranges.
@@ -50,6 +50,9 @@ class Runner:
         self.gen = [str(gen_python), "-m", "generator"]
         self.env = {**os.environ, "HOME": str(home)}
         self.env.pop("GEN_DAEMON", None)
+        # As bench/run.py: a user's machine keeps __pycache__ (this sandbox exports the
+        # variable, and gen would compile its modules from source in every process).
+        self.env.pop("PYTHONDONTWRITEBYTECODE", None)
         self.log = home / ".cache" / "gen" / "daemon"
 
     def run(self, *args: str) -> tuple[float, float, float, str]:
@@ -149,12 +152,17 @@ def main() -> None:
             version = [gen.run("--version") for _ in range(args.repeats)]
             cache = home / ".cache" / "gen"
 
+            fresh = iter(range(1, 1 << 30))
+
             def cold(*flags: str) -> tuple[float, float, float, str]:
-                shutil.rmtree(out)
+                # A never-used output folder, as bench/run.py's: creating files where many were
+                # just deleted costs ext4 0.2 to 0.3 s more at N=200 (bench/README.md).
+                target = base / f"out-cold-{next(fresh)}"
                 for entry in cache.iterdir():
                     if entry.name != "daemon":
                         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-                return gen.run("build", str(specs), "-o", str(out), *flags)
+                time.sleep(1.0)  # the deletion's and the last build's writeback settle
+                return gen.run("build", str(specs), "-o", str(target), *flags)
 
             print(f"cold N={args.size}, daemon / in process:")
             cold_daemon, cold_alone = alternate(
