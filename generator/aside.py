@@ -18,11 +18,11 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import Generic, TypeVar
 
-__all__ = ["Aside", "WorkerError", "aside", "can_fork"]
+__all__ = ["Aside", "WorkerError", "aside", "can_fork", "interrupts_held"]
 
 T = TypeVar("T")
 
@@ -60,17 +60,10 @@ class Aside(Generic[T]):
         reader, writer = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        # SIGINT blocked across the fork: an interrupt (`cancel`'s) that reached the child
-        # before `_answer`'s try would raise KeyboardInterrupt into the caller's code, run on
-        # in the child (a pytest-xdist worker's child reported itself interrupted). The child
-        # unblocks it inside that try; here an interrupt waits the few microseconds, not lost.
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
+        with interrupts_held() as mask:
             pid = os.fork()
             if pid == 0:  # the child: never returns into the caller's code
-                _answer(writer, self._function, reader, blocked)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                _answer(writer, self._function, reader, mask)
         os.close(writer)
         self._pid, self._reader = pid, reader
 
@@ -127,6 +120,20 @@ class Aside(Generic[T]):
         self.cancel()
 
 
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[set[int | signal.Signals]]:
+    """SIGINT blocked while the block forks; yields the signal mask to restore. A forked child
+    restores it inside its own try (and leaves by `os._exit`): an interrupt that reached it
+    before that try would raise KeyboardInterrupt into the caller's code, which would run on in
+    the child (a pytest-xdist worker's child reported itself interrupted). In this process an
+    interrupt waits the few microseconds of the fork; it is not lost."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield mask
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def aside(function: Callable[[], T], *, fork: bool | None = None) -> Aside[T]:
     """Start ``function`` in a worker process (``fork=None``: when ``can_fork()``)."""
     return Aside(function, can_fork() if fork is None else fork)
@@ -136,7 +143,7 @@ def _answer(
     writer: int, function: Callable[[], object], reader: int, mask: set[int | signal.Signals]
 ) -> None:
     """The child's whole life: run, send (ok, value) or (False, exception), exit. Starts with
-    SIGINT blocked (see `Aside._start`) and ends with the signal mask back to ``mask``."""
+    SIGINT blocked (`interrupts_held`) and puts the signal mask back to ``mask``."""
     code = 0
     try:
         os.close(reader)

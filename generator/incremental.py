@@ -261,7 +261,8 @@ class BuildCache:
             return produce(self.digests.project)
         old = self._old(key)
         cached: T | None = None
-        if old is not None and self.digests.combined(old[0], key) == old[1]:
+        if self._reads_alike(old, key):
+            assert old is not None
             with contextlib.suppress(EOFError, ValueError, TypeError):
                 cached = marshal.loads(old[2])
             if cached is not None and usable is not None and not usable(cached):
@@ -292,7 +293,10 @@ class BuildCache:
         unit is stored and everything it read reads the same now (never in `verify` mode)."""
         if self.path is None or self.mode == "verify":
             return False
-        old = self._old(key)
+        return self._reads_alike(self._old(key), key)
+
+    def _reads_alike(self, old: Entry | None, key: str) -> bool:
+        """Whether everything the stored unit read reads the same now."""
         return old is not None and self.digests.combined(old[0], key) == old[1]
 
     def stored(self, key: str) -> Any:

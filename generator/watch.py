@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
+from generator.aside import interrupts_held
 from generator.stamp import generator_files, spec_files
 
 Snapshot = tuple[tuple[str, int, int], ...]
@@ -54,23 +55,20 @@ def run_build(build: Callable[[], None]) -> int:
         return _exit_code(build)
     sys.stdout.flush()
     sys.stderr.flush()
-    # Ctrl+C reaches the child too: blocked across the fork, so that the child takes it only
-    # inside its try, and a KeyboardInterrupt never runs the watcher's code in the child.
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+    # Ctrl+C reaches the child too: it takes it only inside its try, so that a KeyboardInterrupt
+    # never runs the watcher's code in the child.
+    with interrupts_held() as mask:
         pid = os.fork()
         if pid == 0:  # the child: build, then leave without running the watcher's cleanup
             code = 130  # interrupted
             try:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
                 collect_never()
                 code = _exit_code(build)
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()
                 os._exit(code)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
 

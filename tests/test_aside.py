@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -88,16 +89,23 @@ def test_one_cpu_means_no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not can_fork()
 
 
-@needs_fork
-def test_a_cancelled_worker_cleans_up_after_itself(tmp_path: Path) -> None:
-    """The worker is interrupted first: its own clean-up (a finally block) still runs."""
-    flag = tmp_path / "cleaned"
+def _sleeping_then_flagging(flag: Path) -> Callable[[], None]:
+    """Work that sleeps until interrupted, then writes "yes" to flag in its clean-up."""
 
     def work() -> None:
         try:
             time.sleep(60)
         finally:
             flag.write_text("yes", encoding="utf-8")
+
+    return work
+
+
+@needs_fork
+def test_a_cancelled_worker_cleans_up_after_itself(tmp_path: Path) -> None:
+    """The worker is interrupted first: its own clean-up (a finally block) still runs."""
+    flag = tmp_path / "cleaned"
+    work = _sleeping_then_flagging(flag)
 
     worker = aside(work, fork=True)
     time.sleep(0.2)  # let the worker reach its sleep
@@ -113,12 +121,7 @@ def test_a_worker_is_interrupted_even_when_its_parent_ignores_the_interrupt(
     """A build started in the background by a shell inherits SIGINT ignored: cancel() must
     still interrupt its worker, so that the worker cleans up instead of being killed."""
     flag = tmp_path / "cleaned"
-
-    def work() -> None:
-        try:
-            time.sleep(60)
-        finally:
-            flag.write_text("yes", encoding="utf-8")
+    work = _sleeping_then_flagging(flag)
 
     before = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -131,7 +132,11 @@ class CreateIrTableOp(ops.CreateTableOp):
     sorted by name (`built_operations`)."""
 
     def __init__(
-        self, table: ir.Table, schema: LazyMetadata, deferred: frozenset[str], names: set[str]
+        self,
+        table: ir.Table,
+        schema: LazyMetadata,
+        deferred: frozenset[str],
+        names: Container[str],
     ) -> None:
         super().__init__(table.name, [])
         self.ir_table = table
@@ -232,7 +237,7 @@ def plan_migration(old: tuple[ir.Table, ...], new: tuple[ir.Table, ...]) -> Migr
         )
     deferred = deferred_foreign_keys(creating)
     for table in creation_order(creating):
-        plan.operations.append(CreateIrTableOp(table, new_meta, deferred, set(new_tables)))
+        plan.operations.append(CreateIrTableOp(table, new_meta, deferred, new_tables))
         plan.changes.append(
             Change(table.name, f"create table `{table.name}`", "safe", f"create_{table.name}")
         )
@@ -695,19 +700,25 @@ def _reverse(op: ops.MigrateOperation, stubs: sa.MetaData) -> list[ops.MigrateOp
     # The drop of a created table or index needs only names; Alembic's reverse() would copy the
     # whole table first (most of a large initial migration's build time).
     if isinstance(op, CreateIrTableOp):
-        drops: list[ops.MigrateOperation] = []
-        for name in reversed(op.index_names()):
-            drop = DropIndexByNameOp(conv(name), table_name=op.table_name, schema=op.schema)
-            drop._stubs = stubs
-            drops.append(drop)
+        drops = [
+            _drop_index(conv(name), op.table_name, op.schema, stubs)
+            for name in reversed(op.index_names())
+        ]
         return [*drops, ops.DropTableOp(op.table_name, schema=op.schema)]
     if isinstance(op, ops.CreateTableOp):
         return [ops.DropTableOp(op.table_name, schema=op.schema)]
     if isinstance(op, ops.CreateIndexOp) and op.index_name is not None:
-        drop = DropIndexByNameOp(op.index_name, table_name=op.table_name, schema=op.schema)
-        drop._stubs = stubs
-        return [drop]
+        return [_drop_index(op.index_name, op.table_name, op.schema, stubs)]
     return [op.reverse()]
+
+
+def _drop_index(
+    name: str, table: str, schema: str | None, stubs: sa.MetaData
+) -> ops.MigrateOperation:
+    """The drop of a created index, by name, its stub table in ``stubs``."""
+    drop = DropIndexByNameOp(name, table_name=table, schema=schema)
+    drop._stubs = stubs
+    return drop
 
 
 def _last_first(table_ops: list[ops.MigrateOperation]) -> list[ops.MigrateOperation]:
